@@ -1,0 +1,40 @@
+// The composition root: turns a Config into a running server (orchestrator, memory, store) and
+// knows how to shut it all down.
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config.ts';
+import { StatelessMemory } from './conversation/stateless.ts';
+import type { AppDeps } from './http/deps.ts';
+import { buildServer, type ServerOptions } from './http/server.ts';
+import { PlaceholderOrchestrator } from './orchestrator/placeholder.ts';
+import { TokenCounter } from './tokens.ts';
+import { VERSION } from './version.ts';
+
+export interface App {
+  server: FastifyInstance;
+  deps: AppDeps;
+  close(): Promise<void>;
+}
+
+export async function createApp(config: Config, options: ServerOptions = {}): Promise<App> {
+  const deps: AppDeps = {
+    config,
+    orchestrator: new PlaceholderOrchestrator(config.modelName),
+    memory: new StatelessMemory(),
+    tokens: new TokenCounter(config.tokenModel),
+    version: VERSION,
+  };
+  const server = buildServer(deps, options);
+  return {
+    server,
+    deps,
+    async close() {
+      await server.close();
+    },
+  };
+}
+
+/** Starts listening; resolves with the base URL (`http://host:port`). */
+export async function listen(app: App): Promise<string> {
+  const { host, port } = app.deps.config;
+  return app.server.listen({ host, port });
+}

@@ -1,0 +1,71 @@
+// `cortex-flow <command>`: the one entry point for operators.
+import { parseArgs } from 'node:util';
+import { ConfigError, effectiveEnv, loadConfig } from './config.ts';
+import { createApp, listen } from './app.ts';
+import { VERSION } from './version.ts';
+
+const HELP = `Cortex Flow ${VERSION}: a team of AI agents behind the OpenAI Chat Completions API
+
+Usage: cortex-flow <command> [options]
+
+Commands:
+  serve            Start the OpenAI-compatible server (default port 8001)
+  help             Show this help
+
+Options:
+  -p, --port N     Port to listen on (overrides OPENAI_COMPAT_PORT)
+      --host ADDR  Address to listen on (overrides CORTEX_HOST)
+  -h, --help       Show this help
+  -v, --version    Print the version
+
+Settings come from the environment and a .env file in the working directory; see README.md.`;
+
+async function serve(flags: { port?: string; host?: string }): Promise<void> {
+  const env = effectiveEnv();
+  if (flags.port) env.OPENAI_COMPAT_PORT = flags.port;
+  if (flags.host) env.CORTEX_HOST = flags.host;
+  const config = loadConfig(env);
+  if (!config.enabled) throw new ConfigError('OPENAI_COMPAT_ENABLE is false: the OpenAI-compatible API is disabled, nothing to serve.');
+  const app = await createApp(config);
+  const url = await listen(app);
+  app.server.log.info({ url, engine: app.deps.orchestrator.engine, version: VERSION }, `Cortex Flow listening on ${url}/v1`);
+  const stop = async (signal: string) => {
+    app.server.log.info({ signal }, 'shutting down');
+    await app.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+}
+
+async function main(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: false,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
+      port: { type: 'string', short: 'p' },
+      host: { type: 'string' },
+    },
+  });
+  const [command = 'help'] = positionals;
+  if (values.version) return void console.log(VERSION);
+  if (values.help || command === 'help') return void console.log(HELP);
+  switch (command) {
+    case 'serve':
+      return serve(values as { port?: string; host?: string });
+    default:
+      throw new ConfigError(`Unknown command '${command}'. Run 'cortex-flow --help' for the list.`);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    console.error(`cortex-flow: ${err.message}`);
+  } else {
+    console.error(`cortex-flow: ${(err as Error)?.message ?? String(err)}`);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,73 @@
+// Every setting of Cortex Flow: read from the environment (and a `.env` file), typed, validated
+// once at start-up. A bad value is reported as one line naming the variable, never a stack trace.
+// Each entry's `doc` and default are what the README's settings table shows (a test keeps them in step).
+import { existsSync, readFileSync } from 'node:fs';
+import { parseEnv } from 'node:util';
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'], { message: 'expected true or false' })
+  .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce.number({ message: 'expected a number' }).int('expected a whole number').min(min).max(max);
+const num = (min: number, max = Number.MAX_VALUE) => z.coerce.number({ message: 'expected a number' }).min(min).max(max);
+const text = z.string().min(1, 'must not be empty');
+const optionalText = z.string().optional().transform((v) => (v === '' ? undefined : v));
+const list = z.string().transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
+
+interface Setting<T extends z.ZodType> {
+  env: string;
+  schema: T;
+  default?: string;
+  doc: string;
+  /** Secrets are never echoed back in errors or logs. */
+  secret?: boolean;
+}
+const setting = <T extends z.ZodType>(s: Setting<T>) => s;
+
+export const SETTINGS = {
+  enabled: setting({ env: 'OPENAI_COMPAT_ENABLE', schema: bool, default: 'true', doc: 'Serve the OpenAI-compatible API. `false` makes `serve` refuse to start.' }),
+  port: setting({ env: 'OPENAI_COMPAT_PORT', schema: int(0, 65535), default: '8001', doc: 'TCP port of the HTTP server (0 picks a free port).' }),
+  host: setting({ env: 'CORTEX_HOST', schema: text, default: '127.0.0.1', doc: 'Address to listen on; `0.0.0.0` to accept connections from other machines.' }),
+  modelName: setting({ env: 'OPENAI_COMPAT_MODEL_NAME', schema: text, default: 'cortex-flow', doc: 'Model id of the full team; the supervisor and agents are exposed as `<name>-supervisor`, `<name>-researcher`, ...' }),
+  maxContextTokens: setting({ env: 'OPENAI_COMPAT_MAX_CONTEXT_TOKENS', schema: int(256), default: '8000', doc: 'Token budget of the conversation context sent to the agents; oldest turns are dropped first.' }),
+  tokenModel: setting({ env: 'OPENAI_COMPAT_TOKEN_MODEL', schema: text, default: 'gpt-4', doc: 'Model whose tokenizer counts `usage` (o200k for gpt-4o/4.1/5/o-series, cl100k for gpt-4/3.5).' }),
+  keepAliveSeconds: setting({ env: 'CORTEX_SSE_KEEPALIVE_SECONDS', schema: num(0, 3600), default: '15', doc: 'Seconds without output before a `: ping` comment is sent on a stream; 0 turns keep-alives off.' }),
+  streamProgress: setting({ env: 'CORTEX_STREAM_PROGRESS', schema: bool, default: 'true', doc: 'Stream what the agents are doing as `delta.reasoning_content` (shown as thinking by Open WebUI and others).' }),
+  dataDir: setting({ env: 'CORTEX_DATA_DIR', schema: text, default: './data', doc: 'Directory of the embedded SQLite database and knowledge base.' }),
+  databaseUrl: setting({ env: 'CORTEX_DATABASE_URL', schema: optionalText, doc: '`postgres://...` to keep conversations, runs and keys in PostgreSQL (shared by replicas); unset uses embedded SQLite.', secret: true }),
+  logLevel: setting({ env: 'CORTEX_LOG_LEVEL', schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), default: 'info', doc: 'Log level of the JSON logs.' }),
+} as const;
+
+type Settings = typeof SETTINGS;
+export type Config = { [K in keyof Settings]: z.output<Settings[K]['schema']> };
+
+export class ConfigError extends Error {}
+
+/** Parses `.env` (when present) without touching process.env, so the caller decides precedence. */
+export function readEnvFile(path = '.env'): Record<string, string> {
+  if (!existsSync(path)) return {};
+  return parseEnv(readFileSync(path, 'utf8')) as Record<string, string>;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Partial<Config> = {}): Config {
+  const out: Record<string, unknown> = {};
+  for (const [key, s] of Object.entries(SETTINGS) as [string, Setting<z.ZodType>][]) {
+    const raw = env[s.env] ?? s.default;
+    const parsed = s.schema.safeParse(raw);
+    if (!parsed.success) {
+      const why = parsed.error.issues[0]?.message ?? 'invalid value';
+      const shown = s.secret || raw === undefined ? '' : ` (got "${raw}")`;
+      throw new ConfigError(`Invalid ${s.env}${shown}: ${why}`);
+    }
+    out[key] = parsed.data;
+  }
+  return { ...(out as Config), ...overrides };
+}
+
+/** The environment as the server sees it: `.env` under the process environment. */
+export function effectiveEnv(envFile = '.env'): NodeJS.ProcessEnv {
+  return { ...readEnvFile(envFile), ...process.env };
+}
+
+export { list as listSetting };

@@ -1,0 +1,218 @@
+// Validation of a POST /v1/chat/completions body to OpenAI's ranges, and its translation into the
+// orchestrator's plain types. Unknown extra fields are ignored (clients send newer parameters).
+// Wrong types and out-of-range values are 400 invalid_request_error (as OpenAI answers); a request
+// missing what it needs (no model, no messages, a malformed message) is 422 validation_error.
+import { z } from 'zod';
+import { ApiError, invalidRequest, validationError } from './errors.ts';
+import type { ChatMessage, ClientTool, ContentImage, GenerationParams, ReasoningEffort, ToolCall, ToolChoice } from '../orchestrator/types.ts';
+
+const opt = <T extends z.ZodType>(schema: T) => schema.nullish();
+const textPart = z.object({ type: z.literal('text'), text: z.string() });
+const imagePart = z.object({
+  type: z.literal('image_url'),
+  image_url: z.object({ url: z.string().min(1), detail: z.enum(['auto', 'low', 'high']).optional() }),
+});
+const audioPart = z.object({ type: z.literal('input_audio'), input_audio: z.object({ data: z.string(), format: z.string() }) });
+const filePart = z.object({ type: z.literal('file'), file: z.object({ file_data: z.string().optional(), file_id: z.string().optional(), filename: z.string().optional() }) });
+const refusalPart = z.object({ type: z.literal('refusal'), refusal: z.string() });
+
+const textContent = z.union([z.string(), z.array(textPart).min(1)]);
+const userContent = z.union([z.string(), z.array(z.discriminatedUnion('type', [textPart, imagePart, audioPart, filePart])).min(1)]);
+const toolCallSchema = z.object({
+  id: z.string().min(1),
+  type: z.literal('function'),
+  function: z.object({ name: z.string().min(1), arguments: z.string() }),
+});
+const name = z.string().min(1).optional();
+
+const messageSchema = z.discriminatedUnion('role', [
+  z.object({ role: z.literal('system'), content: textContent, name }),
+  z.object({ role: z.literal('developer'), content: textContent, name }),
+  z.object({ role: z.literal('user'), content: userContent, name }),
+  z
+    .object({
+      role: z.literal('assistant'),
+      content: z.union([z.string(), z.array(z.discriminatedUnion('type', [textPart, refusalPart]))]).nullish(),
+      refusal: z.string().nullish(),
+      name,
+      tool_calls: z.array(toolCallSchema).nullish(),
+      function_call: z.object({ name: z.string(), arguments: z.string() }).nullish(),
+    })
+    .refine((m) => m.content != null || (m.tool_calls?.length ?? 0) > 0 || m.function_call != null || m.refusal != null, {
+      message: 'an assistant message needs content or tool_calls',
+      path: ['content'],
+    }),
+  z.object({ role: z.literal('tool'), content: textContent, tool_call_id: z.string().min(1) }),
+  z.object({ role: z.literal('function'), content: z.string().nullable(), name: z.string().min(1) }),
+]);
+
+const toolSchema = z.object({
+  type: z.literal('function'),
+  function: z.object({
+    name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, underscores or dashes'),
+    description: z.string().optional(),
+    parameters: z.record(z.string(), z.unknown()).optional(),
+    strict: z.boolean().nullish(),
+  }),
+});
+const toolChoiceSchema = z.union([
+  z.enum(['none', 'auto', 'required']),
+  z.object({ type: z.literal('function'), function: z.object({ name: z.string().min(1) }) }),
+]);
+
+export const chatRequestSchema = z.object({
+  model: z.string().min(1),
+  messages: z.array(messageSchema).min(1),
+  stream: opt(z.boolean()),
+  stream_options: opt(z.object({ include_usage: z.boolean().optional() })),
+  temperature: opt(z.number().min(0).max(2)),
+  top_p: opt(z.number().min(0).max(1)),
+  n: opt(z.number().int().min(1).max(128)),
+  stop: opt(z.union([z.string(), z.array(z.string()).max(4)])),
+  max_tokens: opt(z.number().int().min(1)),
+  max_completion_tokens: opt(z.number().int().min(1)),
+  presence_penalty: opt(z.number().min(-2).max(2)),
+  frequency_penalty: opt(z.number().min(-2).max(2)),
+  logit_bias: opt(z.record(z.string(), z.number().min(-100).max(100))),
+  logprobs: opt(z.boolean()),
+  top_logprobs: opt(z.number().int().min(0).max(20)),
+  seed: opt(z.number().int()),
+  user: opt(z.string()),
+  reasoning_effort: opt(z.enum(['none', 'minimal', 'low', 'medium', 'high', 'xhigh'])),
+  tools: opt(z.array(toolSchema).max(128)),
+  tool_choice: opt(toolChoiceSchema),
+  parallel_tool_calls: opt(z.boolean()),
+  response_format: opt(z.object({ type: z.enum(['text', 'json_object', 'json_schema']) }).passthrough()),
+  conversation_id: opt(z.string().min(1).max(256)),
+});
+type RawChatRequest = z.output<typeof chatRequestSchema>;
+
+export interface ChatRequest {
+  model: string;
+  messages: ChatMessage[];
+  stream: boolean;
+  includeUsage: boolean;
+  n: number;
+  generation: GenerationParams;
+  reasoningEffort?: ReasoningEffort;
+  conversationId?: string;
+  tools?: ClientTool[];
+  toolChoice?: ToolChoice;
+  parallelToolCalls?: boolean;
+  responseFormat?: 'text' | 'json_object' | 'json_schema';
+}
+
+/** OpenAI writes parameter paths as `messages[0].content`. */
+export function paramPath(path: readonly PropertyKey[]): string | null {
+  if (path.length === 0) return null;
+  return path.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)), '');
+}
+
+const typeName = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`);
+
+function issueToError(issue: z.core.$ZodIssue, body: unknown): ApiError {
+  const param = paramPath(issue.path);
+  const shown = param ?? 'body';
+  const value = issue.path.reduce<unknown>((v, k) => (v != null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined), body);
+  switch (issue.code) {
+    case 'invalid_type':
+      if (value === undefined) return validationError(`Missing required parameter: '${shown}'.`, param, 'missing_required_parameter');
+      return invalidRequest(`Invalid type for '${shown}': expected ${issue.expected}, but got ${typeName(value)}.`, param, 'invalid_type');
+    case 'too_small':
+      if (issue.origin === 'array' && Number(issue.minimum) === 1 && Array.isArray(value) && value.length === 0)
+        return validationError(`Invalid '${shown}': empty array. Expected an array with minimum length 1, but got an empty array instead.`, param, 'empty_array');
+      if (issue.origin === 'string') return invalidRequest(`Invalid '${shown}': string too short. Expected a string with minimum length ${issue.minimum}.`, param, 'string_too_short');
+      return invalidRequest(`Invalid '${shown}': ${JSON.stringify(value)} is lower than the minimum of ${issue.minimum}.`, param, 'decimal_below_min_value');
+    case 'too_big':
+      if (issue.origin === 'array') return invalidRequest(`Invalid '${shown}': array too long. Expected an array with maximum length ${issue.maximum}.`, param, 'array_above_max_length');
+      if (issue.origin === 'string') return invalidRequest(`Invalid '${shown}': string too long. Expected a string with maximum length ${issue.maximum}.`, param, 'string_above_max_length');
+      return invalidRequest(`Invalid '${shown}': ${JSON.stringify(value)} is greater than the maximum of ${issue.maximum}.`, param, 'decimal_above_max_value');
+    case 'invalid_union':
+      // A discriminated union reports an unknown discriminator (role, type) here.
+      if ((issue as { note?: string }).note === 'No matching discriminator') {
+        const field = issue.path.length ? `${shown}` : shown;
+        return validationError(`Invalid value for '${field}': ${JSON.stringify(value)} is not supported here.`, param, 'invalid_value');
+      }
+      return invalidRequest(`Invalid value for '${shown}': ${JSON.stringify(value)?.slice(0, 80)} does not match any allowed form.`, param, 'invalid_value');
+    case 'invalid_value':
+      return invalidRequest(`Invalid value for '${shown}': ${JSON.stringify(value)?.slice(0, 80)}. Supported values are: ${issue.values.map((v) => `'${String(v)}'`).join(', ')}.`, param, 'invalid_value');
+    case 'custom':
+      return validationError(`Invalid '${shown}': ${issue.message}.`, param, 'invalid_value');
+    default:
+      return invalidRequest(`Invalid '${shown}': ${issue.message}.`, param, 'invalid_value');
+  }
+}
+
+function textOf(content: string | { type: string; text?: string; refusal?: string }[] | null | undefined): string {
+  if (content == null) return '';
+  if (typeof content === 'string') return content;
+  return content.map((p) => p.text ?? p.refusal ?? '').filter(Boolean).join('\n');
+}
+
+function normalizeMessage(m: RawChatRequest['messages'][number]): ChatMessage {
+  switch (m.role) {
+    case 'system':
+    case 'developer': // the developer role is the newer name of system for reasoning models
+      return { role: 'system', content: textOf(m.content), ...(m.name ? { name: m.name } : {}) };
+    case 'user': {
+      const images: ContentImage[] = typeof m.content === 'string' ? [] : m.content.flatMap((p) => (p.type === 'image_url' ? [{ url: p.image_url.url, detail: p.image_url.detail }] : []));
+      const text = typeof m.content === 'string' ? m.content : m.content.map((p) => (p.type === 'text' ? p.text : '')).filter(Boolean).join('\n');
+      return { role: 'user', content: text, ...(m.name ? { name: m.name } : {}), ...(images.length ? { images } : {}) };
+    }
+    case 'assistant': {
+      const toolCalls: ToolCall[] = (m.tool_calls ?? []).map((c) => ({ id: c.id, name: c.function.name, arguments: c.function.arguments }));
+      return { role: 'assistant', content: textOf(m.content), ...(toolCalls.length ? { toolCalls } : {}) };
+    }
+    case 'tool':
+      return { role: 'tool', content: textOf(m.content), toolCallId: m.tool_call_id };
+    case 'function': // legacy function-calling result
+      return { role: 'tool', content: m.content ?? '', toolCallId: m.name, name: m.name };
+  }
+}
+
+/** Validates a parsed JSON body; throws the ApiError of the first problem found. */
+export function parseChatRequest(body: unknown, headers: { conversationId?: string } = {}): ChatRequest {
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    throw invalidRequest('The request body must be a JSON object.', null, 'invalid_json');
+  const parsed = chatRequestSchema.safeParse(body);
+  if (!parsed.success) {
+    // Report a missing model/messages before anything inside them, as OpenAI does.
+    const issues = [...parsed.error.issues].sort((a, b) => a.path.length - b.path.length);
+    throw issueToError(issues[0], body);
+  }
+  const r = parsed.data;
+  if (r.stream_options && !r.stream) throw invalidRequest("The 'stream_options' parameter is only allowed when 'stream' is enabled.", 'stream_options', 'invalid_value');
+  if (r.top_logprobs != null && !r.logprobs) throw invalidRequest("Using 'top_logprobs' requires 'logprobs' to be true.", 'top_logprobs', 'invalid_value');
+  if (r.tool_choice && r.tool_choice !== 'none' && r.tool_choice !== 'auto' && !r.tools?.length)
+    throw invalidRequest("Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.", 'tool_choice', 'invalid_value');
+  const conversationId = r.conversation_id ?? headers.conversationId;
+  const stop = r.stop == null ? undefined : typeof r.stop === 'string' ? [r.stop] : r.stop;
+  const generation: GenerationParams = dropUndefined({
+    temperature: r.temperature ?? undefined,
+    topP: r.top_p ?? undefined,
+    maxTokens: r.max_completion_tokens ?? r.max_tokens ?? undefined,
+    stop: stop?.length ? stop : undefined,
+    presencePenalty: r.presence_penalty ?? undefined,
+    frequencyPenalty: r.frequency_penalty ?? undefined,
+    seed: r.seed ?? undefined,
+    user: r.user ?? undefined,
+  });
+  return dropUndefined({
+    model: r.model,
+    messages: r.messages.map(normalizeMessage),
+    stream: r.stream ?? false,
+    includeUsage: r.stream_options?.include_usage ?? false,
+    n: r.n ?? 1,
+    generation,
+    reasoningEffort: r.reasoning_effort ?? undefined,
+    conversationId: conversationId ?? undefined,
+    tools: r.tools?.map((t) => dropUndefined({ name: t.function.name, description: t.function.description, parameters: t.function.parameters ?? { type: 'object', properties: {} } })),
+    toolChoice: r.tool_choice == null ? undefined : typeof r.tool_choice === 'string' ? r.tool_choice : { name: r.tool_choice.function.name },
+    parallelToolCalls: r.parallel_tool_calls ?? undefined,
+    responseFormat: r.response_format?.type,
+  }) as ChatRequest;
+}
+
+function dropUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}

@@ -1,0 +1,87 @@
+// The shapes OpenAI clients parse: a chat.completion body and chat.completion.chunk frames.
+// Fields OpenAI's schema requires are always present, `null` where there is no value.
+import { randomBytes } from 'node:crypto';
+import type { RunSummary } from '../orchestrator/run-summary.ts';
+import type { ToolCall } from '../orchestrator/types.ts';
+
+export const newCompletionId = () => `chatcmpl-${randomBytes(12).toString('base64url')}`;
+
+export interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+}
+
+export const usageOf = (prompt: number, completion: number): Usage => ({
+  prompt_tokens: prompt,
+  completion_tokens: completion,
+  total_tokens: prompt + completion,
+});
+
+export function wireToolCalls(calls: ToolCall[]) {
+  return calls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } }));
+}
+
+/** Cortex Flow's extension: what the team did to produce the answer. */
+export function runMetadata(run: RunSummary, extra: { runId: string; engine: string }) {
+  const total = run.usageTotal();
+  return {
+    execution_time_seconds: run.elapsedSeconds(),
+    agents_used: run.agentsUsed,
+    iterations: run.iterations,
+    run_id: extra.runId,
+    engine: extra.engine,
+    sources: run.sources,
+    upstream_usage: {
+      prompt_tokens: total.inputTokens,
+      completion_tokens: total.outputTokens,
+      total_tokens: total.totalTokens,
+      by_agent: Object.fromEntries(
+        Object.entries(run.usageByAgent()).map(([agent, u]) => [
+          agent,
+          { prompt_tokens: u.inputTokens, completion_tokens: u.outputTokens, total_tokens: u.totalTokens, models: u.models },
+        ]),
+      ),
+    },
+  };
+}
+
+export function choiceMessage(run: RunSummary) {
+  const toolCalls = run.toolCalls?.length ? wireToolCalls(run.toolCalls) : undefined;
+  return {
+    role: 'assistant' as const,
+    content: toolCalls && !run.text ? null : run.text,
+    refusal: null,
+    ...(toolCalls ? { tool_calls: toolCalls } : {}),
+  };
+}
+
+export interface ChunkHead {
+  id: string;
+  created: number;
+  model: string;
+  conversationId: string;
+  includeUsage: boolean;
+}
+
+export function chunk(head: ChunkHead, choices: unknown[], extra: Record<string, unknown> = {}) {
+  return {
+    id: head.id,
+    object: 'chat.completion.chunk',
+    created: head.created,
+    model: head.model,
+    system_fingerprint: null,
+    choices,
+    // With include_usage, OpenAI sends `usage: null` on every chunk but the last.
+    ...(head.includeUsage ? { usage: null } : {}),
+    conversation_id: head.conversationId,
+    ...extra,
+  };
+}
+
+export const deltaChoice = (index: number, delta: Record<string, unknown>, finishReason: string | null = null) => ({
+  index,
+  delta,
+  logprobs: null,
+  finish_reason: finishReason,
+});

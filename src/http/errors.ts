@@ -1,0 +1,42 @@
+// OpenAI's error envelope `{error:{message,type,param,code}}` and the statuses of the API contract:
+// 400 invalid_request_error, 401 invalid_api_key, 404 not_found_error, 413 request_too_large,
+// 422 validation_error, 429 rate_limit_exceeded, 500 server_error, 503 service_unavailable.
+export interface ErrorBody {
+  error: { message: string; type: string; param: string | null; code: string | null };
+}
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly type: string;
+  readonly param: string | null;
+  readonly code: string | null;
+  readonly headers: Record<string, string>;
+
+  constructor(status: number, type: string, message: string, opts: { param?: string | null; code?: string | null; headers?: Record<string, string> } = {}) {
+    super(message);
+    this.status = status;
+    this.type = type;
+    this.param = opts.param ?? null;
+    this.code = opts.code ?? null;
+    this.headers = opts.headers ?? {};
+  }
+
+  toJSON(): ErrorBody {
+    return { error: { message: this.message, type: this.type, param: this.param, code: this.code } };
+  }
+}
+
+export const invalidRequest = (message: string, param: string | null = null, code: string | null = null) =>
+  new ApiError(400, 'invalid_request_error', message, { param, code });
+
+export const validationError = (message: string, param: string | null = null, code: string | null = null) =>
+  new ApiError(422, 'validation_error', message, { param, code });
+
+export const notFound = (message: string, code: string, param: string | null = null) =>
+  new ApiError(404, 'not_found_error', message, { param, code });
+
+export const modelNotFound = (model: string) =>
+  notFound(`The model '${model}' does not exist. GET /v1/models lists the available models.`, 'model_not_found', 'model');
+
+export const serverError = (message = 'The server had an error while processing your request.') =>
+  new ApiError(500, 'server_error', message, { code: 'internal_error' });

@@ -1,0 +1,44 @@
+// One run emits one ordered stream of these events. The HTTP layer renders them (JSON body or SSE
+// chunks), the store keeps them as the run's trace; nothing re-derives what happened from logs.
+import type { TokenUsage, ToolCall } from './types.ts';
+
+export interface Source {
+  /** The number the answer cites, as in `[1]`. */
+  index: number;
+  title: string;
+  /** A URL, or `kb://<document>#<chunk>` for a knowledge-base chunk. */
+  url: string;
+  snippet?: string;
+}
+
+export interface AgentUsage extends TokenUsage {
+  agent: string;
+  model: string;
+}
+
+export type RunEvent =
+  | { type: 'run_started'; runId: string; model: string; at: number }
+  | { type: 'agent_started'; agent: string; callId: string; task: string; at: number }
+  | { type: 'agent_finished'; agent: string; callId: string; ok: boolean; output: string; error?: string; at: number }
+  | { type: 'tool_call'; agent: string; toolCallId: string; toolName: string; input: unknown; at: number }
+  | { type: 'tool_result'; agent: string; toolCallId: string; toolName: string; output: unknown; isError: boolean; at: number }
+  /** Progress while agents work; streamed as `delta.reasoning_content` when enabled. */
+  | { type: 'progress'; agent: string; text: string; at: number }
+  /** A token (or several) of the final answer, in order. */
+  | { type: 'text_delta'; text: string; at: number }
+  /** Upstream tokens spent by one LLM call of one agent. */
+  | { type: 'usage'; usage: AgentUsage; at: number }
+  | {
+      type: 'run_finished';
+      /** `tool_calls` when the run pauses for the client to execute `toolCalls`. */
+      finishReason: 'stop' | 'length' | 'tool_calls' | 'content_filter';
+      text: string;
+      toolCalls?: ToolCall[];
+      agentsUsed: string[];
+      iterations: number;
+      sources: Source[];
+      at: number;
+    }
+  | { type: 'run_failed'; error: { message: string; status: number; type: string; code: string | null }; at: number };
+
+export type RunEventOf<T extends RunEvent['type']> = Extract<RunEvent, { type: T }>;

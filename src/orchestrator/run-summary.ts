@@ -1,0 +1,80 @@
+// Folds a run's event stream into what a response reports: the answer, the agents that worked in
+// the order they started, iterations, sources and upstream token usage per agent and in total.
+import type { AgentUsage, RunEvent, RunEventOf, Source } from './events.ts';
+import type { TokenUsage, ToolCall } from './types.ts';
+
+export interface UsageTotals extends TokenUsage {
+  totalTokens: number;
+}
+
+export class RunSummary {
+  readonly startedAt = performance.now();
+  text = '';
+  agentsUsed: string[] = [];
+  iterations = 0;
+  sources: Source[] = [];
+  toolCalls: ToolCall[] | undefined;
+  finishReason: RunEventOf<'run_finished'>['finishReason'] | undefined;
+  failure: RunEventOf<'run_failed'>['error'] | undefined;
+  readonly usage: AgentUsage[] = [];
+  readonly events: RunEvent[] = [];
+  private streamedText = '';
+
+  apply(event: RunEvent): void {
+    this.events.push(event);
+    switch (event.type) {
+      case 'agent_started':
+        if (!this.agentsUsed.includes(event.agent)) this.agentsUsed.push(event.agent);
+        break;
+      case 'text_delta':
+        this.streamedText += event.text;
+        break;
+      case 'usage':
+        this.usage.push(event.usage);
+        break;
+      case 'run_finished':
+        this.finishReason = event.finishReason;
+        // The final text is authoritative; deltas are what a stream saw of it so far.
+        this.text = event.text;
+        this.toolCalls = event.toolCalls;
+        this.iterations = event.iterations;
+        this.sources = event.sources;
+        for (const a of event.agentsUsed) if (!this.agentsUsed.includes(a)) this.agentsUsed.push(a);
+        break;
+      case 'run_failed':
+        this.failure = event.error;
+        break;
+    }
+  }
+
+  /** What the client has of the answer, even if the run never finished (kept as a partial turn). */
+  get answerSoFar(): string {
+    return this.finishReason ? this.text : this.streamedText;
+  }
+
+  get done(): boolean {
+    return this.finishReason !== undefined || this.failure !== undefined;
+  }
+
+  elapsedSeconds(): number {
+    return Math.round(performance.now() - this.startedAt) / 1000;
+  }
+
+  usageTotal(): UsageTotals {
+    const inputTokens = this.usage.reduce((n, u) => n + u.inputTokens, 0);
+    const outputTokens = this.usage.reduce((n, u) => n + u.outputTokens, 0);
+    return { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens };
+  }
+
+  usageByAgent(): Record<string, UsageTotals & { models: string[] }> {
+    const out: Record<string, UsageTotals & { models: string[] }> = {};
+    for (const u of this.usage) {
+      const a = (out[u.agent] ??= { inputTokens: 0, outputTokens: 0, totalTokens: 0, models: [] });
+      a.inputTokens += u.inputTokens;
+      a.outputTokens += u.outputTokens;
+      a.totalTokens += u.inputTokens + u.outputTokens;
+      if (!a.models.includes(u.model)) a.models.push(u.model);
+    }
+    return out;
+  }
+}
