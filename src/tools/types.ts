@@ -1,0 +1,56 @@
+// A tool an agent can use, in a shape both engines share: the LLM team wraps it as an AI SDK tool,
+// the offline engine calls `execute` directly. Sources found by tools are numbered once per run so
+// that answers can cite them as [1], [2], ...
+import type { z } from 'zod';
+import type { Source } from '../orchestrator/events.ts';
+import type { ChatMessage } from '../orchestrator/types.ts';
+
+export interface ToolContext {
+  signal: AbortSignal;
+  conversationId: string;
+  /** The conversation context of the run (a tool may search it). */
+  messages: ChatMessage[];
+  owner?: string;
+  sources: SourceCollector;
+}
+
+export interface AgentTool<I = any, O = unknown> {
+  name: string;
+  description: string;
+  inputSchema: z.ZodType<I>;
+  execute(input: I, ctx: ToolContext): Promise<O>;
+}
+
+/** Numbers the sources of one run; the same URL is cited with the same number. */
+export class SourceCollector {
+  private readonly byUrl = new Map<string, Source>();
+
+  add(source: Omit<Source, 'index'>): number {
+    const known = this.byUrl.get(source.url);
+    if (known) return known.index;
+    const index = this.byUrl.size + 1;
+    this.byUrl.set(source.url, { ...source, index });
+    return index;
+  }
+
+  list(): Source[] {
+    return [...this.byUrl.values()];
+  }
+}
+
+export class ToolRegistry {
+  private readonly tools = new Map<string, AgentTool>();
+
+  register(tool: AgentTool): this {
+    this.tools.set(tool.name, tool);
+    return this;
+  }
+
+  get(name: string): AgentTool | undefined {
+    return this.tools.get(name);
+  }
+
+  list(): AgentTool[] {
+    return [...this.tools.values()];
+  }
+}
