@@ -1,0 +1,38 @@
+// The registry's tools as AI SDK tools for one agent of one run: each call and result is reported
+// on the run's event stream, and a failing tool answers the model with its error instead of
+// ending the run (the model can try something else).
+import { tool, type ToolSet } from 'ai';
+import type { ToolRegistry } from '../tools/types.ts';
+import type { RunContext } from './run-context.ts';
+
+export function agentToolSet(names: string[], registry: ToolRegistry, run: RunContext, agent: string): ToolSet {
+  const set: ToolSet = {};
+  for (const name of names) {
+    const t = registry.get(name);
+    if (!t) continue; // e.g. web_search when no search provider is configured
+    set[name] = tool({
+      description: t.description,
+      inputSchema: t.inputSchema,
+      execute: async (input: unknown, { toolCallId }: { toolCallId: string }) => {
+        run.emit({ type: 'tool_call', agent, toolCallId, toolName: name, input });
+        run.progress(agent, `${agent} → ${name} ${summarise(input)}`);
+        try {
+          const output = await t.execute(input, run.toolContext());
+          run.emit({ type: 'tool_result', agent, toolCallId, toolName: name, output, isError: false });
+          return output;
+        } catch (err) {
+          if (run.signal.aborted) throw err;
+          const error = (err as Error).message ?? String(err);
+          run.emit({ type: 'tool_result', agent, toolCallId, toolName: name, output: { error }, isError: true });
+          return { error };
+        }
+      },
+    });
+  }
+  return set;
+}
+
+function summarise(input: unknown): string {
+  const text = JSON.stringify(input) ?? '';
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+}

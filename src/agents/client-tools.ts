@@ -1,0 +1,22 @@
+// Functions the client declared in `tools`: offered to the model without an implementation, so a
+// call to one ends the model's loop and the run answers `finish_reason: "tool_calls"`. The client
+// runs it and sends the result as a `tool` message; the next request resumes from the transcript.
+import { jsonSchema, tool, type ToolSet } from 'ai';
+import type { ClientTool, ToolChoice } from '../orchestrator/types.ts';
+
+export function clientToolSet(tools: ClientTool[] | undefined, choice: ToolChoice | undefined): ToolSet {
+  const set: ToolSet = {};
+  if (!tools?.length || choice === 'none') return set;
+  for (const t of tools) {
+    set[t.name] = tool({ description: t.description, inputSchema: jsonSchema(t.parameters as Parameters<typeof jsonSchema>[0]) });
+  }
+  return set;
+}
+
+/** The tool choice of the first step: the client may require a call (to one tool or any of its own). */
+export function firstStepChoice(set: ToolSet, choice: ToolChoice | undefined) {
+  const names = Object.keys(set);
+  if (!names.length || choice === undefined || choice === 'auto' || choice === 'none') return undefined;
+  if (choice === 'required') return { toolChoice: 'required' as const, activeTools: names };
+  return { toolChoice: { type: 'tool' as const, toolName: choice.name }, activeTools: [choice.name] };
+}

@@ -1,0 +1,92 @@
+// Everything one run of the team shares: its input, its event channel, the sources found so far,
+// the findings of the agents, and the settings every upstream call is made with.
+import type { LanguageModel } from 'ai';
+import type { RunEvent } from '../orchestrator/events.ts';
+import type { RunInput } from '../orchestrator/types.ts';
+import { SourceCollector, type ToolContext } from '../tools/types.ts';
+import type { Depth } from './depth.ts';
+import { EventChannel } from './event-channel.ts';
+
+export interface Finding {
+  agent: string;
+  task: string;
+  output: string;
+}
+
+export interface CallLimits {
+  maxRetries: number;
+  timeoutMs: number;
+}
+
+export class RunContext {
+  readonly input: RunInput;
+  readonly signal: AbortSignal;
+  readonly depth: Depth;
+  readonly limits: CallLimits;
+  readonly events = new EventChannel();
+  readonly sources = new SourceCollector();
+  readonly findings: Finding[] = [];
+  readonly agentsUsed: string[] = [];
+  readonly startedAt = Date.now();
+  /** The final answer as streamed so far. */
+  answer = '';
+  private callSeq = 0;
+
+  constructor(input: RunInput, signal: AbortSignal, depth: Depth, limits: CallLimits) {
+    this.input = input;
+    this.signal = signal;
+    this.depth = depth;
+    this.limits = limits;
+  }
+
+  emit(event: DistributiveOmit<RunEvent, 'at'>): void {
+    this.events.push({ ...event, at: Date.now() } as RunEvent);
+  }
+
+  progress(agent: string, text: string): void {
+    this.emit({ type: 'progress', agent, text });
+  }
+
+  /** A piece of the final answer, streamed to the client as it is written. */
+  answerDelta(text: string): void {
+    if (!text) return;
+    this.answer += text;
+    this.emit({ type: 'text_delta', text });
+  }
+
+  agentStarted(agent: string, task: string, callId = `${agent}_${++this.callSeq}`): string {
+    if (!this.agentsUsed.includes(agent)) this.agentsUsed.push(agent);
+    this.emit({ type: 'agent_started', agent, callId, task });
+    return callId;
+  }
+
+  usage(agent: string, model: string, usage: { inputTokens: number | undefined; outputTokens: number | undefined }): void {
+    this.emit({ type: 'usage', usage: { agent, model, inputTokens: usage.inputTokens ?? 0, outputTokens: usage.outputTokens ?? 0 } });
+  }
+
+  /** Settings of every upstream call of this run: retries, a time limit per call, cancellation. */
+  callSettings(model: LanguageModel) {
+    return { model, maxRetries: this.limits.maxRetries, timeout: { stepMs: this.limits.timeoutMs }, abortSignal: this.signal };
+  }
+
+  toolContext(): ToolContext {
+    return { signal: this.signal, conversationId: this.input.conversationId, messages: this.input.messages, owner: this.input.owner, sources: this.sources };
+  }
+
+  /** The findings and sources of this run, as material for the next agent. */
+  material(): string {
+    const parts: string[] = [];
+    if (this.findings.length) {
+      parts.push('Findings of the team so far:');
+      for (const f of this.findings) parts.push(`--- ${f.agent} (task: ${f.task})\n${f.output}`);
+    }
+    const sources = this.sources.list();
+    if (sources.length) {
+      parts.push('Sources (cite them by number):');
+      for (const s of sources) parts.push(`[${s.index}] ${s.title} - ${s.url}`);
+    }
+    return parts.join('\n');
+  }
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

@@ -1,0 +1,70 @@
+// Turns `provider:model` into an AI SDK language model. OpenAI and Anthropic read their keys and base
+// URLs as their own SDKs do; `ollama:` and `compatible:` reach any server speaking OpenAI's
+// Chat Completions (vLLM, llama.cpp, LM Studio, OpenRouter, Groq...).
+import { createAnthropic } from '@ai-sdk/anthropic';
+import { createOpenAI } from '@ai-sdk/openai';
+import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
+import type { LanguageModel } from 'ai';
+import type { Config } from '../config.ts';
+import { ConfigError } from '../config.ts';
+import { formatModelSpec, parseModelSpec, type ModelSpec } from './model-spec.ts';
+
+export type ProviderSettings = Pick<
+  Config,
+  'openaiApiKey' | 'openaiBaseUrl' | 'anthropicApiKey' | 'anthropicBaseUrl' | 'ollamaBaseUrl' | 'compatibleBaseUrl' | 'compatibleApiKey'
+>;
+
+export interface ResolvedModel {
+  /** `provider:model`, as reported in usage and metadata. */
+  name: string;
+  model: LanguageModel;
+}
+
+/** Where the team gets its models from (the registry, or scripted models in unit tests). */
+export interface ModelResolver {
+  resolve(text: string): ResolvedModel;
+}
+
+export class ProviderRegistry implements ModelResolver {
+  private readonly settings: ProviderSettings;
+  private readonly cache = new Map<string, ResolvedModel>();
+
+  constructor(settings: ProviderSettings) {
+    this.settings = settings;
+  }
+
+  /** Resolves (and caches) a model; throws ConfigError naming what is missing. */
+  resolve(text: string): ResolvedModel {
+    const known = this.cache.get(text);
+    if (known) return known;
+    let spec: ModelSpec;
+    try {
+      spec = parseModelSpec(text);
+    } catch (err) {
+      throw new ConfigError((err as Error).message);
+    }
+    const resolved = { name: formatModelSpec(spec), model: this.create(spec) };
+    this.cache.set(text, resolved);
+    return resolved;
+  }
+
+  private create({ provider, modelId }: ModelSpec): LanguageModel {
+    const s = this.settings;
+    switch (provider) {
+      case 'openai': {
+        // A custom base URL usually means a local server that needs no key.
+        if (!s.openaiApiKey && !s.openaiBaseUrl) throw new ConfigError(`openai:${modelId} needs OPENAI_API_KEY (or OPENAI_BASE_URL for a server without keys)`);
+        // Chat Completions rather than the Responses API: every OpenAI-compatible server speaks it.
+        return createOpenAI({ apiKey: s.openaiApiKey ?? 'not-needed', baseURL: s.openaiBaseUrl }).chat(modelId);
+      }
+      case 'anthropic':
+        if (!s.anthropicApiKey) throw new ConfigError(`anthropic:${modelId} needs ANTHROPIC_API_KEY`);
+        return createAnthropic({ apiKey: s.anthropicApiKey, baseURL: s.anthropicBaseUrl })(modelId);
+      case 'ollama':
+        return createOpenAICompatible({ name: 'ollama', baseURL: s.ollamaBaseUrl, includeUsage: true })(modelId);
+      case 'compatible':
+        if (!s.compatibleBaseUrl) throw new ConfigError(`compatible:${modelId} needs CORTEX_COMPATIBLE_BASE_URL`);
+        return createOpenAICompatible({ name: 'compatible', baseURL: s.compatibleBaseUrl, apiKey: s.compatibleApiKey, includeUsage: true })(modelId);
+    }
+  }
+}
