@@ -6,6 +6,8 @@ import { StatelessMemory } from './conversation/stateless.ts';
 import type { AppDeps } from './http/deps.ts';
 import { buildServer, type ServerOptions } from './http/server.ts';
 import { PlaceholderOrchestrator } from './orchestrator/placeholder.ts';
+import { createTeam, llmConfigured } from './agents/create-team.ts';
+import { ToolRegistry } from './tools/types.ts';
 import { TokenCounter } from './tokens.ts';
 import { VERSION } from './version.ts';
 
@@ -18,7 +20,7 @@ export interface App {
 export async function createApp(config: Config, options: ServerOptions = {}): Promise<App> {
   const deps: AppDeps = {
     config,
-    orchestrator: new PlaceholderOrchestrator(config.modelName),
+    orchestrator: llmConfigured(config) ? createTeam(config, new ToolRegistry()) : new PlaceholderOrchestrator(config.modelName),
     memory: new StatelessMemory(),
     tokens: new TokenCounter(config.tokenModel),
     version: VERSION,
