@@ -34,6 +34,7 @@ export async function streamAnswer(run: RunContext, o: StreamAnswerOptions): Pro
     tools: o.tools,
     stopWhen: o.stopWhen,
     prepareStep: o.prepareStep,
+    onError: () => {}, // errors arrive as `error` parts below; the SDK would otherwise print them
   });
   let lastFinish: string | undefined;
   const clientToolCalls: ToolCall[] = [];
