@@ -1,0 +1,57 @@
+// Child processes for benchmarks: the server under test and its mock upstream each get their own
+// process (and event loop), as in production, while the load generator runs in the bench itself.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+export interface Child {
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  const srv = createServer();
+  srv.listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const { port } = srv.address() as { port: number };
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+function child(args: string[], env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+}
+
+const stopper = (p: ChildProcess) => async () => {
+  if (p.exitCode !== null) return;
+  p.kill('SIGTERM');
+  await once(p, 'exit');
+};
+
+/** Starts a script that prints one line (its URL) once ready. */
+export async function startPrinting(script: string, env: Record<string, string>): Promise<Child & { line: string }> {
+  const p = child([script], env);
+  const line = await new Promise<string>((resolve, reject) => {
+    p.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim().split('\n')[0]));
+    p.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
+  });
+  return { process: p, line, stop: stopper(p) };
+}
+
+/** Starts `cortex-flow serve` on a free port and waits for /health. */
+export async function startServer(env: Record<string, string>): Promise<Child & { baseUrl: string }> {
+  const port = await freePort();
+  const p = child(['src/cli.ts', 'serve'], { CORTEX_LOG_LEVEL: 'warn', ...env, OPENAI_COMPAT_PORT: String(port) });
+  const baseUrl = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    if (p.exitCode !== null) throw new Error(`server exited with ${p.exitCode}`);
+    const ok = await fetch(`${baseUrl}/health`).then((r) => r.ok, () => false);
+    if (ok) break;
+    if (i > 300) throw new Error('server did not start');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { process: p, baseUrl, stop: stopper(p) };
+}

@@ -1,0 +1,21 @@
+// The mock OpenAI upstream as its own process, so that benchmarks do not share its event loop with
+// the server being measured. Prints its base URL on stdout, answers every call after
+// BENCH_UPSTREAM_DELAY_MS, and plays the team script of bench/team.ts.
+import { agentOf, startMockUpstream, type Reply } from '../test/support/mock-openai-upstream.ts';
+
+const delayMs = Number(process.env.BENCH_UPSTREAM_DELAY_MS ?? 100);
+
+function reply(body: any): Reply {
+  const agent = agentOf(body);
+  if (JSON.stringify(body.messages).includes('BENCH-ONE-CALL')) return { delayMs, text: 'Hello from upstream.' };
+  if (agent === 'supervisor') {
+    const delegated = body.messages.some((m: any) => m.role === 'tool');
+    if (!delegated) return { delayMs, toolCalls: [{ name: 'ask_researcher', arguments: { task: 'Find the facts' } }, { name: 'ask_analyst', arguments: { task: 'Compute the figures' } }] };
+    return { delayMs, toolCalls: [{ name: 'ask_writer', arguments: { task: 'Write the answer' } }] };
+  }
+  return { delayMs, text: `${agent} report: the facts and the figures.` };
+}
+
+const upstream = await startMockUpstream((req) => reply(req.body));
+console.log(upstream.baseUrl);
+process.on('SIGTERM', () => void upstream.close().then(() => process.exit(0)));
