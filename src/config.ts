@@ -13,7 +13,7 @@ const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
 const num = (min: number, max = Number.MAX_VALUE) => z.coerce.number({ message: 'expected a number' }).min(min).max(max);
 const text = z.string().min(1, 'must not be empty');
 const optionalText = z.string().optional().transform((v) => (v === '' ? undefined : v));
-const list = z.string().transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean));
+const list = z.string().optional().transform((v) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean));
 
 interface Setting<T extends z.ZodType> {
   env: string;
@@ -54,6 +54,19 @@ export const SETTINGS = {
   ollamaBaseUrl: setting({ env: 'OLLAMA_BASE_URL', schema: text, default: 'http://127.0.0.1:11434/v1', doc: 'OpenAI-compatible endpoint of Ollama for `ollama:` models.' }),
   compatibleBaseUrl: setting({ env: 'CORTEX_COMPATIBLE_BASE_URL', schema: optionalText, doc: 'Base URL of the OpenAI-compatible server for `compatible:` models.' }),
   compatibleApiKey: setting({ env: 'CORTEX_COMPATIBLE_API_KEY', schema: optionalText, doc: 'Key for `compatible:` models, if that server needs one.', secret: true }),
+  // Security, limits and operations.
+  apiKeys: setting({ env: 'CORTEX_API_KEYS', schema: list, doc: 'Comma-separated static API keys. When any key exists (static or created with `cortex-flow keys create`), every `/v1` route requires `Authorization: Bearer KEY`.', secret: true }),
+  rateLimitRpm: setting({ env: 'CORTEX_RATE_LIMIT_RPM', schema: int(0), default: '0', doc: 'Requests per minute per API key (0: no limit). Shared by replicas on PostgreSQL.' }),
+  rateLimitTpm: setting({ env: 'CORTEX_RATE_LIMIT_TPM', schema: int(0), default: '0', doc: 'Tokens (prompt + completion) per minute per API key (0: no limit).' }),
+  maxBodyBytes: setting({ env: 'CORTEX_MAX_BODY_BYTES', schema: int(1024), default: '4194304', doc: 'Largest request body; larger bodies get 413.' }),
+  maxMessages: setting({ env: 'CORTEX_MAX_MESSAGES', schema: int(1), default: '500', doc: 'Most messages in one request.' }),
+  maxMessageChars: setting({ env: 'CORTEX_MAX_MESSAGE_CHARS', schema: int(1), default: '200000', doc: 'Longest message content, in characters.' }),
+  maxConcurrentRuns: setting({ env: 'CORTEX_MAX_CONCURRENT_RUNS', schema: int(1), default: '64', doc: 'Runs executing at once in this process; more wait in line.' }),
+  queueTimeoutSeconds: setting({ env: 'CORTEX_QUEUE_TIMEOUT_SECONDS', schema: num(0, 600), default: '10', doc: 'How long a run waits for a free slot before a 429.' }),
+  maxRunSeconds: setting({ env: 'CORTEX_MAX_RUN_SECONDS', schema: num(1, 86400), default: '600', doc: 'Longest a run may take; then it is stopped with a 504 error and its partial answer is stored.' }),
+  fallbackModel: setting({ env: 'CORTEX_FALLBACK_MODEL', schema: optionalText, doc: '`provider:model` tried once when the configured model keeps failing (after its retries).' }),
+  corsOrigins: setting({ env: 'CORTEX_CORS_ORIGINS', schema: list, doc: 'Comma-separated origins allowed by CORS (`*` for any); empty turns CORS off.' }),
+  shutdownGraceSeconds: setting({ env: 'CORTEX_SHUTDOWN_GRACE_SECONDS', schema: num(0, 3600), default: '30', doc: 'On SIGTERM, how long in-flight runs may finish before they are stopped (and stored).' }),
   logLevel: setting({ env: 'CORTEX_LOG_LEVEL', schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), default: 'info', doc: 'Log level of the JSON logs.' }),
 } as const;
 
