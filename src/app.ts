@@ -3,7 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
 import { StatelessMemory } from './conversation/stateless.ts';
-import type { AppDeps } from './http/deps.ts';
+import { assembleDeps, type AppDeps } from './http/deps.ts';
 import { buildServer, type ServerOptions } from './http/server.ts';
 import { PlaceholderOrchestrator } from './orchestrator/placeholder.ts';
 import { createTeam, llmConfigured } from './agents/create-team.ts';
@@ -18,19 +18,23 @@ export interface App {
 }
 
 export async function createApp(config: Config, options: ServerOptions = {}): Promise<App> {
-  const deps: AppDeps = {
+  const deps: AppDeps = assembleDeps({
     config,
     orchestrator: llmConfigured(config) ? createTeam(config, new ToolRegistry()) : new PlaceholderOrchestrator(config.modelName),
     memory: new StatelessMemory(),
     tokens: new TokenCounter(config.tokenModel),
     version: VERSION,
-  };
+  });
   const server = buildServer(deps, options);
   return {
     server,
     deps,
     async close() {
-      await server.close();
+      // Stop accepting, let in-flight runs finish up to the grace period (then stop and store
+      // them), and only then close the listener and what the runs need.
+      const closing = server.close();
+      await deps.activeRuns.drain(config.shutdownGraceSeconds * 1000);
+      await closing;
     },
   };
 }

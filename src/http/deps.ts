@@ -3,6 +3,11 @@ import type { Config } from '../config.ts';
 import type { ConversationMemory } from '../conversation/types.ts';
 import type { Orchestrator } from '../orchestrator/types.ts';
 import type { TokenCounter } from '../tokens.ts';
+import { ApiKeyAuthenticator, type ApiKeyStore } from '../auth/api-keys.ts';
+import { MemoryRateLimitStore, RateLimiter, type RateLimitStore } from '../auth/rate-limit.ts';
+import { Metrics } from '../ops/metrics.ts';
+import { ActiveRuns } from './active-runs.ts';
+import { RunGate } from './run-gate.ts';
 
 export interface AppDeps {
   config: Config;
@@ -10,6 +15,42 @@ export interface AppDeps {
   memory: ConversationMemory;
   tokens: TokenCounter;
   version: string;
+  auth: ApiKeyAuthenticator;
+  rateLimiter: RateLimiter;
+  gate: RunGate;
+  metrics: Metrics;
+  activeRuns: ActiveRuns;
+  /** Throws when a dependency the server needs (the store) is unreachable; for /ready. */
+  checkReady: () => Promise<void>;
+}
+
+export interface CoreDeps {
+  config: Config;
+  orchestrator: Orchestrator;
+  memory: ConversationMemory;
+  tokens: TokenCounter;
+  version: string;
+  keyStore?: ApiKeyStore;
+  rateLimitStore?: RateLimitStore;
+  checkReady?: () => Promise<void>;
+}
+
+/** Fills in the operational parts (auth, limits, metrics) from the config. */
+export function assembleDeps(core: CoreDeps): AppDeps {
+  const { config } = core;
+  return {
+    config,
+    orchestrator: core.orchestrator,
+    memory: core.memory,
+    tokens: core.tokens,
+    version: core.version,
+    auth: new ApiKeyAuthenticator(config.apiKeys, core.keyStore),
+    rateLimiter: new RateLimiter({ rpm: config.rateLimitRpm, tpm: config.rateLimitTpm }, core.rateLimitStore ?? new MemoryRateLimitStore()),
+    gate: new RunGate(config.maxConcurrentRuns, config.queueTimeoutSeconds * 1000),
+    metrics: new Metrics(),
+    activeRuns: new ActiveRuns(),
+    checkReady: core.checkReady ?? (async () => {}),
+  };
 }
 
 declare module 'fastify' {

@@ -1,11 +1,17 @@
 // The Fastify instance: JSON parsing that answers in OpenAI's error envelope, the routes, and one
 // error handler so that no failure (and no stack trace) reaches a client in any other shape.
+import { randomUUID } from 'node:crypto';
+import cors from '@fastify/cors';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import { registerAuth } from './auth-hook.ts';
 import type { AppDeps } from './deps.ts';
 import { ApiError, invalidRequest, notFound, serverError } from './errors.ts';
 import { registerChatCompletions } from './routes/chat-completions.ts';
 import { registerHealth } from './routes/health.ts';
 import { registerModels } from './routes/models.ts';
+import { registerOps } from './routes/ops.ts';
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 export interface ServerOptions {
   logger?: boolean;
@@ -13,12 +19,35 @@ export interface ServerOptions {
 
 export function buildServer(deps: AppDeps, options: ServerOptions = {}): FastifyInstance {
   const app = Fastify({
-    logger: options.logger === false || deps.config.logLevel === 'silent' ? false : { level: deps.config.logLevel },
+    logger:
+      options.logger === false || deps.config.logLevel === 'silent'
+        ? false
+        : { level: deps.config.logLevel, redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.apiKey', '*.api_key'], censor: '[redacted]' } },
+    // A caller's own request id is kept (tracing across services); otherwise one is made.
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : `req_${randomUUID()}`;
+    },
+    requestIdLogLabel: 'request_id',
+    bodyLimit: deps.config.maxBodyBytes,
     // Long agent runs: never let Node cut a request that is still being answered.
     requestTimeout: 0,
     return503OnClosing: true,
   });
   app.decorateRequest('owner', undefined);
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  if (deps.config.corsOrigins.length) {
+    const origins = deps.config.corsOrigins;
+    void app.register(cors, { origin: origins.includes('*') ? true : origins, exposedHeaders: ['x-request-id', 'x-conversation-id'] });
+  }
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unknown';
+    deps.metrics.requests.inc({ route, method: request.method, status: String(reply.statusCode) });
+    deps.metrics.latency.observe({ route }, reply.elapsedTime / 1000);
+  });
+  registerAuth(app, deps);
 
   // Bodies are JSON whatever the content type says: `curl -d` sends form encoding by default.
   app.removeAllContentTypeParsers();
@@ -44,6 +73,7 @@ export function buildServer(deps: AppDeps, options: ServerOptions = {}): Fastify
   });
 
   registerHealth(app, deps);
+  registerOps(app, deps);
   registerModels(app, deps);
   registerChatCompletions(app, deps);
   return app;

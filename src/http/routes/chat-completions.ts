@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../deps.ts';
-import { ApiError, modelNotFound, serverError } from '../errors.ts';
+import { ApiError, invalidRequest, modelNotFound, serverError } from '../errors.ts';
 import { parseChatRequest, type ChatRequest } from '../chat-request.ts';
 import { chunk, choiceMessage, deltaChoice, newCompletionId, runMetadata, usageOf, wireToolCalls, type ChunkHead } from '../chat-response.ts';
 import { SseWriter } from '../sse.ts';
@@ -23,44 +23,84 @@ export function registerChatCompletions(app: FastifyInstance, deps: AppDeps): vo
   app.post('/v1/chat/completions', async (request, reply) => {
     const headerId = request.headers[CONVERSATION_HEADER];
     const chat = parseChatRequest(request.body, { conversationId: typeof headerId === 'string' && headerId ? headerId : undefined });
+    enforceMessageLimits(chat, deps);
     if (!deps.orchestrator.models().some((m) => m.id === chat.model)) throw modelNotFound(chat.model);
 
-    const conversationId = chat.conversationId ?? `conv_${randomUUID()}`;
     const owner = request.owner;
-    const turn = await deps.memory.prepare({ conversationId, owner, messages: chat.messages });
+    const bucket = owner ?? 'anonymous';
+    const limit = await deps.rateLimiter.admit(bucket, deps.tokens.countChat(chat.messages));
+    if (!limit.ok) {
+      deps.metrics.rejected.inc({ reason: `rate_limit_${limit.limit}` });
+      throw rateLimited(limit.limit!, limit.retryAfterSeconds);
+    }
+
     const abort = new AbortController();
+    let stopReason: StopReason | undefined;
+    const stop = (reason: StopReason) => {
+      if (abort.signal.aborted) return;
+      stopReason = reason;
+      abort.abort(new Error(reason));
+    };
     // A client that goes away aborts the run, down to the upstream HTTP calls.
     reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) abort.abort(new Error('client disconnected'));
+      if (!reply.raw.writableFinished) stop('client');
     });
+    const releaseSlot = await deps.gate.acquire(abort.signal);
+    if (!releaseSlot) {
+      deps.metrics.rejected.inc({ reason: 'concurrency' });
+      throw new ApiError(429, 'rate_limit_error', 'Too many runs are in progress on this server; try again shortly.', { code: 'too_many_concurrent_runs', headers: { 'retry-after': '1' } });
+    }
+
+    const conversationId = chat.conversationId ?? `conv_${randomUUID()}`;
+    let turn: PreparedTurn;
+    try {
+      turn = await deps.memory.prepare({ conversationId, owner, messages: chat.messages });
+    } catch (err) {
+      releaseSlot();
+      throw err;
+    }
+    const runTimer = setTimeout(() => stop('timeout'), deps.config.maxRunSeconds * 1000);
+    deps.metrics.activeRuns.inc();
 
     const slots: RunSlot[] = Array.from({ length: chat.n }, (_, index) => ({ index, runId: `run_${randomUUID()}`, summary: new RunSummary() }));
     const startedAt = new Date();
     const promptTokens = deps.tokens.countChat(turn.context);
     const runs = slots.map((slot) =>
-      guardRun(
-        deps.orchestrator.run(
-          {
-            runId: slot.runId,
-            conversationId,
-            model: chat.model,
-            messages: turn.context,
-            generation: chat.generation,
-            reasoningEffort: chat.reasoningEffort,
-            tools: chat.tools,
-            toolChoice: chat.toolChoice,
-            owner,
-          },
-          abort.signal,
+      instrument(
+        guardRun(
+          deps.orchestrator.run(
+            {
+              runId: slot.runId,
+              conversationId,
+              model: chat.model,
+              messages: turn.context,
+              generation: chat.generation,
+              reasoningEffort: chat.reasoningEffort,
+              tools: chat.tools,
+              toolChoice: chat.toolChoice,
+              owner,
+            },
+            abort.signal,
+          ),
+          request,
         ),
-        request,
+        deps,
+        chat.model,
+        startedAt.getTime(),
       ),
     );
 
+    let recorded: () => void = () => {};
+    const done = new Promise<void>((resolve) => (recorded = resolve));
+    deps.activeRuns.track({ abort: () => stop('shutdown'), done });
+
     const record = async () => {
+      clearTimeout(runTimer);
       const main = slots[0].summary;
-      const status: TurnStatus = main.failure ? 'failed' : main.finishReason === 'tool_calls' ? 'tool_calls' : main.finishReason ? 'completed' : 'cancelled';
+      const interrupted = stopReason && stopReason !== 'client' ? STOPPED[stopReason] : undefined;
+      const status: TurnStatus = main.failure || interrupted ? 'failed' : main.finishReason === 'tool_calls' ? 'tool_calls' : main.finishReason ? 'completed' : 'cancelled';
       const answerText = main.answerSoFar;
+      const completionTokens = completionTokensOf(deps, main);
       try {
         await deps.memory.record({
           conversationId,
@@ -70,12 +110,12 @@ export function registerChatCompletions(app: FastifyInstance, deps: AppDeps): vo
           newMessages: turn.newMessages,
           answer: answerText || main.toolCalls?.length ? { role: 'assistant', content: answerText, ...(main.toolCalls?.length ? { toolCalls: main.toolCalls } : {}) } : null,
           status,
-          error: main.failure?.message ?? (status === 'cancelled' ? 'client disconnected before the run finished' : undefined),
+          error: main.failure?.message ?? interrupted?.message ?? (status === 'cancelled' ? 'client disconnected before the run finished' : undefined),
           events: main.events,
           agentsUsed: main.agentsUsed,
           usage: main.usageTotal(),
           promptTokens,
-          completionTokens: completionTokensOf(deps, main),
+          completionTokens,
           startedAt,
           finishedAt: new Date(),
         });
@@ -83,10 +123,15 @@ export function registerChatCompletions(app: FastifyInstance, deps: AppDeps): vo
         request.log.error({ err, conversationId }, 'failed to record the conversation turn');
       } finally {
         turn.release();
+        releaseSlot();
+        deps.metrics.activeRuns.dec();
+        await deps.rateLimiter.spend(bucket, completionTokens).catch((err) => request.log.warn({ err }, 'rate limit accounting failed'));
+        recorded();
       }
     };
+    const interruption = () => (stopReason && stopReason !== 'client' ? STOPPED[stopReason] : undefined);
 
-    const ctx: RenderContext = { deps, chat, conversationId, slots, promptTokens, record, turn };
+    const ctx: RenderContext = { deps, chat, conversationId, slots, promptTokens, record, turn, interruption };
     if (chat.stream) return streamRuns(reply, ctx, runs, abort.signal);
     return answerRuns(reply, ctx, runs, abort.signal);
   });
@@ -100,6 +145,49 @@ interface RenderContext {
   promptTokens: number;
   turn: PreparedTurn;
   record: () => Promise<void>;
+  /** Why the server stopped the run itself (time limit, shutdown), if it did. */
+  interruption: () => ApiError | undefined;
+}
+
+type StopReason = 'client' | 'timeout' | 'shutdown';
+
+const STOPPED: Record<Exclude<StopReason, 'client'>, ApiError> = {
+  timeout: new ApiError(504, 'server_error', 'The run took longer than this server allows (CORTEX_MAX_RUN_SECONDS); the partial answer was stored.', { code: 'run_timeout' }),
+  shutdown: new ApiError(503, 'server_error', 'The server is shutting down; the partial answer was stored. Please retry.', { code: 'server_shutting_down' }),
+};
+
+function rateLimited(limit: 'requests' | 'tokens', retryAfterSeconds: number): ApiError {
+  const what = limit === 'requests' ? 'requests per minute' : 'tokens per minute';
+  return new ApiError(429, limit, `Rate limit reached for ${what} on this API key. Please try again in ${retryAfterSeconds}s.`, {
+    code: 'rate_limit_exceeded',
+    headers: { 'retry-after': String(retryAfterSeconds) },
+  });
+}
+
+function enforceMessageLimits(chat: ChatRequest, deps: AppDeps): void {
+  const { maxMessages, maxMessageChars } = deps.config;
+  if (chat.messages.length > maxMessages) {
+    throw invalidRequest(`Too many messages: ${chat.messages.length} given, at most ${maxMessages} allowed.`, 'messages', 'too_many_messages');
+  }
+  const i = chat.messages.findIndex((m) => m.content.length > maxMessageChars);
+  if (i >= 0) throw invalidRequest(`messages[${i}].content is too long: at most ${maxMessageChars} characters are allowed.`, `messages[${i}].content`, 'message_too_long');
+}
+
+/** Feeds the metrics from a run's events: time to first token, upstream tokens, upstream errors. */
+async function* instrument(events: AsyncIterable<RunEvent>, deps: AppDeps, model: string, startedAt: number): AsyncIterable<RunEvent> {
+  let first = true;
+  for await (const event of events) {
+    if (event.type === 'text_delta' && first) {
+      first = false;
+      deps.metrics.timeToFirstToken.observe({ model }, (Date.now() - startedAt) / 1000);
+    } else if (event.type === 'usage') {
+      deps.metrics.tokens.inc({ agent: event.usage.agent, model: event.usage.model, direction: 'input' }, event.usage.inputTokens);
+      deps.metrics.tokens.inc({ agent: event.usage.agent, model: event.usage.model, direction: 'output' }, event.usage.outputTokens);
+    } else if (event.type === 'run_failed' && event.error.code?.startsWith('upstream')) {
+      deps.metrics.upstreamErrors.inc({ code: event.error.code });
+    }
+    yield event;
+  }
 }
 
 function completionTokensOf(deps: AppDeps, run: RunSummary): number {
@@ -127,6 +215,8 @@ async function answerRuns(reply: FastifyReply, ctx: RenderContext, runs: AsyncIt
   } finally {
     await ctx.record();
   }
+  const interrupted = ctx.interruption();
+  if (interrupted) throw interrupted;
   if (signal.aborted) return reply; // nobody is listening any more
   const failed = ctx.slots.find((s) => s.summary.failure)?.summary.failure;
   if (failed) throw new ApiError(failed.status, failed.type, failed.message, { code: failed.code });
@@ -175,6 +265,7 @@ async function streamRuns(reply: FastifyReply, ctx: RenderContext, runs: AsyncIt
   // Headers set by hooks (request id, CORS) would be lost by hijack(): carry them over.
   reply.hijack(); // from here on we own the socket: SSE frames, not a JSON body
   sse.open(200, { ...(reply.getHeaders() as Record<string, string>), [CONVERSATION_HEADER]: conversationId });
+  deps.metrics.activeStreams.inc();
   try {
     for (const s of slots) await sse.data(chunk(head, [deltaChoice(s.index, { role: 'assistant' })]));
     for await (const [i, event] of mergeRuns(runs)) {
@@ -211,6 +302,12 @@ async function streamRuns(reply: FastifyReply, ctx: RenderContext, runs: AsyncIt
     await sse.data(e.toJSON());
   } finally {
     await ctx.record();
+    deps.metrics.activeStreams.dec();
+  }
+  const interrupted = ctx.interruption();
+  if (interrupted && sse.isOpen) {
+    await sse.data(interrupted.toJSON());
+    return sse.end();
   }
   if (signal.aborted || !sse.isOpen) return sse.end();
   if (slots.some((s) => s.summary.failure)) return sse.end(); // the error frame ends the stream

@@ -1,0 +1,35 @@
+// The runs in flight, so that a shutdown can let them finish up to a deadline, then stop the rest
+// (whose turns are still stored, as cancelled) before the process exits.
+export interface ActiveRun {
+  abort(reason: Error): void;
+  /** Settles once the run's turn has been recorded. */
+  done: Promise<unknown>;
+}
+
+export class ActiveRuns {
+  private readonly runs = new Set<ActiveRun>();
+
+  get size(): number {
+    return this.runs.size;
+  }
+
+  track(run: ActiveRun): void {
+    this.runs.add(run);
+    void run.done.finally(() => this.runs.delete(run));
+  }
+
+  /** Waits up to `graceMs` for the runs to finish, then aborts the rest and waits for their records. */
+  async drain(graceMs: number): Promise<{ finished: number; stopped: number }> {
+    const all = [...this.runs];
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), graceMs)));
+    const outcome = await Promise.race([Promise.allSettled(all.map((r) => r.done)).then(() => 'done' as const), deadline]);
+    clearTimeout(timer);
+    const left = [...this.runs];
+    if (outcome === 'late') {
+      for (const r of left) r.abort(new Error('the server is shutting down'));
+      await Promise.allSettled(left.map((r) => r.done));
+    }
+    return { finished: all.length - left.length, stopped: outcome === 'late' ? left.length : 0 };
+  }
+}
