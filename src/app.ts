@@ -2,7 +2,8 @@
 // knows how to shut it all down.
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
-import { StatelessMemory } from './conversation/stateless.ts';
+import { StoredMemory } from './conversation/stored.ts';
+import { createStore } from './store/create-store.ts';
 import { assembleDeps, type AppDeps } from './http/deps.ts';
 import { buildServer, type ServerOptions } from './http/server.ts';
 import { PlaceholderOrchestrator } from './orchestrator/placeholder.ts';
@@ -18,12 +19,16 @@ export interface App {
 }
 
 export async function createApp(config: Config, options: ServerOptions = {}): Promise<App> {
+  const tokens = new TokenCounter(config.tokenModel);
+  const orchestrator = llmConfigured(config) ? createTeam(config, new ToolRegistry()) : new PlaceholderOrchestrator(config.modelName);
+  const store = await createStore(config);
   const deps: AppDeps = assembleDeps({
     config,
-    orchestrator: llmConfigured(config) ? createTeam(config, new ToolRegistry()) : new PlaceholderOrchestrator(config.modelName),
-    memory: new StatelessMemory(),
-    tokens: new TokenCounter(config.tokenModel),
+    orchestrator,
+    memory: new StoredMemory(store, tokens, config.maxContextTokens),
+    tokens,
     version: VERSION,
+    store,
   });
   const server = buildServer(deps, options);
   return {
@@ -35,6 +40,7 @@ export async function createApp(config: Config, options: ServerOptions = {}): Pr
       const closing = server.close();
       await deps.activeRuns.drain(config.shutdownGraceSeconds * 1000);
       await closing;
+      await store.close();
     },
   };
 }

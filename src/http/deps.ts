@@ -6,6 +6,7 @@ import type { TokenCounter } from '../tokens.ts';
 import { ApiKeyAuthenticator, type ApiKeyStore } from '../auth/api-keys.ts';
 import { MemoryRateLimitStore, RateLimiter, type RateLimitStore } from '../auth/rate-limit.ts';
 import { Metrics } from '../ops/metrics.ts';
+import type { Store } from '../store/types.ts';
 import { ActiveRuns } from './active-runs.ts';
 import { RunGate } from './run-gate.ts';
 
@@ -20,6 +21,8 @@ export interface AppDeps {
   gate: RunGate;
   metrics: Metrics;
   activeRuns: ActiveRuns;
+  /** Conversations and runs; absent in HTTP tests that keep nothing. */
+  store?: Store;
   /** Throws when a dependency the server needs (the store) is unreachable; for /ready. */
   checkReady: () => Promise<void>;
 }
@@ -30,6 +33,7 @@ export interface CoreDeps {
   memory: ConversationMemory;
   tokens: TokenCounter;
   version: string;
+  store?: Store;
   keyStore?: ApiKeyStore;
   rateLimitStore?: RateLimitStore;
   checkReady?: () => Promise<void>;
@@ -44,13 +48,19 @@ export function assembleDeps(core: CoreDeps): AppDeps {
     memory: core.memory,
     tokens: core.tokens,
     version: core.version,
-    auth: new ApiKeyAuthenticator(config.apiKeys, core.keyStore),
-    rateLimiter: new RateLimiter({ rpm: config.rateLimitRpm, tpm: config.rateLimitTpm }, core.rateLimitStore ?? new MemoryRateLimitStore()),
+    store: core.store,
+    auth: new ApiKeyAuthenticator(config.apiKeys, core.keyStore ?? core.store),
+    rateLimiter: new RateLimiter({ rpm: config.rateLimitRpm, tpm: config.rateLimitTpm }, core.rateLimitStore ?? rateLimitStoreOf(core.store)),
     gate: new RunGate(config.maxConcurrentRuns, config.queueTimeoutSeconds * 1000),
     metrics: new Metrics(),
     activeRuns: new ActiveRuns(),
-    checkReady: core.checkReady ?? (async () => {}),
+    checkReady: core.checkReady ?? (async () => core.store?.ping()),
   };
+}
+
+/** Rate-limit windows live in PostgreSQL when replicas share one; in memory otherwise. */
+function rateLimitStoreOf(store: Store | undefined): RateLimitStore {
+  return store?.dialect === 'postgres' ? store : new MemoryRateLimitStore();
 }
 
 declare module 'fastify' {

@@ -10,6 +10,9 @@ import { registerChatCompletions } from './routes/chat-completions.ts';
 import { registerHealth } from './routes/health.ts';
 import { registerModels } from './routes/models.ts';
 import { registerOps } from './routes/ops.ts';
+import { registerConversations } from './routes/conversations.ts';
+import { ConversationNotFoundError } from '../conversation/stored.ts';
+import { ForeignConversationError } from '../store/types.ts';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
@@ -28,7 +31,6 @@ export function buildServer(deps: AppDeps, options: ServerOptions = {}): Fastify
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : `req_${randomUUID()}`;
     },
-    requestIdLogLabel: 'request_id',
     bodyLimit: deps.config.maxBodyBytes,
     // Long agent runs: never let Node cut a request that is still being answered.
     requestTimeout: 0,
@@ -76,11 +78,15 @@ export function buildServer(deps: AppDeps, options: ServerOptions = {}): Fastify
   registerOps(app, deps);
   registerModels(app, deps);
   registerChatCompletions(app, deps);
+  if (deps.store) registerConversations(app, deps.store);
   return app;
 }
 
 function toApiError(error: FastifyError | ApiError): ApiError {
   if (error instanceof ApiError) return error;
+  if (error instanceof ConversationNotFoundError || error instanceof ForeignConversationError) {
+    return notFound(`No conversation found with id '${error.message}'.`, 'conversation_not_found', 'conversation_id');
+  }
   const status = error.statusCode ?? 500;
   if (status === 413) return new ApiError(413, 'invalid_request_error', 'The request body is too large.', { code: 'request_too_large' });
   if (status === 400 && error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return invalidRequest('The request body is empty; expected a JSON object.', null, 'invalid_json');

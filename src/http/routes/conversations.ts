@@ -1,0 +1,83 @@
+// The stored conversations and runs, in OpenAI's list and object conventions. Everything is scoped
+// to the caller's API key: another key's conversation or run is "not found".
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { Conversation, RunRecord, Store, StoredMessage } from '../../store/types.ts';
+import { invalidRequest, notFound } from '../errors.ts';
+
+const listQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  after: z.string().min(1).optional(),
+  order: z.enum(['asc', 'desc']).default('desc'),
+});
+
+const unix = (iso: string) => Math.floor(Date.parse(iso) / 1000);
+
+const conversationObject = (c: Conversation) => ({
+  id: c.id,
+  object: 'conversation' as const,
+  title: c.title,
+  created_at: unix(c.createdAt),
+  updated_at: unix(c.updatedAt),
+  message_count: c.messageCount,
+});
+
+const messageObject = (m: StoredMessage) => ({
+  role: m.role,
+  content: m.content,
+  ...(m.name ? { name: m.name } : {}),
+  ...(m.toolCalls?.length ? { tool_calls: m.toolCalls.map((t) => ({ id: t.id, type: 'function', function: { name: t.name, arguments: t.arguments } })) } : {}),
+  ...(m.toolCallId ? { tool_call_id: m.toolCallId } : {}),
+  run_id: m.runId,
+  created_at: unix(m.createdAt),
+});
+
+const runObject = (r: RunRecord) => ({
+  id: r.id,
+  object: 'run' as const,
+  conversation_id: r.conversationId,
+  model: r.model,
+  status: r.status,
+  error: r.error,
+  agents_used: r.agentsUsed,
+  usage: { prompt_tokens: r.promptTokens, completion_tokens: r.completionTokens, total_tokens: r.promptTokens + r.completionTokens },
+  upstream_usage: { prompt_tokens: r.usage.inputTokens, completion_tokens: r.usage.outputTokens, total_tokens: r.usage.totalTokens },
+  started_at: unix(r.startedAt),
+  finished_at: unix(r.finishedAt),
+  duration_seconds: (Date.parse(r.finishedAt) - Date.parse(r.startedAt)) / 1000,
+  events: r.events,
+});
+
+const conversationNotFound = (id: string) => notFound(`No conversation found with id '${id}'.`, 'conversation_not_found', 'conversation_id');
+
+export function registerConversations(app: FastifyInstance, store: Store): void {
+  app.get('/v1/conversations', async (request) => {
+    const parsed = listQuery.safeParse(request.query ?? {});
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const param = String(issue.path[0] ?? 'query');
+      throw invalidRequest(`Invalid '${param}': ${issue.message}.`, param, 'invalid_value');
+    }
+    const page = await store.listConversations(request.owner ?? '', parsed.data);
+    const data = page.data.map(conversationObject);
+    return { object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: page.hasMore };
+  });
+
+  app.get<{ Params: { id: string } }>('/v1/conversations/:id', async (request) => {
+    const c = await store.getConversation(request.params.id, request.owner ?? '');
+    if (!c) throw conversationNotFound(request.params.id);
+    const messages = await store.getMessages(c.id);
+    return { ...conversationObject(c), system_prompt: c.systemPrompt, messages: messages.map(messageObject) };
+  });
+
+  app.delete<{ Params: { id: string } }>('/v1/conversations/:id', async (request) => {
+    if (!(await store.deleteConversation(request.params.id, request.owner ?? ''))) throw conversationNotFound(request.params.id);
+    return { id: request.params.id, object: 'conversation.deleted', deleted: true };
+  });
+
+  app.get<{ Params: { id: string } }>('/v1/runs/:id', async (request) => {
+    const run = await store.getRun(request.params.id, request.owner ?? '');
+    if (!run) throw notFound(`No run found with id '${request.params.id}'.`, 'run_not_found', 'run_id');
+    return runObject(run);
+  });
+}

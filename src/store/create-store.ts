@@ -1,0 +1,26 @@
+// The store a configuration asks for: PostgreSQL when CORTEX_DATABASE_URL is set, otherwise an
+// embedded SQLite file under CORTEX_DATA_DIR. Migrations run before it is handed out.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from '../config.ts';
+import { migrate } from './migrations.ts';
+import { PostgresDatabase, SqliteDatabase, type Database } from './sql.ts';
+import { SqlStore } from './sql-store.ts';
+import type { Store } from './types.ts';
+
+export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir'>, opts: { schema?: string } = {}): Promise<Database> {
+  if (config.databaseUrl) return new PostgresDatabase(config.databaseUrl, opts);
+  mkdirSync(config.dataDir, { recursive: true });
+  return new SqliteDatabase(join(config.dataDir, 'cortex.db'));
+}
+
+export async function createStore(config: Pick<Config, 'databaseUrl' | 'dataDir'>, opts: { schema?: string } = {}): Promise<Store> {
+  const db = await openDatabase(config, opts);
+  try {
+    await migrate(db);
+  } catch (err) {
+    await db.close().catch(() => {});
+    throw err;
+  }
+  return new SqlStore(db);
+}

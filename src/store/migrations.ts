@@ -1,0 +1,93 @@
+// Versioned schema changes, applied in order at start-up inside one transaction each. The same
+// SQL serves SQLite and PostgreSQL (text timestamps in ISO 8601 UTC sort correctly in both).
+// Append new versions; never edit a released one. docs/SCHEMA.md describes the result.
+import { PostgresDatabase, type Database, type Sql } from './sql.ts';
+
+export const MIGRATIONS: { version: number; name: string; sql: string }[] = [
+  {
+    version: 1,
+    name: 'conversations, messages, runs',
+    sql: `
+      CREATE TABLE conversations (
+        id TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        title TEXT NOT NULL,
+        system_prompt TEXT,
+        message_count INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+      );
+      CREATE INDEX conversations_by_owner ON conversations (owner, created_at, id);
+      CREATE TABLE messages (
+        conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        role TEXT NOT NULL,
+        content TEXT NOT NULL,
+        name TEXT,
+        tool_calls TEXT,
+        tool_call_id TEXT,
+        images TEXT,
+        token_count INTEGER NOT NULL,
+        run_id TEXT,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (conversation_id, seq)
+      );
+      CREATE TABLE runs (
+        id TEXT PRIMARY KEY,
+        conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+        owner TEXT NOT NULL,
+        model TEXT NOT NULL,
+        status TEXT NOT NULL,
+        error TEXT,
+        agents_used TEXT NOT NULL,
+        events TEXT NOT NULL,
+        usage TEXT NOT NULL,
+        prompt_tokens INTEGER NOT NULL,
+        completion_tokens INTEGER NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT NOT NULL
+      );
+      CREATE INDEX runs_by_conversation ON runs (conversation_id);
+    `,
+  },
+  {
+    version: 2,
+    name: 'api keys and rate-limit windows',
+    sql: `
+      CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        hash TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+      );
+      CREATE TABLE rate_limit_windows (
+        bucket TEXT NOT NULL,
+        window_start INTEGER NOT NULL,
+        requests INTEGER NOT NULL,
+        tokens INTEGER NOT NULL,
+        PRIMARY KEY (bucket, window_start)
+      );
+    `,
+  },
+];
+
+const MIGRATION_LOCK = 0x43_46_4d_47; // "CFMG": one replica migrates, the others wait
+
+export async function migrate(db: Database): Promise<number[]> {
+  const apply = async (sql: Sql) => {
+    await sql.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)');
+    const done = new Set((await sql.all<{ version: number }>('SELECT version FROM schema_migrations')).map((r) => Number(r.version)));
+    const applied: number[] = [];
+    for (const m of MIGRATIONS) {
+      if (done.has(m.version)) continue;
+      await db.transaction(async (tx) => {
+        await tx.exec(m.sql);
+        await tx.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [m.version, m.name, new Date().toISOString()]);
+      });
+      applied.push(m.version);
+    }
+    return applied;
+  };
+  return db instanceof PostgresDatabase ? db.withAdvisoryLock(MIGRATION_LOCK, apply) : apply(db);
+}

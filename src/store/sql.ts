@@ -1,0 +1,160 @@
+// The little SQL both backends share: `?` placeholders, rows as plain objects, and transactions.
+// SQLite (node:sqlite) is synchronous on one connection, so its transactions are serialised here;
+// PostgreSQL gets a pooled client per transaction.
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import pg from 'pg';
+
+export type Row = Record<string, unknown>;
+export type Param = string | number | null;
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface Sql {
+  readonly dialect: Dialect;
+  all<T = Row>(sql: string, params?: Param[]): Promise<T[]>;
+  get<T = Row>(sql: string, params?: Param[]): Promise<T | undefined>;
+  run(sql: string, params?: Param[]): Promise<number>;
+  /** Runs several statements separated by semicolons (migrations). */
+  exec(sql: string): Promise<void>;
+}
+
+export interface Database extends Sql {
+  /** `fn` runs inside one transaction that holds a write lock from its start. */
+  transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export class SqliteDatabase implements Database {
+  readonly dialect = 'sqlite' as const;
+  private readonly db: DatabaseSync;
+  private readonly statements = new Map<string, StatementSync>();
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(path: string) {
+    this.db = new DatabaseSync(path);
+    // WAL lets readers work while a turn is written; busy_timeout waits out another process's
+    // write instead of failing with SQLITE_BUSY.
+    this.db.exec('PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;');
+  }
+
+  private prepare(sql: string): StatementSync {
+    let s = this.statements.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.statements.set(sql, s);
+    }
+    return s;
+  }
+
+  async all<T = Row>(sql: string, params: Param[] = []): Promise<T[]> {
+    return this.prepare(sql).all(...params) as T[];
+  }
+
+  async get<T = Row>(sql: string, params: Param[] = []): Promise<T | undefined> {
+    return this.prepare(sql).get(...params) as T | undefined;
+  }
+
+  async run(sql: string, params: Param[] = []): Promise<number> {
+    return Number(this.prepare(sql).run(...params).changes);
+  }
+
+  async exec(sql: string): Promise<void> {
+    this.db.exec(sql);
+  }
+
+  transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
+    // One connection: a second transaction must wait for the first to end, not join it.
+    const result = this.queue.then(async () => {
+      this.db.exec('BEGIN IMMEDIATE');
+      try {
+        const value = await fn(this);
+        this.db.exec('COMMIT');
+        return value;
+      } catch (err) {
+        this.db.exec('ROLLBACK');
+        throw err;
+      }
+    });
+    this.queue = result.catch(() => {});
+    return result;
+  }
+
+  async close(): Promise<void> {
+    await this.queue;
+    this.db.close();
+  }
+}
+
+/** `?` placeholders to PostgreSQL's `$1, $2, ...` (the project's SQL has no `?` in literals). */
+const numbered = (sql: string) => {
+  let i = 0;
+  return sql.replace(/\?/g, () => `$${++i}`);
+};
+
+class PgSql implements Sql {
+  readonly dialect = 'postgres' as const;
+  protected readonly client: pg.Pool | pg.PoolClient;
+
+  constructor(client: pg.Pool | pg.PoolClient) {
+    this.client = client;
+  }
+
+  async all<T = Row>(sql: string, params: Param[] = []): Promise<T[]> {
+    return (await this.client.query(numbered(sql), params)).rows as T[];
+  }
+
+  async get<T = Row>(sql: string, params: Param[] = []): Promise<T | undefined> {
+    return (await this.all<T>(sql, params))[0];
+  }
+
+  async run(sql: string, params: Param[] = []): Promise<number> {
+    return (await this.client.query(numbered(sql), params)).rowCount ?? 0;
+  }
+
+  async exec(sql: string): Promise<void> {
+    await this.client.query(sql);
+  }
+}
+
+export class PostgresDatabase extends PgSql implements Database {
+  private readonly pool: pg.Pool;
+
+  constructor(connectionString: string, opts: { schema?: string; max?: number } = {}) {
+    const pool = new pg.Pool({ connectionString, max: opts.max ?? 10 });
+    // A schema of its own (tests, or several deployments in one database).
+    if (opts.schema) pool.on('connect', (c) => void c.query(`SET search_path TO "${opts.schema}"`));
+    pool.on('error', () => {}); // an idle client's broken connection is replaced on next use
+    super(pool);
+    this.pool = pool;
+  }
+
+  async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const value = await fn(new PgSql(client));
+      await client.query('COMMIT');
+      return value;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Runs `fn` holding a session-level advisory lock (e.g. migrations by replicas starting at once). */
+  async withAdvisoryLock<T>(key: number, fn: (sql: Sql) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('SELECT pg_advisory_lock($1)', [key]);
+      return await fn(new PgSql(client));
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [key]).catch(() => {});
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
