@@ -67,7 +67,7 @@ export class SqlStore implements Store {
   async recentMessages(id: string, tokenBudget: number): Promise<StoredMessage[]> {
     const out: StoredMessage[] = [];
     let tokens = 0;
-    let before = Number.MAX_SAFE_INTEGER;
+    let before = 2 ** 31 - 1; // past any seq; fits PostgreSQL INTEGER
     while (tokens < tokenBudget) {
       const rows = await this.db.all(`SELECT * FROM messages WHERE conversation_id = ? AND seq < ? ORDER BY seq DESC LIMIT ${PAGE}`, [id, before]);
       for (const row of rows) {
