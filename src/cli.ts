@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, effectiveEnv, loadConfig } from './config.ts';
 import { createApp, listen } from './app.ts';
 import { VERSION } from './version.ts';
+import { keysCommand } from './commands/keys.ts';
 
 const HELP = `Cortex Flow ${VERSION}: a team of AI agents behind the OpenAI Chat Completions API
 
@@ -10,6 +11,9 @@ Usage: cortex-flow <command> [options]
 
 Commands:
   serve            Start the OpenAI-compatible server (default port 8001)
+  keys create --name NAME   Create an API key (printed once, stored hashed)
+  keys list                 List stored API keys
+  keys revoke ID|NAME       Revoke a stored API key
   help             Show this help
 
 Options:
@@ -48,6 +52,7 @@ async function main(argv: string[]): Promise<void> {
       version: { type: 'boolean', short: 'v' },
       port: { type: 'string', short: 'p' },
       host: { type: 'string' },
+      name: { type: 'string' },
     },
   });
   const [command = 'help'] = positionals;
@@ -56,6 +61,8 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'serve':
       return serve(values as { port?: string; host?: string });
+    case 'keys':
+      return keysCommand(loadConfig(effectiveEnv()), positionals[1], { name: values.name as string | undefined, target: positionals[2] }, (line) => console.log(line));
     default:
       throw new ConfigError(`Unknown command '${command}'. Run 'cortex-flow --help' for the list.`);
   }

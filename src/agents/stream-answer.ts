@@ -55,7 +55,8 @@ export async function streamAnswer(run: RunContext, o: StreamAnswerOptions): Pro
       case 'error':
         throw part.error;
       case 'abort':
-        throw run.signal.reason ?? new Error('aborted');
+        // Not the client: the SDK's own per-call time limit stopped the call.
+        throw run.signal.aborted ? run.signal.reason : new DOMException('The upstream call timed out', 'TimeoutError');
     }
   }
   if (clientToolCalls.length) return { finishReason: 'tool_calls', clientToolCalls };

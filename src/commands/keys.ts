@@ -1,0 +1,37 @@
+// `cortex-flow keys create|list|revoke`: API keys kept (hashed) in the store. The plain key is
+// printed once, at creation.
+import { ConfigError, type Config } from '../config.ts';
+import { generateApiKey, hashApiKey, newKeyId } from '../auth/api-keys.ts';
+import { createStore } from '../store/create-store.ts';
+
+export async function keysCommand(config: Config, action: string | undefined, args: { name?: string; target?: string }, print: (line: string) => void): Promise<void> {
+  const store = await createStore(config);
+  try {
+    switch (action) {
+      case 'create': {
+        if (!args.name) throw new ConfigError('keys create needs --name NAME');
+        const key = generateApiKey();
+        const stored = await store.createApiKey({ id: newKeyId(), name: args.name, hash: hashApiKey(key) });
+        print(`Created API key ${stored.id} (${stored.name}). It is shown only this once:`);
+        print(key);
+        return;
+      }
+      case 'list': {
+        const keys = await store.listApiKeys();
+        if (!keys.length) return print('No stored API keys.');
+        for (const k of keys) print(`${k.id}\t${k.name}\tcreated ${k.createdAt}\t${k.revokedAt ? `revoked ${k.revokedAt}` : 'active'}`);
+        return;
+      }
+      case 'revoke': {
+        if (!args.target) throw new ConfigError('keys revoke needs the id or name of a key');
+        if (!(await store.revokeApiKey(args.target))) throw new ConfigError(`No active API key with id or name '${args.target}'`);
+        print(`Revoked ${args.target}.`);
+        return;
+      }
+      default:
+        throw new ConfigError("Use 'keys create --name NAME', 'keys list' or 'keys revoke ID|NAME'.");
+    }
+  } finally {
+    await store.close();
+  }
+}
