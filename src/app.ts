@@ -6,9 +6,10 @@ import { StoredMemory } from './conversation/stored.ts';
 import { createStore } from './store/create-store.ts';
 import { assembleDeps, type AppDeps } from './http/deps.ts';
 import { buildServer, type ServerOptions } from './http/server.ts';
-import { PlaceholderOrchestrator } from './orchestrator/placeholder.ts';
 import { createTeam, llmConfigured } from './agents/create-team.ts';
-import { ToolRegistry } from './tools/types.ts';
+import { createToolRegistry } from './tools/create-tools.ts';
+import { openKnowledgeBase, seedSampleCorpus } from './kb/create-kb.ts';
+import { OfflineOrchestrator } from './offline/offline-orchestrator.ts';
 import { TokenCounter } from './tokens.ts';
 import { VERSION } from './version.ts';
 
@@ -20,8 +21,11 @@ export interface App {
 
 export async function createApp(config: Config, options: ServerOptions = {}): Promise<App> {
   const tokens = new TokenCounter(config.tokenModel);
-  const orchestrator = llmConfigured(config) ? createTeam(config, new ToolRegistry()) : new PlaceholderOrchestrator(config.modelName);
   const store = await createStore(config);
+  const kb = await openKnowledgeBase(config);
+  if (config.sampleCorpus) await seedSampleCorpus(kb);
+  const tools = createToolRegistry(config, kb);
+  const orchestrator = llmConfigured(config) ? createTeam(config, tools) : new OfflineOrchestrator(config.modelName, tools);
   const deps: AppDeps = assembleDeps({
     config,
     orchestrator,
@@ -41,6 +45,7 @@ export async function createApp(config: Config, options: ServerOptions = {}): Pr
       await deps.activeRuns.drain(config.shutdownGraceSeconds * 1000);
       await closing;
       await store.close();
+      await kb.close();
     },
   };
 }

@@ -3,7 +3,9 @@ import { parseArgs } from 'node:util';
 import { ConfigError, effectiveEnv, loadConfig } from './config.ts';
 import { createApp, listen } from './app.ts';
 import { VERSION } from './version.ts';
+import { OFFLINE_ENGINE } from './offline/offline-orchestrator.ts';
 import { keysCommand } from './commands/keys.ts';
+import { ingestCommand, kbCommand } from './commands/kb.ts';
 
 const HELP = `Cortex Flow ${VERSION}: a team of AI agents behind the OpenAI Chat Completions API
 
@@ -11,6 +13,9 @@ Usage: cortex-flow <command> [options]
 
 Commands:
   serve            Start the OpenAI-compatible server (default port 8001)
+  ingest PATH               Add a file or folder (md, txt, html, pdf) to the knowledge base
+  kb list                   List the documents of the knowledge base
+  kb remove ID|PATH         Remove a document from the knowledge base
   keys create --name NAME   Create an API key (printed once, stored hashed)
   keys list                 List stored API keys
   keys revoke ID|NAME       Revoke a stored API key
@@ -33,6 +38,9 @@ async function serve(flags: { port?: string; host?: string }): Promise<void> {
   const app = await createApp(config);
   const url = await listen(app);
   app.server.log.info({ url, engine: app.deps.orchestrator.engine, version: VERSION }, `Cortex Flow listening on ${url}/v1`);
+  if (app.deps.orchestrator.engine === OFFLINE_ENGINE) {
+    app.server.log.warn('No language model configured: answering with the offline extractive engine (quotes from the knowledge base, no generated text). Set CORTEX_MODEL=openai:gpt-4.1-mini and OPENAI_API_KEY to use a model.');
+  }
   const stop = async (signal: string) => {
     app.server.log.info({ signal }, 'shutting down');
     await app.close();
@@ -61,6 +69,10 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'serve':
       return serve(values as { port?: string; host?: string });
+    case 'ingest':
+      return ingestCommand(loadConfig(effectiveEnv()), positionals[1], (line) => console.log(line));
+    case 'kb':
+      return kbCommand(loadConfig(effectiveEnv()), positionals[1], positionals[2], (line) => console.log(line));
     case 'keys':
       return keysCommand(loadConfig(effectiveEnv()), positionals[1], { name: values.name as string | undefined, target: positionals[2] }, (line) => console.log(line));
     default:

@@ -54,6 +54,17 @@ export const SETTINGS = {
   ollamaBaseUrl: setting({ env: 'OLLAMA_BASE_URL', schema: text, default: 'http://127.0.0.1:11434/v1', doc: 'OpenAI-compatible endpoint of Ollama for `ollama:` models.' }),
   compatibleBaseUrl: setting({ env: 'CORTEX_COMPATIBLE_BASE_URL', schema: optionalText, doc: 'Base URL of the OpenAI-compatible server for `compatible:` models.' }),
   compatibleApiKey: setting({ env: 'CORTEX_COMPATIBLE_API_KEY', schema: optionalText, doc: 'Key for `compatible:` models, if that server needs one.', secret: true }),
+  // Research tools and the knowledge base.
+  sampleCorpus: setting({ env: 'CORTEX_SAMPLE_CORPUS', schema: bool, default: 'true', doc: 'Ingest the sample corpus (`samples/corpus`) into the knowledge base on first start.' }),
+  webSearch: setting({ env: 'CORTEX_WEB_SEARCH', schema: z.enum(['none', 'tavily', 'brave', 'searxng']), default: 'none', doc: 'Web search provider of the `web_search` tool.' }),
+  tavilyApiKey: setting({ env: 'TAVILY_API_KEY', schema: optionalText, doc: 'Key for `CORTEX_WEB_SEARCH=tavily`.', secret: true }),
+  tavilyUrl: setting({ env: 'CORTEX_TAVILY_URL', schema: text, default: 'https://api.tavily.com', doc: 'Base URL of the Tavily API.' }),
+  braveApiKey: setting({ env: 'BRAVE_API_KEY', schema: optionalText, doc: 'Key for `CORTEX_WEB_SEARCH=brave`.', secret: true }),
+  braveUrl: setting({ env: 'CORTEX_BRAVE_URL', schema: text, default: 'https://api.search.brave.com', doc: 'Base URL of the Brave Search API.' }),
+  searxngUrl: setting({ env: 'CORTEX_SEARXNG_URL', schema: optionalText, doc: 'Base URL of a SearXNG instance (with the JSON format enabled) for `CORTEX_WEB_SEARCH=searxng`.' }),
+  fetchMaxBytes: setting({ env: 'CORTEX_FETCH_MAX_BYTES', schema: int(1024), default: '2000000', doc: 'Largest page `fetch_url` reads.' }),
+  fetchTimeoutSeconds: setting({ env: 'CORTEX_FETCH_TIMEOUT_SECONDS', schema: num(1, 300), default: '15', doc: 'Time limit of one `fetch_url` or web search call.' }),
+  fetchAllowPrivate: setting({ env: 'CORTEX_FETCH_ALLOW_PRIVATE', schema: bool, default: 'false', doc: 'Let `fetch_url` reach private, loopback and link-local addresses (off: such URLs are refused).' }),
   // Security, limits and operations.
   apiKeys: setting({ env: 'CORTEX_API_KEYS', schema: list, doc: 'Comma-separated static API keys. When any key exists (static or created with `cortex-flow keys create`), every `/v1` route requires `Authorization: Bearer KEY`.', secret: true }),
   rateLimitRpm: setting({ env: 'CORTEX_RATE_LIMIT_RPM', schema: int(0), default: '0', doc: 'Requests per minute per API key (0: no limit). Shared by replicas on PostgreSQL.' }),

@@ -90,7 +90,7 @@ export class TeamOrchestrator implements Orchestrator {
         toolCalls: answer.clientToolCalls.length ? answer.clientToolCalls : undefined,
         agentsUsed: run.agentsUsed,
         iterations,
-        sources: run.sources.list(),
+        sources: run.sources.citedIn(run.answer),
       });
       run.events.close();
     } catch (err) {

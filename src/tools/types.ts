@@ -36,6 +36,12 @@ export class SourceCollector {
   list(): Source[] {
     return [...this.byUrl.values()];
   }
+
+  /** The sources an answer actually cites as [n]. */
+  citedIn(text: string): Source[] {
+    const cited = new Set([...text.matchAll(/\[(\d+)\]/g)].map((m) => Number(m[1])));
+    return this.list().filter((s) => cited.has(s.index));
+  }
 }
 
 export class ToolRegistry {

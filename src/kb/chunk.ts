@@ -1,0 +1,71 @@
+// Splits a document into chunks of a few paragraphs (about CHUNK_CHARS), each knowing its
+// position, its character range in the document and the heading it sits under, so that a search
+// hit can be cited precisely.
+export interface Chunk {
+  ordinal: number;
+  heading: string | null;
+  start: number;
+  end: number;
+  text: string;
+}
+
+const CHUNK_CHARS = 1000;
+const MAX_CHARS = 1600;
+
+interface Block {
+  start: number;
+  end: number;
+  text: string;
+  heading: string | null;
+}
+
+function blocks(text: string): Block[] {
+  const out: Block[] = [];
+  const re = /\S[\s\S]*?(?=\n\s*\n|$)/g;
+  let heading: string | null = null;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    const body = m[0].trim();
+    const h = /^#{1,6}\s+(.+)$/.exec(body.split('\n')[0]);
+    if (h) heading = h[1].trim();
+    // A very long paragraph (a PDF page without blank lines) is cut at sentence ends.
+    if (body.length <= MAX_CHARS) {
+      out.push({ start: m.index, end: m.index + m[0].length, text: body, heading });
+      continue;
+    }
+    let offset = 0;
+    while (offset < body.length) {
+      let cut = Math.min(body.length, offset + CHUNK_CHARS);
+      if (cut < body.length) {
+        const stop = body.lastIndexOf('. ', cut);
+        if (stop > offset + CHUNK_CHARS / 2) cut = stop + 1;
+      }
+      out.push({ start: m.index + offset, end: m.index + cut, text: body.slice(offset, cut).trim(), heading });
+      offset = cut;
+    }
+  }
+  return out;
+}
+
+export function chunkText(text: string): Chunk[] {
+  const chunks: Chunk[] = [];
+  let current: Block[] = [];
+  const flush = () => {
+    if (!current.length) return;
+    chunks.push({
+      ordinal: chunks.length,
+      heading: current[0].heading,
+      start: current[0].start,
+      end: current[current.length - 1].end,
+      text: current.map((b) => b.text).join('\n\n'),
+    });
+    current = [];
+  };
+  for (const b of blocks(text)) {
+    const size = current.reduce((n, c) => n + c.text.length, 0);
+    const startsSection = /^#{1,6}\s/.test(b.text);
+    if (current.length && (size + b.text.length > CHUNK_CHARS || (startsSection && size > CHUNK_CHARS / 3))) flush();
+    current.push(b);
+  }
+  flush();
+  return chunks;
+}

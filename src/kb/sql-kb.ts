@@ -1,0 +1,171 @@
+// The knowledge base over SQL: SQLite's FTS5 ranked with bm25() on the embedded default,
+// PostgreSQL's full-text search (tsvector, GIN index, ts_rank_cd) when that store is used.
+import { createHash } from 'node:crypto';
+import { migrate, type Migration } from '../store/migrations.ts';
+import type { Database, Sql } from '../store/sql.ts';
+import { queryTerms, type KbDocument, type KbHit, type KnowledgeBase, type NewDocument } from './types.ts';
+
+const DOCUMENTS = `
+  CREATE TABLE kb_documents (
+    id TEXT PRIMARY KEY,
+    source TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    bytes INTEGER NOT NULL,
+    chunk_count INTEGER NOT NULL,
+    ingested_at TEXT NOT NULL
+  );
+  CREATE TABLE kb_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`;
+
+const SQLITE: Migration[] = [
+  {
+    version: 1,
+    name: 'documents and FTS5 chunks',
+    sql: `${DOCUMENTS}
+      CREATE TABLE kb_chunks (
+        id INTEGER PRIMARY KEY,
+        document_id TEXT NOT NULL,
+        ordinal INTEGER NOT NULL,
+        heading TEXT,
+        start_offset INTEGER NOT NULL,
+        end_offset INTEGER NOT NULL
+      );
+      CREATE INDEX kb_chunks_by_document ON kb_chunks (document_id);
+      CREATE VIRTUAL TABLE kb_fts USING fts5(heading, text, tokenize = 'porter unicode61');`,
+  },
+];
+
+const POSTGRES: Migration[] = [
+  {
+    version: 1,
+    name: 'documents and full-text chunks',
+    sql: `${DOCUMENTS}
+      CREATE TABLE kb_chunks (
+        id BIGSERIAL PRIMARY KEY,
+        document_id TEXT NOT NULL REFERENCES kb_documents (id) ON DELETE CASCADE,
+        ordinal INTEGER NOT NULL,
+        heading TEXT,
+        start_offset INTEGER NOT NULL,
+        end_offset INTEGER NOT NULL,
+        text TEXT NOT NULL,
+        tsv TSVECTOR NOT NULL
+      );
+      CREATE INDEX kb_chunks_by_document ON kb_chunks (document_id);
+      CREATE INDEX kb_chunks_tsv ON kb_chunks USING GIN (tsv);`,
+  },
+];
+
+const documentId = (source: string) => `doc_${createHash('sha256').update(source).digest('hex').slice(0, 16)}`;
+
+export class SqlKnowledgeBase implements KnowledgeBase {
+  private readonly db: Database;
+
+  private constructor(db: Database) {
+    this.db = db;
+  }
+
+  static async open(db: Database): Promise<SqlKnowledgeBase> {
+    await migrate(db, db.dialect === 'sqlite' ? SQLITE : POSTGRES, 'kb_schema_migrations');
+    return new SqlKnowledgeBase(db);
+  }
+
+  async upsertDocument(doc: NewDocument): Promise<'added' | 'updated' | 'unchanged'> {
+    const id = documentId(doc.source);
+    return this.db.transaction(async (tx) => {
+      const known = await tx.get<{ hash: string }>('SELECT hash FROM kb_documents WHERE id = ?', [id]);
+      if (known?.hash === doc.hash) return 'unchanged';
+      if (known) await this.deleteDocument(tx, id);
+      await tx.run('INSERT INTO kb_documents (id, source, title, hash, bytes, chunk_count, ingested_at) VALUES (?, ?, ?, ?, ?, ?, ?)', [
+        id,
+        doc.source,
+        doc.title,
+        doc.hash,
+        doc.bytes,
+        doc.chunks.length,
+        new Date().toISOString(),
+      ]);
+      for (const c of doc.chunks) {
+        if (tx.dialect === 'sqlite') {
+          const row = await tx.get<{ id: number }>('INSERT INTO kb_chunks (document_id, ordinal, heading, start_offset, end_offset) VALUES (?, ?, ?, ?, ?) RETURNING id', [id, c.ordinal, c.heading, c.start, c.end]);
+          await tx.run('INSERT INTO kb_fts (rowid, heading, text) VALUES (?, ?, ?)', [row!.id, `${doc.title} ${c.heading ?? ''}`, c.text]);
+        } else {
+          await tx.run(
+            `INSERT INTO kb_chunks (document_id, ordinal, heading, start_offset, end_offset, text, tsv)
+             VALUES (?, ?, ?, ?, ?, ?, setweight(to_tsvector('english', ?), 'A') || to_tsvector('english', ?))`,
+            [id, c.ordinal, c.heading, c.start, c.end, c.text, `${doc.title} ${c.heading ?? ''}`, c.text],
+          );
+        }
+      }
+      return known ? 'updated' : 'added';
+    });
+  }
+
+  private async deleteDocument(tx: Sql, id: string): Promise<void> {
+    if (tx.dialect === 'sqlite') await tx.run('DELETE FROM kb_fts WHERE rowid IN (SELECT id FROM kb_chunks WHERE document_id = ?)', [id]);
+    await tx.run('DELETE FROM kb_chunks WHERE document_id = ?', [id]);
+    await tx.run('DELETE FROM kb_documents WHERE id = ?', [id]);
+  }
+
+  async search(query: string, limit: number): Promise<KbHit[]> {
+    const terms = queryTerms(query);
+    if (!terms.length) return [];
+    const n = Math.max(1, Math.min(50, Math.floor(limit)));
+    const rows =
+      this.db.dialect === 'sqlite'
+        ? await this.db.all(
+            `SELECT c.document_id, d.title, d.source, c.ordinal, c.heading, f.text, -bm25(kb_fts, 2.0, 1.0) AS score
+             FROM kb_fts f JOIN kb_chunks c ON c.id = f.rowid JOIN kb_documents d ON d.id = c.document_id
+             WHERE kb_fts MATCH ? ORDER BY bm25(kb_fts, 2.0, 1.0) LIMIT ${n}`,
+            [terms.map((t) => `"${t}"`).join(' OR ')],
+          )
+        : await this.db.all(
+            `SELECT c.document_id, d.title, d.source, c.ordinal, c.heading, c.text, ts_rank_cd(c.tsv, q) AS score
+             FROM kb_chunks c JOIN kb_documents d ON d.id = c.document_id, to_tsquery('english', ?) q
+             WHERE c.tsv @@ q ORDER BY score DESC, c.id LIMIT ${n}`,
+            [terms.join(' | ')],
+          );
+    return rows.map((r) => ({
+      documentId: String(r.document_id),
+      title: String(r.title),
+      source: String(r.source),
+      ordinal: Number(r.ordinal),
+      heading: (r.heading as string | null) ?? null,
+      text: String(r.text),
+      score: Number(r.score),
+    }));
+  }
+
+  async list(): Promise<KbDocument[]> {
+    const rows = await this.db.all('SELECT * FROM kb_documents ORDER BY source');
+    return rows.map((r) => ({
+      id: String(r.id),
+      source: String(r.source),
+      title: String(r.title),
+      hash: String(r.hash),
+      bytes: Number(r.bytes),
+      chunkCount: Number(r.chunk_count),
+      ingestedAt: String(r.ingested_at),
+    }));
+  }
+
+  async remove(idOrSource: string): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const doc = await tx.get<{ id: string }>('SELECT id FROM kb_documents WHERE id = ? OR source = ?', [idOrSource, idOrSource]);
+      if (!doc) return false;
+      await this.deleteDocument(tx, doc.id);
+      return true;
+    });
+  }
+
+  async getMeta(key: string): Promise<string | undefined> {
+    return (await this.db.get<{ value: string }>('SELECT value FROM kb_meta WHERE key = ?', [key]))?.value;
+  }
+
+  async setMeta(key: string, value: string): Promise<void> {
+    await this.db.transaction((tx) => tx.run('INSERT INTO kb_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]));
+  }
+
+  close(): Promise<void> {
+    return this.db.close();
+  }
+}
