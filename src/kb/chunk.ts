@@ -62,8 +62,10 @@ export function chunkText(text: string): Chunk[] {
   };
   for (const b of blocks(text)) {
     const size = current.reduce((n, c) => n + c.text.length, 0);
-    const startsSection = /^#{1,6}\s/.test(b.text);
-    if (current.length && (size + b.text.length > CHUNK_CHARS || (startsSection && size > CHUNK_CHARS / 3))) flush();
+    const isHeading = (x: Block) => /^#{1,6}\s/.test(x.text);
+    // A new section starts a new chunk, unless the chunk so far is only headings ("# Guide").
+    const startsSection = isHeading(b) && current.some((c) => !isHeading(c));
+    if (current.length && (size + b.text.length > CHUNK_CHARS || startsSection)) flush();
     current.push(b);
   }
   flush();
