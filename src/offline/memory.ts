@@ -3,7 +3,7 @@
 import type { ChatMessage } from '../orchestrator/types.ts';
 import { sentences, stems } from './text.ts';
 
-const NAME_PATTERNS = [/\bmy name is\s+([\p{Lu}][\p{L}'-]+(?:\s+[\p{Lu}][\p{L}'-]+)?)/u, /\bcall me\s+([\p{Lu}][\p{L}'-]+)/u, /\bI am\s+([\p{Lu}][\p{L}'-]+)(?=[\s.,!]|$)/u, /\bI'm\s+([\p{Lu}][\p{L}'-]+)(?=[\s.,!]|$)/u];
+const NAME_PATTERNS = [/\b[Mm]y name is\s+([\p{L}][\p{L}'-]+(?:\s+[\p{Lu}][\p{L}'-]+)?)/u, /\b[Cc]all me\s+([\p{Lu}][\p{L}'-]+)/u, /\bI am\s+([\p{Lu}][\p{L}'-]+)(?=[\s.,!]|$)/u, /\bI'm\s+([\p{Lu}][\p{L}'-]+)(?=[\s.,!]|$)/u];
 
 /** The name the user gave, from their latest statement of it. */
 export function statedName(history: ChatMessage[]): string | undefined {
@@ -11,7 +11,7 @@ export function statedName(history: ChatMessage[]): string | undefined {
     if (history[i].role !== 'user') continue;
     for (const p of NAME_PATTERNS) {
       const m = p.exec(history[i].content);
-      if (m) return m[1];
+      if (m) return m[1].charAt(0).toUpperCase() + m[1].slice(1);
     }
   }
   return undefined;
