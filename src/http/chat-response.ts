@@ -70,7 +70,6 @@ export function chunk(head: ChunkHead, choices: unknown[], extra: Record<string,
     object: 'chat.completion.chunk',
     created: head.created,
     model: head.model,
-    system_fingerprint: null,
     choices,
     // With include_usage, OpenAI sends `usage: null` on every chunk but the last.
     ...(head.includeUsage ? { usage: null } : {}),

@@ -228,7 +228,6 @@ async function answerRuns(reply: FastifyReply, ctx: RenderContext, runs: AsyncIt
     object: 'chat.completion',
     created: Math.floor(Date.now() / 1000),
     model: chat.model,
-    system_fingerprint: null,
     choices: slots.map((s) => ({ index: s.index, message: choiceMessage(s.summary), logprobs: null, finish_reason: s.summary.finishReason ?? 'stop' })),
     usage: usageOf(promptTokens, completionTokens),
     conversation_id: conversationId,
