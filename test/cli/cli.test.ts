@@ -1,0 +1,111 @@
+// The CLI as operators run it: help, one-line configuration errors, serve and SIGTERM, .env,
+// API keys, the knowledge base commands.
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
+const run = promisify(execFile);
+const dirs: string[] = [];
+const tempDir = () => {
+  const d = mkdtempSync(join(tmpdir(), 'cli-'));
+  dirs.push(d);
+  return d;
+};
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+async function cli(args: string[], env: Record<string, string> = {}, cwd = tempDir()) {
+  try {
+    const r = await run(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, CORTEX_LOG_LEVEL: 'silent', ...env } });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('cortex-flow CLI', () => {
+  it('prints help listing its commands', async () => {
+    const r = await cli(['--help']);
+    expect(r.code).toBe(0);
+    for (const cmd of ['serve', 'ingest', 'kb list', 'keys create']) expect(r.stdout).toContain(cmd);
+  });
+
+  it('stops on a bad setting with one line naming the variable, no stack trace', async () => {
+    const r = await cli(['serve'], { OPENAI_COMPAT_PORT: 'abc' });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain('OPENAI_COMPAT_PORT');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('names a missing provider key at start-up', async () => {
+    const r = await cli(['serve'], { CORTEX_MODEL: 'openai:gpt-4.1-mini', OPENAI_API_KEY: '' });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('OPENAI_API_KEY');
+  });
+
+  it('serves with settings from .env, answers /health, and exits 0 on SIGTERM', async () => {
+    const cwd = tempDir();
+    writeFileSync(join(cwd, '.env'), `OPENAI_COMPAT_PORT=0\nOPENAI_COMPAT_MODEL_NAME=from-dotenv\nCORTEX_DATA_DIR=${join(cwd, 'data')}\nCORTEX_LOG_LEVEL=info\n`);
+    const { CORTEX_LOG_LEVEL: _, OPENAI_COMPAT_PORT: __, ...env } = process.env; // let .env decide
+    const child = spawn(process.execPath, [CLI, 'serve'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no listening line: ${out}`)), 15_000);
+      child.stdout!.on('data', () => {
+        const m = /Cortex Flow listening on (http:\/\/[\d.:]+)\/v1/.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]);
+        }
+      });
+    });
+    const health = (await (await fetch(`${url}/health`)).json()) as any;
+    expect(health).toMatchObject({ status: 'healthy', version: expect.any(String) });
+    const models = (await (await fetch(`${url}/v1/models`)).json()) as any;
+    expect(models.data[0].id).toBe('from-dotenv');
+    expect(out).toContain('offline extractive engine');
+    child.kill('SIGTERM');
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(0);
+  });
+
+  it('creates, lists and revokes API keys, showing the key once', async () => {
+    const env = { CORTEX_DATA_DIR: join(tempDir(), 'data') };
+    const created = await cli(['keys', 'create', '--name', 'ci-bot'], env);
+    expect(created.code).toBe(0);
+    const key = created.stdout.trim().split('\n').at(-1)!;
+    expect(key).toMatch(/^cf-[\w-]{20,}$/);
+    const listed = await cli(['keys', 'list'], env);
+    expect(listed.stdout).toContain('ci-bot');
+    expect(listed.stdout).toContain('active');
+    expect(listed.stdout).not.toContain(key);
+    expect((await cli(['keys', 'revoke', 'ci-bot'], env)).code).toBe(0);
+    expect((await cli(['keys', 'list'], env)).stdout).toContain('revoked');
+  });
+
+  it('ingests a folder, lists and removes documents', async () => {
+    const cwd = tempDir();
+    const docs = join(cwd, 'docs');
+    await import('node:fs/promises').then((fs) => fs.mkdir(docs));
+    writeFileSync(join(docs, 'a.md'), '# Alpha\n\nAlpha is the first letter.');
+    writeFileSync(join(docs, 'b.txt'), 'Beta is the second letter.');
+    const env = { CORTEX_DATA_DIR: join(cwd, 'data') };
+    const ingested = await cli(['ingest', docs], env, cwd);
+    expect(ingested.code).toBe(0);
+    expect(ingested.stdout).toMatch(/Ingested 2 new/);
+    const again = await cli(['ingest', docs], env, cwd);
+    expect(again.stdout).toMatch(/2 unchanged/);
+    const listed = await cli(['kb', 'list'], env, cwd);
+    expect(listed.stdout).toContain('Alpha');
+    expect((await cli(['kb', 'remove', join(docs, 'a.md')], env, cwd)).code).toBe(0);
+    expect((await cli(['kb', 'list'], env, cwd)).stdout).not.toContain('Alpha');
+  });
+});

@@ -1,0 +1,85 @@
+// Validation to OpenAI's ranges: every bad input is a 4xx in OpenAI's envelope naming the parameter.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../support/app-server.ts';
+import { ScriptedOrchestrator } from '../support/scripted-orchestrator.ts';
+
+let srv: TestServer;
+beforeAll(async () => {
+  srv = await startTestServer(new ScriptedOrchestrator());
+});
+afterAll(() => srv.close());
+
+const user = [{ role: 'user', content: 'hi' }];
+async function post(body: unknown, contentType = 'application/json') {
+  const res = await srv.server.inject({ method: 'POST', url: '/v1/chat/completions', headers: { 'content-type': contentType }, payload: typeof body === 'string' ? body : JSON.stringify(body) });
+  return { status: res.statusCode, body: res.json() };
+}
+
+describe('request validation', () => {
+  it.each([
+    ['temperature', { temperature: 3 }],
+    ['temperature', { temperature: 'hot' }],
+    ['top_p', { top_p: 2 }],
+    ['n', { n: 0 }],
+    ['max_tokens', { max_tokens: -1 }],
+    ['presence_penalty', { presence_penalty: 5 }],
+    ['frequency_penalty', { frequency_penalty: -3 }],
+    ['stop', { stop: ['a', 'b', 'c', 'd', 'e'] }],
+    ['stream', { stream: 'yes' }],
+    ['reasoning_effort', { reasoning_effort: 'extreme' }],
+    ['model', { model: 42 }],
+  ])('rejects a bad %s with a 400 naming it', async (param, extra) => {
+    const r = await post({ model: 'cortex-flow', messages: user, ...extra });
+    expect(r.status).toBe(400);
+    expect(r.body.error).toMatchObject({ type: 'invalid_request_error', param });
+    expect(r.body.error.message).toContain(param);
+  });
+
+  it('rejects malformed JSON and a non-object body with 400 invalid_json', async () => {
+    for (const payload of ['{"model": "cortex-flow",', '[1,2,3]', '"text"']) {
+      const r = await post(payload);
+      expect(r.status).toBe(400);
+      expect(r.body.error.type).toBe('invalid_request_error');
+    }
+  });
+
+  it('reads JSON whatever the content type says (curl -d sends form encoding)', async () => {
+    const r = await post({ model: 'cortex-flow', messages: user }, 'application/x-www-form-urlencoded');
+    expect(r.status).toBe(200);
+  });
+
+  it('answers a missing or empty messages with 422 naming messages', async () => {
+    for (const body of [{ model: 'cortex-flow' }, { model: 'cortex-flow', messages: [] }]) {
+      const r = await post(body);
+      expect(r.status).toBe(422);
+      expect(r.body.error.param).toBe('messages');
+    }
+  });
+
+  it('rejects a message with a bad role, naming where it is', async () => {
+    const r = await post({ model: 'cortex-flow', messages: [{ role: 'wizard', content: 'x' }] });
+    expect(r.status).toBeGreaterThanOrEqual(400);
+    expect(r.status).toBeLessThan(500);
+    expect(r.body.error.param).toMatch(/^messages\[0\]/);
+  });
+
+  it('ignores unknown extra fields (newer client parameters)', async () => {
+    const r = await post({ model: 'cortex-flow', messages: user, verbosity: 'low', prompt_cache_key: 'abc', some_future_field: { x: 1 } });
+    expect(r.status).toBe(200);
+  });
+
+  it('enforces the configured message limits', async () => {
+    const tooMany = await post({ model: 'cortex-flow', messages: Array.from({ length: 501 }, () => ({ role: 'user', content: 'x' })) });
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.body.error).toMatchObject({ param: 'messages', code: 'too_many_messages' });
+    const tooLong = await post({ model: 'cortex-flow', messages: [{ role: 'user', content: 'x'.repeat(200_001) }] });
+    expect(tooLong.status).toBe(400);
+    expect(tooLong.body.error).toMatchObject({ param: 'messages[0].content', code: 'message_too_long' });
+  });
+
+  it('answers a body over the size limit with 413 in the envelope', async () => {
+    const r = await post({ model: 'cortex-flow', messages: [{ role: 'user', content: 'x'.repeat(5_000_000) }] });
+    expect(r.status).toBe(413);
+    expect(r.body.error).toMatchObject({ type: 'invalid_request_error', code: 'request_too_large' });
+  });
+});
