@@ -1,0 +1,72 @@
+// Limits that keep a shared server usable: requests and tokens per minute per key (also across
+// replicas on PostgreSQL), concurrent runs, run duration.
+import { afterAll, describe, expect, it } from 'vitest';
+import { chat, startTestServer, type TestServer } from '../support/app-server.ts';
+import { freshSchema } from '../support/postgres.ts';
+import { RecordingOrchestrator } from '../support/recording-orchestrator.ts';
+
+const servers: TestServer[] = [];
+const start = async (...args: Parameters<typeof startTestServer>) => {
+  const s = await startTestServer(...args);
+  servers.push(s);
+  return s;
+};
+afterAll(async () => {
+  for (const s of servers) await s.close();
+});
+const hi = { messages: [{ role: 'user', content: 'hi' }] };
+const key = (k: string) => ({ authorization: `Bearer ${k}` });
+
+describe('rate limits', () => {
+  it('answers 429 rate_limit_exceeded with Retry-After once a key spent its requests per minute', async () => {
+    const srv = await start(new RecordingOrchestrator(), { CORTEX_API_KEYS: 'k1,k2', CORTEX_RATE_LIMIT_RPM: '3' });
+    for (let i = 0; i < 3; i++) expect((await chat(srv.baseUrl, hi, key('k1'))).status).toBe(200);
+    const limited = await chat(srv.baseUrl, hi, key('k1'));
+    expect(limited.status).toBe(429);
+    expect(limited.body.error).toMatchObject({ code: 'rate_limit_exceeded', type: 'requests' });
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((await chat(srv.baseUrl, hi, key('k2'))).status).toBe(200); // another key has its own budget
+  });
+
+  it('limits tokens per minute', async () => {
+    const srv = await start(new RecordingOrchestrator({ answer: () => 'word '.repeat(200) }), { CORTEX_RATE_LIMIT_TPM: '150' });
+    expect((await chat(srv.baseUrl, hi)).status).toBe(200); // spends ~200 completion tokens
+    const limited = await chat(srv.baseUrl, hi);
+    expect(limited.status).toBe(429);
+    expect(limited.body.error.type).toBe('tokens');
+  });
+
+  it('holds across two replicas sharing PostgreSQL', async () => {
+    const schema = await freshSchema('rl');
+    try {
+      const env = { CORTEX_DATABASE_URL: schema.url, CORTEX_API_KEYS: 'shared', CORTEX_RATE_LIMIT_RPM: '4' };
+      const a = await start(new RecordingOrchestrator(), env, {}, { schema: schema.schema });
+      const b = await start(new RecordingOrchestrator(), env, {}, { schema: schema.schema });
+      const statuses: number[] = [];
+      for (let i = 0; i < 6; i++) statuses.push((await chat(i % 2 ? b.baseUrl : a.baseUrl, hi, key('shared'))).status);
+      expect(statuses).toEqual([200, 200, 200, 200, 429, 429]);
+    } finally {
+      await schema.drop().catch(() => {});
+    }
+  });
+});
+
+describe('run limits', () => {
+  it('queues runs beyond the concurrency limit and refuses them with 429 after the wait', async () => {
+    const srv = await start(new RecordingOrchestrator({ answer: () => 'slow answer here', delayMs: 150 }), { CORTEX_MAX_CONCURRENT_RUNS: '1', CORTEX_QUEUE_TIMEOUT_SECONDS: '0.1' });
+    const results = await Promise.all([chat(srv.baseUrl, hi), chat(srv.baseUrl, hi)]);
+    expect(results.map((r) => r.status).sort()).toEqual([200, 429]);
+    expect(results.find((r) => r.status === 429)!.body.error.code).toBe('too_many_concurrent_runs');
+  });
+
+  it('stops a run that exceeds its time limit with a 504, and stores what it had', async () => {
+    const srv = await start(new RecordingOrchestrator({ answer: () => 'a very slow answer that will not finish in time', delayMs: 200 }), { CORTEX_MAX_RUN_SECONDS: '1' });
+    const r = await chat(srv.baseUrl, { ...hi, conversation_id: 'too-slow' });
+    expect(r.status).toBe(504);
+    expect(r.body.error.code).toBe('run_timeout');
+    const messages = await srv.store.getMessages('too-slow');
+    expect(messages[0].content).toBe('hi');
+    expect(messages[1].content.length).toBeGreaterThan(0);
+    expect(await srv.store.getRun(messages[1].runId!, '')).toMatchObject({ status: 'failed' });
+  });
+});
