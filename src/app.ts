@@ -43,7 +43,11 @@ export async function createApp(config: Config, options: ServerOptions = {}): Pr
       // them), and only then close the listener and what the runs need.
       const closing = server.close();
       await deps.activeRuns.drain(config.shutdownGraceSeconds * 1000);
+      // Keep-alive connections that served those runs are idle now; nothing else will end them.
+      server.server.closeIdleConnections();
+      const stragglers = setTimeout(() => server.server.closeAllConnections(), 5000).unref();
       await closing;
+      clearTimeout(stragglers);
       await store.close();
       await kb.close();
     },
