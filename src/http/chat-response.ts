@@ -1,10 +1,11 @@
 // The shapes OpenAI clients parse: a chat.completion body and chat.completion.chunk frames.
 // Fields OpenAI's schema requires are always present, `null` where there is no value.
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { RunSummary } from '../orchestrator/run-summary.ts';
 import type { ToolCall } from '../orchestrator/types.ts';
 
-export const newCompletionId = () => `chatcmpl-${randomBytes(12).toString('base64url')}`;
+// randomUUID draws from a cached entropy pool: much cheaper per request than randomBytes.
+export const newCompletionId = () => `chatcmpl-${randomUUID().replaceAll('-', '').slice(0, 24)}`;
 
 export interface Usage {
   prompt_tokens: number;
