@@ -68,16 +68,19 @@ export class SqlStore implements Store {
     const out: StoredMessage[] = [];
     let tokens = 0;
     let before = 2 ** 31 - 1; // past any seq; fits PostgreSQL INTEGER
+    // The first page is sized to the budget (as if messages were ~25 tokens), later ones are larger.
+    let page = Math.max(8, Math.min(PAGE, Math.ceil(tokenBudget / 25) + 1));
     while (tokens < tokenBudget) {
-      const rows = await this.db.all(`SELECT * FROM messages WHERE conversation_id = ? AND seq < ? ORDER BY seq DESC LIMIT ${PAGE}`, [id, before]);
+      const rows = await this.db.all(`SELECT * FROM messages WHERE conversation_id = ? AND seq < ? ORDER BY seq DESC LIMIT ${page}`, [id, before]);
       for (const row of rows) {
         const m = toMessage(row);
         out.push(m);
         tokens += m.tokenCount;
         if (tokens >= tokenBudget) break;
       }
-      if (rows.length < PAGE) break;
+      if (rows.length < page) break;
       before = out[out.length - 1].seq;
+      page = PAGE;
     }
     return out.reverse();
   }

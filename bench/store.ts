@@ -1,0 +1,116 @@
+// The store under a realistic history: 10,000 conversations of 50 messages each (generated in
+// bulk by the database itself), then p50/p99 of appending a turn and of loading a conversation,
+// and the time to assemble a context window for a 10-message versus a 1,000-message conversation
+// (near 1 means assembly cost follows the window, not the history). SQLite and PostgreSQL.
+// Run: npm run bench -- store     (PostgreSQL from CORTEX_BENCH_DATABASE_URL, default the local test db)
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { StoredMemory } from '../src/conversation/stored.ts';
+import { migrate } from '../src/store/migrations.ts';
+import { PostgresDatabase, SqliteDatabase, type Database } from '../src/store/sql.ts';
+import { SqlStore } from '../src/store/sql-store.ts';
+import { TokenCounter } from '../src/tokens.ts';
+import { percentile } from './lib-load.ts';
+
+const CONVERSATIONS = Number(process.env.BENCH_CONVERSATIONS ?? 10_000);
+const PER_CONVERSATION = 50;
+const SAMPLES = 500;
+const PG_URL = process.env.CORTEX_BENCH_DATABASE_URL ?? process.env.CORTEX_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const TEXT = 'This is a stored message of a long conversation, about forty tokens long, so that the window holds a dozen of them at once.';
+
+/** Bulk rows from a recursive CTE (SQLite) or generate_series (PostgreSQL): seconds, not minutes. */
+async function seed(db: Database): Promise<void> {
+  const now = new Date().toISOString();
+  const series = (n: number) => (db.dialect === 'sqlite' ? `WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < ${n}) SELECT i FROM s` : `SELECT generate_series(1, ${n}) AS i`);
+  await db.transaction(async (tx) => {
+    await tx.run(`INSERT INTO conversations (id, owner, title, system_prompt, message_count, created_at, updated_at) SELECT 'conv_' || i, '', 'Conversation ' || i, NULL, ${PER_CONVERSATION}, ?, ? FROM (${series(CONVERSATIONS)}) AS c`, [now, now]);
+    await tx.run(
+      `INSERT INTO messages (conversation_id, seq, role, content, token_count, created_at)
+       SELECT 'conv_' || c.i, m.i, CASE WHEN m.i % 2 = 1 THEN 'user' ELSE 'assistant' END, ? || ' #' || m.i, 40, ?
+       FROM (${series(CONVERSATIONS)}) AS c, (${series(PER_CONVERSATION)}) AS m`,
+      [TEXT, now],
+    );
+    for (const [id, n] of [['conv_short', 10], ['conv_long', 1000]] as const) {
+      await tx.run(`INSERT INTO conversations (id, owner, title, system_prompt, message_count, created_at, updated_at) VALUES (?, '', ?, NULL, ?, ?, ?)`, [id, id, n, now, now]);
+      await tx.run(`INSERT INTO messages (conversation_id, seq, role, content, token_count, created_at) SELECT ?, i, CASE WHEN i % 2 = 1 THEN 'user' ELSE 'assistant' END, ? || ' #' || i, 40, ? FROM (${series(n)}) AS s`, [id, TEXT, now]);
+    }
+  });
+}
+
+async function timeEach(n: number, fn: (i: number) => Promise<unknown>): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    await fn(i);
+    out.push(performance.now() - t);
+  }
+  return out.sort((a, b) => a - b);
+}
+
+const fmt = (xs: number[]) => `p50 ${percentile(xs, 50).toFixed(2)} ms, p99 ${percentile(xs, 99).toFixed(2)} ms`;
+const median = (xs: number[]) => percentile(xs, 50);
+
+async function measure(name: string, db: Database): Promise<void> {
+  await migrate(db);
+  const t0 = performance.now();
+  await seed(db);
+  console.log(`${name}: seeded ${CONVERSATIONS} conversations x ${PER_CONVERSATION} messages in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const store = new SqlStore(db);
+  const tokens = new TokenCounter('gpt-4');
+  const pick = (i: number) => `conv_${1 + ((i * 7919) % CONVERSATIONS)}`;
+  const load = await timeEach(SAMPLES, (i) => store.getMessages(pick(i)));
+  const append = await timeEach(SAMPLES, (i) =>
+    store.appendTurn({
+      conversationId: pick(i + 1),
+      owner: '',
+      title: 'x',
+      messages: [
+        { role: 'user', content: 'One more question', tokenCount: 6 },
+        { role: 'assistant', content: 'One more answer', tokenCount: 6 },
+      ],
+      run: { id: `run_bench_${name}_${i}`, conversationId: pick(i + 1), owner: '', model: 'cortex-flow', status: 'completed', error: null, agentsUsed: ['writer'], events: [], usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 }, promptTokens: 1, completionTokens: 1, startedAt: new Date().toISOString(), finishedAt: new Date().toISOString() },
+    }),
+  );
+  // A window of ~450 tokens holds about 10 of these messages: the same window for both conversations.
+  const memory = new StoredMemory(store, tokens, 450);
+  const assemble = (id: string) => async () => (await memory.prepare({ conversationId: id, messages: [{ role: 'user', content: 'And now?' }] })).release();
+  for (let i = 0; i < 20; i++) {
+    await assemble('conv_short')();
+    await assemble('conv_long')();
+  }
+  const short = await timeEach(SAMPLES, assemble('conv_short'));
+  const long = await timeEach(SAMPLES, assemble('conv_long'));
+  console.log(`  load a 50-message conversation: ${fmt(load)}`);
+  console.log(`  append a turn (2 messages + run): ${fmt(append)}`);
+  console.log(`  context assembly, 10 messages: ${fmt(short)}; 1,000 messages: ${fmt(long)}`);
+  console.log(`  ratio 1,000-message / 10-message assembly (median): ${(median(long) / median(short)).toFixed(3)}`);
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'bench-store-'));
+try {
+  const sqlite = new SqliteDatabase(join(dir, 'cortex.db'));
+  await measure('SQLite', sqlite);
+  await sqlite.close();
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+const schema = `bench_store_${process.pid}`;
+const admin = new pg.Client({ connectionString: PG_URL });
+try {
+  await admin.connect();
+  await admin.query(`CREATE SCHEMA ${schema}`);
+  const db = new PostgresDatabase(PG_URL, { schema });
+  try {
+    await measure('PostgreSQL', db);
+  } finally {
+    await db.close();
+  }
+} catch (err) {
+  console.log(`PostgreSQL: skipped (${(err as Error).message})`);
+} finally {
+  await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {});
+  await admin.end().catch(() => {});
+}
