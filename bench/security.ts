@@ -1,0 +1,92 @@
+// What safety costs, measured side by side in one run:
+//  1. live heap per concurrent open stream: N streaming runs held open (the upstream answers late),
+//     heap after a full GC with them open versus before;
+//  2. requests/s and p50/p99 with API-key auth and per-key rate limiting (limits set high enough
+//     never to refuse, so the cost measured is the checking) versus with both off.
+// Run: npm run bench -- security
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { startMockUpstream } from '../test/support/mock-openai-upstream.ts';
+import { load, printTable, ratio } from './lib-load.ts';
+import { ROOT, startServer } from './lib-processes.ts';
+
+const STREAMS = Number(process.env.BENCH_STREAMS ?? 200);
+const dirs: string[] = [];
+const tempDir = () => {
+  const d = mkdtempSync(join(tmpdir(), 'bench-security-'));
+  dirs.push(d);
+  return d;
+};
+
+async function memoryPerStream(): Promise<void> {
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
+  const upstream = await startMockUpstream(async () => {
+    await gate; // every run waits here with its client stream open
+    return { text: 'done' };
+  });
+  const child = spawn(process.execPath, ['--expose-gc', 'test/support/measured-server.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, CORTEX_DATA_DIR: tempDir(), CORTEX_LOG_LEVEL: 'silent', CORTEX_MODEL: 'openai:mock', OPENAI_API_KEY: 'sk', OPENAI_BASE_URL: upstream.baseUrl, CORTEX_MAX_CONCURRENT_RUNS: '10000', CORTEX_SAMPLE_CORPUS: 'false', CORTEX_SSE_KEEPALIVE_SECONDS: '0' },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const next = async () => (await lines.next()).value as string;
+  const url = await next();
+  const heap = async () => {
+    child.stdin!.write('heap\n');
+    return Number(await next());
+  };
+  const stream = (i: number) =>
+    fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'cortex-flow', stream: true, messages: [{ role: 'user', content: `stream ${i}` }] }) }).then((r) => r.text());
+  release(); // warm-up runs go straight through
+  const warm = [];
+  for (let i = 0; i < 10; i++) warm.push(await stream(i));
+  const base = await heap();
+  // Hold the next ones open.
+  let hold!: () => void;
+  const held = new Promise<void>((r) => (hold = r));
+  upstream.setResponder(async () => {
+    await held;
+    return { text: 'done' };
+  });
+  const open = Array.from({ length: STREAMS }, (_, i) => stream(i));
+  while (upstream.requests.length < 10 + STREAMS) await new Promise((r) => setTimeout(r, 20));
+  const peak = await heap();
+  hold();
+  await Promise.all(open);
+  const after = await heap();
+  child.stdin!.write('exit\n');
+  await new Promise((r) => child.once('exit', r));
+  await upstream.close();
+  console.log(`live heap: ${(base / 1e6).toFixed(1)} MB idle, ${(peak / 1e6).toFixed(1)} MB with ${STREAMS} open streams, ${(after / 1e6).toFixed(1)} MB after they ended`);
+  console.log(`  per open stream: ${((peak - base) / STREAMS / 1024).toFixed(1)} KiB`);
+}
+
+async function authCost(): Promise<void> {
+  const body = JSON.stringify({ model: 'cortex-flow', messages: [{ role: 'user', content: 'hello' }] });
+  const common = { CORTEX_SAMPLE_CORPUS: 'false', CORTEX_LOG_LEVEL: 'warn' };
+  const off = await startServer({ ...common, CORTEX_DATA_DIR: tempDir() });
+  const on = await startServer({ ...common, CORTEX_DATA_DIR: tempDir(), CORTEX_API_KEYS: 'sk-bench-key', CORTEX_RATE_LIMIT_RPM: '100000000', CORTEX_RATE_LIMIT_TPM: '100000000000' });
+  try {
+    const rows = [
+      await load('auth and rate limits off', `${off.baseUrl}/v1/chat/completions`, body),
+      await load('auth and rate limits on', `${on.baseUrl}/v1/chat/completions`, body, { headers: { authorization: 'Bearer sk-bench-key' } }),
+    ];
+    printTable(rows);
+    console.log(`ratios on / off: req/s ${ratio(rows[1].rps, rows[0].rps)}, p50 ${ratio(rows[1].p50, rows[0].p50)}, p99 ${ratio(rows[1].p99, rows[0].p99)}`);
+  } finally {
+    await off.stop();
+    await on.stop();
+  }
+}
+
+try {
+  await memoryPerStream();
+  await authCost();
+} finally {
+  dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
+}
