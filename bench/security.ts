@@ -4,14 +4,13 @@
 //  2. requests/s and p50/p99 with API-key auth and per-key rate limiting (limits set high enough
 //     never to refuse, so the cost measured is the checking) versus with both off.
 // Run: npm run bench -- security
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { startMockUpstream } from '../test/support/mock-openai-upstream.ts';
 import { load, printTable, ratio } from './lib-load.ts';
-import { ROOT, startServer } from './lib-processes.ts';
+import { startServer } from './lib-processes.ts';
+import { startMeasuredServer } from '../test/support/measured-process.ts';
 
 const STREAMS = Number(process.env.BENCH_STREAMS ?? 200);
 const dirs: string[] = [];
@@ -28,18 +27,7 @@ async function memoryPerStream(): Promise<void> {
     await gate; // every run waits here with its client stream open
     return { text: 'done' };
   });
-  const child = spawn(process.execPath, ['--expose-gc', 'test/support/measured-server.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, CORTEX_DATA_DIR: tempDir(), CORTEX_LOG_LEVEL: 'silent', CORTEX_MODEL: 'openai:mock', OPENAI_API_KEY: 'sk', OPENAI_BASE_URL: upstream.baseUrl, CORTEX_MAX_CONCURRENT_RUNS: '10000', CORTEX_SAMPLE_CORPUS: 'false', CORTEX_SSE_KEEPALIVE_SECONDS: '0' },
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-  const next = async () => (await lines.next()).value as string;
-  const url = await next();
-  const heap = async () => {
-    child.stdin!.write('heap\n');
-    return Number(await next());
-  };
+  const { url, heap, stop } = await startMeasuredServer(upstream.baseUrl, tempDir(), { CORTEX_SSE_KEEPALIVE_SECONDS: '0' });
   const stream = (i: number) =>
     fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'cortex-flow', stream: true, messages: [{ role: 'user', content: `stream ${i}` }] }) }).then((r) => r.text());
   release(); // warm-up runs go straight through
@@ -59,8 +47,7 @@ async function memoryPerStream(): Promise<void> {
   hold();
   await Promise.all(open);
   const after = await heap();
-  child.stdin!.write('exit\n');
-  await new Promise((r) => child.once('exit', r));
+  await stop();
   await upstream.close();
   console.log(`live heap: ${(base / 1e6).toFixed(1)} MB idle, ${(peak / 1e6).toFixed(1)} MB with ${STREAMS} open streams, ${(after / 1e6).toFixed(1)} MB after they ended`);
   console.log(`  per open stream: ${((peak - base) / STREAMS / 1024).toFixed(1)} KiB`);

@@ -1,16 +1,13 @@
 // A few hundred concurrent streaming runs on loopback, through the LLM team path against the
 // in-suite upstream: all complete, every turn is stored, and the heap returns near its baseline.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startMeasuredServer } from '../support/measured-process.ts';
 import { startMockUpstream, type MockUpstream } from '../support/mock-openai-upstream.ts';
 
 const RUNS = 300;
-const SERVER = fileURLToPath(new URL('../support/measured-server.ts', import.meta.url));
 let upstream: MockUpstream;
 let dataDir: string;
 
@@ -37,17 +34,7 @@ async function streamOnce(url: string, i: number): Promise<string> {
 
 describe('load on loopback', () => {
   it(`completes ${RUNS} concurrent streaming runs, stores every turn, and frees their memory`, { timeout: 120_000 }, async () => {
-    const child = spawn(process.execPath, ['--expose-gc', SERVER], {
-      env: { ...process.env, CORTEX_DATA_DIR: dataDir, CORTEX_LOG_LEVEL: 'silent', CORTEX_MODEL: 'openai:mock', OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: upstream.baseUrl, CORTEX_MAX_CONCURRENT_RUNS: '1000', CORTEX_SAMPLE_CORPUS: 'false' },
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
-    const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-    const next = async () => (await lines.next()).value as string;
-    const url = await next();
-    const heap = async () => {
-      child.stdin!.write('heap\n');
-      return Number(await next());
-    };
+    const { url, heap, stop } = await startMeasuredServer(upstream.baseUrl, dataDir);
     try {
       for (let i = 0; i < 20; i++) await streamOnce(url, -1 - i); // warm up code paths and caches
       const baseline = await heap();
@@ -77,8 +64,7 @@ describe('load on loopback', () => {
       console.log(`heap: baseline ${(baseline / 1e6).toFixed(1)} MB, after ${RUNS} streams ${(end / 1e6).toFixed(1)} MB`);
       expect(end).toBeLessThan(baseline * 1.25 + 8e6);
     } finally {
-      child.stdin!.write('exit\n');
-      await new Promise((r) => child.once('exit', r));
+      await stop();
     }
   });
 });
