@@ -18,6 +18,8 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 export interface ServerOptions {
   logger?: boolean;
+  /** Where the JSON logs go (stdout by default). */
+  logStream?: NodeJS.WritableStream;
 }
 
 export function buildServer(deps: AppDeps, options: ServerOptions = {}): FastifyInstance {
@@ -25,7 +27,11 @@ export function buildServer(deps: AppDeps, options: ServerOptions = {}): Fastify
     logger:
       options.logger === false || deps.config.logLevel === 'silent'
         ? false
-        : { level: deps.config.logLevel, redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.apiKey', '*.api_key'], censor: '[redacted]' } },
+        : {
+            level: deps.config.logLevel,
+            redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.apiKey', '*.api_key'], censor: '[redacted]' },
+            ...(options.logStream ? { stream: options.logStream } : {}),
+          },
     // A caller's own request id is kept (tracing across services); otherwise one is made.
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
