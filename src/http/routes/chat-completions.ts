@@ -3,10 +3,12 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../deps.ts';
-import { ApiError, invalidRequest, modelNotFound, serverError } from '../errors.ts';
+import { ApiError, modelNotFound, serverError } from '../errors.ts';
 import { parseChatRequest, type ChatRequest } from '../chat-request.ts';
 import { chunk, choiceMessage, deltaChoice, newCompletionId, runMetadata, usageOf, wireToolCalls, type ChunkHead } from '../chat-response.ts';
 import { SseWriter } from '../sse.ts';
+import { enforceMessageLimits, rateLimited, STOPPED, type StopReason } from '../run-limits.ts';
+import { instrument } from '../run-metrics.ts';
 import { RunSummary } from '../../orchestrator/run-summary.ts';
 import type { RunEvent } from '../../orchestrator/events.ts';
 import type { PreparedTurn, TurnStatus } from '../../conversation/types.ts';
@@ -148,47 +150,6 @@ interface RenderContext {
   record: () => Promise<void>;
   /** Why the server stopped the run itself (time limit, shutdown), if it did. */
   interruption: () => ApiError | undefined;
-}
-
-type StopReason = 'client' | 'timeout' | 'shutdown';
-
-const STOPPED: Record<Exclude<StopReason, 'client'>, ApiError> = {
-  timeout: new ApiError(504, 'server_error', 'The run took longer than this server allows (CORTEX_MAX_RUN_SECONDS); the partial answer was stored.', { code: 'run_timeout' }),
-  shutdown: new ApiError(503, 'server_error', 'The server is shutting down; the partial answer was stored. Please retry.', { code: 'server_shutting_down' }),
-};
-
-function rateLimited(limit: 'requests' | 'tokens', retryAfterSeconds: number): ApiError {
-  const what = limit === 'requests' ? 'requests per minute' : 'tokens per minute';
-  return new ApiError(429, limit, `Rate limit reached for ${what} on this API key. Please try again in ${retryAfterSeconds}s.`, {
-    code: 'rate_limit_exceeded',
-    headers: { 'retry-after': String(retryAfterSeconds) },
-  });
-}
-
-function enforceMessageLimits(chat: ChatRequest, deps: AppDeps): void {
-  const { maxMessages, maxMessageChars } = deps.config;
-  if (chat.messages.length > maxMessages) {
-    throw invalidRequest(`Too many messages: ${chat.messages.length} given, at most ${maxMessages} allowed.`, 'messages', 'too_many_messages');
-  }
-  const i = chat.messages.findIndex((m) => m.content.length > maxMessageChars);
-  if (i >= 0) throw invalidRequest(`messages[${i}].content is too long: at most ${maxMessageChars} characters are allowed.`, `messages[${i}].content`, 'message_too_long');
-}
-
-/** Feeds the metrics from a run's events: time to first token, upstream tokens, upstream errors. */
-async function* instrument(events: AsyncIterable<RunEvent>, deps: AppDeps, model: string, startedAt: number): AsyncIterable<RunEvent> {
-  let first = true;
-  for await (const event of events) {
-    if (event.type === 'text_delta' && first) {
-      first = false;
-      deps.metrics.timeToFirstToken.observe({ model }, (Date.now() - startedAt) / 1000);
-    } else if (event.type === 'usage') {
-      deps.metrics.tokens.inc({ agent: event.usage.agent, model: event.usage.model, direction: 'input' }, event.usage.inputTokens);
-      deps.metrics.tokens.inc({ agent: event.usage.agent, model: event.usage.model, direction: 'output' }, event.usage.outputTokens);
-    } else if (event.type === 'run_failed' && event.error.code?.startsWith('upstream')) {
-      deps.metrics.upstreamErrors.inc({ code: event.error.code });
-    }
-    yield event;
-  }
 }
 
 function completionTokensOf(deps: AppDeps, run: RunSummary): number {
