@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { APICallError, RetryError } from 'ai';
 import { describe, expect, it } from 'vitest';
+import { createTeam } from '../../src/agents/create-team.ts';
 import { depthOf } from '../../src/agents/depth.ts';
+import { ToolRegistry } from '../../src/tools/types.ts';
 import { toAgentPrompt } from '../../src/agents/model-messages.ts';
 import { loadTeam } from '../../src/agents/spec.ts';
 import { ConfigError, loadConfig } from '../../src/config.ts';
@@ -113,5 +115,13 @@ describe('conversation as agent prompt', () => {
       { role: 'assistant', content: [{ type: 'tool-call', toolCallId: 'call_1', toolName: 'get_weather', input: { city: 'Paris' } }] },
       { role: 'tool', content: [{ type: 'tool-result', toolCallId: 'call_1', toolName: 'get_weather', output: { type: 'text', value: '18 C' } }] },
     ]);
+  });
+});
+
+describe('the configured team as models', () => {
+  it('lists an agent added from the agents file, and drops a disabled one', () => {
+    const path = agentsFile({ agents: [{ name: 'translator', description: 'Translates', instructions: 'You are the translator.' }, { name: 'analyst', disabled: true }] });
+    const team = createTeam(loadConfig({ CORTEX_MODEL: 'openai:gpt-4.1-mini', OPENAI_API_KEY: 'sk-x', CORTEX_AGENTS_FILE: path }), new ToolRegistry());
+    expect(team.models().map((m) => m.id)).toEqual(['cortex-flow', 'cortex-flow-supervisor', 'cortex-flow-researcher', 'cortex-flow-writer', 'cortex-flow-translator']);
   });
 });

@@ -88,3 +88,19 @@ describe('operations', () => {
     }
   });
 });
+
+describe('CORS', () => {
+  it('is off by default and answers configured origins only', async () => {
+    const off = await fetch(`${srv.baseUrl}/health`, { headers: { origin: 'https://app.example' } });
+    expect(off.headers.get('access-control-allow-origin')).toBeNull();
+    const on = await startTestServer(new ScriptedOrchestrator(), { CORTEX_CORS_ORIGINS: 'https://app.example' });
+    try {
+      const allowed = await fetch(`${on.baseUrl}/v1/models`, { method: 'OPTIONS', headers: { origin: 'https://app.example', 'access-control-request-method': 'POST' } });
+      expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.example');
+      const other = await fetch(`${on.baseUrl}/v1/models`, { headers: { origin: 'https://evil.example' } });
+      expect(other.headers.get('access-control-allow-origin')).toBeNull();
+    } finally {
+      await on.close();
+    }
+  });
+});
