@@ -15,11 +15,18 @@ afterAll(async () => {
   for (const s of servers) await s.close();
 });
 const hi = { messages: [{ role: 'user', content: 'hi' }] };
+
+/** Limits count in one-minute windows: start a test well inside one, never across a boundary. */
+async function awayFromMinuteBoundary(): Promise<void> {
+  const left = 60_000 - (Date.now() % 60_000);
+  if (left < 5_000) await new Promise((r) => setTimeout(r, left + 50));
+}
 const key = (k: string) => ({ authorization: `Bearer ${k}` });
 
 describe('rate limits', () => {
   it('answers 429 rate_limit_exceeded with Retry-After once a key spent its requests per minute', async () => {
     const srv = await start(new RecordingOrchestrator(), { CORTEX_API_KEYS: 'k1,k2', CORTEX_RATE_LIMIT_RPM: '3' });
+    await awayFromMinuteBoundary();
     for (let i = 0; i < 3; i++) expect((await chat(srv.baseUrl, hi, key('k1'))).status).toBe(200);
     const limited = await chat(srv.baseUrl, hi, key('k1'));
     expect(limited.status).toBe(429);
@@ -30,6 +37,7 @@ describe('rate limits', () => {
 
   it('limits tokens per minute', async () => {
     const srv = await start(new RecordingOrchestrator({ answer: () => 'word '.repeat(200) }), { CORTEX_RATE_LIMIT_TPM: '150' });
+    await awayFromMinuteBoundary();
     expect((await chat(srv.baseUrl, hi)).status).toBe(200); // spends ~200 completion tokens
     const limited = await chat(srv.baseUrl, hi);
     expect(limited.status).toBe(429);
@@ -42,6 +50,7 @@ describe('rate limits', () => {
       const env = { CORTEX_DATABASE_URL: schema.url, CORTEX_API_KEYS: 'shared', CORTEX_RATE_LIMIT_RPM: '4' };
       const a = await start(new RecordingOrchestrator(), env, {}, { schema: schema.schema });
       const b = await start(new RecordingOrchestrator(), env, {}, { schema: schema.schema });
+      await awayFromMinuteBoundary();
       const statuses: number[] = [];
       for (let i = 0; i < 6; i++) statuses.push((await chat(i % 2 ? b.baseUrl : a.baseUrl, hi, key('shared'))).status);
       expect(statuses).toEqual([200, 200, 200, 200, 429, 429]);
