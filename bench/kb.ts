@@ -13,7 +13,10 @@ import { percentile } from './lib-load.ts';
 
 const MEGABYTES = Number(process.env.BENCH_KB_MB ?? 50);
 const FILE_BYTES = 100_000;
-const PG_URL = process.env.CORTEX_BENCH_DATABASE_URL ?? process.env.CORTEX_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const PG_URL =
+  process.env.CORTEX_BENCH_DATABASE_URL ??
+  process.env.CORTEX_TEST_DATABASE_URL ??
+  'postgres://postgres@127.0.0.1:5432/test';
 
 function rng(seed: number) {
   return () => {
@@ -23,7 +26,28 @@ function rng(seed: number) {
 }
 
 const rand = rng(42);
-const SYLLABLES = ['ka', 'lo', 'mi', 'ren', 'sa', 'to', 'vel', 'qu', 'an', 'dor', 'is', 'ul', 'pe', 'tri', 'nox', 'ba', 'ge', 'hal', 'or', 'zen'];
+const SYLLABLES = [
+  'ka',
+  'lo',
+  'mi',
+  'ren',
+  'sa',
+  'to',
+  'vel',
+  'qu',
+  'an',
+  'dor',
+  'is',
+  'ul',
+  'pe',
+  'tri',
+  'nox',
+  'ba',
+  'ge',
+  'hal',
+  'or',
+  'zen',
+];
 const VOCABULARY = Array.from({ length: 8000 }, (_, i) => {
   let w = '';
   let n = i + 1;
@@ -59,7 +83,10 @@ function generateCorpus(dir: string): number {
     const parts = [`# Document ${f}: ${word()} ${word()}`];
     let size = parts[0].length;
     while (size < FILE_BYTES) {
-      const block = rand() < 0.15 ? `## ${word()} ${word()}` : Array.from({ length: 3 + Math.floor(rand() * 4) }, sentence).join(' ');
+      const block =
+        rand() < 0.15
+          ? `## ${word()} ${word()}`
+          : Array.from({ length: 3 + Math.floor(rand() * 4) }, sentence).join(' ');
       parts.push(block);
       size += block.length + 2;
     }
@@ -78,9 +105,15 @@ async function measure(name: string, db: Database, corpus: string, bytes: number
   const report = await ingestPath(kb, corpus);
   const seconds = (performance.now() - t0) / 1000;
   if (report.failed.length) throw new Error(`${report.failed.length} files failed: ${report.failed[0].error}`);
-  console.log(`${name}: ingested ${report.added} files, ${report.chunks} chunks, ${(bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(1)} s = ${(bytes / 1e6 / seconds).toFixed(2)} MB/s`);
+  console.log(
+    `${name}: ingested ${report.added} files, ${report.chunks} chunks, ${(bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(1)} s = ${(bytes / 1e6 / seconds).toFixed(2)} MB/s`,
+  );
   const queryRand = rng(7);
-  const queries = Array.from({ length: 500 }, () => Array.from({ length: 2 + Math.floor(queryRand() * 2) }, () => VOCABULARY[50 + Math.floor(queryRand() * 3000)]).join(' '));
+  const queries = Array.from({ length: 500 }, () =>
+    Array.from({ length: 2 + Math.floor(queryRand() * 2) }, () => VOCABULARY[50 + Math.floor(queryRand() * 3000)]).join(
+      ' ',
+    ),
+  );
   for (const q of queries.slice(0, 20)) await kb.search(q, 5);
   const times: number[] = [];
   let hits = 0;
@@ -90,7 +123,9 @@ async function measure(name: string, db: Database, corpus: string, bytes: number
     times.push(performance.now() - t);
   }
   times.sort((a, b) => a - b);
-  console.log(`  search (top 5, ${queries.length} queries of 2-3 words, ${(hits / queries.length).toFixed(1)} hits each): p50 ${percentile(times, 50).toFixed(2)} ms, p99 ${percentile(times, 99).toFixed(2)} ms`);
+  console.log(
+    `  search (top 5, ${queries.length} queries of 2-3 words, ${(hits / queries.length).toFixed(1)} hits each): p50 ${percentile(times, 50).toFixed(2)} ms, p99 ${percentile(times, 99).toFixed(2)} ms`,
+  );
   await kb.close();
 }
 

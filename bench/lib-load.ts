@@ -8,7 +8,12 @@ export interface LoadResult {
   p99: number;
 }
 
-export async function load(label: string, url: string, body: string, o: { connections?: number; seconds?: number; headers?: Record<string, string> } = {}): Promise<LoadResult> {
+export async function load(
+  label: string,
+  url: string,
+  body: string,
+  o: { connections?: number; seconds?: number; headers?: Record<string, string> } = {},
+): Promise<LoadResult> {
   const r = await autocannon({
     url,
     method: 'POST',
@@ -17,13 +22,17 @@ export async function load(label: string, url: string, body: string, o: { connec
     connections: o.connections ?? Number(process.env.BENCH_CONNECTIONS ?? 50),
     duration: o.seconds ?? Number(process.env.BENCH_SECONDS ?? 5),
   });
-  if (r.non2xx || r.errors || r.timeouts) throw new Error(`${label}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`);
+  if (r.non2xx || r.errors || r.timeouts)
+    throw new Error(`${label}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`);
   return { label, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99 };
 }
 
 export function printTable(rows: LoadResult[]): void {
   console.log(`${'case'.padEnd(44)} ${'req/s'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)}`);
-  for (const r of rows) console.log(`${r.label.padEnd(44)} ${r.rps.toFixed(0).padStart(8)} ${String(r.p50).padStart(8)} ${String(r.p99).padStart(8)}`);
+  for (const r of rows)
+    console.log(
+      `${r.label.padEnd(44)} ${r.rps.toFixed(0).padStart(8)} ${String(r.p50).padStart(8)} ${String(r.p99).padStart(8)}`,
+    );
 }
 
 export const ratio = (a: number, b: number) => (b === 0 ? 'n/a' : (a / b).toFixed(3));

@@ -22,7 +22,11 @@ export async function freePort(): Promise<number> {
 }
 
 function child(args: string[], env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  return spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
 }
 
 const stopper = (p: ChildProcess) => async () => {
@@ -48,7 +52,10 @@ export async function startServer(env: Record<string, string>): Promise<Child & 
   const baseUrl = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     if (p.exitCode !== null) throw new Error(`server exited with ${p.exitCode}`);
-    const ok = await fetch(`${baseUrl}/health`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${baseUrl}/health`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     if (i > 300) throw new Error('server did not start');
     await new Promise((r) => setTimeout(r, 50));

@@ -10,7 +10,14 @@ function reply(body: any): Reply {
   if (JSON.stringify(body.messages).includes('BENCH-ONE-CALL')) return { delayMs, text: 'Hello from upstream.' };
   if (agent === 'supervisor') {
     const delegated = body.messages.some((m: any) => m.role === 'tool');
-    if (!delegated) return { delayMs, toolCalls: [{ name: 'ask_researcher', arguments: { task: 'Find the facts' } }, { name: 'ask_analyst', arguments: { task: 'Compute the figures' } }] };
+    if (!delegated)
+      return {
+        delayMs,
+        toolCalls: [
+          { name: 'ask_researcher', arguments: { task: 'Find the facts' } },
+          { name: 'ask_analyst', arguments: { task: 'Compute the figures' } },
+        ],
+      };
     return { delayMs, toolCalls: [{ name: 'ask_writer', arguments: { task: 'Write the answer' } }] };
   }
   return { delayMs, text: `${agent} report: the facts and the figures.` };

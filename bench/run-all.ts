@@ -5,7 +5,9 @@ import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const dir = fileURLToPath(new URL('.', import.meta.url));
-const all = readdirSync(dir).filter((f) => f.endsWith('.ts') && !f.startsWith('lib-') && f !== 'run-all.ts' && f !== 'mock-upstream-process.ts').map((f) => f.slice(0, -3));
+const all = readdirSync(dir)
+  .filter((f) => f.endsWith('.ts') && !f.startsWith('lib-') && f !== 'run-all.ts' && f !== 'mock-upstream-process.ts')
+  .map((f) => f.slice(0, -3));
 const wanted = process.argv.slice(2);
 const chosen = wanted.length ? all.filter((b) => wanted.includes(b)) : all;
 let failed = 0;

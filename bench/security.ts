@@ -27,9 +27,19 @@ async function memoryPerStream(): Promise<void> {
     await gate; // every run waits here with its client stream open
     return { text: 'done' };
   });
-  const { url, heap, stop } = await startMeasuredServer(upstream.baseUrl, tempDir(), { CORTEX_SSE_KEEPALIVE_SECONDS: '0' });
+  const { url, heap, stop } = await startMeasuredServer(upstream.baseUrl, tempDir(), {
+    CORTEX_SSE_KEEPALIVE_SECONDS: '0',
+  });
   const stream = (i: number) =>
-    fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'cortex-flow', stream: true, messages: [{ role: 'user', content: `stream ${i}` }] }) }).then((r) => r.text());
+    fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'cortex-flow',
+        stream: true,
+        messages: [{ role: 'user', content: `stream ${i}` }],
+      }),
+    }).then((r) => r.text());
   release(); // warm-up runs go straight through
   const warm = [];
   for (let i = 0; i < 10; i++) warm.push(await stream(i));
@@ -49,7 +59,9 @@ async function memoryPerStream(): Promise<void> {
   const after = await heap();
   await stop();
   await upstream.close();
-  console.log(`live heap: ${(base / 1e6).toFixed(1)} MB idle, ${(peak / 1e6).toFixed(1)} MB with ${STREAMS} open streams, ${(after / 1e6).toFixed(1)} MB after they ended`);
+  console.log(
+    `live heap: ${(base / 1e6).toFixed(1)} MB idle, ${(peak / 1e6).toFixed(1)} MB with ${STREAMS} open streams, ${(after / 1e6).toFixed(1)} MB after they ended`,
+  );
   console.log(`  per open stream: ${((peak - base) / STREAMS / 1024).toFixed(1)} KiB`);
 }
 
@@ -57,14 +69,24 @@ async function authCost(): Promise<void> {
   const body = JSON.stringify({ model: 'cortex-flow', messages: [{ role: 'user', content: 'hello' }] });
   const common = { CORTEX_SAMPLE_CORPUS: 'false', CORTEX_LOG_LEVEL: 'warn' };
   const off = await startServer({ ...common, CORTEX_DATA_DIR: tempDir() });
-  const on = await startServer({ ...common, CORTEX_DATA_DIR: tempDir(), CORTEX_API_KEYS: 'sk-bench-key', CORTEX_RATE_LIMIT_RPM: '100000000', CORTEX_RATE_LIMIT_TPM: '100000000000' });
+  const on = await startServer({
+    ...common,
+    CORTEX_DATA_DIR: tempDir(),
+    CORTEX_API_KEYS: 'sk-bench-key',
+    CORTEX_RATE_LIMIT_RPM: '100000000',
+    CORTEX_RATE_LIMIT_TPM: '100000000000',
+  });
   try {
     const rows = [
       await load('auth and rate limits off', `${off.baseUrl}/v1/chat/completions`, body),
-      await load('auth and rate limits on', `${on.baseUrl}/v1/chat/completions`, body, { headers: { authorization: 'Bearer sk-bench-key' } }),
+      await load('auth and rate limits on', `${on.baseUrl}/v1/chat/completions`, body, {
+        headers: { authorization: 'Bearer sk-bench-key' },
+      }),
     ];
     printTable(rows);
-    console.log(`ratios on / off: req/s ${ratio(rows[1].rps, rows[0].rps)}, p50 ${ratio(rows[1].p50, rows[0].p50)}, p99 ${ratio(rows[1].p99, rows[0].p99)}`);
+    console.log(
+      `ratios on / off: req/s ${ratio(rows[1].rps, rows[0].rps)}, p50 ${ratio(rows[1].p50, rows[0].p50)}, p99 ${ratio(rows[1].p99, rows[0].p99)}`,
+    );
   } finally {
     await off.stop();
     await on.stop();

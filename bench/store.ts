@@ -17,24 +17,43 @@ import { percentile } from './lib-load.ts';
 const CONVERSATIONS = Number(process.env.BENCH_CONVERSATIONS ?? 10_000);
 const PER_CONVERSATION = 50;
 const SAMPLES = 500;
-const PG_URL = process.env.CORTEX_BENCH_DATABASE_URL ?? process.env.CORTEX_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const TEXT = 'This is a stored message of a long conversation, about forty tokens long, so that the window holds a dozen of them at once.';
+const PG_URL =
+  process.env.CORTEX_BENCH_DATABASE_URL ??
+  process.env.CORTEX_TEST_DATABASE_URL ??
+  'postgres://postgres@127.0.0.1:5432/test';
+const TEXT =
+  'This is a stored message of a long conversation, about forty tokens long, so that the window holds a dozen of them at once.';
 
 /** Bulk rows from a recursive CTE (SQLite) or generate_series (PostgreSQL): seconds, not minutes. */
 async function seed(db: Database): Promise<void> {
   const now = new Date().toISOString();
-  const series = (n: number) => (db.dialect === 'sqlite' ? `WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < ${n}) SELECT i FROM s` : `SELECT generate_series(1, ${n}) AS i`);
+  const series = (n: number) =>
+    db.dialect === 'sqlite'
+      ? `WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < ${n}) SELECT i FROM s`
+      : `SELECT generate_series(1, ${n}) AS i`;
   await db.transaction(async (tx) => {
-    await tx.run(`INSERT INTO conversations (id, owner, title, system_prompt, message_count, created_at, updated_at) SELECT 'conv_' || i, '', 'Conversation ' || i, NULL, ${PER_CONVERSATION}, ?, ? FROM (${series(CONVERSATIONS)}) AS c`, [now, now]);
+    await tx.run(
+      `INSERT INTO conversations (id, owner, title, system_prompt, message_count, created_at, updated_at) SELECT 'conv_' || i, '', 'Conversation ' || i, NULL, ${PER_CONVERSATION}, ?, ? FROM (${series(CONVERSATIONS)}) AS c`,
+      [now, now],
+    );
     await tx.run(
       `INSERT INTO messages (conversation_id, seq, role, content, token_count, created_at)
        SELECT 'conv_' || c.i, m.i, CASE WHEN m.i % 2 = 1 THEN 'user' ELSE 'assistant' END, ? || ' #' || m.i, 40, ?
        FROM (${series(CONVERSATIONS)}) AS c, (${series(PER_CONVERSATION)}) AS m`,
       [TEXT, now],
     );
-    for (const [id, n] of [['conv_short', 10], ['conv_long', 1000]] as const) {
-      await tx.run(`INSERT INTO conversations (id, owner, title, system_prompt, message_count, created_at, updated_at) VALUES (?, '', ?, NULL, ?, ?, ?)`, [id, id, n, now, now]);
-      await tx.run(`INSERT INTO messages (conversation_id, seq, role, content, token_count, created_at) SELECT ?, i, CASE WHEN i % 2 = 1 THEN 'user' ELSE 'assistant' END, ? || ' #' || i, 40, ? FROM (${series(n)}) AS s`, [id, TEXT, now]);
+    for (const [id, n] of [
+      ['conv_short', 10],
+      ['conv_long', 1000],
+    ] as const) {
+      await tx.run(
+        `INSERT INTO conversations (id, owner, title, system_prompt, message_count, created_at, updated_at) VALUES (?, '', ?, NULL, ?, ?, ?)`,
+        [id, id, n, now, now],
+      );
+      await tx.run(
+        `INSERT INTO messages (conversation_id, seq, role, content, token_count, created_at) SELECT ?, i, CASE WHEN i % 2 = 1 THEN 'user' ELSE 'assistant' END, ? || ' #' || i, 40, ? FROM (${series(n)}) AS s`,
+        [id, TEXT, now],
+      );
     }
   });
 }
@@ -56,7 +75,9 @@ async function measure(name: string, db: Database): Promise<void> {
   await migrate(db);
   const t0 = performance.now();
   await seed(db);
-  console.log(`${name}: seeded ${CONVERSATIONS} conversations x ${PER_CONVERSATION} messages in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(
+    `${name}: seeded ${CONVERSATIONS} conversations x ${PER_CONVERSATION} messages in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
   const store = new SqlStore(db);
   const tokens = new TokenCounter('gpt-4');
   const pick = (i: number) => `conv_${1 + ((i * 7919) % CONVERSATIONS)}`;
@@ -70,12 +91,27 @@ async function measure(name: string, db: Database): Promise<void> {
         { role: 'user', content: 'One more question', tokenCount: 6 },
         { role: 'assistant', content: 'One more answer', tokenCount: 6 },
       ],
-      run: { id: `run_bench_${name}_${i}`, conversationId: pick(i + 1), owner: '', model: 'cortex-flow', status: 'completed', error: null, agentsUsed: ['writer'], events: [], usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 }, promptTokens: 1, completionTokens: 1, startedAt: new Date().toISOString(), finishedAt: new Date().toISOString() },
+      run: {
+        id: `run_bench_${name}_${i}`,
+        conversationId: pick(i + 1),
+        owner: '',
+        model: 'cortex-flow',
+        status: 'completed',
+        error: null,
+        agentsUsed: ['writer'],
+        events: [],
+        usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 },
+        promptTokens: 1,
+        completionTokens: 1,
+        startedAt: new Date().toISOString(),
+        finishedAt: new Date().toISOString(),
+      },
     }),
   );
   // A window of ~450 tokens holds about 10 of these messages: the same window for both conversations.
   const memory = new StoredMemory(store, tokens, 450);
-  const assemble = (id: string) => async () => (await memory.prepare({ conversationId: id, messages: [{ role: 'user', content: 'And now?' }] })).release();
+  const assemble = (id: string) => async () =>
+    (await memory.prepare({ conversationId: id, messages: [{ role: 'user', content: 'And now?' }] })).release();
   for (let i = 0; i < 20; i++) {
     await assemble('conv_short')();
     await assemble('conv_long')();

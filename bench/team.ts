@@ -23,7 +23,13 @@ async function main() {
   const upstream = await startPrinting('bench/mock-upstream-process.ts', { BENCH_UPSTREAM_DELAY_MS: String(DELAY_MS) });
   const upstreamUrl = upstream.line;
   const dataDir = mkdtempSync(join(tmpdir(), 'cortex-bench-team-'));
-  const server = await startServer({ CORTEX_MODEL: 'openai:mock', OPENAI_API_KEY: 'sk-bench', OPENAI_BASE_URL: upstreamUrl, CORTEX_DATA_DIR: dataDir, CORTEX_LLM_MAX_RETRIES: '0' });
+  const server = await startServer({
+    CORTEX_MODEL: 'openai:mock',
+    OPENAI_API_KEY: 'sk-bench',
+    OPENAI_BASE_URL: upstreamUrl,
+    CORTEX_DATA_DIR: dataDir,
+    CORTEX_LLM_MAX_RETRIES: '0',
+  });
   const base = server.baseUrl;
 
   // 1. Critical path of a team run.
@@ -36,31 +42,53 @@ async function main() {
       body: JSON.stringify({ model: 'cortex-flow', messages: [{ role: 'user', content: `Research question ${i}` }] }),
     });
     const body = (await res.json()) as any;
-    if (!res.ok || body.metadata.agents_used.join() !== 'researcher,analyst,writer') throw new Error(`unexpected team run: ${JSON.stringify(body).slice(0, 300)}`);
+    if (!res.ok || body.metadata.agents_used.join() !== 'researcher,analyst,writer')
+      throw new Error(`unexpected team run: ${JSON.stringify(body).slice(0, 300)}`);
     walls.push(performance.now() - started);
   }
   const criticalPath = 4 * DELAY_MS;
   const wall = median(walls);
 
   // 2. One-call request: through Cortex Flow versus straight to the upstream.
-  const oneCall = JSON.stringify({ model: 'cortex-flow', messages: [{ role: 'user', content: 'BENCH-ONE-CALL hello' }] });
+  const oneCall = JSON.stringify({
+    model: 'cortex-flow',
+    messages: [{ role: 'user', content: 'BENCH-ONE-CALL hello' }],
+  });
   const load = (url: string) =>
-    autocannon({ url, method: 'POST', headers: { 'content-type': 'application/json' }, body: oneCall, connections: CONNECTIONS, duration: SECONDS });
+    autocannon({
+      url,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: oneCall,
+      connections: CONNECTIONS,
+      duration: SECONDS,
+    });
   const direct = await load(`${upstreamUrl}/chat/completions`);
   const through = await load(`${base}/v1/chat/completions`);
-  for (const r of [direct, through]) if (r.non2xx || r.errors) throw new Error(`load run had ${r.non2xx} non-2xx and ${r.errors} errors`);
+  for (const r of [direct, through])
+    if (r.non2xx || r.errors) throw new Error(`load run had ${r.non2xx} non-2xx and ${r.errors} errors`);
 
   await server.stop();
   await upstream.stop();
   rmSync(dataDir, { recursive: true, force: true });
 
-  console.log(`upstream delay ${DELAY_MS} ms per call; ${RUNS} team runs; load ${CONNECTIONS} connections x ${SECONDS} s`);
-  console.log(`team run: median wall ${wall.toFixed(0)} ms, critical path ${criticalPath} ms, serial sum ${5 * DELAY_MS} ms`);
+  console.log(
+    `upstream delay ${DELAY_MS} ms per call; ${RUNS} team runs; load ${CONNECTIONS} connections x ${SECONDS} s`,
+  );
+  console.log(
+    `team run: median wall ${wall.toFixed(0)} ms, critical path ${criticalPath} ms, serial sum ${5 * DELAY_MS} ms`,
+  );
   console.log(`  wall / critical path = ${(wall / criticalPath).toFixed(3)}`);
   console.log('one-call request        req/s     p50 ms   p99 ms');
-  console.log(`  straight to upstream  ${direct.requests.average.toFixed(0).padStart(7)}  ${String(direct.latency.p50).padStart(7)}  ${String(direct.latency.p99).padStart(7)}`);
-  console.log(`  through Cortex Flow   ${through.requests.average.toFixed(0).padStart(7)}  ${String(through.latency.p50).padStart(7)}  ${String(through.latency.p99).padStart(7)}`);
-  console.log(`  ratios (Cortex Flow / upstream): req/s ${(through.requests.average / direct.requests.average).toFixed(3)}, p50 ${(through.latency.p50 / direct.latency.p50).toFixed(3)}, p99 ${(through.latency.p99 / direct.latency.p99).toFixed(3)}`);
+  console.log(
+    `  straight to upstream  ${direct.requests.average.toFixed(0).padStart(7)}  ${String(direct.latency.p50).padStart(7)}  ${String(direct.latency.p99).padStart(7)}`,
+  );
+  console.log(
+    `  through Cortex Flow   ${through.requests.average.toFixed(0).padStart(7)}  ${String(through.latency.p50).padStart(7)}  ${String(through.latency.p99).padStart(7)}`,
+  );
+  console.log(
+    `  ratios (Cortex Flow / upstream): req/s ${(through.requests.average / direct.requests.average).toFixed(3)}, p50 ${(through.latency.p50 / direct.latency.p50).toFixed(3)}, p99 ${(through.latency.p99 / direct.latency.p99).toFixed(3)}`,
+  );
 }
 
 await main();

@@ -25,7 +25,9 @@ export async function createApp(config: Config, options: ServerOptions = {}): Pr
   const kb = await openKnowledgeBase(config);
   if (config.sampleCorpus) await seedSampleCorpus(kb);
   const tools = createToolRegistry(config, kb);
-  const orchestrator = llmConfigured(config) ? createTeam(config, tools) : new OfflineOrchestrator(config.modelName, tools);
+  const orchestrator = llmConfigured(config)
+    ? createTeam(config, tools)
+    : new OfflineOrchestrator(config.modelName, tools);
   const deps: AppDeps = assembleDeps({
     config,
     orchestrator,

@@ -34,12 +34,18 @@ async function serve(flags: { port?: string; host?: string }): Promise<void> {
   if (flags.port) env.OPENAI_COMPAT_PORT = flags.port;
   if (flags.host) env.CORTEX_HOST = flags.host;
   const config = loadConfig(env);
-  if (!config.enabled) throw new ConfigError('OPENAI_COMPAT_ENABLE is false: the OpenAI-compatible API is disabled, nothing to serve.');
+  if (!config.enabled)
+    throw new ConfigError('OPENAI_COMPAT_ENABLE is false: the OpenAI-compatible API is disabled, nothing to serve.');
   const app = await createApp(config);
   const url = await listen(app);
-  app.server.log.info({ url, engine: app.deps.orchestrator.engine, version: VERSION }, `Cortex Flow listening on ${url}/v1`);
+  app.server.log.info(
+    { url, engine: app.deps.orchestrator.engine, version: VERSION },
+    `Cortex Flow listening on ${url}/v1`,
+  );
   if (app.deps.orchestrator.engine === OFFLINE_ENGINE) {
-    app.server.log.warn('No language model configured: answering with the offline extractive engine (quotes from the knowledge base, no generated text). Set CORTEX_MODEL=openai:gpt-4.1-mini and OPENAI_API_KEY to use a model.');
+    app.server.log.warn(
+      'No language model configured: answering with the offline extractive engine (quotes from the knowledge base, no generated text). Set CORTEX_MODEL=openai:gpt-4.1-mini and OPENAI_API_KEY to use a model.',
+    );
   }
   const stop = async (signal: string) => {
     app.server.log.info({ signal }, 'shutting down');
@@ -74,7 +80,12 @@ async function main(argv: string[]): Promise<void> {
     case 'kb':
       return kbCommand(loadConfig(effectiveEnv()), positionals[1], positionals[2], (line) => console.log(line));
     case 'keys':
-      return keysCommand(loadConfig(effectiveEnv()), positionals[1], { name: values.name as string | undefined, target: positionals[2] }, (line) => console.log(line));
+      return keysCommand(
+        loadConfig(effectiveEnv()),
+        positionals[1],
+        { name: values.name as string | undefined, target: positionals[2] },
+        (line) => console.log(line),
+      );
     default:
       throw new ConfigError(`Unknown command '${command}'. Run 'cortex-flow --help' for the list.`);
   }

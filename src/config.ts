@@ -10,10 +10,22 @@ const bool = z
   .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
   z.coerce.number({ message: 'expected a number' }).int('expected a whole number').min(min).max(max);
-const num = (min: number, max = Number.MAX_VALUE) => z.coerce.number({ message: 'expected a number' }).min(min).max(max);
+const num = (min: number, max = Number.MAX_VALUE) =>
+  z.coerce.number({ message: 'expected a number' }).min(min).max(max);
 const text = z.string().min(1, 'must not be empty');
-const optionalText = z.string().optional().transform((v) => (v === '' ? undefined : v));
-const list = z.string().optional().transform((v) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+const optionalText = z
+  .string()
+  .optional()
+  .transform((v) => (v === '' ? undefined : v));
+const list = z
+  .string()
+  .optional()
+  .transform((v) =>
+    (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
 
 interface Setting<T extends z.ZodType> {
   env: string;
@@ -26,59 +38,293 @@ interface Setting<T extends z.ZodType> {
 const setting = <T extends z.ZodType>(s: Setting<T>) => s;
 
 export const SETTINGS = {
-  enabled: setting({ env: 'OPENAI_COMPAT_ENABLE', schema: bool, default: 'true', doc: 'Serve the OpenAI-compatible API. `false` makes `serve` refuse to start.' }),
-  port: setting({ env: 'OPENAI_COMPAT_PORT', schema: int(0, 65535), default: '8001', doc: 'TCP port of the HTTP server (0 picks a free port).' }),
-  host: setting({ env: 'CORTEX_HOST', schema: text, default: '127.0.0.1', doc: 'Address to listen on; `0.0.0.0` to accept connections from other machines.' }),
-  modelName: setting({ env: 'OPENAI_COMPAT_MODEL_NAME', schema: text, default: 'cortex-flow', doc: 'Model id of the full team; the supervisor and agents are exposed as `<name>-supervisor`, `<name>-researcher`, ...' }),
-  maxContextTokens: setting({ env: 'OPENAI_COMPAT_MAX_CONTEXT_TOKENS', schema: int(256), default: '8000', doc: 'Token budget of the conversation context sent to the agents; oldest turns are dropped first.' }),
-  tokenModel: setting({ env: 'OPENAI_COMPAT_TOKEN_MODEL', schema: text, default: 'gpt-4', doc: 'Model whose tokenizer counts `usage` (o200k for gpt-4o/4.1/5/o-series, cl100k for gpt-4/3.5).' }),
-  keepAliveSeconds: setting({ env: 'CORTEX_SSE_KEEPALIVE_SECONDS', schema: num(0, 3600), default: '15', doc: 'Seconds without output before a `: ping` comment is sent on a stream; 0 turns keep-alives off.' }),
-  streamProgress: setting({ env: 'CORTEX_STREAM_PROGRESS', schema: bool, default: 'true', doc: 'Stream what the agents are doing as `delta.reasoning_content` (shown as thinking by Open WebUI and others).' }),
-  dataDir: setting({ env: 'CORTEX_DATA_DIR', schema: text, default: './data', doc: 'Directory of the embedded SQLite database and knowledge base.' }),
-  databaseUrl: setting({ env: 'CORTEX_DATABASE_URL', schema: optionalText, doc: '`postgres://...` to keep conversations, runs and keys in PostgreSQL (shared by replicas); unset uses embedded SQLite.', secret: true }),
+  enabled: setting({
+    env: 'OPENAI_COMPAT_ENABLE',
+    schema: bool,
+    default: 'true',
+    doc: 'Serve the OpenAI-compatible API. `false` makes `serve` refuse to start.',
+  }),
+  port: setting({
+    env: 'OPENAI_COMPAT_PORT',
+    schema: int(0, 65535),
+    default: '8001',
+    doc: 'TCP port of the HTTP server (0 picks a free port).',
+  }),
+  host: setting({
+    env: 'CORTEX_HOST',
+    schema: text,
+    default: '127.0.0.1',
+    doc: 'Address to listen on; `0.0.0.0` to accept connections from other machines.',
+  }),
+  modelName: setting({
+    env: 'OPENAI_COMPAT_MODEL_NAME',
+    schema: text,
+    default: 'cortex-flow',
+    doc: 'Model id of the full team; the supervisor and agents are exposed as `<name>-supervisor`, `<name>-researcher`, ...',
+  }),
+  maxContextTokens: setting({
+    env: 'OPENAI_COMPAT_MAX_CONTEXT_TOKENS',
+    schema: int(256),
+    default: '8000',
+    doc: 'Token budget of the conversation context sent to the agents; oldest turns are dropped first.',
+  }),
+  tokenModel: setting({
+    env: 'OPENAI_COMPAT_TOKEN_MODEL',
+    schema: text,
+    default: 'gpt-4',
+    doc: 'Model whose tokenizer counts `usage` (o200k for gpt-4o/4.1/5/o-series, cl100k for gpt-4/3.5).',
+  }),
+  keepAliveSeconds: setting({
+    env: 'CORTEX_SSE_KEEPALIVE_SECONDS',
+    schema: num(0, 3600),
+    default: '15',
+    doc: 'Seconds without output before a `: ping` comment is sent on a stream; 0 turns keep-alives off.',
+  }),
+  streamProgress: setting({
+    env: 'CORTEX_STREAM_PROGRESS',
+    schema: bool,
+    default: 'true',
+    doc: 'Stream what the agents are doing as `delta.reasoning_content` (shown as thinking by Open WebUI and others).',
+  }),
+  dataDir: setting({
+    env: 'CORTEX_DATA_DIR',
+    schema: text,
+    default: './data',
+    doc: 'Directory of the embedded SQLite database and knowledge base.',
+  }),
+  databaseUrl: setting({
+    env: 'CORTEX_DATABASE_URL',
+    schema: optionalText,
+    doc: '`postgres://...` to keep conversations, runs and keys in PostgreSQL (shared by replicas); unset uses embedded SQLite.',
+    secret: true,
+  }),
   // The LLM team (unset CORTEX_MODEL = the offline extractive engine).
-  model: setting({ env: 'CORTEX_MODEL', schema: optionalText, doc: 'Model of the team as `provider:model` (`openai:gpt-4.1-mini`, `anthropic:claude-sonnet-4-5`, `ollama:llama3.1`, `compatible:NAME`); unset runs the offline extractive engine.' }),
-  supervisorModel: setting({ env: 'CORTEX_SUPERVISOR_MODEL', schema: optionalText, doc: 'Model of the supervisor, when it should differ from `CORTEX_MODEL`.' }),
-  researcherModel: setting({ env: 'CORTEX_RESEARCHER_MODEL', schema: optionalText, doc: 'Model of the researcher (e.g. a cheaper one).' }),
+  model: setting({
+    env: 'CORTEX_MODEL',
+    schema: optionalText,
+    doc: 'Model of the team as `provider:model` (`openai:gpt-4.1-mini`, `anthropic:claude-sonnet-4-5`, `ollama:llama3.1`, `compatible:NAME`); unset runs the offline extractive engine.',
+  }),
+  supervisorModel: setting({
+    env: 'CORTEX_SUPERVISOR_MODEL',
+    schema: optionalText,
+    doc: 'Model of the supervisor, when it should differ from `CORTEX_MODEL`.',
+  }),
+  researcherModel: setting({
+    env: 'CORTEX_RESEARCHER_MODEL',
+    schema: optionalText,
+    doc: 'Model of the researcher (e.g. a cheaper one).',
+  }),
   analystModel: setting({ env: 'CORTEX_ANALYST_MODEL', schema: optionalText, doc: 'Model of the analyst.' }),
-  writerModel: setting({ env: 'CORTEX_WRITER_MODEL', schema: optionalText, doc: 'Model of the writer (e.g. a stronger one).' }),
-  agentsFile: setting({ env: 'CORTEX_AGENTS_FILE', schema: optionalText, doc: 'JSON file that changes the built-in agents (prompt, tools, model) or adds new ones; see "The team".' }),
-  maxIterations: setting({ env: 'CORTEX_MAX_ITERATIONS', schema: int(1, 50), default: '5', doc: 'Most delegation rounds of the supervisor in one run (the budget of `reasoning_effort: high`).' }),
-  defaultReasoningEffort: setting({ env: 'CORTEX_DEFAULT_REASONING_EFFORT', schema: z.enum(['low', 'medium', 'high']), default: 'medium', doc: 'Depth of a run when the request has no `reasoning_effort`.' }),
-  llmTimeoutSeconds: setting({ env: 'CORTEX_LLM_TIMEOUT_SECONDS', schema: num(1, 3600), default: '120', doc: 'Time limit of one upstream LLM call.' }),
-  llmMaxRetries: setting({ env: 'CORTEX_LLM_MAX_RETRIES', schema: int(0, 10), default: '2', doc: 'Retries of an upstream call on 429, 5xx and connection errors (with backoff, honouring `Retry-After`).' }),
-  openaiApiKey: setting({ env: 'OPENAI_API_KEY', schema: optionalText, doc: 'Key for `openai:` models, as OpenAI\'s SDKs read it.', secret: true }),
-  openaiBaseUrl: setting({ env: 'OPENAI_BASE_URL', schema: optionalText, doc: 'Base URL for `openai:` models: any OpenAI-compatible server (vLLM, llama.cpp, LM Studio, OpenRouter, Groq...).' }),
-  anthropicApiKey: setting({ env: 'ANTHROPIC_API_KEY', schema: optionalText, doc: 'Key for `anthropic:` models.', secret: true }),
-  anthropicBaseUrl: setting({ env: 'ANTHROPIC_BASE_URL', schema: optionalText, doc: 'Base URL for `anthropic:` models.' }),
-  ollamaBaseUrl: setting({ env: 'OLLAMA_BASE_URL', schema: text, default: 'http://127.0.0.1:11434/v1', doc: 'OpenAI-compatible endpoint of Ollama for `ollama:` models.' }),
-  compatibleBaseUrl: setting({ env: 'CORTEX_COMPATIBLE_BASE_URL', schema: optionalText, doc: 'Base URL of the OpenAI-compatible server for `compatible:` models.' }),
-  compatibleApiKey: setting({ env: 'CORTEX_COMPATIBLE_API_KEY', schema: optionalText, doc: 'Key for `compatible:` models, if that server needs one.', secret: true }),
+  writerModel: setting({
+    env: 'CORTEX_WRITER_MODEL',
+    schema: optionalText,
+    doc: 'Model of the writer (e.g. a stronger one).',
+  }),
+  agentsFile: setting({
+    env: 'CORTEX_AGENTS_FILE',
+    schema: optionalText,
+    doc: 'JSON file that changes the built-in agents (prompt, tools, model) or adds new ones; see "The team".',
+  }),
+  maxIterations: setting({
+    env: 'CORTEX_MAX_ITERATIONS',
+    schema: int(1, 50),
+    default: '5',
+    doc: 'Most delegation rounds of the supervisor in one run (the budget of `reasoning_effort: high`).',
+  }),
+  defaultReasoningEffort: setting({
+    env: 'CORTEX_DEFAULT_REASONING_EFFORT',
+    schema: z.enum(['low', 'medium', 'high']),
+    default: 'medium',
+    doc: 'Depth of a run when the request has no `reasoning_effort`.',
+  }),
+  llmTimeoutSeconds: setting({
+    env: 'CORTEX_LLM_TIMEOUT_SECONDS',
+    schema: num(1, 3600),
+    default: '120',
+    doc: 'Time limit of one upstream LLM call.',
+  }),
+  llmMaxRetries: setting({
+    env: 'CORTEX_LLM_MAX_RETRIES',
+    schema: int(0, 10),
+    default: '2',
+    doc: 'Retries of an upstream call on 429, 5xx and connection errors (with backoff, honouring `Retry-After`).',
+  }),
+  openaiApiKey: setting({
+    env: 'OPENAI_API_KEY',
+    schema: optionalText,
+    doc: "Key for `openai:` models, as OpenAI's SDKs read it.",
+    secret: true,
+  }),
+  openaiBaseUrl: setting({
+    env: 'OPENAI_BASE_URL',
+    schema: optionalText,
+    doc: 'Base URL for `openai:` models: any OpenAI-compatible server (vLLM, llama.cpp, LM Studio, OpenRouter, Groq...).',
+  }),
+  anthropicApiKey: setting({
+    env: 'ANTHROPIC_API_KEY',
+    schema: optionalText,
+    doc: 'Key for `anthropic:` models.',
+    secret: true,
+  }),
+  anthropicBaseUrl: setting({
+    env: 'ANTHROPIC_BASE_URL',
+    schema: optionalText,
+    doc: 'Base URL for `anthropic:` models.',
+  }),
+  ollamaBaseUrl: setting({
+    env: 'OLLAMA_BASE_URL',
+    schema: text,
+    default: 'http://127.0.0.1:11434/v1',
+    doc: 'OpenAI-compatible endpoint of Ollama for `ollama:` models.',
+  }),
+  compatibleBaseUrl: setting({
+    env: 'CORTEX_COMPATIBLE_BASE_URL',
+    schema: optionalText,
+    doc: 'Base URL of the OpenAI-compatible server for `compatible:` models.',
+  }),
+  compatibleApiKey: setting({
+    env: 'CORTEX_COMPATIBLE_API_KEY',
+    schema: optionalText,
+    doc: 'Key for `compatible:` models, if that server needs one.',
+    secret: true,
+  }),
   // Research tools and the knowledge base.
-  sampleCorpus: setting({ env: 'CORTEX_SAMPLE_CORPUS', schema: bool, default: 'true', doc: 'Ingest the sample corpus (`samples/corpus`) into the knowledge base on first start.' }),
-  webSearch: setting({ env: 'CORTEX_WEB_SEARCH', schema: z.enum(['none', 'tavily', 'brave', 'searxng']), default: 'none', doc: 'Web search provider of the `web_search` tool.' }),
-  tavilyApiKey: setting({ env: 'TAVILY_API_KEY', schema: optionalText, doc: 'Key for `CORTEX_WEB_SEARCH=tavily`.', secret: true }),
-  tavilyUrl: setting({ env: 'CORTEX_TAVILY_URL', schema: text, default: 'https://api.tavily.com', doc: 'Base URL of the Tavily API.' }),
-  braveApiKey: setting({ env: 'BRAVE_API_KEY', schema: optionalText, doc: 'Key for `CORTEX_WEB_SEARCH=brave`.', secret: true }),
-  braveUrl: setting({ env: 'CORTEX_BRAVE_URL', schema: text, default: 'https://api.search.brave.com', doc: 'Base URL of the Brave Search API.' }),
-  searxngUrl: setting({ env: 'CORTEX_SEARXNG_URL', schema: optionalText, doc: 'Base URL of a SearXNG instance (with the JSON format enabled) for `CORTEX_WEB_SEARCH=searxng`.' }),
-  fetchMaxBytes: setting({ env: 'CORTEX_FETCH_MAX_BYTES', schema: int(1024), default: '2000000', doc: 'Largest page `fetch_url` reads.' }),
-  fetchTimeoutSeconds: setting({ env: 'CORTEX_FETCH_TIMEOUT_SECONDS', schema: num(1, 300), default: '15', doc: 'Time limit of one `fetch_url` or web search call.' }),
-  fetchAllowPrivate: setting({ env: 'CORTEX_FETCH_ALLOW_PRIVATE', schema: bool, default: 'false', doc: 'Let `fetch_url` reach private, loopback and link-local addresses (off: such URLs are refused).' }),
+  sampleCorpus: setting({
+    env: 'CORTEX_SAMPLE_CORPUS',
+    schema: bool,
+    default: 'true',
+    doc: 'Ingest the sample corpus (`samples/corpus`) into the knowledge base on first start.',
+  }),
+  webSearch: setting({
+    env: 'CORTEX_WEB_SEARCH',
+    schema: z.enum(['none', 'tavily', 'brave', 'searxng']),
+    default: 'none',
+    doc: 'Web search provider of the `web_search` tool.',
+  }),
+  tavilyApiKey: setting({
+    env: 'TAVILY_API_KEY',
+    schema: optionalText,
+    doc: 'Key for `CORTEX_WEB_SEARCH=tavily`.',
+    secret: true,
+  }),
+  tavilyUrl: setting({
+    env: 'CORTEX_TAVILY_URL',
+    schema: text,
+    default: 'https://api.tavily.com',
+    doc: 'Base URL of the Tavily API.',
+  }),
+  braveApiKey: setting({
+    env: 'BRAVE_API_KEY',
+    schema: optionalText,
+    doc: 'Key for `CORTEX_WEB_SEARCH=brave`.',
+    secret: true,
+  }),
+  braveUrl: setting({
+    env: 'CORTEX_BRAVE_URL',
+    schema: text,
+    default: 'https://api.search.brave.com',
+    doc: 'Base URL of the Brave Search API.',
+  }),
+  searxngUrl: setting({
+    env: 'CORTEX_SEARXNG_URL',
+    schema: optionalText,
+    doc: 'Base URL of a SearXNG instance (with the JSON format enabled) for `CORTEX_WEB_SEARCH=searxng`.',
+  }),
+  fetchMaxBytes: setting({
+    env: 'CORTEX_FETCH_MAX_BYTES',
+    schema: int(1024),
+    default: '2000000',
+    doc: 'Largest page `fetch_url` reads.',
+  }),
+  fetchTimeoutSeconds: setting({
+    env: 'CORTEX_FETCH_TIMEOUT_SECONDS',
+    schema: num(1, 300),
+    default: '15',
+    doc: 'Time limit of one `fetch_url` or web search call.',
+  }),
+  fetchAllowPrivate: setting({
+    env: 'CORTEX_FETCH_ALLOW_PRIVATE',
+    schema: bool,
+    default: 'false',
+    doc: 'Let `fetch_url` reach private, loopback and link-local addresses (off: such URLs are refused).',
+  }),
   // Security, limits and operations.
-  apiKeys: setting({ env: 'CORTEX_API_KEYS', schema: list, doc: 'Comma-separated static API keys. When any key exists (static or created with `cortex-flow keys create`), every `/v1` route requires `Authorization: Bearer KEY`.', secret: true }),
-  rateLimitRpm: setting({ env: 'CORTEX_RATE_LIMIT_RPM', schema: int(0), default: '0', doc: 'Requests per minute per API key (0: no limit). Shared by replicas on PostgreSQL.' }),
-  rateLimitTpm: setting({ env: 'CORTEX_RATE_LIMIT_TPM', schema: int(0), default: '0', doc: 'Tokens (prompt + completion) per minute per API key (0: no limit).' }),
-  maxBodyBytes: setting({ env: 'CORTEX_MAX_BODY_BYTES', schema: int(1024), default: '4194304', doc: 'Largest request body; larger bodies get 413.' }),
-  maxMessages: setting({ env: 'CORTEX_MAX_MESSAGES', schema: int(1), default: '500', doc: 'Most messages in one request.' }),
-  maxMessageChars: setting({ env: 'CORTEX_MAX_MESSAGE_CHARS', schema: int(1), default: '200000', doc: 'Longest message content, in characters.' }),
-  maxConcurrentRuns: setting({ env: 'CORTEX_MAX_CONCURRENT_RUNS', schema: int(1), default: '64', doc: 'Runs executing at once in this process; more wait in line.' }),
-  queueTimeoutSeconds: setting({ env: 'CORTEX_QUEUE_TIMEOUT_SECONDS', schema: num(0, 600), default: '10', doc: 'How long a run waits for a free slot before a 429.' }),
-  maxRunSeconds: setting({ env: 'CORTEX_MAX_RUN_SECONDS', schema: num(1, 86400), default: '600', doc: 'Longest a run may take; then it is stopped with a 504 error and its partial answer is stored.' }),
-  fallbackModel: setting({ env: 'CORTEX_FALLBACK_MODEL', schema: optionalText, doc: '`provider:model` tried once when the configured model keeps failing (after its retries).' }),
-  corsOrigins: setting({ env: 'CORTEX_CORS_ORIGINS', schema: list, doc: 'Comma-separated origins allowed by CORS (`*` for any); empty turns CORS off.' }),
-  shutdownGraceSeconds: setting({ env: 'CORTEX_SHUTDOWN_GRACE_SECONDS', schema: num(0, 3600), default: '30', doc: 'On SIGTERM, how long in-flight runs may finish before they are stopped (and stored).' }),
-  logLevel: setting({ env: 'CORTEX_LOG_LEVEL', schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), default: 'info', doc: 'Log level of the JSON logs.' }),
+  apiKeys: setting({
+    env: 'CORTEX_API_KEYS',
+    schema: list,
+    doc: 'Comma-separated static API keys. When any key exists (static or created with `cortex-flow keys create`), every `/v1` route requires `Authorization: Bearer KEY`.',
+    secret: true,
+  }),
+  rateLimitRpm: setting({
+    env: 'CORTEX_RATE_LIMIT_RPM',
+    schema: int(0),
+    default: '0',
+    doc: 'Requests per minute per API key (0: no limit). Shared by replicas on PostgreSQL.',
+  }),
+  rateLimitTpm: setting({
+    env: 'CORTEX_RATE_LIMIT_TPM',
+    schema: int(0),
+    default: '0',
+    doc: 'Tokens (prompt + completion) per minute per API key (0: no limit).',
+  }),
+  maxBodyBytes: setting({
+    env: 'CORTEX_MAX_BODY_BYTES',
+    schema: int(1024),
+    default: '4194304',
+    doc: 'Largest request body; larger bodies get 413.',
+  }),
+  maxMessages: setting({
+    env: 'CORTEX_MAX_MESSAGES',
+    schema: int(1),
+    default: '500',
+    doc: 'Most messages in one request.',
+  }),
+  maxMessageChars: setting({
+    env: 'CORTEX_MAX_MESSAGE_CHARS',
+    schema: int(1),
+    default: '200000',
+    doc: 'Longest message content, in characters.',
+  }),
+  maxConcurrentRuns: setting({
+    env: 'CORTEX_MAX_CONCURRENT_RUNS',
+    schema: int(1),
+    default: '64',
+    doc: 'Runs executing at once in this process; more wait in line.',
+  }),
+  queueTimeoutSeconds: setting({
+    env: 'CORTEX_QUEUE_TIMEOUT_SECONDS',
+    schema: num(0, 600),
+    default: '10',
+    doc: 'How long a run waits for a free slot before a 429.',
+  }),
+  maxRunSeconds: setting({
+    env: 'CORTEX_MAX_RUN_SECONDS',
+    schema: num(1, 86400),
+    default: '600',
+    doc: 'Longest a run may take; then it is stopped with a 504 error and its partial answer is stored.',
+  }),
+  fallbackModel: setting({
+    env: 'CORTEX_FALLBACK_MODEL',
+    schema: optionalText,
+    doc: '`provider:model` tried once when the configured model keeps failing (after its retries).',
+  }),
+  corsOrigins: setting({
+    env: 'CORTEX_CORS_ORIGINS',
+    schema: list,
+    doc: 'Comma-separated origins allowed by CORS (`*` for any); empty turns CORS off.',
+  }),
+  shutdownGraceSeconds: setting({
+    env: 'CORTEX_SHUTDOWN_GRACE_SECONDS',
+    schema: num(0, 3600),
+    default: '30',
+    doc: 'On SIGTERM, how long in-flight runs may finish before they are stopped (and stored).',
+  }),
+  logLevel: setting({
+    env: 'CORTEX_LOG_LEVEL',
+    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    default: 'info',
+    doc: 'Log level of the JSON logs.',
+  }),
 } as const;
 
 type Settings = typeof SETTINGS;

@@ -9,9 +9,19 @@ export type EncodingName = 'o200k_base' | 'cl100k_base' | 'approximate';
 const ENCODERS = { o200k_base: o200k, cl100k_base: cl100k } as const;
 // Order matters: the more specific prefixes come first (gpt-4o before gpt-4).
 const PREFIXES: [string, EncodingName][] = [
-  ['gpt-4o', 'o200k_base'], ['gpt-4.1', 'o200k_base'], ['gpt-4.5', 'o200k_base'], ['gpt-5', 'o200k_base'],
-  ['chatgpt-4o', 'o200k_base'], ['gpt-oss', 'o200k_base'], ['o1', 'o200k_base'], ['o3', 'o200k_base'], ['o4', 'o200k_base'],
-  ['gpt-4', 'cl100k_base'], ['gpt-3.5', 'cl100k_base'], ['text-embedding-3', 'cl100k_base'], ['text-embedding-ada', 'cl100k_base'],
+  ['gpt-4o', 'o200k_base'],
+  ['gpt-4.1', 'o200k_base'],
+  ['gpt-4.5', 'o200k_base'],
+  ['gpt-5', 'o200k_base'],
+  ['chatgpt-4o', 'o200k_base'],
+  ['gpt-oss', 'o200k_base'],
+  ['o1', 'o200k_base'],
+  ['o3', 'o200k_base'],
+  ['o4', 'o200k_base'],
+  ['gpt-4', 'cl100k_base'],
+  ['gpt-3.5', 'cl100k_base'],
+  ['text-embedding-3', 'cl100k_base'],
+  ['text-embedding-ada', 'cl100k_base'],
 ];
 // Treat text that looks like a special token (`<|endoftext|>`) as ordinary text, as tiktoken's
 // encode(..., disallowed_special=()) does: a user may paste anything.
@@ -43,7 +53,9 @@ export class TokenCounter {
 
   /** Tokens of one message inside a chat prompt, overhead included. */
   countMessage(message: CountableMessage): number {
-    return 3 + this.count(message.role) + this.count(message.content) + (message.name ? this.count(message.name) + 1 : 0);
+    return (
+      3 + this.count(message.role) + this.count(message.content) + (message.name ? this.count(message.name) + 1 : 0)
+    );
   }
 
   /** Prompt tokens of a whole chat, as OpenAI reports them in `usage.prompt_tokens`. */

@@ -19,12 +19,27 @@ class FixedAnswer implements Orchestrator {
     const at = Date.now();
     yield { type: 'run_started', runId: input.runId, model: input.model, at };
     for (const word of FIXED_ANSWER.match(/\S+\s*/g)!) yield { type: 'text_delta', text: word, at };
-    yield { type: 'run_finished', finishReason: 'stop', text: FIXED_ANSWER, agentsUsed: ['writer'], iterations: 1, sources: [], at };
+    yield {
+      type: 'run_finished',
+      finishReason: 'stop',
+      text: FIXED_ANSWER,
+      agentsUsed: ['writer'],
+      iterations: 1,
+      sources: [],
+      at,
+    };
   }
 }
 
-const config = loadConfig({ ...process.env, CORTEX_LOG_LEVEL: 'silent', CORTEX_SSE_KEEPALIVE_SECONDS: '0', CORTEX_MAX_CONCURRENT_RUNS: '10000' });
+const config = loadConfig({
+  ...process.env,
+  CORTEX_LOG_LEVEL: 'silent',
+  CORTEX_SSE_KEEPALIVE_SECONDS: '0',
+  CORTEX_MAX_CONCURRENT_RUNS: '10000',
+});
 const tokens = new TokenCounter(config.tokenModel);
-const server = buildServer(assembleDeps({ config, orchestrator: new FixedAnswer(), memory: new StatelessMemory(), tokens, version: 'bench' }));
+const server = buildServer(
+  assembleDeps({ config, orchestrator: new FixedAnswer(), memory: new StatelessMemory(), tokens, version: 'bench' }),
+);
 console.log(await server.listen({ host: '127.0.0.1', port: 0 }));
 process.on('SIGINT', () => process.exit(0)); // lets --cpu-prof write its profile

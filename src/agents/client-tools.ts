@@ -8,7 +8,10 @@ export function clientToolSet(tools: ClientTool[] | undefined, choice: ToolChoic
   const set: ToolSet = {};
   if (!tools?.length || choice === 'none') return set;
   for (const t of tools) {
-    set[t.name] = tool({ description: t.description, inputSchema: jsonSchema(t.parameters as Parameters<typeof jsonSchema>[0]) });
+    set[t.name] = tool({
+      description: t.description,
+      inputSchema: jsonSchema(t.parameters as Parameters<typeof jsonSchema>[0]),
+    });
   }
   return set;
 }

@@ -13,6 +13,8 @@ export const llmConfigured = (config: Config): boolean => config.model !== undef
 export function createTeam(config: Config, tools: ToolRegistry): TeamOrchestrator {
   const registry = new ProviderRegistry(config);
   const fallback = config.fallbackModel ? registry.resolve(config.fallbackModel) : undefined;
-  const providers: ModelResolver = fallback ? { resolve: (text) => withFallback(registry.resolve(text), fallback) } : registry;
+  const providers: ModelResolver = fallback
+    ? { resolve: (text) => withFallback(registry.resolve(text), fallback) }
+    : registry;
   return new TeamOrchestrator({ config, agents: loadTeam(config), providers, tools });
 }

@@ -13,13 +13,23 @@ export interface Depth {
   agentSteps: number;
 }
 
-export function depthOf(requested: ReasoningEffort | undefined, fallback: Depth['effort'], maxIterations: number): Depth {
+export function depthOf(
+  requested: ReasoningEffort | undefined,
+  fallback: Depth['effort'],
+  maxIterations: number,
+): Depth {
   const effort = normalise(requested) ?? fallback;
   switch (effort) {
     case 'low':
       return { effort, maxIterations: 1, delegationBudgetMs: 60_000, refine: false, agentSteps: 2 };
     case 'medium':
-      return { effort, maxIterations: Math.min(3, maxIterations), delegationBudgetMs: 180_000, refine: false, agentSteps: 4 };
+      return {
+        effort,
+        maxIterations: Math.min(3, maxIterations),
+        delegationBudgetMs: 180_000,
+        refine: false,
+        agentSteps: 4,
+      };
     case 'high':
       return { effort, maxIterations, delegationBudgetMs: 600_000, refine: true, agentSteps: 8 };
   }

@@ -9,7 +9,10 @@ export interface AgentPrompt {
 }
 
 export function toAgentPrompt(instructions: string, conversation: ChatMessage[]): AgentPrompt {
-  const clientSystem = conversation.filter((m) => m.role === 'system').map((m) => m.content).filter(Boolean);
+  const clientSystem = conversation
+    .filter((m) => m.role === 'system')
+    .map((m) => m.content)
+    .filter(Boolean);
   const system = clientSystem.length
     ? `${instructions}\n\nInstructions from the client application (follow them unless they conflict with the above):\n${clientSystem.join('\n\n')}`
     : instructions;
@@ -22,7 +25,13 @@ export function toAgentPrompt(instructions: string, conversation: ChatMessage[])
       case 'user':
         messages.push(
           m.images?.length
-            ? { role: 'user', content: [{ type: 'text', text: m.content }, ...m.images.map((i) => ({ type: 'image' as const, image: new URL(i.url) }))] }
+            ? {
+                role: 'user',
+                content: [
+                  { type: 'text', text: m.content },
+                  ...m.images.map((i) => ({ type: 'image' as const, image: new URL(i.url) })),
+                ],
+              }
             : { role: 'user', content: m.content },
         );
         break;
@@ -36,7 +45,12 @@ export function toAgentPrompt(instructions: string, conversation: ChatMessage[])
           role: 'assistant',
           content: [
             ...(m.content ? [{ type: 'text' as const, text: m.content }] : []),
-            ...m.toolCalls.map((c) => ({ type: 'tool-call' as const, toolCallId: c.id, toolName: c.name, input: parseArguments(c.arguments) })),
+            ...m.toolCalls.map((c) => ({
+              type: 'tool-call' as const,
+              toolCallId: c.id,
+              toolName: c.name,
+              input: parseArguments(c.arguments),
+            })),
           ],
         });
         break;
@@ -44,7 +58,14 @@ export function toAgentPrompt(instructions: string, conversation: ChatMessage[])
         const toolCallId = m.toolCallId ?? '';
         messages.push({
           role: 'tool',
-          content: [{ type: 'tool-result', toolCallId, toolName: toolNames.get(toolCallId) ?? m.name ?? 'tool', output: { type: 'text', value: m.content } }],
+          content: [
+            {
+              type: 'tool-result',
+              toolCallId,
+              toolName: toolNames.get(toolCallId) ?? m.name ?? 'tool',
+              output: { type: 'text', value: m.content },
+            },
+          ],
         });
         break;
       }
@@ -63,6 +84,7 @@ function parseArguments(text: string): unknown {
 
 /** The last thing the user asked, which the writer answers. */
 export function lastUserMessage(conversation: ChatMessage[]): string {
-  for (let i = conversation.length - 1; i >= 0; i--) if (conversation[i].role === 'user') return conversation[i].content;
+  for (let i = conversation.length - 1; i >= 0; i--)
+    if (conversation[i].role === 'user') return conversation[i].content;
   return '';
 }

@@ -60,17 +60,35 @@ export class RunContext {
     return callId;
   }
 
-  usage(agent: string, model: string, usage: { inputTokens: number | undefined; outputTokens: number | undefined }): void {
-    this.emit({ type: 'usage', usage: { agent, model, inputTokens: usage.inputTokens ?? 0, outputTokens: usage.outputTokens ?? 0 } });
+  usage(
+    agent: string,
+    model: string,
+    usage: { inputTokens: number | undefined; outputTokens: number | undefined },
+  ): void {
+    this.emit({
+      type: 'usage',
+      usage: { agent, model, inputTokens: usage.inputTokens ?? 0, outputTokens: usage.outputTokens ?? 0 },
+    });
   }
 
   /** Settings of every upstream call of this run: retries, a time limit per call, cancellation. */
   callSettings(model: LanguageModel) {
-    return { model, maxRetries: this.limits.maxRetries, timeout: { stepMs: this.limits.timeoutMs }, abortSignal: this.signal };
+    return {
+      model,
+      maxRetries: this.limits.maxRetries,
+      timeout: { stepMs: this.limits.timeoutMs },
+      abortSignal: this.signal,
+    };
   }
 
   toolContext(): ToolContext {
-    return { signal: this.signal, conversationId: this.input.conversationId, messages: this.input.messages, owner: this.input.owner, sources: this.sources };
+    return {
+      signal: this.signal,
+      conversationId: this.input.conversationId,
+      messages: this.input.messages,
+      owner: this.input.owner,
+      sources: this.sources,
+    };
   }
 
   /** The findings and sources of this run, as material for the next agent. */

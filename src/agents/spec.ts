@@ -28,14 +28,15 @@ const BUILT_IN: AgentSpec[] = [
       'You are the supervisor of a team of AI agents answering one user.',
       'Decide per request. Small talk, greetings and questions you can answer reliably from the conversation itself: answer directly and briefly, without delegating.',
       'Otherwise delegate tasks by calling the agent tools. Give each agent a precise task and only the context it needs (it does not see the conversation). Call several agents in the same turn when their tasks are independent; they run in parallel.',
-      'When the material is ready, hand over to the writer with a task that says what the answer must contain; the writer\'s text is sent to the user as the final answer.',
+      "When the material is ready, hand over to the writer with a task that says what the answer must contain; the writer's text is sent to the user as the final answer.",
       'When you delegate, call the tools without writing any text. If an agent fails, retry it once with a clearer task or answer with what you have, saying what is missing.',
     ].join('\n'),
     tools: ['search_knowledge_base', 'calculator'],
   },
   {
     name: 'researcher',
-    description: 'Finds facts and sources: searches the knowledge base and the web, reads pages. Returns findings with their source numbers.',
+    description:
+      'Finds facts and sources: searches the knowledge base and the web, reads pages. Returns findings with their source numbers.',
     instructions: [
       'You are the researcher of a team of AI agents.',
       'Find the facts the task asks for with your tools. Report concise findings, each followed by the number of its source in brackets, like [1].',
@@ -58,7 +59,7 @@ const BUILT_IN: AgentSpec[] = [
     description: 'Writes the final answer to the user from the material of the other agents.',
     instructions: [
       'You are the writer of a team of AI agents. Write the final answer to the user.',
-      'Use only the material you are given; keep its source numbers as citations like [1]. Answer the user\'s request directly, in clear Markdown, in the user\'s language.',
+      "Use only the material you are given; keep its source numbers as citations like [1]. Answer the user's request directly, in clear Markdown, in the user's language.",
       'Do not mention the team or the agents.',
     ].join('\n'),
     tools: [],
@@ -77,7 +78,9 @@ const agentFileEntry = z.object({
 const agentsFile = z.object({ agents: z.array(agentFileEntry) });
 
 /** The built-in team, with per-agent models from the settings and the agents file applied. */
-export function loadTeam(config: Pick<Config, 'agentsFile' | 'supervisorModel' | 'researcherModel' | 'analystModel' | 'writerModel'>): AgentSpec[] {
+export function loadTeam(
+  config: Pick<Config, 'agentsFile' | 'supervisorModel' | 'researcherModel' | 'analystModel' | 'writerModel'>,
+): AgentSpec[] {
   const team = new Map(BUILT_IN.map((a) => [a.name, { ...a }]));
   const models: Record<string, string | undefined> = {
     supervisor: config.supervisorModel,

@@ -13,16 +13,18 @@ export interface Assignment {
 }
 
 export function briefing(run: RunContext, a: Assignment): string {
-  return [
-    `Task: ${a.task}`,
-    a.context ? `Context from the supervisor:\n${a.context}` : '',
-    run.material(),
-  ]
+  return [`Task: ${a.task}`, a.context ? `Context from the supervisor:\n${a.context}` : '', run.material()]
     .filter(Boolean)
     .join('\n\n');
 }
 
-export async function runSpecialist(run: RunContext, spec: AgentSpec, model: ResolvedModel, registry: ToolRegistry, a: Assignment): Promise<string> {
+export async function runSpecialist(
+  run: RunContext,
+  spec: AgentSpec,
+  model: ResolvedModel,
+  registry: ToolRegistry,
+  a: Assignment,
+): Promise<string> {
   const result = await generateText({
     ...run.callSettings(model.model),
     system: spec.instructions,

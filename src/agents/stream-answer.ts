@@ -45,7 +45,11 @@ export async function streamAnswer(run: RunContext, o: StreamAnswerOptions): Pro
         break;
       case 'tool-call':
         if (o.clientToolNames?.has(part.toolName)) {
-          clientToolCalls.push({ id: part.toolCallId, name: part.toolName, arguments: JSON.stringify(part.input ?? {}) });
+          clientToolCalls.push({
+            id: part.toolCallId,
+            name: part.toolName,
+            arguments: JSON.stringify(part.input ?? {}),
+          });
         }
         break;
       case 'finish-step':
@@ -60,5 +64,8 @@ export async function streamAnswer(run: RunContext, o: StreamAnswerOptions): Pro
     }
   }
   if (clientToolCalls.length) return { finishReason: 'tool_calls', clientToolCalls };
-  return { finishReason: lastFinish === 'length' ? 'length' : lastFinish === 'content-filter' ? 'content_filter' : 'stop', clientToolCalls };
+  return {
+    finishReason: lastFinish === 'length' ? 'length' : lastFinish === 'content-filter' ? 'content_filter' : 'stop',
+    clientToolCalls,
+  };
 }

@@ -21,7 +21,10 @@ import { streamAnswer, type StreamedAnswer } from './stream-answer.ts';
 import { writeAnswer } from './writer.ts';
 
 export interface TeamOptions {
-  config: Pick<Config, 'model' | 'modelName' | 'maxIterations' | 'defaultReasoningEffort' | 'llmTimeoutSeconds' | 'llmMaxRetries'>;
+  config: Pick<
+    Config,
+    'model' | 'modelName' | 'maxIterations' | 'defaultReasoningEffort' | 'llmTimeoutSeconds' | 'llmMaxRetries'
+  >;
   agents: AgentSpec[];
   providers: ModelResolver;
   tools: ToolRegistry;
@@ -34,7 +37,12 @@ interface Member {
 
 const assignment = z.object({
   task: z.string().describe('What the agent must do, precisely, as a self-contained instruction.'),
-  context: z.string().optional().describe('Facts from the conversation or from earlier results that the agent needs (it does not see the conversation).'),
+  context: z
+    .string()
+    .optional()
+    .describe(
+      'Facts from the conversation or from earlier results that the agent needs (it does not see the conversation).',
+    ),
 });
 
 const delegationToolName = (agent: string) => `ask_${agent}`;
@@ -63,8 +71,14 @@ export class TeamOrchestrator implements Orchestrator {
   models(): ModelInfo[] {
     const name = this.options.config.modelName;
     return [
-      { id: name, description: `The full team: the supervisor delegating to ${this.specialists.map((m) => m.spec.name).join(', ')}.` },
-      { id: `${name}-supervisor`, description: 'The supervisor answering on its own with its tools, without delegating.' },
+      {
+        id: name,
+        description: `The full team: the supervisor delegating to ${this.specialists.map((m) => m.spec.name).join(', ')}.`,
+      },
+      {
+        id: `${name}-supervisor`,
+        description: 'The supervisor answering on its own with its tools, without delegating.',
+      },
       ...this.specialists.map((m) => ({ id: `${name}-${m.spec.name}`, description: m.spec.description })),
     ];
   }
@@ -72,7 +86,10 @@ export class TeamOrchestrator implements Orchestrator {
   run(input: RunInput, signal: AbortSignal): AsyncIterable<RunEvent> {
     const { config } = this.options;
     const depth = depthOf(input.reasoningEffort, config.defaultReasoningEffort, config.maxIterations);
-    const run = new RunContext(input, signal, depth, { maxRetries: config.llmMaxRetries, timeoutMs: config.llmTimeoutSeconds * 1000 });
+    const run = new RunContext(input, signal, depth, {
+      maxRetries: config.llmMaxRetries,
+      timeoutMs: config.llmTimeoutSeconds * 1000,
+    });
     void this.execute(run);
     return run.events;
   }
@@ -105,7 +122,10 @@ export class TeamOrchestrator implements Orchestrator {
   /** The supervisor or one specialist answering the user directly with its own tools. */
   private async runSolo(run: RunContext, member: Member) {
     const { spec } = member;
-    const note = spec.name === SUPERVISOR ? 'You work alone here: no agents are available. Use your own tools and answer the user directly.' : 'You are talking to the user directly: answer their latest message.';
+    const note =
+      spec.name === SUPERVISOR
+        ? 'You work alone here: no agents are available. Use your own tools and answer the user directly.'
+        : 'You are talking to the user directly: answer their latest message.';
     run.agentStarted(spec.name, lastUserMessage(run.input.messages));
     const prompt = toAgentPrompt(`${spec.instructions}\n\n${note}`, run.input.messages);
     const client = clientToolSet(run.input.tools, run.input.toolChoice);
@@ -133,7 +153,11 @@ export class TeamOrchestrator implements Orchestrator {
   private async runTeam(run: RunContext): Promise<{ answer: StreamedAnswer; iterations: number }> {
     const supervisor = this.members.get(SUPERVISOR)!;
     const inflight = new Set<Promise<unknown>>();
-    const state = { step: 0, written: undefined as StreamedAnswer | undefined, fatal: undefined as { error: unknown } | undefined };
+    const state = {
+      step: 0,
+      written: undefined as StreamedAnswer | undefined,
+      fatal: undefined as { error: unknown } | undefined,
+    };
 
     const delegation: ToolSet = {};
     for (const member of this.specialists) {
@@ -160,8 +184,13 @@ export class TeamOrchestrator implements Orchestrator {
     const client = clientToolSet(run.input.tools, run.input.toolChoice);
     const delegationNames = Object.keys(delegation);
     const withoutDelegation = [...Object.keys(own), ...Object.keys(client)];
-    const roster = this.specialists.map((m) => `- ${delegationToolName(m.spec.name)}: ${m.spec.description}`).join('\n');
-    const prompt = toAgentPrompt(`${supervisor.spec.instructions}\n\nYour team (call these tools to delegate):\n${roster}`, run.input.messages);
+    const roster = this.specialists
+      .map((m) => `- ${delegationToolName(m.spec.name)}: ${m.spec.description}`)
+      .join('\n');
+    const prompt = toAgentPrompt(
+      `${supervisor.spec.instructions}\n\nYour team (call these tools to delegate):\n${roster}`,
+      run.input.messages,
+    );
     const deadline = run.startedAt + run.depth.delegationBudgetMs;
     const { maxIterations } = run.depth;
 
@@ -206,7 +235,11 @@ export class TeamOrchestrator implements Orchestrator {
       const reason = classifyError(err)?.message ?? (err as Error).message;
       run.emit({ type: 'agent_finished', agent, callId, ok: false, output: '', error: reason });
       run.progress(agent, `${agent} failed: ${reason}`);
-      return { agent, failed: true, error: `The ${agent} failed: ${reason} Retry once with a clearer task, or answer with what you have and say what is missing.` };
+      return {
+        agent,
+        failed: true,
+        error: `The ${agent} failed: ${reason} Retry once with a clearer task, or answer with what you have and say what is missing.`,
+      };
     }
   }
 }

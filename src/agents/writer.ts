@@ -18,16 +18,26 @@ export interface WriterOutcome {
   fatal?: unknown;
 }
 
-const REFINE = 'Critique the draft against the request and the material: is it correct, complete, cited and clear? Then write the improved final answer. Reply with the final answer only.';
+const REFINE =
+  'Critique the draft against the request and the material: is it correct, complete, cited and clear? Then write the improved final answer. Reply with the final answer only.';
 
-export async function writeAnswer(run: RunContext, member: { spec: AgentSpec; model: ResolvedModel }, a: Assignment, callId: string): Promise<WriterOutcome> {
+export async function writeAnswer(
+  run: RunContext,
+  member: { spec: AgentSpec; model: ResolvedModel },
+  a: Assignment,
+  callId: string,
+): Promise<WriterOutcome> {
   const { spec, model } = member;
   run.agentStarted(spec.name, a.task, callId);
   run.progress('supervisor', `→ ${spec.name}: ${a.task}`);
   let material = `${briefing(run, a)}\n\nThe user's request:\n${lastUserMessage(run.input.messages)}`;
   try {
     if (run.depth.refine) {
-      const draft = await generateText({ ...run.callSettings(model.model), system: spec.instructions, prompt: material });
+      const draft = await generateText({
+        ...run.callSettings(model.model),
+        system: spec.instructions,
+        prompt: material,
+      });
       run.usage(spec.name, model.name, draft.usage);
       run.progress(spec.name, `${spec.name} drafted the answer and is refining it`);
       material = `${material}\n\nYour draft:\n${draft.text}\n\n${REFINE}`;
@@ -47,6 +57,8 @@ export async function writeAnswer(run: RunContext, member: { spec: AgentSpec; mo
     const reason = classifyError(err)?.message ?? (err as Error).message;
     run.emit({ type: 'agent_finished', agent: spec.name, callId, ok: false, output: run.answer, error: reason });
     if (run.answer) return { reply: `The writer failed: ${reason}`, fatal: err };
-    return { reply: `The writer failed before writing anything: ${reason} Write the answer yourself from the reports.` };
+    return {
+      reply: `The writer failed before writing anything: ${reason} Write the answer yourself from the reports.`,
+    };
   }
 }

@@ -60,7 +60,8 @@ export class RateLimiter {
     const counts = await this.store.addToWindow(bucket, start, { requests: 1, tokens: promptTokens });
     if (this.rpm > 0 && counts.requests > this.rpm) return { ok: false, retryAfterSeconds, limit: 'requests' };
     // A request is refused for tokens only once the window was already spent before it.
-    if (this.tpm > 0 && counts.tokens - promptTokens >= this.tpm) return { ok: false, retryAfterSeconds, limit: 'tokens' };
+    if (this.tpm > 0 && counts.tokens - promptTokens >= this.tpm)
+      return { ok: false, retryAfterSeconds, limit: 'tokens' };
     return { ok: true, retryAfterSeconds: 0 };
   }
 

@@ -4,11 +4,17 @@ import { ConfigError, type Config } from '../config.ts';
 import { openKnowledgeBase } from '../kb/create-kb.ts';
 import { ingestPath } from '../kb/ingest.ts';
 
-export async function ingestCommand(config: Config, path: string | undefined, print: (line: string) => void): Promise<void> {
+export async function ingestCommand(
+  config: Config,
+  path: string | undefined,
+  print: (line: string) => void,
+): Promise<void> {
   if (!path) throw new ConfigError('ingest needs a file or folder: cortex-flow ingest PATH');
   const kb = await openKnowledgeBase(config);
   // A progress bar only on a terminal; logs and pipes get the summary alone.
-  const bar = process.stdout.isTTY ? new SingleBar({ format: 'Ingesting [{bar}] {value}/{total} {file}', hideCursor: true }, Presets.shades_classic) : undefined;
+  const bar = process.stdout.isTTY
+    ? new SingleBar({ format: 'Ingesting [{bar}] {value}/{total} {file}', hideCursor: true }, Presets.shades_classic)
+    : undefined;
   const started = performance.now();
   try {
     const report = await ingestPath(kb, path, (done, total, file) => {
@@ -18,7 +24,9 @@ export async function ingestCommand(config: Config, path: string | undefined, pr
     });
     bar?.stop();
     const seconds = (performance.now() - started) / 1000;
-    print(`Ingested ${report.added} new and ${report.updated} changed documents (${report.chunks} chunks, ${(report.bytes / 1e6).toFixed(2)} MB) in ${seconds.toFixed(1)} s; ${report.unchanged} unchanged.`);
+    print(
+      `Ingested ${report.added} new and ${report.updated} changed documents (${report.chunks} chunks, ${(report.bytes / 1e6).toFixed(2)} MB) in ${seconds.toFixed(1)} s; ${report.unchanged} unchanged.`,
+    );
     for (const f of report.failed) print(`Failed: ${f.path}: ${f.error}`);
     if (report.failed.length) process.exitCode = 1;
   } finally {
@@ -27,7 +35,12 @@ export async function ingestCommand(config: Config, path: string | undefined, pr
   }
 }
 
-export async function kbCommand(config: Config, action: string | undefined, target: string | undefined, print: (line: string) => void): Promise<void> {
+export async function kbCommand(
+  config: Config,
+  action: string | undefined,
+  target: string | undefined,
+  print: (line: string) => void,
+): Promise<void> {
   const kb = await openKnowledgeBase(config);
   try {
     if (action === 'list') {

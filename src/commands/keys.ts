@@ -4,7 +4,12 @@ import { ConfigError, type Config } from '../config.ts';
 import { generateApiKey, hashApiKey, newKeyId } from '../auth/api-keys.ts';
 import { createStore } from '../store/create-store.ts';
 
-export async function keysCommand(config: Config, action: string | undefined, args: { name?: string; target?: string }, print: (line: string) => void): Promise<void> {
+export async function keysCommand(
+  config: Config,
+  action: string | undefined,
+  args: { name?: string; target?: string },
+  print: (line: string) => void,
+): Promise<void> {
   const store = await createStore(config);
   try {
     switch (action) {
@@ -19,12 +24,14 @@ export async function keysCommand(config: Config, action: string | undefined, ar
       case 'list': {
         const keys = await store.listApiKeys();
         if (!keys.length) return print('No stored API keys.');
-        for (const k of keys) print(`${k.id}\t${k.name}\tcreated ${k.createdAt}\t${k.revokedAt ? `revoked ${k.revokedAt}` : 'active'}`);
+        for (const k of keys)
+          print(`${k.id}\t${k.name}\tcreated ${k.createdAt}\t${k.revokedAt ? `revoked ${k.revokedAt}` : 'active'}`);
         return;
       }
       case 'revoke': {
         if (!args.target) throw new ConfigError('keys revoke needs the id or name of a key');
-        if (!(await store.revokeApiKey(args.target))) throw new ConfigError(`No active API key with id or name '${args.target}'`);
+        if (!(await store.revokeApiKey(args.target)))
+          throw new ConfigError(`No active API key with id or name '${args.target}'`);
         print(`Revoked ${args.target}.`);
         return;
       }

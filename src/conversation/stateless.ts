@@ -4,7 +4,12 @@ import type { ConversationMemory, PreparedTurn, PrepareTurnInput } from './types
 
 export class StatelessMemory implements ConversationMemory {
   async prepare(input: PrepareTurnInput): Promise<PreparedTurn> {
-    return { conversationId: input.conversationId, context: input.messages, newMessages: input.messages, release: () => {} };
+    return {
+      conversationId: input.conversationId,
+      context: input.messages,
+      newMessages: input.messages,
+      release: () => {},
+    };
   }
   async record(): Promise<void> {}
 }

@@ -47,14 +47,25 @@ export class StoredMemory implements ConversationMemory {
 
       const fresh = newMessages.map((m) => ({ m, cost: this.tokens.countMessage(m) }));
       const freshCost = fresh.reduce((n, f) => n + f.cost, 0);
-      const history = conversation && freshCost < budget ? await this.store.recentMessages(input.conversationId, budget - freshCost) : [];
+      const history =
+        conversation && freshCost < budget
+          ? await this.store.recentMessages(input.conversationId, budget - freshCost)
+          : [];
       const candidates = [...history.map((m) => ({ m: strip(m), cost: m.tokenCount })), ...fresh];
       let window = fitToBudget(candidates, budget);
       // Whatever the budget, the agents must see the message they are answering.
       if (!window.length && newMessages.length) window = [newMessages[newMessages.length - 1]];
 
-      const recordedNew = newSystem !== undefined && newSystem !== conversation?.systemPrompt ? [{ role: 'system' as const, content: newSystem }, ...newMessages] : newMessages;
-      return { conversationId: input.conversationId, context: [...system, ...window], newMessages: recordedNew, release };
+      const recordedNew =
+        newSystem !== undefined && newSystem !== conversation?.systemPrompt
+          ? [{ role: 'system' as const, content: newSystem }, ...newMessages]
+          : newMessages;
+      return {
+        conversationId: input.conversationId,
+        context: [...system, ...window],
+        newMessages: recordedNew,
+        release,
+      };
     } catch (err) {
       release();
       throw err;
@@ -64,7 +75,10 @@ export class StoredMemory implements ConversationMemory {
   async record(turn: TurnRecord): Promise<void> {
     const owner = turn.owner ?? '';
     const systemPrompt = turn.newMessages.find((m) => m.role === 'system')?.content;
-    const messages = [...turn.newMessages.filter((m) => m.role !== 'system'), ...(turn.answer ? [{ ...turn.answer, runId: turn.runId }] : [])];
+    const messages = [
+      ...turn.newMessages.filter((m) => m.role !== 'system'),
+      ...(turn.answer ? [{ ...turn.answer, runId: turn.runId }] : []),
+    ];
     const firstUser = turn.newMessages.find((m) => m.role === 'user')?.content ?? 'New conversation';
     await this.store.appendTurn({
       conversationId: turn.conversationId,
@@ -92,7 +106,9 @@ export class StoredMemory implements ConversationMemory {
 }
 
 /** A stored message as the agents see it (no bookkeeping fields). */
-function strip(m: ChatMessage & { seq?: number; tokenCount?: number; runId?: string | null; createdAt?: string }): ChatMessage {
+function strip(
+  m: ChatMessage & { seq?: number; tokenCount?: number; runId?: string | null; createdAt?: string },
+): ChatMessage {
   const { seq: _s, tokenCount: _t, runId: _r, createdAt: _c, ...message } = m;
   return message;
 }

@@ -23,7 +23,10 @@ export class ActiveRuns {
     const all = [...this.runs];
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), graceMs)));
-    const outcome = await Promise.race([Promise.allSettled(all.map((r) => r.done)).then(() => 'done' as const), deadline]);
+    const outcome = await Promise.race([
+      Promise.allSettled(all.map((r) => r.done)).then(() => 'done' as const),
+      deadline,
+    ]);
     clearTimeout(timer);
     const left = [...this.runs];
     if (outcome === 'late') {

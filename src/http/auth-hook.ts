@@ -4,7 +4,8 @@ import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from './deps.ts';
 import { ApiError } from './errors.ts';
 
-const invalidKey = (message: string) => new ApiError(401, 'invalid_request_error', message, { code: 'invalid_api_key' });
+const invalidKey = (message: string) =>
+  new ApiError(401, 'invalid_request_error', message, { code: 'invalid_api_key' });
 
 export function registerAuth(app: FastifyInstance, deps: AppDeps): void {
   app.addHook('onRequest', async (request) => {

@@ -4,7 +4,15 @@
 // missing what it needs (no model, no messages, a malformed message) is 422 validation_error.
 import { z } from 'zod';
 import { ApiError, invalidRequest, validationError } from './errors.ts';
-import type { ChatMessage, ClientTool, ContentImage, GenerationParams, ReasoningEffort, ToolCall, ToolChoice } from '../orchestrator/types.ts';
+import type {
+  ChatMessage,
+  ClientTool,
+  ContentImage,
+  GenerationParams,
+  ReasoningEffort,
+  ToolCall,
+  ToolChoice,
+} from '../orchestrator/types.ts';
 
 const opt = <T extends z.ZodType>(schema: T) => schema.nullish();
 const textPart = z.object({ type: z.literal('text'), text: z.string() });
@@ -12,12 +20,21 @@ const imagePart = z.object({
   type: z.literal('image_url'),
   image_url: z.object({ url: z.string().min(1), detail: z.enum(['auto', 'low', 'high']).optional() }),
 });
-const audioPart = z.object({ type: z.literal('input_audio'), input_audio: z.object({ data: z.string(), format: z.string() }) });
-const filePart = z.object({ type: z.literal('file'), file: z.object({ file_data: z.string().optional(), file_id: z.string().optional(), filename: z.string().optional() }) });
+const audioPart = z.object({
+  type: z.literal('input_audio'),
+  input_audio: z.object({ data: z.string(), format: z.string() }),
+});
+const filePart = z.object({
+  type: z.literal('file'),
+  file: z.object({ file_data: z.string().optional(), file_id: z.string().optional(), filename: z.string().optional() }),
+});
 const refusalPart = z.object({ type: z.literal('refusal'), refusal: z.string() });
 
 const textContent = z.union([z.string(), z.array(textPart).min(1)]);
-const userContent = z.union([z.string(), z.array(z.discriminatedUnion('type', [textPart, imagePart, audioPart, filePart])).min(1)]);
+const userContent = z.union([
+  z.string(),
+  z.array(z.discriminatedUnion('type', [textPart, imagePart, audioPart, filePart])).min(1),
+]);
 const toolCallSchema = z.object({
   id: z.string().min(1),
   type: z.literal('function'),
@@ -38,10 +55,13 @@ const messageSchema = z.discriminatedUnion('role', [
       tool_calls: z.array(toolCallSchema).nullish(),
       function_call: z.object({ name: z.string(), arguments: z.string() }).nullish(),
     })
-    .refine((m) => m.content != null || (m.tool_calls?.length ?? 0) > 0 || m.function_call != null || m.refusal != null, {
-      message: 'an assistant message needs content or tool_calls',
-      path: ['content'],
-    }),
+    .refine(
+      (m) => m.content != null || (m.tool_calls?.length ?? 0) > 0 || m.function_call != null || m.refusal != null,
+      {
+        message: 'an assistant message needs content or tool_calls',
+        path: ['content'],
+      },
+    ),
   z.object({ role: z.literal('tool'), content: textContent, tool_call_id: z.string().min(1) }),
   z.object({ role: z.literal('function'), content: z.string().nullable(), name: z.string().min(1) }),
 ]);
@@ -105,37 +125,88 @@ export interface ChatRequest {
 /** OpenAI writes parameter paths as `messages[0].content`. */
 export function paramPath(path: readonly PropertyKey[]): string | null {
   if (path.length === 0) return null;
-  return path.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)), '');
+  return path.reduce<string>(
+    (acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)),
+    '',
+  );
 }
 
-const typeName = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`);
+const typeName = (v: unknown) =>
+  v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 
 function issueToError(issue: z.core.$ZodIssue, body: unknown): ApiError {
   const param = paramPath(issue.path);
   const shown = param ?? 'body';
-  const value = issue.path.reduce<unknown>((v, k) => (v != null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined), body);
+  const value = issue.path.reduce<unknown>(
+    (v, k) => (v != null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined),
+    body,
+  );
   switch (issue.code) {
     case 'invalid_type':
-      if (value === undefined) return validationError(`Missing required parameter: '${shown}'.`, param, 'missing_required_parameter');
-      return invalidRequest(`Invalid type for '${shown}': expected ${issue.expected}, but got ${typeName(value)}.`, param, 'invalid_type');
+      if (value === undefined)
+        return validationError(`Missing required parameter: '${shown}'.`, param, 'missing_required_parameter');
+      return invalidRequest(
+        `Invalid type for '${shown}': expected ${issue.expected}, but got ${typeName(value)}.`,
+        param,
+        'invalid_type',
+      );
     case 'too_small':
       if (issue.origin === 'array' && Number(issue.minimum) === 1 && Array.isArray(value) && value.length === 0)
-        return validationError(`Invalid '${shown}': empty array. Expected an array with minimum length 1, but got an empty array instead.`, param, 'empty_array');
-      if (issue.origin === 'string') return invalidRequest(`Invalid '${shown}': string too short. Expected a string with minimum length ${issue.minimum}.`, param, 'string_too_short');
-      return invalidRequest(`Invalid '${shown}': ${JSON.stringify(value)} is lower than the minimum of ${issue.minimum}.`, param, 'decimal_below_min_value');
+        return validationError(
+          `Invalid '${shown}': empty array. Expected an array with minimum length 1, but got an empty array instead.`,
+          param,
+          'empty_array',
+        );
+      if (issue.origin === 'string')
+        return invalidRequest(
+          `Invalid '${shown}': string too short. Expected a string with minimum length ${issue.minimum}.`,
+          param,
+          'string_too_short',
+        );
+      return invalidRequest(
+        `Invalid '${shown}': ${JSON.stringify(value)} is lower than the minimum of ${issue.minimum}.`,
+        param,
+        'decimal_below_min_value',
+      );
     case 'too_big':
-      if (issue.origin === 'array') return invalidRequest(`Invalid '${shown}': array too long. Expected an array with maximum length ${issue.maximum}.`, param, 'array_above_max_length');
-      if (issue.origin === 'string') return invalidRequest(`Invalid '${shown}': string too long. Expected a string with maximum length ${issue.maximum}.`, param, 'string_above_max_length');
-      return invalidRequest(`Invalid '${shown}': ${JSON.stringify(value)} is greater than the maximum of ${issue.maximum}.`, param, 'decimal_above_max_value');
+      if (issue.origin === 'array')
+        return invalidRequest(
+          `Invalid '${shown}': array too long. Expected an array with maximum length ${issue.maximum}.`,
+          param,
+          'array_above_max_length',
+        );
+      if (issue.origin === 'string')
+        return invalidRequest(
+          `Invalid '${shown}': string too long. Expected a string with maximum length ${issue.maximum}.`,
+          param,
+          'string_above_max_length',
+        );
+      return invalidRequest(
+        `Invalid '${shown}': ${JSON.stringify(value)} is greater than the maximum of ${issue.maximum}.`,
+        param,
+        'decimal_above_max_value',
+      );
     case 'invalid_union':
       // A discriminated union reports an unknown discriminator (role, type) here.
       if ((issue as { note?: string }).note === 'No matching discriminator') {
         const field = issue.path.length ? `${shown}` : shown;
-        return validationError(`Invalid value for '${field}': ${JSON.stringify(value)} is not supported here.`, param, 'invalid_value');
+        return validationError(
+          `Invalid value for '${field}': ${JSON.stringify(value)} is not supported here.`,
+          param,
+          'invalid_value',
+        );
       }
-      return invalidRequest(`Invalid value for '${shown}': ${JSON.stringify(value)?.slice(0, 80)} does not match any allowed form.`, param, 'invalid_value');
+      return invalidRequest(
+        `Invalid value for '${shown}': ${JSON.stringify(value)?.slice(0, 80)} does not match any allowed form.`,
+        param,
+        'invalid_value',
+      );
     case 'invalid_value':
-      return invalidRequest(`Invalid value for '${shown}': ${JSON.stringify(value)?.slice(0, 80)}. Supported values are: ${issue.values.map((v) => `'${String(v)}'`).join(', ')}.`, param, 'invalid_value');
+      return invalidRequest(
+        `Invalid value for '${shown}': ${JSON.stringify(value)?.slice(0, 80)}. Supported values are: ${issue.values.map((v) => `'${String(v)}'`).join(', ')}.`,
+        param,
+        'invalid_value',
+      );
     case 'custom':
       return validationError(`Invalid '${shown}': ${issue.message}.`, param, 'invalid_value');
     default:
@@ -146,7 +217,10 @@ function issueToError(issue: z.core.$ZodIssue, body: unknown): ApiError {
 function textOf(content: string | { type: string; text?: string; refusal?: string }[] | null | undefined): string {
   if (content == null) return '';
   if (typeof content === 'string') return content;
-  return content.map((p) => p.text ?? p.refusal ?? '').filter(Boolean).join('\n');
+  return content
+    .map((p) => p.text ?? p.refusal ?? '')
+    .filter(Boolean)
+    .join('\n');
 }
 
 function normalizeMessage(m: RawChatRequest['messages'][number]): ChatMessage {
@@ -155,12 +229,27 @@ function normalizeMessage(m: RawChatRequest['messages'][number]): ChatMessage {
     case 'developer': // the developer role is the newer name of system for reasoning models
       return { role: 'system', content: textOf(m.content), ...(m.name ? { name: m.name } : {}) };
     case 'user': {
-      const images: ContentImage[] = typeof m.content === 'string' ? [] : m.content.flatMap((p) => (p.type === 'image_url' ? [{ url: p.image_url.url, detail: p.image_url.detail }] : []));
-      const text = typeof m.content === 'string' ? m.content : m.content.map((p) => (p.type === 'text' ? p.text : '')).filter(Boolean).join('\n');
+      const images: ContentImage[] =
+        typeof m.content === 'string'
+          ? []
+          : m.content.flatMap((p) =>
+              p.type === 'image_url' ? [{ url: p.image_url.url, detail: p.image_url.detail }] : [],
+            );
+      const text =
+        typeof m.content === 'string'
+          ? m.content
+          : m.content
+              .map((p) => (p.type === 'text' ? p.text : ''))
+              .filter(Boolean)
+              .join('\n');
       return { role: 'user', content: text, ...(m.name ? { name: m.name } : {}), ...(images.length ? { images } : {}) };
     }
     case 'assistant': {
-      const toolCalls: ToolCall[] = (m.tool_calls ?? []).map((c) => ({ id: c.id, name: c.function.name, arguments: c.function.arguments }));
+      const toolCalls: ToolCall[] = (m.tool_calls ?? []).map((c) => ({
+        id: c.id,
+        name: c.function.name,
+        arguments: c.function.arguments,
+      }));
       return { role: 'assistant', content: textOf(m.content), ...(toolCalls.length ? { toolCalls } : {}) };
     }
     case 'tool':
@@ -181,10 +270,20 @@ export function parseChatRequest(body: unknown, headers: { conversationId?: stri
     throw issueToError(issues[0], body);
   }
   const r = parsed.data;
-  if (r.stream_options && !r.stream) throw invalidRequest("The 'stream_options' parameter is only allowed when 'stream' is enabled.", 'stream_options', 'invalid_value');
-  if (r.top_logprobs != null && !r.logprobs) throw invalidRequest("Using 'top_logprobs' requires 'logprobs' to be true.", 'top_logprobs', 'invalid_value');
+  if (r.stream_options && !r.stream)
+    throw invalidRequest(
+      "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+      'stream_options',
+      'invalid_value',
+    );
+  if (r.top_logprobs != null && !r.logprobs)
+    throw invalidRequest("Using 'top_logprobs' requires 'logprobs' to be true.", 'top_logprobs', 'invalid_value');
   if (r.tool_choice && r.tool_choice !== 'none' && r.tool_choice !== 'auto' && !r.tools?.length)
-    throw invalidRequest("Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.", 'tool_choice', 'invalid_value');
+    throw invalidRequest(
+      "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.",
+      'tool_choice',
+      'invalid_value',
+    );
   const conversationId = r.conversation_id ?? headers.conversationId;
   const stop = r.stop == null ? undefined : typeof r.stop === 'string' ? [r.stop] : r.stop;
   const generation: GenerationParams = dropUndefined({
@@ -206,8 +305,19 @@ export function parseChatRequest(body: unknown, headers: { conversationId?: stri
     generation,
     reasoningEffort: r.reasoning_effort ?? undefined,
     conversationId: conversationId ?? undefined,
-    tools: r.tools?.map((t) => dropUndefined({ name: t.function.name, description: t.function.description, parameters: t.function.parameters ?? { type: 'object', properties: {} } })),
-    toolChoice: r.tool_choice == null ? undefined : typeof r.tool_choice === 'string' ? r.tool_choice : { name: r.tool_choice.function.name },
+    tools: r.tools?.map((t) =>
+      dropUndefined({
+        name: t.function.name,
+        description: t.function.description,
+        parameters: t.function.parameters ?? { type: 'object', properties: {} },
+      }),
+    ),
+    toolChoice:
+      r.tool_choice == null
+        ? undefined
+        : typeof r.tool_choice === 'string'
+          ? r.tool_choice
+          : { name: r.tool_choice.function.name },
     parallelToolCalls: r.parallel_tool_calls ?? undefined,
     responseFormat: r.response_format?.type,
   }) as ChatRequest;

@@ -20,7 +20,11 @@ export const usageOf = (prompt: number, completion: number): Usage => ({
 });
 
 export function wireToolCalls(calls: ToolCall[]) {
-  return calls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } }));
+  return calls.map((c) => ({
+    id: c.id,
+    type: 'function' as const,
+    function: { name: c.name, arguments: c.arguments },
+  }));
 }
 
 /** Cortex Flow's extension: what the team did to produce the answer. */
@@ -40,7 +44,12 @@ export function runMetadata(run: RunSummary, extra: { runId: string; engine: str
       by_agent: Object.fromEntries(
         Object.entries(run.usageByAgent()).map(([agent, u]) => [
           agent,
-          { prompt_tokens: u.inputTokens, completion_tokens: u.outputTokens, total_tokens: u.totalTokens, models: u.models },
+          {
+            prompt_tokens: u.inputTokens,
+            completion_tokens: u.outputTokens,
+            total_tokens: u.totalTokens,
+            models: u.models,
+          },
         ]),
       ),
     },

@@ -50,7 +50,10 @@ export function assembleDeps(core: CoreDeps): AppDeps {
     version: core.version,
     store: core.store,
     auth: new ApiKeyAuthenticator(config.apiKeys, core.keyStore ?? core.store),
-    rateLimiter: new RateLimiter({ rpm: config.rateLimitRpm, tpm: config.rateLimitTpm }, core.rateLimitStore ?? rateLimitStoreOf(core.store)),
+    rateLimiter: new RateLimiter(
+      { rpm: config.rateLimitRpm, tpm: config.rateLimitTpm },
+      core.rateLimitStore ?? rateLimitStoreOf(core.store),
+    ),
     gate: new RunGate(config.maxConcurrentRuns, config.queueTimeoutSeconds * 1000),
     metrics: new Metrics(),
     activeRuns: new ActiveRuns(),

@@ -12,7 +12,12 @@ export class ApiError extends Error {
   readonly code: string | null;
   readonly headers: Record<string, string>;
 
-  constructor(status: number, type: string, message: string, opts: { param?: string | null; code?: string | null; headers?: Record<string, string> } = {}) {
+  constructor(
+    status: number,
+    type: string,
+    message: string,
+    opts: { param?: string | null; code?: string | null; headers?: Record<string, string> } = {},
+  ) {
     super(message);
     this.status = status;
     this.type = type;
@@ -36,7 +41,11 @@ export const notFound = (message: string, code: string, param: string | null = n
   new ApiError(404, 'not_found_error', message, { param, code });
 
 export const modelNotFound = (model: string) =>
-  notFound(`The model '${model}' does not exist. GET /v1/models lists the available models.`, 'model_not_found', 'model');
+  notFound(
+    `The model '${model}' does not exist. GET /v1/models lists the available models.`,
+    'model_not_found',
+    'model',
+  );
 
 export const serverError = (message = 'The server had an error while processing your request.') =>
   new ApiError(500, 'server_error', message, { code: 'internal_error' });

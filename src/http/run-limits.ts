@@ -7,24 +7,47 @@ import type { ChatRequest } from './chat-request.ts';
 export type StopReason = 'client' | 'timeout' | 'shutdown';
 
 export const STOPPED: Record<Exclude<StopReason, 'client'>, ApiError> = {
-  timeout: new ApiError(504, 'server_error', 'The run took longer than this server allows (CORTEX_MAX_RUN_SECONDS); the partial answer was stored.', { code: 'run_timeout' }),
-  shutdown: new ApiError(503, 'server_error', 'The server is shutting down; the partial answer was stored. Please retry.', { code: 'server_shutting_down' }),
+  timeout: new ApiError(
+    504,
+    'server_error',
+    'The run took longer than this server allows (CORTEX_MAX_RUN_SECONDS); the partial answer was stored.',
+    { code: 'run_timeout' },
+  ),
+  shutdown: new ApiError(
+    503,
+    'server_error',
+    'The server is shutting down; the partial answer was stored. Please retry.',
+    { code: 'server_shutting_down' },
+  ),
 };
 
 export function rateLimited(limit: 'requests' | 'tokens', retryAfterSeconds: number): ApiError {
   const what = limit === 'requests' ? 'requests per minute' : 'tokens per minute';
-  return new ApiError(429, limit, `Rate limit reached for ${what} on this API key. Please try again in ${retryAfterSeconds}s.`, {
-    code: 'rate_limit_exceeded',
-    headers: { 'retry-after': String(retryAfterSeconds) },
-  });
+  return new ApiError(
+    429,
+    limit,
+    `Rate limit reached for ${what} on this API key. Please try again in ${retryAfterSeconds}s.`,
+    {
+      code: 'rate_limit_exceeded',
+      headers: { 'retry-after': String(retryAfterSeconds) },
+    },
+  );
 }
 
 export function enforceMessageLimits(chat: ChatRequest, deps: AppDeps): void {
   const { maxMessages, maxMessageChars } = deps.config;
   if (chat.messages.length > maxMessages) {
-    throw invalidRequest(`Too many messages: ${chat.messages.length} given, at most ${maxMessages} allowed.`, 'messages', 'too_many_messages');
+    throw invalidRequest(
+      `Too many messages: ${chat.messages.length} given, at most ${maxMessages} allowed.`,
+      'messages',
+      'too_many_messages',
+    );
   }
   const i = chat.messages.findIndex((m) => m.content.length > maxMessageChars);
-  if (i >= 0) throw invalidRequest(`messages[${i}].content is too long: at most ${maxMessageChars} characters are allowed.`, `messages[${i}].content`, 'message_too_long');
+  if (i >= 0)
+    throw invalidRequest(
+      `messages[${i}].content is too long: at most ${maxMessageChars} characters are allowed.`,
+      `messages[${i}].content`,
+      'message_too_long',
+    );
 }
-

@@ -29,7 +29,10 @@ export function buildServer(deps: AppDeps, options: ServerOptions = {}): Fastify
         ? false
         : {
             level: deps.config.logLevel,
-            redact: { paths: ['req.headers.authorization', 'headers.authorization', '*.apiKey', '*.api_key'], censor: '[redacted]' },
+            redact: {
+              paths: ['req.headers.authorization', 'headers.authorization', '*.apiKey', '*.api_key'],
+              censor: '[redacted]',
+            },
             ...(options.logStream ? { stream: options.logStream } : {}),
           },
     // A caller's own request id is kept (tracing across services); otherwise one is made.
@@ -48,7 +51,10 @@ export function buildServer(deps: AppDeps, options: ServerOptions = {}): Fastify
   });
   if (deps.config.corsOrigins.length) {
     const origins = deps.config.corsOrigins;
-    void app.register(cors, { origin: origins.includes('*') ? true : origins, exposedHeaders: ['x-request-id', 'x-conversation-id'] });
+    void app.register(cors, {
+      origin: origins.includes('*') ? true : origins,
+      exposedHeaders: ['x-request-id', 'x-conversation-id'],
+    });
   }
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unknown';
@@ -65,7 +71,14 @@ export function buildServer(deps: AppDeps, options: ServerOptions = {}): Fastify
     try {
       done(null, JSON.parse(text));
     } catch (err) {
-      done(invalidRequest(`We could not parse the JSON body of your request: ${(err as Error).message}`, null, 'invalid_json'), undefined);
+      done(
+        invalidRequest(
+          `We could not parse the JSON body of your request: ${(err as Error).message}`,
+          null,
+          'invalid_json',
+        ),
+        undefined,
+      );
     }
   });
 
@@ -94,8 +107,11 @@ function toApiError(error: FastifyError | ApiError): ApiError {
     return notFound(`No conversation found with id '${error.message}'.`, 'conversation_not_found', 'conversation_id');
   }
   const status = error.statusCode ?? 500;
-  if (status === 413) return new ApiError(413, 'invalid_request_error', 'The request body is too large.', { code: 'request_too_large' });
-  if (status === 400 && error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return invalidRequest('The request body is empty; expected a JSON object.', null, 'invalid_json');
-  if (status >= 400 && status < 500) return new ApiError(status, 'invalid_request_error', error.message, { code: error.code ?? null });
+  if (status === 413)
+    return new ApiError(413, 'invalid_request_error', 'The request body is too large.', { code: 'request_too_large' });
+  if (status === 400 && error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY')
+    return invalidRequest('The request body is empty; expected a JSON object.', null, 'invalid_json');
+  if (status >= 400 && status < 500)
+    return new ApiError(status, 'invalid_request_error', error.message, { code: error.code ?? null });
   return serverError();
 }

@@ -12,7 +12,10 @@ import type { KnowledgeBase } from './types.ts';
 
 export const SAMPLE_CORPUS = fileURLToPath(new URL('../../samples/corpus', import.meta.url));
 
-export async function openKnowledgeBase(config: Pick<Config, 'databaseUrl' | 'dataDir'>, opts: { schema?: string } = {}): Promise<KnowledgeBase> {
+export async function openKnowledgeBase(
+  config: Pick<Config, 'databaseUrl' | 'dataDir'>,
+  opts: { schema?: string } = {},
+): Promise<KnowledgeBase> {
   if (config.databaseUrl) return SqlKnowledgeBase.open(new PostgresDatabase(config.databaseUrl, { ...opts, max: 4 }));
   mkdirSync(config.dataDir, { recursive: true });
   return SqlKnowledgeBase.open(new SqliteDatabase(join(config.dataDir, 'knowledge.db')));

@@ -22,12 +22,17 @@ export async function findDocuments(path: string): Promise<string[]> {
   if (info.isFile()) return [full];
   const out: string[] = [];
   for (const entry of await readdir(full, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile() && SUPPORTED_EXTENSIONS.includes(extname(entry.name).toLowerCase())) out.push(join(entry.parentPath, entry.name));
+    if (entry.isFile() && SUPPORTED_EXTENSIONS.includes(extname(entry.name).toLowerCase()))
+      out.push(join(entry.parentPath, entry.name));
   }
   return out.sort();
 }
 
-export async function ingestPath(kb: KnowledgeBase, path: string, onProgress?: (done: number, total: number, file: string) => void): Promise<IngestReport> {
+export async function ingestPath(
+  kb: KnowledgeBase,
+  path: string,
+  onProgress?: (done: number, total: number, file: string) => void,
+): Promise<IngestReport> {
   const files = await findDocuments(path);
   const report: IngestReport = { added: 0, updated: 0, unchanged: 0, failed: [], bytes: 0, chunks: 0 };
   for (const [i, file] of files.entries()) {
@@ -35,7 +40,13 @@ export async function ingestPath(kb: KnowledgeBase, path: string, onProgress?: (
       const bytes = await readFile(file);
       const { title, text } = await extractDocument(file, bytes);
       const chunks = chunkText(text);
-      const outcome = await kb.upsertDocument({ source: file, title, hash: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length, chunks });
+      const outcome = await kb.upsertDocument({
+        source: file,
+        title,
+        hash: createHash('sha256').update(bytes).digest('hex'),
+        bytes: bytes.length,
+        chunks,
+      });
       report[outcome]++;
       report.bytes += bytes.length;
       if (outcome !== 'unchanged') report.chunks += chunks.length;

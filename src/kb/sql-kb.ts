@@ -75,19 +75,21 @@ export class SqlKnowledgeBase implements KnowledgeBase {
       const known = await tx.get<{ hash: string }>('SELECT hash FROM kb_documents WHERE id = ?', [id]);
       if (known?.hash === doc.hash) return 'unchanged';
       if (known) await this.deleteDocument(tx, id);
-      await tx.run('INSERT INTO kb_documents (id, source, title, hash, bytes, chunk_count, ingested_at) VALUES (?, ?, ?, ?, ?, ?, ?)', [
-        id,
-        doc.source,
-        doc.title,
-        doc.hash,
-        doc.bytes,
-        doc.chunks.length,
-        new Date().toISOString(),
-      ]);
+      await tx.run(
+        'INSERT INTO kb_documents (id, source, title, hash, bytes, chunk_count, ingested_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        [id, doc.source, doc.title, doc.hash, doc.bytes, doc.chunks.length, new Date().toISOString()],
+      );
       for (const c of doc.chunks) {
         if (tx.dialect === 'sqlite') {
-          const row = await tx.get<{ id: number }>('INSERT INTO kb_chunks (document_id, ordinal, heading, start_offset, end_offset) VALUES (?, ?, ?, ?, ?) RETURNING id', [id, c.ordinal, c.heading, c.start, c.end]);
-          await tx.run('INSERT INTO kb_fts (rowid, heading, text) VALUES (?, ?, ?)', [row!.id, `${doc.title} ${c.heading ?? ''}`, c.text]);
+          const row = await tx.get<{ id: number }>(
+            'INSERT INTO kb_chunks (document_id, ordinal, heading, start_offset, end_offset) VALUES (?, ?, ?, ?, ?) RETURNING id',
+            [id, c.ordinal, c.heading, c.start, c.end],
+          );
+          await tx.run('INSERT INTO kb_fts (rowid, heading, text) VALUES (?, ?, ?)', [
+            row!.id,
+            `${doc.title} ${c.heading ?? ''}`,
+            c.text,
+          ]);
         } else {
           await tx.run(
             `INSERT INTO kb_chunks (document_id, ordinal, heading, start_offset, end_offset, text, tsv)
@@ -101,7 +103,8 @@ export class SqlKnowledgeBase implements KnowledgeBase {
   }
 
   private async deleteDocument(tx: Sql, id: string): Promise<void> {
-    if (tx.dialect === 'sqlite') await tx.run('DELETE FROM kb_fts WHERE rowid IN (SELECT id FROM kb_chunks WHERE document_id = ?)', [id]);
+    if (tx.dialect === 'sqlite')
+      await tx.run('DELETE FROM kb_fts WHERE rowid IN (SELECT id FROM kb_chunks WHERE document_id = ?)', [id]);
     await tx.run('DELETE FROM kb_chunks WHERE document_id = ?', [id]);
     await tx.run('DELETE FROM kb_documents WHERE id = ?', [id]);
   }
@@ -150,7 +153,10 @@ export class SqlKnowledgeBase implements KnowledgeBase {
 
   async remove(idOrSource: string): Promise<boolean> {
     return this.db.transaction(async (tx) => {
-      const doc = await tx.get<{ id: string }>('SELECT id FROM kb_documents WHERE id = ? OR source = ?', [idOrSource, idOrSource]);
+      const doc = await tx.get<{ id: string }>('SELECT id FROM kb_documents WHERE id = ? OR source = ?', [
+        idOrSource,
+        idOrSource,
+      ]);
       if (!doc) return false;
       await this.deleteDocument(tx, doc.id);
       return true;
@@ -162,7 +168,12 @@ export class SqlKnowledgeBase implements KnowledgeBase {
   }
 
   async setMeta(key: string, value: string): Promise<void> {
-    await this.db.transaction((tx) => tx.run('INSERT INTO kb_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]));
+    await this.db.transaction((tx) =>
+      tx.run('INSERT INTO kb_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [
+        key,
+        value,
+      ]),
+    );
   }
 
   close(): Promise<void> {

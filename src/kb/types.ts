@@ -42,10 +42,16 @@ export interface KnowledgeBase {
 
 /** Words worth searching for: lower-case letters and digits, short stop words dropped. */
 export function queryTerms(query: string): string[] {
-  const words = query.toLowerCase().normalize('NFKC').match(/[\p{L}\p{N}]+/gu) ?? [];
+  const words =
+    query
+      .toLowerCase()
+      .normalize('NFKC')
+      .match(/[\p{L}\p{N}]+/gu) ?? [];
   return [...new Set(words.filter((w) => w.length > 1 && !STOP_WORDS.has(w)))].slice(0, 32);
 }
 
 export const STOP_WORDS = new Set(
-  'a an and are as at be but by can could did do does for from had has have how i if in into is it its me my of on or our so that the their them then there these they this to was we were what when where which who whom why will with would you your about tell please explain describe give show'.split(' '),
+  'a an and are as at be but by can could did do does for from had has have how i if in into is it its me my of on or our so that the their them then there these they this to was we were what when where which who whom why will with would you your about tell please explain describe give show'.split(
+    ' ',
+  ),
 );

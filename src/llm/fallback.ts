@@ -7,8 +7,12 @@ import type { ResolvedModel } from './providers.ts';
 
 function worthFallingBack(err: unknown, signal: AbortSignal | undefined): boolean {
   if (signal?.aborted) return false;
-  if (APICallError.isInstance(err)) return err.isRetryable || err.statusCode === undefined || err.statusCode >= 500 || err.statusCode === 404;
-  return err instanceof Error && (err.name === 'TimeoutError' || /fetch failed|ECONNRESET|ECONNREFUSED|socket/i.test(err.message));
+  if (APICallError.isInstance(err))
+    return err.isRetryable || err.statusCode === undefined || err.statusCode >= 500 || err.statusCode === 404;
+  return (
+    err instanceof Error &&
+    (err.name === 'TimeoutError' || /fetch failed|ECONNRESET|ECONNREFUSED|socket/i.test(err.message))
+  );
 }
 
 export function withFallback(primary: ResolvedModel, fallback: ResolvedModel): ResolvedModel {

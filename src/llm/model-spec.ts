@@ -14,7 +14,9 @@ export function parseModelSpec(text: string): ModelSpec {
   const provider = text.slice(0, at) as ProviderName;
   const modelId = text.slice(at + 1).trim();
   if (at <= 0 || !PROVIDERS.includes(provider) || !modelId) {
-    throw new ModelSpecError(`"${text}" is not provider:model (providers: ${PROVIDERS.join(', ')}), e.g. openai:gpt-4.1-mini`);
+    throw new ModelSpecError(
+      `"${text}" is not provider:model (providers: ${PROVIDERS.join(', ')}), e.g. openai:gpt-4.1-mini`,
+    );
   }
   return { provider, modelId };
 }

@@ -11,7 +11,13 @@ import { formatModelSpec, parseModelSpec, type ModelSpec } from './model-spec.ts
 
 export type ProviderSettings = Pick<
   Config,
-  'openaiApiKey' | 'openaiBaseUrl' | 'anthropicApiKey' | 'anthropicBaseUrl' | 'ollamaBaseUrl' | 'compatibleBaseUrl' | 'compatibleApiKey'
+  | 'openaiApiKey'
+  | 'openaiBaseUrl'
+  | 'anthropicApiKey'
+  | 'anthropicBaseUrl'
+  | 'ollamaBaseUrl'
+  | 'compatibleBaseUrl'
+  | 'compatibleApiKey'
 >;
 
 export interface ResolvedModel {
@@ -53,7 +59,10 @@ export class ProviderRegistry implements ModelResolver {
     switch (provider) {
       case 'openai': {
         // A custom base URL usually means a local server that needs no key.
-        if (!s.openaiApiKey && !s.openaiBaseUrl) throw new ConfigError(`openai:${modelId} needs OPENAI_API_KEY (or OPENAI_BASE_URL for a server without keys)`);
+        if (!s.openaiApiKey && !s.openaiBaseUrl)
+          throw new ConfigError(
+            `openai:${modelId} needs OPENAI_API_KEY (or OPENAI_BASE_URL for a server without keys)`,
+          );
         // Chat Completions rather than the Responses API: every OpenAI-compatible server speaks it.
         return createOpenAI({ apiKey: s.openaiApiKey ?? 'not-needed', baseURL: s.openaiBaseUrl }).chat(modelId);
       }
@@ -64,7 +73,12 @@ export class ProviderRegistry implements ModelResolver {
         return createOpenAICompatible({ name: 'ollama', baseURL: s.ollamaBaseUrl, includeUsage: true })(modelId);
       case 'compatible':
         if (!s.compatibleBaseUrl) throw new ConfigError(`compatible:${modelId} needs CORTEX_COMPATIBLE_BASE_URL`);
-        return createOpenAICompatible({ name: 'compatible', baseURL: s.compatibleBaseUrl, apiKey: s.compatibleApiKey, includeUsage: true })(modelId);
+        return createOpenAICompatible({
+          name: 'compatible',
+          baseURL: s.compatibleBaseUrl,
+          apiKey: s.compatibleApiKey,
+          includeUsage: true,
+        })(modelId);
     }
   }
 }

@@ -24,27 +24,67 @@ export function classifyError(err: unknown): RunError | undefined {
     const status = cause.statusCode;
     const detail = upstreamMessage(cause);
     if (status === 400 || status === 413 || status === 422) {
-      return { status: 400, type: 'invalid_request_error', code: 'upstream_invalid_request', message: `The upstream model rejected the request: ${detail}` };
+      return {
+        status: 400,
+        type: 'invalid_request_error',
+        code: 'upstream_invalid_request',
+        message: `The upstream model rejected the request: ${detail}`,
+      };
     }
     if (status === 401 || status === 403) {
-      return { status: 502, type: 'server_error', code: 'upstream_auth_failed', message: 'The upstream model refused the server\'s credentials; check the provider API key.' };
+      return {
+        status: 502,
+        type: 'server_error',
+        code: 'upstream_auth_failed',
+        message: "The upstream model refused the server's credentials; check the provider API key.",
+      };
     }
     if (status === 404) {
-      return { status: 502, type: 'server_error', code: 'upstream_model_not_found', message: `The upstream provider does not know the configured model: ${detail}` };
+      return {
+        status: 502,
+        type: 'server_error',
+        code: 'upstream_model_not_found',
+        message: `The upstream provider does not know the configured model: ${detail}`,
+      };
     }
     if (status === 429) {
-      return { status: 429, type: 'rate_limit_error', code: 'upstream_rate_limited', message: 'The upstream model is rate limiting this server; try again shortly.' };
+      return {
+        status: 429,
+        type: 'rate_limit_error',
+        code: 'upstream_rate_limited',
+        message: 'The upstream model is rate limiting this server; try again shortly.',
+      };
     }
     if (status === undefined) {
-      return { status: 502, type: 'server_error', code: 'upstream_unreachable', message: 'The upstream model could not be reached.' };
+      return {
+        status: 502,
+        type: 'server_error',
+        code: 'upstream_unreachable',
+        message: 'The upstream model could not be reached.',
+      };
     }
-    return { status: 502, type: 'server_error', code: 'upstream_error', message: `The upstream model failed with status ${status}.` };
+    return {
+      status: 502,
+      type: 'server_error',
+      code: 'upstream_error',
+      message: `The upstream model failed with status ${status}.`,
+    };
   }
   if (isTimeout(cause)) {
-    return { status: 504, type: 'server_error', code: 'upstream_timeout', message: 'The upstream model did not answer in time.' };
+    return {
+      status: 504,
+      type: 'server_error',
+      code: 'upstream_timeout',
+      message: 'The upstream model did not answer in time.',
+    };
   }
   if (AISDKError.isInstance(cause)) {
-    return { status: 502, type: 'server_error', code: 'upstream_bad_response', message: 'The upstream model sent an answer that could not be read.' };
+    return {
+      status: 502,
+      type: 'server_error',
+      code: 'upstream_bad_response',
+      message: 'The upstream model sent an answer that could not be read.',
+    };
   }
   return undefined;
 }

@@ -3,7 +3,12 @@
 import type { ChatMessage } from '../orchestrator/types.ts';
 import { sentences, stems } from './text.ts';
 
-const NAME_PATTERNS = [/\b[Mm]y name is\s+([\p{L}][\p{L}'-]+(?:\s+[\p{Lu}][\p{L}'-]+)?)/u, /\b[Cc]all me\s+([\p{Lu}][\p{L}'-]+)/u, /\bI am\s+([\p{Lu}][\p{L}'-]+)(?=[\s.,!]|$)/u, /\bI'm\s+([\p{Lu}][\p{L}'-]+)(?=[\s.,!]|$)/u];
+const NAME_PATTERNS = [
+  /\b[Mm]y name is\s+([\p{L}][\p{L}'-]+(?:\s+[\p{Lu}][\p{L}'-]+)?)/u,
+  /\b[Cc]all me\s+([\p{Lu}][\p{L}'-]+)/u,
+  /\bI am\s+([\p{Lu}][\p{L}'-]+)(?=[\s.,!]|$)/u,
+  /\bI'm\s+([\p{Lu}][\p{L}'-]+)(?=[\s.,!]|$)/u,
+];
 
 /** The name the user gave, from their latest statement of it. */
 export function statedName(history: ChatMessage[]): string | undefined {
@@ -17,8 +22,10 @@ export function statedName(history: ChatMessage[]): string | undefined {
   return undefined;
 }
 
-export const asksForName = (q: string) => /\b(what('s| is) my name|who am i|do you (know|remember) my name|my name\?)/i.test(q);
-export const asksAboutConversation = (q: string) => /\b(what did i (say|tell|ask|mention)|do you remember|earlier i (said|mentioned)|i told you)\b/i.test(q);
+export const asksForName = (q: string) =>
+  /\b(what('s| is) my name|who am i|do you (know|remember) my name|my name\?)/i.test(q);
+export const asksAboutConversation = (q: string) =>
+  /\b(what did i (say|tell|ask|mention)|do you remember|earlier i (said|mentioned)|i told you)\b/i.test(q);
 
 /** The user's earlier statements that share words with the question, most overlapping first. */
 export function recall(history: ChatMessage[], question: string, max = 3): string[] {
@@ -31,5 +38,8 @@ export function recall(history: ChatMessage[], question: string, max = 3): strin
       if (score > 0 && !scored.some((x) => x.text === s)) scored.push({ text: s.trim(), score, at });
     }
   });
-  return scored.sort((a, b) => b.score - a.score || b.at - a.at).slice(0, max).map((s) => s.text);
+  return scored
+    .sort((a, b) => b.score - a.score || b.at - a.at)
+    .slice(0, max)
+    .map((s) => s.text);
 }

@@ -12,9 +12,11 @@ import { figures, keyTerms, sentences, stems } from './text.ts';
 
 export const OFFLINE_ENGINE = 'offline-extractive';
 
-const GREETING = /^\s*(hi|hello|hey|hiya|good (morning|afternoon|evening)|thanks|thank you|how are you)\b[\s\w,!?.']{0,40}$/i;
+const GREETING =
+  /^\s*(hi|hello|hey|hiya|good (morning|afternoon|evening)|thanks|thank you|how are you)\b[\s\w,!?.']{0,40}$/i;
 const ARITHMETIC = /(?:^|[^\w.])((?:\(?\s*-?\d[\d.,]*\s*\)?\s*(?:[-+*/^×÷x%]|\*\*)\s*)+\(?\s*-?\d[\d.,]*\s*\)?\s*%?)/;
-const SWITCH_HINT = 'Set `CORTEX_MODEL` (for example `openai:gpt-4.1-mini` with `OPENAI_API_KEY`) for written answers from a language model.';
+const SWITCH_HINT =
+  'Set `CORTEX_MODEL` (for example `openai:gpt-4.1-mini` with `OPENAI_API_KEY`) for written answers from a language model.';
 
 interface Ranked {
   text: string;
@@ -46,9 +48,18 @@ export class OfflineOrchestrator implements Orchestrator {
   async *run(input: RunInput, signal: AbortSignal): AsyncIterable<RunEvent> {
     const at = () => Date.now();
     const sources = new SourceCollector();
-    const ctx: ToolContext = { signal, conversationId: input.conversationId, messages: input.messages, owner: input.owner, sources };
+    const ctx: ToolContext = {
+      signal,
+      conversationId: input.conversationId,
+      messages: input.messages,
+      owner: input.owner,
+      sources,
+    };
     const question = lastUser(input.messages);
-    const history = input.messages.slice(0, input.messages.lastIndexOf(input.messages.findLast((m) => m.role === 'user')!));
+    const history = input.messages.slice(
+      0,
+      input.messages.lastIndexOf(input.messages.findLast((m) => m.role === 'user')!),
+    );
     const agentsUsed: string[] = [];
     const events: RunEvent[] = [];
     const emit = (e: RunEvent) => events.push(e);
@@ -58,7 +69,14 @@ export class OfflineOrchestrator implements Orchestrator {
       emit({ type: 'agent_started', agent: name, callId, task, at: at() });
       emit({ type: 'progress', agent: name, text: `${name}: ${task}`, at: at() });
       const result = await work();
-      emit({ type: 'agent_finished', agent: name, callId, ok: true, output: typeof result === 'string' ? result : JSON.stringify(result).slice(0, 2000), at: at() });
+      emit({
+        type: 'agent_finished',
+        agent: name,
+        callId,
+        ok: true,
+        output: typeof result === 'string' ? result : JSON.stringify(result).slice(0, 2000),
+        at: at(),
+      });
       return result;
     };
     const callTool = async (name: string, by: string, toolInput: unknown): Promise<unknown> => {
@@ -71,7 +89,15 @@ export class OfflineOrchestrator implements Orchestrator {
         emit({ type: 'tool_result', agent: by, toolCallId, toolName: name, output, isError: false, at: at() });
         return output;
       } catch (err) {
-        emit({ type: 'tool_result', agent: by, toolCallId, toolName: name, output: { error: (err as Error).message }, isError: true, at: at() });
+        emit({
+          type: 'tool_result',
+          agent: by,
+          toolCallId,
+          toolName: name,
+          output: { error: (err as Error).message },
+          isError: true,
+          at: at(),
+        });
         return undefined;
       }
     };
@@ -81,14 +107,22 @@ export class OfflineOrchestrator implements Orchestrator {
     const name = statedName(input.messages);
     if (asksForName(question)) {
       answer = await agent('researcher', 'Find the name the user gave in this conversation', async () =>
-        name ? `Your name is **${name}**: you told me so earlier in this conversation.` : "You haven't told me your name in this conversation, so I don't know it.",
+        name
+          ? `Your name is **${name}**: you told me so earlier in this conversation.`
+          : "You haven't told me your name in this conversation, so I don't know it.",
       );
     } else if (GREETING.test(question)) {
       agentsUsed.push('supervisor');
       answer = `Hello${name ? `, ${name}` : ''}! I'm Cortex Flow, running on its offline extractive engine: I answer from the local knowledge base and from this conversation, quoting my sources. ${SWITCH_HINT}`;
     } else if (ARITHMETIC.test(question)) {
-      const expression = ARITHMETIC.exec(question)![1].replace(/×|x(?=\s*\d)/g, '*').replace(/÷/g, '/').replace(/,(?=\d{3}\b)/g, '').trim();
-      const result = (await agent('analyst', `Compute ${expression}`, () => callTool('calculator', 'analyst', { expression }))) as { result: string } | undefined;
+      const expression = ARITHMETIC.exec(question)![1]
+        .replace(/×|x(?=\s*\d)/g, '*')
+        .replace(/÷/g, '/')
+        .replace(/,(?=\d{3}\b)/g, '')
+        .trim();
+      const result = (await agent('analyst', `Compute ${expression}`, () =>
+        callTool('calculator', 'analyst', { expression }),
+      )) as { result: string } | undefined;
       answer = result ? `${expression} = **${result.result}**` : `I could not compute \`${expression}\`.`;
     } else {
       answer = await this.research(question, history, asksAboutConversation(question), { agent, callTool });
@@ -97,23 +131,42 @@ export class OfflineOrchestrator implements Orchestrator {
     events.length = 0;
     if (signal.aborted) return;
     // The answer streams line by line, as the client would see a model write it.
-    for (const piece of answer.match(/[^\n]*\n*|[^\n]+$/g)!.filter(Boolean)) yield { type: 'text_delta', text: piece, at: at() };
-    yield { type: 'run_finished', finishReason: 'stop', text: answer, agentsUsed, iterations: 1, sources: sources.citedIn(answer), at: at() };
+    for (const piece of answer.match(/[^\n]*\n*|[^\n]+$/g)!.filter(Boolean))
+      yield { type: 'text_delta', text: piece, at: at() };
+    yield {
+      type: 'run_finished',
+      finishReason: 'stop',
+      text: answer,
+      agentsUsed,
+      iterations: 1,
+      sources: sources.citedIn(answer),
+      at: at(),
+    };
   }
 
   private async research(
     question: string,
     history: ChatMessage[],
     aboutConversation: boolean,
-    h: { agent: <T>(name: string, task: string, work: () => Promise<T>) => Promise<T>; callTool: (name: string, by: string, input: unknown) => Promise<unknown> },
+    h: {
+      agent: <T>(name: string, task: string, work: () => Promise<T>) => Promise<T>;
+      callTool: (name: string, by: string, input: unknown) => Promise<unknown>;
+    },
   ): Promise<string> {
     const wanted = new Set(stems(question));
     const { passages, remembered } = await h.agent('researcher', `Find passages about: ${question}`, async () => ({
-      passages: aboutConversation ? [] : (((await h.callTool('search_knowledge_base', 'researcher', { query: question, limit: 8 })) as KnowledgeResult[] | undefined) ?? []),
+      passages: aboutConversation
+        ? []
+        : (((await h.callTool('search_knowledge_base', 'researcher', { query: question, limit: 8 })) as
+            KnowledgeResult[] | undefined) ?? []),
       remembered: recall(history, question),
     }));
-    const ranked = await h.agent('analyst', 'Rank the sentences that answer the question', async () => rankSentences(passages, wanted, question));
-    return h.agent('writer', 'Compose the answer with citations', async () => compose(question, ranked, remembered, passages, wanted));
+    const ranked = await h.agent('analyst', 'Rank the sentences that answer the question', async () =>
+      rankSentences(passages, wanted, question),
+    );
+    return h.agent('writer', 'Compose the answer with citations', async () =>
+      compose(question, ranked, remembered, passages, wanted),
+    );
   }
 }
 
@@ -123,8 +176,14 @@ function lastUser(messages: ChatMessage[]): string {
 
 /** The kind of answer a question asks for, recognised by its shape ("how long" wants a duration). */
 const ANSWER_SHAPES: [RegExp, RegExp][] = [
-  [/\b(how long|how many (years|months|days|hours)|lifetime|lifespan|last)\b/i, /\b\d[\d.,]*\s*(years?|months?|weeks?|days?|hours?|minutes?|seconds?)\b/i],
-  [/\b(how (much|many)|what (percent|percentage|share|fraction)|efficien|rate)\b/i, /\d[\d.,]*\s*(%|percent|watts?|kilowatt|kwh|kg|km|°)/i],
+  [
+    /\b(how long|how many (years|months|days|hours)|lifetime|lifespan|last)\b/i,
+    /\b\d[\d.,]*\s*(years?|months?|weeks?|days?|hours?|minutes?|seconds?)\b/i,
+  ],
+  [
+    /\b(how (much|many)|what (percent|percentage|share|fraction)|efficien|rate)\b/i,
+    /\d[\d.,]*\s*(%|percent|watts?|kilowatt|kwh|kg|km|°)/i,
+  ],
   [/\bwhen\b/i, /\b(1[5-9]\d\d|20\d\d)\b/],
 ];
 
@@ -132,7 +191,15 @@ const ANSWER_SHAPES: [RegExp, RegExp][] = [
 function rankSentences(passages: KnowledgeResult[], wanted: Set<string>, question: string): Ranked[] {
   if (!wanted.size) return [];
   const shapes = ANSWER_SHAPES.filter(([asks]) => asks.test(question)).map(([, answers]) => answers);
-  const candidates = passages.flatMap((p, rank) => sentences(p.text).map((text, i) => ({ text, p, rank, i, words: new Set(stems(text).filter((w) => wanted.has(w))) })));
+  const candidates = passages.flatMap((p, rank) =>
+    sentences(p.text).map((text, i) => ({
+      text,
+      p,
+      rank,
+      i,
+      words: new Set(stems(text).filter((w) => wanted.has(w))),
+    })),
+  );
   // Words of the question that few candidate sentences contain say more about relevance.
   const df = new Map<string, number>();
   for (const c of candidates) for (const w of c.words) df.set(w, (df.get(w) ?? 0) + 1);
@@ -144,7 +211,12 @@ function rankSentences(passages: KnowledgeResult[], wanted: Set<string>, questio
       const shaped = shapes.some((re) => re.test(c.text));
       const inHeading = [...wanted].filter((w) => stems(c.p.title).includes(w)).length;
       const relevance = [...c.words].reduce((n, w) => n + weight(w), 0);
-      return { text: c.text, source: c.p.source, ok: c.words.size > 0 && (relevance >= need || shaped), score: relevance + (shaped ? 2 : 0) + inHeading * 0.3 - c.rank * 0.05 - c.i * 0.01 };
+      return {
+        text: c.text,
+        source: c.p.source,
+        ok: c.words.size > 0 && (relevance >= need || shaped),
+        score: relevance + (shaped ? 2 : 0) + inHeading * 0.3 - c.rank * 0.05 - c.i * 0.01,
+      };
     })
     .filter((c) => c.ok)
     .sort((a, b) => b.score - a.score);
@@ -159,12 +231,21 @@ function rankSentences(passages: KnowledgeResult[], wanted: Set<string>, questio
   return out;
 }
 
-function compose(question: string, ranked: Ranked[], remembered: string[], passages: KnowledgeResult[], wanted: Set<string>): string {
+function compose(
+  question: string,
+  ranked: Ranked[],
+  remembered: string[],
+  passages: KnowledgeResult[],
+  wanted: Set<string>,
+): string {
   const lines: string[] = [];
   if (ranked.length) {
     lines.push('From the knowledge base:', '');
     for (const r of ranked) lines.push(`- ${r.text} [${r.source}]`);
-    const terms = keyTerms(ranked.map((r) => r.text), wanted);
+    const terms = keyTerms(
+      ranked.map((r) => r.text),
+      wanted,
+    );
     const nums = figures(ranked.map((r) => r.text));
     if (terms.length || nums.length) lines.push('');
     if (terms.length) lines.push(`**Key terms:** ${terms.join(', ')}`);
@@ -182,9 +263,14 @@ function compose(question: string, ranked: Ranked[], remembered: string[], passa
   const used = passages.filter((p) => cited.has(p.source));
   if (used.length) {
     lines.push('', '**Sources:**');
-    for (const p of used.filter((p, i) => used.findIndex((q) => q.source === p.source) === i).sort((a, b) => a.source - b.source)) lines.push(`[${p.source}] ${p.title} (${p.url})`);
+    for (const p of used
+      .filter((p, i) => used.findIndex((q) => q.source === p.source) === i)
+      .sort((a, b) => a.source - b.source))
+      lines.push(`[${p.source}] ${p.title} (${p.url})`);
   }
-  lines.push('', `*Offline extractive engine: sentences quoted from your documents, not a generated answer. ${SWITCH_HINT}*`);
+  lines.push(
+    '',
+    `*Offline extractive engine: sentences quoted from your documents, not a generated answer. ${SWITCH_HINT}*`,
+  );
   return lines.join('\n');
 }
-

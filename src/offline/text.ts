@@ -8,7 +8,8 @@ export function stem(word: string): string {
   if (w.length <= 4) return w;
   if (w.endsWith('ency') || w.endsWith('ancy')) return `${w.slice(0, -2)}t`; // efficiency ~ efficient
   for (const suffix of ['ingly', 'edly', 'ing', 'ies', 'ied', 'es', 'ed', 'ly', 's']) {
-    if (w.endsWith(suffix) && w.length - suffix.length >= 3) return suffix === 'ies' || suffix === 'ied' ? `${w.slice(0, -3)}y` : w.slice(0, -suffix.length);
+    if (w.endsWith(suffix) && w.length - suffix.length >= 3)
+      return suffix === 'ies' || suffix === 'ied' ? `${w.slice(0, -3)}y` : w.slice(0, -suffix.length);
   }
   return w;
 }
@@ -58,7 +59,68 @@ export function figures(texts: string[], max = 6): string[] {
   return found;
 }
 
-const UNITS = 'percent|%|years?|months?|weeks?|days?|hours?|minutes?|seconds?|ms|°C|°F|degrees?|watts?|kilowatts?|kilowatt-hours?|kWh|kW|MW|GW|W|volts?|V|amps?|A|km|m|cm|mm|miles?|kg|g|tonnes?|tons?|litres?|liters?|L|MB|GB|TB|KB|tokens?|people|users?|times';
+const UNITS =
+  'percent|%|years?|months?|weeks?|days?|hours?|minutes?|seconds?|ms|°C|°F|degrees?|watts?|kilowatts?|kilowatt-hours?|kWh|kW|MW|GW|W|volts?|V|amps?|A|km|m|cm|mm|miles?|kg|g|tonnes?|tons?|litres?|liters?|L|MB|GB|TB|KB|tokens?|people|users?|times';
 const UNIT_NUMBER = new RegExp(`(?:[$€£]\\s?)?\\d[\\d,.]*(?:\\s?(?:${UNITS})\\b)?`, 'g');
 
-const COMMON = new Set(['that', 'this', 'with', 'from', 'they', 'them', 'their', 'have', 'more', 'most', 'than', 'also', 'such', 'each', 'other', 'some', 'only', 'into', 'over', 'when', 'which', 'while', 'about', 'after', 'before', 'because', 'between', 'through', 'during', 'without', 'within', 'being', 'been', 'were', 'does', 'used', 'using', 'uses', 'make', 'makes', 'made', 'many', 'much', 'very', 'well', 'like', 'what', 'your', 'will', 'would', 'should', 'could', 'there', 'these', 'those', 'then', 'than', 'both', 'either']);
+const COMMON = new Set([
+  'that',
+  'this',
+  'with',
+  'from',
+  'they',
+  'them',
+  'their',
+  'have',
+  'more',
+  'most',
+  'than',
+  'also',
+  'such',
+  'each',
+  'other',
+  'some',
+  'only',
+  'into',
+  'over',
+  'when',
+  'which',
+  'while',
+  'about',
+  'after',
+  'before',
+  'because',
+  'between',
+  'through',
+  'during',
+  'without',
+  'within',
+  'being',
+  'been',
+  'were',
+  'does',
+  'used',
+  'using',
+  'uses',
+  'make',
+  'makes',
+  'made',
+  'many',
+  'much',
+  'very',
+  'well',
+  'like',
+  'what',
+  'your',
+  'will',
+  'would',
+  'should',
+  'could',
+  'there',
+  'these',
+  'those',
+  'then',
+  'than',
+  'both',
+  'either',
+]);

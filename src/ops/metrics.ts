@@ -4,7 +4,12 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 export class Metrics {
   readonly registry = new Registry();
-  readonly requests = new Counter({ name: 'cortex_http_requests_total', help: 'HTTP requests by route, method and status.', labelNames: ['route', 'method', 'status'], registers: [this.registry] });
+  readonly requests = new Counter({
+    name: 'cortex_http_requests_total',
+    help: 'HTTP requests by route, method and status.',
+    labelNames: ['route', 'method', 'status'],
+    registers: [this.registry],
+  });
   readonly latency = new Histogram({
     name: 'cortex_http_request_duration_seconds',
     help: 'Time to the end of the response, by route.',
@@ -19,11 +24,34 @@ export class Metrics {
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120],
     registers: [this.registry],
   });
-  readonly tokens = new Counter({ name: 'cortex_llm_tokens_total', help: 'Upstream tokens by agent, model and direction (input/output).', labelNames: ['agent', 'model', 'direction'], registers: [this.registry] });
-  readonly upstreamErrors = new Counter({ name: 'cortex_upstream_errors_total', help: 'Runs that failed because of the upstream, by error code.', labelNames: ['code'], registers: [this.registry] });
-  readonly activeRuns = new Gauge({ name: 'cortex_active_runs', help: 'Runs executing now.', registers: [this.registry] });
-  readonly activeStreams = new Gauge({ name: 'cortex_active_streams', help: 'SSE streams open now.', registers: [this.registry] });
-  readonly rejected = new Counter({ name: 'cortex_rejected_requests_total', help: 'Requests refused by a limit, by reason.', labelNames: ['reason'], registers: [this.registry] });
+  readonly tokens = new Counter({
+    name: 'cortex_llm_tokens_total',
+    help: 'Upstream tokens by agent, model and direction (input/output).',
+    labelNames: ['agent', 'model', 'direction'],
+    registers: [this.registry],
+  });
+  readonly upstreamErrors = new Counter({
+    name: 'cortex_upstream_errors_total',
+    help: 'Runs that failed because of the upstream, by error code.',
+    labelNames: ['code'],
+    registers: [this.registry],
+  });
+  readonly activeRuns = new Gauge({
+    name: 'cortex_active_runs',
+    help: 'Runs executing now.',
+    registers: [this.registry],
+  });
+  readonly activeStreams = new Gauge({
+    name: 'cortex_active_streams',
+    help: 'SSE streams open now.',
+    registers: [this.registry],
+  });
+  readonly rejected = new Counter({
+    name: 'cortex_rejected_requests_total',
+    help: 'Requests refused by a limit, by reason.',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'cortex_' });

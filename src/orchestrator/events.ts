@@ -21,7 +21,15 @@ export type RunEvent =
   | { type: 'agent_started'; agent: string; callId: string; task: string; at: number }
   | { type: 'agent_finished'; agent: string; callId: string; ok: boolean; output: string; error?: string; at: number }
   | { type: 'tool_call'; agent: string; toolCallId: string; toolName: string; input: unknown; at: number }
-  | { type: 'tool_result'; agent: string; toolCallId: string; toolName: string; output: unknown; isError: boolean; at: number }
+  | {
+      type: 'tool_result';
+      agent: string;
+      toolCallId: string;
+      toolName: string;
+      output: unknown;
+      isError: boolean;
+      at: number;
+    }
   /** Progress while agents work; streamed as `delta.reasoning_content` when enabled. */
   | { type: 'progress'; agent: string; text: string; at: number }
   /** A token (or several) of the final answer, in order. */

@@ -8,13 +8,19 @@ import { PostgresDatabase, SqliteDatabase, type Database } from './sql.ts';
 import { SqlStore } from './sql-store.ts';
 import type { Store } from './types.ts';
 
-export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir'>, opts: { schema?: string } = {}): Promise<Database> {
+export async function openDatabase(
+  config: Pick<Config, 'databaseUrl' | 'dataDir'>,
+  opts: { schema?: string } = {},
+): Promise<Database> {
   if (config.databaseUrl) return new PostgresDatabase(config.databaseUrl, opts);
   mkdirSync(config.dataDir, { recursive: true });
   return new SqliteDatabase(join(config.dataDir, 'cortex.db'));
 }
 
-export async function createStore(config: Pick<Config, 'databaseUrl' | 'dataDir'>, opts: { schema?: string } = {}): Promise<Store> {
+export async function createStore(
+  config: Pick<Config, 'databaseUrl' | 'dataDir'>,
+  opts: { schema?: string } = {},
+): Promise<Store> {
   const db = await openDatabase(config, opts);
   try {
     await migrate(db);

@@ -81,16 +81,28 @@ export const MIGRATIONS: Migration[] = [
 const MIGRATION_LOCK = 0x43_46_4d_47; // "CFMG": one replica migrates, the others wait
 
 /** Applies the versions of `migrations` not yet recorded in `table`. */
-export async function migrate(db: Database, migrations: Migration[] = MIGRATIONS, table = 'schema_migrations'): Promise<number[]> {
+export async function migrate(
+  db: Database,
+  migrations: Migration[] = MIGRATIONS,
+  table = 'schema_migrations',
+): Promise<number[]> {
   const apply = async (sql: Sql) => {
-    await sql.exec(`CREATE TABLE IF NOT EXISTS ${table} (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`);
-    const done = new Set((await sql.all<{ version: number }>(`SELECT version FROM ${table}`)).map((r) => Number(r.version)));
+    await sql.exec(
+      `CREATE TABLE IF NOT EXISTS ${table} (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`,
+    );
+    const done = new Set(
+      (await sql.all<{ version: number }>(`SELECT version FROM ${table}`)).map((r) => Number(r.version)),
+    );
     const applied: number[] = [];
     for (const m of migrations) {
       if (done.has(m.version)) continue;
       await db.transaction(async (tx) => {
         await tx.exec(m.sql);
-        await tx.run(`INSERT INTO ${table} (version, name, applied_at) VALUES (?, ?, ?)`, [m.version, m.name, new Date().toISOString()]);
+        await tx.run(`INSERT INTO ${table} (version, name, applied_at) VALUES (?, ?, ?)`, [
+          m.version,
+          m.name,
+          new Date().toISOString(),
+        ]);
       });
       applied.push(m.version);
     }

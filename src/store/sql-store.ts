@@ -3,7 +3,16 @@
 import type { StoredApiKey } from '../auth/api-keys.ts';
 import type { WindowCounts } from '../auth/rate-limit.ts';
 import type { Database, Row } from './sql.ts';
-import { ForeignConversationError, type Conversation, type ListOptions, type NewTurn, type Page, type RunRecord, type Store, type StoredMessage } from './types.ts';
+import {
+  ForeignConversationError,
+  type Conversation,
+  type ListOptions,
+  type NewTurn,
+  type Page,
+  type RunRecord,
+  type Store,
+  type StoredMessage,
+} from './types.ts';
 
 const PAGE = 64;
 
@@ -34,12 +43,18 @@ export class SqlStore implements Store {
     const params: (string | number)[] = [owner];
     let cursor = '';
     if (o.after) {
-      const at = await this.db.get<{ created_at: string }>('SELECT created_at FROM conversations WHERE id = ? AND owner = ?', [o.after, owner]);
+      const at = await this.db.get<{ created_at: string }>(
+        'SELECT created_at FROM conversations WHERE id = ? AND owner = ?',
+        [o.after, owner],
+      );
       if (!at) return { data: [], hasMore: false };
       cursor = ` AND (created_at ${cmp} ? OR (created_at = ? AND id ${cmp} ?))`;
       params.push(at.created_at, at.created_at, o.after);
     }
-    const rows = await this.db.all(`SELECT * FROM conversations WHERE owner = ?${cursor} ORDER BY created_at ${dir}, id ${dir} LIMIT ${o.limit + 1}`, params);
+    const rows = await this.db.all(
+      `SELECT * FROM conversations WHERE owner = ?${cursor} ORDER BY created_at ${dir}, id ${dir} LIMIT ${o.limit + 1}`,
+      params,
+    );
     return { data: rows.slice(0, o.limit).map(toConversation), hasMore: rows.length > o.limit };
   }
 
@@ -60,7 +75,10 @@ export class SqlStore implements Store {
 
   async tailMessages(id: string, count: number): Promise<StoredMessage[]> {
     if (count <= 0) return [];
-    const rows = await this.db.all(`SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT ${Math.floor(count)}`, [id]);
+    const rows = await this.db.all(
+      `SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT ${Math.floor(count)}`,
+      [id],
+    );
     return rows.map(toMessage).reverse();
   }
 
@@ -71,7 +89,10 @@ export class SqlStore implements Store {
     // The first page is sized to the budget (as if messages were ~25 tokens), later ones are larger.
     let page = Math.max(8, Math.min(PAGE, Math.ceil(tokenBudget / 25) + 1));
     while (tokens < tokenBudget) {
-      const rows = await this.db.all(`SELECT * FROM messages WHERE conversation_id = ? AND seq < ? ORDER BY seq DESC LIMIT ${page}`, [id, before]);
+      const rows = await this.db.all(
+        `SELECT * FROM messages WHERE conversation_id = ? AND seq < ? ORDER BY seq DESC LIMIT ${page}`,
+        [id, before],
+      );
       for (const row of rows) {
         const m = toMessage(row);
         out.push(m);
@@ -88,20 +109,21 @@ export class SqlStore implements Store {
   async appendTurn(turn: NewTurn): Promise<void> {
     const now = new Date().toISOString();
     await this.db.transaction(async (tx) => {
-      await tx.run('INSERT INTO conversations (id, owner, title, system_prompt, message_count, created_at, updated_at) VALUES (?, ?, ?, ?, 0, ?, ?) ON CONFLICT (id) DO NOTHING', [
-        turn.conversationId,
-        turn.owner,
-        turn.title,
-        turn.systemPrompt ?? null,
-        now,
-        now,
-      ]);
+      await tx.run(
+        'INSERT INTO conversations (id, owner, title, system_prompt, message_count, created_at, updated_at) VALUES (?, ?, ?, ?, 0, ?, ?) ON CONFLICT (id) DO NOTHING',
+        [turn.conversationId, turn.owner, turn.title, turn.systemPrompt ?? null, now, now],
+      );
       // The row lock serialises turns of one conversation across replicas (SQLite's write lock
       // already does, from BEGIN IMMEDIATE).
       const lock = tx.dialect === 'postgres' ? ' FOR UPDATE' : '';
-      const conv = await tx.get<{ owner: string }>(`SELECT owner FROM conversations WHERE id = ?${lock}`, [turn.conversationId]);
+      const conv = await tx.get<{ owner: string }>(`SELECT owner FROM conversations WHERE id = ?${lock}`, [
+        turn.conversationId,
+      ]);
       if (!conv || conv.owner !== turn.owner) throw new ForeignConversationError(turn.conversationId);
-      const last = await tx.get<{ seq: number | null }>('SELECT MAX(seq) AS seq FROM messages WHERE conversation_id = ?', [turn.conversationId]);
+      const last = await tx.get<{ seq: number | null }>(
+        'SELECT MAX(seq) AS seq FROM messages WHERE conversation_id = ?',
+        [turn.conversationId],
+      );
       let seq = Number(last?.seq ?? 0);
       for (const m of turn.messages) {
         await tx.run(
@@ -121,11 +143,28 @@ export class SqlStore implements Store {
           ],
         );
       }
-      await tx.run('UPDATE conversations SET message_count = ?, updated_at = ?, system_prompt = COALESCE(?, system_prompt) WHERE id = ?', [seq, now, turn.systemPrompt ?? null, turn.conversationId]);
+      await tx.run(
+        'UPDATE conversations SET message_count = ?, updated_at = ?, system_prompt = COALESCE(?, system_prompt) WHERE id = ?',
+        [seq, now, turn.systemPrompt ?? null, turn.conversationId],
+      );
       const r = turn.run;
       await tx.run(
         'INSERT INTO runs (id, conversation_id, owner, model, status, error, agents_used, events, usage, prompt_tokens, completion_tokens, started_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-        [r.id, r.conversationId, r.owner, r.model, r.status, r.error, JSON.stringify(r.agentsUsed), JSON.stringify(r.events), JSON.stringify(r.usage), r.promptTokens, r.completionTokens, r.startedAt, r.finishedAt],
+        [
+          r.id,
+          r.conversationId,
+          r.owner,
+          r.model,
+          r.status,
+          r.error,
+          JSON.stringify(r.agentsUsed),
+          JSON.stringify(r.events),
+          JSON.stringify(r.usage),
+          r.promptTokens,
+          r.completionTokens,
+          r.startedAt,
+          r.finishedAt,
+        ],
       );
     });
   }
@@ -153,25 +192,41 @@ export class SqlStore implements Store {
   // API keys.
   async createApiKey(key: { id: string; name: string; hash: string }): Promise<StoredApiKey> {
     const createdAt = new Date().toISOString();
-    await this.db.run('INSERT INTO api_keys (id, name, hash, created_at) VALUES (?, ?, ?, ?)', [key.id, key.name, key.hash, createdAt]);
+    await this.db.run('INSERT INTO api_keys (id, name, hash, created_at) VALUES (?, ?, ?, ?)', [
+      key.id,
+      key.name,
+      key.hash,
+      createdAt,
+    ]);
     return { id: key.id, name: key.name, createdAt, revokedAt: null };
   }
 
   async listApiKeys(): Promise<StoredApiKey[]> {
-    const rows = await this.db.all<{ id: string; name: string; created_at: string; revoked_at: string | null }>('SELECT id, name, created_at, revoked_at FROM api_keys ORDER BY created_at, id');
+    const rows = await this.db.all<{ id: string; name: string; created_at: string; revoked_at: string | null }>(
+      'SELECT id, name, created_at, revoked_at FROM api_keys ORDER BY created_at, id',
+    );
     return rows.map((r) => ({ id: r.id, name: r.name, createdAt: r.created_at, revokedAt: r.revoked_at ?? null }));
   }
 
   async revokeApiKey(idOrName: string): Promise<boolean> {
-    return (await this.db.run('UPDATE api_keys SET revoked_at = ? WHERE (id = ? OR name = ?) AND revoked_at IS NULL', [new Date().toISOString(), idOrName, idOrName])) > 0;
+    return (
+      (await this.db.run('UPDATE api_keys SET revoked_at = ? WHERE (id = ? OR name = ?) AND revoked_at IS NULL', [
+        new Date().toISOString(),
+        idOrName,
+        idOrName,
+      ])) > 0
+    );
   }
 
   async findApiKey(hash: string): Promise<string | undefined> {
-    return (await this.db.get<{ id: string }>('SELECT id FROM api_keys WHERE hash = ? AND revoked_at IS NULL', [hash]))?.id;
+    return (await this.db.get<{ id: string }>('SELECT id FROM api_keys WHERE hash = ? AND revoked_at IS NULL', [hash]))
+      ?.id;
   }
 
   async countActiveApiKeys(): Promise<number> {
-    return Number((await this.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM api_keys WHERE revoked_at IS NULL'))?.n ?? 0);
+    return Number(
+      (await this.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM api_keys WHERE revoked_at IS NULL'))?.n ?? 0,
+    );
   }
 
   // Rate-limit windows, shared by every replica using this database.
@@ -181,7 +236,8 @@ export class SqlStore implements Store {
       'INSERT INTO rate_limit_windows (bucket, window_start, requests, tokens) VALUES (?, ?, ?, ?) ON CONFLICT (bucket, window_start) DO UPDATE SET requests = rate_limit_windows.requests + excluded.requests, tokens = rate_limit_windows.tokens + excluded.tokens RETURNING requests, tokens',
       [bucket, minute, add.requests, add.tokens],
     );
-    if (++this.windowWrites % 500 === 0) await this.db.run('DELETE FROM rate_limit_windows WHERE window_start < ?', [minute - 1]);
+    if (++this.windowWrites % 500 === 0)
+      await this.db.run('DELETE FROM rate_limit_windows WHERE window_start < ?', [minute - 1]);
     return { requests: Number(row!.requests), tokens: Number(row!.tokens) };
   }
 

@@ -33,7 +33,9 @@ export class SqliteDatabase implements Database {
     this.db = new DatabaseSync(path);
     // WAL lets readers work while a turn is written; busy_timeout waits out another process's
     // write instead of failing with SQLITE_BUSY.
-    this.db.exec('PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;');
+    this.db.exec(
+      'PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;',
+    );
   }
 
   private prepare(sql: string): StatementSync {

@@ -27,9 +27,11 @@ math.import(
 export const MAX_EXPRESSION_CHARS = 500;
 
 export function calculate(expression: string): string {
-  if (expression.length > MAX_EXPRESSION_CHARS) throw new Error(`The expression is longer than ${MAX_EXPRESSION_CHARS} characters`);
+  if (expression.length > MAX_EXPRESSION_CHARS)
+    throw new Error(`The expression is longer than ${MAX_EXPRESSION_CHARS} characters`);
   // Assignments and function definitions are not arithmetic.
-  if (/(^|[^=!<>])=(?!=)/.test(expression) || /[{}]|\bfunction\b/.test(expression)) throw new Error('Only expressions are allowed, no assignments or definitions');
+  if (/(^|[^=!<>])=(?!=)/.test(expression) || /[{}]|\bfunction\b/.test(expression))
+    throw new Error('Only expressions are allowed, no assignments or definitions');
   const value = evaluate(expression, {});
   if (typeof value === 'function') throw new Error('The expression does not produce a value');
   return math.format(value, { precision: 14 });
@@ -38,7 +40,8 @@ export function calculate(expression: string): string {
 export function calculatorTool(): AgentTool<{ expression: string }, { expression: string; result: string }> {
   return {
     name: 'calculator',
-    description: 'Evaluate a math expression exactly: arithmetic, percentages, powers, roots, logs, trigonometry, units (e.g. "12.5% * 2400", "sqrt(2)", "5 km to mile").',
+    description:
+      'Evaluate a math expression exactly: arithmetic, percentages, powers, roots, logs, trigonometry, units (e.g. "12.5% * 2400", "sqrt(2)", "5 km to mile").',
     inputSchema: z.object({ expression: z.string().min(1).max(MAX_EXPRESSION_CHARS) }),
     async execute({ expression }) {
       return { expression, result: calculate(expression) };

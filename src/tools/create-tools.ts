@@ -12,7 +12,13 @@ export function createToolRegistry(config: Config, kb: KnowledgeBase): ToolRegis
   const registry = new ToolRegistry()
     .register(knowledgeSearchTool(kb))
     .register(calculatorTool())
-    .register(fetchUrlTool({ allowPrivate: config.fetchAllowPrivate, maxBytes: config.fetchMaxBytes, timeoutMs: config.fetchTimeoutSeconds * 1000 }));
+    .register(
+      fetchUrlTool({
+        allowPrivate: config.fetchAllowPrivate,
+        maxBytes: config.fetchMaxBytes,
+        timeoutMs: config.fetchTimeoutSeconds * 1000,
+      }),
+    );
   if (config.webSearch !== 'none') {
     const problem = webSearchProblem(config);
     if (problem) throw new ConfigError(problem);

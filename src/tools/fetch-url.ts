@@ -7,10 +7,13 @@ import type { AgentTool } from './types.ts';
 
 const MAX_TEXT = 12_000;
 
-export function fetchUrlTool(limits: Pick<SafeFetchOptions, 'allowPrivate' | 'maxBytes' | 'timeoutMs'>): AgentTool<{ url: string }, { source: number; url: string; title: string; text: string }> {
+export function fetchUrlTool(
+  limits: Pick<SafeFetchOptions, 'allowPrivate' | 'maxBytes' | 'timeoutMs'>,
+): AgentTool<{ url: string }, { source: number; url: string; title: string; text: string }> {
   return {
     name: 'fetch_url',
-    description: 'Read a web page (http or https) and return its text. Use it on URLs found by web_search or given by the user.',
+    description:
+      'Read a web page (http or https) and return its text. Use it on URLs found by web_search or given by the user.',
     inputSchema: z.object({ url: z.string().url() }),
     async execute({ url }, ctx) {
       const page = await safeFetch(url, { ...limits, signal: ctx.signal });

@@ -13,11 +13,17 @@ export interface KnowledgeResult {
   text: string;
 }
 
-export function knowledgeSearchTool(kb: KnowledgeBase): AgentTool<{ query: string; limit?: number }, KnowledgeResult[]> {
+export function knowledgeSearchTool(
+  kb: KnowledgeBase,
+): AgentTool<{ query: string; limit?: number }, KnowledgeResult[]> {
   return {
     name: 'search_knowledge_base',
-    description: 'Search the local knowledge base (ingested documents). Returns the best passages, each with the source number to cite as [n].',
-    inputSchema: z.object({ query: z.string().min(1).describe('What to look for, in keywords or a question'), limit: z.number().int().min(1).max(10).optional() }),
+    description:
+      'Search the local knowledge base (ingested documents). Returns the best passages, each with the source number to cite as [n].',
+    inputSchema: z.object({
+      query: z.string().min(1).describe('What to look for, in keywords or a question'),
+      limit: z.number().int().min(1).max(10).optional(),
+    }),
     async execute({ query, limit }, ctx) {
       const hits = await kb.search(query, limit ?? 5);
       return hits.map((h) => {

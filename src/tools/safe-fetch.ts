@@ -45,8 +45,14 @@ function agentFor(allowPrivate: boolean): Agent {
             if (err) return callback(err, '', 0);
             const list = addresses as { address: string; family: number }[];
             const blocked = list.find((a) => !isPublicAddress(a.address));
-            if (blocked && !allowPrivate) return callback(new FetchRefusedError(`Refused: ${hostname} resolves to a private address (${blocked.address})`), '', 0);
-            if ((options as { all?: boolean }).all) return (callback as unknown as (e: null, a: typeof list) => void)(null, list);
+            if (blocked && !allowPrivate)
+              return callback(
+                new FetchRefusedError(`Refused: ${hostname} resolves to a private address (${blocked.address})`),
+                '',
+                0,
+              );
+            if ((options as { all?: boolean }).all)
+              return (callback as unknown as (e: null, a: typeof list) => void)(null, list);
             callback(null, list[0].address, list[0].family);
           });
         },
@@ -64,10 +70,12 @@ function checkUrl(raw: string, allowPrivate: boolean): URL {
   } catch {
     throw new FetchRefusedError(`Not a URL: ${raw}`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new FetchRefusedError(`Refused: only http and https URLs can be fetched`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new FetchRefusedError(`Refused: only http and https URLs can be fetched`);
   const host = url.hostname.replace(/^\[|\]$/g, '');
   // An IP literal is connected to without a DNS lookup, so it is checked here.
-  if (!allowPrivate && (host === 'localhost' || (isIP(host) && !isPublicAddress(host)))) throw new FetchRefusedError(`Refused: ${host} is a private or loopback address`);
+  if (!allowPrivate && (host === 'localhost' || (isIP(host) && !isPublicAddress(host))))
+    throw new FetchRefusedError(`Refused: ${host} is a private or loopback address`);
   return url;
 }
 
@@ -78,7 +86,11 @@ export async function safeFetch(raw: string, o: SafeFetchOptions): Promise<Fetch
     const res = await request(url, {
       method: o.method ?? 'GET',
       body: o.body,
-      headers: { 'user-agent': 'CortexFlow/0.1 (+research agent)', accept: 'text/html,application/json,text/plain;q=0.9,*/*;q=0.5', ...o.headers },
+      headers: {
+        'user-agent': 'CortexFlow/0.1 (+research agent)',
+        accept: 'text/html,application/json,text/plain;q=0.9,*/*;q=0.5',
+        ...o.headers,
+      },
       dispatcher: agentFor(o.allowPrivate),
       signal,
     });
@@ -103,7 +115,13 @@ export async function safeFetch(raw: string, o: SafeFetchOptions): Promise<Fetch
       size += buf.length;
     }
     const contentType = String(res.headers['content-type'] ?? '');
-    return { url: url.toString(), status: res.statusCode, contentType, body: Buffer.concat(chunks).toString('utf8'), truncated };
+    return {
+      url: url.toString(),
+      status: res.statusCode,
+      contentType,
+      body: Buffer.concat(chunks).toString('utf8'),
+      truncated,
+    };
   }
   throw new FetchRefusedError('Too many redirects');
 }

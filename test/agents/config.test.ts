@@ -13,7 +13,13 @@ import { parseModelSpec } from '../../src/llm/model-spec.ts';
 import { ProviderRegistry } from '../../src/llm/providers.ts';
 import { classifyError } from '../../src/llm/upstream-error.ts';
 
-const noModels = { agentsFile: undefined, supervisorModel: undefined, researcherModel: undefined, analystModel: undefined, writerModel: undefined };
+const noModels = {
+  agentsFile: undefined,
+  supervisorModel: undefined,
+  researcherModel: undefined,
+  analystModel: undefined,
+  writerModel: undefined,
+};
 
 function agentsFile(content: unknown): string {
   const path = join(mkdtempSync(join(tmpdir(), 'agents-')), 'agents.json');
@@ -34,19 +40,35 @@ describe('declared agents', () => {
     const path = agentsFile({
       agents: [
         { name: 'writer', instructions: 'You are the writer. Answer in French.' },
-        { name: 'translator', description: 'Translates text', instructions: 'You are the translator.', model: 'openai:gpt-4.1-mini' },
+        {
+          name: 'translator',
+          description: 'Translates text',
+          instructions: 'You are the translator.',
+          model: 'openai:gpt-4.1-mini',
+        },
         { name: 'analyst', disabled: true },
       ],
     });
     const team = loadTeam({ ...noModels, agentsFile: path });
     expect(team.map((a) => a.name)).toEqual(['supervisor', 'researcher', 'writer', 'translator']);
-    expect(team.find((a) => a.name === 'writer')).toMatchObject({ instructions: 'You are the writer. Answer in French.', tools: [] });
-    expect(team.find((a) => a.name === 'translator')).toMatchObject({ description: 'Translates text', model: 'openai:gpt-4.1-mini', tools: [] });
+    expect(team.find((a) => a.name === 'writer')).toMatchObject({
+      instructions: 'You are the writer. Answer in French.',
+      tools: [],
+    });
+    expect(team.find((a) => a.name === 'translator')).toMatchObject({
+      description: 'Translates text',
+      model: 'openai:gpt-4.1-mini',
+      tools: [],
+    });
   });
 
   it('rejects a bad agents file with one line naming the problem', () => {
-    expect(() => loadTeam({ ...noModels, agentsFile: agentsFile({ agents: [{ name: 'Bad Name' }] }) })).toThrow(/CORTEX_AGENTS_FILE: agents\.0\.name/);
-    expect(() => loadTeam({ ...noModels, agentsFile: agentsFile({ agents: [{ name: 'poet' }] }) })).toThrow(/needs a description and instructions/);
+    expect(() => loadTeam({ ...noModels, agentsFile: agentsFile({ agents: [{ name: 'Bad Name' }] }) })).toThrow(
+      /CORTEX_AGENTS_FILE: agents\.0\.name/,
+    );
+    expect(() => loadTeam({ ...noModels, agentsFile: agentsFile({ agents: [{ name: 'poet' }] }) })).toThrow(
+      /needs a description and instructions/,
+    );
     expect(() => loadTeam({ ...noModels, agentsFile: '/nonexistent/agents.json' })).toThrow(ConfigError);
   });
 });
@@ -72,10 +94,21 @@ describe('providers', () => {
 });
 
 describe('upstream errors as OpenAI errors', () => {
-  const apiError = (statusCode: number | undefined) => new APICallError({ message: 'upstream said no', url: 'http://x', requestBodyValues: {}, statusCode, data: { error: { message: 'bad max_tokens' } } });
+  const apiError = (statusCode: number | undefined) =>
+    new APICallError({
+      message: 'upstream said no',
+      url: 'http://x',
+      requestBodyValues: {},
+      statusCode,
+      data: { error: { message: 'bad max_tokens' } },
+    });
 
   it('passes a 400 on as invalid_request_error with the upstream message, hides credentials problems', () => {
-    expect(classifyError(apiError(400))).toMatchObject({ status: 400, type: 'invalid_request_error', message: expect.stringContaining('bad max_tokens') });
+    expect(classifyError(apiError(400))).toMatchObject({
+      status: 400,
+      type: 'invalid_request_error',
+      message: expect.stringContaining('bad max_tokens'),
+    });
     expect(classifyError(apiError(401))).toMatchObject({ status: 502, code: 'upstream_auth_failed' });
     expect(classifyError(apiError(429))).toMatchObject({ status: 429, code: 'upstream_rate_limited' });
     expect(classifyError(apiError(503))).toMatchObject({ status: 502, code: 'upstream_error' });
@@ -83,9 +116,16 @@ describe('upstream errors as OpenAI errors', () => {
   });
 
   it('looks through retries at the last error, and leaves unknown errors to the caller', () => {
-    const retry = new RetryError({ message: 'gave up', reason: 'maxRetriesExceeded', errors: [apiError(503), apiError(429)] });
+    const retry = new RetryError({
+      message: 'gave up',
+      reason: 'maxRetriesExceeded',
+      errors: [apiError(503), apiError(429)],
+    });
     expect(classifyError(retry)).toMatchObject({ status: 429 });
-    expect(classifyError(new DOMException('step timeout of 10ms exceeded', 'TimeoutError'))).toMatchObject({ status: 504, code: 'upstream_timeout' });
+    expect(classifyError(new DOMException('step timeout of 10ms exceeded', 'TimeoutError'))).toMatchObject({
+      status: 504,
+      code: 'upstream_timeout',
+    });
     expect(classifyError(new TypeError('x is undefined'))).toBeUndefined();
   });
 });
@@ -105,23 +145,60 @@ describe('conversation as agent prompt', () => {
     const prompt = toAgentPrompt('You are the supervisor.', [
       { role: 'system', content: 'Answer in French.' },
       { role: 'user', content: 'Look at this', images: [{ url: 'https://example.com/cat.png' }] },
-      { role: 'assistant', content: '', toolCalls: [{ id: 'call_1', name: 'get_weather', arguments: '{"city":"Paris"}' }] },
+      {
+        role: 'assistant',
+        content: '',
+        toolCalls: [{ id: 'call_1', name: 'get_weather', arguments: '{"city":"Paris"}' }],
+      },
       { role: 'tool', content: '18 C', toolCallId: 'call_1' },
     ]);
     expect(prompt.system).toContain('You are the supervisor.');
     expect(prompt.system).toContain('Answer in French.');
     expect(prompt.messages).toEqual([
-      { role: 'user', content: [{ type: 'text', text: 'Look at this' }, { type: 'image', image: new URL('https://example.com/cat.png') }] },
-      { role: 'assistant', content: [{ type: 'tool-call', toolCallId: 'call_1', toolName: 'get_weather', input: { city: 'Paris' } }] },
-      { role: 'tool', content: [{ type: 'tool-result', toolCallId: 'call_1', toolName: 'get_weather', output: { type: 'text', value: '18 C' } }] },
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'Look at this' },
+          { type: 'image', image: new URL('https://example.com/cat.png') },
+        ],
+      },
+      {
+        role: 'assistant',
+        content: [{ type: 'tool-call', toolCallId: 'call_1', toolName: 'get_weather', input: { city: 'Paris' } }],
+      },
+      {
+        role: 'tool',
+        content: [
+          {
+            type: 'tool-result',
+            toolCallId: 'call_1',
+            toolName: 'get_weather',
+            output: { type: 'text', value: '18 C' },
+          },
+        ],
+      },
     ]);
   });
 });
 
 describe('the configured team as models', () => {
   it('lists an agent added from the agents file, and drops a disabled one', () => {
-    const path = agentsFile({ agents: [{ name: 'translator', description: 'Translates', instructions: 'You are the translator.' }, { name: 'analyst', disabled: true }] });
-    const team = createTeam(loadConfig({ CORTEX_MODEL: 'openai:gpt-4.1-mini', OPENAI_API_KEY: 'sk-x', CORTEX_AGENTS_FILE: path }), new ToolRegistry());
-    expect(team.models().map((m) => m.id)).toEqual(['cortex-flow', 'cortex-flow-supervisor', 'cortex-flow-researcher', 'cortex-flow-writer', 'cortex-flow-translator']);
+    const path = agentsFile({
+      agents: [
+        { name: 'translator', description: 'Translates', instructions: 'You are the translator.' },
+        { name: 'analyst', disabled: true },
+      ],
+    });
+    const team = createTeam(
+      loadConfig({ CORTEX_MODEL: 'openai:gpt-4.1-mini', OPENAI_API_KEY: 'sk-x', CORTEX_AGENTS_FILE: path }),
+      new ToolRegistry(),
+    );
+    expect(team.models().map((m) => m.id)).toEqual([
+      'cortex-flow',
+      'cortex-flow-supervisor',
+      'cortex-flow-researcher',
+      'cortex-flow-writer',
+      'cortex-flow-translator',
+    ]);
   });
 });

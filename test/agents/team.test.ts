@@ -17,12 +17,29 @@ const knowledgeTool = {
   },
 };
 
-function team(scripts: Record<string, ScriptedReply[]>, opts: { delayMs?: Record<string, number>; maxIterations?: number } = {}) {
+function team(
+  scripts: Record<string, ScriptedReply[]>,
+  opts: { delayMs?: Record<string, number>; maxIterations?: number } = {},
+) {
   const models: Record<string, ScriptedModel> = {};
-  for (const agent of ['supervisor', 'researcher', 'analyst', 'writer']) models[agent] = scriptedModel(agent, scripts[agent] ?? [], { delayMs: opts.delayMs?.[agent] });
+  for (const agent of ['supervisor', 'researcher', 'analyst', 'writer'])
+    models[agent] = scriptedModel(agent, scripts[agent] ?? [], { delayMs: opts.delayMs?.[agent] });
   const orchestrator = new TeamOrchestrator({
-    config: { model: 'mock:supervisor', modelName: 'cortex-flow', maxIterations: opts.maxIterations ?? 5, defaultReasoningEffort: 'medium', llmTimeoutSeconds: 30, llmMaxRetries: 0 },
-    agents: loadTeam({ supervisorModel: 'mock:supervisor', researcherModel: 'mock:researcher', analystModel: 'mock:analyst', writerModel: 'mock:writer', agentsFile: undefined }),
+    config: {
+      model: 'mock:supervisor',
+      modelName: 'cortex-flow',
+      maxIterations: opts.maxIterations ?? 5,
+      defaultReasoningEffort: 'medium',
+      llmTimeoutSeconds: 30,
+      llmMaxRetries: 0,
+    },
+    agents: loadTeam({
+      supervisorModel: 'mock:supervisor',
+      researcherModel: 'mock:researcher',
+      analystModel: 'mock:analyst',
+      writerModel: 'mock:writer',
+      agentsFile: undefined,
+    }),
     providers: scriptedResolver(models),
     tools: new ToolRegistry().register(knowledgeTool),
   });
@@ -30,7 +47,14 @@ function team(scripts: Record<string, ScriptedReply[]>, opts: { delayMs?: Record
 }
 
 function input(content: string, extra: Partial<RunInput> = {}): RunInput {
-  return { runId: 'run_1', conversationId: 'conv_1', model: 'cortex-flow', messages: [{ role: 'user', content }], generation: {}, ...extra };
+  return {
+    runId: 'run_1',
+    conversationId: 'conv_1',
+    model: 'cortex-flow',
+    messages: [{ role: 'user', content }],
+    generation: {},
+    ...extra,
+  };
 }
 
 async function collect(events: AsyncIterable<RunEvent>): Promise<RunEvent[]> {
@@ -39,8 +63,13 @@ async function collect(events: AsyncIterable<RunEvent>): Promise<RunEvent[]> {
   return out;
 }
 
-const finished = (events: RunEvent[]) => events.find((e) => e.type === 'run_finished') as Extract<RunEvent, { type: 'run_finished' }>;
-const streamedText = (events: RunEvent[]) => events.filter((e) => e.type === 'text_delta').map((e) => (e as { text: string }).text).join('');
+const finished = (events: RunEvent[]) =>
+  events.find((e) => e.type === 'run_finished') as Extract<RunEvent, { type: 'run_finished' }>;
+const streamedText = (events: RunEvent[]) =>
+  events
+    .filter((e) => e.type === 'text_delta')
+    .map((e) => (e as { text: string }).text)
+    .join('');
 
 describe('the team on mock models', () => {
   it('answers small talk directly with one model call, streamed', async () => {
@@ -50,7 +79,12 @@ describe('the team on mock models', () => {
     expect(models.researcher.calls).toHaveLength(0);
     expect(events.filter((e) => e.type === 'text_delta').length).toBeGreaterThan(1);
     expect(streamedText(events)).toBe('Hello! How can I help you today?');
-    expect(finished(events)).toMatchObject({ text: 'Hello! How can I help you today?', finishReason: 'stop', agentsUsed: ['supervisor'], iterations: 1 });
+    expect(finished(events)).toMatchObject({
+      text: 'Hello! How can I help you today?',
+      finishReason: 'stop',
+      agentsUsed: ['supervisor'],
+      iterations: 1,
+    });
     expect(events.filter((e) => e.type === 'usage').map((e) => (e as any).usage.agent)).toEqual(['supervisor']);
   });
 
@@ -58,17 +92,29 @@ describe('the team on mock models', () => {
     const { orchestrator, models } = team(
       {
         supervisor: [
-          { toolCalls: [{ name: 'ask_researcher', input: { task: 'How long do solar panels last?' } }, { name: 'ask_analyst', input: { task: 'Compute 25 * 365' } }] },
+          {
+            toolCalls: [
+              { name: 'ask_researcher', input: { task: 'How long do solar panels last?' } },
+              { name: 'ask_analyst', input: { task: 'Compute 25 * 365' } },
+            ],
+          },
           { toolCalls: [{ name: 'ask_writer', input: { task: 'Answer the lifetime question' } }] },
         ],
-        researcher: [{ toolCalls: [{ name: 'search_knowledge_base', input: { query: 'solar panel lifetime' } }] }, { text: 'Panels last about 25 years [1].' }],
+        researcher: [
+          { toolCalls: [{ name: 'search_knowledge_base', input: { query: 'solar panel lifetime' } }] },
+          { text: 'Panels last about 25 years [1].' },
+        ],
         analyst: [{ text: '25 years is 9125 days.' }],
         writer: [{ text: 'Solar panels last about 25 years [1], roughly 9125 days.' }],
       },
       { delayMs: { researcher: 40, analyst: 40 } },
     );
-    const events = await collect(orchestrator.run(input('How long do solar panels last, in days?'), new AbortController().signal));
-    const order = events.filter((e) => e.type === 'agent_started' || e.type === 'agent_finished').map((e) => `${e.type === 'agent_started' ? 'start' : 'end'}:${(e as any).agent}`);
+    const events = await collect(
+      orchestrator.run(input('How long do solar panels last, in days?'), new AbortController().signal),
+    );
+    const order = events
+      .filter((e) => e.type === 'agent_started' || e.type === 'agent_finished')
+      .map((e) => `${e.type === 'agent_started' ? 'start' : 'end'}:${(e as any).agent}`);
     expect(order.slice(0, 2).sort()).toEqual(['start:analyst', 'start:researcher']); // both started before either finished
     expect(order.slice(2, 4).sort()).toEqual(['end:analyst', 'end:researcher']);
     expect(order.slice(4)).toEqual(['start:writer', 'end:writer']);
@@ -77,7 +123,9 @@ describe('the team on mock models', () => {
     expect(done.text).toBe('Solar panels last about 25 years [1], roughly 9125 days.');
     expect(streamedText(events)).toBe(done.text);
     expect(done.agentsUsed).toEqual(['researcher', 'analyst', 'writer']);
-    expect(done.sources).toEqual([{ index: 1, title: 'Solar handbook', url: 'kb://solar#1', snippet: 'Panels last 25 years.' }]);
+    expect(done.sources).toEqual([
+      { index: 1, title: 'Solar handbook', url: 'kb://solar#1', snippet: 'Panels last 25 years.' },
+    ]);
     expect(done.iterations).toBe(2);
     // The writer saw the findings and the sources, not the raw conversation.
     const writerPrompt = JSON.stringify(models.writer.calls[0].prompt);
@@ -85,14 +133,19 @@ describe('the team on mock models', () => {
     expect(writerPrompt).toContain('9125 days');
     expect(writerPrompt).toContain('kb://solar#1');
     // Researcher's tool call is on the event stream.
-    expect(events.some((e) => e.type === 'tool_call' && e.toolName === 'search_knowledge_base' && e.agent === 'researcher')).toBe(true);
+    expect(
+      events.some((e) => e.type === 'tool_call' && e.toolName === 'search_knowledge_base' && e.agent === 'researcher'),
+    ).toBe(true);
     const usageAgents = new Set(events.filter((e) => e.type === 'usage').map((e) => (e as any).usage.agent));
     expect(usageAgents).toEqual(new Set(['supervisor', 'researcher', 'analyst', 'writer']));
   });
 
   it('reports a failed agent to the supervisor as a failure, not an empty success', async () => {
     const { orchestrator, models } = team({
-      supervisor: [{ toolCalls: [{ name: 'ask_researcher', input: { task: 'Find X' } }] }, { text: 'I could not find X: the research failed.' }],
+      supervisor: [
+        { toolCalls: [{ name: 'ask_researcher', input: { task: 'Find X' } }] },
+        { text: 'I could not find X: the research failed.' },
+      ],
       researcher: [{ error: new Error('boom') }],
     });
     const events = await collect(orchestrator.run(input('Tell me about X'), new AbortController().signal));
@@ -106,20 +159,32 @@ describe('the team on mock models', () => {
 
   it('treats an empty report as a failure', async () => {
     const { orchestrator, models } = team({
-      supervisor: [{ toolCalls: [{ name: 'ask_analyst', input: { task: 'Analyse' } }] }, { text: 'No analysis available.' }],
+      supervisor: [
+        { toolCalls: [{ name: 'ask_analyst', input: { task: 'Analyse' } }] },
+        { text: 'No analysis available.' },
+      ],
       analyst: [{ text: '   ' }],
     });
     const events = await collect(orchestrator.run(input('Analyse this'), new AbortController().signal));
-    expect(events.find((e) => e.type === 'agent_finished')).toMatchObject({ agent: 'analyst', ok: false, error: expect.stringContaining('empty') });
+    expect(events.find((e) => e.type === 'agent_finished')).toMatchObject({
+      agent: 'analyst',
+      ok: false,
+      error: expect.stringContaining('empty'),
+    });
     expect(JSON.stringify(models.supervisor.calls[1].prompt)).toContain('The analyst failed');
   });
 
   it('stops delegating when the depth is spent and lets the supervisor conclude', async () => {
     const { orchestrator, models } = team({
-      supervisor: [{ toolCalls: [{ name: 'ask_researcher', input: { task: 'Find X' } }] }, { text: 'Here is what we found: X.' }],
+      supervisor: [
+        { toolCalls: [{ name: 'ask_researcher', input: { task: 'Find X' } }] },
+        { text: 'Here is what we found: X.' },
+      ],
       researcher: [{ text: 'X is a letter.' }],
     });
-    const events = await collect(orchestrator.run(input('What is X?', { reasoningEffort: 'low' }), new AbortController().signal));
+    const events = await collect(
+      orchestrator.run(input('What is X?', { reasoningEffort: 'low' }), new AbortController().signal),
+    );
     expect(models.supervisor.calls[0].tools).toContain('ask_researcher');
     expect(models.supervisor.calls[1].tools.some((t) => t.startsWith('ask_'))).toBe(false);
     expect(finished(events).text).toBe('Here is what we found: X.');
@@ -130,7 +195,9 @@ describe('the team on mock models', () => {
       supervisor: [{ toolCalls: [{ name: 'ask_writer', input: { task: 'Write a haiku about rain' } }] }],
       writer: [{ text: 'Rain falls. Draft.' }, { text: 'Soft rain on the roof / ...' }],
     });
-    const events = await collect(orchestrator.run(input('A haiku about rain', { reasoningEffort: 'high' }), new AbortController().signal));
+    const events = await collect(
+      orchestrator.run(input('A haiku about rain', { reasoningEffort: 'high' }), new AbortController().signal),
+    );
     expect(models.writer.calls).toHaveLength(2);
     expect(JSON.stringify(models.writer.calls[1].prompt)).toContain('Rain falls. Draft.');
     expect(finished(events).text).toBe('Soft rain on the roof / ...');
@@ -138,7 +205,13 @@ describe('the team on mock models', () => {
 
   it("pauses the run for the client's own tool and reports the call", async () => {
     const { orchestrator } = team({ supervisor: [{ toolCalls: [{ name: 'get_weather', input: { city: 'Paris' } }] }] });
-    const tools = [{ name: 'get_weather', description: 'Weather of a city', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } }];
+    const tools = [
+      {
+        name: 'get_weather',
+        description: 'Weather of a city',
+        parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+      },
+    ];
     const events = await collect(orchestrator.run(input('Weather in Paris?', { tools }), new AbortController().signal));
     const done = finished(events);
     expect(done.finishReason).toBe('tool_calls');
@@ -146,8 +219,18 @@ describe('the team on mock models', () => {
   });
 
   it('lets a client address one specialist directly', async () => {
-    const { orchestrator, models } = team({ researcher: [{ toolCalls: [{ name: 'search_knowledge_base', input: { query: 'panels' } }] }, { text: 'They last 25 years [1].' }] });
-    const events = await collect(orchestrator.run(input('How long do panels last?', { model: 'cortex-flow-researcher' }), new AbortController().signal));
+    const { orchestrator, models } = team({
+      researcher: [
+        { toolCalls: [{ name: 'search_knowledge_base', input: { query: 'panels' } }] },
+        { text: 'They last 25 years [1].' },
+      ],
+    });
+    const events = await collect(
+      orchestrator.run(
+        input('How long do panels last?', { model: 'cortex-flow-researcher' }),
+        new AbortController().signal,
+      ),
+    );
     expect(models.supervisor.calls).toHaveLength(0);
     expect(finished(events)).toMatchObject({ text: 'They last 25 years [1].', agentsUsed: ['researcher'] });
     expect(models.researcher.calls[0].tools).toEqual(['search_knowledge_base']);
@@ -155,6 +238,12 @@ describe('the team on mock models', () => {
 
   it('lists the team, the supervisor alone and each specialist as models', () => {
     const { orchestrator } = team({});
-    expect(orchestrator.models().map((m) => m.id)).toEqual(['cortex-flow', 'cortex-flow-supervisor', 'cortex-flow-researcher', 'cortex-flow-analyst', 'cortex-flow-writer']);
+    expect(orchestrator.models().map((m) => m.id)).toEqual([
+      'cortex-flow',
+      'cortex-flow-supervisor',
+      'cortex-flow-researcher',
+      'cortex-flow-analyst',
+      'cortex-flow-writer',
+    ]);
   });
 });

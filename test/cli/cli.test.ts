@@ -21,7 +21,10 @@ afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
 
 async function cli(args: string[], env: Record<string, string> = {}, cwd = tempDir()) {
   try {
-    const r = await run(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, CORTEX_LOG_LEVEL: 'silent', ...env } });
+    const r = await run(process.execPath, [CLI, ...args], {
+      cwd,
+      env: { ...process.env, CORTEX_LOG_LEVEL: 'silent', ...env },
+    });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -52,7 +55,10 @@ describe('cortex-flow CLI', () => {
 
   it('serves with settings from .env, answers /health, and exits 0 on SIGTERM', async () => {
     const cwd = tempDir();
-    writeFileSync(join(cwd, '.env'), `OPENAI_COMPAT_PORT=0\nOPENAI_COMPAT_MODEL_NAME=from-dotenv\nCORTEX_DATA_DIR=${join(cwd, 'data')}\nCORTEX_LOG_LEVEL=info\n`);
+    writeFileSync(
+      join(cwd, '.env'),
+      `OPENAI_COMPAT_PORT=0\nOPENAI_COMPAT_MODEL_NAME=from-dotenv\nCORTEX_DATA_DIR=${join(cwd, 'data')}\nCORTEX_LOG_LEVEL=info\n`,
+    );
     const { CORTEX_LOG_LEVEL: _, OPENAI_COMPAT_PORT: __, ...env } = process.env; // let .env decide
     const child = spawn(process.execPath, [CLI, 'serve'], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';

@@ -15,7 +15,13 @@ beforeAll(async () => {
 afterAll(() => srv.close());
 
 describe("LangChain's ChatOpenAI", () => {
-  const model = () => new ChatOpenAI({ model: 'cortex-flow', apiKey: 'unused', configuration: { baseURL: `${srv.baseUrl}/v1` }, maxRetries: 0 });
+  const model = () =>
+    new ChatOpenAI({
+      model: 'cortex-flow',
+      apiKey: 'unused',
+      configuration: { baseURL: `${srv.baseUrl}/v1` },
+      maxRetries: 0,
+    });
 
   it('invokes', async () => {
     const reply = await model().invoke('What is the capital of France?');

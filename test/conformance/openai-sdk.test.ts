@@ -35,13 +35,22 @@ describe('official openai client', () => {
     expect(r.usage.total_tokens).toBe(r.usage.prompt_tokens + r.usage.completion_tokens);
     expect(r.conversation_id).toMatch(/^conv_/);
     expect(response.headers.get('x-conversation-id')).toBe(r.conversation_id);
-    expect(r.metadata).toMatchObject({ agents_used: ['researcher', 'writer'], iterations: 2, run_id: expect.stringMatching(/^run_/), engine: 'test-scripted' });
+    expect(r.metadata).toMatchObject({
+      agents_used: ['researcher', 'writer'],
+      iterations: 2,
+      run_id: expect.stringMatching(/^run_/),
+      engine: 'test-scripted',
+    });
     expect(r.metadata.execution_time_seconds).toBeGreaterThanOrEqual(0);
     expect(r.metadata.upstream_usage).toMatchObject({ prompt_tokens: 30, completion_tokens: 10, total_tokens: 40 });
   });
 
   it('streams content, a finish chunk, a usage chunk, all with one id', async () => {
-    const stream = await client.chat.completions.create({ ...ask, stream: true, stream_options: { include_usage: true } });
+    const stream = await client.chat.completions.create({
+      ...ask,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
     const chunks: any[] = [];
     for await (const c of stream) chunks.push(c);
     for (const c of chunks) expectOpenAiShape('CreateChatCompletionStreamResponse', c);
@@ -62,9 +71,15 @@ describe('official openai client', () => {
   it('round-trips conversation_id through the body and the X-Conversation-Id header', async () => {
     const first: any = await client.chat.completions.create({ ...ask, conversation_id: 'conv_roundtrip' } as any);
     expect(first.conversation_id).toBe('conv_roundtrip');
-    const viaHeader: any = await client.chat.completions.create(ask, { headers: { 'X-Conversation-Id': 'conv_roundtrip' } });
+    const viaHeader: any = await client.chat.completions.create(ask, {
+      headers: { 'X-Conversation-Id': 'conv_roundtrip' },
+    });
     expect(viaHeader.conversation_id).toBe('conv_roundtrip');
-    const stream = await client.chat.completions.create({ ...ask, stream: true, conversation_id: 'conv_roundtrip' } as any);
+    const stream = await client.chat.completions.create({
+      ...ask,
+      stream: true,
+      conversation_id: 'conv_roundtrip',
+    } as any);
     for await (const c of stream as any) expect(c.conversation_id).toBe('conv_roundtrip');
     expect((await srv.store.getMessages('conv_roundtrip')).length).toBe(6);
   });
@@ -81,7 +96,11 @@ describe('official openai client', () => {
       messages: [
         { role: 'developer', content: 'Be brief.' },
         { role: 'user', content: [{ type: 'text', text: 'Weather?' }] },
-        { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{}' } }] },
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{}' } }],
+        },
         { role: 'tool', tool_call_id: 'call_1', content: 'Sunny' },
       ],
     });

@@ -24,7 +24,12 @@ async function rawStream(baseUrl: string, body: Record<string, unknown>): Promis
   const res = await fetch(`${baseUrl}/v1/chat/completions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'cortex-flow', stream: true, messages: [{ role: 'user', content: 'Capital of France?' }], ...body }),
+    body: JSON.stringify({
+      model: 'cortex-flow',
+      stream: true,
+      messages: [{ role: 'user', content: 'Capital of France?' }],
+      ...body,
+    }),
   });
   return { headers: res.headers, text: await res.text() };
 }
@@ -39,7 +44,9 @@ describe('SSE on the wire', () => {
     for (const f of frames) expect(f).toMatch(/^data: /);
     const chunks = frames.slice(0, -1).map((f) => JSON.parse(f.slice('data: '.length)));
     for (const c of chunks) expectOpenAiShape('CreateChatCompletionStreamResponse', c);
-    expect(chunks[0].choices).toEqual([{ index: 0, delta: { role: 'assistant' }, logprobs: null, finish_reason: null }]);
+    expect(chunks[0].choices).toEqual([
+      { index: 0, delta: { role: 'assistant' }, logprobs: null, finish_reason: null },
+    ]);
     const contents = chunks.filter((c) => c.choices[0]?.delta?.content !== undefined);
     expect(contents.map((c) => c.choices[0].delta.content).join('')).toBe(SCRIPTED_ANSWER);
     const finish = chunks.filter((c) => c.choices[0]?.finish_reason);
@@ -48,7 +55,9 @@ describe('SSE on the wire', () => {
     const last = chunks.at(-1);
     expect(last.choices).toEqual([]);
     expect(last.usage).toMatchObject({ prompt_tokens: expect.any(Number), completion_tokens: expect.any(Number) });
-    expect(new Set(chunks.map((c) => `${c.id}/${c.created}/${c.model}/${c.object}`))).toEqual(new Set([`${chunks[0].id}/${chunks[0].created}/cortex-flow/chat.completion.chunk`]));
+    expect(new Set(chunks.map((c) => `${c.id}/${c.created}/${c.model}/${c.object}`))).toEqual(
+      new Set([`${chunks[0].id}/${chunks[0].created}/cortex-flow/chat.completion.chunk`]),
+    );
   });
 
   it('sends no usage chunk unless asked', async () => {
@@ -73,7 +82,14 @@ describe('SSE on the wire', () => {
     team.failMidway = false;
     const frames = text.split('\n\n').filter(Boolean);
     const last = JSON.parse(frames.at(-1)!.slice('data: '.length));
-    expect(last).toEqual({ error: { message: 'The upstream model failed with status 503.', type: 'server_error', param: null, code: 'upstream_error' } });
+    expect(last).toEqual({
+      error: {
+        message: 'The upstream model failed with status 503.',
+        type: 'server_error',
+        param: null,
+        code: 'upstream_error',
+      },
+    });
     expectOpenAiShape('ErrorResponse', last);
     expect(text).not.toContain('[DONE]');
   });
@@ -82,12 +98,16 @@ describe('SSE on the wire', () => {
     team.pauseMs = 2000;
     const before = team.signals.length;
     await new Promise<void>((resolve, reject) => {
-      const req = request(`${srv.baseUrl}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
-        res.once('data', () => {
-          req.destroy(); // leave after the first frame
-          resolve();
-        });
-      });
+      const req = request(
+        `${srv.baseUrl}/v1/chat/completions`,
+        { method: 'POST', headers: { 'content-type': 'application/json' } },
+        (res) => {
+          res.once('data', () => {
+            req.destroy(); // leave after the first frame
+            resolve();
+          });
+        },
+      );
       req.on('error', () => {});
       req.end(JSON.stringify({ model: 'cortex-flow', stream: true, messages: [{ role: 'user', content: 'hi' }] }));
       setTimeout(() => reject(new Error('no first frame')), 5000);

@@ -21,46 +21,94 @@ const transcript = async (id: string) => (await srv.store.getMessages(id)).map((
 describe('conversation memory', () => {
   it('answers "What is my name?" from the first turn when only the new message is sent (the spec example)', async () => {
     const client = new OpenAI({ baseURL: `${srv.baseUrl}/v1`, apiKey: 'unused' });
-    const first: any = await client.chat.completions.create({ model: 'cortex-flow', messages: [{ role: 'user', content: 'My name is Alice' }] } as any);
+    const first: any = await client.chat.completions.create({
+      model: 'cortex-flow',
+      messages: [{ role: 'user', content: 'My name is Alice' }],
+    } as any);
     const id = first.conversation_id;
-    await client.chat.completions.create({ model: 'cortex-flow', messages: [{ role: 'user', content: 'What is my name?' }], conversation_id: id } as any);
+    await client.chat.completions.create({
+      model: 'cortex-flow',
+      messages: [{ role: 'user', content: 'What is my name?' }],
+      conversation_id: id,
+    } as any);
     const context = team.inputs[1].messages;
-    expect(context.map((m) => `${m.role}: ${m.content}`)).toEqual(['user: My name is Alice', 'assistant: Echo: My name is Alice', 'user: What is my name?']);
+    expect(context.map((m) => `${m.role}: ${m.content}`)).toEqual([
+      'user: My name is Alice',
+      'assistant: Echo: My name is Alice',
+      'user: What is my name?',
+    ]);
   });
 
   it('stores the same transcript whether the client resends the whole history or only the new message', async () => {
     await chat(srv.baseUrl, { conversation_id: 'full', messages: [{ role: 'user', content: 'one' }] });
-    await chat(srv.baseUrl, { conversation_id: 'full', messages: [{ role: 'user', content: 'one' }, { role: 'assistant', content: 'Echo: one' }, { role: 'user', content: 'two' }] });
+    await chat(srv.baseUrl, {
+      conversation_id: 'full',
+      messages: [
+        { role: 'user', content: 'one' },
+        { role: 'assistant', content: 'Echo: one' },
+        { role: 'user', content: 'two' },
+      ],
+    });
     await chat(srv.baseUrl, { conversation_id: 'only-new', messages: [{ role: 'user', content: 'one' }] });
     await chat(srv.baseUrl, { conversation_id: 'only-new', messages: [{ role: 'user', content: 'two' }] });
-    expect(await transcript('full')).toEqual(['user: one', 'assistant: Echo: one', 'user: two', 'assistant: Echo: two']);
+    expect(await transcript('full')).toEqual([
+      'user: one',
+      'assistant: Echo: one',
+      'user: two',
+      'assistant: Echo: two',
+    ]);
     expect(await transcript('only-new')).toEqual(await transcript('full'));
   });
 
   it('lets a new system message replace the stored one', async () => {
-    await chat(srv.baseUrl, { conversation_id: 'sys', messages: [{ role: 'system', content: 'Be formal.' }, { role: 'user', content: 'hi' }] });
+    await chat(srv.baseUrl, {
+      conversation_id: 'sys',
+      messages: [
+        { role: 'system', content: 'Be formal.' },
+        { role: 'user', content: 'hi' },
+      ],
+    });
     await chat(srv.baseUrl, { conversation_id: 'sys', messages: [{ role: 'user', content: 'again' }] });
     expect(team.inputs[1].messages[0]).toEqual({ role: 'system', content: 'Be formal.' });
-    await chat(srv.baseUrl, { conversation_id: 'sys', messages: [{ role: 'system', content: 'Be casual.' }, { role: 'user', content: 'third' }] });
-    expect(team.inputs[2].messages.filter((m) => m.role === 'system')).toEqual([{ role: 'system', content: 'Be casual.' }]);
+    await chat(srv.baseUrl, {
+      conversation_id: 'sys',
+      messages: [
+        { role: 'system', content: 'Be casual.' },
+        { role: 'user', content: 'third' },
+      ],
+    });
+    expect(team.inputs[2].messages.filter((m) => m.role === 'system')).toEqual([
+      { role: 'system', content: 'Be casual.' },
+    ]);
     expect((await srv.store.getConversation('sys', ''))!.systemPrompt).toBe('Be casual.');
   });
 
   it('trims the context to the token budget: system kept, oldest turns dropped, no half messages', async () => {
     const long = (i: number) => `turn ${i} ` + 'lorem ipsum dolor sit amet '.repeat(6);
-    await chat(srv.baseUrl, { conversation_id: 'trim', messages: [{ role: 'system', content: 'Keep me.' }, { role: 'user', content: long(0) }] });
-    for (let i = 1; i < 8; i++) await chat(srv.baseUrl, { conversation_id: 'trim', messages: [{ role: 'user', content: long(i) }] });
+    await chat(srv.baseUrl, {
+      conversation_id: 'trim',
+      messages: [
+        { role: 'system', content: 'Keep me.' },
+        { role: 'user', content: long(0) },
+      ],
+    });
+    for (let i = 1; i < 8; i++)
+      await chat(srv.baseUrl, { conversation_id: 'trim', messages: [{ role: 'user', content: long(i) }] });
     const context = team.inputs.at(-1)!.messages;
     const tokens = srv.deps.tokens.countChat(context);
     expect(tokens).toBeLessThanOrEqual(256);
     expect(context[0]).toEqual({ role: 'system', content: 'Keep me.' });
     expect(context.at(-1)!.content).toBe(long(7));
     expect(context.length).toBeLessThan(1 + 15); // older turns were dropped...
-    for (const m of context.slice(1)) expect([...Array(8).keys()].some((i) => m.content === long(i) || m.content === `Echo: ${long(i)}`)).toBe(true); // ...whole
+    for (const m of context.slice(1))
+      expect([...Array(8).keys()].some((i) => m.content === long(i) || m.content === `Echo: ${long(i)}`)).toBe(true); // ...whole
   });
 
   it('stores a failed turn with its partial answer and status', async () => {
-    team.options = { answer: () => 'Partial answer that breaks', failWith: { message: 'upstream broke', status: 502, type: 'server_error', code: 'upstream_error' } };
+    team.options = {
+      answer: () => 'Partial answer that breaks',
+      failWith: { message: 'upstream broke', status: 502, type: 'server_error', code: 'upstream_error' },
+    };
     const r = await chat(srv.baseUrl, { conversation_id: 'failed', messages: [{ role: 'user', content: 'try' }] });
     expect(r.status).toBe(502);
     expect(await transcript('failed')).toEqual(['user: try', 'assistant: Part']);
@@ -74,14 +122,20 @@ describe('conversation memory', () => {
     const res = await fetch(`${srv.baseUrl}/v1/chat/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'cortex-flow', conversation_id: 'left', stream: true, messages: [{ role: 'user', content: 'go' }] }),
+      body: JSON.stringify({
+        model: 'cortex-flow',
+        conversation_id: 'left',
+        stream: true,
+        messages: [{ role: 'user', content: 'go' }],
+      }),
       signal: controller.signal,
     });
     const reader = res.body!.getReader();
     let seen = '';
     while (!seen.includes('"content"')) seen += new TextDecoder().decode((await reader.read()).value);
     controller.abort();
-    for (let i = 0; i < 100 && (await srv.store.getMessages('left')).length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 100 && (await srv.store.getMessages('left')).length < 2; i++)
+      await new Promise((r) => setTimeout(r, 20));
     const messages = await srv.store.getMessages('left');
     expect(messages[0]).toMatchObject({ role: 'user', content: 'go' });
     expect(messages[1].role).toBe('assistant');
@@ -112,7 +166,13 @@ describe('conversation memory', () => {
     const one = await (await fetch(`${srv.baseUrl}/v1/conversations/${id}`)).json();
     expect(one.messages.map((m: any) => m.role)).toEqual(['user', 'assistant']);
     const run = await (await fetch(`${srv.baseUrl}/v1/runs/${created.body.metadata.run_id}`)).json();
-    expect(run).toMatchObject({ id: created.body.metadata.run_id, object: 'run', conversation_id: id, status: 'completed', agents_used: ['writer'] });
+    expect(run).toMatchObject({
+      id: created.body.metadata.run_id,
+      object: 'run',
+      conversation_id: id,
+      status: 'completed',
+      agents_used: ['writer'],
+    });
     expect(run.events.map((e: any) => e.type)).toContain('run_finished');
     const bad = await fetch(`${srv.baseUrl}/v1/conversations?limit=500`);
     expect(bad.status).toBe(400);

@@ -40,8 +40,18 @@ beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'cortex-faults-'));
   plainUrl = await start({});
   plain = new OpenAI({ baseURL: `${plainUrl}/v1`, apiKey: 'x', maxRetries: 0, timeout: 20_000 });
-  impatient = new OpenAI({ baseURL: `${await start({ CORTEX_LLM_TIMEOUT_SECONDS: '1' })}/v1`, apiKey: 'x', maxRetries: 0, timeout: 20_000 });
-  withFallback = new OpenAI({ baseURL: `${await start({ CORTEX_FALLBACK_MODEL: 'openai:backup' })}/v1`, apiKey: 'x', maxRetries: 0, timeout: 20_000 });
+  impatient = new OpenAI({
+    baseURL: `${await start({ CORTEX_LLM_TIMEOUT_SECONDS: '1' })}/v1`,
+    apiKey: 'x',
+    maxRetries: 0,
+    timeout: 20_000,
+  });
+  withFallback = new OpenAI({
+    baseURL: `${await start({ CORTEX_FALLBACK_MODEL: 'openai:backup' })}/v1`,
+    apiKey: 'x',
+    maxRetries: 0,
+    timeout: 20_000,
+  });
 });
 
 afterAll(async () => {
@@ -57,10 +67,21 @@ beforeEach(() => {
 /** Replies in order for the primary model; the backup model always answers. */
 function script(...replies: Reply[]) {
   const queue = [...replies];
-  upstream.setResponder((req) => (req.body.model === 'backup' ? { text: 'Answer from the fallback model.' } : (queue.length > 1 ? queue.shift()! : queue[0])));
+  upstream.setResponder((req) =>
+    req.body.model === 'backup'
+      ? { text: 'Answer from the fallback model.' }
+      : queue.length > 1
+        ? queue.shift()!
+        : queue[0],
+  );
 }
 
-const ask = (client: OpenAI, stream = false) => client.chat.completions.create({ model: 'cortex-flow', messages: [{ role: 'user', content: 'Hello' }], stream } as any);
+const ask = (client: OpenAI, stream = false) =>
+  client.chat.completions.create({
+    model: 'cortex-flow',
+    messages: [{ role: 'user', content: 'Hello' }],
+    stream,
+  } as any);
 const primaryCalls = () => upstream.requests.filter((r) => r.body.model === 'primary').length;
 
 describe('upstream faults', () => {

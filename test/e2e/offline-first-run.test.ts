@@ -24,16 +24,27 @@ afterAll(async () => {
 
 describe('first run on the embedded defaults', () => {
   it('answers a research question with a cited answer from the sample corpus', async () => {
-    const r: any = await client.chat.completions.create({ model: 'cortex-flow', messages: [{ role: 'user', content: 'What does the knowledge base index chunks with?' }] });
+    const r: any = await client.chat.completions.create({
+      model: 'cortex-flow',
+      messages: [{ role: 'user', content: 'What does the knowledge base index chunks with?' }],
+    });
     const text: string = r.choices[0].message.content;
     expect(text).toMatch(/FTS5|BM25/);
     expect(text).toMatch(/\[\d+\]/);
     expect(r.metadata.engine).toBe('offline-extractive');
-    expect(r.metadata.sources[0]).toMatchObject({ index: expect.any(Number), title: expect.any(String), url: expect.stringMatching(/^kb:\/\//) });
+    expect(r.metadata.sources[0]).toMatchObject({
+      index: expect.any(Number),
+      title: expect.any(String),
+      url: expect.stringMatching(/^kb:\/\//),
+    });
   });
 
   it('streams the same cited answer', async () => {
-    const stream = await client.chat.completions.create({ model: 'cortex-flow', messages: [{ role: 'user', content: 'What does the knowledge base index chunks with?' }], stream: true });
+    const stream = await client.chat.completions.create({
+      model: 'cortex-flow',
+      messages: [{ role: 'user', content: 'What does the knowledge base index chunks with?' }],
+      stream: true,
+    });
     let text = '';
     let metadata: any;
     for await (const chunk of stream) {

@@ -16,7 +16,11 @@ const dirs: string[] = [];
 
 beforeAll(async () => {
   // About 1.5 s of streaming per answer.
-  upstream = await startMockUpstream(() => ({ text: 'one two three four five six seven eight nine ten.', chunkSize: 5, chunkDelayMs: 150 }));
+  upstream = await startMockUpstream(() => ({
+    text: 'one two three four five six seven eight nine ten.',
+    chunkSize: 5,
+    chunkDelayMs: 150,
+  }));
 });
 afterAll(async () => {
   await upstream.close();
@@ -27,7 +31,17 @@ async function startServer(grace: string) {
   const dataDir = mkdtempSync(join(tmpdir(), 'cortex-shutdown-'));
   dirs.push(dataDir);
   const child = spawn(process.execPath, [CLI, 'serve'], {
-    env: { ...process.env, OPENAI_COMPAT_PORT: '0', CORTEX_DATA_DIR: dataDir, CORTEX_LOG_LEVEL: 'info', CORTEX_MODEL: 'openai:mock', OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: upstream.baseUrl, CORTEX_SHUTDOWN_GRACE_SECONDS: grace, CORTEX_SAMPLE_CORPUS: 'false' },
+    env: {
+      ...process.env,
+      OPENAI_COMPAT_PORT: '0',
+      CORTEX_DATA_DIR: dataDir,
+      CORTEX_LOG_LEVEL: 'info',
+      CORTEX_MODEL: 'openai:mock',
+      OPENAI_API_KEY: 'sk-test',
+      OPENAI_BASE_URL: upstream.baseUrl,
+      CORTEX_SHUTDOWN_GRACE_SECONDS: grace,
+      CORTEX_SAMPLE_CORPUS: 'false',
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
@@ -43,7 +57,15 @@ async function startServer(grace: string) {
 }
 
 const ask = (url: string, id: string) =>
-  fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'cortex-flow', conversation_id: id, messages: [{ role: 'user', content: 'count to ten' }] }) });
+  fetch(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      model: 'cortex-flow',
+      conversation_id: id,
+      messages: [{ role: 'user', content: 'count to ten' }],
+    }),
+  });
 
 describe('SIGTERM', () => {
   it('lets an in-flight run finish, stores it, refuses new work, and exits 0', async () => {
@@ -52,11 +74,16 @@ describe('SIGTERM', () => {
     await new Promise((r) => setTimeout(r, 300)); // the run is streaming from the upstream now
     child.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 100));
-    const refused = await ask(url, 'late').then((r) => r.status, () => 'refused');
+    const refused = await ask(url, 'late').then(
+      (r) => r.status,
+      () => 'refused',
+    );
     expect([503, 'refused']).toContain(refused);
     const res = await inflight;
     expect(res.status).toBe(200);
-    expect(((await res.json()) as any).choices[0].message.content).toBe('one two three four five six seven eight nine ten.');
+    expect(((await res.json()) as any).choices[0].message.content).toBe(
+      'one two three four five six seven eight nine ten.',
+    );
     const [code] = await once(child, 'exit');
     expect(code).toBe(0);
     const store = await createStore({ dataDir, databaseUrl: undefined });

@@ -17,7 +17,12 @@ let upstream: MockUpstream;
 
 beforeAll(async () => {
   // Echo the conversation the supervisor received, so the test can read the context.
-  upstream = await startMockUpstream((req) => ({ text: `Seen: ${req.body.messages.filter((m: any) => m.role === 'user').map((m: any) => m.content).join(' | ')}` }));
+  upstream = await startMockUpstream((req) => ({
+    text: `Seen: ${req.body.messages
+      .filter((m: any) => m.role === 'user')
+      .map((m: any) => m.content)
+      .join(' | ')}`,
+  }));
 });
 afterAll(() => upstream.close());
 
@@ -39,7 +44,15 @@ async function startServer(env: Record<string, string>): Promise<ServerProcess> 
   const port = await freePort();
   const child = spawn(process.execPath, ['src/cli.ts', 'serve'], {
     cwd: ROOT,
-    env: { ...process.env, CORTEX_LOG_LEVEL: 'warn', CORTEX_MODEL: 'openai:mock', OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: upstream.baseUrl, OPENAI_COMPAT_PORT: String(port), ...env },
+    env: {
+      ...process.env,
+      CORTEX_LOG_LEVEL: 'warn',
+      CORTEX_MODEL: 'openai:mock',
+      OPENAI_API_KEY: 'sk-test',
+      OPENAI_BASE_URL: upstream.baseUrl,
+      OPENAI_COMPAT_PORT: String(port),
+      ...env,
+    },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -47,7 +60,13 @@ async function startServer(env: Record<string, string>): Promise<ServerProcess> 
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     if (child.exitCode !== null) throw new Error(`server exited: ${stderr}`);
-    if (await fetch(`${url}/health`).then((r) => r.ok, () => false)) break;
+    if (
+      await fetch(`${url}/health`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
     if (i > 400) throw new Error(`server did not start: ${stderr}`);
     await new Promise((r) => setTimeout(r, 25));
   }
@@ -66,7 +85,11 @@ async function ask(url: string, conversationId: string, content: string): Promis
   const res = await fetch(`${url}/v1/chat/completions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'cortex-flow', conversation_id: conversationId, messages: [{ role: 'user', content }] }),
+    body: JSON.stringify({
+      model: 'cortex-flow',
+      conversation_id: conversationId,
+      messages: [{ role: 'user', content }],
+    }),
   });
   const body = (await res.json()) as any;
   if (!res.ok) throw new Error(JSON.stringify(body));
@@ -88,7 +111,14 @@ describe('conversations across processes', () => {
       expect(await ask(b.url, 'shared', 'What is my name?')).toBe('Seen: My name is Alice | What is my name?');
       expect(await ask(a.url, 'shared', 'And again?')).toBe('Seen: My name is Alice | What is my name? | And again?');
       const conv = (await (await fetch(`${b.url}/v1/conversations/shared`)).json()) as any;
-      expect(conv.messages.map((m: any) => m.role)).toEqual(['user', 'assistant', 'user', 'assistant', 'user', 'assistant']);
+      expect(conv.messages.map((m: any) => m.role)).toEqual([
+        'user',
+        'assistant',
+        'user',
+        'assistant',
+        'user',
+        'assistant',
+      ]);
     } finally {
       expect(await a.stop()).toBe(0);
       expect(await b.stop()).toBe(0);

@@ -54,7 +54,12 @@ describe('the team against an OpenAI-compatible upstream', () => {
     upstream.setResponder(
       scriptByAgent({
         supervisor: [
-          { toolCalls: [{ name: 'ask_researcher', arguments: { task: 'Find the boiling point of water at sea level' } }, { name: 'ask_analyst', arguments: { task: 'Convert 100 C to Fahrenheit' } }] },
+          {
+            toolCalls: [
+              { name: 'ask_researcher', arguments: { task: 'Find the boiling point of water at sea level' } },
+              { name: 'ask_analyst', arguments: { task: 'Convert 100 C to Fahrenheit' } },
+            ],
+          },
           { toolCalls: [{ name: 'ask_writer', arguments: { task: 'Answer with both figures' } }] },
         ],
         researcher: [{ text: 'Water boils at 100 °C at sea level.', delayMs: 150 }],
@@ -94,14 +99,22 @@ describe('the team against an OpenAI-compatible upstream', () => {
     // Both specialists were asked before either answered: they ran in parallel.
     const researcher = upstream.requests.find((r) => r.agent === 'researcher')!;
     const analyst = upstream.requests.find((r) => r.agent === 'analyst')!;
-    expect(Math.max(researcher.receivedAt, analyst.receivedAt)).toBeLessThan(Math.min(researcher.answeredAt!, analyst.answeredAt!));
+    expect(Math.max(researcher.receivedAt, analyst.receivedAt)).toBeLessThan(
+      Math.min(researcher.answeredAt!, analyst.answeredAt!),
+    );
     // The writer came after both, and saw their findings.
     const writer = upstream.requests.find((r) => r.agent === 'writer')!;
     expect(writer.receivedAt).toBeGreaterThanOrEqual(Math.max(researcher.answeredAt!, analyst.answeredAt!));
     expect(JSON.stringify(writer.body.messages)).toContain('212 °F');
     // Specialists see their task, not the conversation.
     expect(JSON.stringify(researcher.body.messages)).not.toContain('in C and F?');
-    expect(upstream.requests.map((r) => r.agent)).toEqual(['supervisor', expect.any(String), expect.any(String), 'supervisor', 'writer']);
+    expect(upstream.requests.map((r) => r.agent)).toEqual([
+      'supervisor',
+      expect.any(String),
+      expect.any(String),
+      'supervisor',
+      'writer',
+    ]);
   });
 
   it('answers small talk with exactly one upstream call, and the request settings reach it', async () => {
@@ -120,24 +133,51 @@ describe('the team against an OpenAI-compatible upstream', () => {
     });
     expect(r.choices[0].message.content).toBe('Hello! What can I do for you?');
     expect(upstream.requests).toHaveLength(1);
-    expect(upstream.requests[0].body).toMatchObject({ temperature: 0.3, top_p: 0.9, max_tokens: 77, stop: ['END'], presence_penalty: 0.5, frequency_penalty: 0.25, seed: 7, user: 'user-123' });
+    expect(upstream.requests[0].body).toMatchObject({
+      temperature: 0.3,
+      top_p: 0.9,
+      max_tokens: 77,
+      stop: ['END'],
+      presence_penalty: 0.5,
+      frequency_penalty: 0.25,
+      seed: 7,
+      user: 'user-123',
+    });
     const meta = (r as any).metadata;
     expect(meta.agents_used).toEqual(['supervisor']);
     expect(meta.upstream_usage.total_tokens).toBe(50);
-    expect(meta.upstream_usage.by_agent.supervisor.prompt_tokens ?? meta.upstream_usage.by_agent.supervisor.input_tokens).toBe(42);
+    expect(
+      meta.upstream_usage.by_agent.supervisor.prompt_tokens ?? meta.upstream_usage.by_agent.supervisor.input_tokens,
+    ).toBe(42);
   });
 
   it('retries after a 503 and answers', async () => {
     let calls = 0;
-    upstream.setResponder(() => (++calls === 1 ? { status: 503, headers: { 'retry-after-ms': '20' }, error: { message: 'overloaded' } } : { text: 'Recovered.' }));
-    const r = await client.chat.completions.create({ model: 'cortex-flow', messages: [{ role: 'user', content: 'Hello' }] });
+    upstream.setResponder(() =>
+      ++calls === 1
+        ? { status: 503, headers: { 'retry-after-ms': '20' }, error: { message: 'overloaded' } }
+        : { text: 'Recovered.' },
+    );
+    const r = await client.chat.completions.create({
+      model: 'cortex-flow',
+      messages: [{ role: 'user', content: 'Hello' }],
+    });
     expect(r.choices[0].message.content).toBe('Recovered.');
     expect(upstream.requests).toHaveLength(2);
   });
 
   it('reports an upstream 400 as an OpenAI error, without retrying', async () => {
-    upstream.setResponder(() => ({ status: 400, error: { message: "This model's maximum context length is 8192 tokens", type: 'invalid_request_error', code: 'context_length_exceeded' } }));
-    const err = await client.chat.completions.create({ model: 'cortex-flow', messages: [{ role: 'user', content: 'Hello' }] }).catch((e) => e);
+    upstream.setResponder(() => ({
+      status: 400,
+      error: {
+        message: "This model's maximum context length is 8192 tokens",
+        type: 'invalid_request_error',
+        code: 'context_length_exceeded',
+      },
+    }));
+    const err = await client.chat.completions
+      .create({ model: 'cortex-flow', messages: [{ role: 'user', content: 'Hello' }] })
+      .catch((e) => e);
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
     expect(err.error.message).toContain('maximum context length');
     expect(err.error.type).toBe('invalid_request_error');
@@ -147,7 +187,10 @@ describe('the team against an OpenAI-compatible upstream', () => {
   it('closes the upstream connection when the client disconnects', async () => {
     upstream.setResponder(() => ({ text: 'word '.repeat(200), chunkSize: 5, chunkDelayMs: 50 }));
     const controller = new AbortController();
-    const stream = await client.chat.completions.create({ model: 'cortex-flow', messages: [{ role: 'user', content: 'Tell me a long story' }], stream: true }, { signal: controller.signal });
+    const stream = await client.chat.completions.create(
+      { model: 'cortex-flow', messages: [{ role: 'user', content: 'Tell me a long story' }], stream: true },
+      { signal: controller.signal },
+    );
     let seen = '';
     try {
       for await (const chunk of stream) {

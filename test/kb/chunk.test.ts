@@ -2,10 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { chunkText } from '../../src/kb/chunk.ts';
 
 describe('chunking', () => {
-  const section = (title: string, n: number) => `## ${title}\n\n` + Array.from({ length: n }, (_, i) => `${title} paragraph ${i} ` + 'words and more words. '.repeat(12)).join('\n\n');
+  const section = (title: string, n: number) =>
+    `## ${title}\n\n` +
+    Array.from({ length: n }, (_, i) => `${title} paragraph ${i} ` + 'words and more words. '.repeat(12)).join('\n\n');
   const doc = `# Guide\n\n${section('Install', 4)}\n\n${section('Configure', 4)}\n\n${section('Operate', 4)}`;
 
-  it('keeps paragraphs whole, chunks near the target size, and knows each chunk\'s section and position', () => {
+  it("keeps paragraphs whole, chunks near the target size, and knows each chunk's section and position", () => {
     const chunks = chunkText(doc);
     expect(chunks.length).toBeGreaterThan(3);
     chunks.forEach((c, i) => {
@@ -17,7 +19,9 @@ describe('chunking', () => {
     expect(chunks.find((c) => c.text.includes('Configure paragraph 0'))!.heading).toBe('Configure');
     expect(chunks.find((c) => c.text.includes('Operate paragraph 3'))!.heading).toBe('Operate');
     // Every paragraph is in exactly one chunk.
-    for (const title of ['Install', 'Configure', 'Operate']) for (let i = 0; i < 4; i++) expect(chunks.filter((c) => c.text.includes(`${title} paragraph ${i} `))).toHaveLength(1);
+    for (const title of ['Install', 'Configure', 'Operate'])
+      for (let i = 0; i < 4; i++)
+        expect(chunks.filter((c) => c.text.includes(`${title} paragraph ${i} `))).toHaveLength(1);
   });
 
   it('cuts one huge paragraph (a PDF page) at sentence ends', () => {

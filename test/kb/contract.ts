@@ -17,20 +17,33 @@ async function makePdf(lines: string[]): Promise<Uint8Array> {
   return doc.save();
 }
 
-export function knowledgeBaseContract(name: string, open: () => Promise<KnowledgeBase>, dispose: () => Promise<void> = async () => {}): void {
+export function knowledgeBaseContract(
+  name: string,
+  open: () => Promise<KnowledgeBase>,
+  dispose: () => Promise<void> = async () => {},
+): void {
   describe(`knowledge base: ${name}`, () => {
     let kb: KnowledgeBase;
     let dir: string;
     beforeAll(async () => {
       kb = await open();
       dir = mkdtempSync(join(tmpdir(), 'kb-fixtures-'));
-      writeFileSync(join(dir, 'volcanoes.md'), '# Volcanoes\n\nA volcano is an opening in the crust where magma erupts as lava.\n\n## Types\n\nShield volcanoes have gentle slopes built by fluid basalt lava flows. Stratovolcanoes are steep and explosive.');
-      writeFileSync(join(dir, 'tea.txt'), 'Green tea is made from leaves that are not oxidised. Black tea leaves are fully oxidised before drying.');
+      writeFileSync(
+        join(dir, 'volcanoes.md'),
+        '# Volcanoes\n\nA volcano is an opening in the crust where magma erupts as lava.\n\n## Types\n\nShield volcanoes have gentle slopes built by fluid basalt lava flows. Stratovolcanoes are steep and explosive.',
+      );
+      writeFileSync(
+        join(dir, 'tea.txt'),
+        'Green tea is made from leaves that are not oxidised. Black tea leaves are fully oxidised before drying.',
+      );
       writeFileSync(
         join(dir, 'glaciers.html'),
         '<html><head><title>Glaciers</title><style>.x{color:red}</style><script>var secret = "do not index";</script></head><body><nav>Home | About</nav><main><h1>Glaciers</h1><p>A glacier is a persistent body of dense ice that moves under its own weight.</p><p>Glaciers cover about ten percent of the land surface.</p></main></body></html>',
       );
-      writeFileSync(join(dir, 'bees.pdf'), await makePdf(['Honey bees communicate with a waggle dance.', 'A colony can hold fifty thousand workers.']));
+      writeFileSync(
+        join(dir, 'bees.pdf'),
+        await makePdf(['Honey bees communicate with a waggle dance.', 'A colony can hold fifty thousand workers.']),
+      );
       writeFileSync(join(dir, 'ignored.bin'), 'not a document');
     });
     afterAll(async () => {
@@ -76,8 +89,12 @@ export function knowledgeBaseContract(name: string, open: () => Promise<Knowledg
       const changed = await ingestPath(kb, join(dir, 'tea.txt'));
       expect(changed).toMatchObject({ updated: 1 });
       const hits = await kb.search('oxidised tea', 5);
-      expect(hits.filter((h) => h.title === 'tea').map((h) => h.text)).toEqual(['Oolong tea is partially oxidised, between green and black.']);
-      expect(await kb.search('fully oxidised before drying', 5)).not.toContainEqual(expect.objectContaining({ text: expect.stringContaining('Black tea') }));
+      expect(hits.filter((h) => h.title === 'tea').map((h) => h.text)).toEqual([
+        'Oolong tea is partially oxidised, between green and black.',
+      ]);
+      expect(await kb.search('fully oxidised before drying', 5)).not.toContainEqual(
+        expect.objectContaining({ text: expect.stringContaining('Black tea') }),
+      );
       expect((await kb.list()).find((d) => d.title === 'tea')!.chunkCount).toBe(1);
     });
 

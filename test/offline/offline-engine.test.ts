@@ -29,7 +29,11 @@ afterAll(async () => {
 
 async function ask(messages: ChatMessage[]) {
   const events: RunEvent[] = [];
-  for await (const e of engine.run({ runId: 'r', conversationId: 'c', model: 'cortex-flow', messages, generation: {} }, new AbortController().signal)) events.push(e);
+  for await (const e of engine.run(
+    { runId: 'r', conversationId: 'c', model: 'cortex-flow', messages, generation: {} },
+    new AbortController().signal,
+  ))
+    events.push(e);
   const done = events.find((e) => e.type === 'run_finished') as Extract<RunEvent, { type: 'run_finished' }>;
   return { events, done };
 }
@@ -65,7 +69,12 @@ describe('offline extractive engine', () => {
     }
     expect(events.some((e) => e.type === 'tool_call' && e.toolName === 'search_knowledge_base')).toBe(true);
     // The streamed deltas add up to the answer.
-    expect(events.filter((e) => e.type === 'text_delta').map((e) => (e as { text: string }).text).join('')).toBe(done.text);
+    expect(
+      events
+        .filter((e) => e.type === 'text_delta')
+        .map((e) => (e as { text: string }).text)
+        .join(''),
+    ).toBe(done.text);
   });
 
   it('says plainly when it found nothing, rather than inventing', async () => {

@@ -22,8 +22,42 @@ function prng(seed: number) {
   };
 }
 
-const ODD = ['\u0000', '\ud800', '\udfff', '\u202e', '\u200b', '\ufeff', '𝕳𝖊𝖑𝖑𝖔', '🧨'.repeat(50), 'é'.normalize('NFD'), '\\u0000', '"', '\\', '\n\r\t', '<script>', "'; DROP TABLE conversations; --"];
-const WRONG: unknown[] = [null, true, false, -1, 0, 1e308, -1e308, 3.5, 'text', '', [], {}, [[]], { $gt: '' }, ODD[0], 'x'.repeat(10_000), 2 ** 53 + 1];
+const ODD = [
+  '\u0000',
+  '\ud800',
+  '\udfff',
+  '\u202e',
+  '\u200b',
+  '\ufeff',
+  '𝕳𝖊𝖑𝖑𝖔',
+  '🧨'.repeat(50),
+  'é'.normalize('NFD'),
+  '\\u0000',
+  '"',
+  '\\',
+  '\n\r\t',
+  '<script>',
+  "'; DROP TABLE conversations; --",
+];
+const WRONG: unknown[] = [
+  null,
+  true,
+  false,
+  -1,
+  0,
+  1e308,
+  -1e308,
+  3.5,
+  'text',
+  '',
+  [],
+  {},
+  [[]],
+  { $gt: '' },
+  ODD[0],
+  'x'.repeat(10_000),
+  2 ** 53 + 1,
+];
 const FIELDS: Record<string, (v: unknown) => boolean> = {
   // For each parameter, a value counts as a bad input when this says so.
   model: (v) => typeof v !== 'string' || v === '' || v !== 'cortex-flow',
@@ -69,7 +103,19 @@ function generate(rand: () => number, count: number): Case[] {
       }
       case 1: {
         // A broken message.
-        const broken = pick<unknown>([null, 'hello', 42, [], {}, { role: pick(['wizard', '', 7, null]), content: 'x' }, { role: 'user' }, { role: 'user', content: 42 }, { role: 'user', content: [{ type: 'nope' }] }, { role: 'tool', content: 'x' }, { content: 'no role' }]);
+        const broken = pick<unknown>([
+          null,
+          'hello',
+          42,
+          [],
+          {},
+          { role: pick(['wizard', '', 7, null]), content: 'x' },
+          { role: 'user' },
+          { role: 'user', content: 42 },
+          { role: 'user', content: [{ type: 'nope' }] },
+          { role: 'tool', content: 'x' },
+          { content: 'no role' },
+        ]);
         body.messages = rand() < 0.5 ? [broken] : [{ role: 'user', content: 'ok' }, broken];
         text = JSON.stringify(body);
         break;
@@ -78,7 +124,10 @@ function generate(rand: () => number, count: number): Case[] {
         // Broken JSON text: a valid body cut or corrupted at a random place.
         const good = JSON.stringify(body);
         const at = 1 + Math.floor(rand() * (good.length - 2));
-        text = rand() < 0.5 ? good.slice(0, at) : good.slice(0, at) + pick(['}', ',', '"', '\u0000', ']]', 'NaN', 'undefined']) + good.slice(at + 1);
+        text =
+          rand() < 0.5
+            ? good.slice(0, at)
+            : good.slice(0, at) + pick(['}', ',', '"', '\u0000', ']]', 'NaN', 'undefined']) + good.slice(at + 1);
         try {
           JSON.parse(text);
           continue; // the corruption happened to be valid JSON
@@ -86,23 +135,54 @@ function generate(rand: () => number, count: number): Case[] {
         break;
       }
       case 3:
-        text = pick(['', ' ', 'null', '[]', '[{}]', '42', '"string"', 'true', '<xml/>', 'model=cortex-flow&messages=hi', '{}', '{"model":"cortex-flow"}', '{"messages":[{"role":"user","content":"hi"}]}']);
+        text = pick([
+          '',
+          ' ',
+          'null',
+          '[]',
+          '[{}]',
+          '42',
+          '"string"',
+          'true',
+          '<xml/>',
+          'model=cortex-flow&messages=hi',
+          '{}',
+          '{"model":"cortex-flow"}',
+          '{"messages":[{"role":"user","content":"hi"}]}',
+        ]);
         break;
       case 4:
         // Huge values.
         // Beyond every range (1e400 is written as JSON text: it parses to Infinity).
-        text = JSON.stringify({ ...body, [pick(['n', 'temperature', 'top_p', 'presence_penalty', 'max_tokens'])]: pick(['HUGE', 10 ** 20 * -1]) }).replace('"HUGE"', pick(['1e400', '-1e400']));
+        text = JSON.stringify({
+          ...body,
+          [pick(['n', 'temperature', 'top_p', 'presence_penalty', 'max_tokens'])]: pick(['HUGE', 10 ** 20 * -1]),
+        }).replace('"HUGE"', pick(['1e400', '-1e400']));
         break;
       case 5:
         // Odd unicode in valid places: must not fail with a 5xx (a 200 is right).
-        body.messages = [{ role: 'user', content: Array.from({ length: 1 + Math.floor(rand() * 4) }, () => pick(ODD)).join('') }];
+        body.messages = [
+          { role: 'user', content: Array.from({ length: 1 + Math.floor(rand() * 4) }, () => pick(ODD)).join('') },
+        ];
         text = JSON.stringify(body);
         mustFail = false;
         break;
       default:
         // A wrong content type around a bad body.
-        contentType = pick(['text/plain', 'application/xml', 'multipart/form-data; boundary=x', 'application/x-www-form-urlencoded', 'image/png', '']);
-        text = pick(['model=cortex-flow', '--x\r\nContent-Disposition: form-data; name="model"\r\n\r\ncortex-flow\r\n--x--', '\u0089PNG\r\n', '{"model":']);
+        contentType = pick([
+          'text/plain',
+          'application/xml',
+          'multipart/form-data; boundary=x',
+          'application/x-www-form-urlencoded',
+          'image/png',
+          '',
+        ]);
+        text = pick([
+          'model=cortex-flow',
+          '--x\r\nContent-Disposition: form-data; name="model"\r\n\r\ncortex-flow\r\n--x--',
+          '\u0089PNG\r\n',
+          '{"model":',
+        ]);
         break;
     }
     cases.push({ body: text, contentType, mustFail });

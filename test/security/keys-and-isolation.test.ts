@@ -26,7 +26,12 @@ describe('API keys', () => {
     expect(err).toBeInstanceOf(OpenAI.AuthenticationError);
     expect(err.error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_api_key' });
     expect(JSON.stringify(err.error)).not.toContain('sk-wrong');
-    for (const [method, path] of [['GET', '/v1/models'], ['POST', '/v1/chat/completions'], ['GET', '/v1/conversations'], ['GET', '/v1/runs/x']]) {
+    for (const [method, path] of [
+      ['GET', '/v1/models'],
+      ['POST', '/v1/chat/completions'],
+      ['GET', '/v1/conversations'],
+      ['GET', '/v1/runs/x'],
+    ]) {
       const res = await fetch(`${srv.baseUrl}${path}`, { method, body: method === 'POST' ? '{}' : undefined });
       expect(res.status, path).toBe(401);
     }
@@ -49,7 +54,11 @@ describe('API keys', () => {
 
 describe('isolation between keys', () => {
   it("never lets one key read, continue or delete another key's conversation", async () => {
-    const mine = await chat(srv.baseUrl, { conversation_id: 'conv_alice_private', messages: [{ role: 'user', content: 'My secret is 1234' }] }, as(STATIC_KEY));
+    const mine = await chat(
+      srv.baseUrl,
+      { conversation_id: 'conv_alice_private', messages: [{ role: 'user', content: 'My secret is 1234' }] },
+      as(STATIC_KEY),
+    );
     expect(mine.status).toBe(200);
     const runId = mine.body.metadata.run_id;
 
@@ -64,15 +73,24 @@ describe('isolation between keys', () => {
     const run = await fetch(`${srv.baseUrl}/v1/runs/${runId}`, { headers: as(storedKey) });
     expect(run.status).toBe(404);
 
-    const cont = await chat(srv.baseUrl, { conversation_id: 'conv_alice_private', messages: [{ role: 'user', content: 'What was my secret?' }] }, as(storedKey));
+    const cont = await chat(
+      srv.baseUrl,
+      { conversation_id: 'conv_alice_private', messages: [{ role: 'user', content: 'What was my secret?' }] },
+      as(storedKey),
+    );
     expect(cont.status).toBe(404);
     expect(cont.body.error.code).toBe('conversation_not_found');
 
-    const del = await fetch(`${srv.baseUrl}/v1/conversations/conv_alice_private`, { method: 'DELETE', headers: as(storedKey) });
+    const del = await fetch(`${srv.baseUrl}/v1/conversations/conv_alice_private`, {
+      method: 'DELETE',
+      headers: as(storedKey),
+    });
     expect(del.status).toBe(404);
 
     // Still there, untouched, for its owner.
-    const own = (await (await fetch(`${srv.baseUrl}/v1/conversations/conv_alice_private`, { headers: as(STATIC_KEY) })).json()) as any;
+    const own = (await (
+      await fetch(`${srv.baseUrl}/v1/conversations/conv_alice_private`, { headers: as(STATIC_KEY) })
+    ).json()) as any;
     expect(own.messages.map((m: any) => m.content)).toEqual(['My secret is 1234', 'Echo: My secret is 1234']);
     expect((await fetch(`${srv.baseUrl}/v1/runs/${runId}`, { headers: as(STATIC_KEY) })).status).toBe(200);
   });

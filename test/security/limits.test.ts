@@ -36,7 +36,9 @@ describe('rate limits', () => {
   });
 
   it('limits tokens per minute', async () => {
-    const srv = await start(new RecordingOrchestrator({ answer: () => 'word '.repeat(200) }), { CORTEX_RATE_LIMIT_TPM: '150' });
+    const srv = await start(new RecordingOrchestrator({ answer: () => 'word '.repeat(200) }), {
+      CORTEX_RATE_LIMIT_TPM: '150',
+    });
     await awayFromMinuteBoundary();
     expect((await chat(srv.baseUrl, hi)).status).toBe(200); // spends ~200 completion tokens
     const limited = await chat(srv.baseUrl, hi);
@@ -62,14 +64,20 @@ describe('rate limits', () => {
 
 describe('run limits', () => {
   it('queues runs beyond the concurrency limit and refuses them with 429 after the wait', async () => {
-    const srv = await start(new RecordingOrchestrator({ answer: () => 'slow answer here', delayMs: 150 }), { CORTEX_MAX_CONCURRENT_RUNS: '1', CORTEX_QUEUE_TIMEOUT_SECONDS: '0.1' });
+    const srv = await start(new RecordingOrchestrator({ answer: () => 'slow answer here', delayMs: 150 }), {
+      CORTEX_MAX_CONCURRENT_RUNS: '1',
+      CORTEX_QUEUE_TIMEOUT_SECONDS: '0.1',
+    });
     const results = await Promise.all([chat(srv.baseUrl, hi), chat(srv.baseUrl, hi)]);
     expect(results.map((r) => r.status).sort()).toEqual([200, 429]);
     expect(results.find((r) => r.status === 429)!.body.error.code).toBe('too_many_concurrent_runs');
   });
 
   it('stops a run that exceeds its time limit with a 504, and stores what it had', async () => {
-    const srv = await start(new RecordingOrchestrator({ answer: () => 'a very slow answer that will not finish in time', delayMs: 200 }), { CORTEX_MAX_RUN_SECONDS: '1' });
+    const srv = await start(
+      new RecordingOrchestrator({ answer: () => 'a very slow answer that will not finish in time', delayMs: 200 }),
+      { CORTEX_MAX_RUN_SECONDS: '1' },
+    );
     const r = await chat(srv.baseUrl, { ...hi, conversation_id: 'too-slow' });
     expect(r.status).toBe(504);
     expect(r.body.error.code).toBe('run_timeout');

@@ -29,7 +29,9 @@ describe('operations', () => {
     const res = await fetch(`${srv.baseUrl}/metrics`);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
     const text = await res.text();
-    expect(text).toMatch(/cortex_http_requests_total\{route="\/v1\/chat\/completions",method="POST",status="200"\} [1-9]/);
+    expect(text).toMatch(
+      /cortex_http_requests_total\{route="\/v1\/chat\/completions",method="POST",status="200"\} [1-9]/,
+    );
     expect(text).toMatch(/cortex_http_requests_total\{route="\/v1\/models",method="GET",status="401"\} 1/);
     expect(text).toMatch(/cortex_http_request_duration_seconds_bucket\{le="0.1",route="\/v1\/chat\/completions"\}/);
     expect(text).toMatch(/cortex_time_to_first_token_seconds_count\{model="cortex-flow"\} [1-9]/);
@@ -38,7 +40,7 @@ describe('operations', () => {
     expect(text).toContain('cortex_active_streams 0');
   });
 
-  it('echoes a request id on every response, keeping a caller\'s own', async () => {
+  it("echoes a request id on every response, keeping a caller's own", async () => {
     const generated = await fetch(`${srv.baseUrl}/health`);
     expect(generated.headers.get('x-request-id')).toMatch(/^req_[0-9a-f-]{36}$/);
     const given = await fetch(`${srv.baseUrl}/v1/models`, { headers: { 'x-request-id': 'trace-abc.123', ...auth } });
@@ -53,7 +55,16 @@ describe('operations', () => {
     const config = loadConfig({ CORTEX_DATA_DIR: dir, CORTEX_LOG_LEVEL: 'silent' });
     const store = await createStore(config);
     const tokens = new TokenCounter('gpt-4');
-    const app = buildServer(assembleDeps({ config, orchestrator: new ScriptedOrchestrator(), memory: new StoredMemory(store, tokens, 1000), tokens, version: 't', store }));
+    const app = buildServer(
+      assembleDeps({
+        config,
+        orchestrator: new ScriptedOrchestrator(),
+        memory: new StoredMemory(store, tokens, 1000),
+        tokens,
+        version: 't',
+        store,
+      }),
+    );
     await store.close(); // the database goes away
     const res = await app.inject({ method: 'GET', url: '/ready' });
     expect(res.statusCode).toBe(503);
@@ -74,9 +85,28 @@ describe('operations', () => {
     const config = loadConfig({ CORTEX_DATA_DIR: dir, CORTEX_LOG_LEVEL: 'info', CORTEX_API_KEYS: 'sk-never-log-me' });
     const store = await createStore(config);
     const tokens = new TokenCounter('gpt-4');
-    const app = buildServer(assembleDeps({ config, orchestrator: new ScriptedOrchestrator(), memory: new StoredMemory(store, tokens, 1000), tokens, version: 't', store }), { logStream: sink });
-    await app.inject({ method: 'POST', url: '/v1/chat/completions', headers: { authorization: 'Bearer sk-never-log-me', 'x-request-id': 'req-log-test' }, payload: { model: 'cortex-flow', messages: [{ role: 'user', content: 'hi' }] } });
-    await app.inject({ method: 'GET', url: '/v1/models', headers: { authorization: 'Bearer sk-wrong-key-also-secret' } });
+    const app = buildServer(
+      assembleDeps({
+        config,
+        orchestrator: new ScriptedOrchestrator(),
+        memory: new StoredMemory(store, tokens, 1000),
+        tokens,
+        version: 't',
+        store,
+      }),
+      { logStream: sink },
+    );
+    await app.inject({
+      method: 'POST',
+      url: '/v1/chat/completions',
+      headers: { authorization: 'Bearer sk-never-log-me', 'x-request-id': 'req-log-test' },
+      payload: { model: 'cortex-flow', messages: [{ role: 'user', content: 'hi' }] },
+    });
+    await app.inject({
+      method: 'GET',
+      url: '/v1/models',
+      headers: { authorization: 'Bearer sk-wrong-key-also-secret' },
+    });
     await app.close();
     await store.close();
     rmSync(dir, { recursive: true, force: true });
@@ -95,7 +125,10 @@ describe('CORS', () => {
     expect(off.headers.get('access-control-allow-origin')).toBeNull();
     const on = await startTestServer(new ScriptedOrchestrator(), { CORTEX_CORS_ORIGINS: 'https://app.example' });
     try {
-      const allowed = await fetch(`${on.baseUrl}/v1/models`, { method: 'OPTIONS', headers: { origin: 'https://app.example', 'access-control-request-method': 'POST' } });
+      const allowed = await fetch(`${on.baseUrl}/v1/models`, {
+        method: 'OPTIONS',
+        headers: { origin: 'https://app.example', 'access-control-request-method': 'POST' },
+      });
       expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.example');
       const other = await fetch(`${on.baseUrl}/v1/models`, { headers: { origin: 'https://evil.example' } });
       expect(other.headers.get('access-control-allow-origin')).toBeNull();

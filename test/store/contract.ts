@@ -33,7 +33,11 @@ const turn = (conversationId: string, texts: [string, string], opts: Partial<New
   ...opts,
 });
 
-export function storeContract(name: string, open: () => Promise<Store>, dispose: () => Promise<void> = async () => {}): void {
+export function storeContract(
+  name: string,
+  open: () => Promise<Store>,
+  dispose: () => Promise<void> = async () => {},
+): void {
   describe(`Store contract: ${name}`, () => {
     let store: Store;
     beforeAll(async () => {
@@ -46,7 +50,9 @@ export function storeContract(name: string, open: () => Promise<Store>, dispose:
 
     it('creates a conversation with its first turn and reads it back in order', async () => {
       await store.appendTurn(turn('c-basic', ['Hello', 'Hi there'], { systemPrompt: 'Be brief.' }));
-      await store.appendTurn(turn('c-basic', ['How are you?', 'Fine.'], { title: 'ignored for an existing conversation' }));
+      await store.appendTurn(
+        turn('c-basic', ['How are you?', 'Fine.'], { title: 'ignored for an existing conversation' }),
+      );
       const c = await store.getConversation('c-basic', '');
       expect(c).toMatchObject({ id: 'c-basic', title: 'Hello', systemPrompt: 'Be brief.', messageCount: 4 });
       const messages = await store.getMessages('c-basic');
@@ -65,14 +71,23 @@ export function storeContract(name: string, open: () => Promise<Store>, dispose:
         title: 't',
         messages: [
           { role: 'user', content: 'Weather?', name: 'bob', images: [{ url: 'https://x/y.png' }], tokenCount: 5 },
-          { role: 'assistant', content: '', toolCalls: [{ id: 'call_1', name: 'get_weather', arguments: '{"city":"Oslo"}' }], tokenCount: 5, runId: 'r1' },
+          {
+            role: 'assistant',
+            content: '',
+            toolCalls: [{ id: 'call_1', name: 'get_weather', arguments: '{"city":"Oslo"}' }],
+            tokenCount: 5,
+            runId: 'r1',
+          },
           { role: 'tool', content: '3 C', toolCallId: 'call_1', tokenCount: 3 },
         ],
         run: run('c-tools'),
       });
       const [u, a, t] = await store.getMessages('c-tools');
       expect(u).toMatchObject({ name: 'bob', images: [{ url: 'https://x/y.png' }] });
-      expect(a).toMatchObject({ toolCalls: [{ id: 'call_1', name: 'get_weather', arguments: '{"city":"Oslo"}' }], runId: 'r1' });
+      expect(a).toMatchObject({
+        toolCalls: [{ id: 'call_1', name: 'get_weather', arguments: '{"city":"Oslo"}' }],
+        runId: 'r1',
+      });
       expect(t).toMatchObject({ role: 'tool', toolCallId: 'call_1' });
     });
 
@@ -96,7 +111,15 @@ export function storeContract(name: string, open: () => Promise<Store>, dispose:
       const r = run('c-run', 'key_a', { status: 'failed', error: 'upstream said no' });
       await store.appendTurn({ ...turn('c-run', ['x', 'y'], { owner: 'key_a' }), run: r });
       const back = await store.getRun(r.id, 'key_a');
-      expect(back).toMatchObject({ id: r.id, conversationId: 'c-run', status: 'failed', error: 'upstream said no', agentsUsed: ['researcher', 'writer'], usage: r.usage, promptTokens: 20 });
+      expect(back).toMatchObject({
+        id: r.id,
+        conversationId: 'c-run',
+        status: 'failed',
+        error: 'upstream said no',
+        agentsUsed: ['researcher', 'writer'],
+        usage: r.usage,
+        promptTokens: 20,
+      });
       expect(back!.events).toEqual(r.events);
       expect(await store.getRun(r.id, 'key_b')).toBeUndefined();
     });
@@ -105,7 +128,9 @@ export function storeContract(name: string, open: () => Promise<Store>, dispose:
       await store.appendTurn(turn('c-owned', ['mine', 'ok'], { owner: 'key_a' }));
       expect(await store.getConversation('c-owned', 'key_b')).toBeUndefined();
       expect(await store.getConversationOwner('c-owned')).toBe('key_a');
-      await expect(store.appendTurn(turn('c-owned', ['theirs', 'no'], { owner: 'key_b' }))).rejects.toBeInstanceOf(ForeignConversationError);
+      await expect(store.appendTurn(turn('c-owned', ['theirs', 'no'], { owner: 'key_b' }))).rejects.toBeInstanceOf(
+        ForeignConversationError,
+      );
       expect(await store.deleteConversation('c-owned', 'key_b')).toBe(false);
       expect((await store.getMessages('c-owned')).length).toBe(2);
     });
@@ -158,7 +183,10 @@ export function storeContract(name: string, open: () => Promise<Store>, dispose:
       const start = 60_000 * 1000;
       await Promise.all(Array.from({ length: 10 }, () => store.addToWindow('b', start, { requests: 1, tokens: 5 })));
       expect(await store.addToWindow('b', start, { requests: 0, tokens: 0 })).toEqual({ requests: 10, tokens: 50 });
-      expect(await store.addToWindow('b', start + 60_000, { requests: 1, tokens: 1 })).toEqual({ requests: 1, tokens: 1 });
+      expect(await store.addToWindow('b', start + 60_000, { requests: 1, tokens: 1 })).toEqual({
+        requests: 1,
+        tokens: 1,
+      });
     });
 
     it('answers a ping', async () => {

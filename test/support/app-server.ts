@@ -21,12 +21,32 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(orchestrator: Orchestrator, env: Record<string, string> = {}, overrides: Partial<Config> = {}, storeOpts: { schema?: string } = {}): Promise<TestServer> {
+export async function startTestServer(
+  orchestrator: Orchestrator,
+  env: Record<string, string> = {},
+  overrides: Partial<Config> = {},
+  storeOpts: { schema?: string } = {},
+): Promise<TestServer> {
   const ownDir = env.CORTEX_DATA_DIR ? undefined : mkdtempSync(join(tmpdir(), 'cortex-test-'));
-  const config = loadConfig({ CORTEX_LOG_LEVEL: 'silent', CORTEX_SSE_KEEPALIVE_SECONDS: '0', ...(ownDir ? { CORTEX_DATA_DIR: ownDir } : {}), ...env }, overrides);
+  const config = loadConfig(
+    {
+      CORTEX_LOG_LEVEL: 'silent',
+      CORTEX_SSE_KEEPALIVE_SECONDS: '0',
+      ...(ownDir ? { CORTEX_DATA_DIR: ownDir } : {}),
+      ...env,
+    },
+    overrides,
+  );
   const store = await createStore(config, storeOpts);
   const tokens = new TokenCounter(config.tokenModel);
-  const deps = assembleDeps({ config, orchestrator, memory: new StoredMemory(store, tokens, config.maxContextTokens), tokens, version: 'test', store });
+  const deps = assembleDeps({
+    config,
+    orchestrator,
+    memory: new StoredMemory(store, tokens, config.maxContextTokens),
+    tokens,
+    version: 'test',
+    store,
+  });
   const server = buildServer(deps);
   const baseUrl = await server.listen({ host: '127.0.0.1', port: 0 });
   return {
@@ -42,7 +62,15 @@ export async function startTestServer(orchestrator: Orchestrator, env: Record<st
   };
 }
 
-export async function chat(baseUrl: string, body: Record<string, unknown>, headers: Record<string, string> = {}): Promise<{ status: number; body: any; headers: Headers }> {
-  const res = await fetch(`${baseUrl}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ model: 'cortex-flow', ...body }) });
+export async function chat(
+  baseUrl: string,
+  body: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: any; headers: Headers }> {
+  const res = await fetch(`${baseUrl}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ model: 'cortex-flow', ...body }),
+  });
   return { status: res.status, body: await res.json(), headers: res.headers };
 }

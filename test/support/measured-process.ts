@@ -13,9 +13,23 @@ export interface MeasuredServer {
   stop(): Promise<void>;
 }
 
-export async function startMeasuredServer(upstreamUrl: string, dataDir: string, env: Record<string, string> = {}): Promise<MeasuredServer> {
+export async function startMeasuredServer(
+  upstreamUrl: string,
+  dataDir: string,
+  env: Record<string, string> = {},
+): Promise<MeasuredServer> {
   const child = spawn(process.execPath, ['--expose-gc', SERVER], {
-    env: { ...process.env, CORTEX_DATA_DIR: dataDir, CORTEX_LOG_LEVEL: 'silent', CORTEX_MODEL: 'openai:mock', OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: upstreamUrl, CORTEX_MAX_CONCURRENT_RUNS: '10000', CORTEX_SAMPLE_CORPUS: 'false', ...env },
+    env: {
+      ...process.env,
+      CORTEX_DATA_DIR: dataDir,
+      CORTEX_LOG_LEVEL: 'silent',
+      CORTEX_MODEL: 'openai:mock',
+      OPENAI_API_KEY: 'sk-test',
+      OPENAI_BASE_URL: upstreamUrl,
+      CORTEX_MAX_CONCURRENT_RUNS: '10000',
+      CORTEX_SAMPLE_CORPUS: 'false',
+      ...env,
+    },
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();

@@ -5,9 +5,7 @@ import type { LanguageModelV3StreamPart } from '@ai-sdk/provider';
 import type { ModelResolver, ResolvedModel } from '../../src/llm/providers.ts';
 
 export type ScriptedReply =
-  | { text: string }
-  | { toolCalls: { name: string; input: Record<string, unknown> }[] }
-  | { error: Error };
+  { text: string } | { toolCalls: { name: string; input: Record<string, unknown> }[] } | { error: Error };
 
 const usage = (input: number, output: number) => ({
   inputTokens: { total: input, noCache: input, cacheRead: 0, cacheWrite: 0 },
@@ -47,20 +45,41 @@ export function scriptedModel(name: string, replies: ScriptedReply[], opts: { de
       const content =
         'text' in reply
           ? [{ type: 'text' as const, text: reply.text }]
-          : reply.toolCalls.map((c) => ({ type: 'tool-call' as const, toolCallId: `call_${++callSeq}`, toolName: c.name, input: JSON.stringify(c.input) }));
-      return { content, finishReason: { unified: 'text' in reply ? 'stop' : 'tool-calls', raw: undefined }, usage: usage(10, 5), warnings: [] } as never;
+          : reply.toolCalls.map((c) => ({
+              type: 'tool-call' as const,
+              toolCallId: `call_${++callSeq}`,
+              toolName: c.name,
+              input: JSON.stringify(c.input),
+            }));
+      return {
+        content,
+        finishReason: { unified: 'text' in reply ? 'stop' : 'tool-calls', raw: undefined },
+        usage: usage(10, 5),
+        warnings: [],
+      } as never;
     },
     doStream: async (options) => {
       const reply = await next(options as never);
       const chunks: LanguageModelV3StreamPart[] = [{ type: 'stream-start', warnings: [] }];
       if ('text' in reply) {
         chunks.push({ type: 'text-start', id: 't' });
-        for (const piece of reply.text.match(/.{1,5}/gs) ?? []) chunks.push({ type: 'text-delta', id: 't', delta: piece });
+        for (const piece of reply.text.match(/.{1,5}/gs) ?? [])
+          chunks.push({ type: 'text-delta', id: 't', delta: piece });
         chunks.push({ type: 'text-end', id: 't' });
       } else {
-        for (const c of reply.toolCalls) chunks.push({ type: 'tool-call', toolCallId: `call_${++callSeq}`, toolName: c.name, input: JSON.stringify(c.input) });
+        for (const c of reply.toolCalls)
+          chunks.push({
+            type: 'tool-call',
+            toolCallId: `call_${++callSeq}`,
+            toolName: c.name,
+            input: JSON.stringify(c.input),
+          });
       }
-      chunks.push({ type: 'finish', finishReason: { unified: 'text' in reply ? 'stop' : 'tool-calls', raw: undefined }, usage: usage(10, 5) } as LanguageModelV3StreamPart);
+      chunks.push({
+        type: 'finish',
+        finishReason: { unified: 'text' in reply ? 'stop' : 'tool-calls', raw: undefined },
+        usage: usage(10, 5),
+      } as LanguageModelV3StreamPart);
       return { stream: simulateReadableStream({ chunks }) };
     },
   });

@@ -26,9 +26,21 @@ export interface ToolCallReply {
 }
 
 export type Reply =
-  | { text: string; delayMs?: number; chunkSize?: number; chunkDelayMs?: number; finishReason?: string; usage?: { prompt: number; completion: number } }
+  | {
+      text: string;
+      delayMs?: number;
+      chunkSize?: number;
+      chunkDelayMs?: number;
+      finishReason?: string;
+      usage?: { prompt: number; completion: number };
+    }
   | { toolCalls: ToolCallReply[]; delayMs?: number; usage?: { prompt: number; completion: number } }
-  | { status: number; error?: { message: string; type?: string; code?: string | null }; headers?: Record<string, string>; delayMs?: number }
+  | {
+      status: number;
+      error?: { message: string; type?: string; code?: string | null };
+      headers?: Record<string, string>;
+      delayMs?: number;
+    }
   | { fault: 'reset' | 'truncate' | 'malformed' | 'hang'; text?: string; delayMs?: number };
 
 export type Responder = (req: UpstreamRequest) => Reply | Promise<Reply>;
@@ -47,14 +59,16 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function agentOf(body: any): string | undefined {
   const system = body?.messages?.find((m: any) => m.role === 'system')?.content;
-  const text = typeof system === 'string' ? system : Array.isArray(system) ? system.map((p: any) => p.text ?? '').join('') : '';
+  const text =
+    typeof system === 'string' ? system : Array.isArray(system) ? system.map((p: any) => p.text ?? '').join('') : '';
   return /You are the (\w+)/.exec(text)?.[1];
 }
 
 /** Replies taken in order from one queue per agent; an agent with an empty queue gets a 500. */
 export function scriptByAgent(script: Record<string, Reply[]>): Responder {
   const queues = Object.fromEntries(Object.entries(script).map(([k, v]) => [k, [...v]]));
-  return (req) => queues[req.agent ?? '']?.shift() ?? { status: 500, error: { message: `no scripted reply left for ${req.agent}` } };
+  return (req) =>
+    queues[req.agent ?? '']?.shift() ?? { status: 500, error: { message: `no scripted reply left for ${req.agent}` } };
 }
 
 export async function startMockUpstream(responder: Responder): Promise<MockUpstream> {
@@ -63,13 +77,23 @@ export async function startMockUpstream(responder: Responder): Promise<MockUpstr
   const sockets = new Set<Socket>();
   const server: Server = createServer(async (req, res) => {
     if (req.method !== 'POST' || !req.url?.endsWith('/chat/completions')) {
-      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: 'not found', type: 'invalid_request_error' } }));
+      res
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: { message: 'not found', type: 'invalid_request_error' } }));
       return;
     }
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-    const record: UpstreamRequest = { index: requests.length, body, headers: req.headers, agent: agentOf(body), stream: body.stream === true, receivedAt: Date.now(), abortedByClient: false };
+    const record: UpstreamRequest = {
+      index: requests.length,
+      body,
+      headers: req.headers,
+      agent: agentOf(body),
+      stream: body.stream === true,
+      receivedAt: Date.now(),
+      abortedByClient: false,
+    };
     requests.push(record);
     res.on('close', () => {
       if (!res.writableFinished) record.abortedByClient = true;
@@ -105,15 +129,38 @@ async function send(req: UpstreamRequest, reply: Reply, res: ServerResponse): Pr
   const created = Math.floor(Date.now() / 1000);
   if ('status' in reply) {
     res.writeHead(reply.status, { 'content-type': 'application/json', ...reply.headers });
-    res.end(JSON.stringify({ error: { message: reply.error?.message ?? `status ${reply.status}`, type: reply.error?.type ?? 'server_error', param: null, code: reply.error?.code ?? null } }));
+    res.end(
+      JSON.stringify({
+        error: {
+          message: reply.error?.message ?? `status ${reply.status}`,
+          type: reply.error?.type ?? 'server_error',
+          param: null,
+          code: reply.error?.code ?? null,
+        },
+      }),
+    );
     return;
   }
   if ('fault' in reply) return sendFault(req, reply, res, { id, created, model });
-  const usage = reply.usage ?? { prompt: 10, completion: 'text' in reply ? Math.max(1, Math.ceil(reply.text.length / 4)) : 5 };
-  const wireUsage = { prompt_tokens: usage.prompt, completion_tokens: usage.completion, total_tokens: usage.prompt + usage.completion };
+  const usage = reply.usage ?? {
+    prompt: 10,
+    completion: 'text' in reply ? Math.max(1, Math.ceil(reply.text.length / 4)) : 5,
+  };
+  const wireUsage = {
+    prompt_tokens: usage.prompt,
+    completion_tokens: usage.completion,
+    total_tokens: usage.prompt + usage.completion,
+  };
   const toolCalls =
     'toolCalls' in reply
-      ? reply.toolCalls.map((c, i) => ({ id: c.id ?? `call_${req.index}_${i}`, type: 'function', function: { name: c.name, arguments: typeof c.arguments === 'string' ? c.arguments : JSON.stringify(c.arguments) } }))
+      ? reply.toolCalls.map((c, i) => ({
+          id: c.id ?? `call_${req.index}_${i}`,
+          type: 'function',
+          function: {
+            name: c.name,
+            arguments: typeof c.arguments === 'string' ? c.arguments : JSON.stringify(c.arguments),
+          },
+        }))
       : undefined;
   const finishReason = toolCalls ? 'tool_calls' : ('finishReason' in reply && reply.finishReason) || 'stop';
   const text = 'text' in reply ? reply.text : null;
@@ -126,14 +173,22 @@ async function send(req: UpstreamRequest, reply: Reply, res: ServerResponse): Pr
         object: 'chat.completion',
         created,
         model,
-        choices: [{ index: 0, message: { role: 'assistant', content: text, ...(toolCalls ? { tool_calls: toolCalls } : {}) }, finish_reason: finishReason, logprobs: null }],
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content: text, ...(toolCalls ? { tool_calls: toolCalls } : {}) },
+            finish_reason: finishReason,
+            logprobs: null,
+          },
+        ],
         usage: wireUsage,
       }),
     );
     return;
   }
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-  const frame = (choices: unknown[], extra: Record<string, unknown> = {}) => `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices, ...extra })}\n\n`;
+  const frame = (choices: unknown[], extra: Record<string, unknown> = {}) =>
+    `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices, ...extra })}\n\n`;
   res.write(frame([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]));
   if (text !== null) {
     const size = ('chunkSize' in reply && reply.chunkSize) || 4;
@@ -143,14 +198,23 @@ async function send(req: UpstreamRequest, reply: Reply, res: ServerResponse): Pr
       if ('chunkDelayMs' in reply && reply.chunkDelayMs) await sleep(reply.chunkDelayMs);
     }
   }
-  if (toolCalls) res.write(frame([{ index: 0, delta: { tool_calls: toolCalls.map((c, index) => ({ index, ...c })) }, finish_reason: null }]));
+  if (toolCalls)
+    res.write(
+      frame([{ index: 0, delta: { tool_calls: toolCalls.map((c, index) => ({ index, ...c })) }, finish_reason: null }]),
+    );
   res.write(frame([{ index: 0, delta: {}, finish_reason: finishReason }]));
   if (req.body.stream_options?.include_usage) res.write(frame([], { usage: wireUsage }));
   res.end('data: [DONE]\n\n');
 }
 
-async function sendFault(req: UpstreamRequest, reply: Extract<Reply, { fault: string }>, res: ServerResponse, head: { id: string; created: number; model: string }) {
-  const frame = (delta: unknown) => `data: ${JSON.stringify({ ...head, object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: null }] })}\n\n`;
+async function sendFault(
+  req: UpstreamRequest,
+  reply: Extract<Reply, { fault: string }>,
+  res: ServerResponse,
+  head: { id: string; created: number; model: string },
+) {
+  const frame = (delta: unknown) =>
+    `data: ${JSON.stringify({ ...head, object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: null }] })}\n\n`;
   switch (reply.fault) {
     case 'reset':
       res.socket?.destroy();

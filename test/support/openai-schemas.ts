@@ -5,7 +5,9 @@ import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import { expect } from 'vitest';
 
-const document = withNullableWithoutType(JSON.parse(readFileSync(new URL('../fixtures/openai-chat-schemas.json', import.meta.url), 'utf8')));
+const document = withNullableWithoutType(
+  JSON.parse(readFileSync(new URL('../fixtures/openai-chat-schemas.json', import.meta.url), 'utf8')),
+);
 
 /** OpenAPI 3.0 allows `nullable` beside `$ref`/`allOf` without `type`; ajv needs it spelled out. */
 function withNullableWithoutType(node: any): any {
@@ -24,7 +26,12 @@ const ajv = new Ajv({ strict: false, allErrors: true });
 (addFormats as unknown as (a: Ajv) => void)(ajv);
 ajv.addSchema({ $id: 'openai', components: document.components });
 
-type SchemaName = 'CreateChatCompletionResponse' | 'CreateChatCompletionStreamResponse' | 'ErrorResponse' | 'ListModelsResponse' | 'Model';
+type SchemaName =
+  | 'CreateChatCompletionResponse'
+  | 'CreateChatCompletionStreamResponse'
+  | 'ErrorResponse'
+  | 'ListModelsResponse'
+  | 'Model';
 
 /** Asserts that `value` matches OpenAI's schema. The `metadata` extension is the known exception. */
 export function expectOpenAiShape(name: SchemaName, value: unknown): void {

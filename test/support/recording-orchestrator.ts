@@ -45,6 +45,14 @@ export class RecordingOrchestrator implements Orchestrator {
         return;
       }
     }
-    yield { type: 'run_finished', finishReason: 'stop', text, agentsUsed: ['writer'], iterations: 1, sources: [], at: Date.now() };
+    yield {
+      type: 'run_finished',
+      finishReason: 'stop',
+      text,
+      agentsUsed: ['writer'],
+      iterations: 1,
+      sources: [],
+      at: Date.now(),
+    };
   }
 }

@@ -34,7 +34,16 @@ export class ScriptedOrchestrator implements Orchestrator {
       if (signal.aborted) return;
       yield { type: 'text_delta', text, at: Date.now() };
       if (this.failMidway && i === 0) {
-        yield { type: 'run_failed', error: { message: 'The upstream model failed with status 503.', status: 502, type: 'server_error', code: 'upstream_error' }, at: Date.now() };
+        yield {
+          type: 'run_failed',
+          error: {
+            message: 'The upstream model failed with status 503.',
+            status: 502,
+            type: 'server_error',
+            code: 'upstream_error',
+          },
+          at: Date.now(),
+        };
         return;
       }
       await new Promise((r) => setImmediate(r));

@@ -11,7 +11,12 @@ afterAll(() => srv.close());
 
 const user = [{ role: 'user', content: 'hi' }];
 async function post(body: unknown, contentType = 'application/json') {
-  const res = await srv.server.inject({ method: 'POST', url: '/v1/chat/completions', headers: { 'content-type': contentType }, payload: typeof body === 'string' ? body : JSON.stringify(body) });
+  const res = await srv.server.inject({
+    method: 'POST',
+    url: '/v1/chat/completions',
+    headers: { 'content-type': contentType },
+    payload: typeof body === 'string' ? body : JSON.stringify(body),
+  });
   return { status: res.statusCode, body: res.json() };
 }
 
@@ -64,12 +69,21 @@ describe('request validation', () => {
   });
 
   it('ignores unknown extra fields (newer client parameters)', async () => {
-    const r = await post({ model: 'cortex-flow', messages: user, verbosity: 'low', prompt_cache_key: 'abc', some_future_field: { x: 1 } });
+    const r = await post({
+      model: 'cortex-flow',
+      messages: user,
+      verbosity: 'low',
+      prompt_cache_key: 'abc',
+      some_future_field: { x: 1 },
+    });
     expect(r.status).toBe(200);
   });
 
   it('enforces the configured message limits', async () => {
-    const tooMany = await post({ model: 'cortex-flow', messages: Array.from({ length: 501 }, () => ({ role: 'user', content: 'x' })) });
+    const tooMany = await post({
+      model: 'cortex-flow',
+      messages: Array.from({ length: 501 }, () => ({ role: 'user', content: 'x' })),
+    });
     expect(tooMany.status).toBe(400);
     expect(tooMany.body.error).toMatchObject({ param: 'messages', code: 'too_many_messages' });
     const tooLong = await post({ model: 'cortex-flow', messages: [{ role: 'user', content: 'x'.repeat(200_001) }] });

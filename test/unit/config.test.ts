@@ -19,7 +19,13 @@ describe('configuration', () => {
       OPENAI_COMPAT_MAX_CONTEXT_TOKENS: '4096',
       OPENAI_COMPAT_TOKEN_MODEL: 'gpt-4o',
     });
-    expect(config).toMatchObject({ enabled: false, port: 9100, modelName: 'my-team', maxContextTokens: 4096, tokenModel: 'gpt-4o' });
+    expect(config).toMatchObject({
+      enabled: false,
+      port: 9100,
+      modelName: 'my-team',
+      maxContextTokens: 4096,
+      tokenModel: 'gpt-4o',
+    });
   });
 
   it('rejects a bad value with one line naming the variable', () => {

@@ -9,7 +9,7 @@ const TEXTS = [
   'function add(a: number, b: number): number {\n  return a + b; // sum\n}\n',
   '東京は日本の首都です。北京是中国的首都。서울은 한국의 수도입니다.',
   'Emoji 🎉🚀👩‍👩‍👧‍👦 and flags 🇫🇷🇯🇵 mixed with ümlauts and naïve café.',
-  'SELECT id, name FROM users WHERE created_at > NOW() - INTERVAL \'7 days\';',
+  "SELECT id, name FROM users WHERE created_at > NOW() - INTERVAL '7 days';",
   '<|endoftext|> is just text here',
   '',
 ];
@@ -36,7 +36,8 @@ describe.each([
   });
 
   it('counts a chat the way OpenAI bills it (3 per message, 1 per name, 3 to prime the reply)', () => {
-    const expected = MESSAGES.reduce((n, m) => n + 3 + count(m.role) + count(m.content) + (m.name ? 1 + count(m.name) : 0), 0) + 3;
+    const expected =
+      MESSAGES.reduce((n, m) => n + 3 + count(m.role) + count(m.content) + (m.name ? 1 + count(m.name) : 0), 0) + 3;
     expect(counter.countChat(MESSAGES)).toBe(expected);
   });
 });

@@ -5,7 +5,16 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../deps.ts';
 import { ApiError, modelNotFound, serverError } from '../errors.ts';
 import { parseChatRequest, type ChatRequest } from '../chat-request.ts';
-import { chunk, choiceMessage, deltaChoice, newCompletionId, runMetadata, usageOf, wireToolCalls, type ChunkHead } from '../chat-response.ts';
+import {
+  chunk,
+  choiceMessage,
+  deltaChoice,
+  newCompletionId,
+  runMetadata,
+  usageOf,
+  wireToolCalls,
+  type ChunkHead,
+} from '../chat-response.ts';
 import { SseWriter } from '../sse.ts';
 import { enforceMessageLimits, rateLimited, STOPPED, type StopReason } from '../run-limits.ts';
 import { instrument } from '../run-metrics.ts';
@@ -24,14 +33,19 @@ interface RunSlot {
 export function registerChatCompletions(app: FastifyInstance, deps: AppDeps): void {
   app.post('/v1/chat/completions', async (request, reply) => {
     const headerId = request.headers[CONVERSATION_HEADER];
-    const chat = parseChatRequest(request.body, { conversationId: typeof headerId === 'string' && headerId ? headerId : undefined });
+    const chat = parseChatRequest(request.body, {
+      conversationId: typeof headerId === 'string' && headerId ? headerId : undefined,
+    });
     enforceMessageLimits(chat, deps);
     if (!deps.orchestrator.models().some((m) => m.id === chat.model)) throw modelNotFound(chat.model);
 
     const owner = request.owner;
     const bucket = owner ?? 'anonymous';
     // Counting tokens costs time: only when a limit needs the figure.
-    const limit = await deps.rateLimiter.admit(bucket, deps.rateLimiter.enabled ? deps.tokens.countChat(chat.messages) : 0);
+    const limit = await deps.rateLimiter.admit(
+      bucket,
+      deps.rateLimiter.enabled ? deps.tokens.countChat(chat.messages) : 0,
+    );
     if (!limit.ok) {
       deps.metrics.rejected.inc({ reason: `rate_limit_${limit.limit}` });
       throw rateLimited(limit.limit!, limit.retryAfterSeconds);
@@ -51,7 +65,10 @@ export function registerChatCompletions(app: FastifyInstance, deps: AppDeps): vo
     const releaseSlot = await deps.gate.acquire(abort.signal);
     if (!releaseSlot) {
       deps.metrics.rejected.inc({ reason: 'concurrency' });
-      throw new ApiError(429, 'rate_limit_error', 'Too many runs are in progress on this server; try again shortly.', { code: 'too_many_concurrent_runs', headers: { 'retry-after': '1' } });
+      throw new ApiError(429, 'rate_limit_error', 'Too many runs are in progress on this server; try again shortly.', {
+        code: 'too_many_concurrent_runs',
+        headers: { 'retry-after': '1' },
+      });
     }
 
     const conversationId = chat.conversationId ?? `conv_${randomUUID()}`;
@@ -65,7 +82,11 @@ export function registerChatCompletions(app: FastifyInstance, deps: AppDeps): vo
     const runTimer = setTimeout(() => stop('timeout'), deps.config.maxRunSeconds * 1000);
     deps.metrics.activeRuns.inc();
 
-    const slots: RunSlot[] = Array.from({ length: chat.n }, (_, index) => ({ index, runId: `run_${randomUUID()}`, summary: new RunSummary() }));
+    const slots: RunSlot[] = Array.from({ length: chat.n }, (_, index) => ({
+      index,
+      runId: `run_${randomUUID()}`,
+      summary: new RunSummary(),
+    }));
     const startedAt = new Date();
     const promptTokens = deps.tokens.countChat(turn.context);
     const runs = slots.map((slot) =>
@@ -101,7 +122,14 @@ export function registerChatCompletions(app: FastifyInstance, deps: AppDeps): vo
       clearTimeout(runTimer);
       const main = slots[0].summary;
       const interrupted = stopReason && stopReason !== 'client' ? STOPPED[stopReason] : undefined;
-      const status: TurnStatus = main.failure || interrupted ? 'failed' : main.finishReason === 'tool_calls' ? 'tool_calls' : main.finishReason ? 'completed' : 'cancelled';
+      const status: TurnStatus =
+        main.failure || interrupted
+          ? 'failed'
+          : main.finishReason === 'tool_calls'
+            ? 'tool_calls'
+            : main.finishReason
+              ? 'completed'
+              : 'cancelled';
       const answerText = main.answerSoFar;
       const completionTokens = completionTokensOf(deps, main);
       try {
@@ -111,9 +139,19 @@ export function registerChatCompletions(app: FastifyInstance, deps: AppDeps): vo
           runId: slots[0].runId,
           model: chat.model,
           newMessages: turn.newMessages,
-          answer: answerText || main.toolCalls?.length ? { role: 'assistant', content: answerText, ...(main.toolCalls?.length ? { toolCalls: main.toolCalls } : {}) } : null,
+          answer:
+            answerText || main.toolCalls?.length
+              ? {
+                  role: 'assistant',
+                  content: answerText,
+                  ...(main.toolCalls?.length ? { toolCalls: main.toolCalls } : {}),
+                }
+              : null,
           status,
-          error: main.failure?.message ?? interrupted?.message ?? (status === 'cancelled' ? 'client disconnected before the run finished' : undefined),
+          error:
+            main.failure?.message ??
+            interrupted?.message ??
+            (status === 'cancelled' ? 'client disconnected before the run finished' : undefined),
           events: main.events,
           agentsUsed: main.agentsUsed,
           usage: main.usageTotal(),
@@ -128,7 +166,9 @@ export function registerChatCompletions(app: FastifyInstance, deps: AppDeps): vo
         turn.release();
         releaseSlot();
         deps.metrics.activeRuns.dec();
-        await deps.rateLimiter.spend(bucket, completionTokens).catch((err) => request.log.warn({ err }, 'rate limit accounting failed'));
+        await deps.rateLimiter
+          .spend(bucket, completionTokens)
+          .catch((err) => request.log.warn({ err }, 'rate limit accounting failed'));
         recorded();
       }
     };
@@ -165,15 +205,26 @@ async function* guardRun(events: AsyncIterable<RunEvent>, request: FastifyReques
     const e = err instanceof ApiError ? err : undefined;
     if (!e) request.log.error({ err }, 'run threw');
     const error = e ?? serverError();
-    yield { type: 'run_failed', error: { message: error.message, status: error.status, type: error.type, code: error.code }, at: Date.now() };
+    yield {
+      type: 'run_failed',
+      error: { message: error.message, status: error.status, type: error.type, code: error.code },
+      at: Date.now(),
+    };
   }
 }
 
-async function answerRuns(reply: FastifyReply, ctx: RenderContext, runs: AsyncIterable<RunEvent>[], signal: AbortSignal) {
+async function answerRuns(
+  reply: FastifyReply,
+  ctx: RenderContext,
+  runs: AsyncIterable<RunEvent>[],
+  signal: AbortSignal,
+) {
   try {
-    await Promise.all(runs.map(async (events, i) => {
-      for await (const event of events) ctx.slots[i].summary.apply(event);
-    }));
+    await Promise.all(
+      runs.map(async (events, i) => {
+        for await (const event of events) ctx.slots[i].summary.apply(event);
+      }),
+    );
   } finally {
     await ctx.record();
   }
@@ -190,7 +241,12 @@ async function answerRuns(reply: FastifyReply, ctx: RenderContext, runs: AsyncIt
     object: 'chat.completion',
     created: Math.floor(Date.now() / 1000),
     model: chat.model,
-    choices: slots.map((s) => ({ index: s.index, message: choiceMessage(s.summary), logprobs: null, finish_reason: s.summary.finishReason ?? 'stop' })),
+    choices: slots.map((s) => ({
+      index: s.index,
+      message: choiceMessage(s.summary),
+      logprobs: null,
+      finish_reason: s.summary.finishReason ?? 'stop',
+    })),
     usage: usageOf(promptTokens, completionTokens),
     conversation_id: conversationId,
     metadata: runMetadata(slots[0].summary, { runId: slots[0].runId, engine: deps.orchestrator.engine }),
@@ -205,7 +261,11 @@ async function* mergeRuns(runs: AsyncIterable<RunEvent>[]): AsyncIterable<[numbe
   }
   const iterators = runs.map((r) => r[Symbol.asyncIterator]());
   const pending = new Map<number, Promise<[number, IteratorResult<RunEvent>]>>();
-  const pull = (i: number) => pending.set(i, iterators[i].next().then((r) => [i, r] as [number, IteratorResult<RunEvent>]));
+  const pull = (i: number) =>
+    pending.set(
+      i,
+      iterators[i].next().then((r) => [i, r] as [number, IteratorResult<RunEvent>]),
+    );
   iterators.forEach((_, i) => pull(i));
   while (pending.size) {
     const [i, result] = await Promise.race(pending.values());
@@ -218,10 +278,21 @@ async function* mergeRuns(runs: AsyncIterable<RunEvent>[]): AsyncIterable<[numbe
   }
 }
 
-async function streamRuns(reply: FastifyReply, ctx: RenderContext, runs: AsyncIterable<RunEvent>[], signal: AbortSignal) {
+async function streamRuns(
+  reply: FastifyReply,
+  ctx: RenderContext,
+  runs: AsyncIterable<RunEvent>[],
+  signal: AbortSignal,
+) {
   const { deps, chat, conversationId, slots } = ctx;
   const sse = new SseWriter(reply.raw, deps.config.keepAliveSeconds);
-  const head: ChunkHead = { id: newCompletionId(), created: Math.floor(Date.now() / 1000), model: chat.model, conversationId, includeUsage: chat.includeUsage };
+  const head: ChunkHead = {
+    id: newCompletionId(),
+    created: Math.floor(Date.now() / 1000),
+    model: chat.model,
+    conversationId,
+    includeUsage: chat.includeUsage,
+  };
   const streamed = slots.map(() => '');
   // Headers set by hooks (request id, CORS) would be lost by hijack(): carry them over.
   reply.hijack(); // from here on we own the socket: SSE frames, not a JSON body
@@ -235,7 +306,8 @@ async function streamRuns(reply: FastifyReply, ctx: RenderContext, runs: AsyncIt
       if (!sse.isOpen) continue; // keep consuming: the run is being aborted and must still be recorded
       switch (event.type) {
         case 'progress':
-          if (deps.config.streamProgress) await sse.data(chunk(head, [deltaChoice(i, { reasoning_content: `${event.text}\n` })]));
+          if (deps.config.streamProgress)
+            await sse.data(chunk(head, [deltaChoice(i, { reasoning_content: `${event.text}\n` })]));
           break;
         case 'text_delta':
           streamed[i] += event.text;
@@ -246,14 +318,22 @@ async function streamRuns(reply: FastifyReply, ctx: RenderContext, runs: AsyncIt
           const rest = event.text.startsWith(streamed[i]) ? event.text.slice(streamed[i].length) : '';
           if (rest) await sse.data(chunk(head, [deltaChoice(i, { content: rest })]));
           if (event.toolCalls?.length)
-            await sse.data(chunk(head, [deltaChoice(i, { tool_calls: wireToolCalls(event.toolCalls).map((c, index) => ({ index, ...c })) })]));
-          await sse.data(chunk(head, [deltaChoice(i, {}, event.finishReason)], {
-            metadata: runMetadata(summary, { runId: slots[i].runId, engine: deps.orchestrator.engine }),
-          }));
+            await sse.data(
+              chunk(head, [
+                deltaChoice(i, { tool_calls: wireToolCalls(event.toolCalls).map((c, index) => ({ index, ...c })) }),
+              ]),
+            );
+          await sse.data(
+            chunk(head, [deltaChoice(i, {}, event.finishReason)], {
+              metadata: runMetadata(summary, { runId: slots[i].runId, engine: deps.orchestrator.engine }),
+            }),
+          );
           break;
         }
         case 'run_failed':
-          await sse.data({ error: { message: event.error.message, type: event.error.type, param: null, code: event.error.code } });
+          await sse.data({
+            error: { message: event.error.message, type: event.error.type, param: null, code: event.error.code },
+          });
           break;
       }
     }

@@ -26,7 +26,15 @@ const messageObject = (m: StoredMessage) => ({
   role: m.role,
   content: m.content,
   ...(m.name ? { name: m.name } : {}),
-  ...(m.toolCalls?.length ? { tool_calls: m.toolCalls.map((t) => ({ id: t.id, type: 'function', function: { name: t.name, arguments: t.arguments } })) } : {}),
+  ...(m.toolCalls?.length
+    ? {
+        tool_calls: m.toolCalls.map((t) => ({
+          id: t.id,
+          type: 'function',
+          function: { name: t.name, arguments: t.arguments },
+        })),
+      }
+    : {}),
   ...(m.toolCallId ? { tool_call_id: m.toolCallId } : {}),
   run_id: m.runId,
   created_at: unix(m.createdAt),
@@ -40,15 +48,24 @@ const runObject = (r: RunRecord) => ({
   status: r.status,
   error: r.error,
   agents_used: r.agentsUsed,
-  usage: { prompt_tokens: r.promptTokens, completion_tokens: r.completionTokens, total_tokens: r.promptTokens + r.completionTokens },
-  upstream_usage: { prompt_tokens: r.usage.inputTokens, completion_tokens: r.usage.outputTokens, total_tokens: r.usage.totalTokens },
+  usage: {
+    prompt_tokens: r.promptTokens,
+    completion_tokens: r.completionTokens,
+    total_tokens: r.promptTokens + r.completionTokens,
+  },
+  upstream_usage: {
+    prompt_tokens: r.usage.inputTokens,
+    completion_tokens: r.usage.outputTokens,
+    total_tokens: r.usage.totalTokens,
+  },
   started_at: unix(r.startedAt),
   finished_at: unix(r.finishedAt),
   duration_seconds: (Date.parse(r.finishedAt) - Date.parse(r.startedAt)) / 1000,
   events: r.events,
 });
 
-const conversationNotFound = (id: string) => notFound(`No conversation found with id '${id}'.`, 'conversation_not_found', 'conversation_id');
+const conversationNotFound = (id: string) =>
+  notFound(`No conversation found with id '${id}'.`, 'conversation_not_found', 'conversation_id');
 
 export function registerConversations(app: FastifyInstance, store: Store): void {
   app.get('/v1/conversations', async (request) => {
@@ -60,7 +77,13 @@ export function registerConversations(app: FastifyInstance, store: Store): void 
     }
     const page = await store.listConversations(request.owner ?? '', parsed.data);
     const data = page.data.map(conversationObject);
-    return { object: 'list', data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: page.hasMore };
+    return {
+      object: 'list',
+      data,
+      first_id: data[0]?.id ?? null,
+      last_id: data.at(-1)?.id ?? null,
+      has_more: page.hasMore,
+    };
   });
 
   app.get<{ Params: { id: string } }>('/v1/conversations/:id', async (request) => {
@@ -71,7 +94,8 @@ export function registerConversations(app: FastifyInstance, store: Store): void 
   });
 
   app.delete<{ Params: { id: string } }>('/v1/conversations/:id', async (request) => {
-    if (!(await store.deleteConversation(request.params.id, request.owner ?? ''))) throw conversationNotFound(request.params.id);
+    if (!(await store.deleteConversation(request.params.id, request.owner ?? '')))
+      throw conversationNotFound(request.params.id);
     return { id: request.params.id, object: 'conversation.deleted', deleted: true };
   });
 

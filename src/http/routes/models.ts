@@ -8,7 +8,10 @@ export function registerModels(app: FastifyInstance, deps: AppDeps): void {
   const created = Math.floor(Date.now() / 1000);
   const toModel = (id: string) => ({ id, object: 'model' as const, created, owned_by: 'cortex-flow' });
 
-  app.get('/v1/models', async () => ({ object: 'list' as const, data: deps.orchestrator.models().map((m) => toModel(m.id)) }));
+  app.get('/v1/models', async () => ({
+    object: 'list' as const,
+    data: deps.orchestrator.models().map((m) => toModel(m.id)),
+  }));
 
   app.get<{ Params: { id: string } }>('/v1/models/:id', async (request) => {
     const found = deps.orchestrator.models().find((m) => m.id === request.params.id);
