@@ -1,6 +1,6 @@
 // One run emits one ordered stream of these events. The HTTP layer renders them (JSON body or SSE
 // chunks), the store keeps them as the run's trace; nothing re-derives what happened from logs.
-import type { TokenUsage, ToolCall } from './types.ts';
+import type { RunCheckpoint, TokenUsage, ToolCall } from './types.ts';
 
 export interface Source {
   /** The number the answer cites, as in `[1]`. */
@@ -42,6 +42,8 @@ export type RunEvent =
       finishReason: 'stop' | 'length' | 'tool_calls' | 'content_filter';
       text: string;
       toolCalls?: ToolCall[];
+      /** With `tool_calls`: what the engine needs to resume once the client sends the results. */
+      checkpoint?: RunCheckpoint;
       agentsUsed: string[];
       iterations: number;
       sources: Source[];

@@ -64,6 +64,30 @@ export interface RunInput {
   toolChoice?: ToolChoice;
   /** Who is asking (an API key's id), for tools that read owner-scoped data. */
   owner?: string;
+  /**
+   * A run paused for client tools, to go on from where it stopped. The tool results are the `tool`
+   * messages of `messages` whose `toolCallId` is one of `checkpoint.pendingToolCallIds`.
+   */
+  resume?: RunCheckpoint;
+}
+
+/**
+ * What a run paused for client tools needs to go on, written by the engine when it pauses (on
+ * `run_finished` with `finishReason: 'tool_calls'`), stored by the run lifecycle keyed by the
+ * pending tool-call ids, and handed back in `RunInput.resume` by the request that carries their
+ * results. Plain JSON: it survives a restart and may be read by another replica.
+ */
+export interface RunCheckpoint {
+  /** Bumped when the shape of `state` changes; an engine ignores a version it does not know. */
+  schemaVersion: number;
+  /** The run that paused (the resumed run has an id of its own and names this one). */
+  runId: string;
+  /** The model id the client asked for; a checkpoint resumes only a request for the same model. */
+  model: string;
+  /** The ids of the client tool calls the run waits for. */
+  pendingToolCallIds: string[];
+  /** The engine's own state: findings so far, round, agents used, sources... */
+  state: Record<string, unknown>;
 }
 
 export interface ModelInfo {
