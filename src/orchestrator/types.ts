@@ -90,6 +90,17 @@ export interface RunCheckpoint {
   state: Record<string, unknown>;
 }
 
+/** What an engine sees of a request before any run starts, to tell whether it can serve it at all. */
+export type RunRequest = Omit<RunInput, 'runId' | 'conversationId' | 'owner' | 'resume'>;
+
+/** Why an engine cannot serve a request as asked: answered as a 400 before any run starts. */
+export interface RunRefusal {
+  message: string;
+  /** The request parameter at fault, e.g. `tool_choice`. */
+  param: string | null;
+  code: string;
+}
+
 export interface ModelInfo {
   id: string;
   description: string;
@@ -100,5 +111,7 @@ export interface Orchestrator {
   /** `metadata.engine` of every answer, e.g. `offline-extractive` or `llm`. */
   readonly engine: string;
   models(): ModelInfo[];
+  /** A request this engine cannot serve as asked (e.g. a required client tool without a model). */
+  refuse?(request: RunRequest): RunRefusal | undefined;
   run(input: RunInput, signal: AbortSignal): AsyncIterable<RunEvent>;
 }

@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppDeps } from '../deps.ts';
-import { ApiError, modelNotFound, serverError } from '../errors.ts';
+import { ApiError, invalidRequest, modelNotFound, serverError } from '../errors.ts';
 import { parseChatRequest, type ChatRequest } from '../chat-request.ts';
 import {
   chunk,
@@ -38,6 +38,15 @@ export function registerChatCompletions(app: FastifyInstance, deps: AppDeps): vo
     });
     enforceMessageLimits(chat, deps);
     if (!deps.orchestrator.models().some((m) => m.id === chat.model)) throw modelNotFound(chat.model);
+    const refusal = deps.orchestrator.refuse?.({
+      model: chat.model,
+      messages: chat.messages,
+      generation: chat.generation,
+      reasoningEffort: chat.reasoningEffort,
+      tools: chat.tools,
+      toolChoice: chat.toolChoice,
+    });
+    if (refusal) throw invalidRequest(refusal.message, refusal.param, refusal.code);
 
     const owner = request.owner;
     const bucket = owner ?? 'anonymous';

@@ -9,17 +9,15 @@ export function registerOps(app: FastifyInstance, deps: AppDeps): void {
       return { status: 'ready' };
     } catch (err) {
       request.log.warn({ err }, 'not ready');
-      return reply
-        .status(503)
-        .send({
-          status: 'unavailable',
-          error: {
-            message: 'The store is unreachable.',
-            type: 'service_unavailable',
-            param: null,
-            code: 'store_unreachable',
-          },
-        });
+      return reply.status(503).send({
+        status: 'unavailable',
+        error: {
+          message: 'The store is unreachable.',
+          type: 'service_unavailable',
+          param: null,
+          code: 'store_unreachable',
+        },
+      });
     }
   });
 
