@@ -28,22 +28,18 @@ beforeAll(async () => {
     if (url.pathname === '/redirect-private')
       return res.writeHead(302, { location: 'http://127.0.0.1:1/secret' }).end();
     if (url.pathname === '/search' && req.method === 'POST') {
-      return res
-        .writeHead(200, { 'content-type': 'application/json' })
-        .end(
-          JSON.stringify({
-            results: [{ title: 'Tavily result', url: 'https://example.org/t', content: 'from tavily' }],
-          }),
-        );
+      return res.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          results: [{ title: 'Tavily result', url: 'https://example.org/t', content: 'from tavily' }],
+        }),
+      );
     }
     if (url.pathname === '/res/v1/web/search') {
-      return res
-        .writeHead(200, { 'content-type': 'application/json' })
-        .end(
-          JSON.stringify({
-            web: { results: [{ title: 'Brave result', url: 'https://example.org/b', description: 'from brave' }] },
-          }),
-        );
+      return res.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          web: { results: [{ title: 'Brave result', url: 'https://example.org/b', description: 'from brave' }] },
+        }),
+      );
     }
     if (url.pathname === '/search' && url.searchParams.get('format') === 'json') {
       return res.writeHead(200, { 'content-type': 'application/json' }).end(
