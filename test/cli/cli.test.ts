@@ -97,6 +97,50 @@ describe('cortex-flow CLI', () => {
     expect((await cli(['keys', 'list'], env)).stdout).toContain('revoked');
   });
 
+  it('refuses `keys create --name` without a value in one line, creating nothing', async () => {
+    const env = { CORTEX_DATA_DIR: join(tempDir(), 'data') };
+    for (const args of [['--name'], ['--name', '--port', '1'], ['--name=']]) {
+      const r = await cli(['keys', 'create', ...args], env);
+      expect(r.code, args.join(' ')).not.toBe(0);
+      expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
+      expect(r.stderr).toContain('--name NAME');
+    }
+    expect((await cli(['keys', 'list'], env)).stdout).toContain('No stored API keys');
+  });
+
+  it('says at start-up that keys stay required after the last key was revoked, and why', async () => {
+    const cwd = tempDir();
+    const env = { CORTEX_DATA_DIR: join(cwd, 'data') };
+    expect((await cli(['keys', 'create', '--name', 'gone'], env)).code).toBe(0);
+    expect((await cli(['keys', 'revoke', 'gone'], env)).code).toBe(0);
+    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0'], {
+      cwd,
+      env: { ...process.env, ...env, CORTEX_LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    try {
+      const line = await new Promise<any>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no auth line: ${out}`)), 15_000);
+        child.stdout!.on('data', () => {
+          const found = out.split('\n').find((l) => l.includes('"auth"'));
+          if (found) {
+            clearTimeout(timer);
+            resolve(JSON.parse(found));
+          }
+        });
+      });
+      expect(line.auth).toBe('required');
+      expect(line.msg).toMatch(/API keys required: .*revoked/);
+      const url = /Cortex Flow listening on (http:\/\/[\d.:]+)\/v1/.exec(out)![1];
+      expect((await fetch(`${url}/v1/models`)).status).toBe(401);
+    } finally {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    }
+  });
+
   it('ingests a folder, lists and removes documents', async () => {
     const cwd = tempDir();
     const docs = join(cwd, 'docs');

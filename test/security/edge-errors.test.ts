@@ -124,7 +124,11 @@ describe('a store outage', () => {
       ['GET', '/v1/conversations', undefined],
       ['GET', '/v1/conversations/conv_1', undefined],
       ['DELETE', '/v1/conversations/conv_1', undefined],
-      ['POST', '/v1/chat/completions', JSON.stringify({ model: 'cortex-flow', messages: [{ role: 'user', content: 'x' }] })],
+      [
+        'POST',
+        '/v1/chat/completions',
+        JSON.stringify({ model: 'cortex-flow', messages: [{ role: 'user', content: 'x' }] }),
+      ],
     ] as const) {
       const res = await fetch(`${baseUrl}${path}`, { method, body, headers: { 'content-type': 'application/json' } });
       expect(res.status, `${method} ${path}`).toBe(503);

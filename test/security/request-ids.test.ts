@@ -45,7 +45,8 @@ describe('conversation ids', () => {
 
   it('never takes a run slot for a refused id: valid requests still run afterwards', async () => {
     // One slot: a request that held it forever would make every later one a 429.
-    for (let i = 0; i < 3; i++) await chat(srv.baseUrl, { conversation_id: 'conv_\u00e9\u4e2d', messages: hi, stream: true });
+    for (let i = 0; i < 3; i++)
+      await chat(srv.baseUrl, { conversation_id: 'conv_\u00e9\u4e2d', messages: hi, stream: true });
     const r = await chat(srv.baseUrl, { messages: hi });
     expect(r.status).toBe(200);
   });
@@ -93,7 +94,13 @@ describe('conversation ids', () => {
 
 describe('image parts', () => {
   const withImage = (url: string) => [
-    { role: 'user', content: [{ type: 'text', text: 'what is this?' }, { type: 'image_url', image_url: { url } }] },
+    {
+      role: 'user',
+      content: [
+        { type: 'text', text: 'what is this?' },
+        { type: 'image_url', image_url: { url } },
+      ],
+    },
   ];
 
   it.each(['not a url', 'javascript:alert(1)', 'file:///etc/passwd', 'data:text/html;base64,PGI+', 'ftp://x/y.png'])(
@@ -113,7 +120,9 @@ describe('image parts', () => {
 
   it('accepts https URLs and base64 image data URLs, and the conversation goes on', async () => {
     for (const url of ['https://example.com/cat.png', 'data:image/png;base64,iVBORw0KGgo=']) {
-      expect((await chat(srv.baseUrl, { conversation_id: 'conv_images_ok', messages: withImage(url) })).status).toBe(200);
+      expect((await chat(srv.baseUrl, { conversation_id: 'conv_images_ok', messages: withImage(url) })).status).toBe(
+        200,
+      );
     }
     expect((await chat(srv.baseUrl, { conversation_id: 'conv_images_ok', messages: hi })).status).toBe(200);
   });
@@ -121,10 +130,7 @@ describe('image parts', () => {
 
 describe('the request id', () => {
   it('is echoed only when it follows the id rule', async () => {
-    const { response } = await exchange(
-      portOf(srv.baseUrl),
-      request('GET', '/health', { 'X-Request-Id': 'r\u00e9q' }),
-    );
+    const { response } = await exchange(portOf(srv.baseUrl), request('GET', '/health', { 'X-Request-Id': 'r\u00e9q' }));
     expect(response?.status).toBe(200);
     expect(response!.headers['x-request-id']).toMatch(/^req_/);
   });
