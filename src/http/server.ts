@@ -6,7 +6,7 @@ import { validateHeaderValue } from 'node:http';
 import cors from '@fastify/cors';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { registerAuth } from './auth-hook.ts';
-import { answerClientError } from './client-errors.ts';
+import { answerClientError, answerConnect, answerExpectation } from './client-errors.ts';
 import type { AppDeps } from './deps.ts';
 import { ApiError, invalidRequest, notFound, serverError, shuttingDown, storeUnavailable } from './errors.ts';
 import { storeAnswers } from './store-status.ts';
@@ -70,6 +70,8 @@ export function buildServer(deps: AppDeps, options: ServerOptions = {}): Fastify
       // Node checks the request limit only when the headers limit is no larger.
       headersTimeout: requestTimeoutMs,
       connectionsCheckingInterval: checkingInterval(requestTimeoutMs),
+      // Node's own refusal has no body; the hook below answers it in the envelope.
+      requireHostHeader: false,
     },
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // Refused during shutdown by the hook below, in the envelope (Fastify's own 503 is not).
@@ -88,6 +90,8 @@ export function buildServer(deps: AppDeps, options: ServerOptions = {}): Fastify
   // Beyond this many open connections Node closes new ones at once: a flood of idle or slow
   // connections cannot exhaust the process's file descriptors.
   app.server.maxConnections = deps.config.maxConnections;
+  app.server.on('connect', answerConnect);
+  app.server.on('checkExpectation', answerExpectation);
   app.decorateRequest('owner', undefined);
   let closing = false;
   app.addHook('preClose', async () => {
@@ -96,6 +100,9 @@ export function buildServer(deps: AppDeps, options: ServerOptions = {}): Fastify
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
     if (closing) throw shuttingDown();
+    const raw = request.raw;
+    if (raw.httpVersionMajor === 1 && raw.httpVersionMinor === 1 && !raw.headers.host)
+      throw invalidRequest('An HTTP/1.1 request needs a Host header.', null, 'missing_host');
   });
   // Before CORS: the auth hook marks the plugin's preflight route public as it is added.
   registerAuth(app, deps);
@@ -105,6 +112,8 @@ export function buildServer(deps: AppDeps, options: ServerOptions = {}): Fastify
       origin: origins.includes('*') ? true : origins,
       methods: API_METHODS,
       exposedHeaders: EXPOSED_HEADERS,
+      // An OPTIONS without the preflight headers gets an empty 204, not the plugin's plain-text 400.
+      strictPreflight: false,
     });
   }
   app.addHook('onResponse', async (request, reply) => {

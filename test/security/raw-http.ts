@@ -26,8 +26,16 @@ export function request(method: string, target: string, headers: Record<string, 
   return `${method} ${target} HTTP/1.1\r\n${lines.join('\r\n')}\r\n\r\n${body}`;
 }
 
-/** Sends `data` (text or bytes) and reads until the server closes the connection or time runs out. */
-export function exchange(port: number, data: string | Buffer, timeoutMs = 5000): Promise<RawExchange> {
+/**
+ * Sends `data` (text or bytes) and reads until the server closes the connection or time runs out.
+ * `halfClose` ends our side after sending, for a request that would otherwise never complete.
+ */
+export function exchange(
+  port: number,
+  data: string | Buffer,
+  timeoutMs = 5000,
+  halfClose = false,
+): Promise<RawExchange> {
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1');
     const chunks: Buffer[] = [];
@@ -43,7 +51,8 @@ export function exchange(port: number, data: string | Buffer, timeoutMs = 5000):
     socket.on('data', (d) => chunks.push(d));
     socket.on('close', () => finish(true));
     socket.on('error', () => {}); // a reset after the answer still ends in 'close'
-    socket.write(data);
+    if (halfClose) socket.end(data);
+    else socket.write(data);
   });
 }
 
@@ -52,7 +61,7 @@ export function parseResponse(raw: Buffer): RawResponse | undefined {
   return parseResponses(raw)[0];
 }
 
-/** Every complete HTTP response in `raw`, in order (several when requests were pipelined). */
+/** Every final HTTP response in `raw`, in order (several when requests were pipelined). */
 export function parseResponses(raw: Buffer): RawResponse[] {
   const out: RawResponse[] = [];
   let rest = raw;
@@ -68,6 +77,10 @@ export function parseResponses(raw: Buffer): RawResponse[] {
       headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
     }
     let body = rest.subarray(end + 4);
+    if (m[1].startsWith('1')) {
+      rest = body; // an interim response (100 Continue): the real one follows
+      continue;
+    }
     rest = Buffer.alloc(0);
     if (headers['transfer-encoding'] === 'chunked') body = dechunk(body);
     else if (headers['content-length']) {
