@@ -53,7 +53,8 @@ describe('conversation ids', () => {
 
   it('stores nothing for a refused id', async () => {
     const before = orchestrator.inputs.length;
-    await chat(srv.baseUrl, { conversation_id: 'x'.repeat(200), messages: hi });
+    const r = await chat(srv.baseUrl, { conversation_id: 'x'.repeat(200), messages: hi });
+    expect(r.status).toBe(400);
     expect(orchestrator.inputs.length).toBe(before);
     expect((await srv.store.listConversations('', { limit: 100, order: 'desc' })).data.map((c) => c.id)).not.toContain(
       'x'.repeat(200),
