@@ -62,6 +62,16 @@ describe('errors outside the routes', () => {
     expect(closed).toBe(true);
   });
 
+  it.each([
+    ['CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n', 405],
+    ['GET /health HTTP/1.1\r\nHost: x\r\nExpect: telepathy\r\nConnection: close\r\n\r\n', 417],
+    ['GET /health HTTP/1.1\r\nConnection: close\r\n\r\n', 400],
+  ])('answers what Node would refuse without a body (%j) in the envelope', async (raw, status) => {
+    const { response } = await exchange(portOf(srv.baseUrl), raw);
+    expect(response?.status).toBe(status);
+    expect(isErrorEnvelope(response!.body), response?.body).toBe(true);
+  });
+
   it('answers in the envelope when a response header value is one Node refuses', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'bad-header-'));
     const config = loadConfig({ CORTEX_DATA_DIR: dir, CORTEX_LOG_LEVEL: 'silent' });
