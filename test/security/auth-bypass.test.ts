@@ -86,6 +86,9 @@ describe('authentication on the matched route', () => {
       const { response } = await exchange(portOf(srv.baseUrl), request('GET', path));
       expect(response?.status, path).toBe(200);
     }
+    // Load balancers often probe with HEAD.
+    expect((await fetch(`${srv.baseUrl}/health`, { method: 'HEAD' })).status).toBe(200);
+    expect((await fetch(`${srv.baseUrl}/v1/models`, { method: 'HEAD' })).status).toBe(401);
   });
 });
 
