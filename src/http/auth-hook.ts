@@ -34,7 +34,9 @@ export function registerAuth(app: FastifyInstance, deps: AppDeps): void {
     if (route.method === 'OPTIONS' && route.url === '*') route.config = { ...route.config, public: true };
   });
 
-  app.addHook('onRequest', async (request) => {
+  // preParsing: after CORS has added its headers (a browser then sees the 401 itself, not a CORS
+  // failure), and before the body is read.
+  app.addHook('preParsing', async (request) => {
     if (isPublic(request)) return;
     if (!(await deps.auth.required())) return;
     const header = request.headers.authorization ?? '';

@@ -209,8 +209,13 @@ describe('CORS', () => {
       expect(preflight.status).toBe(204);
       const methods = preflight.headers.get('access-control-allow-methods')!.split(/,\s*/);
       expect(methods).toEqual(expect.arrayContaining(['GET', 'POST', 'DELETE']));
-      // The preflight is public; the request itself is not.
-      expect((await fetch(`${s.baseUrl}/v1/conversations/conv_1`, { method: 'DELETE' })).status).toBe(401);
+      // The preflight is public; the request itself is not, and the browser can read its 401.
+      const refused = await fetch(`${s.baseUrl}/v1/conversations/conv_1`, {
+        method: 'DELETE',
+        headers: { origin: 'https://app.example' },
+      });
+      expect(refused.status).toBe(401);
+      expect(refused.headers.get('access-control-allow-origin')).toBe('https://app.example');
 
       const answered = await fetch(`${s.baseUrl}/v1/models`, {
         headers: { origin: 'https://app.example', authorization: 'Bearer sk-cors' },
