@@ -42,6 +42,12 @@ async function serve(flags: { port?: string; host?: string }): Promise<void> {
     { url, engine: app.deps.orchestrator.engine, version: VERSION },
     `Cortex Flow listening on ${url}/v1`,
   );
+  // Operators must be able to tell from the log whether the server is open to anyone, and why.
+  const auth = await app.deps.auth.status();
+  app.server.log.info(
+    { auth: auth.required ? 'required' : 'off', reason: auth.reason },
+    `API keys ${auth.required ? 'required' : 'NOT required'}: ${auth.reason}`,
+  );
   if (app.deps.orchestrator.engine === OFFLINE_ENGINE) {
     app.server.log.warn(
       'No language model configured: answering with the offline extractive engine (quotes from the knowledge base, no generated text). Set CORTEX_MODEL=openai:gpt-4.1-mini and OPENAI_API_KEY to use a model.',
@@ -83,7 +89,8 @@ async function main(argv: string[]): Promise<void> {
       return keysCommand(
         loadConfig(effectiveEnv()),
         positionals[1],
-        { name: values.name as string | undefined, target: positionals[2] },
+        // `--name` with no value parses as `true`: that is a missing name, not a key named "true".
+        { name: typeof values.name === 'string' ? values.name : undefined, target: positionals[2] },
         (line) => console.log(line),
       );
     default:

@@ -252,8 +252,13 @@ export const SETTINGS = {
   apiKeys: setting({
     env: 'CORTEX_API_KEYS',
     schema: list,
-    doc: 'Comma-separated static API keys. When any key exists (static or created with `cortex-flow keys create`), every `/v1` route requires `Authorization: Bearer KEY`.',
+    doc: 'Comma-separated static API keys. When any key exists (static or created with `cortex-flow keys create`), every API route requires `Authorization: Bearer KEY`.',
     secret: true,
+  }),
+  auth: setting({
+    env: 'CORTEX_AUTH',
+    schema: z.enum(['required', 'off']).optional(),
+    doc: '`required`: every API route needs a key, even before one exists. `off`: no key is checked. Unset: required as soon as any key has existed (static, or stored, revoked ones included).',
   }),
   rateLimitRpm: setting({
     env: 'CORTEX_RATE_LIMIT_RPM',
@@ -307,6 +312,18 @@ export const SETTINGS = {
     env: 'CORTEX_FALLBACK_MODEL',
     schema: optionalText,
     doc: '`provider:model` tried once when the configured model keeps failing (after its retries).',
+  }),
+  requestTimeoutSeconds: setting({
+    env: 'CORTEX_REQUEST_TIMEOUT_SECONDS',
+    schema: num(1, 3600),
+    default: '30',
+    doc: 'Time a client has to send a request (headers and body); slower ones get 408 and are disconnected. Answers (streams) are not limited by it.',
+  }),
+  maxConnections: setting({
+    env: 'CORTEX_MAX_CONNECTIONS',
+    schema: int(1),
+    default: '1000',
+    doc: 'Most open client connections; connections beyond it are closed at once.',
   }),
   corsOrigins: setting({
     env: 'CORTEX_CORS_ORIGINS',

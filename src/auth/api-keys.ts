@@ -24,34 +24,62 @@ export const hashApiKey = (key: string): string => createHash('sha256').update(k
 export const generateApiKey = (): string => `cf-${randomBytes(24).toString('base64url')}`;
 export const newKeyId = (): string => `key_${randomBytes(8).toString('hex')}`;
 
+/** `CORTEX_AUTH`: unset decides from the keys that exist (see `ApiKeyAuthenticator.status`). */
+export type AuthMode = 'required' | 'off' | undefined;
+
+export interface AuthStatus {
+  required: boolean;
+  /** Why, in words an operator reads in the start-up log. */
+  reason: string;
+}
+
 /** Decides whether keys are required and which owner a bearer token stands for. */
 export class ApiKeyAuthenticator {
   private readonly staticKeys: { hash: Buffer; id: string }[];
   private readonly store: ApiKeyStore | undefined;
-  /** Whether stored keys exist, re-read at most every few seconds. */
-  private storedKeysKnown: { any: boolean; at: number } | undefined;
+  private readonly mode: AuthMode;
+  /**
+   * Once a key has existed, keys stay required: a stored key is never deleted (only revoked), so
+   * a "yes" is final and never re-read. A "no" is re-read at most every few seconds, to notice a
+   * key created by `cortex-flow keys create` in another process.
+   */
+  private known: { status: AuthStatus; at: number } | undefined;
 
-  constructor(staticKeys: string[], store?: ApiKeyStore) {
+  constructor(staticKeys: string[], store?: ApiKeyStore, mode?: AuthMode) {
     this.staticKeys = staticKeys.map((k) => {
       const hash = hashApiKey(k);
       return { hash: Buffer.from(hash, 'hex'), id: `key_static_${hash.slice(0, 12)}` };
     });
     this.store = store;
+    this.mode = mode;
   }
 
   async required(): Promise<boolean> {
-    if (this.staticKeys.length) return true;
-    if (!this.store) return false;
-    const now = Date.now();
-    if (!this.storedKeysKnown || now - this.storedKeysKnown.at > 5000) {
-      this.storedKeysKnown = { any: (await this.store.countActiveApiKeys()) > 0, at: now };
-    }
-    return this.storedKeysKnown.any;
+    return (await this.status()).required;
   }
 
-  /** Forget the cached "are there keys" answer (after a key was created or revoked here). */
+  async status(): Promise<AuthStatus> {
+    if (this.mode === 'off') return { required: false, reason: 'CORTEX_AUTH=off' };
+    if (this.mode === 'required') return { required: true, reason: 'CORTEX_AUTH=required' };
+    if (this.staticKeys.length)
+      return { required: true, reason: `${this.staticKeys.length} static key(s) in CORTEX_API_KEYS` };
+    if (!this.store) return { required: false, reason: 'no key store and no static key' };
+    const now = Date.now();
+    if (this.known?.status.required || (this.known && now - this.known.at <= 5000)) return this.known.status;
+    // Revoked keys count: revoking the last key must not open the server to everyone.
+    const everCreated = (await this.store.listApiKeys()).length > 0;
+    this.known = {
+      status: everCreated
+        ? { required: true, reason: 'API keys have been created (revoked ones count); CORTEX_AUTH=off turns keys off' }
+        : { required: false, reason: 'no API key has ever existed; CORTEX_AUTH=required or a key turns keys on' },
+      at: now,
+    };
+    return this.known.status;
+  }
+
+  /** Forget a cached "no keys yet" (after a key was created here). */
   invalidate(): void {
-    this.storedKeysKnown = undefined;
+    if (!this.known?.status.required) this.known = undefined;
   }
 
   /** The owner id of a valid key, or undefined. */

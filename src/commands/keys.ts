@@ -14,7 +14,8 @@ export async function keysCommand(
   try {
     switch (action) {
       case 'create': {
-        if (!args.name) throw new ConfigError('keys create needs --name NAME');
+        if (!args.name?.trim() || args.name.startsWith('-'))
+          throw new ConfigError('keys create needs --name NAME (a name that does not start with -)');
         const key = generateApiKey();
         const stored = await store.createApiKey({ id: newKeyId(), name: args.name, hash: hashApiKey(key) });
         print(`Created API key ${stored.id} (${stored.name}). It is shown only this once:`);

@@ -1,15 +1,43 @@
-// Every /v1 route requires `Authorization: Bearer KEY` once any key exists; the key's id becomes
-// the request's owner. A wrong key is never echoed back.
-import type { FastifyInstance } from 'fastify';
+// Deny by default: once keys are required, every request needs `Authorization: Bearer KEY` unless
+// the route it MATCHED is declared public (`config: { public: true }`: /health, /ready, /metrics,
+// the CORS preflight). The decision is made on the router's match, never on the raw URL: the router
+// also matches `/%761/...`, `http://host/v1/...` and the like, and an unknown URL (no match) is
+// treated as protected too. A wrong key is never echoed back.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppDeps } from './deps.ts';
 import { ApiError } from './errors.ts';
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Served without an API key. */
+    public?: boolean;
+  }
+}
+
+/** Route options of a route served without a key. */
+export const PUBLIC_ROUTE = { config: { public: true } } as const;
+
+// The body of a refused request is never read: closing the connection is what stops a client
+// from keeping it busy (or sending a large body) without a key.
 const invalidKey = (message: string) =>
-  new ApiError(401, 'invalid_request_error', message, { code: 'invalid_api_key' });
+  new ApiError(401, 'invalid_request_error', message, {
+    code: 'invalid_api_key',
+    headers: { connection: 'close' },
+  });
+
+const isPublic = (request: FastifyRequest): boolean => request.routeOptions.config?.public === true;
 
 export function registerAuth(app: FastifyInstance, deps: AppDeps): void {
-  app.addHook('onRequest', async (request) => {
-    if (!request.url.startsWith('/v1/') || request.method === 'OPTIONS') return;
+  // A browser never sends credentials with a CORS preflight, and the preflight route only answers
+  // CORS headers: it is public wherever the CORS plugin registers it.
+  app.addHook('onRoute', (route) => {
+    if (route.method === 'OPTIONS' && route.url === '*') route.config = { ...route.config, public: true };
+  });
+
+  // preParsing: after CORS has added its headers (a browser then sees the 401 itself, not a CORS
+  // failure), and before the body is read.
+  app.addHook('preParsing', async (request) => {
+    if (isPublic(request)) return;
     if (!(await deps.auth.required())) return;
     const header = request.headers.authorization ?? '';
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);

@@ -4,6 +4,7 @@
 // missing what it needs (no model, no messages, a malformed message) is 422 validation_error.
 import { z } from 'zod';
 import { ApiError, invalidRequest, validationError } from './errors.ts';
+import { checkId } from './resource-ids.ts';
 import type {
   ChatMessage,
   ClientTool,
@@ -103,7 +104,7 @@ export const chatRequestSchema = z.object({
   tool_choice: opt(toolChoiceSchema),
   parallel_tool_calls: opt(z.boolean()),
   response_format: opt(z.object({ type: z.enum(['text', 'json_object', 'json_schema']) }).passthrough()),
-  conversation_id: opt(z.string().min(1).max(256)),
+  conversation_id: opt(z.string()),
 });
 type RawChatRequest = z.output<typeof chatRequestSchema>;
 
@@ -284,6 +285,10 @@ export function parseChatRequest(body: unknown, headers: { conversationId?: stri
       'tool_choice',
       'invalid_value',
     );
+  // Whichever way an id arrives it is checked: it goes back in a response header and a URL.
+  if (r.conversation_id != null) checkId(r.conversation_id, 'conversation_id');
+  if (headers.conversationId != null) checkId(headers.conversationId, 'conversation_id');
+  checkImageUrls(r.messages);
   const conversationId = r.conversation_id ?? headers.conversationId;
   const stop = r.stop == null ? undefined : typeof r.stop === 'string' ? [r.stop] : r.stop;
   const generation: GenerationParams = dropUndefined({
@@ -321,6 +326,35 @@ export function parseChatRequest(body: unknown, headers: { conversationId?: stri
     parallelToolCalls: r.parallel_tool_calls ?? undefined,
     responseFormat: r.response_format?.type,
   }) as ChatRequest;
+}
+
+/**
+ * An image is sent on to the model (and stored with the turn), so it must be something a model
+ * can fetch or read: an http(s) URL or an inline `data:image/...;base64,` URL. Anything else
+ * (`javascript:`, `file:`, free text) is refused here, before anything runs or is stored.
+ */
+function checkImageUrls(messages: RawChatRequest['messages']): void {
+  messages.forEach((m, i) => {
+    if (m.role !== 'user' || typeof m.content === 'string') return;
+    m.content.forEach((part, j) => {
+      if (part.type !== 'image_url' || isAcceptedImageUrl(part.image_url.url)) return;
+      const param = `messages[${i}].content[${j}].image_url.url`;
+      throw invalidRequest(
+        `Invalid image URL in '${param}': expected an http(s) URL or a base64 data URL ('data:image/png;base64,...').`,
+        param,
+        'invalid_image_url',
+      );
+    });
+  });
+}
+
+const DATA_IMAGE_URL = /^data:image\/[a-z0-9.+-]+;base64,[a-z0-9+/=\s]+$/i;
+
+export function isAcceptedImageUrl(url: string): boolean {
+  if (/^data:/i.test(url)) return DATA_IMAGE_URL.test(url);
+  if (!URL.canParse(url)) return false;
+  const { protocol, hostname } = new URL(url);
+  return (protocol === 'https:' || protocol === 'http:') && hostname !== '';
 }
 
 function dropUndefined<T extends object>(o: T): T {

@@ -49,7 +49,7 @@ export function assembleDeps(core: CoreDeps): AppDeps {
     tokens: core.tokens,
     version: core.version,
     store: core.store,
-    auth: new ApiKeyAuthenticator(config.apiKeys, core.keyStore ?? core.store),
+    auth: new ApiKeyAuthenticator(config.apiKeys, core.keyStore ?? core.store, config.auth),
     rateLimiter: new RateLimiter(
       { rpm: config.rateLimitRpm, tpm: config.rateLimitTpm },
       core.rateLimitStore ?? rateLimitStoreOf(core.store),

@@ -1,6 +1,7 @@
 // OpenAI's error envelope `{error:{message,type,param,code}}` and the statuses of the API contract:
 // 400 invalid_request_error, 401 invalid_api_key, 404 not_found_error, 413 request_too_large,
-// 422 validation_error, 429 rate_limit_exceeded, 500 server_error, 503 service_unavailable.
+// 408 request_timeout, 414/431 (request line or headers too large), 422 validation_error,
+// 429 rate_limit_exceeded, 500 server_error, 503 service_unavailable.
 export interface ErrorBody {
   error: { message: string; type: string; param: string | null; code: string | null };
 }
@@ -49,3 +50,15 @@ export const modelNotFound = (model: string) =>
 
 export const serverError = (message = 'The server had an error while processing your request.') =>
   new ApiError(500, 'server_error', message, { code: 'internal_error' });
+
+/** The store (database) does not answer: the same 503 as `/ready` says, so clients and balancers retry. */
+export const storeUnavailable = () =>
+  new ApiError(503, 'service_unavailable', 'The store is unreachable; please retry shortly.', {
+    code: 'store_unreachable',
+  });
+
+export const shuttingDown = () =>
+  new ApiError(503, 'server_error', 'The server is shutting down; please retry.', {
+    code: 'server_shutting_down',
+    headers: { connection: 'close' },
+  });

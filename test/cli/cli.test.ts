@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { generateApiKey, hashApiKey } from '../../src/auth/api-keys.ts';
+import { createStore } from '../../src/store/create-store.ts';
 
 const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 const run = promisify(execFile);
@@ -96,6 +98,52 @@ describe('cortex-flow CLI', () => {
     expect((await cli(['keys', 'revoke', 'ci-bot'], env)).code).toBe(0);
     expect((await cli(['keys', 'list'], env)).stdout).toContain('revoked');
   });
+
+  it('refuses `keys create --name` without a value in one line, creating nothing', async () => {
+    const env = { CORTEX_DATA_DIR: join(tempDir(), 'data') };
+    for (const args of [['--name'], ['--name', '--port', '1']]) {
+      const r = await cli(['keys', 'create', ...args], env);
+      expect(r.code, args.join(' ')).not.toBe(0);
+      expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
+      expect(r.stderr).toContain('--name NAME');
+    }
+    expect((await cli(['keys', 'list'], env)).stdout).toContain('No stored API keys');
+  }, 60_000);
+
+  it('says at start-up that keys stay required after the last key was revoked, and why', async () => {
+    const cwd = tempDir();
+    const env = { CORTEX_DATA_DIR: join(cwd, 'data') };
+    const store = await createStore({ dataDir: env.CORTEX_DATA_DIR, databaseUrl: undefined });
+    await store.createApiKey({ id: 'key_gone', name: 'gone', hash: hashApiKey(generateApiKey()) });
+    expect(await store.revokeApiKey('gone')).toBe(true);
+    await store.close();
+    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0'], {
+      cwd,
+      env: { ...process.env, ...env, CORTEX_LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    try {
+      const line = await new Promise<any>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no auth line: ${out}`)), 15_000);
+        child.stdout!.on('data', () => {
+          const found = out.split('\n').find((l) => l.includes('"auth"'));
+          if (found) {
+            clearTimeout(timer);
+            resolve(JSON.parse(found));
+          }
+        });
+      });
+      expect(line.auth).toBe('required');
+      expect(line.msg).toMatch(/API keys required: .*revoked/);
+      const url = /Cortex Flow listening on (http:\/\/[\d.:]+)\/v1/.exec(out)![1];
+      expect((await fetch(`${url}/v1/models`)).status).toBe(401);
+    } finally {
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    }
+  }, 60_000);
 
   it('ingests a folder, lists and removes documents', async () => {
     const cwd = tempDir();

@@ -2,6 +2,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/app-server.ts';
 import { ScriptedOrchestrator } from '../support/scripted-orchestrator.ts';
+import { isAcceptedImageUrl, parseChatRequest } from '../../src/http/chat-request.ts';
+import type { ApiError } from '../../src/http/errors.ts';
 
 let srv: TestServer;
 beforeAll(async () => {
@@ -95,5 +97,72 @@ describe('request validation', () => {
     const r = await post({ model: 'cortex-flow', messages: [{ role: 'user', content: 'x'.repeat(5_000_000) }] });
     expect(r.status).toBe(413);
     expect(r.body.error).toMatchObject({ type: 'invalid_request_error', code: 'request_too_large' });
+  });
+});
+
+describe('ids and content parts in parseChatRequest', () => {
+  const body = (extra: Record<string, unknown> = {}) => ({ model: 'cortex-flow', messages: user, ...extra });
+  const errorOf = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (err) {
+      return err as ApiError;
+    }
+    throw new Error('expected a refusal');
+  };
+
+  it('accepts a conversation id of the documented charset up to 128 characters, from the body or the header', () => {
+    const id = `team-a:conv_${'9'.repeat(114)}.x`;
+    expect(id).toHaveLength(128);
+    expect(parseChatRequest(body({ conversation_id: id })).conversationId).toBe(id);
+    expect(parseChatRequest(body(), { conversationId: id }).conversationId).toBe(id);
+  });
+
+  it.each([['x'.repeat(129)], ['conv_\u4e2d'], ['caf\u00e9'], ['a b'], ['a/b'], ['a\r\nb'], ['']])(
+    'refuses the conversation id %j from the body and from the header with a 400 naming conversation_id',
+    (id) => {
+      for (const parse of [
+        () => parseChatRequest(body({ conversation_id: id })),
+        () => parseChatRequest(body(), { conversationId: id }),
+      ]) {
+        const e = errorOf(parse);
+        expect(e.status).toBe(400);
+        expect(e.toJSON().error).toMatchObject({ type: 'invalid_request_error', param: 'conversation_id' });
+      }
+    },
+  );
+
+  it('refuses an invalid image URL naming messages[i].content[j].image_url.url', () => {
+    const messages = [
+      { role: 'system', content: 'be brief' },
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'look' },
+          { type: 'image_url', image_url: { url: 'https://example.com/a.png' } },
+          { type: 'image_url', image_url: { url: 'javascript:alert(1)' } },
+        ],
+      },
+    ];
+    const e = errorOf(() => parseChatRequest({ model: 'cortex-flow', messages }));
+    expect(e.status).toBe(400);
+    expect(e.param).toBe('messages[1].content[2].image_url.url');
+  });
+
+  it.each([
+    ['https://example.com/cat.png', true],
+    ['http://example.com/cat.png?x=1', true],
+    ['data:image/png;base64,iVBORw0KGgo=', true],
+    ['data:image/svg+xml;base64,PHN2Zy8+', true],
+    ['not a url', false],
+    ['javascript:alert(1)', false],
+    ['file:///etc/passwd', false],
+    ['data:text/html;base64,PGI+', false],
+    ['data:image/png,rawbytes', false],
+    ['data:image/png;base64,', false],
+    ['ftp://example.com/a.png', false],
+    ['//example.com/a.png', false],
+  ])('judges the image URL %j acceptable: %s', (url, ok) => {
+    expect(isAcceptedImageUrl(url)).toBe(ok);
   });
 });

@@ -44,3 +44,19 @@ describe('configuration', () => {
     }
   });
 });
+
+describe('edge settings', () => {
+  it('has documented defaults for the request time limit, the connection cap and the auth mode', () => {
+    const config = loadConfig({});
+    expect(config.requestTimeoutSeconds).toBe(30);
+    expect(config.maxConnections).toBe(1000);
+    expect(config.auth).toBeUndefined();
+  });
+
+  it('accepts CORTEX_AUTH=required|off and nothing else', () => {
+    expect(loadConfig({ CORTEX_AUTH: 'required' }).auth).toBe('required');
+    expect(loadConfig({ CORTEX_AUTH: 'off' }).auth).toBe('off');
+    expect(() => loadConfig({ CORTEX_AUTH: 'maybe' })).toThrow(/^Invalid CORTEX_AUTH/);
+    expect(() => loadConfig({ CORTEX_REQUEST_TIMEOUT_SECONDS: '0' })).toThrow(/CORTEX_REQUEST_TIMEOUT_SECONDS/);
+  });
+});

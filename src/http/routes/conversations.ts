@@ -4,10 +4,11 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Conversation, RunRecord, Store, StoredMessage } from '../../store/types.ts';
 import { invalidRequest, notFound } from '../errors.ts';
+import { ID_PATTERN, checkId } from '../resource-ids.ts';
 
 const listQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(20),
-  after: z.string().min(1).optional(),
+  after: z.string().regex(ID_PATTERN, 'expected a conversation id').optional(),
   order: z.enum(['asc', 'desc']).default('desc'),
 });
 
@@ -87,6 +88,7 @@ export function registerConversations(app: FastifyInstance, store: Store): void 
   });
 
   app.get<{ Params: { id: string } }>('/v1/conversations/:id', async (request) => {
+    checkId(request.params.id, 'conversation_id');
     const c = await store.getConversation(request.params.id, request.owner ?? '');
     if (!c) throw conversationNotFound(request.params.id);
     const messages = await store.getMessages(c.id);
@@ -94,12 +96,14 @@ export function registerConversations(app: FastifyInstance, store: Store): void 
   });
 
   app.delete<{ Params: { id: string } }>('/v1/conversations/:id', async (request) => {
+    checkId(request.params.id, 'conversation_id');
     if (!(await store.deleteConversation(request.params.id, request.owner ?? '')))
       throw conversationNotFound(request.params.id);
     return { id: request.params.id, object: 'conversation.deleted', deleted: true };
   });
 
   app.get<{ Params: { id: string } }>('/v1/runs/:id', async (request) => {
+    checkId(request.params.id, 'run_id');
     const run = await store.getRun(request.params.id, request.owner ?? '');
     if (!run) throw notFound(`No run found with id '${request.params.id}'.`, 'run_not_found', 'run_id');
     return runObject(run);
