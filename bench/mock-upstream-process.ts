@@ -14,11 +14,11 @@ function reply(body: any): Reply {
       return {
         delayMs,
         toolCalls: [
-          { name: 'ask_researcher', arguments: { task: 'Find the facts' } },
-          { name: 'ask_analyst', arguments: { task: 'Compute the figures' } },
+          { name: 'cortex__ask_researcher', arguments: { task: 'Find the facts' } },
+          { name: 'cortex__ask_analyst', arguments: { task: 'Compute the figures' } },
         ],
       };
-    return { delayMs, toolCalls: [{ name: 'ask_writer', arguments: { task: 'Write the answer' } }] };
+    return { delayMs, toolCalls: [{ name: 'cortex__ask_writer', arguments: { task: 'Write the answer' } }] };
   }
   return { delayMs, text: `${agent} report: the facts and the figures.` };
 }
