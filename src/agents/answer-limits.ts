@@ -10,7 +10,10 @@ export class AnswerLimiter {
   private readonly maxTokens: number | undefined;
   private readonly holdBack: number;
   private pending = '';
-  private tokens = 0;
+  /** The answer sent so far, and the tokens of its part up to `stableEnd`. */
+  private emitted = '';
+  private stableEnd = 0;
+  private stableTokens = 0;
   /** Set once a limit ended the answer: what the run's finish_reason is. */
   reached: 'stop' | 'length' | undefined;
 
@@ -52,16 +55,27 @@ export class AnswerLimiter {
     return first;
   }
 
+  /**
+   * Counts the answer's tokens as one text (a chunk boundary is not a token boundary). The text up
+   * to its last whitespace is counted once and kept; only the word in progress is counted again.
+   */
   private count(text: string): string {
     if (!text || this.maxTokens === undefined) return text;
-    const tokens = encode(text);
-    const room = this.maxTokens - this.tokens;
-    if (tokens.length <= room) {
-      this.tokens += tokens.length;
+    const candidate = this.emitted + text;
+    let { stableEnd, stableTokens } = this;
+    const boundary = Math.max(candidate.lastIndexOf(' '), candidate.lastIndexOf('\n'));
+    if (boundary > stableEnd) {
+      stableTokens += encode(candidate.slice(stableEnd, boundary)).length;
+      stableEnd = boundary;
+    }
+    if (stableTokens + encode(candidate.slice(stableEnd)).length <= this.maxTokens) {
+      Object.assign(this, { emitted: candidate, stableEnd, stableTokens });
       return text;
     }
     this.reached = 'length';
-    this.tokens = this.maxTokens;
-    return room > 0 ? decode(tokens.slice(0, room)) : '';
+    const allowed = decode(encode(candidate).slice(0, this.maxTokens));
+    const out = allowed.startsWith(this.emitted) ? allowed.slice(this.emitted.length) : '';
+    this.emitted = allowed;
+    return out;
   }
 }

@@ -104,7 +104,9 @@ async function guardedStream(
           } else part = next.value;
         } catch (err) {
           silence.disarm();
-          failure = new IncompleteAnswerError('cut', silence.explain(err));
+          const cause = silence.explain(err);
+          // A stall is named as such; anything else that broke the stream is a cut.
+          failure = cause instanceof UpstreamSilenceError ? cause : new IncompleteAnswerError('cut', cause);
         }
         if (part?.type === 'error') failure = new IncompleteAnswerError('unreadable', part.error);
         if (part?.type === 'finish') {
@@ -129,9 +131,9 @@ async function guardedStream(
         // The attempt failed. Redo the call if the caller has seen nothing of it.
         void reader.cancel().catch(() => {});
         silence.stop();
-        const cause = (failure as IncompleteAnswerError).cause;
         const external = params.abortSignal?.aborted;
-        if (!external && !passedOn && attempt < settings.retries && !(cause instanceof UpstreamSilenceError)) {
+        // Silence is not retried: a second wait as long as the first would double the delay.
+        if (!external && !passedOn && attempt < settings.retries && !(failure instanceof UpstreamSilenceError)) {
           attempt++;
           held = [];
           finished = false;

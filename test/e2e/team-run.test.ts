@@ -228,9 +228,35 @@ describe('timeouts mean what they say', () => {
     expect(chunks.map((c) => c.choices?.[0]?.delta?.content ?? '').join('')).toBe(answer);
     expect(chunks.at(-1).choices[0].finish_reason).toBe('stop');
   });
+  it('a writer that stalls mid-answer ends in a timeout error within the limit, not a hang', async () => {
+    const tag = book.add('stall', teamScript('stall', { writer: { fault: 'stall', chunks: ['The answer ', 'is'] } }));
+    const res = await fetch(`${baseUrl}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'cortex-flow', messages: [user(tag)], stream: true }),
+    });
+    const chunks = (await res.text())
+      .split('\n\n')
+      .filter((f) => f.startsWith('data: {'))
+      .map((f) => JSON.parse(f.slice(6)));
+    expect(chunks.map((c) => c.choices?.[0]?.delta?.content ?? '').join('')).toBe('The answer is');
+    expect(chunks.at(-1).error).toMatchObject({ code: 'upstream_timeout', message: expect.stringContaining('1 s') });
+  });
 });
 
 describe('OpenAI parameters apply to the answer', () => {
+  it("max_tokens and stop bound the supervisor's direct answer as they would the writer's", async () => {
+    const tag = book.add('direct', () => ({ text: 'One two three four five six seven eight nine ten. [[direct]]' }));
+    const short = await client.chat.completions.create({ model: 'cortex-flow', messages: [user(tag)], max_tokens: 3 });
+    expect(short.choices[0]).toMatchObject({ finish_reason: 'length', message: { content: 'One two three' } });
+    const stopped = await client.chat.completions.create({
+      model: 'cortex-flow',
+      messages: [user(tag)],
+      stop: [' four'],
+    });
+    expect(stopped.choices[0]).toMatchObject({ finish_reason: 'stop', message: { content: 'One two three' } });
+  });
+
   it('max_tokens bounds the answer, not the supervisor planning or the specialists', async () => {
     const tag = book.add('budget', teamScript('budget', { writer: { text: 'A very long answer. '.repeat(50) } }));
     const r = await client.chat.completions.create({ model: 'cortex-flow', messages: [user(tag)], max_tokens: 40 });
