@@ -240,6 +240,50 @@ describe('the team on mock models', () => {
     expect(done.toolCalls).toEqual([{ id: expect.any(String), name: 'get_weather', arguments: '{"city":"Paris"}' }]);
   });
 
+  it('pauses a single agent for a client tool and resumes without redoing its own tool calls', async () => {
+    const { orchestrator, models } = team({
+      researcher: [
+        {
+          toolCalls: [
+            { name: 'cortex__search_knowledge_base', input: { query: 'panels' } },
+            { name: 'get_weather', input: { city: 'Paris' } },
+          ],
+        },
+        { text: 'Panels last 25 years [1]; it is sunny.' },
+      ],
+    });
+    const tools = [{ name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } }];
+    const messages = [{ role: 'user' as const, content: 'Panels and weather?' }];
+    const first = await collect(
+      orchestrator.run(input('', { model: 'cortex-flow-researcher', messages, tools }), new AbortController().signal),
+    );
+    const paused = finished(first);
+    expect(paused.finishReason).toBe('tool_calls');
+    expect(paused.toolCalls!.map((c) => c.name)).toEqual(['get_weather']);
+    const second = await collect(
+      orchestrator.run(
+        input('', {
+          model: 'cortex-flow-researcher',
+          tools,
+          messages: [
+            ...messages,
+            { role: 'assistant', content: '', toolCalls: paused.toolCalls },
+            { role: 'tool', content: 'Sunny', toolCallId: paused.toolCalls![0].id },
+          ],
+          resume: JSON.parse(JSON.stringify(paused.checkpoint)),
+        }),
+        new AbortController().signal,
+      ),
+    );
+    expect(finished(second)).toMatchObject({ text: 'Panels last 25 years [1]; it is sunny.', iterations: 2 });
+    // The knowledge base was searched once, and its source kept its number across the pause.
+    expect([...first, ...second].filter((e) => e.type === 'tool_call')).toHaveLength(1);
+    expect(finished(second).sources.map((s) => s.url)).toEqual(['kb://solar#1']);
+    const resumedPrompt = JSON.stringify(models.researcher.calls[1].prompt);
+    expect(resumedPrompt).toContain('Panels last 25 years.');
+    expect(resumedPrompt).toContain('Sunny');
+  });
+
   it('lets a client address one specialist directly', async () => {
     const { orchestrator, models } = team({
       researcher: [

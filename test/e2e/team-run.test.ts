@@ -445,3 +445,9 @@ describe('cut, empty and unreadable upstream answers', () => {
     for (const q of requests) expect(supervisorTurn(q)).toBe(1);
   });
 });
+
+describe('after every run of this suite', () => {
+  it('no promise of any run was left to reject unobserved', () => {
+    expect(unhandled).toEqual([]);
+  });
+});
