@@ -154,20 +154,6 @@ describe('a client tool called alongside delegation', () => {
     expect(writer).toContain('ZX-OSLO -3 C');
     expect(writer).toContain('Say what to wear');
   });
-
-  it('a checkpoint of another model or an unknown schema version is not resumed: the run starts over', async () => {
-    const tag = book.add('stale', teamScript('stale', { plan: { text: 'Fresh start. [[stale]]' } }));
-    const messages: ChatMessage[] = [{ role: 'user', content: 'Hello [[stale]]' }];
-    const stale: RunCheckpoint = {
-      schemaVersion: 999,
-      runId: 'r',
-      model: 'cortex-flow',
-      pendingToolCallIds: ['x'],
-      state: {},
-    };
-    expect(finished(await run({ messages, resume: stale })).text).toBe('Fresh start. [[stale]]');
-    expect(book.requests(tag, 'supervisor')).toHaveLength(1);
-  });
 });
 
 describe('upstream failures are named honestly', () => {

@@ -350,6 +350,10 @@ describe('client tools and internal names', () => {
     expect(r.choices[0].message.tool_calls!.map((c: any) => c.function.name)).toEqual(['ask_writer']);
     const offered = book.requests(tag, 'supervisor')[0].body.tools.map((t: any) => t.function.name);
     expect(offered).toEqual(expect.arrayContaining(['ask_writer', 'cortex__ask_writer', 'cortex__ask_researcher']));
+    // Both are offered, each with its own description: the client's did not replace the writer.
+    const described = book.requests(tag, 'supervisor')[0].body.tools.map((t: any) => t.function.description);
+    expect(described).toContain("The client's own tool");
+    expect(described.some((d: string) => /Writes the final answer/.test(d))).toBe(true);
     expect(book.requests(tag, 'researcher')).toHaveLength(1);
   });
 });
