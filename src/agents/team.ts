@@ -294,8 +294,15 @@ export class TeamOrchestrator implements Orchestrator {
 
       const clientCalls = step.toolCalls.filter((c) => c.name in client);
       const writerCall = step.toolCalls.find((c) => c.name === writerTool);
-      const specialistCalls = step.toolCalls.filter((c) => delegates.has(c.name) && c.name !== writerTool);
-      const results = await this.runInternalCalls(run, step.toolCalls, { own, delegates, client, writerTool });
+      const specialistCalls = step.toolCalls.filter(
+        (c) => mayDelegate && delegates.has(c.name) && c.name !== writerTool,
+      );
+      const results = await this.runInternalCalls(run, step.toolCalls, {
+        own,
+        delegates: mayDelegate ? delegates : new Map(),
+        client,
+        writerTool,
+      });
       if (specialistCalls.length) state.rounds++;
 
       if (clientCalls.length) {
@@ -350,7 +357,8 @@ export class TeamOrchestrator implements Orchestrator {
           const output = await own.execute(call.input, { toolCallId: call.id, messages: [] } as never);
           return { call, output };
         }
-        return { call, output: { error: `There is no tool named ${plainName(call.name)}.` } };
+        // Also a delegation the model attempts once the rounds are spent (its tool was not offered).
+        return { call, output: { error: `The tool ${plainName(call.name)} is not available now.` } };
       });
     const settled = await Promise.allSettled(work);
     if (run.signal.aborted) throw run.signal.reason;

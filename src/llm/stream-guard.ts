@@ -112,7 +112,10 @@ async function guardedStream(
         if (part?.type === 'finish') {
           // An answer that claims to be complete but carries nothing is still empty.
           const reason = part.finishReason.unified;
-          if (COMPLETE.has(reason) && (passedOn || reason !== 'stop')) finished = true;
+          // `other`: a stream that carried an answer and ended cleanly, from a server that sends no
+          // finish_reason (a broken connection is an error of the body, caught below, not this).
+          if ((COMPLETE.has(reason) || reason === 'other') && (passedOn || (reason !== 'stop' && reason !== 'other')))
+            finished = true;
           else failure = new IncompleteAnswerError(passedOn ? 'cut' : 'empty');
         }
         if (failure === undefined && part) {
