@@ -7,7 +7,7 @@
 // state machine"): the turn's tool calls are run here, in parallel, each agent under its own time
 // limit; a call to a client tool pauses the run with a checkpoint once the turn's other work is
 // done, and the request carrying the client's results resumes it without redoing any of it.
-import { tool, type ModelMessage, type ToolSet } from 'ai';
+import { tool, type ToolSet } from 'ai';
 import { z } from 'zod';
 import type { Config } from '../config.ts';
 import type { ModelResolver, ResolvedModel } from '../llm/providers.ts';
@@ -32,11 +32,12 @@ import { clientToolSet, firstStepChoice } from './client-tools.ts';
 import { depthOf } from './depth.ts';
 import { planningSettings } from './generation.ts';
 import { lastUserMessage, splitPausedTurn, toAgentPrompt } from './model-messages.ts';
-import { declarations, modelStep, type StepResult, type StepToolCall } from './model-step.ts';
+import { declarations, modelStep, type StepToolCall } from './model-step.ts';
 import { RunContext } from './run-context.ts';
 import { SUPERVISOR, WRITER, type AgentSpec } from './spec.ts';
 import { runSpecialist, type Assignment } from './specialist.ts';
 import { delegationName, plainName, refuseReservedNames } from './tool-names.ts';
+import { assistantMessage, clientResultsMessage, toolMessage, type CallResult } from './turn-messages.ts';
 import { writeAnswer } from './writer.ts';
 
 export interface TeamOptions {
@@ -62,12 +63,6 @@ interface Outcome {
   iterations: number;
   toolCalls?: ToolCall[];
   checkpoint?: RunCheckpoint;
-}
-
-/** The result of one internal tool call, as the agent's next turn reads it. */
-interface CallResult {
-  call: StepToolCall;
-  output: unknown;
 }
 
 const assignment = z.object({
@@ -400,55 +395,4 @@ export class TeamOrchestrator implements Orchestrator {
       };
     }
   }
-}
-
-function assistantMessage(step: StepResult): ModelMessage {
-  return {
-    role: 'assistant',
-    content: [
-      ...(step.text ? [{ type: 'text' as const, text: step.text }] : []),
-      ...step.toolCalls.map((c) => ({
-        type: 'tool-call' as const,
-        toolCallId: c.id,
-        toolName: c.name,
-        input: c.input,
-      })),
-    ],
-  };
-}
-
-function toolMessage(results: CallResult[]): ModelMessage {
-  return {
-    role: 'tool',
-    content: results.map(({ call, output }) => ({
-      type: 'tool-result' as const,
-      toolCallId: call.id,
-      toolName: call.name,
-      output:
-        typeof output === 'string'
-          ? { type: 'text' as const, value: output }
-          : { type: 'json' as const, value: (output ?? null) as never },
-    })),
-  };
-}
-
-/** The client's results for the calls a run paused on, in the shape of the agent's own turns. */
-function clientResultsMessage(
-  messages: ModelMessage[],
-  pendingIds: string[],
-  results: Map<string, { content: string }>,
-): ModelMessage {
-  const names = new Map<string, string>();
-  for (const m of messages)
-    if (m.role === 'assistant' && Array.isArray(m.content))
-      for (const p of m.content) if (p.type === 'tool-call') names.set(p.toolCallId, p.toolName);
-  return {
-    role: 'tool',
-    content: pendingIds.map((id) => ({
-      type: 'tool-result' as const,
-      toolCallId: id,
-      toolName: names.get(id) ?? 'tool',
-      output: { type: 'text' as const, value: results.get(id)?.content ?? 'The client sent no result for this call.' },
-    })),
-  };
 }
