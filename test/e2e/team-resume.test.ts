@@ -40,7 +40,10 @@ const weather: ClientTool = {
   parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
 };
 
-async function run(input: Partial<RunInput> & { messages: ChatMessage[] }): Promise<RunEvent[]> {
+async function run(
+  input: Partial<RunInput> & { messages: ChatMessage[] },
+  engine: TeamOrchestrator = team,
+): Promise<RunEvent[]> {
   const events: RunEvent[] = [];
   const full: RunInput = {
     runId: `run_${Math.random()}`,
@@ -49,7 +52,7 @@ async function run(input: Partial<RunInput> & { messages: ChatMessage[] }): Prom
     generation: {},
     ...input,
   };
-  for await (const e of team.run(full, new AbortController().signal)) events.push(e);
+  for await (const e of engine.run(full, new AbortController().signal)) events.push(e);
   return events;
 }
 const finished = (events: RunEvent[]) => events.find((e) => e.type === 'run_finished') as RunEventOf<'run_finished'>;
@@ -96,11 +99,16 @@ describe('a client tool called alongside delegation', () => {
     expect(book.requests(tag, 'analyst')).toHaveLength(1);
     expect(book.requests(tag, 'writer')).toHaveLength(0);
 
-    const second = await run({
-      messages: followUp(history, first, 'ZX-WEATHER 12 C and rain'),
-      tools: [weather],
-      resume: stored(first.checkpoint),
-    });
+    // Another engine instance: all the run needs is in the checkpoint (as after a restart).
+    const restarted = createTeam(config(upstream.baseUrl), new ToolRegistry());
+    const second = await run(
+      {
+        messages: followUp(history, first, 'ZX-WEATHER 12 C and rain'),
+        tools: [weather],
+        resume: stored(first.checkpoint),
+      },
+      restarted,
+    );
     const done = finished(second);
     expect(done).toMatchObject({ finishReason: 'stop', text: 'The answer is 42. [[resume]]' });
     expect(done.agentsUsed).toEqual(['researcher', 'analyst', 'writer']);
