@@ -49,7 +49,8 @@ export function guardMiddleware(settings: GuardSettings): LanguageModelV3Middlew
         const silence = new SilenceTimer(settings.timeoutMs, params.abortSignal);
         try {
           const result = await model.doGenerate({ ...params, abortSignal: silence.signal });
-          if (result.content.length || COMPLETE.has(result.finishReason.unified)) return result;
+          const reason = result.finishReason.unified;
+          if (result.content.length ? reason !== 'error' : COMPLETE.has(reason) && reason !== 'stop') return result;
           if (attempt >= settings.retries || params.abortSignal?.aborted) throw new IncompleteAnswerError('empty');
         } catch (err) {
           throw silence.explain(err);
@@ -110,10 +111,10 @@ async function guardedStream(
         }
         if (part?.type === 'error') failure = new IncompleteAnswerError('unreadable', part.error);
         if (part?.type === 'finish') {
-          // An answer that claims to be complete but carries nothing is still empty.
-          const reason = part.finishReason.unified;
+          // An answer that claims to be complete (`stop`) but carries nothing is still empty.
           // `other`: a stream that carried an answer and ended cleanly, from a server that sends no
-          // finish_reason (a broken connection is an error of the body, caught below, not this).
+          // finish_reason (a broken connection is an error of the body, caught above, not this).
+          const reason = part.finishReason.unified;
           if ((COMPLETE.has(reason) || reason === 'other') && (passedOn || (reason !== 'stop' && reason !== 'other')))
             finished = true;
           else failure = new IncompleteAnswerError(passedOn ? 'cut' : 'empty');
