@@ -1,6 +1,7 @@
 // Client tools pause and resume the team: the real team and provider code path against the
 // in-suite upstream, driven at the run contract (RunInput.resume with the checkpoint written on
 // pause), which is what the HTTP layer passes through once it stores checkpoints.
+import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTeam } from '../../src/agents/create-team.ts';
 import type { TeamOrchestrator } from '../../src/agents/team.ts';
@@ -8,6 +9,8 @@ import { loadConfig } from '../../src/config.ts';
 import type { RunEvent, RunEventOf } from '../../src/orchestrator/events.ts';
 import type { ChatMessage, ClientTool, RunCheckpoint, RunInput } from '../../src/orchestrator/types.ts';
 import { ToolRegistry } from '../../src/tools/types.ts';
+import { startTestServer } from '../support/app-server.ts';
+import { CheckpointingOrchestrator } from '../support/checkpointing-orchestrator.ts';
 import { startMockUpstream, type MockUpstream } from '../support/mock-openai-upstream.ts';
 import { ask, ScriptBook, supervisorTurn, teamScript } from '../support/team-script.ts';
 
@@ -161,6 +164,55 @@ describe('a client tool called alongside delegation', () => {
     const writer = JSON.stringify(book.requests(tag, 'writer')[0].body.messages);
     expect(writer).toContain('ZX-OSLO -3 C');
     expect(writer).toContain('Say what to wear');
+  });
+});
+
+describe('through the HTTP API with the official client', () => {
+  // The checkpoint store is a stand-in here; the run lifecycle's store takes its place.
+  it('a paused run resumes from the history the client resends: no specialist call repeated', async () => {
+    const server = await startTestServer(new CheckpointingOrchestrator(team));
+    try {
+      const client = new OpenAI({ baseURL: `${server.baseUrl}/v1`, apiKey: 'unused', maxRetries: 0 });
+      const tag = book.add(
+        'http',
+        teamScript('http', {
+          plan: {
+            toolCalls: [
+              ask('researcher', 'Find the facts [[http]]'),
+              ask('analyst', 'Compute [[http]]'),
+              { name: 'get_weather', arguments: { city: 'Rome' } },
+            ],
+          },
+        }),
+      );
+      const tools: OpenAI.ChatCompletionTool[] = [
+        { type: 'function', function: { name: weather.name, parameters: weather.parameters } },
+      ];
+      const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: 'Rome today? [[http]]' }];
+      const first = await client.chat.completions.create({ model: 'cortex-flow', messages, tools });
+      expect(first.choices[0].finish_reason).toBe('tool_calls');
+      const call = first.choices[0].message.tool_calls![0] as OpenAI.ChatCompletionMessageFunctionToolCall;
+      expect(call.function).toEqual({ name: 'get_weather', arguments: '{"city":"Rome"}' });
+
+      const second = await client.chat.completions.create({
+        model: 'cortex-flow',
+        tools,
+        messages: [
+          ...messages,
+          first.choices[0].message,
+          { role: 'tool', tool_call_id: call.id, content: 'ZX-ROME 25 C' },
+        ],
+      });
+      expect(second.choices[0]).toMatchObject({
+        finish_reason: 'stop',
+        message: { content: 'The answer is 42. [[http]]' },
+      });
+      expect(book.requests(tag, 'researcher')).toHaveLength(1);
+      expect(book.requests(tag, 'analyst')).toHaveLength(1);
+      expect(JSON.stringify(book.requests(tag, 'writer')[0].body.messages)).toContain('ZX-ROME 25 C');
+    } finally {
+      await server.close();
+    }
   });
 });
 
