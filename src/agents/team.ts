@@ -369,7 +369,7 @@ export class TeamOrchestrator implements Orchestrator {
    */
   private async delegate(run: RunContext, member: Member, a: Assignment, callId: string) {
     const agent = member.spec.name;
-    const limitMs = run.limits.agentTimeoutMs;
+    const limitMs = member.spec.timeoutSeconds ? member.spec.timeoutSeconds * 1000 : run.limits.agentTimeoutMs;
     const timeout = AbortSignal.timeout(limitMs);
     const signal = AbortSignal.any([run.signal, timeout]);
     run.agentStarted(agent, a.task, callId);

@@ -19,7 +19,7 @@ const knowledgeTool = {
 
 function team(
   scripts: Record<string, ScriptedReply[]>,
-  opts: { delayMs?: Record<string, number>; maxIterations?: number } = {},
+  opts: { delayMs?: Record<string, number>; maxIterations?: number; timeoutSeconds?: Record<string, number> } = {},
 ) {
   const models: Record<string, ScriptedModel> = {};
   for (const agent of ['supervisor', 'researcher', 'analyst', 'writer'])
@@ -39,7 +39,7 @@ function team(
       analystModel: 'mock:analyst',
       writerModel: 'mock:writer',
       agentsFile: undefined,
-    }),
+    }).map((a) => ({ ...a, timeoutSeconds: opts.timeoutSeconds?.[a.name] })),
     providers: scriptedResolver(models),
     tools: new ToolRegistry().register(knowledgeTool),
   });
@@ -155,6 +155,33 @@ describe('the team on mock models', () => {
     const secondPrompt = JSON.stringify(models.supervisor.calls[1].prompt);
     expect(secondPrompt).toContain('The researcher failed');
     expect(finished(events).text).toBe('I could not find X: the research failed.');
+  });
+
+  it("stops a specialist at its own time limit and goes on with the others' findings", async () => {
+    const { orchestrator, models } = team(
+      {
+        supervisor: [
+          {
+            toolCalls: [
+              { name: 'cortex__ask_researcher', input: { task: 'Find X' } },
+              { name: 'cortex__ask_analyst', input: { task: 'Compute Y' } },
+            ],
+          },
+          { toolCalls: [{ name: 'cortex__ask_writer', input: { task: 'Answer' } }] },
+        ],
+        researcher: [{ text: 'X, eventually.' }],
+        analyst: [{ text: 'Y is 3.' }],
+        writer: [{ text: 'Y is 3; X could not be found in time.' }],
+      },
+      { delayMs: { researcher: 400 }, timeoutSeconds: { researcher: 0.1 } },
+    );
+    const events = await collect(orchestrator.run(input('X and Y?'), new AbortController().signal));
+    expect(events.filter((e) => e.type === 'agent_finished' && !e.ok)).toEqual([
+      expect.objectContaining({ agent: 'researcher', error: 'it did not finish within its time limit of 0.1 s.' }),
+    ]);
+    expect(JSON.stringify(models.supervisor.calls[1].prompt)).toContain('The researcher failed');
+    expect(JSON.stringify(models.writer.calls[0].prompt)).toContain('Y is 3.');
+    expect(finished(events).text).toBe('Y is 3; X could not be found in time.');
   });
 
   it('treats an empty report as a failure', async () => {
