@@ -1,6 +1,7 @@
 // The mock OpenAI upstream as its own process, so that benchmarks do not share its event loop with
 // the server being measured. Prints its base URL on stdout, answers every call after
-// BENCH_UPSTREAM_DELAY_MS, and plays the team script of bench/team.ts.
+// BENCH_UPSTREAM_DELAY_MS, and plays the team script of bench/team.ts (with or without a pause for
+// a client tool).
 import { agentOf, startMockUpstream, type Reply } from '../test/support/mock-openai-upstream.ts';
 
 const delayMs = Number(process.env.BENCH_UPSTREAM_DELAY_MS ?? 100);
@@ -10,15 +11,18 @@ function reply(body: any): Reply {
   if (JSON.stringify(body.messages).includes('BENCH-ONE-CALL')) return { delayMs, text: 'Hello from upstream.' };
   if (agent === 'supervisor') {
     const delegated = body.messages.some((m: any) => m.role === 'tool');
+    // BENCH-PAUSE: the first turn also calls the client's tool, pausing the run until its result.
+    const pause = JSON.stringify(body.messages).includes('BENCH-PAUSE');
     if (!delegated)
       return {
         delayMs,
         toolCalls: [
-          { name: 'ask_researcher', arguments: { task: 'Find the facts' } },
-          { name: 'ask_analyst', arguments: { task: 'Compute the figures' } },
+          { name: 'cortex__ask_researcher', arguments: { task: 'Find the facts' } },
+          { name: 'cortex__ask_analyst', arguments: { task: 'Compute the figures' } },
+          ...(pause ? [{ name: 'get_weather', arguments: { city: 'Paris' } }] : []),
         ],
       };
-    return { delayMs, toolCalls: [{ name: 'ask_writer', arguments: { task: 'Write the answer' } }] };
+    return { delayMs, toolCalls: [{ name: 'cortex__ask_writer', arguments: { task: 'Write the answer' } }] };
   }
   return { delayMs, text: `${agent} report: the facts and the figures.` };
 }

@@ -3,6 +3,9 @@
 //  1. wall time of a full team run divided by its critical path (supervisor -> researcher ‖ analyst
 //     -> supervisor -> writer: 4 delays); near 1 means no serial waste, 1.25 would mean the two
 //     specialists ran one after the other;
+//  1b. the same with a pause for a client tool and a resume (engine in this process, at the run
+//     contract): supervisor -> researcher ‖ analyst -> pause | resume -> supervisor -> writer, the
+//     same 4 delays over two requests; a resume that redid any specialist would show as 5;
 //  2. requests/s and p50/p99 latency of a one-call request through Cortex Flow versus straight to
 //     the upstream.
 // Run: npm run bench -- team   (or: node bench/team.ts)
@@ -10,6 +13,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
+import { createTeam } from '../src/agents/create-team.ts';
+import { loadConfig } from '../src/config.ts';
+import type { RunEvent, RunEventOf } from '../src/orchestrator/events.ts';
+import type { ChatMessage, RunInput } from '../src/orchestrator/types.ts';
+import { ToolRegistry } from '../src/tools/types.ts';
 import { startPrinting, startServer } from './lib-processes.ts';
 
 const DELAY_MS = Number(process.env.BENCH_UPSTREAM_DELAY_MS ?? 100);
@@ -49,6 +57,46 @@ async function main() {
   const criticalPath = 4 * DELAY_MS;
   const wall = median(walls);
 
+  // 1b. A team run paused for a client tool, then resumed from its checkpoint.
+  const team = createTeam(
+    loadConfig({
+      CORTEX_MODEL: 'openai:mock',
+      OPENAI_API_KEY: 'sk-bench',
+      OPENAI_BASE_URL: upstreamUrl,
+      CORTEX_LLM_MAX_RETRIES: '0',
+    }),
+    new ToolRegistry(),
+  );
+  const tools = [{ name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } }];
+  const finish = async (input: RunInput) => {
+    let done: RunEventOf<'run_finished'> | undefined;
+    for await (const e of team.run(input, new AbortController().signal) as AsyncIterable<RunEvent>)
+      if (e.type === 'run_finished') done = e;
+      else if (e.type === 'run_failed') throw new Error(e.error.message);
+    return done!;
+  };
+  const pausedWalls: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const history: ChatMessage[] = [{ role: 'user', content: `BENCH-PAUSE question ${i}` }];
+    const base = { conversationId: 'bench', model: 'cortex-flow', generation: {}, tools };
+    const started = performance.now();
+    const paused = await finish({ ...base, runId: `paused_${i}`, messages: history });
+    if (paused.finishReason !== 'tool_calls') throw new Error('the run did not pause for the client tool');
+    const resumed = await finish({
+      ...base,
+      runId: `resumed_${i}`,
+      messages: [
+        ...history,
+        { role: 'assistant', content: '', toolCalls: paused.toolCalls },
+        { role: 'tool', content: 'Sunny, 21 C', toolCallId: paused.toolCalls![0].id },
+      ],
+      resume: JSON.parse(JSON.stringify(paused.checkpoint)),
+    });
+    if (resumed.agentsUsed.join() !== 'researcher,analyst,writer') throw new Error('unexpected resumed run');
+    pausedWalls.push(performance.now() - started);
+  }
+  const pausedWall = median(pausedWalls);
+
   // 2. One-call request: through Cortex Flow versus straight to the upstream.
   const oneCall = JSON.stringify({
     model: 'cortex-flow',
@@ -79,6 +127,10 @@ async function main() {
     `team run: median wall ${wall.toFixed(0)} ms, critical path ${criticalPath} ms, serial sum ${5 * DELAY_MS} ms`,
   );
   console.log(`  wall / critical path = ${(wall / criticalPath).toFixed(3)}`);
+  console.log(
+    `team run paused for a client tool and resumed: median wall ${pausedWall.toFixed(0)} ms over both requests, critical path ${criticalPath} ms`,
+  );
+  console.log(`  wall / critical path = ${(pausedWall / criticalPath).toFixed(3)}`);
   console.log('one-call request        req/s     p50 ms   p99 ms');
   console.log(
     `  straight to upstream  ${direct.requests.average.toFixed(0).padStart(7)}  ${String(direct.latency.p50).padStart(7)}  ${String(direct.latency.p99).padStart(7)}`,

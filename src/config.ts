@@ -141,7 +141,13 @@ export const SETTINGS = {
     env: 'CORTEX_LLM_TIMEOUT_SECONDS',
     schema: num(1, 3600),
     default: '120',
-    doc: 'Time limit of one upstream LLM call.',
+    doc: 'Longest silence of the upstream within one LLM call: before its first byte, and between two parts of a stream. A long answer that keeps coming is never cut by it.',
+  }),
+  agentTimeoutSeconds: setting({
+    env: 'CORTEX_AGENT_TIMEOUT_SECONDS',
+    schema: num(1, 86400),
+    default: '300',
+    doc: 'Longest one specialist task may take (all its calls and tools); then it is reported to the supervisor as failed and the run goes on.',
   }),
   llmMaxRetries: setting({
     env: 'CORTEX_LLM_MAX_RETRIES',

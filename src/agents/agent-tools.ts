@@ -4,24 +4,39 @@
 import { tool, type ToolSet } from 'ai';
 import type { ToolRegistry } from '../tools/types.ts';
 import type { RunContext } from './run-context.ts';
+import { internalName } from './tool-names.ts';
 
-export function agentToolSet(names: string[], registry: ToolRegistry, run: RunContext, agent: string): ToolSet {
+export interface AgentToolOptions {
+  /** Offer the tools under the reserved prefix: for an agent that also sees the client's tools. */
+  namespaced?: boolean;
+  /** The agent's own cancellation (its time limit), when narrower than the run's. */
+  signal?: AbortSignal;
+}
+
+export function agentToolSet(
+  names: string[],
+  registry: ToolRegistry,
+  run: RunContext,
+  agent: string,
+  options: AgentToolOptions = {},
+): ToolSet {
+  const signal = options.signal ?? run.signal;
   const set: ToolSet = {};
   for (const name of names) {
     const t = registry.get(name);
     if (!t) continue; // e.g. web_search when no search provider is configured
-    set[name] = tool({
+    set[options.namespaced ? internalName(name) : name] = tool({
       description: t.description,
       inputSchema: t.inputSchema,
       execute: async (input: unknown, { toolCallId }: { toolCallId: string }) => {
         run.emit({ type: 'tool_call', agent, toolCallId, toolName: name, input });
         run.progress(agent, `${agent} → ${name} ${summarise(input)}`);
         try {
-          const output = await t.execute(input, run.toolContext());
+          const output = await t.execute(input, run.toolContext(signal));
           run.emit({ type: 'tool_result', agent, toolCallId, toolName: name, output, isError: false });
           return output;
         } catch (err) {
-          if (run.signal.aborted) throw err;
+          if (signal.aborted) throw err;
           const error = (err as Error).message ?? String(err);
           run.emit({ type: 'tool_result', agent, toolCallId, toolName: name, output: { error }, isError: true });
           return { error };

@@ -1,6 +1,6 @@
 // Functions the client declared in `tools`: offered to the model without an implementation, so a
-// call to one ends the model's loop and the run answers `finish_reason: "tool_calls"`. The client
-// runs it and sends the result as a `tool` message; the next request resumes from the transcript.
+// call to one pauses the run (`finish_reason: "tool_calls"` and a checkpoint, see team.ts). The
+// client runs it and sends the result as a `tool` message; the next request resumes the run.
 import { jsonSchema, tool, type ToolSet } from 'ai';
 import type { ClientTool, ToolChoice } from '../orchestrator/types.ts';
 

@@ -1,18 +1,63 @@
-// The request's sampling settings in the AI SDK's vocabulary; they reach the model that writes the
-// final answer (and the supervisor, whose reply is the final answer when it answers directly).
+// Which upstream call gets which of the request's settings. The client's parameters describe the
+// answer it receives, so they all apply to the call that writes it (the writer, or a solo agent or
+// the supervisor answering directly). Calls that plan or do a specialist's work get budgets of
+// their own: a `max_tokens: 40` must bound the answer, not cut the supervisor's tool calls.
 import type { GenerationParams } from '../orchestrator/types.ts';
 
-export function generationSettings(g: GenerationParams) {
+/** Output budget of a planning turn (the supervisor's, or a solo agent's before it answers). */
+export const PLANNING_MAX_OUTPUT_TOKENS = 4096;
+/** Output budget of one turn of a specialist (researcher, analyst...) and of the writer's draft. */
+export const SPECIALIST_MAX_OUTPUT_TOKENS = 4096;
+
+/** `response_format`, when the edge passes it on (OpenAI's `json_object` / `json_schema`). */
+interface ResponseFormat {
+  type: 'text' | 'json_object' | 'json_schema';
+  json_schema?: { name?: string; description?: string; schema?: Record<string, unknown> };
+}
+type AnswerParams = GenerationParams & { responseFormat?: ResponseFormat | ResponseFormat['type'] };
+
+function userOption(g: GenerationParams) {
   const user = g.user ? { user: g.user } : undefined;
+  // `user` is provider-specific; each OpenAI-style provider reads it under its own name.
+  return user ? { providerOptions: { openai: user, openaiCompatible: user, ollama: user, compatible: user } } : {};
+}
+
+/** Sampling settings that shape the wording but cannot cut a tool call. */
+function sampling(g: GenerationParams) {
   return {
     temperature: g.temperature,
     topP: g.topP,
-    maxOutputTokens: g.maxTokens,
-    stopSequences: g.stop,
     presencePenalty: g.presencePenalty,
     frequencyPenalty: g.frequencyPenalty,
     seed: g.seed,
-    // `user` is provider-specific; each OpenAI-style provider reads it under its own name.
-    ...(user ? { providerOptions: { openai: user, openaiCompatible: user, ollama: user, compatible: user } } : {}),
+    ...userOption(g),
+  };
+}
+
+/** The call that writes the answer and only that: every parameter of the request. */
+export function answerSettings(g: GenerationParams) {
+  return { ...sampling(g), maxOutputTokens: g.maxTokens, stopSequences: g.stop };
+}
+
+/**
+ * A turn that may answer or plan. Sampling applies; `max_tokens` and `stop` are enforced on the
+ * streamed answer (src/agents/answer-limits.ts), never sent upstream where they would cut tool calls.
+ */
+export function planningSettings(g: GenerationParams) {
+  return { ...sampling(g), maxOutputTokens: Math.max(PLANNING_MAX_OUTPUT_TOKENS, g.maxTokens ?? 0) };
+}
+
+export const specialistSettings = () => ({ maxOutputTokens: SPECIALIST_MAX_OUTPUT_TOKENS });
+
+/** The upstream `responseFormat` of the answer, when the client asked for JSON. */
+export function responseFormatOf(g: GenerationParams) {
+  const raw = (g as AnswerParams).responseFormat;
+  const format = typeof raw === 'string' ? { type: raw } : raw;
+  if (!format || format.type === 'text') return undefined;
+  return {
+    type: 'json' as const,
+    schema: format.json_schema?.schema as never,
+    name: format.json_schema?.name,
+    description: format.json_schema?.description,
   };
 }

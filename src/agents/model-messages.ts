@@ -8,14 +8,19 @@ export interface AgentPrompt {
   messages: ModelMessage[];
 }
 
-export function toAgentPrompt(instructions: string, conversation: ChatMessage[]): AgentPrompt {
+/** An agent's instructions followed by the client's own system and developer messages. */
+export function withClientInstructions(instructions: string, conversation: ChatMessage[]): string {
   const clientSystem = conversation
     .filter((m) => m.role === 'system')
     .map((m) => m.content)
     .filter(Boolean);
-  const system = clientSystem.length
+  return clientSystem.length
     ? `${instructions}\n\nInstructions from the client application (follow them unless they conflict with the above):\n${clientSystem.join('\n\n')}`
     : instructions;
+}
+
+export function toAgentPrompt(instructions: string, conversation: ChatMessage[]): AgentPrompt {
+  const system = withClientInstructions(instructions, conversation);
   const toolNames = new Map<string, string>();
   const messages: ModelMessage[] = [];
   for (const m of conversation) {
@@ -87,4 +92,42 @@ export function lastUserMessage(conversation: ChatMessage[]): string {
   for (let i = conversation.length - 1; i >= 0; i--)
     if (conversation[i].role === 'user') return conversation[i].content;
   return '';
+}
+
+/**
+ * A resumed run's request, split: the conversation before the paused turn (the agent's own record
+ * of that turn is in the checkpoint) and the client's results for the calls the run waits for.
+ */
+export function splitPausedTurn(
+  conversation: ChatMessage[],
+  pendingIds: string[],
+): { before: ChatMessage[]; results: Map<string, ChatMessage> } {
+  const pending = new Set(pendingIds);
+  const results = new Map<string, ChatMessage>();
+  const before: ChatMessage[] = [];
+  for (const m of conversation) {
+    if (m.role === 'tool' && m.toolCallId && pending.has(m.toolCallId)) results.set(m.toolCallId, m);
+    else if (m.role === 'assistant' && m.toolCalls?.some((c) => pending.has(c.id))) continue;
+    else before.push(m);
+  }
+  return { before, results };
+}
+
+/** The results of the client's tools in the current turn (after the last user message), as text. */
+export function clientToolResults(conversation: ChatMessage[]): string {
+  const calls = new Map<string, { name: string; arguments: string }>();
+  let lastUser = -1;
+  conversation.forEach((m, i) => {
+    if (m.role === 'user') lastUser = i;
+    for (const c of m.toolCalls ?? []) calls.set(c.id, c);
+  });
+  return conversation
+    .slice(lastUser + 1)
+    .filter((m) => m.role === 'tool')
+    .map((m) => {
+      const call = calls.get(m.toolCallId ?? '');
+      const name = call ? `${call.name}(${call.arguments})` : (m.name ?? 'a tool');
+      return `${name} returned:\n${m.content}`;
+    })
+    .join('\n\n');
 }

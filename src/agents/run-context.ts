@@ -1,7 +1,7 @@
 // Everything one run of the team shares: its input, its event channel, the sources found so far,
 // the findings of the agents, and the settings every upstream call is made with.
 import type { LanguageModel } from 'ai';
-import type { RunEvent } from '../orchestrator/events.ts';
+import type { RunEvent, Source } from '../orchestrator/events.ts';
 import type { RunInput } from '../orchestrator/types.ts';
 import { SourceCollector, type ToolContext } from '../tools/types.ts';
 import type { Depth } from './depth.ts';
@@ -15,7 +15,8 @@ export interface Finding {
 
 export interface CallLimits {
   maxRetries: number;
-  timeoutMs: number;
+  /** Longest one specialist task may take, all its turns and tools included. */
+  agentTimeoutMs: number;
 }
 
 export class RunContext {
@@ -27,7 +28,8 @@ export class RunContext {
   readonly sources = new SourceCollector();
   readonly findings: Finding[] = [];
   readonly agentsUsed: string[] = [];
-  readonly startedAt = Date.now();
+  /** When the run started; earlier for a resumed run, by the time its first part took. */
+  startedAt = Date.now();
   /** The final answer as streamed so far. */
   answer = '';
   private callSeq = 0;
@@ -71,19 +73,26 @@ export class RunContext {
     });
   }
 
-  /** Settings of every upstream call of this run: retries, a time limit per call, cancellation. */
-  callSettings(model: LanguageModel) {
-    return {
-      model,
-      maxRetries: this.limits.maxRetries,
-      timeout: { stepMs: this.limits.timeoutMs },
-      abortSignal: this.signal,
-    };
+  /**
+   * Settings of every upstream call of this run: retries and cancellation (by the run's signal, or
+   * a narrower one, e.g. an agent's own time limit). The time limit of a call is its upstream's
+   * silence, which the model's guard (src/llm/stream-guard.ts) enforces; there is no total.
+   */
+  callSettings(model: LanguageModel, signal: AbortSignal = this.signal) {
+    return { model, maxRetries: this.limits.maxRetries, abortSignal: signal };
   }
 
-  toolContext(): ToolContext {
+  /** Takes over what a paused run had: findings, sources, agents used, time spent. */
+  restore(from: { findings: Finding[]; sources: Source[]; agentsUsed: string[]; elapsedMs: number }): void {
+    this.findings.push(...from.findings);
+    for (const s of [...from.sources].sort((a, b) => a.index - b.index)) this.sources.add(s);
+    this.agentsUsed.push(...from.agentsUsed);
+    this.startedAt -= from.elapsedMs;
+  }
+
+  toolContext(signal: AbortSignal = this.signal): ToolContext {
     return {
-      signal: this.signal,
+      signal,
       conversationId: this.input.conversationId,
       messages: this.input.messages,
       owner: this.input.owner,

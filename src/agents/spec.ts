@@ -14,6 +14,8 @@ export interface AgentSpec {
   tools: string[];
   /** `provider:model`; defaults to CORTEX_MODEL. */
   model?: string;
+  /** Longest one task of this agent may take; defaults to CORTEX_AGENT_TIMEOUT_SECONDS. */
+  timeoutSeconds?: number;
 }
 
 export const SUPERVISOR = 'supervisor';
@@ -72,6 +74,7 @@ const agentFileEntry = z.object({
   instructions: z.string().min(1).optional(),
   tools: z.array(z.string()).optional(),
   model: z.string().optional(),
+  timeoutSeconds: z.number().positive().max(86400).optional(),
   /** Drop a built-in agent from the team. */
   disabled: z.boolean().optional(),
 });

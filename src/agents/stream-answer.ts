@@ -1,10 +1,11 @@
-// The final answer, streamed token by token as the model writes it: the one place where upstream
-// text deltas become the run's `text_delta` events. Tool loops (the supervisor's delegation, an
-// agent's own tools) happen inside the same call.
-import { streamText, type ModelMessage, type PrepareStepFunction, type StopCondition, type ToolSet } from 'ai';
-import type { GenerationParams, ToolCall } from '../orchestrator/types.ts';
+// The writer's answer, streamed token by token as the model writes it: every parameter of the
+// request applies to this call (it writes what the client receives), and its deltas become the
+// run's `text_delta` events.
+import { streamText, wrapLanguageModel, type LanguageModel, type ModelMessage } from 'ai';
+import type { LanguageModelV3 } from '@ai-sdk/provider';
+import type { GenerationParams } from '../orchestrator/types.ts';
 import type { ResolvedModel } from '../llm/providers.ts';
-import { generationSettings } from './generation.ts';
+import { answerSettings, responseFormatOf } from './generation.ts';
 import type { RunContext } from './run-context.ts';
 
 export interface StreamAnswerOptions {
@@ -12,45 +13,26 @@ export interface StreamAnswerOptions {
   model: ResolvedModel;
   system: string;
   messages: ModelMessage[];
-  tools?: ToolSet;
-  stopWhen: StopCondition<ToolSet> | StopCondition<ToolSet>[];
-  prepareStep?: PrepareStepFunction<ToolSet>;
   generation: GenerationParams;
-  /** Tools the client executes: a call to one of them pauses the run. */
-  clientToolNames?: Set<string>;
 }
 
 export interface StreamedAnswer {
   finishReason: 'stop' | 'length' | 'tool_calls' | 'content_filter';
-  clientToolCalls: ToolCall[];
 }
 
 export async function streamAnswer(run: RunContext, o: StreamAnswerOptions): Promise<StreamedAnswer> {
   const result = streamText({
-    ...run.callSettings(o.model.model),
-    ...generationSettings(o.generation),
+    ...run.callSettings(withResponseFormat(o.model.model, o.generation)),
+    ...answerSettings(o.generation),
     system: o.system,
     messages: o.messages,
-    tools: o.tools,
-    stopWhen: o.stopWhen,
-    prepareStep: o.prepareStep,
     onError: () => {}, // errors arrive as `error` parts below; the SDK would otherwise print them
   });
   let lastFinish: string | undefined;
-  const clientToolCalls: ToolCall[] = [];
   for await (const part of result.fullStream) {
     switch (part.type) {
       case 'text-delta':
         run.answerDelta(part.text);
-        break;
-      case 'tool-call':
-        if (o.clientToolNames?.has(part.toolName)) {
-          clientToolCalls.push({
-            id: part.toolCallId,
-            name: part.toolName,
-            arguments: JSON.stringify(part.input ?? {}),
-          });
-        }
         break;
       case 'finish-step':
         lastFinish = part.finishReason;
@@ -59,13 +41,23 @@ export async function streamAnswer(run: RunContext, o: StreamAnswerOptions): Pro
       case 'error':
         throw part.error;
       case 'abort':
-        // Not the client: the SDK's own per-call time limit stopped the call.
-        throw run.signal.aborted ? run.signal.reason : new DOMException('The upstream call timed out', 'TimeoutError');
+        throw run.signal.reason ?? new Error('the upstream call was aborted');
     }
   }
-  if (clientToolCalls.length) return { finishReason: 'tool_calls', clientToolCalls };
   return {
     finishReason: lastFinish === 'length' ? 'length' : lastFinish === 'content-filter' ? 'content_filter' : 'stop',
-    clientToolCalls,
   };
+}
+
+/** The client's `response_format`, set on this one call. */
+function withResponseFormat(model: LanguageModel, g: GenerationParams): LanguageModel {
+  const responseFormat = responseFormatOf(g);
+  if (!responseFormat) return model;
+  return wrapLanguageModel({
+    model: model as LanguageModelV3,
+    middleware: {
+      specificationVersion: 'v3',
+      transformParams: async ({ params }) => ({ ...params, responseFormat }),
+    },
+  });
 }

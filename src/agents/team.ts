@@ -2,29 +2,50 @@
 // or delegates tasks to specialists (several in one turn run in parallel), over at most the
 // depth's rounds, and hands over to the writer, whose text streams to the client as the answer.
 // `<name>-supervisor` is the supervisor alone with its tools, `<name>-<agent>` one specialist.
-import { stepCountIs, tool, type ToolSet } from 'ai';
+//
+// A run is a loop this file owns, one model turn at a time (see docs/ARCHITECTURE.md, "The run
+// state machine"): the turn's tool calls are run here, in parallel, each agent under its own time
+// limit; a call to a client tool pauses the run with a checkpoint once the turn's other work is
+// done, and the request carrying the client's results resumes it without redoing any of it.
+import { tool, type ToolSet } from 'ai';
 import { z } from 'zod';
 import type { Config } from '../config.ts';
 import type { ModelResolver, ResolvedModel } from '../llm/providers.ts';
+import { guardModel } from '../llm/stream-guard.ts';
 import { classifyError } from '../llm/upstream-error.ts';
 import type { RunEvent } from '../orchestrator/events.ts';
-import type { ModelInfo, Orchestrator, RunInput } from '../orchestrator/types.ts';
+import type {
+  ModelInfo,
+  Orchestrator,
+  RunCheckpoint,
+  RunInput,
+  RunRefusal,
+  RunRequest,
+  ToolCall,
+} from '../orchestrator/types.ts';
 import type { ToolRegistry } from '../tools/types.ts';
+import type { LanguageModelV3 } from '@ai-sdk/provider';
 import { agentToolSet } from './agent-tools.ts';
+import { AnswerLimiter } from './answer-limits.ts';
+import { readCheckpoint, writeCheckpoint, type AgentLoopState } from './checkpoint.ts';
 import { clientToolSet, firstStepChoice } from './client-tools.ts';
 import { depthOf } from './depth.ts';
-import { lastUserMessage, toAgentPrompt } from './model-messages.ts';
+import { planningSettings } from './generation.ts';
+import { lastUserMessage, splitPausedTurn, toAgentPrompt } from './model-messages.ts';
+import { declarations, modelStep, type StepToolCall } from './model-step.ts';
 import { RunContext } from './run-context.ts';
 import { SUPERVISOR, WRITER, type AgentSpec } from './spec.ts';
 import { runSpecialist, type Assignment } from './specialist.ts';
-import { streamAnswer, type StreamedAnswer } from './stream-answer.ts';
+import { delegationName, plainName, refuseReservedNames } from './tool-names.ts';
+import { assistantMessage, clientResultsMessage, toolMessage, type CallResult } from './turn-messages.ts';
 import { writeAnswer } from './writer.ts';
 
 export interface TeamOptions {
   config: Pick<
     Config,
     'model' | 'modelName' | 'maxIterations' | 'defaultReasoningEffort' | 'llmTimeoutSeconds' | 'llmMaxRetries'
-  >;
+  > &
+    Partial<Pick<Config, 'agentTimeoutSeconds'>>;
   agents: AgentSpec[];
   providers: ModelResolver;
   tools: ToolRegistry;
@@ -33,6 +54,15 @@ export interface TeamOptions {
 interface Member {
   spec: AgentSpec;
   model: ResolvedModel;
+}
+
+type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter';
+
+interface Outcome {
+  finishReason: FinishReason;
+  iterations: number;
+  toolCalls?: ToolCall[];
+  checkpoint?: RunCheckpoint;
 }
 
 const assignment = z.object({
@@ -45,7 +75,10 @@ const assignment = z.object({
     ),
 });
 
-const delegationToolName = (agent: string) => `ask_${agent}`;
+/** Supervisor turns beyond the delegation rounds: its own tools, a writer that failed, concluding. */
+const EXTRA_STEPS = 2;
+const DEFAULT_AGENT_TIMEOUT_SECONDS = 300;
+const HANDOVER_TASK = "Write the answer to the user's request from the team's findings.";
 
 export class TeamOrchestrator implements Orchestrator {
   readonly engine = 'llm';
@@ -54,12 +87,18 @@ export class TeamOrchestrator implements Orchestrator {
 
   constructor(options: TeamOptions) {
     this.options = options;
-    const fallback = options.config.model;
+    const { config } = options;
+    const fallback = config.model;
     for (const spec of options.agents) {
       const modelText = spec.model ?? fallback;
       if (!modelText) throw new Error(`agent '${spec.name}' has no model and CORTEX_MODEL is unset`);
       // Resolving every model now makes a missing key a start-up error, not a failed request.
-      this.members.set(spec.name, { spec, model: options.providers.resolve(modelText) });
+      const resolved = options.providers.resolve(modelText);
+      const model = guardModel(resolved.model as LanguageModelV3, {
+        timeoutMs: config.llmTimeoutSeconds * 1000,
+        retries: config.llmMaxRetries,
+      });
+      this.members.set(spec.name, { spec, model: { name: resolved.name, model } });
     }
     if (!this.members.has(SUPERVISOR)) throw new Error('the team has no supervisor');
   }
@@ -83,14 +122,20 @@ export class TeamOrchestrator implements Orchestrator {
     ];
   }
 
+  /** A client tool may not take a name reserved for the server's own tools. */
+  refuse(request: RunRequest): RunRefusal | undefined {
+    return refuseReservedNames(request.tools);
+  }
+
   run(input: RunInput, signal: AbortSignal): AsyncIterable<RunEvent> {
     const { config } = this.options;
     const depth = depthOf(input.reasoningEffort, config.defaultReasoningEffort, config.maxIterations);
     const run = new RunContext(input, signal, depth, {
       maxRetries: config.llmMaxRetries,
-      timeoutMs: config.llmTimeoutSeconds * 1000,
+      agentTimeoutMs: (config.agentTimeoutSeconds ?? DEFAULT_AGENT_TIMEOUT_SECONDS) * 1000,
     });
-    void this.execute(run);
+    // execute() settles every promise of the run itself; this catch only keeps a bug from escaping.
+    this.execute(run).catch((err) => run.events.fail(err));
     return run.events;
   }
 
@@ -99,14 +144,19 @@ export class TeamOrchestrator implements Orchestrator {
     try {
       const name = this.options.config.modelName;
       const solo = run.input.model === name ? undefined : run.input.model.slice(name.length + 1);
-      const { answer, iterations } = solo ? await this.runSolo(run, this.members.get(solo)!) : await this.runTeam(run);
+      const resumed = readCheckpoint(run.input);
+      const outcome = solo
+        ? await this.runLoop(run, this.members.get(solo)!, 'solo', resumed)
+        : await this.runLoop(run, this.members.get(SUPERVISOR)!, 'team', resumed);
+      if (!run.agentsUsed.length) run.agentsUsed.push(SUPERVISOR); // it answered on its own
       run.emit({
         type: 'run_finished',
-        finishReason: answer.finishReason,
+        finishReason: outcome.finishReason,
         text: run.answer,
-        toolCalls: answer.clientToolCalls.length ? answer.clientToolCalls : undefined,
+        toolCalls: outcome.toolCalls,
+        checkpoint: outcome.checkpoint,
         agentsUsed: run.agentsUsed,
-        iterations,
+        iterations: outcome.iterations,
         sources: run.sources.citedIn(run.answer),
       });
       run.events.close();
@@ -119,120 +169,223 @@ export class TeamOrchestrator implements Orchestrator {
     }
   }
 
-  /** The supervisor or one specialist answering the user directly with its own tools. */
-  private async runSolo(run: RunContext, member: Member) {
-    const { spec } = member;
-    const note =
-      spec.name === SUPERVISOR
-        ? 'You work alone here: no agents are available. Use your own tools and answer the user directly.'
-        : 'You are talking to the user directly: answer their latest message.';
-    run.agentStarted(spec.name, lastUserMessage(run.input.messages));
-    const prompt = toAgentPrompt(`${spec.instructions}\n\n${note}`, run.input.messages);
-    const client = clientToolSet(run.input.tools, run.input.toolChoice);
-    const tools = { ...agentToolSet(spec.tools, this.options.tools, run, spec.name), ...client };
-    const maxSteps = run.depth.agentSteps + 1;
-    let steps = 0;
-    const answer = await streamAnswer(run, {
+  /**
+   * The run's state machine: a planning agent's turns, each followed by its tool calls, until it
+   * answers, hands over to the writer, or pauses for the client's tools.
+   */
+  private async runLoop(
+    run: RunContext,
+    lead: Member,
+    mode: 'team' | 'solo',
+    resumed: AgentLoopState | undefined,
+  ): Promise<Outcome> {
+    const { spec } = lead;
+    const team = mode === 'team';
+    const writer = team ? this.members.get(WRITER) : undefined;
+    const state: AgentLoopState = resumed ?? {
+      mode,
       agent: spec.name,
-      model: member.model,
-      ...prompt,
-      tools,
-      stopWhen: stepCountIs(maxSteps),
-      prepareStep: ({ stepNumber }) => {
-        steps = stepNumber + 1;
-        if (stepNumber === 0) return firstStepChoice(client, run.input.toolChoice);
-        return stepNumber >= maxSteps - 1 ? { activeTools: Object.keys(client) } : undefined;
-      },
-      generation: run.input.generation,
-      clientToolNames: new Set(Object.keys(client)),
-    });
-    run.emit({ type: 'agent_finished', agent: spec.name, callId: `${spec.name}_1`, ok: true, output: run.answer });
-    return { answer, iterations: steps };
-  }
-
-  private async runTeam(run: RunContext): Promise<{ answer: StreamedAnswer; iterations: number }> {
-    const supervisor = this.members.get(SUPERVISOR)!;
-    const inflight = new Set<Promise<unknown>>();
-    const state = {
-      step: 0,
-      written: undefined as StreamedAnswer | undefined,
-      fatal: undefined as { error: unknown } | undefined,
+      steps: 0,
+      rounds: 0,
+      findings: [],
+      sources: [],
+      agentsUsed: [],
+      messages: [],
+      elapsedMs: 0,
     };
+    let conversation = run.input.messages;
+    if (resumed) {
+      run.restore(resumed);
+      const split = splitPausedTurn(run.input.messages, run.input.resume!.pendingToolCallIds);
+      conversation = split.before;
+      state.messages.push(clientResultsMessage(state.messages, run.input.resume!.pendingToolCallIds, split.results));
+      run.progress(spec.name, `${spec.name} resumes with the results of the client's tools`);
+    } else if (!team) {
+      run.agentStarted(spec.name, lastUserMessage(run.input.messages));
+    }
 
+    const own = agentToolSet(spec.tools, this.options.tools, run, spec.name, { namespaced: true });
+    const client = clientToolSet(run.input.tools, run.input.toolChoice);
     const delegation: ToolSet = {};
-    for (const member of this.specialists) {
-      delegation[delegationToolName(member.spec.name)] = tool({
-        description: member.spec.description,
-        inputSchema: assignment,
-        execute: async (a: Assignment, { toolCallId }: { toolCallId: string }) => {
-          if (member.spec.name !== WRITER) {
-            const work = this.delegate(run, member, a, toolCallId);
-            inflight.add(work);
-            void work.finally(() => inflight.delete(work));
-            return work;
-          }
-          // The writer works last: it needs what the others of this round found.
-          await Promise.allSettled([...inflight]);
-          const outcome = await writeAnswer(run, member, a, toolCallId);
-          if (outcome.fatal) state.fatal = { error: outcome.fatal };
-          if (outcome.answer) state.written = outcome.answer;
-          return outcome.reply;
+    const delegates = new Map<string, Member>();
+    if (team) {
+      for (const member of this.specialists) {
+        const name = delegationName(member.spec.name);
+        delegation[name] = tool({ description: member.spec.description, inputSchema: assignment });
+        delegates.set(name, member);
+      }
+    }
+    const writerTool = writer ? delegationName(WRITER) : undefined;
+    const tools = declarations({ ...own, ...client, ...delegation });
+    const roster = this.specialists.map((m) => `- ${delegationName(m.spec.name)}: ${m.spec.description}`).join('\n');
+    const instructions = team
+      ? `${spec.instructions}\n\nYour team (call these tools to delegate):\n${roster}`
+      : `${spec.instructions}\n\n${
+          spec.name === SUPERVISOR
+            ? 'You work alone here: no agents are available. Use your own tools and answer the user directly.'
+            : 'You are talking to the user directly: answer their latest message.'
+        }`;
+    const prompt = toAgentPrompt(instructions, conversation);
+    const { maxIterations } = run.depth;
+    const deadline = run.startedAt + run.depth.delegationBudgetMs;
+    const maxSteps = team ? maxIterations + 1 + EXTRA_STEPS : run.depth.agentSteps + 1;
+
+    const handOver = async (task: Assignment, callId: string, writerMember: Member): Promise<Outcome> => {
+      const outcome = await writeAnswer(run, writerMember, task, callId);
+      if (outcome.answer) return { finishReason: outcome.answer.finishReason, iterations: state.steps };
+      throw outcome.fatal ?? outcome.error;
+    };
+    if (resumed?.writerTask && writer) return handOver(resumed.writerTask, `${WRITER}_resumed`, writer);
+
+    if (!resumed)
+      run.progress(spec.name, `${spec.name === SUPERVISOR ? 'Supervisor' : spec.name} is reading the request`);
+    while (true) {
+      const mayDelegate = team && state.rounds < maxIterations && Date.now() < deadline;
+      const lastStep = state.steps >= maxSteps - 1;
+      // The round cap ends delegation, never the hand-over: material gathered goes to the writer.
+      if (team && writer && run.findings.length && (!mayDelegate || lastStep)) {
+        run.progress(SUPERVISOR, 'The delegation rounds are spent: handing over to the writer');
+        return handOver({ task: HANDOVER_TASK }, `${WRITER}_${state.steps + 1}`, writer);
+      }
+      const active = lastStep
+        ? Object.keys(client)
+        : [
+            ...Object.keys(own),
+            ...Object.keys(client),
+            ...(mayDelegate ? Object.keys(delegation) : writerTool ? [writerTool] : []),
+          ];
+      const first = state.steps === 0 && !resumed ? firstStepChoice(client, run.input.toolChoice) : undefined;
+      // Once the team has material, the answer is the writer's: the supervisor delegates or hands over.
+      const mustCall = team && writer && run.findings.length ? ('required' as const) : undefined;
+      const limiter = new AnswerLimiter(run.input.generation);
+      const step = await modelStep(run, {
+        agent: spec.name,
+        model: lead.model,
+        system: prompt.system,
+        messages: [...prompt.messages, ...state.messages],
+        tools,
+        activeTools: first?.activeTools ?? active,
+        toolChoice: first?.toolChoice ?? mustCall,
+        settings: planningSettings(run.input.generation),
+        onText: (text) => {
+          run.answerDelta(limiter.push(text));
+          return !limiter.reached;
         },
       });
-    }
-    const own = agentToolSet(supervisor.spec.tools, this.options.tools, run, SUPERVISOR);
-    const client = clientToolSet(run.input.tools, run.input.toolChoice);
-    const delegationNames = Object.keys(delegation);
-    const withoutDelegation = [...Object.keys(own), ...Object.keys(client)];
-    const roster = this.specialists
-      .map((m) => `- ${delegationToolName(m.spec.name)}: ${m.spec.description}`)
-      .join('\n');
-    const prompt = toAgentPrompt(
-      `${supervisor.spec.instructions}\n\nYour team (call these tools to delegate):\n${roster}`,
-      run.input.messages,
-    );
-    const deadline = run.startedAt + run.depth.delegationBudgetMs;
-    const { maxIterations } = run.depth;
+      run.answerDelta(limiter.flush());
+      state.steps++;
+      if (!step.toolCalls.length) {
+        if (!team)
+          run.emit({
+            type: 'agent_finished',
+            agent: spec.name,
+            callId: `${spec.name}_1`,
+            ok: true,
+            output: run.answer,
+          });
+        return { finishReason: limiter.reached ?? step.finishReason, iterations: state.steps };
+      }
+      state.messages.push(assistantMessage(step));
 
-    run.progress(SUPERVISOR, 'Supervisor is reading the request');
-    const supervised = await streamAnswer(run, {
-      agent: SUPERVISOR,
-      model: supervisor.model,
-      ...prompt,
-      tools: { ...own, ...delegation, ...client },
-      // One more turn than the delegation rounds: the supervisor must be able to conclude.
-      stopWhen: [stepCountIs(maxIterations + 1), () => state.written !== undefined || state.fatal !== undefined],
-      prepareStep: ({ stepNumber }) => {
-        state.step = stepNumber + 1;
-        const mayDelegate = stepNumber < maxIterations && Date.now() < deadline;
-        if (!mayDelegate) return { activeTools: withoutDelegation };
-        if (stepNumber === 0) return firstStepChoice(client, run.input.toolChoice);
-        return { activeTools: [...withoutDelegation, ...delegationNames] };
-      },
-      generation: run.input.generation,
-      clientToolNames: new Set(Object.keys(client)),
-    });
-    if (state.fatal) throw state.fatal.error;
-    if (!run.agentsUsed.length) run.agentsUsed.push(SUPERVISOR); // it answered on its own
-    const answer = state.written && supervised.finishReason !== 'tool_calls' ? state.written : supervised;
-    return { answer, iterations: state.step };
+      const clientCalls = step.toolCalls.filter((c) => c.name in client);
+      const writerCall = step.toolCalls.find((c) => c.name === writerTool);
+      const specialistCalls = step.toolCalls.filter(
+        (c) => mayDelegate && delegates.has(c.name) && c.name !== writerTool,
+      );
+      const results = await this.runInternalCalls(run, step.toolCalls, {
+        own,
+        delegates: mayDelegate ? delegates : new Map(),
+        client,
+        writerTool,
+      });
+      if (specialistCalls.length) state.rounds++;
+
+      if (clientCalls.length) {
+        // Pause: the turn's own work is done and recorded; the writer (if asked) waits for the client.
+        if (writerCall)
+          results.push({ call: writerCall, output: 'The writer will write once the tool results are in.' });
+        state.messages.push(toolMessage(results));
+        const pending = clientCalls.map((c) => ({ id: c.id, name: c.name, arguments: JSON.stringify(c.input ?? {}) }));
+        const paused: AgentLoopState = {
+          ...state,
+          findings: run.findings,
+          sources: run.sources.list(),
+          agentsUsed: run.agentsUsed,
+          writerTask: writerCall ? (writerCall.input as Assignment) : undefined,
+          elapsedMs: Date.now() - run.startedAt,
+        };
+        run.progress(spec.name, `${spec.name} waits for the client's tools: ${pending.map((c) => c.name).join(', ')}`);
+        return {
+          finishReason: 'tool_calls',
+          iterations: state.steps,
+          toolCalls: pending,
+          checkpoint: writeCheckpoint(
+            run.input,
+            pending.map((c) => c.id),
+            paused,
+          ),
+        };
+      }
+      if (writerCall && writer) {
+        const outcome = await writeAnswer(run, writer, writerCall.input as Assignment, writerCall.id);
+        if (outcome.answer) return { finishReason: outcome.answer.finishReason, iterations: state.steps };
+        if (outcome.fatal) throw outcome.fatal;
+        results.push({ call: writerCall, output: outcome.reply });
+      }
+      state.messages.push(toolMessage(results));
+    }
   }
 
-  /** One specialist's task. A failure goes back to the supervisor as such, never as an empty success. */
+  /** Runs a turn's internal calls in parallel and waits for all of them; none can fail the run. */
+  private async runInternalCalls(
+    run: RunContext,
+    calls: StepToolCall[],
+    tools: { own: ToolSet; delegates: Map<string, Member>; client: ToolSet; writerTool: string | undefined },
+  ): Promise<CallResult[]> {
+    const work = calls
+      .filter((c) => !(c.name in tools.client) && c.name !== tools.writerTool)
+      .map(async (call): Promise<CallResult> => {
+        const member = tools.delegates.get(call.name);
+        if (member) return { call, output: await this.delegate(run, member, call.input as Assignment, call.id) };
+        const own = tools.own[call.name];
+        if (own?.execute) {
+          const output = await own.execute(call.input, { toolCallId: call.id, messages: [] } as never);
+          return { call, output };
+        }
+        // Also a delegation the model attempts once the rounds are spent (its tool was not offered).
+        return { call, output: { error: `The tool ${plainName(call.name)} is not available now.` } };
+      });
+    const settled = await Promise.allSettled(work);
+    if (run.signal.aborted) throw run.signal.reason;
+    return settled.map((s) => {
+      if (s.status === 'rejected') throw s.reason; // only a bug gets here: delegate() and tools answer errors
+      return s.value;
+    });
+  }
+
+  /**
+   * One specialist's task, under its own time limit. A failure goes back to the supervisor as such,
+   * with the reason, never as an empty success, and the trace says who failed and why.
+   */
   private async delegate(run: RunContext, member: Member, a: Assignment, callId: string) {
     const agent = member.spec.name;
+    const limitMs = member.spec.timeoutSeconds ? member.spec.timeoutSeconds * 1000 : run.limits.agentTimeoutMs;
+    const timeout = AbortSignal.timeout(limitMs);
+    const signal = AbortSignal.any([run.signal, timeout]);
     run.agentStarted(agent, a.task, callId);
     run.progress(SUPERVISOR, `→ ${agent}: ${a.task}`);
     try {
-      const output = await runSpecialist(run, member.spec, member.model, this.options.tools, a);
-      if (!output) throw new Error('it returned an empty answer');
+      const output = await runSpecialist(run, member.spec, member.model, this.options.tools, a, signal);
+      if (!output) throw new Error('it returned an empty answer.');
       run.findings.push({ agent, task: a.task, output });
       run.emit({ type: 'agent_finished', agent, callId, ok: true, output });
       run.progress(agent, `${agent} finished`);
       return { agent, report: output };
     } catch (err) {
       if (run.signal.aborted) throw err;
-      const reason = classifyError(err)?.message ?? (err as Error).message;
+      const reason = timeout.aborted
+        ? `it did not finish within its time limit of ${limitMs / 1000} s.`
+        : (classifyError(err)?.message ?? (err as Error).message);
       run.emit({ type: 'agent_finished', agent, callId, ok: false, output: '', error: reason });
       run.progress(agent, `${agent} failed: ${reason}`);
       return {

@@ -1,11 +1,13 @@
 // The writer turns the team's material into the final answer, streamed to the client as it is
-// written. When the depth allows, it drafts first, then critiques and rewrites the draft once.
-import { generateText, stepCountIs } from 'ai';
+// written. It sees the client's system prompt, the results of the client's tools in this turn, the
+// team's findings and sources, and the user's request. When the depth allows, it drafts first,
+// then critiques and rewrites the draft once.
 import type { ResolvedModel } from '../llm/providers.ts';
 import { classifyError } from '../llm/upstream-error.ts';
-import { lastUserMessage } from './model-messages.ts';
+import type { ChatMessage } from '../orchestrator/types.ts';
+import { clientToolResults, lastUserMessage, withClientInstructions } from './model-messages.ts';
 import type { RunContext } from './run-context.ts';
-import { briefing, type Assignment } from './specialist.ts';
+import { briefing, collectText, type Assignment } from './specialist.ts';
 import type { AgentSpec } from './spec.ts';
 import { streamAnswer, type StreamedAnswer } from './stream-answer.ts';
 
@@ -16,38 +18,47 @@ export interface WriterOutcome {
   reply: string;
   /** A failure after part of the answer reached the client: the run cannot recover from it. */
   fatal?: unknown;
+  /** The failure, when nothing was written. */
+  error?: unknown;
 }
 
 const REFINE =
   'Critique the draft against the request and the material: is it correct, complete, cited and clear? Then write the improved final answer. Reply with the final answer only.';
 
+/**
+ * `conversation` is the request as the writer should see it: for a resumed run, the conversation
+ * with the client's tool results of the paused turn.
+ */
 export async function writeAnswer(
   run: RunContext,
   member: { spec: AgentSpec; model: ResolvedModel },
   a: Assignment,
   callId: string,
+  conversation: ChatMessage[] = run.input.messages,
 ): Promise<WriterOutcome> {
   const { spec, model } = member;
   run.agentStarted(spec.name, a.task, callId);
   run.progress('supervisor', `→ ${spec.name}: ${a.task}`);
-  let material = `${briefing(run, a)}\n\nThe user's request:\n${lastUserMessage(run.input.messages)}`;
+  const toolResults = clientToolResults(conversation);
+  let material = [
+    briefing(run, a),
+    toolResults ? `Results of the tools the user's application ran for this request:\n${toolResults}` : '',
+    `The user's request:\n${lastUserMessage(conversation)}`,
+  ]
+    .filter(Boolean)
+    .join('\n\n');
+  const system = withClientInstructions(spec.instructions, conversation);
   try {
     if (run.depth.refine) {
-      const draft = await generateText({
-        ...run.callSettings(model.model),
-        system: spec.instructions,
-        prompt: material,
-      });
-      run.usage(spec.name, model.name, draft.usage);
+      const draft = await collectText(run, { agent: spec.name, model, system, prompt: material });
       run.progress(spec.name, `${spec.name} drafted the answer and is refining it`);
-      material = `${material}\n\nYour draft:\n${draft.text}\n\n${REFINE}`;
+      material = `${material}\n\nYour draft:\n${draft}\n\n${REFINE}`;
     }
     const answer = await streamAnswer(run, {
       agent: spec.name,
       model,
-      system: spec.instructions,
+      system,
       messages: [{ role: 'user', content: material }],
-      stopWhen: stepCountIs(1),
       generation: run.input.generation,
     });
     run.emit({ type: 'agent_finished', agent: spec.name, callId, ok: true, output: run.answer });
@@ -59,6 +70,7 @@ export async function writeAnswer(
     if (run.answer) return { reply: `The writer failed: ${reason}`, fatal: err };
     return {
       reply: `The writer failed before writing anything: ${reason} Write the answer yourself from the reports.`,
+      error: err,
     };
   }
 }

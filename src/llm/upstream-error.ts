@@ -9,6 +9,38 @@ export interface RunError {
   code: string | null;
 }
 
+/** The upstream stayed silent longer than CORTEX_LLM_TIMEOUT_SECONDS within one call. */
+export class UpstreamSilenceError extends Error {
+  constructor(ms: number) {
+    super(`The upstream model sent nothing for ${ms / 1000} s.`);
+    this.name = 'TimeoutError';
+  }
+}
+
+const INCOMPLETE = {
+  cut: 'The upstream stream ended before the answer was complete.',
+  empty: 'The upstream model sent an empty answer.',
+  unreadable: 'The upstream model sent an answer that could not be read.',
+} as const;
+
+/** An upstream answer that did not end as a complete answer: cut off, empty or unreadable. */
+export class IncompleteAnswerError extends Error {
+  readonly kind: keyof typeof INCOMPLETE;
+  constructor(kind: keyof typeof INCOMPLETE, cause?: unknown) {
+    super(INCOMPLETE[kind], { cause });
+    this.name = 'IncompleteAnswerError';
+    this.kind = kind;
+  }
+}
+
+/** A tool call whose arguments are not valid JSON for the tool, even after one fresh attempt. */
+export class BadToolCallError extends Error {
+  constructor(toolName: string, detail: string) {
+    super(`The upstream model called the tool ${toolName} with arguments that could not be read (${detail}).`);
+    this.name = 'BadToolCallError';
+  }
+}
+
 function lastCause(err: unknown): unknown {
   return RetryError.isInstance(err) ? err.lastError : err;
 }
@@ -17,9 +49,46 @@ function isTimeout(err: unknown): boolean {
   return err instanceof Error && (err.name === 'TimeoutError' || /timeout/i.test(err.message));
 }
 
+/** The URL of an upstream call without credentials or query (where keys sometimes travel). */
+export function safeUrl(url: string | undefined): string {
+  if (!url) return 'the upstream';
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return 'the upstream';
+  }
+}
+
+/** The innermost reason of a connection failure, e.g. `connect ECONNREFUSED 127.0.0.1:9`. */
+export function connectionCause(err: unknown): string {
+  let cause: unknown = err;
+  let text = '';
+  for (let depth = 0; cause instanceof Error && depth < 5; depth++) {
+    const code = (cause as { code?: unknown }).code;
+    text = typeof code === 'string' && !cause.message.includes(code) ? `${cause.message} (${code})` : cause.message;
+    cause = cause.cause;
+  }
+  return text || 'unknown cause';
+}
+
 /** The client-facing error of an upstream failure; undefined for an error that is not the upstream's. */
 export function classifyError(err: unknown): RunError | undefined {
   const cause = lastCause(err);
+  if (cause instanceof IncompleteAnswerError) {
+    return { status: 502, type: 'server_error', code: 'upstream_incomplete', message: cause.message };
+  }
+  if (cause instanceof BadToolCallError) {
+    return { status: 502, type: 'server_error', code: 'upstream_bad_tool_call', message: cause.message };
+  }
+  if (cause instanceof UpstreamSilenceError) {
+    return {
+      status: 504,
+      type: 'server_error',
+      code: 'upstream_timeout',
+      message: `${cause.message} (CORTEX_LLM_TIMEOUT_SECONDS)`,
+    };
+  }
   if (APICallError.isInstance(cause)) {
     const status = cause.statusCode;
     const detail = upstreamMessage(cause);
@@ -60,8 +129,12 @@ export function classifyError(err: unknown): RunError | undefined {
         status: 502,
         type: 'server_error',
         code: 'upstream_unreachable',
-        message: 'The upstream model could not be reached.',
+        message: `The upstream model could not be reached at ${safeUrl(cause.url)}: ${connectionCause(cause.cause ?? cause)}.`,
       };
+    }
+    if (status >= 200 && status < 300) {
+      // The upstream accepted the call, then its answer broke off (the SDK reports the HTTP status).
+      return { status: 502, type: 'server_error', code: 'upstream_incomplete', message: INCOMPLETE.cut };
     }
     return {
       status: 502,

@@ -45,6 +45,7 @@ describe('declared agents', () => {
           description: 'Translates text',
           instructions: 'You are the translator.',
           model: 'openai:gpt-4.1-mini',
+          timeoutSeconds: 45,
         },
         { name: 'analyst', disabled: true },
       ],
@@ -58,6 +59,7 @@ describe('declared agents', () => {
     expect(team.find((a) => a.name === 'translator')).toMatchObject({
       description: 'Translates text',
       model: 'openai:gpt-4.1-mini',
+      timeoutSeconds: 45,
       tools: [],
     });
   });

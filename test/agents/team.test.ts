@@ -19,7 +19,7 @@ const knowledgeTool = {
 
 function team(
   scripts: Record<string, ScriptedReply[]>,
-  opts: { delayMs?: Record<string, number>; maxIterations?: number } = {},
+  opts: { delayMs?: Record<string, number>; maxIterations?: number; timeoutSeconds?: Record<string, number> } = {},
 ) {
   const models: Record<string, ScriptedModel> = {};
   for (const agent of ['supervisor', 'researcher', 'analyst', 'writer'])
@@ -39,7 +39,7 @@ function team(
       analystModel: 'mock:analyst',
       writerModel: 'mock:writer',
       agentsFile: undefined,
-    }),
+    }).map((a) => ({ ...a, timeoutSeconds: opts.timeoutSeconds?.[a.name] })),
     providers: scriptedResolver(models),
     tools: new ToolRegistry().register(knowledgeTool),
   });
@@ -94,11 +94,11 @@ describe('the team on mock models', () => {
         supervisor: [
           {
             toolCalls: [
-              { name: 'ask_researcher', input: { task: 'How long do solar panels last?' } },
-              { name: 'ask_analyst', input: { task: 'Compute 25 * 365' } },
+              { name: 'cortex__ask_researcher', input: { task: 'How long do solar panels last?' } },
+              { name: 'cortex__ask_analyst', input: { task: 'Compute 25 * 365' } },
             ],
           },
-          { toolCalls: [{ name: 'ask_writer', input: { task: 'Answer the lifetime question' } }] },
+          { toolCalls: [{ name: 'cortex__ask_writer', input: { task: 'Answer the lifetime question' } }] },
         ],
         researcher: [
           { toolCalls: [{ name: 'search_knowledge_base', input: { query: 'solar panel lifetime' } }] },
@@ -143,7 +143,7 @@ describe('the team on mock models', () => {
   it('reports a failed agent to the supervisor as a failure, not an empty success', async () => {
     const { orchestrator, models } = team({
       supervisor: [
-        { toolCalls: [{ name: 'ask_researcher', input: { task: 'Find X' } }] },
+        { toolCalls: [{ name: 'cortex__ask_researcher', input: { task: 'Find X' } }] },
         { text: 'I could not find X: the research failed.' },
       ],
       researcher: [{ error: new Error('boom') }],
@@ -157,10 +157,37 @@ describe('the team on mock models', () => {
     expect(finished(events).text).toBe('I could not find X: the research failed.');
   });
 
+  it("stops a specialist at its own time limit and goes on with the others' findings", async () => {
+    const { orchestrator, models } = team(
+      {
+        supervisor: [
+          {
+            toolCalls: [
+              { name: 'cortex__ask_researcher', input: { task: 'Find X' } },
+              { name: 'cortex__ask_analyst', input: { task: 'Compute Y' } },
+            ],
+          },
+          { toolCalls: [{ name: 'cortex__ask_writer', input: { task: 'Answer' } }] },
+        ],
+        researcher: [{ text: 'X, eventually.' }],
+        analyst: [{ text: 'Y is 3.' }],
+        writer: [{ text: 'Y is 3; X could not be found in time.' }],
+      },
+      { delayMs: { researcher: 400 }, timeoutSeconds: { researcher: 0.1 } },
+    );
+    const events = await collect(orchestrator.run(input('X and Y?'), new AbortController().signal));
+    expect(events.filter((e) => e.type === 'agent_finished' && !e.ok)).toEqual([
+      expect.objectContaining({ agent: 'researcher', error: 'it did not finish within its time limit of 0.1 s.' }),
+    ]);
+    expect(JSON.stringify(models.supervisor.calls[1].prompt)).toContain('The researcher failed');
+    expect(JSON.stringify(models.writer.calls[0].prompt)).toContain('Y is 3.');
+    expect(finished(events).text).toBe('Y is 3; X could not be found in time.');
+  });
+
   it('treats an empty report as a failure', async () => {
     const { orchestrator, models } = team({
       supervisor: [
-        { toolCalls: [{ name: 'ask_analyst', input: { task: 'Analyse' } }] },
+        { toolCalls: [{ name: 'cortex__ask_analyst', input: { task: 'Analyse' } }] },
         { text: 'No analysis available.' },
       ],
       analyst: [{ text: '   ' }],
@@ -174,25 +201,47 @@ describe('the team on mock models', () => {
     expect(JSON.stringify(models.supervisor.calls[1].prompt)).toContain('The analyst failed');
   });
 
-  it('stops delegating when the depth is spent and lets the supervisor conclude', async () => {
+  it('ends every reasoning effort with the writer: the round cap stops delegation, not the hand-over', async () => {
+    for (const reasoningEffort of ['none', 'minimal', 'low'] as const) {
+      const { orchestrator, models } = team({
+        supervisor: [{ toolCalls: [{ name: 'cortex__ask_researcher', input: { task: 'Find X' } }] }],
+        researcher: [{ text: 'X is a letter.' }],
+        writer: [{ text: 'X is a letter of the alphabet.' }],
+      });
+      const events = await collect(
+        orchestrator.run(input('What is X?', { reasoningEffort }), new AbortController().signal),
+      );
+      expect(models.supervisor.calls[0].tools).toContain('cortex__ask_researcher');
+      // One round at low effort: the findings go straight to the writer, no second planning turn.
+      expect(models.supervisor.calls).toHaveLength(1);
+      expect(JSON.stringify(models.writer.calls[0].prompt)).toContain('X is a letter.');
+      expect(finished(events)).toMatchObject({
+        text: 'X is a letter of the alphabet.',
+        agentsUsed: ['researcher', 'writer'],
+      });
+    }
+  });
+
+  it('offers only the writer once the rounds are spent and nothing was found', async () => {
     const { orchestrator, models } = team({
       supervisor: [
-        { toolCalls: [{ name: 'ask_researcher', input: { task: 'Find X' } }] },
-        { text: 'Here is what we found: X.' },
+        { toolCalls: [{ name: 'cortex__ask_researcher', input: { task: 'Find X' } }] },
+        { text: 'Nothing was found about X.' },
       ],
-      researcher: [{ text: 'X is a letter.' }],
+      researcher: [{ error: new Error('search is down') }],
     });
     const events = await collect(
       orchestrator.run(input('What is X?', { reasoningEffort: 'low' }), new AbortController().signal),
     );
-    expect(models.supervisor.calls[0].tools).toContain('ask_researcher');
-    expect(models.supervisor.calls[1].tools.some((t) => t.startsWith('ask_'))).toBe(false);
-    expect(finished(events).text).toBe('Here is what we found: X.');
+    const second = models.supervisor.calls[1].tools;
+    expect(second).toContain('cortex__ask_writer');
+    expect(second).not.toContain('cortex__ask_researcher');
+    expect(finished(events).text).toBe('Nothing was found about X.');
   });
 
   it('lets the writer draft and refine once at high effort', async () => {
     const { orchestrator, models } = team({
-      supervisor: [{ toolCalls: [{ name: 'ask_writer', input: { task: 'Write a haiku about rain' } }] }],
+      supervisor: [{ toolCalls: [{ name: 'cortex__ask_writer', input: { task: 'Write a haiku about rain' } }] }],
       writer: [{ text: 'Rain falls. Draft.' }, { text: 'Soft rain on the roof / ...' }],
     });
     const events = await collect(
@@ -218,10 +267,54 @@ describe('the team on mock models', () => {
     expect(done.toolCalls).toEqual([{ id: expect.any(String), name: 'get_weather', arguments: '{"city":"Paris"}' }]);
   });
 
+  it('pauses a single agent for a client tool and resumes without redoing its own tool calls', async () => {
+    const { orchestrator, models } = team({
+      researcher: [
+        {
+          toolCalls: [
+            { name: 'cortex__search_knowledge_base', input: { query: 'panels' } },
+            { name: 'get_weather', input: { city: 'Paris' } },
+          ],
+        },
+        { text: 'Panels last 25 years [1]; it is sunny.' },
+      ],
+    });
+    const tools = [{ name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } }];
+    const messages = [{ role: 'user' as const, content: 'Panels and weather?' }];
+    const first = await collect(
+      orchestrator.run(input('', { model: 'cortex-flow-researcher', messages, tools }), new AbortController().signal),
+    );
+    const paused = finished(first);
+    expect(paused.finishReason).toBe('tool_calls');
+    expect(paused.toolCalls!.map((c) => c.name)).toEqual(['get_weather']);
+    const second = await collect(
+      orchestrator.run(
+        input('', {
+          model: 'cortex-flow-researcher',
+          tools,
+          messages: [
+            ...messages,
+            { role: 'assistant', content: '', toolCalls: paused.toolCalls },
+            { role: 'tool', content: 'Sunny', toolCallId: paused.toolCalls![0].id },
+          ],
+          resume: JSON.parse(JSON.stringify(paused.checkpoint)),
+        }),
+        new AbortController().signal,
+      ),
+    );
+    expect(finished(second)).toMatchObject({ text: 'Panels last 25 years [1]; it is sunny.', iterations: 2 });
+    // The knowledge base was searched once, and its source kept its number across the pause.
+    expect([...first, ...second].filter((e) => e.type === 'tool_call')).toHaveLength(1);
+    expect(finished(second).sources.map((s) => s.url)).toEqual(['kb://solar#1']);
+    const resumedPrompt = JSON.stringify(models.researcher.calls[1].prompt);
+    expect(resumedPrompt).toContain('Panels last 25 years.');
+    expect(resumedPrompt).toContain('Sunny');
+  });
+
   it('lets a client address one specialist directly', async () => {
     const { orchestrator, models } = team({
       researcher: [
-        { toolCalls: [{ name: 'search_knowledge_base', input: { query: 'panels' } }] },
+        { toolCalls: [{ name: 'cortex__search_knowledge_base', input: { query: 'panels' } }] },
         { text: 'They last 25 years [1].' },
       ],
     });
@@ -233,7 +326,10 @@ describe('the team on mock models', () => {
     );
     expect(models.supervisor.calls).toHaveLength(0);
     expect(finished(events)).toMatchObject({ text: 'They last 25 years [1].', agentsUsed: ['researcher'] });
-    expect(models.researcher.calls[0].tools).toEqual(['search_knowledge_base']);
+    // Alone with the client, its own tools are namespaced; the trace names them plainly.
+    expect(models.researcher.calls[0].tools).toEqual(['cortex__search_knowledge_base']);
+    expect(events.some((e) => e.type === 'tool_result' && e.toolName === 'search_knowledge_base')).toBe(true);
+    expect(finished(events).sources.map((s) => s.url)).toEqual(['kb://solar#1']);
   });
 
   it('lists the team, the supervisor alone and each specialist as models', () => {

@@ -56,11 +56,11 @@ describe('the team against an OpenAI-compatible upstream', () => {
         supervisor: [
           {
             toolCalls: [
-              { name: 'ask_researcher', arguments: { task: 'Find the boiling point of water at sea level' } },
-              { name: 'ask_analyst', arguments: { task: 'Convert 100 C to Fahrenheit' } },
+              { name: 'cortex__ask_researcher', arguments: { task: 'Find the boiling point of water at sea level' } },
+              { name: 'cortex__ask_analyst', arguments: { task: 'Convert 100 C to Fahrenheit' } },
             ],
           },
-          { toolCalls: [{ name: 'ask_writer', arguments: { task: 'Answer with both figures' } }] },
+          { toolCalls: [{ name: 'cortex__ask_writer', arguments: { task: 'Answer with both figures' } }] },
         ],
         researcher: [{ text: 'Water boils at 100 °C at sea level.', delayMs: 150 }],
         analyst: [{ text: '100 °C is 212 °F.', delayMs: 150 }],
@@ -117,7 +117,7 @@ describe('the team against an OpenAI-compatible upstream', () => {
     ]);
   });
 
-  it('answers small talk with exactly one upstream call, and the request settings reach it', async () => {
+  it('answers small talk with exactly one upstream call, under the request settings', async () => {
     upstream.setResponder(() => ({ text: 'Hello! What can I do for you?', usage: { prompt: 42, completion: 8 } }));
     const r = await client.chat.completions.create({
       model: 'cortex-flow',
@@ -132,17 +132,20 @@ describe('the team against an OpenAI-compatible upstream', () => {
       user: 'user-123',
     });
     expect(r.choices[0].message.content).toBe('Hello! What can I do for you?');
+    expect(r.choices[0].finish_reason).toBe('stop');
     expect(upstream.requests).toHaveLength(1);
     expect(upstream.requests[0].body).toMatchObject({
       temperature: 0.3,
       top_p: 0.9,
-      max_tokens: 77,
-      stop: ['END'],
       presence_penalty: 0.5,
       frequency_penalty: 0.25,
       seed: 7,
       user: 'user-123',
     });
+    // The supervisor's turn may plan instead of answering: max_tokens and stop bound the answer
+    // it streams, not the upstream call (where they would cut its tool calls).
+    expect(upstream.requests[0].body.max_tokens).toBeGreaterThanOrEqual(4096);
+    expect(upstream.requests[0].body.stop).toBeUndefined();
     const meta = (r as any).metadata;
     expect(meta.agents_used).toEqual(['supervisor']);
     expect(meta.upstream_usage.total_tokens).toBe(50);

@@ -41,7 +41,19 @@ export type Reply =
       headers?: Record<string, string>;
       delayMs?: number;
     }
-  | { fault: 'reset' | 'truncate' | 'malformed' | 'hang'; text?: string; delayMs?: number };
+  | {
+      /**
+       * reset: the socket closes before any answer; truncate: the stream's first chunks (`chunks`, or
+       * `text` as one), then the socket closes; cut-mid-json: a chunk that stops inside its JSON, then
+       * the socket closes; empty: a 200 stream with no event at all; html: a 200 HTML page;
+       * malformed: a frame that is not JSON; hang: nothing, ever; stall: the first chunks, then
+       * silence with the connection open.
+       */
+      fault: 'reset' | 'truncate' | 'cut-mid-json' | 'empty' | 'html' | 'malformed' | 'hang' | 'stall';
+      text?: string;
+      chunks?: string[];
+      delayMs?: number;
+    };
 
 export type Responder = (req: UpstreamRequest) => Reply | Promise<Reply>;
 
@@ -162,8 +174,15 @@ async function send(req: UpstreamRequest, reply: Reply, res: ServerResponse): Pr
           },
         }))
       : undefined;
-  const finishReason = toolCalls ? 'tool_calls' : ('finishReason' in reply && reply.finishReason) || 'stop';
-  const text = 'text' in reply ? reply.text : null;
+  // Like a real model, a text answer stops at the request's output budget (~4 characters a token).
+  const budget = req.body.max_completion_tokens ?? req.body.max_tokens;
+  const cut = 'text' in reply && typeof budget === 'number' && reply.text.length > budget * 4;
+  const finishReason = toolCalls
+    ? 'tool_calls'
+    : cut
+      ? 'length'
+      : ('finishReason' in reply && reply.finishReason) || 'stop';
+  const text = 'text' in reply ? (cut ? reply.text.slice(0, budget * 4) : reply.text) : null;
 
   if (!req.stream) {
     res.writeHead(200, { 'content-type': 'application/json' });
@@ -215,18 +234,37 @@ async function sendFault(
 ) {
   const frame = (delta: unknown) =>
     `data: ${JSON.stringify({ ...head, object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: null }] })}\n\n`;
+  const chunks = reply.chunks ?? [reply.text ?? 'Partial '];
+  // Written, then flushed, before the socket goes: the client really receives these bytes.
+  const closeAfter = (data: string) => res.write(data, () => setTimeout(() => res.socket?.destroy(), 20));
   switch (reply.fault) {
     case 'reset':
       res.socket?.destroy();
       return;
     case 'hang':
       return; // never answers; the client's timeout or abort must end it
+    case 'stall':
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(chunks.map((c, i) => frame(i ? { content: c } : { role: 'assistant', content: c })).join(''));
+      return; // the connection stays open, silent
     case 'truncate':
       // A stream that starts well and then stops without a finish_reason or [DONE].
       res.writeHead(200, { 'content-type': req.stream ? 'text/event-stream' : 'application/json' });
-      if (req.stream) res.write(frame({ role: 'assistant', content: reply.text ?? 'Partial ' }));
-      else res.write('{"id":"chatcmpl-trunc","object":"chat.comp');
-      res.socket?.destroy();
+      if (req.stream)
+        closeAfter(chunks.map((c, i) => frame(i ? { content: c } : { role: 'assistant', content: c })).join(''));
+      else closeAfter('{"id":"chatcmpl-trunc","object":"chat.comp');
+      return;
+    case 'cut-mid-json':
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      closeAfter(
+        `${frame({ role: 'assistant', content: '' })}data: {"id":"${head.id}","choices":[{"index":0,"delta":{"content":"Hal`,
+      );
+      return;
+    case 'empty':
+      res.writeHead(200, { 'content-type': 'text/event-stream' }).end();
+      return;
+    case 'html':
+      res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body><h1>502 Bad Gateway</h1></body></html>');
       return;
     case 'malformed':
       res.writeHead(200, { 'content-type': req.stream ? 'text/event-stream' : 'application/json' });

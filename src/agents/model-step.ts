@@ -1,0 +1,125 @@
+// One model turn of an agent that plans (the supervisor, or an agent answering on its own): the
+// tools are declared but not executed by the SDK, so the turn ends with the model's text and tool
+// calls and the run decides what happens next (run the calls, pause for the client, hand over).
+// Owning the loop is what makes a run resumable and keeps each upstream call's time its own.
+import { streamText, tool, type ModelMessage, type ToolSet } from 'ai';
+import type { ResolvedModel } from '../llm/providers.ts';
+import { BadToolCallError } from '../llm/upstream-error.ts';
+import type { RunContext } from './run-context.ts';
+
+export interface StepToolCall {
+  id: string;
+  name: string;
+  input: unknown;
+}
+
+export interface StepResult {
+  text: string;
+  toolCalls: StepToolCall[];
+  finishReason: 'stop' | 'length' | 'tool_calls' | 'content_filter';
+}
+
+export interface ModelStepOptions {
+  agent: string;
+  model: ResolvedModel;
+  system: string;
+  messages: ModelMessage[];
+  tools: ToolSet;
+  activeTools?: string[];
+  toolChoice?: 'auto' | 'none' | 'required' | { type: 'tool'; toolName: string };
+  /** Upstream settings of this turn (sampling, output budget). */
+  settings: Record<string, unknown>;
+  /** Receives the turn's text as it streams; returns false once the answer must end (a limit). */
+  onText: (text: string) => boolean;
+}
+
+/** The tools of a set as declarations only: a call to one ends the turn instead of running it. */
+export function declarations(set: ToolSet): ToolSet {
+  const out: ToolSet = {};
+  for (const [name, t] of Object.entries(set))
+    out[name] = tool({ description: t.description, inputSchema: t.inputSchema as never });
+  return out;
+}
+
+export async function modelStep(run: RunContext, o: ModelStepOptions): Promise<StepResult> {
+  // A turn whose tool call cannot be read is asked once more, if none of its text was sent yet.
+  for (let attempt = 0; ; attempt++) {
+    const outcome = await oneTurn(run, o);
+    if (!('bad' in outcome)) return outcome;
+    if (attempt >= 1 || outcome.textSent) throw outcome.bad;
+    run.progress(o.agent, `${o.agent} sent an unreadable tool call; asking again`);
+  }
+}
+
+async function oneTurn(
+  run: RunContext,
+  o: ModelStepOptions,
+): Promise<StepResult | { bad: BadToolCallError; textSent: boolean }> {
+  const stop = new AbortController();
+  const result = streamText({
+    ...run.callSettings(o.model.model, AbortSignal.any([run.signal, stop.signal])),
+    ...o.settings,
+    system: o.system,
+    messages: o.messages,
+    tools: o.tools,
+    activeTools: o.activeTools,
+    toolChoice: o.toolChoice,
+    onError: () => {}, // errors arrive as `error` parts below; the SDK would otherwise print them
+  });
+  let text = '';
+  let limited = false;
+  let finishReason: string | undefined;
+  const toolCalls: StepToolCall[] = [];
+  let bad: BadToolCallError | undefined;
+  try {
+    for await (const part of result.fullStream) {
+      switch (part.type) {
+        case 'text-delta':
+          if (limited) break;
+          text += part.text;
+          if (!o.onText(part.text)) {
+            limited = true;
+            stop.abort(); // the answer reached the client's limit: the rest is not needed
+          }
+          break;
+        case 'tool-call':
+          if (part.invalid) bad ??= new BadToolCallError(part.toolName, describe(part.error));
+          else toolCalls.push({ id: part.toolCallId, name: part.toolName, input: part.input });
+          break;
+        case 'finish-step':
+          finishReason = part.finishReason;
+          run.usage(o.agent, o.model.name, part.usage);
+          break;
+        case 'error':
+          throw part.error;
+        case 'abort':
+          if (limited) break;
+          throw run.signal.reason ?? new Error('the upstream call was aborted');
+      }
+    }
+  } catch (err) {
+    if (!limited || run.signal.aborted) throw err;
+  }
+  if (bad) return { bad, textSent: text.length > 0 };
+  if (limited) return { text, toolCalls: [], finishReason: 'stop' };
+  return {
+    text,
+    toolCalls,
+    finishReason: toolCalls.length
+      ? 'tool_calls'
+      : finishReason === 'length'
+        ? 'length'
+        : finishReason === 'content-filter'
+          ? 'content_filter'
+          : 'stop',
+  };
+}
+
+function describe(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message
+    .split('\n')
+    .at(-1)!
+    .replace(/^Error message: /, '')
+    .slice(0, 200);
+}

@@ -1,0 +1,240 @@
+// Client tools pause and resume the team: the real team and provider code path against the
+// in-suite upstream, driven at the run contract (RunInput.resume with the checkpoint written on
+// pause), which is what the HTTP layer passes through once it stores checkpoints.
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTeam } from '../../src/agents/create-team.ts';
+import type { TeamOrchestrator } from '../../src/agents/team.ts';
+import { loadConfig } from '../../src/config.ts';
+import type { RunEvent, RunEventOf } from '../../src/orchestrator/events.ts';
+import type { ChatMessage, ClientTool, RunCheckpoint, RunInput } from '../../src/orchestrator/types.ts';
+import { ToolRegistry } from '../../src/tools/types.ts';
+import { startTestServer } from '../support/app-server.ts';
+import { CheckpointingOrchestrator } from '../support/checkpointing-orchestrator.ts';
+import { startMockUpstream, type MockUpstream } from '../support/mock-openai-upstream.ts';
+import { ask, ScriptBook, supervisorTurn, teamScript } from '../support/team-script.ts';
+
+let upstream: MockUpstream;
+let book: ScriptBook;
+let team: TeamOrchestrator;
+
+const config = (baseUrl: string) =>
+  loadConfig({
+    CORTEX_MODEL: 'openai:mock-model',
+    OPENAI_API_KEY: 'sk-test-secret',
+    OPENAI_BASE_URL: baseUrl,
+    CORTEX_LLM_MAX_RETRIES: '0',
+    CORTEX_LOG_LEVEL: 'silent',
+  });
+
+beforeAll(async () => {
+  upstream = await startMockUpstream(() => ({ status: 500 }));
+  book = new ScriptBook(upstream);
+  team = createTeam(config(upstream.baseUrl), new ToolRegistry());
+});
+
+afterAll(async () => {
+  await upstream?.close();
+});
+
+const weather: ClientTool = {
+  name: 'get_weather',
+  description: 'Weather of a city',
+  parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+};
+
+async function run(
+  input: Partial<RunInput> & { messages: ChatMessage[] },
+  engine: TeamOrchestrator = team,
+): Promise<RunEvent[]> {
+  const events: RunEvent[] = [];
+  const full: RunInput = {
+    runId: `run_${Math.random()}`,
+    conversationId: 'conv',
+    model: 'cortex-flow',
+    generation: {},
+    ...input,
+  };
+  for await (const e of engine.run(full, new AbortController().signal)) events.push(e);
+  return events;
+}
+const finished = (events: RunEvent[]) => events.find((e) => e.type === 'run_finished') as RunEventOf<'run_finished'>;
+
+/** What a client sends next: the history, the assistant's tool calls and its results. */
+function followUp(history: ChatMessage[], paused: RunEventOf<'run_finished'>, result: string): ChatMessage[] {
+  return [
+    ...history,
+    { role: 'assistant', content: paused.text, toolCalls: paused.toolCalls },
+    ...paused.toolCalls!.map((c) => ({ role: 'tool' as const, content: result, toolCallId: c.id })),
+  ];
+}
+/** A checkpoint as the store hands it back: JSON, possibly read by another replica. */
+const stored = (c: RunCheckpoint | undefined): RunCheckpoint => JSON.parse(JSON.stringify(c));
+
+describe('a client tool called alongside delegation', () => {
+  it('pauses after the specialists finish and resumes with their findings: no specialist call repeated', async () => {
+    const tag = book.add(
+      'resume',
+      teamScript('resume', {
+        plan: {
+          toolCalls: [
+            ask('researcher', 'Find the facts [[resume]]'),
+            ask('analyst', 'Compute [[resume]]'),
+            { name: 'get_weather', arguments: { city: 'Paris' } },
+          ],
+        },
+      }),
+    );
+    const history: ChatMessage[] = [
+      { role: 'system', content: 'Answer in French (ZX-SYSTEM).' },
+      { role: 'user', content: 'What should I wear in Paris today? [[resume]]' },
+    ];
+    const first = finished(await run({ messages: history, tools: [weather] }));
+    expect(first.finishReason).toBe('tool_calls');
+    // Only the client's own call reaches the client, with arguments encoded once.
+    expect(first.toolCalls).toEqual([{ id: expect.any(String), name: 'get_weather', arguments: '{"city":"Paris"}' }]);
+    expect(first.checkpoint).toMatchObject({
+      schemaVersion: 1,
+      model: 'cortex-flow',
+      pendingToolCallIds: [first.toolCalls![0].id],
+    });
+    expect(book.requests(tag, 'researcher')).toHaveLength(1);
+    expect(book.requests(tag, 'analyst')).toHaveLength(1);
+    expect(book.requests(tag, 'writer')).toHaveLength(0);
+
+    // Another engine instance: all the run needs is in the checkpoint (as after a restart).
+    const restarted = createTeam(config(upstream.baseUrl), new ToolRegistry());
+    const second = await run(
+      {
+        messages: followUp(history, first, 'ZX-WEATHER 12 C and rain'),
+        tools: [weather],
+        resume: stored(first.checkpoint),
+      },
+      restarted,
+    );
+    const done = finished(second);
+    expect(done).toMatchObject({ finishReason: 'stop', text: 'The answer is 42. [[resume]]' });
+    expect(done.agentsUsed).toEqual(['researcher', 'analyst', 'writer']);
+    // Zero repeated specialist calls: the findings came from the checkpoint.
+    expect(book.requests(tag, 'researcher')).toHaveLength(1);
+    expect(book.requests(tag, 'analyst')).toHaveLength(1);
+    expect(second.filter((e) => e.type === 'agent_started').map((e: any) => e.agent)).toEqual(['writer']);
+    // The supervisor went on from its paused turn, with every result of that turn.
+    const supervisor = book.requests(tag, 'supervisor');
+    expect(supervisor).toHaveLength(2);
+    expect(supervisorTurn(supervisor[1])).toBe(2);
+    const resumedPrompt = JSON.stringify(supervisor[1].body.messages);
+    expect(resumedPrompt).toContain('The researcher found 42.');
+    expect(resumedPrompt).toContain('ZX-WEATHER 12 C and rain');
+    // The writer got the tool result, the findings and the client's system prompt.
+    const writer = JSON.stringify(book.requests(tag, 'writer')[0].body.messages);
+    for (const expected of ['ZX-WEATHER 12 C and rain', 'The analyst found 42.', 'ZX-SYSTEM'])
+      expect(writer).toContain(expected);
+  });
+
+  it('a hand-over to the writer in the paused turn goes straight to the writer on resume', async () => {
+    const tag = book.add(
+      'handover',
+      teamScript('handover', {
+        plan: {
+          toolCalls: [
+            ask('researcher', 'Find the facts [[handover]]'),
+            { name: 'get_weather', arguments: { city: 'Oslo' } },
+            ask('writer', 'Say what to wear [[handover]]'),
+          ],
+        },
+      }),
+    );
+    const history: ChatMessage[] = [{ role: 'user', content: 'What to wear in Oslo? [[handover]]' }];
+    const first = finished(await run({ messages: history, tools: [weather] }));
+    expect(first.finishReason).toBe('tool_calls');
+    expect(first.text).toBe(''); // the writer waits for the client's result
+    expect(book.requests(tag, 'writer')).toHaveLength(0);
+
+    const done = finished(
+      await run({
+        messages: followUp(history, first, 'ZX-OSLO -3 C'),
+        tools: [weather],
+        resume: stored(first.checkpoint),
+      }),
+    );
+    expect(done.text).toBe('The answer is 42. [[handover]]');
+    expect(book.requests(tag, 'supervisor')).toHaveLength(1);
+    expect(book.requests(tag, 'researcher')).toHaveLength(1);
+    const writer = JSON.stringify(book.requests(tag, 'writer')[0].body.messages);
+    expect(writer).toContain('ZX-OSLO -3 C');
+    expect(writer).toContain('Say what to wear');
+  });
+});
+
+describe('through the HTTP API with the official client', () => {
+  // The checkpoint store is a stand-in here; the run lifecycle's store takes its place.
+  it('a paused run resumes from the history the client resends: no specialist call repeated', async () => {
+    const server = await startTestServer(new CheckpointingOrchestrator(team));
+    try {
+      const client = new OpenAI({ baseURL: `${server.baseUrl}/v1`, apiKey: 'unused', maxRetries: 0 });
+      const tag = book.add(
+        'http',
+        teamScript('http', {
+          plan: {
+            toolCalls: [
+              ask('researcher', 'Find the facts [[http]]'),
+              ask('analyst', 'Compute [[http]]'),
+              { name: 'get_weather', arguments: { city: 'Rome' } },
+            ],
+          },
+        }),
+      );
+      const tools: OpenAI.ChatCompletionTool[] = [
+        { type: 'function', function: { name: weather.name, parameters: weather.parameters } },
+      ];
+      const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: 'Rome today? [[http]]' }];
+      const first = await client.chat.completions.create({ model: 'cortex-flow', messages, tools });
+      expect(first.choices[0].finish_reason).toBe('tool_calls');
+      const call = first.choices[0].message.tool_calls![0] as OpenAI.ChatCompletionMessageFunctionToolCall;
+      expect(call.function).toEqual({ name: 'get_weather', arguments: '{"city":"Rome"}' });
+
+      const second = await client.chat.completions.create({
+        model: 'cortex-flow',
+        tools,
+        messages: [
+          ...messages,
+          first.choices[0].message,
+          { role: 'tool', tool_call_id: call.id, content: 'ZX-ROME 25 C' },
+        ],
+      });
+      expect(second.choices[0]).toMatchObject({
+        finish_reason: 'stop',
+        message: { content: 'The answer is 42. [[http]]' },
+      });
+      expect(book.requests(tag, 'researcher')).toHaveLength(1);
+      expect(book.requests(tag, 'analyst')).toHaveLength(1);
+      expect(JSON.stringify(book.requests(tag, 'writer')[0].body.messages)).toContain('ZX-ROME 25 C');
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('upstream failures are named honestly', () => {
+  it('a connection failure names the upstream URL and its cause, never the key', async () => {
+    const dead = await startMockUpstream(() => ({ text: 'unused' }));
+    const url = dead.baseUrl;
+    await dead.close();
+    const broken = createTeam(config(url), new ToolRegistry());
+    const events: RunEvent[] = [];
+    const input: RunInput = {
+      runId: 'run_dead',
+      conversationId: 'conv',
+      model: 'cortex-flow',
+      generation: {},
+      messages: [{ role: 'user', content: 'Hello' }],
+    };
+    for await (const e of broken.run(input, new AbortController().signal)) events.push(e);
+    const failed = events.find((e) => e.type === 'run_failed') as RunEventOf<'run_failed'>;
+    expect(failed.error.code).toBe('upstream_unreachable');
+    expect(failed.error.message).toContain(`${url}/chat/completions`);
+    expect(failed.error.message).toMatch(/ECONNREFUSED/);
+    expect(JSON.stringify(failed)).not.toContain('sk-test-secret');
+  });
+});
