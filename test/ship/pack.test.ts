@@ -93,6 +93,22 @@ describe('the packed package', () => {
     }
   });
 
+  it('finds every file its modules read relative to themselves (package.json, samples/, ...)', () => {
+    const pkg = join(installDir, 'node_modules/cortex-flow');
+    const modules = readdirSync(join(pkg, 'dist'), { recursive: true, encoding: 'utf8' }).filter((f) =>
+      f.endsWith('.js'),
+    );
+    const targets = modules.flatMap((module) => {
+      const code = readFileSync(join(pkg, 'dist', module), 'utf8');
+      return [...code.matchAll(/new URL\((['"])(\.{1,2}\/[^'"]*)\1,\s*import\.meta\.url\)/g)].map((m) =>
+        join(pkg, 'dist', dirname(module), m[2]),
+      );
+    });
+    expect(targets).toContain(join(pkg, 'package.json'));
+    expect(targets).toContain(join(pkg, 'samples/corpus'));
+    for (const target of targets) expect(existsSync(target), target).toBe(true);
+  });
+
   it('can be imported by a program, as package.json `exports` say', async () => {
     const script =
       "const { createApp, listen } = await import('cortex-flow'); console.log(typeof createApp, typeof listen)";
