@@ -3,7 +3,7 @@
 // client. Needs the npm registry (the tarball's dependencies are downloaded).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -49,9 +49,8 @@ beforeAll(async () => {
   tarball = join(work, pack.filename);
   console.log(`tarball ${pack.filename}: ${(pack.size / 1024).toFixed(1)} kB, ${pack.entryCount} files`);
 
-  writeFileSync(join(work, 'package.json'), '{}'); // keeps npm from looking for a project above
   // An empty project, as a user's would be.
-  await run('mkdir', ['-p', installDir]);
+  mkdirSync(installDir);
   writeFileSync(join(installDir, 'package.json'), JSON.stringify({ name: 'uses-cortex-flow', private: true }));
   await run('npm', ['install', tarball, '--omit=dev', '--no-audit', '--no-fund', '--prefix', installDir], {
     cwd: installDir,
