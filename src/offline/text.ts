@@ -1,6 +1,6 @@
-// Small, deterministic text tools of the offline engine: sentences, word stems, key terms and
-// figures. No model: only counting, so the engine never says what its sources do not.
-import { queryTerms, STOP_WORDS } from '../kb/types.ts';
+// Small, deterministic text tools of the offline engine: word stems, sentences and paragraphs.
+// No model: only counting, so the engine never says what its sources do not.
+import { queryTerms } from '../kb/types.ts';
 
 /** A crude English stemmer: enough to match "panels" with "panel" or "charging" with "charge". */
 export function stem(word: string): string {
@@ -14,113 +14,41 @@ export function stem(word: string): string {
   return w;
 }
 
-export const stems = (text: string): string[] => queryTerms(text).map(stem);
+/** The searchable words of a text (stop words dropped), stemmed, each once. */
+export const stems = (text: string): string[] => [...new Set(queryTerms(text).map(stem))];
 
+/** Splits prose into sentences; list markers are dropped, headings are not sentences. */
 export function sentences(text: string): string[] {
   return text
-    .replace(/^#{1,6}\s+.*$/gm, ' ') // headings are titles, not statements
+    .replace(/^#{1,6}\s+.*$/gm, ' ')
     .replace(/\s+/g, ' ')
     .split(/(?<=[.!?])\s+(?=[A-Z0-9"“(])/)
     .map((s) => s.replace(/^[-*•]\s+/, '').trim())
-    .filter((s) => s.length >= 20 && s.length <= 600);
+    .filter((s) => s.length >= 12 && s.length <= 600);
 }
 
-/** The most frequent meaningful words of some sentences, for a "key terms" line. */
-export function keyTerms(texts: string[], exclude: Set<string>, max = 6): string[] {
-  const counts = new Map<string, { word: string; n: number }>();
-  for (const t of texts) {
-    for (const word of t.match(/[\p{L}][\p{L}\p{N}-]{3,}/gu) ?? []) {
-      const lower = word.toLowerCase();
-      const key = stem(lower);
-      if (STOP_WORDS.has(lower) || exclude.has(key) || COMMON.has(lower)) continue;
-      const c = counts.get(key) ?? { word: lower, n: 0 };
-      c.n++;
-      counts.set(key, c);
-    }
+export interface Paragraph {
+  /** Heading lines and title-like lines above the prose: what the paragraph is about, never quoted. */
+  heading: string;
+  sentences: string[];
+}
+
+// A short line without closing punctuation standing on its own is a title ("Velvet Ember"), not a
+// statement: it tells what the paragraph is about but answers nothing by itself.
+const TITLE_LINE = /^(#{1,6}\s+.*|[^.!?:;]{1,80})$/;
+
+/** A chunk's paragraphs, each with the title lines that head it (and the chunk's own heading). */
+export function paragraphs(text: string, heading = ''): Paragraph[] {
+  const out: Paragraph[] = [];
+  let current = heading;
+  for (const block of text.split(/\n\s*\n/)) {
+    const lines = block.split('\n').map((l) => l.trim());
+    const titles: string[] = [];
+    while (lines.length && (lines[0] === '' || (TITLE_LINE.test(lines[0]) && !/^[-*•]\s/.test(lines[0]))))
+      titles.push(lines.shift()!.replace(/^#{1,6}\s+/, ''));
+    if (titles.length) current = `${heading} ${titles.join(' ')}`.trim();
+    const body = sentences(lines.join('\n'));
+    if (body.length) out.push({ heading: current, sentences: body });
   }
-  return [...counts.values()]
-    .filter((c) => c.n > 1)
-    .sort((a, b) => b.n - a.n || a.word.localeCompare(b.word))
-    .slice(0, max)
-    .map((c) => c.word);
+  return out;
 }
-
-/** Numbers with what they measure ("25 years", "40%", "$1,200"), as written in the sources. */
-export function figures(texts: string[], max = 6): string[] {
-  const found: string[] = [];
-  for (const t of texts) {
-    for (const m of t.matchAll(UNIT_NUMBER)) {
-      const f = m[0].replace(/[.,]$/, '').trim();
-      if (/^\d{1,2}$/.test(f) || found.includes(f)) continue; // bare small numbers are usually list markers
-      found.push(f);
-      if (found.length >= max) return found;
-    }
-  }
-  return found;
-}
-
-const UNITS =
-  'percent|%|years?|months?|weeks?|days?|hours?|minutes?|seconds?|ms|°C|°F|degrees?|watts?|kilowatts?|kilowatt-hours?|kWh|kW|MW|GW|W|volts?|V|amps?|A|km|m|cm|mm|miles?|kg|g|tonnes?|tons?|litres?|liters?|L|MB|GB|TB|KB|tokens?|people|users?|times';
-const UNIT_NUMBER = new RegExp(`(?:[$€£]\\s?)?\\d[\\d,.]*(?:\\s?(?:${UNITS})\\b)?`, 'g');
-
-const COMMON = new Set([
-  'that',
-  'this',
-  'with',
-  'from',
-  'they',
-  'them',
-  'their',
-  'have',
-  'more',
-  'most',
-  'than',
-  'also',
-  'such',
-  'each',
-  'other',
-  'some',
-  'only',
-  'into',
-  'over',
-  'when',
-  'which',
-  'while',
-  'about',
-  'after',
-  'before',
-  'because',
-  'between',
-  'through',
-  'during',
-  'without',
-  'within',
-  'being',
-  'been',
-  'were',
-  'does',
-  'used',
-  'using',
-  'uses',
-  'make',
-  'makes',
-  'made',
-  'many',
-  'much',
-  'very',
-  'well',
-  'like',
-  'what',
-  'your',
-  'will',
-  'would',
-  'should',
-  'could',
-  'there',
-  'these',
-  'those',
-  'then',
-  'than',
-  'both',
-  'either',
-]);

@@ -26,6 +26,9 @@ math.import(
 
 export const MAX_EXPRESSION_CHARS = 500;
 
+/** Whether a word names a unit the calculator knows ("km", "miles", "degF"). */
+export const isUnitName = (word: string): boolean => math.Unit.isValuelessUnit(word);
+
 export function calculate(expression: string): string {
   if (expression.length > MAX_EXPRESSION_CHARS)
     throw new Error(`The expression is longer than ${MAX_EXPRESSION_CHARS} characters`);
@@ -34,6 +37,8 @@ export function calculate(expression: string): string {
     throw new Error('Only expressions are allowed, no assignments or definitions');
   const value = evaluate(expression, {});
   if (typeof value === 'function') throw new Error('The expression does not produce a value');
+  // An exact integer is shown whole ("7006652", not "7.006652e+6"); other values keep 14 digits.
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
   return math.format(value, { precision: 14 });
 }
 

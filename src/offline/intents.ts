@@ -1,0 +1,112 @@
+// The rule-based supervisor: what a message asks for, recognised before any search. A greeting,
+// an introduction, a question about the conversation, a text to summarise, a calculation or a
+// request only a language model could serve never reaches the knowledge base, whose passages
+// would share a word or two with it and answer nothing.
+import type { ChatMessage } from '../orchestrator/types.ts';
+import { calculationOf, type Calculation } from './arithmetic.ts';
+import { earlierAnswers, pointAsked } from './earlier-answers.ts';
+import {
+  asksForName,
+  conversationQuestion,
+  factsIn,
+  nameIn,
+  recallAboutUser,
+  type ConversationQuestion,
+} from './memory.ts';
+
+export type Intent =
+  | { kind: 'greeting'; thanks: boolean }
+  | { kind: 'capabilities' }
+  | { kind: 'introduction'; name?: string; facts: string[] }
+  | { kind: 'ask-name' }
+  | { kind: 'about-user'; statements: string[] }
+  | { kind: 'conversation'; which: ConversationQuestion }
+  | { kind: 'summarize-text'; text: string; style: 'points' | 'shorter' }
+  | { kind: 'key-findings' }
+  | { kind: 'more' }
+  | { kind: 'point'; n: number }
+  | { kind: 'compare'; left: Calculation; right: Calculation; asks: 'larger' | 'smaller' }
+  | { kind: 'calculate'; calculation: Calculation }
+  | { kind: 'needs-model'; task: string }
+  | { kind: 'research' };
+
+const GREETING =
+  /^\s*(hi|hello|hey|hiya|howdy|greetings|good (morning|afternoon|evening|day)|how are you|how's it going|what's up|thanks|thank you|thx|cheers)\b/i;
+const THANKS = /^\s*(thanks|thank you|thx|cheers)\b/i;
+const CAPABILITIES = /^\s*(who are you|what are you|what can you do|what do you do|help|how do you work)\s*[?!.]*\s*$/i;
+
+const SUMMARY_VERB = String.raw`(?:summari[sz]e|shorten|condense|sum up|tl;?dr|(?:give me|list|what are) (?:the )?(?:key|main) points(?: of| in)?)`;
+const PASTED_AFTER = new RegExp(
+  String.raw`^\s*(?:please\s+|can you\s+|could you\s+)?(${SUMMARY_VERB})\b(?:\s+(?:this|the following|that|my))?(?:\s+(?:text|passage|paragraph|article|email|note|story|document))?\s*(?:for me)?\s*(?::|\n|-|–|—)\s*([\s\S]{40,})$`,
+  'i',
+);
+const PASTED_BEFORE = new RegExp(
+  String.raw`^([\s\S]{80,}?)\s*\n\s*(?:please\s+|can you\s+)?(${SUMMARY_VERB})\b(?:\s+(?:this|that|the above|it)(?:\s+text)?)?\s*[?.!]*\s*$`,
+  'i',
+);
+const KEY_FINDINGS = /\b(summari[sz]e|sum up|recap|key (findings|points)|main (findings|points)|tl;?dr|in short)\b/i;
+const MORE =
+  /^\s*(and\s+)?(tell me more|more( details| info(rmation)?)?|go on|continue|keep going|elaborate|expand( on (that|this|it))?|say more|anything else)\b/i;
+
+// Creative and transformative work: only a language model can do it honestly.
+const NEEDS_MODEL: [RegExp, string][] = [
+  [
+    /^\s*(please\s+)?translate\b|\btranslate (this|that|it|the following)\b|\bin (french|spanish|german|italian|japanese|chinese)\b/i,
+    'Translation',
+  ],
+  [
+    /\b(write|generate|create|give me)\b.{0,20}\b(code|function|script|program|class|sql|query|regex|snippet|unit tests?)\b/i,
+    'Writing code',
+  ],
+  [
+    /^\s*(please\s+)?(can you\s+|could you\s+)?(write|compose|draft|create|generate|make( up)?|tell)\b.{0,25}\b(haiku|poem|story|song|lyrics|essay|email|letter|joke|limerick|speech|tweet|blog|article|report|slogan|cover letter|summary of (ai|the news))\b/i,
+    'Writing new text',
+  ],
+  [/^\s*(please\s+)?(rewrite|paraphrase|rephrase|proofread)\b/i, 'Rewriting text'],
+  [/\b(what do you think|your opinion|do you believe|predict|brainstorm)\b/i, 'Giving opinions or ideas'],
+];
+
+const COMPARE =
+  /^\s*(?:which is (larger|bigger|greater|more|smaller|less)|what is (larger|bigger|greater|smaller)|compare)\s*[:,]?\s*(.+?)\s*(?:,?\s*or\s*|\s+and\s+|\s+with\s+|\s+vs\.?\s+)(.+?)\s*\??\s*$/i;
+
+export function classify(question: string, history: ChatMessage[]): Intent {
+  const q = question.trim();
+  const pasted = PASTED_AFTER.exec(q);
+  if (pasted) return { kind: 'summarize-text', text: pasted[2], style: styleOf(pasted[1]) };
+  const before = PASTED_BEFORE.exec(q);
+  if (before) return { kind: 'summarize-text', text: before[1], style: styleOf(before[2]) };
+
+  const name = nameIn(q);
+  const facts = factsIn(q);
+  // "My name is Alice", "I'm Bob and I like green": short statements about oneself, not questions.
+  if ((name || facts.length) && !q.includes('?') && q.length < 160) return { kind: 'introduction', name, facts };
+  if (asksForName(q)) return { kind: 'ask-name' };
+  if (GREETING.test(q) && q.length < 60) return { kind: 'greeting', thanks: THANKS.test(q) };
+  if (CAPABILITIES.test(q)) return { kind: 'capabilities' };
+  const which = conversationQuestion(q);
+  if (which && history.some((m) => m.role === 'user')) return { kind: 'conversation', which };
+
+  const answered = earlierAnswers(history).length > 0;
+  if (answered && q.length < 80) {
+    const n = pointAsked(q);
+    if (n !== undefined) return { kind: 'point', n };
+    if (MORE.test(q)) return { kind: 'more' };
+    if (KEY_FINDINGS.test(q)) return { kind: 'key-findings' };
+  }
+
+  const compare = COMPARE.exec(q);
+  if (compare) {
+    const left = calculationOf(compare[3], { bare: true });
+    const right = calculationOf(compare[4], { bare: true });
+    if (left && right) return { kind: 'compare', left, right, asks: /smaller|less/i.test(q) ? 'smaller' : 'larger' };
+  }
+  const calculation = calculationOf(q);
+  if (calculation) return { kind: 'calculate', calculation };
+  for (const [re, task] of NEEDS_MODEL) if (re.test(q)) return { kind: 'needs-model', task };
+
+  const statements = recallAboutUser(history, q);
+  if (statements.length) return { kind: 'about-user', statements };
+  return { kind: 'research' };
+}
+
+const styleOf = (verb: string): 'points' | 'shorter' => (/shorten|condense/i.test(verb) ? 'shorter' : 'points');

@@ -1,0 +1,146 @@
+// Which sentences of the retrieved passages answer the question, if any. Retrieval (BM25 over
+// chunks) finds text that shares words with the question; that is recall, not relevance. Here a
+// passage is quoted only when its paragraph and title cover most of what the question asks, when
+// it scores close to the best hit, and then only through its answer-bearing sentence: the one
+// that carries what the question asks beyond the paragraph's subject, never the title line.
+import { queryTerms } from '../kb/types.ts';
+import type { KnowledgeResult } from '../tools/knowledge-search.ts';
+import { paragraphs, stem, stems } from './text.ts';
+
+/** Share of the question's terms (and answer shape) the paragraph with its title must contain. */
+export const MIN_QUESTION_COVERAGE = 0.6;
+/** A quote must score at least this fraction of the best quote's score. */
+export const MIN_RELATIVE_SCORE = 0.55;
+export const MAX_QUOTES = 3;
+
+export interface Quote {
+  text: string;
+  passage: KnowledgeResult;
+  /** Position of the sentence in its passage, to find its neighbours ("tell me more"). */
+  paragraph: number;
+  sentence: number;
+  score: number;
+}
+
+export interface Selection {
+  /** The words searched for, as the user would recognise them. */
+  terms: string[];
+  quotes: Quote[];
+}
+
+// Words that say how a question is asked, not what it is about.
+const FILLER = new Set(
+  'know want need find info information anything something thing things kind sort way ways much many also just really ok okay get got each other after before should must'
+    .split(' ')
+    .map(stem),
+);
+
+const NUMBER = String.raw`(?:\d[\d.,]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|hundred|a few|several|a|an)`;
+
+/** The kind of answer a question asks for, recognised by its shape ("how long" wants a duration). */
+const SHAPES: { asks: RegExp; consumes: string[]; answer: RegExp }[] = [
+  {
+    asks: /\b(how long|how many (years|months|weeks|days|hours|minutes))\b/i,
+    consumes: ['long', 'last', 'year', 'month', 'week', 'day', 'hour', 'minute', 'take'],
+    answer: new RegExp(
+      String.raw`\b${NUMBER}\s*(?:to\s*${NUMBER}\s*)?(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?)\b`,
+      'i',
+    ),
+  },
+  {
+    asks: /\bhow often\b/i,
+    consumes: ['often'],
+    answer: /\b(every|each|once|twice|times|per|daily|weekly|monthly|yearly|annually|after every)\b/i,
+  },
+  {
+    asks: /\b(what (percent|percentage|share|fraction)|how efficient)\b/i,
+    consumes: ['percent', 'percentage', 'share', 'fraction'],
+    answer: /\d[\d.,]*\s*(%|percent)/i,
+  },
+  {
+    asks: /\b(how (much|many)|what temperature|how (hot|cold|far|heavy|big))\b/i,
+    consumes: ['hot', 'cold', 'far', 'heavy', 'big'],
+    answer: new RegExp(String.raw`\b${NUMBER}\b`, 'i'),
+  },
+  { asks: /\bhow (do|does|did)\b.*\bwork\b/i, consumes: ['work'], answer: /./ },
+];
+
+export function questionTerms(question: string): { terms: string[]; shape?: RegExp } {
+  const shape = SHAPES.find((s) => s.asks.test(question));
+  const consumed = new Set(shape?.consumes.map(stem) ?? []);
+  return { terms: stems(question).filter((t) => !FILLER.has(t) && !consumed.has(t)), shape: shape?.answer };
+}
+
+interface Para {
+  passage: KnowledgeResult;
+  index: number;
+  title: Set<string>;
+  sentences: { text: string; terms: Set<string> }[];
+  all: Set<string>;
+}
+
+export function selectQuotes(
+  question: string,
+  passages: KnowledgeResult[],
+  opts: { max?: number; exclude?: Set<string> } = {},
+): Selection {
+  const { terms, shape } = questionTerms(question);
+  const wanted = new Set(terms);
+  const selection: Selection = { terms: queryTerms(question).filter((w) => wanted.has(stem(w))), quotes: [] };
+  if (!terms.length) return selection;
+  const only = (text: string) => new Set(stems(text).filter((t) => wanted.has(t)));
+
+  const paras: Para[] = passages.flatMap((passage) =>
+    paragraphs(passage.text).map((p, index) => {
+      const title = only(`${passage.title} ${p.heading}`);
+      const sentences = p.sentences.map((text) => ({ text, terms: only(text) }));
+      return { passage, index, title, sentences, all: new Set([...title, ...sentences.flatMap((s) => [...s.terms])]) };
+    }),
+  );
+  // Terms few paragraphs contain say more about which paragraph the question is about.
+  const df = (t: string) => paras.filter((p) => p.all.has(t)).length;
+  const idf = new Map(terms.map((t) => [t, Math.log(1 + (paras.length - df(t) + 0.5) / (df(t) + 0.5))]));
+  const weight = (ts: Iterable<string>) => [...ts].reduce((n, t) => n + (idf.get(t) ?? 0), 0);
+  const units = terms.length + (shape ? 1 : 0);
+
+  const quotes: Quote[] = [];
+  for (const p of paras) {
+    const shaped = (s: { text: string }) => !shape || shape.test(s.text);
+    const coverage = (p.all.size + (shape && p.sentences.some(shaped) ? 1 : 0)) / units;
+    if (coverage < MIN_QUESTION_COVERAGE) continue;
+    // The paragraph's subject is what its title names; the question's focus is what it asks beyond
+    // that ("milk" in "Can I put milk in Velvet Ember?"). The answer is a sentence that carries the
+    // focus; a question about the subject alone is answered by sentences that name it.
+    const focus = terms.filter((t) => !p.title.has(t));
+    const eligible = p.sentences
+      .map((s, i) => ({ ...s, i }))
+      .filter((s) => shaped(s) && (focus.length ? focus.some((t) => s.terms.has(t)) : s.terms.size > 0));
+    for (const s of eligible) {
+      const own = weight([...s.terms].filter((t) => !p.title.has(t)));
+      // BM25's length normalisation: a long sentence that mentions a term in passing ranks lower.
+      const length = s.text.split(/\s+/).length;
+      const score = (weight(p.all) + 2 * own) / (0.75 + 0.25 * Math.max(1, length / 20)) - s.i * 0.01;
+      if (opts.exclude?.has(s.text)) continue;
+      quotes.push({ text: s.text, passage: p.passage, paragraph: p.index, sentence: s.i, score });
+    }
+  }
+  quotes.sort((a, b) => b.score - a.score);
+  const best = quotes[0]?.score ?? 0;
+  const seen = new Set<string>();
+  const perParagraph = new Map<string, number>();
+  for (const q of quotes) {
+    if (q.score < MIN_RELATIVE_SCORE * best || seen.has(q.text)) continue;
+    const key = `${q.passage.url}/${q.paragraph}`;
+    if ((perParagraph.get(key) ?? 0) >= 1) continue;
+    seen.add(q.text);
+    perParagraph.set(key, 1);
+    selection.quotes.push(q);
+    if (selection.quotes.length === (opts.max ?? MAX_QUOTES)) break;
+  }
+  return selection;
+}
+
+/** The sentences around a quote in its passage, for "tell me more". */
+export function neighbours(passage: KnowledgeResult, paragraph: number): string[] {
+  return paragraphs(passage.text)[paragraph]?.sentences ?? [];
+}
