@@ -1,4 +1,5 @@
-// Extractive summary of a text: TextRank over its sentences (Mihalcea & Tarau, 2004). Sentences
+// Extractive summary of a text: TextRank over its sentences (Mihalcea & Tarau, 2004), with a
+// position prior. Sentences
 // are the nodes of a graph whose edges weigh the words two sentences share, normalised by their
 // lengths; PageRank over that graph ranks the sentences that most of the text agrees with, and
 // the best are returned in the order the text has them. Only the text's own sentences come out.
@@ -20,11 +21,15 @@ export function textRank(text: string, count: number): string[] {
   };
   const edges = all.map((_, a) => all.map((__, b) => (a === b ? 0 : similarity(a, b))));
   const outWeight = edges.map((row) => row.reduce((x, y) => x + y, 0));
+  // The random surfer restarts on earlier sentences more often (a position prior, as in
+  // PositionRank): a text's opening usually states its topic, which a summary should keep.
+  const prior = all.map((_, i) => 1 / (i + 1));
+  const priorSum = prior.reduce((x, y) => x + y, 0);
   let rank = new Array<number>(n).fill(1 / n);
   for (let k = 0; k < ITERATIONS; k++) {
     rank = rank.map(
       (_, b) =>
-        (1 - DAMPING) / n +
+        ((1 - DAMPING) * prior[b]) / priorSum +
         DAMPING * edges.reduce((sum, row, a) => (outWeight[a] ? sum + (row[b] / outWeight[a]) * rank[a] : sum), 0),
     );
   }
