@@ -44,9 +44,11 @@ const PASTED_BEFORE = new RegExp(
   String.raw`^([\s\S]{80,}?)\s*\n\s*(?:please\s+|can you\s+)?(${SUMMARY_VERB})\b(?:\s+(?:this|that|the above|it)(?:\s+text)?)?\s*[?.!]*\s*$`,
   'i',
 );
-const KEY_FINDINGS = /\b(summari[sz]e|sum up|recap|key (findings|points)|main (findings|points)|tl;?dr|in short)\b/i;
+// "Summarize the key findings", "recap", "tl;dr": the conversation's findings, not a search topic.
+const KEY_FINDINGS =
+  /^\s*(please\s+)?(can you\s+)?(summari[sz]e|sum up|recap|tl;?dr)(\s+(it|this|that|everything|all|so far|the (key |main )?(findings|points|answers?|conversation)|what you (found|said)|your (answers?|findings)))*\s*[?.!]*\s*$|^\s*(and\s+)?(what (are|were) )?(the |your )?(key|main) (findings|points)( so far)?\s*[?.!]*\s*$/i;
 const MORE =
-  /^\s*(and\s+)?(tell me more|more( details| info(rmation)?)?|go on|continue|keep going|elaborate|expand( on (that|this|it))?|say more|anything else)\b/i;
+  /^\s*(and\s+)?(tell me more|more( details| info(rmation)?)?|go on|continue|keep going|elaborate|expand|say more|anything else)(\s+(about|on) (that|this|it))?\s*[?.!]*\s*$/i;
 
 // Creative and transformative work: only a language model can do it honestly.
 const NEEDS_MODEL: [RegExp, string][] = [
@@ -86,9 +88,8 @@ export function classify(question: string, history: ChatMessage[]): Intent {
   const which = conversationQuestion(q);
   if (which && history.some((m) => m.role === 'user')) return { kind: 'conversation', which };
 
-  const answered = earlierAnswers(history).length > 0;
-  if (answered && q.length < 80) {
-    const n = pointAsked(q);
+  if (q.length < 80) {
+    const n = earlierAnswers(history).length ? pointAsked(q) : undefined;
     if (n !== undefined) return { kind: 'point', n };
     if (MORE.test(q)) return { kind: 'more' };
     if (KEY_FINDINGS.test(q)) return { kind: 'key-findings' };

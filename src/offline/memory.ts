@@ -77,11 +77,15 @@ export function recallAboutUser(history: ChatMessage[], question: string): strin
   const wanted = stems(question).filter((w) => !['name', 'remember', 'know', 'tell'].includes(w));
   if (!wanted.length) return [];
   const found: string[] = [];
-  for (const text of userTurns(history)) {
-    for (const s of [...factsIn(text), ...sentences(text)]) {
-      const words = new Set(stems(s));
-      if (wanted.every((w) => words.has(w)) && !found.includes(s)) found.push(s);
-    }
-  }
+  const matches = (s: string) => {
+    const words = new Set(stems(s));
+    return wanted.every((w) => words.has(w));
+  };
+  // The fact as stated ("I like green") reads better than the whole sentence it came in.
+  for (const text of userTurns(history))
+    for (const f of factsIn(text)) if (matches(f) && !found.includes(f)) found.push(f);
+  if (!found.length)
+    for (const text of userTurns(history))
+      for (const s of sentences(text)) if (matches(s) && !found.includes(s)) found.push(s);
   return found.slice(0, 3);
 }
