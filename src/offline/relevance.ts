@@ -10,7 +10,7 @@ import { paragraphs, stem, stems } from './text.ts';
 /** Share of the question's terms (and answer shape) the paragraph with its title must contain. */
 export const MIN_QUESTION_COVERAGE = 0.6;
 /** A quote must score at least this fraction of the best quote's score. */
-export const MIN_RELATIVE_SCORE = 0.55;
+export const MIN_RELATIVE_SCORE = 0.65;
 export const MAX_QUOTES = 3;
 
 export interface Quote {
@@ -46,6 +46,11 @@ const SHAPES: { asks: RegExp; consumes: string[]; answer: RegExp }[] = [
       String.raw`\b${NUMBER}\s*(?:to\s*${NUMBER}\s*)?(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?)\b`,
       'i',
     ),
+  },
+  {
+    asks: /\b(what time|at what time|when does .* (open|close|start|end|begin|finish))\b/i,
+    consumes: ['time', 'open', 'close', 'start', 'end', 'begin', 'finish'],
+    answer: /\b\d{1,2}([:.h]\d{2}|\s*(am|pm|o'clock))\b/i,
   },
   {
     asks: /\bhow often\b/i,
@@ -117,9 +122,12 @@ export function selectQuotes(
       .filter((s) => shaped(s) && (focus.length ? focus.some((t) => s.terms.has(t)) : s.terms.size > 0));
     for (const s of eligible) {
       const own = weight([...s.terms].filter((t) => !p.title.has(t)));
+      // A sentence that opens with what the question names is about it ("Evaporation turns...").
+      const opening = new Set(stems(s.text.split(/\s+/).slice(0, 3).join(' ')));
+      const about = weight(terms.filter((t) => opening.has(t) && s.terms.has(t)));
       // BM25's length normalisation: a long sentence that mentions a term in passing ranks lower.
       const length = s.text.split(/\s+/).length;
-      const score = (weight(p.all) + 2 * own) / (0.75 + 0.25 * Math.max(1, length / 20)) - s.i * 0.01;
+      const score = (weight(p.all) + 2 * own + 0.5 * about) / (0.75 + 0.25 * Math.max(1, length / 20)) - s.i * 0.01;
       if (opts.exclude?.has(s.text)) continue;
       quotes.push({ text: s.text, passage: p.passage, paragraph: p.index, sentence: s.i, score });
     }

@@ -33,7 +33,9 @@ export function textRank(text: string, count: number): string[] {
         DAMPING * edges.reduce((sum, row, a) => (outWeight[a] ? sum + (row[b] / outWeight[a]) * rank[a] : sum), 0),
     );
   }
-  // Ties (a text whose sentences share no words) fall back to the earliest sentences.
+  // The opening sentence is kept whatever its rank: it usually states the topic (the LEAD baseline
+  // of summarisation is hard to beat). Ties fall back to the earliest sentences.
+  rank[0] = Infinity;
   const chosen = rank
     .map((r, i) => ({ r, i }))
     .sort((x, y) => y.r - x.r || x.i - y.i)

@@ -11,7 +11,8 @@ export function stem(word: string): string {
     if (w.endsWith(suffix) && w.length - suffix.length >= 3)
       return suffix === 'ies' || suffix === 'ied' ? `${w.slice(0, -3)}y` : w.slice(0, -suffix.length);
   }
-  return w;
+  // A final silent e goes too, so that "store" meets "storing" and "replace" meets "replaced".
+  return w.endsWith('e') ? w.slice(0, -1) : w;
 }
 
 /** The searchable words of a text (stop words dropped), stemmed, each once. */
