@@ -4,15 +4,19 @@ import { queryTerms } from '../kb/types.ts';
 
 /** A crude English stemmer: enough to match "panels" with "panel" or "charging" with "charge". */
 export function stem(word: string): string {
-  const w = word.toLowerCase();
-  if (w.length <= 4) return w;
-  if (w.endsWith('ency') || w.endsWith('ancy')) return `${w.slice(0, -2)}t`; // efficiency ~ efficient
+  let w = word.toLowerCase();
+  if (w.length > 4 && (w.endsWith('ency') || w.endsWith('ancy'))) return `${w.slice(0, -2)}t`; // efficiency ~ efficient
   for (const suffix of ['ingly', 'edly', 'ing', 'ies', 'ied', 'es', 'ed', 'ly', 's']) {
-    if (w.endsWith(suffix) && w.length - suffix.length >= 3)
-      return suffix === 'ies' || suffix === 'ied' ? `${w.slice(0, -3)}y` : w.slice(0, -suffix.length);
+    if (!w.endsWith(suffix) || w.length - suffix.length < 3) continue;
+    // Short words lose only a plural s ("bees", "cats"), not "-us" or "-ss" ("bus", "less").
+    if (w.length <= 4 && (suffix !== 's' || /(ss|us|is)$/.test(w))) continue;
+    // "-es" is a suffix only after a hissing sound ("boxes", "wishes"); "lives" is "live" + "s".
+    if (suffix === 'es' && !/(s|x|z|ch|sh)es$/.test(w)) continue;
+    w = suffix === 'ies' || suffix === 'ied' ? `${w.slice(0, -3)}y` : w.slice(0, -suffix.length);
+    break;
   }
-  // A final silent e goes too, so that "store" meets "storing" and "replace" meets "replaced".
-  return w.endsWith('e') ? w.slice(0, -1) : w;
+  // A final silent e goes too, so that "store" meets "storing" and "live" meets "lives".
+  return w.length > 3 && w.endsWith('e') ? w.slice(0, -1) : w;
 }
 
 /** The searchable words of a text (stop words dropped), stemmed, each once. */

@@ -26,6 +26,8 @@ interface Case {
   conversation?: string[];
   question: string;
   expect?: string;
+  /** Written after the engine was tuned on the others, and never tuned on: how it generalises. */
+  heldOut?: boolean;
 }
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/offline-eval/', import.meta.url));
@@ -119,6 +121,7 @@ describe('offline engine evaluation', () => {
     expect(cases.length).toBeGreaterThanOrEqual(40);
     const byCategory = new Map<string, { passed: number; total: number }>();
     const failures: string[] = [];
+    const heldOut = { passed: 0, total: 0 };
     for (const c of cases) {
       const done = await answer(c);
       const problem = judge(c, done);
@@ -126,6 +129,10 @@ describe('offline engine evaluation', () => {
       score.total++;
       if (!problem) score.passed++;
       else failures.push(`[${c.category}] ${c.question.slice(0, 70)}: ${problem}\n${done.text.slice(0, 300)}`);
+      if (c.heldOut) {
+        heldOut.total++;
+        if (!problem) heldOut.passed++;
+      }
       byCategory.set(c.category, score);
     }
     const passed = [...byCategory.values()].reduce((n, s) => n + s.passed, 0);
@@ -135,6 +142,7 @@ describe('offline engine evaluation', () => {
       ...[...byCategory].map(
         ([k, s]) => `  ${k.padEnd(13)} ${String(s.passed).padStart(2)}/${s.total}  ${pct(s.passed, s.total)}`,
       ),
+      `  (held out, never tuned on: ${heldOut.passed}/${heldOut.total})`,
       ...failures.map((f) => `  FAILED ${f}`),
     ];
     console.log(lines.join('\n'));
