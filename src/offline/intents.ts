@@ -4,6 +4,7 @@
 // would share a word or two with it and answer nothing.
 import type { ChatMessage } from '../orchestrator/types.ts';
 import { calculationOf, type Calculation } from './arithmetic.ts';
+import { stems } from './text.ts';
 import { earlierAnswers, pointAsked } from './earlier-answers.ts';
 import {
   asksForName,
@@ -32,6 +33,21 @@ export type Intent =
 
 const GREETING =
   /^\s*(hi|hello|hey|hiya|howdy|greetings|good (morning|afternoon|evening|day)|how are you|how's it going|what's up|thanks|thank you|thx|cheers)\b/i;
+const GREETING_PREFIX =
+  /^\s*((hi|hello|hey|hiya|howdy|greetings|good (morning|afternoon|evening|day)|how are you( doing)?( today)?|how's it going|what's up|thanks|thank you|thx|cheers)\b[\s,.!?]*)+(there|everyone|all|again|cortex( flow)?|so much|a lot|very much)?[\s,.!?]*/i;
+const GREETING_FILLER = new Set([
+  'there',
+  'everyone',
+  'again',
+  'today',
+  'doing',
+  'much',
+  'lot',
+  'cortex',
+  'flow',
+  'friend',
+  'bot',
+]);
 const THANKS = /^\s*(thanks|thank you|thx|cheers)\b/i;
 const CAPABILITIES = /^\s*(who are you|what are you|what can you do|what do you do|help|how do you work)\s*[?!.]*\s*$/i;
 
@@ -83,7 +99,13 @@ export function classify(question: string, history: ChatMessage[]): Intent {
   // "My name is Alice", "I'm Bob and I like green": short statements about oneself, not questions.
   if ((name || facts.length) && !q.includes('?') && q.length < 160) return { kind: 'introduction', name, facts };
   if (asksForName(q)) return { kind: 'ask-name' };
-  if (GREETING.test(q) && q.length < 60) return { kind: 'greeting', thanks: THANKS.test(q) };
+  if (GREETING.test(q)) {
+    // "Hi, what is 2+2?" is a question with a greeting in front: the question is what to answer.
+    const rest = q.replace(GREETING_PREFIX, '');
+    if (!/\d/.test(rest) && !stems(rest).some((w) => !GREETING_FILLER.has(w)))
+      return { kind: 'greeting', thanks: THANKS.test(q) };
+    return classify(rest, history);
+  }
   if (CAPABILITIES.test(q)) return { kind: 'capabilities' };
   const which = conversationQuestion(q);
   if (which && history.some((m) => m.role === 'user')) return { kind: 'conversation', which };

@@ -124,8 +124,7 @@ export class OfflineOrchestrator implements Orchestrator {
       return yield* team.say(
         'analyst',
         'Find something to compute',
-        'The analyst computes and compares numbers and units, and found no calculation in your message (try "17% of 2,340" or "5 km to miles"). Ask the `' +
-          `${this.modelName}\` model for anything else.`,
+        `The analyst computes and compares numbers and units, and found no calculation in your message (try "17% of 2,340" or "5 km to miles"). Ask the \`${this.modelName}\` model for anything else.`,
       );
     }
     if (role === 'writer') {
@@ -193,7 +192,7 @@ export class OfflineOrchestrator implements Orchestrator {
     const call = yield* team.start('researcher', `Search the knowledge base for: ${question.trim()}`);
     const passages = yield* team.search('researcher', question);
     const { terms, quotes } = selectQuotes(question, passages);
-    yield team.finish(call, `${quotes.length} of ${passages.length} passages answer the question`);
+    yield team.finish(call, `${quotes.length} sentences of ${passages.length} passages answer the question`);
     if (!quotes.length) return { text: nothingFound(question, terms, passages.length), citations: new Citations() };
     return yield* this.quote(composer, quotes, QUOTED_INTRO, team);
   }
@@ -212,7 +211,8 @@ export class OfflineOrchestrator implements Orchestrator {
 
   /** "Tell me more": the rest of the paragraphs the last answer quoted, then other answering passages. */
   private async *more(history: ChatMessage[], team: Team, composer: Agent): Step<Answer> {
-    const previous = earlierAnswers(history).findLast((a) => a.topic && a.points.length);
+    const answers = earlierAnswers(history);
+    const previous = answers.findLast((a) => a.topic && a.points.length);
     if (!previous)
       return yield* team.say(
         'researcher',
@@ -221,7 +221,7 @@ export class OfflineOrchestrator implements Orchestrator {
       );
     const call = yield* team.start('researcher', `Search again for: ${previous.topic!}`);
     const passages = yield* team.search('researcher', previous.topic!);
-    const said = new Set(previous.points.map((p) => p.text));
+    const said = new Set(answers.flatMap((a) => a.points.map((p) => p.text)));
     const { quotes } = selectQuotes(previous.topic!, passages, { max: 10 });
     const more: Quote[] = [];
     for (const q of quotes) {

@@ -19,6 +19,13 @@ describe('intents', () => {
     expect(classify('Thanks!', [])).toEqual({ kind: 'greeting', thanks: true });
   });
 
+  it('answers the question behind a greeting', () => {
+    expect(classify('Hi, what is 2+2?', [])).toMatchObject({ kind: 'calculate', calculation: { expression: '2+2' } });
+    expect(kind('Hello, how long do solar panels last?')).toBe('research');
+    expect(kind('hey, write me a poem')).toBe('needs-model');
+    expect(kind('Hi there, Cortex Flow!')).toBe('greeting');
+  });
+
   it('introductions, with the name and the facts stated', () => {
     expect(classify('My name is Alice', [])).toEqual({ kind: 'introduction', name: 'Alice', facts: [] });
     expect(classify("I'm Bob and I like green", [])).toEqual({
