@@ -1,6 +1,6 @@
 // Small, deterministic text tools of the offline engine: word stems, sentences and paragraphs.
 // No model: only counting, so the engine never says what its sources do not.
-import { queryTerms } from '../kb/types.ts';
+import { queryTerms, STOP_WORDS } from '../kb/types.ts';
 
 /** A crude English stemmer: enough to match "panels" with "panel" or "charging" with "charge". */
 export function stem(word: string): string {
@@ -39,8 +39,15 @@ export interface Paragraph {
 }
 
 // A short line without closing punctuation standing on its own is a title ("Velvet Ember"), not a
-// statement: it tells what the paragraph is about but answers nothing by itself.
-const TITLE_LINE = /^(#{1,6}\s+.*|[^.!?:;]{1,80})$/;
+// statement: it tells what the paragraph is about but answers nothing by itself. A line of
+// hard-wrapped prose is not one: the next line goes on in lower case, or the line ends mid-phrase.
+function isTitleLine(line: string, next: string | undefined): boolean {
+  if (/^#{1,6}\s/.test(line)) return true;
+  if (!/^[\p{Lu}\d]/u.test(line) || !/^[^.!?:;]{1,80}$/.test(line)) return false;
+  const last = line.split(/\s+/).at(-1)!.toLowerCase();
+  if (STOP_WORDS.has(last) || ['the', 'a', 'an', 'of', 'to', 'and'].includes(last)) return false;
+  return next === undefined || next === '' || /^([\p{Lu}\d#]|[-*•]\s)/u.test(next);
+}
 
 /** A chunk's paragraphs, each with the title lines that head it (and the chunk's own heading). */
 export function paragraphs(text: string, heading = ''): Paragraph[] {
@@ -49,10 +56,16 @@ export function paragraphs(text: string, heading = ''): Paragraph[] {
   for (const block of text.split(/\n\s*\n/)) {
     const lines = block.split('\n').map((l) => l.trim());
     const titles: string[] = [];
-    while (lines.length && (lines[0] === '' || (TITLE_LINE.test(lines[0]) && !/^[-*•]\s/.test(lines[0]))))
+    while (lines.length && (lines[0] === '' || isTitleLine(lines[0], lines[1])))
       titles.push(lines.shift()!.replace(/^#{1,6}\s+/, ''));
     if (titles.length) current = `${heading} ${titles.join(' ')}`.trim();
-    const body = sentences(lines.join('\n'));
+    // Each item of a list is a statement of its own, even without a full stop.
+    const units: string[] = [];
+    for (const line of lines) {
+      if (/^([-*•]|\d+[.)])\s/.test(line) || !units.length) units.push(line.replace(/^([-*•]|\d+[.)])\s+/, ''));
+      else units[units.length - 1] += `\n${line}`;
+    }
+    const body = units.flatMap(sentences);
     if (body.length) out.push({ heading: current, sentences: body });
   }
   return out;

@@ -41,6 +41,28 @@ describe('selectQuotes', () => {
     expect(quotes.map((q) => q.text)).toEqual(['Brew it at 95 °C for four minutes.']);
   });
 
+  it('treats each item of a list as a statement of its own', () => {
+    const care = passage(
+      7,
+      'Tea guide — Velvet Ember care',
+      '## Velvet Ember care\n\n- Steep for four minutes at 95 °C\n- Never add milk or cream to it\n- Keep the tin closed',
+    );
+    expect(selectQuotes('Can I put milk in Velvet Ember?', [care]).quotes.map((q) => q.text)).toEqual([
+      'Never add milk or cream to it',
+    ]);
+  });
+
+  it('reads hard-wrapped prose as prose, not as a title line', () => {
+    const wrapped = passage(
+      8,
+      'Tea notes',
+      'Velvet Ember is a smoked black tea from\nthe Wuyi mountains. Do not add milk to\nVelvet Ember: dairy makes it bitter.',
+    );
+    expect(selectQuotes('Where does Velvet Ember come from?', [wrapped]).quotes.map((q) => q.text)).toEqual([
+      'Velvet Ember is a smoked black tea from the Wuyi mountains.',
+    ]);
+  });
+
   it('names the words it searched for', () => {
     expect(selectQuotes('Who won the 1987 chess olympiad?', []).terms).toEqual(['won', '1987', 'chess', 'olympiad']);
   });
