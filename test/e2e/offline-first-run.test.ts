@@ -83,6 +83,23 @@ describe('first run on the embedded defaults', () => {
     expect(later.metadata.sources).toEqual([]);
   });
 
+  it('follows up on its earlier answers across requests of one conversation', async () => {
+    const headers = { 'x-conversation-id': 'first-run-follow-up' };
+    const ask = async (content: string) =>
+      (
+        await client.chat.completions.create(
+          { model: 'cortex-flow', messages: [{ role: 'user', content }] },
+          { headers },
+        )
+      ).choices[0].message.content!;
+    const first = await ask('How long do solar panels last?');
+    expect(first).toContain('Most manufacturers guarantee their panels for 25 years. [1]');
+    expect(await ask('Summarize the key findings')).toContain(
+      '- Most manufacturers guarantee their panels for 25 years. [1]',
+    );
+    expect(await ask('What did I ask you first?')).toContain('"How long do solar panels last?"');
+  });
+
   it('runs an agent model alone', async () => {
     const r: any = await client.chat.completions.create({
       model: 'cortex-flow-researcher',
