@@ -84,11 +84,7 @@ interface Para {
   all: Set<string>;
 }
 
-export function selectQuotes(
-  question: string,
-  passages: KnowledgeResult[],
-  opts: { max?: number; exclude?: Set<string> } = {},
-): Selection {
+export function selectQuotes(question: string, passages: KnowledgeResult[], opts: { max?: number } = {}): Selection {
   const { terms, shape } = questionTerms(question);
   const wanted = new Set(terms);
   const selection: Selection = { terms: queryTerms(question).filter((w) => wanted.has(stem(w))), quotes: [] };
@@ -128,20 +124,19 @@ export function selectQuotes(
       // BM25's length normalisation: a long sentence that mentions a term in passing ranks lower.
       const length = s.text.split(/\s+/).length;
       const score = (weight(p.all) + 2 * own + 0.5 * about) / (0.75 + 0.25 * Math.max(1, length / 20)) - s.i * 0.01;
-      if (opts.exclude?.has(s.text)) continue;
       quotes.push({ text: s.text, passage: p.passage, paragraph: p.index, sentence: s.i, score });
     }
   }
   quotes.sort((a, b) => b.score - a.score);
   const best = quotes[0]?.score ?? 0;
   const seen = new Set<string>();
-  const perParagraph = new Map<string, number>();
+  // One sentence per paragraph: its best. "Tell me more" gives the rest.
+  const quotedParagraphs = new Set<string>();
   for (const q of quotes) {
-    if (q.score < MIN_RELATIVE_SCORE * best || seen.has(q.text)) continue;
-    const key = `${q.passage.url}/${q.paragraph}`;
-    if ((perParagraph.get(key) ?? 0) >= 1) continue;
+    const paragraph = `${q.passage.url}/${q.paragraph}`;
+    if (q.score < MIN_RELATIVE_SCORE * best || seen.has(q.text) || quotedParagraphs.has(paragraph)) continue;
     seen.add(q.text);
-    perParagraph.set(key, 1);
+    quotedParagraphs.add(paragraph);
     selection.quotes.push(q);
     if (selection.quotes.length === (opts.max ?? MAX_QUOTES)) break;
   }
