@@ -15,7 +15,8 @@ import { statedName, userTurns } from './memory.ts';
 import { neighbours, selectQuotes, type Quote } from './relevance.ts';
 import { capabilities, CONFIGURE_MODEL, FOOTER, greeting, needsModel, nothingFound } from './replies.ts';
 import { paced } from './stream.ts';
-import { summaryLength, textRank } from './summarize.ts';
+import { rankSentences, summaryLength, textRank } from './summarize.ts';
+import { sentences } from './text.ts';
 
 export const OFFLINE_ENGINE = 'offline-extractive';
 
@@ -219,10 +220,11 @@ export class OfflineOrchestrator implements Orchestrator {
         'Find what to say more about',
         'There is no earlier answer in this conversation to say more about: ask me a question first.',
       );
-    const call = yield* team.start('researcher', `Search again for: ${previous.topic!}`);
-    const passages = yield* team.search('researcher', previous.topic!);
+    const topic = previous.topic!.trim();
+    const call = yield* team.start('researcher', `Search again for: ${topic}`);
+    const passages = yield* team.search('researcher', topic);
     const said = new Set(answers.flatMap((a) => a.points.map((p) => p.text)));
-    const { quotes } = selectQuotes(previous.topic!, passages, { max: 10 });
+    const { quotes } = selectQuotes(topic, passages, { max: 10 });
     const more: Quote[] = [];
     for (const q of quotes) {
       for (const [i, text] of neighbours(q.passage, q.paragraph).entries())
@@ -232,10 +234,10 @@ export class OfflineOrchestrator implements Orchestrator {
     yield team.finish(call, `${more.length} more sentences`);
     if (!more.length)
       return {
-        text: `That is all my documents say about "${previous.topic!.trim()}": I have nothing to add to my last answer.`,
+        text: `That is all my documents say about "${topic}": I have nothing to add to my last answer.`,
         citations: new Citations(),
       };
-    return yield* this.quote(composer, more.slice(0, 4), `More on "${previous.topic!.trim()}":`, team);
+    return yield* this.quote(composer, more.slice(0, 4), `More on "${topic}":`, team);
   }
 
   private async *analyse(intent: Extract<Intent, { kind: 'calculate' | 'compare' }>, team: Team): Step<Answer> {
@@ -260,21 +262,17 @@ export class OfflineOrchestrator implements Orchestrator {
       text = `I could not compare ${left.asked} with ${right.asked}: the calculator did not accept them.`;
     else if (/^0(\s|$)/.test(difference)) text = `${left.asked} = ${a} and ${right.asked} = ${b}: they are **equal**.`;
     else {
-      const leftLarger = !difference.startsWith('-');
-      const [big, small] = leftLarger
-        ? [
-            [left.asked, a],
-            [right.asked, b],
-          ]
-        : [
-            [right.asked, b],
-            [left.asked, a],
-          ];
+      const sides = [
+        { asked: left.asked, value: a },
+        { asked: right.asked, value: b },
+      ];
+      const [big, small] = difference.startsWith('-') ? sides.reverse() : sides;
       const gap = difference.replace(/^-/, '');
+      // The answer names first, in bold, the side that was asked for: the larger or the smaller.
       text =
         intent.asks === 'larger'
-          ? `**${big[0]}** (= ${big[1]}) is larger than ${small[0]} (= ${small[1]}), by ${gap}.`
-          : `**${small[0]}** (= ${small[1]}) is smaller than ${big[0]} (= ${big[1]}), by ${gap}.`;
+          ? `**${big.asked}** (= ${big.value}) is larger than ${small.asked} (= ${small.value}), by ${gap}.`
+          : `**${small.asked}** (= ${small.value}) is smaller than ${big.asked} (= ${big.value}), by ${gap}.`;
     }
     yield team.finish(call, text);
     return { text, citations };
@@ -318,8 +316,13 @@ export class OfflineOrchestrator implements Orchestrator {
           : 'My earlier answers in this conversation have no numbered points.';
     } else {
       const points = dedupe(answers.flatMap((a) => a.points));
-      const kept = points.length > 5 ? textRank(points.map((p) => p.text).join('\n\n'), 5) : points.map((p) => p.text);
-      const chosen = kept.map((t) => points.find((p) => p.text === t)).filter((p): p is Point => !!p);
+      const kept = new Set(
+        rankSentences(
+          points.map((p) => p.text),
+          5,
+        ),
+      );
+      const chosen = points.filter((p) => kept.has(p.text));
       text = chosen.length
         ? [
             `The key findings so far in this conversation (${chosen.length} of ${points.length}, quoted from my earlier answers):`,
@@ -338,7 +341,7 @@ function dedupe(points: Point[]): Point[] {
   return points.filter((p, i) => points.findIndex((q) => q.text === p.text) === i);
 }
 
-const countSentences = (text: string) => textRank(text, Number.MAX_SAFE_INTEGER).length;
+const countSentences = (text: string) => sentences(text).length;
 
 function recallQuestions(which: 'first' | 'previous' | 'all', history: ChatMessage[]): string {
   const asked = userTurns(history);

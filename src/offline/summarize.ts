@@ -9,8 +9,10 @@ const DAMPING = 0.85;
 const ITERATIONS = 40;
 
 /** The `count` most central sentences of `text`, in their original order. */
-export function textRank(text: string, count: number): string[] {
-  const all = sentences(text);
+export const textRank = (text: string, count: number): string[] => rankSentences(sentences(text), count);
+
+/** The `count` most central of some sentences, in their original order. */
+export function rankSentences(all: string[], count: number): string[] {
   if (all.length <= count) return all;
   const words = all.map((s) => new Set(stems(s)));
   const n = all.length;
