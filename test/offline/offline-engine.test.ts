@@ -275,6 +275,10 @@ describe('the agents as models work alone', () => {
   it('cortex-flow-analyst compares', async () => {
     const { done } = await ask('Which is larger, 2^10 or 1000?', { model: 'cortex-flow-analyst' });
     expect(done.text).toBe('**2^10** (= 1024) is larger than 1000 (= 1000), by 24.');
+    const units = await ask('Which is smaller, 5 km or 3 miles?', { model: 'cortex-flow-analyst' });
+    expect(units.done.text).toMatch(
+      /^\*\*3 miles\*\* \(= 3 miles\) is smaller than 5 km \(= 5 km\), by 0\.17\d* km\.$/,
+    );
   });
 
   it("cortex-flow-writer reformats the conversation's material and nothing else", async () => {
