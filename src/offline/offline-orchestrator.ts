@@ -15,7 +15,7 @@ import { statedName, userTurns } from './memory.ts';
 import { neighbours, selectQuotes, type Quote } from './relevance.ts';
 import { capabilities, CONFIGURE_MODEL, FOOTER, greeting, needsModel, nothingFound } from './replies.ts';
 import { paced } from './stream.ts';
-import { rankSentences, summaryLength, textRank } from './summarize.ts';
+import { MAX_SENTENCES, rankSentences, summaryLength, textRank } from './summarize.ts';
 import { sentences } from './text.ts';
 
 export const OFFLINE_ENGINE = 'offline-extractive';
@@ -289,11 +289,12 @@ export class OfflineOrchestrator implements Orchestrator {
       const call = yield* team.start('writer', 'Summarise the text in the message (TextRank over its sentences)');
       const total = countSentences(intent.text);
       const kept = textRank(intent.text, summaryLength(total));
+      const of = total > MAX_SENTENCES ? `its first ${MAX_SENTENCES} sentences` : `its ${total} sentences`;
       const text = !kept.length
         ? 'The text you sent has no complete sentences to summarise.'
         : intent.style === 'shorter'
-          ? `Shortened to ${kept.length} of its ${total} sentences:\n\n${kept.join(' ')}`
-          : `The key points of your text (${kept.length} of its ${total} sentences, quoted):\n\n${kept.map((s) => `- ${s}`).join('\n')}`;
+          ? `Shortened to ${kept.length} of ${of}:\n\n${kept.join(' ')}`
+          : `The key points of your text (${kept.length} of ${of}, quoted):\n\n${kept.map((s) => `- ${s}`).join('\n')}`;
       yield team.finish(call, text);
       return { text, citations };
     }
