@@ -13,7 +13,7 @@ import { earlierAnswers, QUOTED_INTRO, type Point } from './earlier-answers.ts';
 import { classify, type Intent } from './intents.ts';
 import { statedName, userTurns } from './memory.ts';
 import { neighbours, selectQuotes, type Quote } from './relevance.ts';
-import { capabilities, CONFIGURE_MODEL, FOOTER, greeting, needsModel, nothingFound } from './replies.ts';
+import { capabilities, clip, CONFIGURE_MODEL, FOOTER, greeting, needsModel, nothingFound } from './replies.ts';
 import { paced } from './stream.ts';
 import { MAX_SENTENCES, rankSentences, summaryLength, textRank } from './summarize.ts';
 import { sentences } from './text.ts';
@@ -347,9 +347,9 @@ const countSentences = (text: string) => sentences(text).length;
 function recallQuestions(which: 'first' | 'previous' | 'all', history: ChatMessage[]): string {
   const asked = userTurns(history);
   if (!asked.length) return 'This is the first thing you have said in this conversation.';
-  if (which === 'first') return `Your first message in this conversation was: "${asked[0]}"`;
-  if (which === 'previous') return `Just before this, you said: "${asked.at(-1)}"`;
-  return [`So far in this conversation you said:`, '', ...asked.map((q, i) => `${i + 1}. ${q}`)].join('\n');
+  if (which === 'first') return `Your first message in this conversation was: "${clip(asked[0])}"`;
+  if (which === 'previous') return `Just before this, you said: "${clip(asked.at(-1)!)}"`;
+  return [`So far in this conversation you said:`, '', ...asked.map((q, i) => `${i + 1}. ${clip(q)}`)].join('\n');
 }
 
 /** The agents of one run: their start and end events, the tools they call, who worked. */

@@ -5,6 +5,12 @@ export const CONFIGURE_MODEL =
 export const CAN_DO =
   'I quote answers from the documents in the knowledge base (with numbered sources), summarise text you paste after "Summarise:", compute arithmetic and unit conversions, and remember what you tell me in this conversation.';
 
+/** A user's words quoted back, cut short when long: an echo, not a copy of a pasted document. */
+export function clip(text: string, max = 200): string {
+  const t = text.trim().replace(/\s+/g, ' ');
+  return t.length <= max ? t : `${t.slice(0, max).replace(/\s+\S*$/, '')}...`;
+}
+
 export const FOOTER =
   '*Quoted from your documents by the offline extractive engine: no language model wrote this answer.*';
 
@@ -29,5 +35,5 @@ export function nothingFound(question: string, terms: string[], matched: number)
           : 'no passage contains them.'
       }`
     : 'Your message has no words I could search the knowledge base for.';
-  return `I found nothing that answers "${question.trim()}". ${searched} Add your own documents with \`npx cortex-flow ingest <folder>\`, or configure a language model for written answers. ${CONFIGURE_MODEL}`;
+  return `I found nothing that answers "${clip(question)}". ${searched} Add your own documents with \`npx cortex-flow ingest <folder>\`, or configure a language model for written answers. ${CONFIGURE_MODEL}`;
 }

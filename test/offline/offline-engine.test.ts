@@ -110,6 +110,13 @@ describe('research over the knowledge base', () => {
     expect(done.sources).toEqual([]);
   });
 
+  it('echoes a long message only in part', async () => {
+    const long = 'Why do the northern lights dance across the polar sky at night? '.repeat(200);
+    const { done } = await ask(long);
+    expect(done.text).toMatch(/^I found nothing that answers "Why do the northern lights .{100,200}\.\.\."/);
+    expect(done.text.length).toBeLessThan(1000);
+  });
+
   it('quotes nothing when passages share only a word or two with the question', async () => {
     for (const q of ['Is solar energy expensive?', 'What is the best water bottle?', 'Tell me about AI trends']) {
       const { done } = await ask(q);
