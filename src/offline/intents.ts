@@ -4,6 +4,7 @@
 // would share a word or two with it and answer nothing.
 import type { ChatMessage } from '../orchestrator/types.ts';
 import { calculationOf, type Calculation } from './arithmetic.ts';
+import { anyOf, pattern } from './pattern.ts';
 import { stems } from './text.ts';
 import { earlierAnswers, pointAsked } from './earlier-answers.ts';
 import {
@@ -31,61 +32,153 @@ export type Intent =
   | { kind: 'needs-model'; task: string }
   | { kind: 'research' };
 
-const GREETING =
-  /^\s*(hi|hello|hey|hiya|howdy|greetings|good (morning|afternoon|evening|day)|how are you|how's it going|what's up|thanks|thank you|thx|cheers)\b/i;
-const GREETING_PREFIX =
-  /^\s*((hi|hello|hey|hiya|howdy|greetings|good (morning|afternoon|evening|day)|how are you( doing)?( today)?|how's it going|what's up|thanks|thank you|thx|cheers)\b[\s,.!?]*)+(there|everyone|all|again|cortex( flow)?|so much|a lot|very much)?[\s,.!?]*/i;
-const GREETING_FILLER = new Set([
-  'there',
-  'everyone',
-  'again',
-  'today',
-  'doing',
-  'much',
-  'lot',
-  'cortex',
-  'flow',
-  'friend',
-  'bot',
-]);
-const THANKS = /^\s*(thanks|thank you|thx|cheers)\b/i;
-const CAPABILITIES = /^\s*(who are you|what are you|what can you do|what do you do|help|how do you work)\s*[?!.]*\s*$/i;
-
-const SUMMARY_VERB = String.raw`(?:summari[sz]e|shorten|condense|sum up|tl;?dr|(?:give me|list|what are) (?:the )?(?:key|main) points(?: of| in)?)`;
-const PASTED_AFTER = new RegExp(
-  String.raw`^\s*(?:please\s+|can you\s+|could you\s+)?(${SUMMARY_VERB})\b(?:\s+(?:this|the following|that|my))?(?:\s+(?:text|passage|paragraph|article|email|note|story|document))?\s*(?:for me)?\s*(?::|\n|-|–|—)\s*([\s\S]{40,})$`,
-  'i',
+const GREETING_WORD = anyOf(
+  'hi',
+  'hello',
+  'hey',
+  'hiya',
+  'howdy',
+  'greetings',
+  'good (?:morning|afternoon|evening|day)',
+  'how are you(?: doing)?(?: today)?',
+  "how's it going",
+  "what's up",
+  'thanks',
+  'thank you',
+  'thx',
+  'cheers',
 );
-const PASTED_BEFORE = new RegExp(
-  String.raw`^([\s\S]{80,}?)\s*\n\s*(?:please\s+|can you\s+)?(${SUMMARY_VERB})\b(?:\s+(?:this|that|the above|it)(?:\s+text)?)?\s*[?.!]*\s*$`,
+const GREETING = pattern('i', String.raw`^\s*${GREETING_WORD}\b`);
+const GREETING_PREFIX = pattern(
   'i',
+  String.raw`^\s*(?:${GREETING_WORD}\b[\s,.!?]*)+`,
+  String.raw`(?:there|everyone|all|again|cortex(?: flow)?|so much|a lot|very much)?[\s,.!?]*`,
+);
+const GREETING_FILLER = new Set('there everyone again today doing much lot cortex flow friend bot'.split(' '));
+const THANKS = /^\s*(thanks|thank you|thx|cheers)\b/i;
+const CAPABILITIES = pattern(
+  'i',
+  String.raw`^\s*`,
+  anyOf('who are you', 'what are you', 'what can you do', 'what do you do', 'help', 'how do you work'),
+  String.raw`\s*[?!.]*\s*$`,
+);
+
+const SUMMARY_VERB = anyOf(
+  'summari[sz]e',
+  'shorten',
+  'condense',
+  'sum up',
+  'tl;?dr',
+  String.raw`(?:give me|list|what are) (?:the )?(?:key|main) points(?: of| in)?`,
+);
+const POLITE = String.raw`(?:please\s+|can you\s+|could you\s+)?`;
+// "Summarise this text: <text>", "List the key points of: <text>".
+const PASTED_AFTER = pattern(
+  'i',
+  String.raw`^\s*${POLITE}(${SUMMARY_VERB})\b`,
+  String.raw`(?:\s+(?:this|the following|that|my))?`,
+  String.raw`(?:\s+(?:text|passage|paragraph|article|email|note|story|document))?\s*(?:for me)?`,
+  String.raw`\s*(?::|\n|-|–|—)\s*([\s\S]{40,})$`,
+);
+// "<text>\nCan you summarize this?"
+const PASTED_BEFORE = pattern(
+  'i',
+  String.raw`^([\s\S]{80,}?)\s*\n\s*${POLITE}(${SUMMARY_VERB})\b`,
+  String.raw`(?:\s+(?:this|that|the above|it)(?:\s+text)?)?\s*[?.!]*\s*$`,
 );
 // "Summarize the key findings", "recap", "tl;dr": the conversation's findings, not a search topic.
-const KEY_FINDINGS =
-  /^\s*(please\s+)?(can you\s+)?(summari[sz]e|sum up|recap|tl;?dr)(\s+(it|this|that|everything|all|so far|the (key |main )?(findings|points|answers?|conversation)|what you (found|said)|your (answers?|findings)))*\s*[?.!]*\s*$|^\s*(and\s+)?(what (are|were) )?(the |your )?(key|main) (findings|points)( so far)?\s*[?.!]*\s*$/i;
-const MORE =
-  /^\s*(and\s+)?(tell me more|more( details| info(rmation)?)?|go on|continue|keep going|elaborate|expand|say more|anything else)(\s+(about|on) (that|this|it))?\s*[?.!]*\s*$/i;
+const KEY_FINDINGS = pattern(
+  'i',
+  String.raw`^\s*${POLITE}(?:summari[sz]e|sum up|recap|tl;?dr)`,
+  String.raw`(?:\s+`,
+  anyOf(
+    'it',
+    'this',
+    'that',
+    'everything',
+    'all',
+    'so far',
+    'the (?:key |main )?(?:findings|points|answers?|conversation)',
+    'what you (?:found|said)',
+    'your (?:answers?|findings)',
+  ),
+  String.raw`)*\s*[?.!]*\s*$`,
+  String.raw`|^\s*(?:and\s+)?(?:what (?:are|were) )?(?:the |your )?(?:key|main) (?:findings|points)(?: so far)?\s*[?.!]*\s*$`,
+);
+const MORE = pattern(
+  'i',
+  String.raw`^\s*(?:and\s+)?`,
+  anyOf(
+    'tell me more',
+    'more(?: details| info(?:rmation)?)?',
+    'go on',
+    'continue',
+    'keep going',
+    'elaborate',
+    'expand',
+    'say more',
+    'anything else',
+  ),
+  String.raw`(?:\s+(?:about|on) (?:that|this|it))?\s*[?.!]*\s*$`,
+);
 
 // Creative and transformative work: only a language model can do it honestly.
 const NEEDS_MODEL: [RegExp, string][] = [
   [
-    /^\s*(please\s+)?translate\b|\btranslate (this|that|it|the following)\b|\bin (french|spanish|german|italian|japanese|chinese)\b/i,
+    pattern(
+      'i',
+      String.raw`^\s*(?:please\s+)?translate\b|\btranslate (?:this|that|it|the following)\b`,
+      String.raw`|\bin (?:french|spanish|german|italian|japanese|chinese)\b`,
+    ),
     'Translation',
   ],
   [
-    /\b(write|generate|create|give me)\b.{0,20}\b(code|function|script|program|class|sql|query|regex|snippet|unit tests?)\b/i,
+    pattern(
+      'i',
+      String.raw`\b(?:write|generate|create|give me)\b.{0,20}`,
+      String.raw`\b(?:code|function|script|program|class|sql|query|regex|snippet|unit tests?)\b`,
+    ),
     'Writing code',
   ],
   [
-    /^\s*(please\s+)?(can you\s+|could you\s+)?(write|compose|draft|create|generate|make( up)?|tell)\b.{0,25}\b(haiku|poem|story|song|lyrics|essay|email|letter|joke|limerick|speech|tweet|blog|article|report|slogan|cover letter|summary of (ai|the news))\b/i,
+    pattern(
+      'i',
+      String.raw`^\s*(?:please\s+)?(?:can you\s+|could you\s+)?`,
+      String.raw`(?:write|compose|draft|create|generate|make(?: up)?|tell)\b.{0,25}\b`,
+      anyOf(
+        'haiku',
+        'poem',
+        'story',
+        'song',
+        'lyrics',
+        'essay',
+        'email',
+        'letter',
+        'joke',
+        'limerick',
+        'speech',
+        'tweet',
+        'blog',
+        'article',
+        'report',
+        'slogan',
+        'cover letter',
+        'summary of (?:ai|the news)',
+      ),
+      String.raw`\b`,
+    ),
     'Writing new text',
   ],
   [/^\s*(please\s+)?(rewrite|paraphrase|rephrase|proofread)\b/i, 'Rewriting text'],
   [/\b(what do you think|your opinion|do you believe|predict|brainstorm)\b/i, 'Giving opinions or ideas'],
 ];
 
-const COMPARE =
-  /^\s*(?:which is (larger|bigger|greater|more|smaller|less)|what is (larger|bigger|greater|smaller)|compare)\s*[:,]?\s*(.+?)\s*(?:,?\s*or\s*|\s+and\s+|\s+with\s+|\s+vs\.?\s+)(.+?)\s*\??\s*$/i;
+// "Which is larger, 2^10 or 1000?", "compare 5 km and 3 miles".
+const COMPARE = pattern(
+  'i',
+  String.raw`^\s*(?:which is (larger|bigger|greater|more|smaller|less)|what is (larger|bigger|greater|smaller)|compare)`,
+  String.raw`\s*[:,]?\s*(.+?)\s*(?:,?\s*or\s*|\s+and\s+|\s+with\s+|\s+vs\.?\s+)(.+?)\s*\??\s*$`,
+);
 
 export function classify(question: string, history: ChatMessage[]): Intent {
   const q = question.trim();
