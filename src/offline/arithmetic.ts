@@ -3,6 +3,7 @@
 // Only text made of numbers, operators, known functions and units counts: anything else is a
 // question for the other intents, so "What is 2024?" or "How do I bake bread?" never get here.
 import { isUnitName } from '../tools/calculator.ts';
+import { pattern } from './pattern.ts';
 
 export interface Calculation {
   /** What the user asked, as they wrote it (without "what is" and the question mark). */
@@ -11,8 +12,11 @@ export interface Calculation {
   expression: string;
 }
 
-const LEAD =
-  /^\s*(?:(?:hey|hi|ok|okay|so|please)[,\s]+)*(?:(?:can|could) you\s+)?(?:please\s+)?(?:what(?:'s| is| are)|calculate|compute|evaluate|work out|convert|how much is|solve|tell me)?\s*/i;
+const LEAD = pattern(
+  'i',
+  String.raw`^\s*(?:(?:hey|hi|ok|okay|so|please)[,\s]+)*(?:(?:can|could) you\s+)?(?:please\s+)?`,
+  String.raw`(?:what(?:'s| is| are)|calculate|compute|evaluate|work out|convert|how much is|solve|tell me)?\s*`,
+);
 const FUNCTIONS = new Set(
   'sqrt cbrt abs round floor ceil exp log log10 log2 sin cos tan asin acos atan factorial mod pi e to'.split(' '),
 );

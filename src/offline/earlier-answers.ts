@@ -2,6 +2,7 @@
 // with the source it cited) and the question each answered. Follow-ups ("summarize the key
 // findings", "tell me more", "and the second point?") work on these, and cite the same sources.
 import type { ChatMessage } from '../orchestrator/types.ts';
+import { pattern } from './pattern.ts';
 
 export interface CitedSource {
   title: string;
@@ -73,12 +74,15 @@ const ORDINALS: Record<string, number> = {
   '5th': 5,
 };
 
+const ORDINAL_POINT = pattern(
+  'i',
+  String.raw`\b(first|second|third|fourth|fifth|last|1st|2nd|3rd|4th|5th)\s+`,
+  String.raw`(?:point|one|finding|item|bullet|quote|sentence)\b`,
+);
+
 /** "and the second point?" → 2; "the last one" → -1. */
 export function pointAsked(q: string): number | undefined {
-  const m =
-    /\b(first|second|third|fourth|fifth|last|1st|2nd|3rd|4th|5th)\s+(point|one|finding|item|bullet|quote|sentence)\b/i.exec(
-      q,
-    ) ?? /\b(?:point|item|finding)\s+(?:number\s+)?(\d)\b/i.exec(q);
+  const m = ORDINAL_POINT.exec(q) ?? /\b(?:point|item|finding)\s+(?:number\s+)?(\d)\b/i.exec(q);
   if (!m) return undefined;
   const word = m[1].toLowerCase();
   return word === 'last' ? -1 : (ORDINALS[word] ?? Number(word));

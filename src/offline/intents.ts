@@ -103,7 +103,8 @@ const KEY_FINDINGS = pattern(
     'your (?:answers?|findings)',
   ),
   String.raw`)*\s*[?.!]*\s*$`,
-  String.raw`|^\s*(?:and\s+)?(?:what (?:are|were) )?(?:the |your )?(?:key|main) (?:findings|points)(?: so far)?\s*[?.!]*\s*$`,
+  String.raw`|^\s*(?:and\s+)?(?:what (?:are|were) )?(?:the |your )?`,
+  String.raw`(?:key|main) (?:findings|points)(?: so far)?\s*[?.!]*\s*$`,
 );
 const MORE = pattern(
   'i',
@@ -176,7 +177,8 @@ const NEEDS_MODEL: [RegExp, string][] = [
 // "Which is larger, 2^10 or 1000?", "compare 5 km and 3 miles".
 const COMPARE = pattern(
   'i',
-  String.raw`^\s*(?:which is (larger|bigger|greater|more|smaller|less)|what is (larger|bigger|greater|smaller)|compare)`,
+  String.raw`^\s*(?:which is (larger|bigger|greater|more|smaller|less)`,
+  String.raw`|what is (larger|bigger|greater|smaller)|compare)`,
   String.raw`\s*[:,]?\s*(.+?)\s*(?:,?\s*or\s*|\s+and\s+|\s+with\s+|\s+vs\.?\s+)(.+?)\s*\??\s*$`,
 );
 

@@ -1,6 +1,7 @@
 // What the offline engine can answer from the conversation itself: what the user said about
 // themselves ("My name is Alice", "I like green"), what they asked, and what it answered before.
 import type { ChatMessage } from '../orchestrator/types.ts';
+import { pattern } from './pattern.ts';
 import { sentences, stems } from './text.ts';
 
 const NAME = String.raw`([\p{Lu}][\p{L}'-]+(?:\s+[\p{Lu}][\p{L}'-]+)?)`;
@@ -42,8 +43,11 @@ export function statedName(history: ChatMessage[]): string | undefined {
 }
 
 // First-person facts worth acknowledging: "I like green", "I live in Lyon", "my favourite tea is...".
-const FACT =
-  /\b(I (?:really )?(?:like|love|prefer|enjoy|hate|live|work|study|have|own|am from)\b[^.!?]*|my (?:favou?rite|dog|cat|job|work|home|city|hobby)\b[^.!?]*)/gi;
+const FACT = pattern(
+  'gi',
+  String.raw`\b(I (?:really )?(?:like|love|prefer|enjoy|hate|live|work|study|have|own|am from)\b[^.!?]*`,
+  String.raw`|my (?:favou?rite|dog|cat|job|work|home|city|hobby)\b[^.!?]*)`,
+);
 
 /** The facts a message states about its author, as written ("I like green"). */
 export function factsIn(text: string): string[] {

@@ -32,7 +32,8 @@ interface Answer {
 type Step<T> = AsyncGenerator<RunEvent, T>;
 
 export const TOOLS_NEED_A_MODEL =
-  'Tool calling needs a configured language model: the offline extractive engine answered without calling the tools in the request.';
+  'Tool calling needs a configured language model: ' +
+  'the offline extractive engine answered without calling the tools in the request.';
 
 export class OfflineOrchestrator implements Orchestrator {
   readonly engine = OFFLINE_ENGINE;
@@ -65,7 +66,9 @@ export class OfflineOrchestrator implements Orchestrator {
     if (!request.tools?.length || choice === undefined || choice === 'none' || choice === 'auto') return undefined;
     const what = choice === 'required' ? '"tool_choice": "required"' : `a call to the tool "${choice.name}"`;
     return {
-      message: `This request asks for ${what}, but tool calling needs a configured language model and this server runs its offline extractive engine. ${CONFIGURE_MODEL}`,
+      message:
+        `This request asks for ${what}, but tool calling needs a configured language model ` +
+        `and this server runs its offline extractive engine. ${CONFIGURE_MODEL}`,
       param: 'tool_choice',
       code: 'tool_calling_needs_a_model',
     };
@@ -125,7 +128,8 @@ export class OfflineOrchestrator implements Orchestrator {
       return yield* team.say(
         'analyst',
         'Find something to compute',
-        `The analyst computes and compares numbers and units, and found no calculation in your message (try "17% of 2,340" or "5 km to miles"). Ask the \`${this.modelName}\` model for anything else.`,
+        'The analyst computes and compares numbers and units, and found no calculation in your message ' +
+          `(try "17% of 2,340" or "5 km to miles"). Ask the \`${this.modelName}\` model for anything else.`,
       );
     }
     if (role === 'writer') {
@@ -134,7 +138,9 @@ export class OfflineOrchestrator implements Orchestrator {
       return yield* team.say(
         'writer',
         'Find material in the conversation to rewrite',
-        `The writer summarises and reformats text that is already in this conversation: paste a text after "Summarise:", or ask for "the key findings" once another model has answered. It does not search or compute; ask the \`${this.modelName}\` model for that.`,
+        'The writer summarises and reformats text that is already in this conversation: ' +
+          'paste a text after "Summarise:", or ask for "the key findings" once another model has answered. ' +
+          `It does not search or compute; ask the \`${this.modelName}\` model for that.`,
       );
     }
     const name = statedName(history);
@@ -247,7 +253,8 @@ export class OfflineOrchestrator implements Orchestrator {
       const call = yield* team.start('analyst', `Compute ${expression}`);
       const result = yield* team.calculate(expression);
       const text = result
-        ? `${asked} = **${result}**${asked === expression ? '' : `\n\n(computed as \`${expression}\` with the calculator)`}`
+        ? `${asked} = **${result}**` +
+          (asked === expression ? '' : `\n\n(computed as \`${expression}\` with the calculator)`)
         : `I could not compute \`${expression}\`: the calculator did not accept it.`;
       yield team.finish(call, text);
       return { text, citations };
@@ -326,7 +333,8 @@ export class OfflineOrchestrator implements Orchestrator {
       const chosen = points.filter((p) => kept.has(p.text));
       text = chosen.length
         ? [
-            `The key findings so far in this conversation (${chosen.length} of ${points.length}, quoted from my earlier answers):`,
+            `The key findings so far in this conversation (${chosen.length} of ${points.length}, ` +
+              'quoted from my earlier answers):',
             '',
             ...chosen.map((p) => `- ${p.text}${cite(p)}`),
           ].join('\n')

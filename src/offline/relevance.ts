@@ -5,6 +5,7 @@
 // that carries what the question asks beyond the paragraph's subject, never the title line.
 import { queryTerms } from '../kb/types.ts';
 import type { KnowledgeResult } from '../tools/knowledge-search.ts';
+import { anyOf } from './pattern.ts';
 import { paragraphs, stem, stems } from './text.ts';
 
 /** Share of the question's terms (and answer shape) the paragraph with its title must contain. */
@@ -30,12 +31,25 @@ export interface Selection {
 
 // Words that say how a question is asked, not what it is about.
 const FILLER = new Set(
-  'know want need find info information anything something thing things kind sort way ways much many also just really ok okay get got each other after before should must'
+  [
+    'know want need find info information anything something thing things kind sort way ways',
+    'much many also just really ok okay get got each other after before should must',
+  ]
+    .join(' ')
     .split(' ')
     .map(stem),
 );
 
-const NUMBER = String.raw`(?:\d[\d.,]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|hundred|a few|several|a|an)`;
+const NUMBER = anyOf(
+  String.raw`\d[\d.,]*`,
+  ...'one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty fifty sixty'.split(
+    ' ',
+  ),
+  'hundred',
+  'a few',
+  'several',
+  'an?',
+);
 
 /** The kind of answer a question asks for, recognised by its shape ("how long" wants a duration). */
 const SHAPES: { asks: RegExp; consumes: string[]; answer: RegExp }[] = [
