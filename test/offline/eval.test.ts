@@ -117,7 +117,8 @@ function judge(c: Case, done: RunEventOf<'run_finished'>): string | undefined {
 }
 
 describe('offline engine evaluation', () => {
-  it(`scores at least ${THRESHOLD.overall * 100}% overall and ${THRESHOLD.category * 100}% in each category`, async () => {
+  const title = `scores at least ${THRESHOLD.overall * 100}% overall and ${THRESHOLD.category * 100}% in each category`;
+  it(title, async () => {
     expect(cases.length).toBeGreaterThanOrEqual(40);
     const byCategory = new Map<string, { passed: number; total: number }>();
     const failures: string[] = [];

@@ -8,7 +8,8 @@ const answered: ChatMessage[] = [
   {
     role: 'assistant',
     content:
-      'From the knowledge base:\n\n- Most manufacturers guarantee their panels for 25 years. [1]\n\n**Sources:**\n[1] Solar (kb://doc_1#1)',
+      'From the knowledge base:\n\n- Most manufacturers guarantee their panels for 25 years. [1]\n\n' +
+      '**Sources:**\n[1] Solar (kb://doc_1#1)',
   },
 ];
 const kind = (q: string, history: ChatMessage[] = []) => classify(q, history).kind;

@@ -211,7 +211,8 @@ describe('intents recognised before any search', () => {
       'The Great Barrier Reef is the largest coral reef system in the world, stretching over 2,300 kilometres. ' +
       'It is made of nearly 3,000 individual reefs and 900 islands. Rising sea temperatures cause coral bleaching. ' +
       'Mass bleaching events hit the reef in 2016, 2017 and 2020. Bleached coral is not dead, but it starves if the ' +
-      'water stays warm. Scientists are breeding heat-tolerant coral to help the reef recover, using solar-powered labs.';
+      'water stays warm. Scientists are breeding heat-tolerant coral to help the reef recover, ' +
+      'using solar-powered labs.';
     const { done, events } = await ask(`Summarise this text: ${reef}`);
     expect(searched(events)).toBe(false);
     expect(done.sources).toEqual([]);
@@ -290,7 +291,8 @@ describe('the agents as models work alone', () => {
 
   it("cortex-flow-writer reformats the conversation's material and nothing else", async () => {
     const pasted = await ask(
-      'Shorten this: Bees make honey from nectar. They evaporate the water until it is thick. Then they seal the cell with wax. A strong hive stores many kilograms.',
+      'Shorten this: Bees make honey from nectar. They evaporate the water until it is thick. ' +
+        'Then they seal the cell with wax. A strong hive stores many kilograms.',
       { model: 'cortex-flow-writer' },
     );
     expect(pasted.done.text).toMatch(/^Shortened to \d of its 4 sentences:/);

@@ -14,7 +14,8 @@ const passage = (source: number, title: string, text: string): KnowledgeResult =
 const teaGuide = passage(
   3,
   'Tea guide',
-  'Velvet Ember\nSold by Hillside Tea Company, 100 gram tins\n\nVelvet Ember is a smoked black tea from the Wuyi mountains. ' +
+  'Velvet Ember\nSold by Hillside Tea Company, 100 gram tins\n\n' +
+    'Velvet Ember is a smoked black tea from the Wuyi mountains. ' +
     'Brew it at 95 °C for four minutes. Do not add milk: the smoke flavour becomes bitter with dairy.',
 );
 const coffee = passage(5, 'Coffee', 'Milk makes coffee milder. A flat white has more coffee than milk.');
@@ -45,7 +46,8 @@ describe('selectQuotes', () => {
     const care = passage(
       7,
       'Tea guide — Velvet Ember care',
-      '## Velvet Ember care\n\n- Steep for four minutes at 95 °C\n- Never add milk or cream to it\n- Keep the tin closed',
+      '## Velvet Ember care\n\n' +
+        '- Steep for four minutes at 95 °C\n- Never add milk or cream to it\n- Keep the tin closed',
     );
     expect(selectQuotes('Can I put milk in Velvet Ember?', [care]).quotes.map((q) => q.text)).toEqual([
       'Never add milk or cream to it',
@@ -56,7 +58,8 @@ describe('selectQuotes', () => {
     const wrapped = passage(
       8,
       'Tea notes',
-      'Velvet Ember is a smoked black tea from\nthe Wuyi mountains. Do not add milk to\nVelvet Ember: dairy makes it bitter.',
+      'Velvet Ember is a smoked black tea from\nthe Wuyi mountains. ' +
+        'Do not add milk to\nVelvet Ember: dairy makes it bitter.',
     );
     expect(selectQuotes('Where does Velvet Ember come from?', [wrapped]).quotes.map((q) => q.text)).toEqual([
       'Velvet Ember is a smoked black tea from the Wuyi mountains.',
