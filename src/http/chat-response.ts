@@ -37,6 +37,7 @@ export function runMetadata(run: RunSummary, extra: { runId: string; engine: str
     run_id: extra.runId,
     engine: extra.engine,
     sources: run.sources,
+    ...(run.notes.length ? { notes: run.notes } : {}),
     upstream_usage: {
       prompt_tokens: total.inputTokens,
       completion_tokens: total.outputTokens,

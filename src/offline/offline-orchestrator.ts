@@ -1,276 +1,427 @@
-// The embedded default engine: no neural model, deterministic. A rule-based supervisor routes the
-// request; the researcher retrieves passages from the knowledge base and the conversation; the
-// analyst ranks sentences and pulls out key terms and figures; the writer composes Markdown that
-// quotes its sources with numbered citations. When nothing relevant is found, it says so.
+// The embedded default engine: no neural model, deterministic, honest about being extractive. A
+// rule-based supervisor recognises what a message asks for before any search (intents.ts); the
+// researcher searches the knowledge base and keeps only the sentences that answer the question
+// (relevance.ts); the analyst computes with the calculator; the writer composes the answer with
+// gap-free citations, or summarises text from the conversation. When nothing answers, it says so.
 import { randomUUID } from 'node:crypto';
 import type { RunEvent } from '../orchestrator/events.ts';
-import type { ChatMessage, ModelInfo, Orchestrator, RunInput } from '../orchestrator/types.ts';
-import { SourceCollector, type ToolContext, type ToolRegistry } from '../tools/types.ts';
+import type { ChatMessage, ModelInfo, Orchestrator, RunInput, RunRefusal, RunRequest } from '../orchestrator/types.ts';
 import type { KnowledgeResult } from '../tools/knowledge-search.ts';
-import { asksAboutConversation, asksForName, recall, statedName } from './memory.ts';
-import { figures, keyTerms, sentences, stems } from './text.ts';
+import { SourceCollector, type ToolContext, type ToolRegistry } from '../tools/types.ts';
+import { Citations } from './citations.ts';
+import { earlierAnswers, QUOTED_INTRO, type Point } from './earlier-answers.ts';
+import { classify, type Intent } from './intents.ts';
+import { statedName, userTurns } from './memory.ts';
+import { neighbours, selectQuotes, type Quote } from './relevance.ts';
+import { capabilities, clip, CONFIGURE_MODEL, FOOTER, greeting, needsModel, nothingFound } from './replies.ts';
+import { paced } from './stream.ts';
+import { MAX_SENTENCES, rankSentences, summaryLength, textRank } from './summarize.ts';
+import { sentences } from './text.ts';
 
 export const OFFLINE_ENGINE = 'offline-extractive';
 
-const GREETING =
-  /^\s*(hi|hello|hey|hiya|good (morning|afternoon|evening)|thanks|thank you|how are you)\b[\s\w,!?.']{0,40}$/i;
-const ARITHMETIC = /(?:^|[^\w.])((?:\(?\s*-?\d[\d.,]*\s*\)?\s*(?:[-+*/^×÷x%]|\*\*)\s*)+\(?\s*-?\d[\d.,]*\s*\)?\s*%?)/;
-const SWITCH_HINT =
-  'Set `CORTEX_MODEL` (for example `openai:gpt-4.1-mini` with `OPENAI_API_KEY`) for written answers from a language model.';
+type Role = 'team' | 'researcher' | 'analyst' | 'writer';
+type Agent = 'supervisor' | 'researcher' | 'analyst' | 'writer';
 
-interface Ranked {
+interface Answer {
   text: string;
-  source: number;
-  score: number;
+  citations: Citations;
 }
+
+/** Each step of a run, as events emitted when it starts and when it ends. */
+type Step<T> = AsyncGenerator<RunEvent, T>;
+
+export const TOOLS_NEED_A_MODEL =
+  'Tool calling needs a configured language model: ' +
+  'the offline extractive engine answered without calling the tools in the request.';
 
 export class OfflineOrchestrator implements Orchestrator {
   readonly engine = OFFLINE_ENGINE;
   private readonly modelName: string;
   private readonly tools: ToolRegistry;
+  private readonly pauseMs: number;
 
-  constructor(modelName: string, tools: ToolRegistry) {
+  constructor(modelName: string, tools: ToolRegistry, opts: { pauseMs?: number } = {}) {
     this.modelName = modelName;
     this.tools = tools;
+    this.pauseMs = opts.pauseMs ?? 1;
   }
 
   models(): ModelInfo[] {
     const n = this.modelName;
     return [
-      { id: n, description: 'The offline team: rule-based supervisor, extractive researcher, analyst and writer.' },
-      { id: `${n}-supervisor`, description: 'The offline supervisor (same pipeline).' },
-      { id: `${n}-researcher`, description: 'The offline researcher (same pipeline).' },
-      { id: `${n}-analyst`, description: 'The offline analyst (same pipeline).' },
-      { id: `${n}-writer`, description: 'The offline writer (same pipeline).' },
+      {
+        id: n,
+        description: 'The offline team: a rule-based supervisor routes each message to the agent that can answer it.',
+      },
+      { id: `${n}-supervisor`, description: 'The offline supervisor: routes like the team.' },
+      { id: `${n}-researcher`, description: 'The offline researcher alone: searches the knowledge base and quotes.' },
+      { id: `${n}-analyst`, description: 'The offline analyst alone: computes and compares with the calculator.' },
+      { id: `${n}-writer`, description: "The offline writer alone: summarises and reformats the conversation's text." },
     ];
   }
 
+  refuse(request: RunRequest): RunRefusal | undefined {
+    const choice = request.toolChoice;
+    if (!request.tools?.length || choice === undefined || choice === 'none' || choice === 'auto') return undefined;
+    const what = choice === 'required' ? '"tool_choice": "required"' : `a call to the tool "${choice.name}"`;
+    return {
+      message:
+        `This request asks for ${what}, but tool calling needs a configured language model ` +
+        `and this server runs its offline extractive engine. ${CONFIGURE_MODEL}`,
+      param: 'tool_choice',
+      code: 'tool_calling_needs_a_model',
+    };
+  }
+
   async *run(input: RunInput, signal: AbortSignal): AsyncIterable<RunEvent> {
-    const at = () => Date.now();
-    const sources = new SourceCollector();
-    const ctx: ToolContext = {
+    yield { type: 'run_started', runId: input.runId, model: input.model, at: Date.now() };
+    const last = input.messages.findLastIndex((m) => m.role === 'user');
+    const question = last >= 0 ? input.messages[last].content : '';
+    const history = input.messages.slice(0, Math.max(0, last));
+    const team = new Team(this.tools, {
       signal,
       conversationId: input.conversationId,
       messages: input.messages,
       owner: input.owner,
-      sources,
-    };
-    const question = lastUser(input.messages);
-    const history = input.messages.slice(
-      0,
-      input.messages.lastIndexOf(input.messages.findLast((m) => m.role === 'user')!),
-    );
-    const agentsUsed: string[] = [];
-    const events: RunEvent[] = [];
-    const emit = (e: RunEvent) => events.push(e);
-    const agent = async <T>(name: string, task: string, work: () => Promise<T>): Promise<T> => {
-      const callId = `${name}_${randomUUID().slice(0, 8)}`;
-      agentsUsed.push(name);
-      emit({ type: 'agent_started', agent: name, callId, task, at: at() });
-      emit({ type: 'progress', agent: name, text: `${name}: ${task}`, at: at() });
-      const result = await work();
-      emit({
-        type: 'agent_finished',
-        agent: name,
-        callId,
-        ok: true,
-        output: typeof result === 'string' ? result : JSON.stringify(result).slice(0, 2000),
-        at: at(),
-      });
-      return result;
-    };
-    const callTool = async (name: string, by: string, toolInput: unknown): Promise<unknown> => {
-      const tool = this.tools.get(name);
-      if (!tool) return undefined;
-      const toolCallId = `call_${randomUUID().slice(0, 12)}`;
-      emit({ type: 'tool_call', agent: by, toolCallId, toolName: name, input: toolInput, at: at() });
-      try {
-        const output = await tool.execute(toolInput, ctx);
-        emit({ type: 'tool_result', agent: by, toolCallId, toolName: name, output, isError: false, at: at() });
-        return output;
-      } catch (err) {
-        emit({
-          type: 'tool_result',
-          agent: by,
-          toolCallId,
-          toolName: name,
-          output: { error: (err as Error).message },
-          isError: true,
-          at: at(),
-        });
-        return undefined;
-      }
-    };
-
-    yield { type: 'run_started', runId: input.runId, model: input.model, at: at() };
-    let answer: string;
-    const name = statedName(input.messages);
-    if (asksForName(question)) {
-      answer = await agent('researcher', 'Find the name the user gave in this conversation', async () =>
-        name
-          ? `Your name is **${name}**: you told me so earlier in this conversation.`
-          : "You haven't told me your name in this conversation, so I don't know it.",
-      );
-    } else if (GREETING.test(question)) {
-      agentsUsed.push('supervisor');
-      answer = `Hello${name ? `, ${name}` : ''}! I'm Cortex Flow, running on its offline extractive engine: I answer from the local knowledge base and from this conversation, quoting my sources. ${SWITCH_HINT}`;
-    } else if (ARITHMETIC.test(question)) {
-      const expression = ARITHMETIC.exec(question)![1]
-        .replace(/×|x(?=\s*\d)/g, '*')
-        .replace(/÷/g, '/')
-        .replace(/,(?=\d{3}\b)/g, '')
-        .trim();
-      const result = (await agent('analyst', `Compute ${expression}`, () =>
-        callTool('calculator', 'analyst', { expression }),
-      )) as { result: string } | undefined;
-      answer = result ? `${expression} = **${result.result}**` : `I could not compute \`${expression}\`.`;
-    } else {
-      answer = await this.research(question, history, asksAboutConversation(question), { agent, callTool });
-    }
-    for (const e of events) yield e;
-    events.length = 0;
+      // The search tool numbers every passage it returns; answers renumber the ones they quote.
+      sources: new SourceCollector(),
+    });
+    const intent = classify(question, history);
+    const answer = yield* this.answer(this.roleOf(input.model), intent, question, history, team);
     if (signal.aborted) return;
-    // The answer streams line by line, as the client would see a model write it.
-    for (const piece of answer.match(/[^\n]*\n*|[^\n]+$/g)!.filter(Boolean))
-      yield { type: 'text_delta', text: piece, at: at() };
+    for await (const piece of paced(answer.text, signal, this.pauseMs))
+      yield { type: 'text_delta', text: piece, at: Date.now() };
+    if (signal.aborted) return;
+    const toolsIgnored = input.tools?.length && input.toolChoice !== 'none';
     yield {
       type: 'run_finished',
       finishReason: 'stop',
-      text: answer,
-      agentsUsed,
+      text: answer.text,
+      agentsUsed: team.agentsUsed,
       iterations: 1,
-      sources: sources.citedIn(answer),
-      at: at(),
+      sources: answer.citations.list(),
+      ...(toolsIgnored ? { notes: [`${TOOLS_NEED_A_MODEL} ${CONFIGURE_MODEL}`] } : {}),
+      at: Date.now(),
     };
   }
 
-  private async research(
+  private roleOf(model: string): Role {
+    const agent = model.slice(this.modelName.length + 1);
+    return agent === 'researcher' || agent === 'analyst' || agent === 'writer' ? agent : 'team';
+  }
+
+  /** Routes the message: the team by intent; an agent model does its own job and nothing else. */
+  private async *answer(
+    role: Role,
+    intent: Intent,
     question: string,
     history: ChatMessage[],
-    aboutConversation: boolean,
-    h: {
-      agent: <T>(name: string, task: string, work: () => Promise<T>) => Promise<T>;
-      callTool: (name: string, by: string, input: unknown) => Promise<unknown>;
-    },
-  ): Promise<string> {
-    const wanted = new Set(stems(question));
-    const { passages, remembered } = await h.agent('researcher', `Find passages about: ${question}`, async () => ({
-      passages: aboutConversation
-        ? []
-        : (((await h.callTool('search_knowledge_base', 'researcher', { query: question, limit: 8 })) as
-            KnowledgeResult[] | undefined) ?? []),
-      remembered: recall(history, question),
-    }));
-    const ranked = await h.agent('analyst', 'Rank the sentences that answer the question', async () =>
-      rankSentences(passages, wanted, question),
-    );
-    return h.agent('writer', 'Compose the answer with citations', async () =>
-      compose(question, ranked, remembered, passages, wanted),
-    );
+    team: Team,
+  ): Step<Answer> {
+    if (role === 'researcher')
+      return intent.kind === 'more'
+        ? yield* this.more(history, team, 'researcher')
+        : yield* this.research(question, team, 'researcher');
+    if (role === 'analyst') {
+      if (intent.kind === 'calculate' || intent.kind === 'compare') return yield* this.analyse(intent, team);
+      return yield* team.say(
+        'analyst',
+        'Find something to compute',
+        'The analyst computes and compares numbers and units, and found no calculation in your message ' +
+          `(try "17% of 2,340" or "5 km to miles"). Ask the \`${this.modelName}\` model for anything else.`,
+      );
+    }
+    if (role === 'writer') {
+      if (intent.kind === 'summarize-text' || intent.kind === 'key-findings' || intent.kind === 'point')
+        return yield* this.write(intent, history, team);
+      return yield* team.say(
+        'writer',
+        'Find material in the conversation to rewrite',
+        'The writer summarises and reformats text that is already in this conversation: ' +
+          'paste a text after "Summarise:", or ask for "the key findings" once another model has answered. ' +
+          `It does not search or compute; ask the \`${this.modelName}\` model for that.`,
+      );
+    }
+    const name = statedName(history);
+    switch (intent.kind) {
+      case 'greeting':
+        return yield* team.say('supervisor', 'Answer a greeting', greeting(name, intent.thanks));
+      case 'capabilities':
+        return yield* team.say('supervisor', 'Say what this engine can do', capabilities());
+      case 'introduction': {
+        const hello = intent.name ? `Nice to meet you, ${intent.name}!` : 'Noted!';
+        const facts = intent.facts.length ? ` You told me: ${intent.facts.map((f) => `"${f}"`).join(', ')}.` : '';
+        return yield* team.say(
+          'supervisor',
+          'Remember what the user says about themselves',
+          `${hello}${facts} I'll remember it for the rest of this conversation.`,
+        );
+      }
+      case 'ask-name':
+        return yield* team.say(
+          'supervisor',
+          'Find the name the user gave in this conversation',
+          name
+            ? `Your name is **${name}**: you told me so earlier in this conversation.`
+            : "You haven't told me your name in this conversation, so I don't know it.",
+        );
+      case 'about-user':
+        return yield* team.say(
+          'supervisor',
+          'Recall what the user said about themselves',
+          `Earlier in this conversation you told me: ${intent.statements.map((s) => `"${s}"`).join('; ')}.`,
+        );
+      case 'conversation':
+        return yield* team.say(
+          'supervisor',
+          'Look back over this conversation',
+          recallQuestions(intent.which, history),
+        );
+      case 'needs-model':
+        return yield* team.say('supervisor', 'Check whether this needs a language model', needsModel(intent.task));
+      case 'calculate':
+      case 'compare':
+        return yield* this.analyse(intent, team);
+      case 'summarize-text':
+      case 'key-findings':
+      case 'point':
+        return yield* this.write(intent, history, team);
+      case 'more':
+        return yield* this.more(history, team, 'writer');
+      case 'research':
+        return yield* this.research(question, team, 'writer');
+    }
   }
-}
 
-function lastUser(messages: ChatMessage[]): string {
-  return messages.findLast((m) => m.role === 'user')?.content ?? '';
-}
+  /** The researcher searches and keeps what answers; the writer (or the researcher alone) quotes it. */
+  private async *research(question: string, team: Team, composer: Agent): Step<Answer> {
+    const call = yield* team.start('researcher', `Search the knowledge base for: ${question.trim()}`);
+    const passages = yield* team.search('researcher', question);
+    const { terms, quotes } = selectQuotes(question, passages);
+    yield team.finish(call, `${quotes.length} sentences of ${passages.length} passages answer the question`);
+    if (!quotes.length) return { text: nothingFound(question, terms, passages.length), citations: new Citations() };
+    return yield* this.quote(composer, quotes, QUOTED_INTRO, team);
+  }
 
-/** The kind of answer a question asks for, recognised by its shape ("how long" wants a duration). */
-const ANSWER_SHAPES: [RegExp, RegExp][] = [
-  [
-    /\b(how long|how many (years|months|days|hours)|lifetime|lifespan|last)\b/i,
-    /\b\d[\d.,]*\s*(years?|months?|weeks?|days?|hours?|minutes?|seconds?)\b/i,
-  ],
-  [
-    /\b(how (much|many)|what (percent|percentage|share|fraction)|efficien|rate)\b/i,
-    /\d[\d.,]*\s*(%|percent|watts?|kilowatt|kwh|kg|km|°)/i,
-  ],
-  [/\bwhen\b/i, /\b(1[5-9]\d\d|20\d\d)\b/],
-];
+  private async *quote(by: Agent, quotes: Quote[], intro: string, team: Team): Step<Answer> {
+    const citations = new Citations();
+    const call = by === 'researcher' ? undefined : yield* team.start(by, 'Quote the answer with numbered citations');
+    const lines = quotes.map((q) => {
+      const { title, url, text } = q.passage;
+      return `- ${q.text} [${citations.cite({ title, url, snippet: text.slice(0, 240) })}]`;
+    });
+    const text = [intro, '', ...lines, ...citations.block(), '', FOOTER].join('\n');
+    if (call) yield team.finish(call, text);
+    return { text, citations };
+  }
 
-/** Sentences that share enough words with the question, best first, at most two per passage. */
-function rankSentences(passages: KnowledgeResult[], wanted: Set<string>, question: string): Ranked[] {
-  if (!wanted.size) return [];
-  const shapes = ANSWER_SHAPES.filter(([asks]) => asks.test(question)).map(([, answers]) => answers);
-  const candidates = passages.flatMap((p, rank) =>
-    sentences(p.text).map((text, i) => ({
-      text,
-      p,
-      rank,
-      i,
-      words: new Set(stems(text).filter((w) => wanted.has(w))),
-    })),
-  );
-  // Words of the question that few candidate sentences contain say more about relevance.
-  const df = new Map<string, number>();
-  for (const c of candidates) for (const w of c.words) df.set(w, (df.get(w) ?? 0) + 1);
-  const weight = (w: string) => Math.log(1 + candidates.length / (1 + (df.get(w) ?? 0)));
-  // Enough of what the question asks about (by weight, among the words the sources contain at all).
-  const need = 0.34 * [...df.keys()].reduce((n, w) => n + weight(w), 0);
-  const scored = candidates
-    .map((c) => {
-      const shaped = shapes.some((re) => re.test(c.text));
-      const inHeading = [...wanted].filter((w) => stems(c.p.title).includes(w)).length;
-      const relevance = [...c.words].reduce((n, w) => n + weight(w), 0);
+  /** "Tell me more": the rest of the paragraphs the last answer quoted, then other answering passages. */
+  private async *more(history: ChatMessage[], team: Team, composer: Agent): Step<Answer> {
+    const answers = earlierAnswers(history);
+    const previous = answers.findLast((a) => a.topic && a.points.length);
+    if (!previous)
+      return yield* team.say(
+        'researcher',
+        'Find what to say more about',
+        'There is no earlier answer in this conversation to say more about: ask me a question first.',
+      );
+    const topic = previous.topic!.trim();
+    const call = yield* team.start('researcher', `Search again for: ${topic}`);
+    const passages = yield* team.search('researcher', topic);
+    const said = new Set(answers.flatMap((a) => a.points.map((p) => p.text)));
+    const { quotes } = selectQuotes(topic, passages, { max: 10 });
+    const more: Quote[] = [];
+    for (const q of quotes) {
+      for (const [i, text] of neighbours(q.passage, q.paragraph).entries())
+        if (!said.has(text) && !more.some((m) => m.text === text)) more.push({ ...q, text, sentence: i });
+    }
+    for (const q of quotes) if (!said.has(q.text) && !more.some((m) => m.text === q.text)) more.push(q);
+    yield team.finish(call, `${more.length} more sentences`);
+    if (!more.length)
       return {
-        text: c.text,
-        source: c.p.source,
-        ok: c.words.size > 0 && (relevance >= need || shaped),
-        score: relevance + (shaped ? 2 : 0) + inHeading * 0.3 - c.rank * 0.05 - c.i * 0.01,
+        text: `That is all my documents say about "${topic}": I have nothing to add to my last answer.`,
+        citations: new Citations(),
       };
-    })
-    .filter((c) => c.ok)
-    .sort((a, b) => b.score - a.score);
-  const perSource = new Map<number, number>();
-  const out: Ranked[] = [];
-  for (const c of scored) {
-    if ((perSource.get(c.source) ?? 0) >= 2) continue;
-    perSource.set(c.source, (perSource.get(c.source) ?? 0) + 1);
-    out.push(c);
-    if (out.length === 4) break;
+    return yield* this.quote(composer, more.slice(0, 4), `More on "${topic}":`, team);
   }
-  return out;
+
+  private async *analyse(intent: Extract<Intent, { kind: 'calculate' | 'compare' }>, team: Team): Step<Answer> {
+    const citations = new Citations();
+    if (intent.kind === 'calculate') {
+      const { asked, expression } = intent.calculation;
+      const call = yield* team.start('analyst', `Compute ${expression}`);
+      const result = yield* team.calculate(expression);
+      const text = result
+        ? `${asked} = **${result}**` +
+          (asked === expression ? '' : `\n\n(computed as \`${expression}\` with the calculator)`)
+        : `I could not compute \`${expression}\`: the calculator did not accept it.`;
+      yield team.finish(call, text);
+      return { text, citations };
+    }
+    const { left, right } = intent;
+    const call = yield* team.start('analyst', `Compare ${left.expression} with ${right.expression}`);
+    const a = yield* team.calculate(left.expression);
+    const b = yield* team.calculate(right.expression);
+    const difference = a && b ? yield* team.calculate(`(${left.expression}) - (${right.expression})`) : undefined;
+    let text: string;
+    if (!a || !b || !difference)
+      text = `I could not compare ${left.asked} with ${right.asked}: the calculator did not accept them.`;
+    else if (/^0(\s|$)/.test(difference)) text = `${left.asked} = ${a} and ${right.asked} = ${b}: they are **equal**.`;
+    else {
+      const sides = [
+        { asked: left.asked, value: a },
+        { asked: right.asked, value: b },
+      ];
+      const [big, small] = difference.startsWith('-') ? sides.reverse() : sides;
+      const gap = difference.replace(/^-/, '');
+      // The answer names first, in bold, the side that was asked for: the larger or the smaller.
+      text =
+        intent.asks === 'larger'
+          ? `**${big.asked}** (= ${big.value}) is larger than ${small.asked} (= ${small.value}), by ${gap}.`
+          : `**${small.asked}** (= ${small.value}) is smaller than ${big.asked} (= ${big.value}), by ${gap}.`;
+    }
+    yield team.finish(call, text);
+    return { text, citations };
+  }
+
+  /** The writer works only on text already in the conversation: a pasted text or earlier answers. */
+  private async *write(
+    intent: Extract<Intent, { kind: 'summarize-text' | 'key-findings' | 'point' }>,
+    history: ChatMessage[],
+    team: Team,
+  ): Step<Answer> {
+    const citations = new Citations();
+    if (intent.kind === 'summarize-text') {
+      const call = yield* team.start('writer', 'Summarise the text in the message (TextRank over its sentences)');
+      const total = countSentences(intent.text);
+      const kept = textRank(intent.text, summaryLength(total));
+      const of = total > MAX_SENTENCES ? `its first ${MAX_SENTENCES} sentences` : `its ${total} sentences`;
+      const text = !kept.length
+        ? 'The text you sent has no complete sentences to summarise.'
+        : intent.style === 'shorter'
+          ? `Shortened to ${kept.length} of ${of}:\n\n${kept.join(' ')}`
+          : `The key points of your text (${kept.length} of ${of}, quoted):\n\n${kept.map((s) => `- ${s}`).join('\n')}`;
+      yield team.finish(call, text);
+      return { text, citations };
+    }
+    const answers = earlierAnswers(history);
+    const call = yield* team.start(
+      'writer',
+      intent.kind === 'point'
+        ? `Find point ${intent.n} of the last answer`
+        : 'Summarise the findings of this conversation',
+    );
+    const cite = (p: Point) => (p.source ? ` [${citations.cite({ title: p.source.title, url: p.source.url })}]` : '');
+    let text: string;
+    if (intent.kind === 'point') {
+      const points = answers.findLast((a) => a.points.length)?.points ?? [];
+      const point = intent.n === -1 ? points.at(-1) : points[intent.n - 1];
+      text = point
+        ? `Point ${intent.n === -1 ? points.length : intent.n} of my last answer:\n\n- ${point.text}${cite(point)}`
+        : points.length
+          ? `My last answer had only ${points.length} point${points.length === 1 ? '' : 's'}.`
+          : 'My earlier answers in this conversation have no numbered points.';
+    } else {
+      const points = dedupe(answers.flatMap((a) => a.points));
+      const kept = new Set(
+        rankSentences(
+          points.map((p) => p.text),
+          5,
+        ),
+      );
+      const chosen = points.filter((p) => kept.has(p.text));
+      text = chosen.length
+        ? [
+            `The key findings so far in this conversation (${chosen.length} of ${points.length}, ` +
+              'quoted from my earlier answers):',
+            '',
+            ...chosen.map((p) => `- ${p.text}${cite(p)}`),
+          ].join('\n')
+        : 'There are no findings in this conversation yet to summarise: ask me a question about your documents first.';
+    }
+    text = [text, ...citations.block()].join('\n');
+    yield team.finish(call, text);
+    return { text, citations };
+  }
 }
 
-function compose(
-  question: string,
-  ranked: Ranked[],
-  remembered: string[],
-  passages: KnowledgeResult[],
-  wanted: Set<string>,
-): string {
-  const lines: string[] = [];
-  if (ranked.length) {
-    lines.push('From the knowledge base:', '');
-    for (const r of ranked) lines.push(`- ${r.text} [${r.source}]`);
-    const terms = keyTerms(
-      ranked.map((r) => r.text),
-      wanted,
+function dedupe(points: Point[]): Point[] {
+  return points.filter((p, i) => points.findIndex((q) => q.text === p.text) === i);
+}
+
+const countSentences = (text: string) => sentences(text).length;
+
+function recallQuestions(which: 'first' | 'previous' | 'all', history: ChatMessage[]): string {
+  const asked = userTurns(history);
+  if (!asked.length) return 'This is the first thing you have said in this conversation.';
+  if (which === 'first') return `Your first message in this conversation was: "${clip(asked[0])}"`;
+  if (which === 'previous') return `Just before this, you said: "${clip(asked.at(-1)!)}"`;
+  return [`So far in this conversation you said:`, '', ...asked.map((q, i) => `${i + 1}. ${clip(q)}`)].join('\n');
+}
+
+/** The agents of one run: their start and end events, the tools they call, who worked. */
+class Team {
+  readonly agentsUsed: Agent[] = [];
+  private readonly tools: ToolRegistry;
+  private readonly ctx: ToolContext;
+
+  constructor(tools: ToolRegistry, ctx: ToolContext) {
+    this.tools = tools;
+    this.ctx = ctx;
+  }
+
+  /** Announces an agent's step before it works, so progress shows while it happens. */
+  async *start(agent: Agent, task: string): Step<{ agent: Agent; callId: string }> {
+    const callId = `${agent}_${randomUUID().slice(0, 8)}`;
+    if (!this.agentsUsed.includes(agent)) this.agentsUsed.push(agent);
+    yield { type: 'agent_started', agent, callId, task, at: Date.now() };
+    yield { type: 'progress', agent, text: `${agent}: ${task}`, at: Date.now() };
+    return { agent, callId };
+  }
+
+  finish(call: { agent: Agent; callId: string }, output: string): RunEvent {
+    return {
+      type: 'agent_finished',
+      agent: call.agent,
+      callId: call.callId,
+      ok: true,
+      output: output.slice(0, 2000),
+      at: Date.now(),
+    };
+  }
+
+  /** A one-step answer that needs no tool. */
+  async *say(agent: Agent, task: string, text: string): Step<Answer> {
+    const call = yield* this.start(agent, task);
+    yield this.finish(call, text);
+    return { text, citations: new Citations() };
+  }
+
+  async *search(agent: Agent, query: string): Step<KnowledgeResult[]> {
+    return (
+      ((yield* this.tool(agent, 'search_knowledge_base', { query, limit: 8 })) as KnowledgeResult[] | undefined) ?? []
     );
-    const nums = figures(ranked.map((r) => r.text));
-    if (terms.length || nums.length) lines.push('');
-    if (terms.length) lines.push(`**Key terms:** ${terms.join(', ')}`);
-    if (nums.length) lines.push(`**Figures:** ${nums.join(', ')}`);
   }
-  if (remembered.length) {
-    if (lines.length) lines.push('');
-    lines.push('Earlier in this conversation you said:', '');
-    for (const r of remembered) lines.push(`> ${r}`);
+
+  async *calculate(expression: string): Step<string | undefined> {
+    const out = (yield* this.tool('analyst', 'calculator', { expression })) as { result: string } | undefined;
+    return out?.result;
   }
-  if (!lines.length) {
-    return `I found nothing about "${question.trim()}" in the knowledge base or in this conversation, so I cannot answer it without guessing. Add documents with \`cortex-flow ingest <folder>\`, or ${SWITCH_HINT.charAt(0).toLowerCase()}${SWITCH_HINT.slice(1)}`;
+
+  private async *tool(agent: Agent, name: string, input: unknown): Step<unknown> {
+    const tool = this.tools.get(name);
+    if (!tool) return undefined;
+    const toolCallId = `call_${randomUUID().slice(0, 12)}`;
+    yield { type: 'tool_call', agent, toolCallId, toolName: name, input, at: Date.now() };
+    try {
+      const output = await tool.execute(input, this.ctx);
+      yield { type: 'tool_result', agent, toolCallId, toolName: name, output, isError: false, at: Date.now() };
+      return output;
+    } catch (err) {
+      const output = { error: (err as Error).message };
+      yield { type: 'tool_result', agent, toolCallId, toolName: name, output, isError: true, at: Date.now() };
+      return undefined;
+    }
   }
-  const cited = new Set(ranked.map((r) => r.source));
-  const used = passages.filter((p) => cited.has(p.source));
-  if (used.length) {
-    lines.push('', '**Sources:**');
-    for (const p of used
-      .filter((p, i) => used.findIndex((q) => q.source === p.source) === i)
-      .sort((a, b) => a.source - b.source))
-      lines.push(`[${p.source}] ${p.title} (${p.url})`);
-  }
-  lines.push(
-    '',
-    `*Offline extractive engine: sentences quoted from your documents, not a generated answer. ${SWITCH_HINT}*`,
-  );
-  return lines.join('\n');
 }

@@ -1,126 +1,72 @@
-// Small, deterministic text tools of the offline engine: sentences, word stems, key terms and
-// figures. No model: only counting, so the engine never says what its sources do not.
+// Small, deterministic text tools of the offline engine: word stems, sentences and paragraphs.
+// No model: only counting, so the engine never says what its sources do not.
 import { queryTerms, STOP_WORDS } from '../kb/types.ts';
 
 /** A crude English stemmer: enough to match "panels" with "panel" or "charging" with "charge". */
 export function stem(word: string): string {
-  const w = word.toLowerCase();
-  if (w.length <= 4) return w;
-  if (w.endsWith('ency') || w.endsWith('ancy')) return `${w.slice(0, -2)}t`; // efficiency ~ efficient
+  let w = word.toLowerCase();
+  if (w.length > 4 && (w.endsWith('ency') || w.endsWith('ancy'))) return `${w.slice(0, -2)}t`; // efficiency ~ efficient
   for (const suffix of ['ingly', 'edly', 'ing', 'ies', 'ied', 'es', 'ed', 'ly', 's']) {
-    if (w.endsWith(suffix) && w.length - suffix.length >= 3)
-      return suffix === 'ies' || suffix === 'ied' ? `${w.slice(0, -3)}y` : w.slice(0, -suffix.length);
+    if (!w.endsWith(suffix) || w.length - suffix.length < 3) continue;
+    // Short words lose only a plural s ("bees", "cats"), not "-us" or "-ss" ("bus", "less").
+    if (w.length <= 4 && (suffix !== 's' || /(ss|us|is)$/.test(w))) continue;
+    // "-es" is a suffix only after a hissing sound ("boxes", "wishes"); "lives" is "live" + "s".
+    if (suffix === 'es' && !/(s|x|z|ch|sh)es$/.test(w)) continue;
+    w = suffix === 'ies' || suffix === 'ied' ? `${w.slice(0, -3)}y` : w.slice(0, -suffix.length);
+    break;
   }
-  return w;
+  // A final silent e goes too, so that "store" meets "storing" and "live" meets "lives".
+  return w.length > 3 && w.endsWith('e') ? w.slice(0, -1) : w;
 }
 
-export const stems = (text: string): string[] => queryTerms(text).map(stem);
+/** The searchable words of a text (stop words dropped), stemmed, each once. */
+export const stems = (text: string): string[] => [...new Set(queryTerms(text).map(stem))];
 
+/** Splits prose into sentences; list markers are dropped, headings are not sentences. */
 export function sentences(text: string): string[] {
   return text
-    .replace(/^#{1,6}\s+.*$/gm, ' ') // headings are titles, not statements
+    .replace(/^#{1,6}\s+.*$/gm, ' ')
     .replace(/\s+/g, ' ')
     .split(/(?<=[.!?])\s+(?=[A-Z0-9"“(])/)
     .map((s) => s.replace(/^[-*•]\s+/, '').trim())
-    .filter((s) => s.length >= 20 && s.length <= 600);
+    .filter((s) => s.length >= 12 && s.length <= 600);
 }
 
-/** The most frequent meaningful words of some sentences, for a "key terms" line. */
-export function keyTerms(texts: string[], exclude: Set<string>, max = 6): string[] {
-  const counts = new Map<string, { word: string; n: number }>();
-  for (const t of texts) {
-    for (const word of t.match(/[\p{L}][\p{L}\p{N}-]{3,}/gu) ?? []) {
-      const lower = word.toLowerCase();
-      const key = stem(lower);
-      if (STOP_WORDS.has(lower) || exclude.has(key) || COMMON.has(lower)) continue;
-      const c = counts.get(key) ?? { word: lower, n: 0 };
-      c.n++;
-      counts.set(key, c);
+export interface Paragraph {
+  /** Heading lines and title-like lines above the prose: what the paragraph is about, never quoted. */
+  heading: string;
+  sentences: string[];
+}
+
+// A short line without closing punctuation standing on its own is a title ("Velvet Ember"), not a
+// statement: it tells what the paragraph is about but answers nothing by itself. A line of
+// hard-wrapped prose is not one: the next line goes on in lower case, or the line ends mid-phrase.
+function isTitleLine(line: string, next: string | undefined): boolean {
+  if (/^#{1,6}\s/.test(line)) return true;
+  if (!/^[\p{Lu}\d]/u.test(line) || !/^[^.!?:;]{1,80}$/.test(line)) return false;
+  const last = line.split(/\s+/).at(-1)!.toLowerCase();
+  if (STOP_WORDS.has(last) || ['the', 'a', 'an', 'of', 'to', 'and'].includes(last)) return false;
+  return next === undefined || next === '' || /^([\p{Lu}\d#]|[-*•]\s)/u.test(next);
+}
+
+/** A chunk's paragraphs, each with the title lines that head it (and the chunk's own heading). */
+export function paragraphs(text: string, heading = ''): Paragraph[] {
+  const out: Paragraph[] = [];
+  let current = heading;
+  for (const block of text.split(/\n\s*\n/)) {
+    const lines = block.split('\n').map((l) => l.trim());
+    const titles: string[] = [];
+    while (lines.length && (lines[0] === '' || isTitleLine(lines[0], lines[1])))
+      titles.push(lines.shift()!.replace(/^#{1,6}\s+/, ''));
+    if (titles.length) current = `${heading} ${titles.join(' ')}`.trim();
+    // Each item of a list is a statement of its own, even without a full stop.
+    const units: string[] = [];
+    for (const line of lines) {
+      if (/^([-*•]|\d+[.)])\s/.test(line) || !units.length) units.push(line.replace(/^([-*•]|\d+[.)])\s+/, ''));
+      else units[units.length - 1] += `\n${line}`;
     }
+    const body = units.flatMap(sentences);
+    if (body.length) out.push({ heading: current, sentences: body });
   }
-  return [...counts.values()]
-    .filter((c) => c.n > 1)
-    .sort((a, b) => b.n - a.n || a.word.localeCompare(b.word))
-    .slice(0, max)
-    .map((c) => c.word);
+  return out;
 }
-
-/** Numbers with what they measure ("25 years", "40%", "$1,200"), as written in the sources. */
-export function figures(texts: string[], max = 6): string[] {
-  const found: string[] = [];
-  for (const t of texts) {
-    for (const m of t.matchAll(UNIT_NUMBER)) {
-      const f = m[0].replace(/[.,]$/, '').trim();
-      if (/^\d{1,2}$/.test(f) || found.includes(f)) continue; // bare small numbers are usually list markers
-      found.push(f);
-      if (found.length >= max) return found;
-    }
-  }
-  return found;
-}
-
-const UNITS =
-  'percent|%|years?|months?|weeks?|days?|hours?|minutes?|seconds?|ms|°C|°F|degrees?|watts?|kilowatts?|kilowatt-hours?|kWh|kW|MW|GW|W|volts?|V|amps?|A|km|m|cm|mm|miles?|kg|g|tonnes?|tons?|litres?|liters?|L|MB|GB|TB|KB|tokens?|people|users?|times';
-const UNIT_NUMBER = new RegExp(`(?:[$€£]\\s?)?\\d[\\d,.]*(?:\\s?(?:${UNITS})\\b)?`, 'g');
-
-const COMMON = new Set([
-  'that',
-  'this',
-  'with',
-  'from',
-  'they',
-  'them',
-  'their',
-  'have',
-  'more',
-  'most',
-  'than',
-  'also',
-  'such',
-  'each',
-  'other',
-  'some',
-  'only',
-  'into',
-  'over',
-  'when',
-  'which',
-  'while',
-  'about',
-  'after',
-  'before',
-  'because',
-  'between',
-  'through',
-  'during',
-  'without',
-  'within',
-  'being',
-  'been',
-  'were',
-  'does',
-  'used',
-  'using',
-  'uses',
-  'make',
-  'makes',
-  'made',
-  'many',
-  'much',
-  'very',
-  'well',
-  'like',
-  'what',
-  'your',
-  'will',
-  'would',
-  'should',
-  'could',
-  'there',
-  'these',
-  'those',
-  'then',
-  'than',
-  'both',
-  'either',
-]);

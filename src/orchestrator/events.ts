@@ -47,6 +47,8 @@ export type RunEvent =
       agentsUsed: string[];
       iterations: number;
       sources: Source[];
+      /** What the client should know about how the request was served (e.g. its tools were not called). */
+      notes?: string[];
       at: number;
     }
   | { type: 'run_failed'; error: { message: string; status: number; type: string; code: string | null }; at: number };

@@ -13,6 +13,7 @@ export class RunSummary {
   agentsUsed: string[] = [];
   iterations = 0;
   sources: Source[] = [];
+  notes: string[] = [];
   toolCalls: ToolCall[] | undefined;
   finishReason: RunEventOf<'run_finished'>['finishReason'] | undefined;
   failure: RunEventOf<'run_failed'>['error'] | undefined;
@@ -39,6 +40,7 @@ export class RunSummary {
         this.toolCalls = event.toolCalls;
         this.iterations = event.iterations;
         this.sources = event.sources;
+        this.notes = event.notes ?? [];
         for (const a of event.agentsUsed) if (!this.agentsUsed.includes(a)) this.agentsUsed.push(a);
         break;
       case 'run_failed':

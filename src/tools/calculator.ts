@@ -26,6 +26,9 @@ math.import(
 
 export const MAX_EXPRESSION_CHARS = 500;
 
+/** Whether a word names a unit the calculator knows ("km", "miles", "degF"). */
+export const isUnitName = (word: string): boolean => math.Unit.isValuelessUnit(word);
+
 export function calculate(expression: string): string {
   if (expression.length > MAX_EXPRESSION_CHARS)
     throw new Error(`The expression is longer than ${MAX_EXPRESSION_CHARS} characters`);
@@ -34,7 +37,10 @@ export function calculate(expression: string): string {
     throw new Error('Only expressions are allowed, no assignments or definitions');
   const value = evaluate(expression, {});
   if (typeof value === 'function') throw new Error('The expression does not produce a value');
-  return math.format(value, { precision: 14 });
+  // An exact integer is shown whole ("7006652", not "7.006652e+6"); other values keep 14 digits,
+  // in plain notation up to 10^15 ("333333.33333333", not "3.3333333333333e+5").
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return String(value);
+  return math.format(value, { precision: 14, lowerExp: -9, upperExp: 15 });
 }
 
 export function calculatorTool(): AgentTool<{ expression: string }, { expression: string; result: string }> {

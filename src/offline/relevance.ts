@@ -1,0 +1,163 @@
+// Which sentences of the retrieved passages answer the question, if any. Retrieval (BM25 over
+// chunks) finds text that shares words with the question; that is recall, not relevance. Here a
+// passage is quoted only when its paragraph and title cover most of what the question asks, when
+// it scores close to the best hit, and then only through its answer-bearing sentence: the one
+// that carries what the question asks beyond the paragraph's subject, never the title line.
+import { queryTerms } from '../kb/types.ts';
+import type { KnowledgeResult } from '../tools/knowledge-search.ts';
+import { anyOf } from './pattern.ts';
+import { paragraphs, stem, stems } from './text.ts';
+
+/** Share of the question's terms (and answer shape) the paragraph with its title must contain. */
+export const MIN_QUESTION_COVERAGE = 0.6;
+/** A quote must score at least this fraction of the best quote's score. */
+export const MIN_RELATIVE_SCORE = 0.65;
+export const MAX_QUOTES = 3;
+
+export interface Quote {
+  text: string;
+  passage: KnowledgeResult;
+  /** Position of the sentence in its passage, to find its neighbours ("tell me more"). */
+  paragraph: number;
+  sentence: number;
+  score: number;
+}
+
+export interface Selection {
+  /** The words searched for, as the user would recognise them. */
+  terms: string[];
+  quotes: Quote[];
+}
+
+// Words that say how a question is asked, not what it is about.
+const FILLER = new Set(
+  [
+    'know want need find info information anything something thing things kind sort way ways',
+    'much many also just really ok okay get got each other after before should must',
+  ]
+    .join(' ')
+    .split(' ')
+    .map(stem),
+);
+
+const NUMBER = anyOf(
+  String.raw`\d[\d.,]*`,
+  ...'one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty fifty sixty'.split(
+    ' ',
+  ),
+  'hundred',
+  'a few',
+  'several',
+  'an?',
+);
+
+/** The kind of answer a question asks for, recognised by its shape ("how long" wants a duration). */
+const SHAPES: { asks: RegExp; consumes: string[]; answer: RegExp }[] = [
+  {
+    asks: /\b(how long|how many (years|months|weeks|days|hours|minutes))\b/i,
+    consumes: ['long', 'last', 'year', 'month', 'week', 'day', 'hour', 'minute', 'take'],
+    answer: new RegExp(
+      String.raw`\b${NUMBER}\s*(?:to\s*${NUMBER}\s*)?(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?)\b`,
+      'i',
+    ),
+  },
+  {
+    asks: /\b(what time|at what time|when does .* (open|close|start|end|begin|finish))\b/i,
+    consumes: ['time', 'open', 'close', 'start', 'end', 'begin', 'finish'],
+    answer: /\b\d{1,2}([:.h]\d{2}|\s*(am|pm|o'clock))\b/i,
+  },
+  {
+    asks: /\bhow often\b/i,
+    consumes: ['often'],
+    answer: /\b(every|each|once|twice|times|per|daily|weekly|monthly|yearly|annually|after every)\b/i,
+  },
+  {
+    asks: /\b(what (percent|percentage|share|fraction)|how efficient)\b/i,
+    consumes: ['percent', 'percentage', 'share', 'fraction'],
+    answer: /\d[\d.,]*\s*(%|percent)/i,
+  },
+  {
+    asks: /\b(how (much|many)|what temperature|how (hot|cold|far|heavy|big))\b/i,
+    consumes: ['hot', 'cold', 'far', 'heavy', 'big'],
+    answer: new RegExp(String.raw`\b${NUMBER}\b`, 'i'),
+  },
+  { asks: /\bhow (do|does|did)\b.*\bwork\b/i, consumes: ['work'], answer: /./ },
+];
+
+export function questionTerms(question: string): { terms: string[]; shape?: RegExp } {
+  const shape = SHAPES.find((s) => s.asks.test(question));
+  const consumed = new Set(shape?.consumes.map(stem) ?? []);
+  return { terms: stems(question).filter((t) => !FILLER.has(t) && !consumed.has(t)), shape: shape?.answer };
+}
+
+interface Para {
+  passage: KnowledgeResult;
+  index: number;
+  title: Set<string>;
+  sentences: { text: string; terms: Set<string> }[];
+  all: Set<string>;
+}
+
+export function selectQuotes(question: string, passages: KnowledgeResult[], opts: { max?: number } = {}): Selection {
+  const { terms, shape } = questionTerms(question);
+  const wanted = new Set(terms);
+  const selection: Selection = { terms: queryTerms(question).filter((w) => wanted.has(stem(w))), quotes: [] };
+  if (!terms.length) return selection;
+  const only = (text: string) => new Set(stems(text).filter((t) => wanted.has(t)));
+
+  const paras: Para[] = passages.flatMap((passage) =>
+    paragraphs(passage.text).map((p, index) => {
+      const title = only(`${passage.title} ${p.heading}`);
+      const sentences = p.sentences.map((text) => ({ text, terms: only(text) }));
+      return { passage, index, title, sentences, all: new Set([...title, ...sentences.flatMap((s) => [...s.terms])]) };
+    }),
+  );
+  // Terms few paragraphs contain say more about which paragraph the question is about.
+  const df = (t: string) => paras.filter((p) => p.all.has(t)).length;
+  const idf = new Map(terms.map((t) => [t, Math.log(1 + (paras.length - df(t) + 0.5) / (df(t) + 0.5))]));
+  const weight = (ts: Iterable<string>) => [...ts].reduce((n, t) => n + (idf.get(t) ?? 0), 0);
+  const units = terms.length + (shape ? 1 : 0);
+
+  const quotes: Quote[] = [];
+  for (const p of paras) {
+    const shaped = (s: { text: string }) => !shape || shape.test(s.text);
+    const coverage = (p.all.size + (shape && p.sentences.some(shaped) ? 1 : 0)) / units;
+    if (coverage < MIN_QUESTION_COVERAGE) continue;
+    // The paragraph's subject is what its title names; the question's focus is what it asks beyond
+    // that ("milk" in "Can I put milk in Velvet Ember?"). The answer is a sentence that carries the
+    // focus; a question about the subject alone is answered by sentences that name it.
+    const focus = terms.filter((t) => !p.title.has(t));
+    const eligible = p.sentences
+      .map((s, i) => ({ ...s, i }))
+      .filter((s) => shaped(s) && (focus.length ? focus.some((t) => s.terms.has(t)) : s.terms.size > 0));
+    for (const s of eligible) {
+      const own = weight([...s.terms].filter((t) => !p.title.has(t)));
+      // A sentence that opens with what the question names is about it ("Evaporation turns...").
+      const opening = new Set(stems(s.text.split(/\s+/).slice(0, 3).join(' ')));
+      const about = weight(terms.filter((t) => opening.has(t) && s.terms.has(t)));
+      // BM25's length normalisation: a long sentence that mentions a term in passing ranks lower.
+      const length = s.text.split(/\s+/).length;
+      const score = (weight(p.all) + 2 * own + 0.5 * about) / (0.75 + 0.25 * Math.max(1, length / 20)) - s.i * 0.01;
+      quotes.push({ text: s.text, passage: p.passage, paragraph: p.index, sentence: s.i, score });
+    }
+  }
+  quotes.sort((a, b) => b.score - a.score);
+  const best = quotes[0]?.score ?? 0;
+  const seen = new Set<string>();
+  // One sentence per paragraph: its best. "Tell me more" gives the rest.
+  const quotedParagraphs = new Set<string>();
+  for (const q of quotes) {
+    const paragraph = `${q.passage.url}/${q.paragraph}`;
+    if (q.score < MIN_RELATIVE_SCORE * best || seen.has(q.text) || quotedParagraphs.has(paragraph)) continue;
+    seen.add(q.text);
+    quotedParagraphs.add(paragraph);
+    selection.quotes.push(q);
+    if (selection.quotes.length === (opts.max ?? MAX_QUOTES)) break;
+  }
+  return selection;
+}
+
+/** The sentences around a quote in its passage, for "tell me more". */
+export function neighbours(passage: KnowledgeResult, paragraph: number): string[] {
+  return paragraphs(passage.text)[paragraph]?.sentences ?? [];
+}

@@ -1,0 +1,86 @@
+// Relevance, not recall: quote the sentence that answers, or nothing.
+import { describe, expect, it } from 'vitest';
+import { selectQuotes } from '../../src/offline/relevance.ts';
+import { textRank } from '../../src/offline/summarize.ts';
+import type { KnowledgeResult } from '../../src/tools/knowledge-search.ts';
+
+const passage = (source: number, title: string, text: string): KnowledgeResult => ({
+  source,
+  title,
+  url: `kb://doc_${source}#0`,
+  text,
+});
+
+const teaGuide = passage(
+  3,
+  'Tea guide',
+  'Velvet Ember\nSold by Hillside Tea Company, 100 gram tins\n\n' +
+    'Velvet Ember is a smoked black tea from the Wuyi mountains. ' +
+    'Brew it at 95 °C for four minutes. Do not add milk: the smoke flavour becomes bitter with dairy.',
+);
+const coffee = passage(5, 'Coffee', 'Milk makes coffee milder. A flat white has more coffee than milk.');
+
+describe('selectQuotes', () => {
+  it('quotes the answer-bearing sentence, not the title line, the seller or the introduction', () => {
+    const { quotes } = selectQuotes('Can I put milk in Velvet Ember?', [coffee, teaGuide]);
+    expect(quotes.map((q) => q.text)).toEqual(['Do not add milk: the smoke flavour becomes bitter with dairy.']);
+    expect(quotes[0].passage.source).toBe(3);
+  });
+
+  it('answers a question about the subject itself with the sentence that names it', () => {
+    const { quotes } = selectQuotes('What is Velvet Ember?', [teaGuide]);
+    expect(quotes[0].text).toBe('Velvet Ember is a smoked black tea from the Wuyi mountains.');
+  });
+
+  it('quotes nothing when a passage shares only some words with the question', () => {
+    expect(selectQuotes('Can I put milk in green tea from Japan?', [coffee, teaGuide]).quotes).toEqual([]);
+    expect(selectQuotes('Who sells coffee beans?', [coffee, teaGuide]).quotes).toEqual([]);
+  });
+
+  it('wants the kind of answer the question asks for', () => {
+    const { quotes } = selectQuotes('How long should Velvet Ember brew?', [teaGuide]);
+    expect(quotes.map((q) => q.text)).toEqual(['Brew it at 95 °C for four minutes.']);
+  });
+
+  it('treats each item of a list as a statement of its own', () => {
+    const care = passage(
+      7,
+      'Tea guide — Velvet Ember care',
+      '## Velvet Ember care\n\n' +
+        '- Steep for four minutes at 95 °C\n- Never add milk or cream to it\n- Keep the tin closed',
+    );
+    expect(selectQuotes('Can I put milk in Velvet Ember?', [care]).quotes.map((q) => q.text)).toEqual([
+      'Never add milk or cream to it',
+    ]);
+  });
+
+  it('reads hard-wrapped prose as prose, not as a title line', () => {
+    const wrapped = passage(
+      8,
+      'Tea notes',
+      'Velvet Ember is a smoked black tea from\nthe Wuyi mountains. ' +
+        'Do not add milk to\nVelvet Ember: dairy makes it bitter.',
+    );
+    expect(selectQuotes('Where does Velvet Ember come from?', [wrapped]).quotes.map((q) => q.text)).toEqual([
+      'Velvet Ember is a smoked black tea from the Wuyi mountains.',
+    ]);
+  });
+
+  it('names the words it searched for', () => {
+    expect(selectQuotes('Who won the 1987 chess olympiad?', []).terms).toEqual(['won', '1987', 'chess', 'olympiad']);
+  });
+});
+
+describe('textRank', () => {
+  it('keeps the most central sentences of the text, in their order, and nothing else', () => {
+    const text =
+      'Coral reefs are built by tiny animals called polyps. Reefs cover less than one percent of the ocean floor. ' +
+      'Yet coral reefs shelter a quarter of all marine species. Warm water makes coral polyps expel their algae. ' +
+      'Without algae the coral reefs bleach and starve. My cousin once visited Cairns.';
+    const kept = textRank(text, 2);
+    expect(kept).toHaveLength(2);
+    for (const s of kept) expect(text).toContain(s);
+    expect(kept).not.toContain('My cousin once visited Cairns.');
+    expect(text.indexOf(kept[0])).toBeLessThan(text.indexOf(kept[1]));
+  });
+});
