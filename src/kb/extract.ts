@@ -1,9 +1,10 @@
-// Plain text out of the document formats the knowledge base takes: Markdown and text as they are,
-// HTML through a streaming tokenizer (scripts, styles and navigation dropped), PDF through unpdf.
+// Plain text out of the document formats the knowledge base takes: Markdown and text as they are
+// (unless their bytes are binary), HTML through a streaming tokenizer (scripts, styles and
+// navigation dropped), PDF through unpdf in a worker thread with a time limit.
 import { basename, extname } from 'node:path';
-import { extractText, getDocumentProxy, getMeta } from 'unpdf';
 import { looksBinary } from './binary-content.ts';
 import { htmlToText } from './html-text.ts';
+import { readPdf } from './pdf-text.ts';
 
 export const SUPPORTED_EXTENSIONS = ['.md', '.markdown', '.txt', '.text', '.html', '.htm', '.pdf'];
 
@@ -35,14 +36,7 @@ export async function extractHtml(html: string, fallbackTitle = 'Untitled page')
   return { title, text };
 }
 
-const PDF_ERRORS_ONLY = 0;
-
 async function extractPdf(bytes: Uint8Array, fallbackTitle: string): Promise<ExtractedDocument> {
-  // pdf.js prints its warnings ("Indexing all PDF objects", ...) to the console, into the output
-  // of the CLI; a document it cannot read is reported as a failure by the caller instead.
-  const pdf = await getDocumentProxy(new Uint8Array(bytes), { verbosity: PDF_ERRORS_ONLY });
-  const { text } = await extractText(pdf, { mergePages: false });
-  const meta = await getMeta(pdf).catch(() => undefined);
-  const title = (meta?.info as { Title?: string } | undefined)?.Title?.trim() || fallbackTitle;
-  return { title, text: (text as string[]).join('\n\n') };
+  const { title, text } = await readPdf(bytes);
+  return { title: title || fallbackTitle, text };
 }

@@ -41,7 +41,8 @@ const listed = async () =>
     .filter((l) => l.startsWith('doc_'))
     .map((l) => l.split('\t'));
 
-describe('knowledge-base files from the command line', () => {
+// Each test runs the CLI a few times (a second or more each on a busy machine).
+describe('knowledge-base files from the command line', { timeout: 120_000 }, () => {
   it('removes a document by the relative path it was ingested with (the README form)', async () => {
     expect((await cli('ingest', './docs')).code).toBe(0);
     const removed = await cli('kb', 'remove', './docs/old.md');
