@@ -8,7 +8,11 @@
 //   bounded pieces first (see boundedSegments); ordinary prose and code are never cut, so their
 //   counts stay exactly tiktoken's;
 // - beyond EXACT_COUNT_MAX_CHARS a text is counted from evenly spaced samples and extrapolated, so
-//   one call costs at most a few tens of milliseconds whatever its size.
+//   one call costs at most a few tens of milliseconds whatever its size;
+// - callers count message by message (a 4 MB request can hold 500 messages of 8,000 characters, each
+//   small enough to count exactly), so exact counting also has a budget per turn of the event loop
+//   (TURN_BUDGET_CHARS): once it is spent, further texts in the same turn are counted from small
+//   samples. An ordinary request never comes near it and keeps exact counts.
 import * as cl100k from 'gpt-tokenizer/encoding/cl100k_base';
 import * as o200k from 'gpt-tokenizer/encoding/o200k_base';
 
@@ -39,8 +43,13 @@ const PLAIN_TEXT = { disallowedSpecial: new Set<string>() };
 export const MAX_UNBROKEN_CHARS = 256;
 /** Texts up to this length are counted exactly; longer ones from samples. */
 export const EXACT_COUNT_MAX_CHARS = 32_768;
-const SAMPLE_WINDOWS = 16;
-const SAMPLE_WINDOW_CHARS = EXACT_COUNT_MAX_CHARS / SAMPLE_WINDOWS / 2;
+/** Characters counted exactly (or sampled) in one synchronous stretch of the event loop. */
+export const TURN_BUDGET_CHARS = 65_536;
+// A text this short costs next to nothing: always counted exactly.
+const ALWAYS_EXACT_CHARS = 256;
+const SAMPLE_CHARS = EXACT_COUNT_MAX_CHARS / 2;
+const MIN_SAMPLE_CHARS = 256;
+const SAMPLE_WINDOW_MIN_CHARS = 128;
 
 export function encodingForModel(model: string): EncodingName {
   const m = model.toLowerCase();
@@ -88,6 +97,9 @@ export interface CountableMessage {
 
 export class TokenCounter {
   readonly encoding: EncodingName;
+  private budgetLeft = TURN_BUDGET_CHARS;
+  private budgetResetPending = false;
+
   constructor(model: string) {
     this.encoding = encodingForModel(model);
   }
@@ -95,8 +107,11 @@ export class TokenCounter {
   count(text: string): number {
     if (!text) return 0;
     if (this.encoding === 'approximate') return Math.ceil(text.length / 4);
-    if (text.length <= EXACT_COUNT_MAX_CHARS) return this.countBounded(text);
-    return this.estimateFromSamples(text);
+    if (text.length <= ALWAYS_EXACT_CHARS) return this.countBounded(text);
+    const wanted = text.length <= EXACT_COUNT_MAX_CHARS ? text.length : SAMPLE_CHARS;
+    const granted = this.takeBudget(wanted);
+    if (granted === text.length) return this.countBounded(text);
+    return this.estimateFromSamples(text, Math.max(granted, MIN_SAMPLE_CHARS));
   }
 
   /** Tokens of one message inside a chat prompt, overhead included. */
@@ -127,15 +142,31 @@ export class TokenCounter {
     return total;
   }
 
-  /** Tokens per character measured on evenly spaced windows, times the length. */
-  private estimateFromSamples(text: string): number {
+  /** Up to `wanted` characters of this turn's budget; the budget refills on the next turn. */
+  private takeBudget(wanted: number): number {
+    if (!this.budgetResetPending) {
+      this.budgetResetPending = true;
+      setImmediate(() => {
+        this.budgetLeft = TURN_BUDGET_CHARS;
+        this.budgetResetPending = false;
+      }).unref();
+    }
+    const granted = Math.min(wanted, this.budgetLeft);
+    this.budgetLeft -= granted;
+    return granted;
+  }
+
+  /** Tokens per character measured on evenly spaced windows (`sampleChars` in all), times the length. */
+  private estimateFromSamples(text: string, sampleChars: number): number {
+    const windows = Math.max(1, Math.min(16, Math.floor(sampleChars / SAMPLE_WINDOW_MIN_CHARS)));
+    const windowChars = Math.floor(sampleChars / windows);
+    const stride = windows > 1 ? (text.length - windowChars) / (windows - 1) : 0;
     let sampledChars = 0;
     let sampledTokens = 0;
-    const stride = (text.length - SAMPLE_WINDOW_CHARS) / (SAMPLE_WINDOWS - 1);
-    for (let k = 0; k < SAMPLE_WINDOWS; k++) {
+    for (let k = 0; k < windows; k++) {
       let start = Math.floor(k * stride);
       if (isLowSurrogate(text.charCodeAt(start))) start++;
-      let end = start + SAMPLE_WINDOW_CHARS;
+      let end = start + windowChars;
       if (isLowSurrogate(text.charCodeAt(end))) end++;
       const window = text.slice(start, end);
       sampledChars += window.length;

@@ -68,6 +68,29 @@ describe('the event loop under pathological input', () => {
     expect(worstMs).toBeLessThan(HEALTH_BOUND_MS);
   });
 
+  it('answers /health while counting a 4 MB request of 500 messages of random words (offline engine)', async () => {
+    const server = await startMeasuredServer('http://127.0.0.1:9/v1', tempDir(), { CORTEX_MODEL: '' });
+    cleanups.push(() => server.stop());
+    const word = () =>
+      Math.random()
+        .toString(36)
+        .slice(2, 2 + Math.ceil(Math.random() * 8));
+    const messages = Array.from({ length: 500 }, (_, i) => ({
+      role: i % 2 ? 'assistant' : 'user',
+      content: Array.from({ length: 1_100 }, word).join(' ').slice(0, 8_000),
+    }));
+    const { worstMs, result } = await healthDuring(server.url, async () => {
+      const res = await fetch(`${server.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'cortex-flow', messages }),
+      });
+      return { status: res.status, body: (await res.json()) as any };
+    });
+    expect(result.status).toBe(200);
+    expect(worstMs).toBeLessThan(HEALTH_BOUND_MS);
+  });
+
   it('answers /health while counting 4 MB of "x" streamed by the upstream model', async () => {
     const answer = 'x'.repeat(4_000_000);
     const upstream = await startMockUpstream(() => ({ text: answer, chunkSize: 64 * 1024 }));

@@ -54,7 +54,7 @@ describe('unknown models', () => {
 describe.each([
   ['gpt-4', 'cl100k_base'],
   ['gpt-4o', 'o200k_base'],
-] as const)('pathological text for %s (%s)', (model, _encoding) => {
+] as const)('pathological text for %s (%s)', { timeout: 90_000 }, (model, _encoding) => {
   const counter = new TokenCounter(model);
   const reference = encoding_for_model(model as TiktokenModel);
   const exact = (text: string) => reference.encode(text, [], []).length;
@@ -82,7 +82,8 @@ describe.each([
     }
   });
 
-  it('keeps ordinary prose and code exact up to the sampling size', () => {
+  it('keeps ordinary prose and code exact up to the sampling size', async () => {
+    await nextTurn(); // a fresh turn of the event loop: the whole counting budget
     const text = randomText(EXACT_COUNT_MAX_CHARS, () => random.pick(TEXTS));
     expect(counter.count(text.slice(0, EXACT_COUNT_MAX_CHARS))).toBe(exact(text.slice(0, EXACT_COUNT_MAX_CHARS)));
   });
@@ -90,6 +91,21 @@ describe.each([
   it('estimates megabytes of varied text from samples, within 2 %', () => {
     const words = randomText(1_000_000, () => random.word() + random.pick([' ', ' ', ' ', '\n', ', ', '. ']));
     expectWithin(counter.count(words), exact(words), 0.02);
+  });
+
+  it('counts 500 messages of 8,000 random characters one by one within 3 % (a 4 MB request)', async () => {
+    await nextTurn();
+    const messages = Array.from({ length: 500 }, () => ({
+      role: 'user',
+      content: randomText(8_000, () => random.word() + random.pick([' ', ' ', '\n', ', '])),
+    }));
+    // As the memory does: message by message, in one synchronous stretch.
+    const counted = messages.reduce((n, m) => n + counter.countMessage(m), 0);
+    const expected = messages.reduce((n, m) => n + 3 + exact(m.role) + exact(m.content), 0);
+    expectWithin(counted, expected, 0.03);
+    // The budget belongs to one turn of the event loop: the next turn counts exactly again.
+    await nextTurn();
+    expect(counter.countMessage(messages[0]!)).toBe(3 + exact('user') + exact(messages[0]!.content));
   });
 
   it('estimates a chat of many mid-sized messages as a whole, within 2 %', () => {
@@ -101,6 +117,8 @@ describe.each([
     expectWithin(counter.countChat(messages), expected, 0.02);
   });
 });
+
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
 // A seeded generator, so that a failure can be reproduced.
 const random = (() => {
