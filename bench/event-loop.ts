@@ -1,6 +1,7 @@
 // Event-loop delay (node:perf_hooks monitorEventLoopDelay, p99 and max) of the real server while it
 // digests pathological input, next to a normal request of the same kind:
 //  - one chat message of 200,000 × "中" (offline engine: token counting of the prompt);
+//  - a 4 MB request of 500 messages of random words (the same, message by message);
 //  - an upstream model answering BENCH_X_MB megabytes of "x" (token counting of the completion);
 //  - fetch_url reading a 660 KB page nested 60,000 levels deep (the researcher's tool);
 //  - ingest of that page (in this process, as the CLI runs it).
@@ -82,6 +83,26 @@ const chat = (model: string, content: string) => async (url: string) => {
   if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${body.slice(0, 200)}`);
 };
 
+// A 4 MB request within every limit: 500 messages of 8,000 characters of random words, each message
+// short enough to be counted exactly on its own.
+const word = () =>
+  Math.random()
+    .toString(36)
+    .slice(2, 2 + Math.ceil(Math.random() * 8));
+const manyMessages = async (url: string) => {
+  const messages = Array.from({ length: 500 }, (_, i) => ({
+    role: i % 2 ? 'assistant' : 'user',
+    content: Array.from({ length: 1_100 }, word).join(' ').slice(0, 8_000),
+  }));
+  const res = await fetch(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'cortex-flow', messages }),
+  });
+  if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
+  await res.text();
+};
+
 /** Delays of this process's event loop while `work` runs (ingest runs in the CLI's process). */
 async function measureHere(label: string, work: () => Promise<unknown>): Promise<Row> {
   const delay = monitorEventLoopDelay({ resolution: 1 });
@@ -115,6 +136,7 @@ try {
   await offline.measure('warm-up', chat('cortex-flow', 'What is the water cycle?'));
   rows.push(await offline.measure('chat, normal message (offline)', chat('cortex-flow', 'What is the water cycle?')));
   rows.push(await offline.measure('chat, 200,000 × "中" (offline)', chat('cortex-flow', '中'.repeat(200_000))));
+  rows.push(await offline.measure('chat, 500 × 8,000 chars random words', manyMessages));
   await offline.stop();
 
   const team = await startServer({

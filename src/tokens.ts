@@ -44,10 +44,10 @@ export const MAX_UNBROKEN_CHARS = 256;
 /** Texts up to this length are counted exactly; longer ones from samples. */
 export const EXACT_COUNT_MAX_CHARS = 32_768;
 /** Characters counted exactly (or sampled) in one synchronous stretch of the event loop. */
-export const TURN_BUDGET_CHARS = 65_536;
+export const TURN_BUDGET_CHARS = EXACT_COUNT_MAX_CHARS;
 // A text this short costs next to nothing: always counted exactly.
 const ALWAYS_EXACT_CHARS = 256;
-const SAMPLE_CHARS = EXACT_COUNT_MAX_CHARS / 2;
+const SAMPLE_CHARS = EXACT_COUNT_MAX_CHARS / 4;
 const MIN_SAMPLE_CHARS = 256;
 const SAMPLE_WINDOW_MIN_CHARS = 128;
 

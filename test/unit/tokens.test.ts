@@ -1,6 +1,6 @@
 // Token counts equal to OpenAI's own tiktoken, for both encodings, on text and on chat messages.
 import { encoding_for_model, type TiktokenModel } from 'tiktoken';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ChatMessage } from '../../src/orchestrator/types.ts';
 import { EXACT_COUNT_MAX_CHARS, TokenCounter } from '../../src/tokens.ts';
 
@@ -59,6 +59,8 @@ describe.each([
   const reference = encoding_for_model(model as TiktokenModel);
   const exact = (text: string) => reference.encode(text, [], []).length;
   afterAll(() => reference.free());
+  // Each case starts on a fresh turn of the event loop, with the whole counting budget (as a request does).
+  beforeEach(nextTurn);
   const expectWithin = (actual: number, expected: number, ratio: number) =>
     expect(Math.abs(actual - expected)).toBeLessThanOrEqual(Math.ceil(expected * ratio));
 
@@ -83,7 +85,6 @@ describe.each([
   });
 
   it('keeps ordinary prose and code exact up to the sampling size', async () => {
-    await nextTurn(); // a fresh turn of the event loop: the whole counting budget
     const text = randomText(EXACT_COUNT_MAX_CHARS, () => random.pick(TEXTS));
     expect(counter.count(text.slice(0, EXACT_COUNT_MAX_CHARS))).toBe(exact(text.slice(0, EXACT_COUNT_MAX_CHARS)));
   });
@@ -94,7 +95,6 @@ describe.each([
   });
 
   it('counts 500 messages of 8,000 random characters one by one within 3 % (a 4 MB request)', async () => {
-    await nextTurn();
     const messages = Array.from({ length: 500 }, () => ({
       role: 'user',
       content: randomText(8_000, () => random.word() + random.pick([' ', ' ', '\n', ', '])),
@@ -118,7 +118,7 @@ describe.each([
   });
 });
 
-const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 // A seeded generator, so that a failure can be reproduced.
 const random = (() => {
