@@ -11,8 +11,9 @@
 //   one call costs at most a few tens of milliseconds whatever its size;
 // - callers count message by message (a 4 MB request can hold 500 messages of 8,000 characters, each
 //   small enough to count exactly), so exact counting also has a budget per turn of the event loop
-//   (TURN_BUDGET_CHARS): once it is spent, further texts in the same turn are counted from small
-//   samples. An ordinary request never comes near it and keeps exact counts.
+//   (TURN_BUDGET_CHARS): once it is spent, further texts in the same turn are estimated at the
+//   tokens-per-character rate measured on what this turn did count. An ordinary request never
+//   comes near the budget and keeps exact counts.
 import * as cl100k from 'gpt-tokenizer/encoding/cl100k_base';
 import * as o200k from 'gpt-tokenizer/encoding/o200k_base';
 
@@ -45,8 +46,9 @@ export const MAX_UNBROKEN_CHARS = 256;
 export const EXACT_COUNT_MAX_CHARS = 32_768;
 /** Characters counted exactly (or sampled) in one synchronous stretch of the event loop. */
 export const TURN_BUDGET_CHARS = EXACT_COUNT_MAX_CHARS;
-// A text this short costs next to nothing: always counted exactly.
-const ALWAYS_EXACT_CHARS = 256;
+// A text this short costs next to nothing (500 of them, the most messages a request holds, make one
+// budget's worth): always counted exactly.
+const ALWAYS_EXACT_CHARS = 64;
 const SAMPLE_CHARS = EXACT_COUNT_MAX_CHARS / 4;
 const MIN_SAMPLE_CHARS = 256;
 const SAMPLE_WINDOW_MIN_CHARS = 128;
@@ -99,6 +101,9 @@ export class TokenCounter {
   readonly encoding: EncodingName;
   private budgetLeft = TURN_BUDGET_CHARS;
   private budgetResetPending = false;
+  // What this turn counted, for the rate of the texts beyond its budget.
+  private turnChars = 0;
+  private turnTokens = 0;
 
   constructor(model: string) {
     this.encoding = encodingForModel(model);
@@ -107,11 +112,11 @@ export class TokenCounter {
   count(text: string): number {
     if (!text) return 0;
     if (this.encoding === 'approximate') return Math.ceil(text.length / 4);
-    if (text.length <= ALWAYS_EXACT_CHARS) return this.countBounded(text);
     const wanted = text.length <= EXACT_COUNT_MAX_CHARS ? text.length : SAMPLE_CHARS;
     const granted = this.takeBudget(wanted);
-    if (granted === text.length) return this.countBounded(text);
-    return this.estimateFromSamples(text, Math.max(granted, MIN_SAMPLE_CHARS));
+    if (granted === text.length || text.length <= ALWAYS_EXACT_CHARS) return this.measure(text);
+    if (granted >= MIN_SAMPLE_CHARS) return this.estimateFromSamples(text, granted);
+    return this.estimateFromTurnRate(text);
   }
 
   /** Tokens of one message inside a chat prompt, overhead included. */
@@ -135,11 +140,20 @@ export class TokenCounter {
     return total + this.count(messages.map((m) => m.content).join('\n'));
   }
 
-  private countBounded(text: string): number {
+  /** Exact count (long unbroken stretches aside), remembered for this turn's rate. */
+  private measure(text: string): number {
     const encoder = ENCODERS[this.encoding as keyof typeof ENCODERS];
     let total = 0;
     for (const segment of boundedSegments(text)) total += encoder.countTokens(segment, PLAIN_TEXT);
+    this.turnChars += text.length;
+    this.turnTokens += total;
     return total;
+  }
+
+  private estimateFromTurnRate(text: string): number {
+    // The budget is spent only by counting, so the rate rests on a full budget of text.
+    const rate = this.turnChars ? this.turnTokens / this.turnChars : 0.25;
+    return Math.max(1, Math.round(text.length * rate));
   }
 
   /** Up to `wanted` characters of this turn's budget; the budget refills on the next turn. */
@@ -149,6 +163,7 @@ export class TokenCounter {
       setImmediate(() => {
         this.budgetLeft = TURN_BUDGET_CHARS;
         this.budgetResetPending = false;
+        this.turnChars = this.turnTokens = 0;
       }).unref();
     }
     const granted = Math.min(wanted, this.budgetLeft);
@@ -170,7 +185,7 @@ export class TokenCounter {
       if (isLowSurrogate(text.charCodeAt(end))) end++;
       const window = text.slice(start, end);
       sampledChars += window.length;
-      sampledTokens += this.countBounded(window);
+      sampledTokens += this.measure(window);
     }
     return Math.max(1, Math.round((sampledTokens * text.length) / sampledChars));
   }
