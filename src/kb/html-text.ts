@@ -44,6 +44,7 @@ class TextCollector {
   private droppedDepth = 0;
   private headDepth = 0;
   private titleDepth = 0;
+  private titleDone = false;
   private mainDepth = 0;
   private heading: { level: number; text: string } | undefined;
 
@@ -80,7 +81,8 @@ class TextCollector {
       this.droppedDepth++;
     } else if (name === 'head') this.headDepth = 1;
     else if (name === 'body') this.headDepth = 0;
-    else if (name === 'title') this.titleDepth = 1;
+    // The page's title is its first <title> outside dropped content (an <svg> has titles too).
+    else if (name === 'title') this.titleDepth = this.droppedDepth || this.titleDone ? 0 : 1;
     else if (name === 'main') {
       this.sawMain = true;
       this.mainDepth++;
@@ -100,8 +102,10 @@ class TextCollector {
       return;
     }
     if (name === 'head') this.headDepth = 0;
-    else if (name === 'title') this.titleDepth = 0;
-    else if (name === 'main' && this.mainDepth) this.mainDepth--;
+    else if (name === 'title' && this.titleDepth) {
+      this.titleDepth = 0;
+      this.titleDone = true;
+    } else if (name === 'main' && this.mainDepth) this.mainDepth--;
     else if (HEADINGS.has(name)) this.closeHeading();
     if (BLOCKS.has(name) && !this.droppedDepth) this.emit('\n\n');
   }

@@ -15,7 +15,7 @@ describe('text of an HTML page', () => {
        <body><header>Site header</header><nav><a href="/">Home</a></nav>
        <h1>Tides</h1><p>The moon&#39;s pull raises <b>two</b> bulges.</p><script>track("visit")</script>
        <ul><li>Spring tides<li>Neap tides</ul><h2>Timing</h2><p>About every 12 hours<br>and 25 minutes.</p>
-       <svg><text>chart</text></svg><svg/><footer>Copyright</footer></body></html>`,
+       <svg><title>Chart title</title><text>chart</text></svg><svg/><footer>Copyright</footer></body></html>`,
     );
     expect(page).toEqual({
       title: 'Tides & moon',
