@@ -4,11 +4,11 @@ import { PDFDocument, StandardFonts } from 'pdf-lib';
 import { describe, expect, it } from 'vitest';
 import { PdfTimeoutError, readPdf } from '../../src/kb/pdf-text.ts';
 
-async function makePdf(title: string, line: string): Promise<Uint8Array> {
+async function makePdf(title: string, line: string, pages = 1): Promise<Uint8Array> {
   const doc = await PDFDocument.create();
   doc.setTitle(title);
   const font = await doc.embedFont(StandardFonts.Helvetica);
-  doc.addPage().drawText(line, { x: 50, y: 700, size: 12, font });
+  for (let i = 0; i < pages; i++) doc.addPage().drawText(line, { x: 50, y: 700, size: 12, font });
   return doc.save();
 }
 
@@ -23,9 +23,9 @@ describe('reading a PDF in a worker thread', () => {
   });
 
   it('gives up when its time limit passes, and reads the next file with a fresh worker', async () => {
-    const pdf = await makePdf('Slow', 'Read on the second try.');
-    // Reading even a small PDF takes longer than 1 ms.
-    await expect(readPdf(pdf, 1)).rejects.toBeInstanceOf(PdfTimeoutError);
-    expect(await readPdf(pdf)).toEqual({ title: 'Slow', text: 'Read on the second try.' });
+    // 300 pages take far longer than 1 ms to read.
+    await expect(readPdf(await makePdf('Slow', 'page', 300), 1)).rejects.toBeInstanceOf(PdfTimeoutError);
+    const next = await makePdf('Next', 'Read by a fresh worker.');
+    expect(await readPdf(next)).toEqual({ title: 'Next', text: 'Read by a fresh worker.' });
   });
 });
