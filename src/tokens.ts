@@ -114,7 +114,8 @@ export class TokenCounter {
     if (this.encoding === 'approximate') return Math.ceil(text.length / 4);
     const wanted = text.length <= EXACT_COUNT_MAX_CHARS ? text.length : SAMPLE_CHARS;
     const granted = this.takeBudget(wanted);
-    if (granted === text.length || text.length <= ALWAYS_EXACT_CHARS) return this.measure(text);
+    if (text.length <= ALWAYS_EXACT_CHARS) return this.exact(text);
+    if (granted === text.length) return this.measure(text);
     if (granted >= MIN_SAMPLE_CHARS) return this.estimateFromSamples(text, granted);
     return this.estimateFromTurnRate(text);
   }
@@ -140,20 +141,29 @@ export class TokenCounter {
     return total + this.count(messages.map((m) => m.content).join('\n'));
   }
 
-  /** Exact count (long unbroken stretches aside), remembered for this turn's rate. */
-  private measure(text: string): number {
+  /** Exact count (long unbroken stretches aside). */
+  private exact(text: string): number {
     const encoder = ENCODERS[this.encoding as keyof typeof ENCODERS];
     let total = 0;
     for (const segment of boundedSegments(text)) total += encoder.countTokens(segment, PLAIN_TEXT);
+    return total;
+  }
+
+  /**
+   * Exact count, remembered for this turn's rate. Only texts longer than ALWAYS_EXACT_CHARS count
+   * towards the rate: names and roles ("user": 4 characters, 1 token) would drag it down.
+   */
+  private measure(text: string): number {
+    const total = this.exact(text);
     this.turnChars += text.length;
     this.turnTokens += total;
     return total;
   }
 
   private estimateFromTurnRate(text: string): number {
-    // The budget is spent only by counting, so the rate rests on a full budget of text.
-    const rate = this.turnChars ? this.turnTokens / this.turnChars : 0.25;
-    return Math.max(1, Math.round(text.length * rate));
+    // A budget spent on short texts leaves no rate to go by: measure a small sample first.
+    if (this.turnChars < MIN_SAMPLE_CHARS) return this.estimateFromSamples(text, MIN_SAMPLE_CHARS);
+    return Math.max(1, Math.round((text.length * this.turnTokens) / this.turnChars));
   }
 
   /** Up to `wanted` characters of this turn's budget; the budget refills on the next turn. */

@@ -68,8 +68,8 @@ describe('the event loop under pathological input', () => {
     expect(worstMs).toBeLessThan(HEALTH_BOUND_MS);
   });
 
-  // 2 MB: every message small enough to be counted exactly on its own (6 s of counting before).
-  it('answers /health while counting a request of 500 messages of random words (offline engine)', async () => {
+  // 4 MB, every message small enough to be counted exactly on its own: 7-13 s of counting before.
+  it('answers /health while counting a 4 MB request of 500 messages of random words (offline engine)', async () => {
     const server = await startMeasuredServer('http://127.0.0.1:9/v1', tempDir(), { CORTEX_MODEL: '' });
     cleanups.push(() => server.stop());
     const word = () =>
@@ -78,7 +78,7 @@ describe('the event loop under pathological input', () => {
         .slice(2, 2 + Math.ceil(Math.random() * 8));
     const messages = Array.from({ length: 500 }, (_, i) => ({
       role: i % 2 ? 'assistant' : 'user',
-      content: Array.from({ length: 550 }, word).join(' ').slice(0, 4_000),
+      content: Array.from({ length: 1_100 }, word).join(' ').slice(0, 8_000),
     }));
     const { worstMs, result } = await healthDuring(server.url, async () => {
       const res = await fetch(`${server.url}/v1/chat/completions`, {
