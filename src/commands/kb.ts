@@ -2,6 +2,7 @@
 import { SingleBar, Presets } from 'cli-progress';
 import { ConfigError, type Config } from '../config.ts';
 import { openKnowledgeBase } from '../kb/create-kb.ts';
+import { canonicalPath } from '../kb/document-source.ts';
 import { ingestPath } from '../kb/ingest.ts';
 
 export async function ingestCommand(
@@ -27,6 +28,7 @@ export async function ingestCommand(
     print(
       `Ingested ${report.added} new and ${report.updated} changed documents (${report.chunks} chunks, ${(report.bytes / 1e6).toFixed(2)} MB) in ${seconds.toFixed(1)} s; ${report.unchanged} unchanged.`,
     );
+    for (const s of report.skipped) print(`Skipped: ${s.path}: ${s.reason}`);
     for (const f of report.failed) print(`Failed: ${f.path}: ${f.error}`);
     if (report.failed.length) process.exitCode = 1;
   } finally {
@@ -51,7 +53,9 @@ export async function kbCommand(
     }
     if (action === 'remove') {
       if (!target) throw new ConfigError('kb remove needs a document id or path');
-      if (!(await kb.remove(target))) throw new ConfigError(`No document with id or path '${target}'`);
+      // An id, or a path as ingest stored it: absolute and canonical, whatever the spelling given.
+      const removed = (await kb.remove(target)) || (await kb.remove(await canonicalPath(target)));
+      if (!removed) throw new ConfigError(`No document with id or path '${target}'`);
       return print(`Removed ${target}.`);
     }
     throw new ConfigError("Use 'kb list' or 'kb remove ID|PATH'.");

@@ -36,8 +36,12 @@ function blocks(text: string): Block[] {
     while (offset < body.length) {
       let cut = Math.min(body.length, offset + CHUNK_CHARS);
       if (cut < body.length) {
-        const stop = body.lastIndexOf('. ', cut);
-        if (stop > offset + CHUNK_CHARS / 2) cut = stop + 1;
+        // The last sentence end in the second half of the chunk, searched in that half only: a
+        // search from `cut` back to the start of a paragraph with no sentence end made a long one
+        // (a 20 MB single line) quadratic.
+        const floor = offset + CHUNK_CHARS / 2;
+        const stop = body.slice(floor + 1, cut + 2).lastIndexOf('. ');
+        if (stop !== -1) cut = floor + 1 + stop + 1;
       }
       out.push({ start: m.index + offset, end: m.index + cut, text: body.slice(offset, cut).trim(), heading });
       offset = cut;

@@ -2,9 +2,10 @@
 // knowledge base; a changed file replaces its chunks, an unchanged one is skipped.
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { extname, join, resolve } from 'node:path';
+import { extname, join } from 'node:path';
 import { chunkText } from './chunk.ts';
-import { extractDocument, SUPPORTED_EXTENSIONS } from './extract.ts';
+import { canonicalPath } from './document-source.ts';
+import { extractDocument, NotADocumentError, SUPPORTED_EXTENSIONS } from './extract.ts';
 import type { KnowledgeBase } from './types.ts';
 
 export interface IngestReport {
@@ -12,12 +13,14 @@ export interface IngestReport {
   updated: number;
   unchanged: number;
   failed: { path: string; error: string }[];
+  /** Files with a document's extension whose content is not one (binary data named `.md`). */
+  skipped: { path: string; reason: string }[];
   bytes: number;
   chunks: number;
 }
 
 export async function findDocuments(path: string): Promise<string[]> {
-  const full = resolve(path);
+  const full = await canonicalPath(path);
   const info = await stat(full);
   if (info.isFile()) return [full];
   const out: string[] = [];
@@ -34,7 +37,7 @@ export async function ingestPath(
   onProgress?: (done: number, total: number, file: string) => void,
 ): Promise<IngestReport> {
   const files = await findDocuments(path);
-  const report: IngestReport = { added: 0, updated: 0, unchanged: 0, failed: [], bytes: 0, chunks: 0 };
+  const report: IngestReport = { added: 0, updated: 0, unchanged: 0, failed: [], skipped: [], bytes: 0, chunks: 0 };
   for (const [i, file] of files.entries()) {
     try {
       const bytes = await readFile(file);
@@ -51,7 +54,8 @@ export async function ingestPath(
       report.bytes += bytes.length;
       if (outcome !== 'unchanged') report.chunks += chunks.length;
     } catch (err) {
-      report.failed.push({ path: file, error: (err as Error).message });
+      if (err instanceof NotADocumentError) report.skipped.push({ path: file, reason: err.message });
+      else report.failed.push({ path: file, error: (err as Error).message });
     }
     onProgress?.(i + 1, files.length, file);
   }

@@ -80,33 +80,45 @@ export const MIGRATIONS: Migration[] = [
 
 const MIGRATION_LOCK = 0x43_46_4d_47; // "CFMG": one replica migrates, the others wait
 
-/** Applies the versions of `migrations` not yet recorded in `table`. */
+/**
+ * Applies the versions of `migrations` not yet recorded in `table`. Which versions are missing is
+ * read under the same lock that applying them takes, so processes starting together never apply a
+ * version twice ("table conversations already exists"): on PostgreSQL an advisory lock around
+ * one transaction per version, on SQLite one `BEGIN IMMEDIATE` transaction (the file's write lock)
+ * around the check and all the versions.
+ */
 export async function migrate(
   db: Database,
   migrations: Migration[] = MIGRATIONS,
   table = 'schema_migrations',
 ): Promise<number[]> {
-  const apply = async (sql: Sql) => {
+  const pending = async (sql: Sql) => {
     await sql.exec(
       `CREATE TABLE IF NOT EXISTS ${table} (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`,
     );
     const done = new Set(
       (await sql.all<{ version: number }>(`SELECT version FROM ${table}`)).map((r) => Number(r.version)),
     );
-    const applied: number[] = [];
-    for (const m of migrations) {
-      if (done.has(m.version)) continue;
-      await db.transaction(async (tx) => {
-        await tx.exec(m.sql);
-        await tx.run(`INSERT INTO ${table} (version, name, applied_at) VALUES (?, ?, ?)`, [
-          m.version,
-          m.name,
-          new Date().toISOString(),
-        ]);
-      });
-      applied.push(m.version);
-    }
-    return applied;
+    return migrations.filter((m) => !done.has(m.version));
   };
-  return db instanceof PostgresDatabase ? db.withAdvisoryLock(MIGRATION_LOCK, apply) : apply(db);
+  const apply = async (tx: Sql, m: Migration) => {
+    await tx.exec(m.sql);
+    await tx.run(`INSERT INTO ${table} (version, name, applied_at) VALUES (?, ?, ?)`, [
+      m.version,
+      m.name,
+      new Date().toISOString(),
+    ]);
+    return m.version;
+  };
+  if (db instanceof PostgresDatabase)
+    return db.withAdvisoryLock(MIGRATION_LOCK, async (sql) => {
+      const applied: number[] = [];
+      for (const m of await pending(sql)) applied.push(await db.transaction((tx) => apply(tx, m)));
+      return applied;
+    });
+  return db.transaction(async (tx) => {
+    const applied: number[] = [];
+    for (const m of await pending(tx)) applied.push(await apply(tx, m));
+    return applied;
+  });
 }

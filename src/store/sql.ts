@@ -31,11 +31,12 @@ export class SqliteDatabase implements Database {
 
   constructor(path: string) {
     this.db = new DatabaseSync(path);
-    // WAL lets readers work while a turn is written; busy_timeout waits out another process's
-    // write instead of failing with SQLITE_BUSY.
-    this.db.exec(
-      'PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;',
-    );
+    // busy_timeout waits out another process's write instead of failing with SQLITE_BUSY. It comes
+    // first: switching to WAL takes a lock too, and servers starting at the same moment on one data
+    // dir would otherwise fail there with "database is locked". WAL lets readers work while a turn
+    // is written.
+    this.db.exec('PRAGMA busy_timeout = 5000');
+    this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;');
   }
 
   private prepare(sql: string): StatementSync {

@@ -24,6 +24,13 @@ describe('chunking', () => {
         expect(chunks.filter((c) => c.text.includes(`${title} paragraph ${i} `))).toHaveLength(1);
   });
 
+  it('cuts a 20 MB paragraph with no sentence end into chunks of the target size', () => {
+    // Searching back for a sentence end from each cut to the paragraph's start made this quadratic.
+    const chunks = chunkText('word '.repeat(4_000_000));
+    expect(chunks.length).toBe(20_000);
+    expect(chunks.every((c) => c.text.length <= 1000)).toBe(true);
+  });
+
   it('cuts one huge paragraph (a PDF page) at sentence ends', () => {
     const huge = 'This is a sentence about nothing much. '.repeat(200);
     const chunks = chunkText(huge);

@@ -10,6 +10,9 @@ import { SourceCollector, type ToolContext } from '../../src/tools/types.ts';
 import { webSearchTool } from '../../src/tools/web-search.ts';
 import { calculate } from '../../src/tools/calculator.ts';
 
+// 660 KB, 60,000 levels deep: a DOM parser took a minute of event-loop time over it.
+const NESTED_PAGE = `<title>Deep</title>${'<div>'.repeat(60_000)}bottom of the well${'</div>'.repeat(60_000)}`;
+
 let server: Server;
 let base: string;
 const seen: { url: string; headers: IncomingMessage['headers']; body: string }[] = [];
@@ -24,6 +27,7 @@ beforeAll(async () => {
       return res
         .writeHead(200, { 'content-type': 'text/html' })
         .end('<html><head><title>Test page</title></head><body><nav>menu</nav><p>The answer is 42.</p></body></html>');
+    if (url.pathname === '/nested') return res.writeHead(200, { 'content-type': 'text/html' }).end(NESTED_PAGE);
     if (url.pathname === '/big') return res.writeHead(200, { 'content-type': 'text/plain' }).end('x'.repeat(50_000));
     if (url.pathname === '/redirect-private')
       return res.writeHead(302, { location: 'http://127.0.0.1:1/secret' }).end();
@@ -100,6 +104,12 @@ describe('fetch_url', () => {
     expect(page.text).toContain('The answer is 42.');
     expect(page.text).not.toContain('menu');
     expect(c.sources.list()[0]).toMatchObject({ index: 1, url: `${base}/page` });
+  });
+
+  it('reads a 60,000-level nested page (linear-time extraction, no tree)', async () => {
+    const deep = fetchUrlTool({ allowPrivate: true, maxBytes: 1_000_000, timeoutMs: 5000 });
+    const page = await deep.execute({ url: `${base}/nested` }, ctx());
+    expect(page).toMatchObject({ title: 'Deep', text: 'bottom of the well' });
   });
 
   it('refuses a redirect to a private address even from an allowed start', async () => {

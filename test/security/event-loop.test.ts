@@ -1,0 +1,150 @@
+// Nothing a client or an upstream sends may hold the event loop: /health keeps answering while the
+// server digests pathological input (a generous bound, 1 s, where the old code blocked for minutes).
+// Servers under test run in child processes (the real app), so /health is timed from outside;
+// the document parsers run in this process next to a live server, sharing its event loop.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openKnowledgeBase } from '../../src/kb/create-kb.ts';
+import { ingestPath } from '../../src/kb/ingest.ts';
+import { fetchUrlTool } from '../../src/tools/fetch-url.ts';
+import { SourceCollector } from '../../src/tools/types.ts';
+import { startTestServer } from '../support/app-server.ts';
+import { startMeasuredServer } from '../support/measured-process.ts';
+import { startMockUpstream } from '../support/mock-openai-upstream.ts';
+import { ScriptedOrchestrator } from '../support/scripted-orchestrator.ts';
+
+const HEALTH_BOUND_MS = 1000;
+const cleanups: (() => Promise<unknown> | void)[] = [];
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+const tempDir = () => {
+  const d = mkdtempSync(join(tmpdir(), 'event-loop-'));
+  cleanups.push(() => rmSync(d, { recursive: true, force: true }));
+  return d;
+};
+
+/** Runs `heavy` while timing /health every 25 ms; the slowest answer and the heavy result. */
+async function healthDuring<T>(baseUrl: string, heavy: () => Promise<T>): Promise<{ worstMs: number; result: T }> {
+  let done = false;
+  const latencies: number[] = [];
+  const poll = (async () => {
+    while (!done) {
+      const started = performance.now();
+      const res = await fetch(`${baseUrl}/health`);
+      await res.arrayBuffer();
+      latencies.push(performance.now() - started);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  })();
+  const result = await heavy();
+  done = true;
+  await poll;
+  return { worstMs: Math.max(...latencies), result };
+}
+
+const chatBody = (content: string) => JSON.stringify({ model: 'cortex-flow', messages: [{ role: 'user', content }] });
+
+const NESTED_PAGE = `<title>Deep</title>${'<div>'.repeat(60_000)}bottom of the well${'</div>'.repeat(60_000)}`;
+
+describe('the event loop under pathological input', () => {
+  it('answers /health while counting one chat message of 200,000 × "中" (offline engine)', async () => {
+    const server = await startMeasuredServer('http://127.0.0.1:9/v1', tempDir(), { CORTEX_MODEL: '' });
+    cleanups.push(() => server.stop());
+    const { worstMs, result } = await healthDuring(server.url, async () => {
+      const res = await fetch(`${server.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: chatBody('中'.repeat(200_000)),
+      });
+      return { status: res.status, body: (await res.json()) as any };
+    });
+    expect(result.status).toBe(200);
+    expect(result.body.usage.prompt_tokens).toBeGreaterThan(200_000);
+    expect(worstMs).toBeLessThan(HEALTH_BOUND_MS);
+  });
+
+  // 4 MB, every message small enough to be counted exactly on its own: 7-13 s of counting before.
+  it('answers /health while counting a 4 MB request of 500 messages of random words (offline engine)', async () => {
+    const server = await startMeasuredServer('http://127.0.0.1:9/v1', tempDir(), { CORTEX_MODEL: '' });
+    cleanups.push(() => server.stop());
+    const word = () =>
+      Math.random()
+        .toString(36)
+        .slice(2, 2 + Math.ceil(Math.random() * 8));
+    const messages = Array.from({ length: 500 }, (_, i) => ({
+      role: i % 2 ? 'assistant' : 'user',
+      content: Array.from({ length: 1_100 }, word).join(' ').slice(0, 8_000),
+    }));
+    const { worstMs, result } = await healthDuring(server.url, async () => {
+      const res = await fetch(`${server.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'cortex-flow', messages }),
+      });
+      return { status: res.status, body: (await res.json()) as any };
+    });
+    expect(result.status).toBe(200);
+    expect(worstMs).toBeLessThan(HEALTH_BOUND_MS);
+  });
+
+  it('answers /health while counting 4 MB of "x" streamed by the upstream model', async () => {
+    const answer = 'x'.repeat(4_000_000);
+    const upstream = await startMockUpstream(() => ({ text: answer, chunkSize: 64 * 1024 }));
+    cleanups.push(() => upstream.close());
+    const server = await startMeasuredServer(upstream.baseUrl, tempDir());
+    cleanups.push(() => server.stop());
+    const { worstMs, result } = await healthDuring(server.url, async () => {
+      const res = await fetch(`${server.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: chatBody('Say x.'),
+      });
+      return { status: res.status, body: (await res.json()) as any };
+    });
+    expect(result.status).toBe(200);
+    expect(result.body.choices[0].message.content).toBe(answer);
+    expect(result.body.usage.completion_tokens).toBeGreaterThan(0);
+    expect(worstMs).toBeLessThan(HEALTH_BOUND_MS);
+  });
+
+  describe('documents parsed next to a live server', () => {
+    let site: Server;
+    let siteUrl: string;
+
+    it('answers /health while fetch_url reads a page nested 60,000 levels deep', async () => {
+      site = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end(NESTED_PAGE));
+      await new Promise<void>((r) => site.listen(0, '127.0.0.1', r));
+      cleanups.push(() => new Promise((r) => site.close(r)));
+      siteUrl = `http://127.0.0.1:${(site.address() as AddressInfo).port}/`;
+      const live = await startTestServer(new ScriptedOrchestrator());
+      cleanups.push(() => live.close());
+      const tool = fetchUrlTool({ allowPrivate: true, maxBytes: 1_000_000, timeoutMs: 10_000 });
+      const ctx = {
+        signal: new AbortController().signal,
+        conversationId: 'c',
+        messages: [],
+        sources: new SourceCollector(),
+      };
+      const { worstMs, result } = await healthDuring(live.baseUrl, () => tool.execute({ url: siteUrl }, ctx));
+      expect(result.text).toBe('bottom of the well');
+      expect(worstMs).toBeLessThan(HEALTH_BOUND_MS);
+    });
+
+    it('answers /health while ingesting that page into the knowledge base', async () => {
+      const dir = tempDir();
+      writeFileSync(join(dir, 'deep.html'), NESTED_PAGE);
+      const kb = await openKnowledgeBase({ dataDir: join(dir, 'data'), databaseUrl: undefined });
+      cleanups.push(() => kb.close());
+      const live = await startTestServer(new ScriptedOrchestrator());
+      cleanups.push(() => live.close());
+      const { worstMs, result } = await healthDuring(live.baseUrl, () => ingestPath(kb, dir));
+      expect(result).toMatchObject({ added: 1, failed: [] });
+      expect(worstMs).toBeLessThan(HEALTH_BOUND_MS);
+    });
+  });
+});
