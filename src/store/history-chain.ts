@@ -1,0 +1,41 @@
+// Messages are stored with a hash chained over their owner and every message before them in the
+// conversation. A client that resends the whole history without a conversation id is then placed
+// with a few indexed look-ups: the hash of its n-th message names the stored conversations whose
+// first n messages are exactly those. Owners never share a chain (the owner seeds it).
+import { createHash } from 'node:crypto';
+import type { ChatMessage } from '../orchestrator/types.ts';
+import { storedText } from './text.ts';
+
+const ROOT_LABEL = 'cortex-flow history v1\n';
+
+/** The hash "before the first message" of `owner`'s conversations. */
+export function chainRoot(owner: string): string {
+  return createHash('sha256').update(ROOT_LABEL).update(owner).digest('base64url');
+}
+
+/**
+ * What identifies a message in the chain: what a client sends back unchanged. Whitespace at the ends
+ * of the content is ignored (clients trim), so are names and tool-call arguments (re-serialised by
+ * some clients); tool-call ids are unique enough to stand for their calls.
+ */
+function identity(m: ChatMessage): string {
+  return JSON.stringify([
+    m.role,
+    storedText(m.content).trim(),
+    m.toolCallId ?? null,
+    m.toolCalls?.length ? m.toolCalls.map((c) => [c.id, c.name]) : null,
+    m.images?.length ? m.images.map((i) => i.url) : null,
+  ]);
+}
+
+export function chainHash(previous: string, m: ChatMessage): string {
+  return createHash('sha256').update(previous).update('\n').update(identity(m)).digest('base64url');
+}
+
+/** The chain hash of every message of `history` (oldest first). */
+export function historyHashes(owner: string, history: readonly ChatMessage[]): string[] {
+  const out: string[] = [];
+  let previous = chainRoot(owner);
+  for (const m of history) out.push((previous = chainHash(previous, m)));
+  return out;
+}
