@@ -1,7 +1,7 @@
 // Folds a run's event stream into what a response reports: the answer, the agents that worked in
 // the order they started, iterations, sources and upstream token usage per agent and in total.
 import type { AgentUsage, RunEvent, RunEventOf, Source } from './events.ts';
-import type { TokenUsage, ToolCall } from './types.ts';
+import type { RunCheckpoint, TokenUsage, ToolCall } from './types.ts';
 
 export interface UsageTotals extends TokenUsage {
   totalTokens: number;
@@ -14,6 +14,8 @@ export class RunSummary {
   iterations = 0;
   sources: Source[] = [];
   toolCalls: ToolCall[] | undefined;
+  /** What a run paused for client tools needs to resume (with `finishReason: 'tool_calls'`). */
+  checkpoint: RunCheckpoint | undefined;
   finishReason: RunEventOf<'run_finished'>['finishReason'] | undefined;
   failure: RunEventOf<'run_failed'>['error'] | undefined;
   readonly usage: AgentUsage[] = [];
@@ -37,6 +39,7 @@ export class RunSummary {
         // The final text is authoritative; deltas are what a stream saw of it so far.
         this.text = event.text;
         this.toolCalls = event.toolCalls;
+        this.checkpoint = event.checkpoint;
         this.iterations = event.iterations;
         this.sources = event.sources;
         for (const a of event.agentsUsed) if (!this.agentsUsed.includes(a)) this.agentsUsed.push(a);
