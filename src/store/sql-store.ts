@@ -235,8 +235,10 @@ export class SqlStore implements Store {
   async listRuns(
     conversationId: string,
     owner: string,
-    o: { limit: number; after?: string },
+    o: { limit: number; after?: string; order?: 'asc' | 'desc' },
   ): Promise<Page<RunRecord>> {
+    const dir = o.order === 'asc' ? 'ASC' : 'DESC';
+    const cmp = o.order === 'asc' ? '>' : '<';
     const params: Param[] = [conversationId, owner];
     let cursor = '';
     if (o.after) {
@@ -245,11 +247,11 @@ export class SqlStore implements Store {
         [o.after, conversationId, owner],
       );
       if (!at) return { data: [], hasMore: false };
-      cursor = ' AND (started_at < ? OR (started_at = ? AND id < ?))';
+      cursor = ` AND (started_at ${cmp} ? OR (started_at = ? AND id ${cmp} ?))`;
       params.push(at.started_at, at.started_at, o.after);
     }
     const rows = await this.db.all(
-      `SELECT * FROM runs WHERE conversation_id = ? AND owner = ?${cursor} ORDER BY started_at DESC, id DESC LIMIT ${Math.floor(o.limit) + 1}`,
+      `SELECT * FROM runs WHERE conversation_id = ? AND owner = ?${cursor} ORDER BY started_at ${dir}, id ${dir} LIMIT ${Math.floor(o.limit) + 1}`,
       params,
     );
     return { data: rows.slice(0, o.limit).map(toRun), hasMore: rows.length > o.limit };

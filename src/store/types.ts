@@ -147,8 +147,12 @@ export interface Store extends ApiKeyStore, RateLimitStore {
   /** Ends a run: status, trace, usage; appends its answer. Atomic; throws if nothing could be stored. */
   finishTurn(finish: TurnFinish): Promise<void>;
   getRun(id: string, owner: string): Promise<RunRecord | undefined>;
-  /** A conversation's runs, newest first; `after` is a run id (the previous page's last). */
-  listRuns(conversationId: string, owner: string, options: { limit: number; after?: string }): Promise<Page<RunRecord>>;
+  /** A conversation's runs, newest first unless `order` is 'asc'; `after` is a run id (the previous page's last). */
+  listRuns(
+    conversationId: string,
+    owner: string,
+    options: { limit: number; after?: string; order?: 'asc' | 'desc' },
+  ): Promise<Page<RunRecord>>;
   /**
    * Takes the conversation's lease for `ttlMs` if nobody else holds a live one. Taking it marks runs of
    * the conversation still `running` as `interrupted` (a live run always holds the lease).
