@@ -14,6 +14,7 @@ import type { AppDeps } from '../http/deps.ts';
 import type { ChatRequest } from '../http/chat-request.ts';
 import { ApiError } from '../http/errors.ts';
 import { rateLimited, STOPPED, type StopReason } from '../http/run-limits.ts';
+import { recordChoices } from './record-choices.ts';
 import { instrument } from '../http/run-metrics.ts';
 import type { RunEvent } from '../orchestrator/events.ts';
 import { RunSummary } from '../orchestrator/run-summary.ts';
@@ -25,7 +26,6 @@ import {
   type ConversationMemory,
   type LockOptions,
   type LockTurnInput,
-  type TurnStatus,
 } from '../conversation/types.ts';
 import { guardRun, mergeRuns } from './run-events.ts';
 import { answeredToolCallIds } from './resume.ts';
@@ -81,6 +81,7 @@ export class ChatRun implements AsyncDisposable {
   private drained = false;
   private recording: Promise<void> | undefined;
   private disposed = false;
+  private readonly counted = new Map<number, { key: string; tokens: number }>();
 
   /** Admits the request and starts its runs; throws (having released what it took) when it cannot. */
   static async open(deps: AppDeps, chat: ChatRequest, options: OpenRunOptions): Promise<ChatRun> {
@@ -116,7 +117,7 @@ export class ChatRun implements AsyncDisposable {
         paused = undefined; // the request names another conversation: these ids are not that run's
 
       const lock = await lockConversation(
-        memory,
+        deps,
         { conversationId: paused?.conversationId ?? chat.conversationId, owner, messages: chat.messages },
         { signal: options.clientGone, waitMs: config.conversationWaitSeconds * 1000 },
       );
@@ -304,11 +305,17 @@ export class ChatRun implements AsyncDisposable {
     return error instanceof RunApiError ? error : new RunApiError(error, this.runIds, runId);
   }
 
+  /** Completion tokens of one choice, or of all: counted once per answer (recording, billing and usage ask). */
   completionTokens(choice?: Choice): number {
     if (!choice) return this.choices.reduce((n, c) => n + this.completionTokens(c), 0);
     const run = choice.summary;
     const calls = run.toolCalls?.map((c) => `${c.name}${c.arguments}`).join('') ?? '';
-    return this.deps.tokens.count(run.answerSoFar) + (calls ? this.deps.tokens.count(calls) : 0);
+    const key = `${run.done}/${run.answerSoFar.length}/${calls.length}`;
+    const known = this.counted.get(choice.index);
+    if (known?.key === key) return known.tokens;
+    const tokens = this.deps.tokens.count(run.answerSoFar) + (calls ? this.deps.tokens.count(calls) : 0);
+    this.counted.set(choice.index, { key, tokens });
+    return tokens;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -358,56 +365,22 @@ export class ChatRun implements AsyncDisposable {
   }
 
   private async recordChoices(): Promise<void> {
-    const finishedAt = new Date();
     try {
-      for (const choice of this.choices) {
-        const s = choice.summary;
-        const interrupted =
-          !s.done && this.stopReason && this.stopReason !== 'client' ? STOPPED[this.stopReason] : undefined;
-        const status: TurnStatus =
-          s.failure || interrupted
-            ? 'failed'
-            : s.finishReason === 'tool_calls'
-              ? 'tool_calls'
-              : s.finishReason
-                ? 'completed'
-                : 'cancelled';
-        const answer = s.answerSoFar;
-        await this.memory.record({
+      await recordChoices(
+        {
+          memory: this.memory,
           conversationId: this.conversationId,
           owner: this.owner,
-          runId: choice.runId,
-          choiceIndex: choice.index,
           model: this.chat.model,
           newMessages: this.newMessages,
-          answer:
-            answer || s.toolCalls?.length
-              ? { role: 'assistant', content: answer, ...(s.toolCalls?.length ? { toolCalls: s.toolCalls } : {}) }
-              : null,
-          status,
-          error:
-            s.failure?.message ??
-            interrupted?.message ??
-            (status === 'cancelled' ? 'client disconnected before the run finished' : undefined),
-          events: s.events,
-          agentsUsed: s.agentsUsed,
-          usage: s.usageTotal(),
           promptTokens: this.promptTokens,
-          completionTokens: this.completionTokens(choice),
           startedAt: this.startedAt,
-          finishedAt,
-        });
-        if (status === 'tool_calls' && s.checkpoint)
-          await this.memory.savePausedRun({
-            owner: this.owner,
-            conversationId: this.conversationId,
-            checkpoint: s.checkpoint,
-          });
-      }
-      // The paused run this request resumed is over once its continuation is stored; a failed
-      // continuation keeps it, so that a retry resumes it again.
-      if (this.resumed && this.choices.some((c) => c.summary.finishReason))
-        await this.memory.resumedRun({ owner: this.owner, runId: this.resumed.runId });
+          stopReason: this.stopReason,
+          resumed: this.resumed,
+          completionTokens: (choice) => this.completionTokens(this.choices[choice.index]),
+        },
+        this.choices,
+      );
     } catch (err) {
       this.log.error({ err, conversationId: this.conversationId }, 'failed to record the conversation turn');
       throw this.error(turnNotStored());
@@ -423,15 +396,14 @@ async function windDown(work: Promise<unknown>, ms: number): Promise<void> {
 }
 
 /** The conversation's lock, its refusals in the envelope: busy past the wait (409), or nobody waiting any more. */
-async function lockConversation(
-  memory: ConversationMemory,
-  input: LockTurnInput,
-  options: LockOptions,
-): Promise<ConversationLock> {
+async function lockConversation(deps: AppDeps, input: LockTurnInput, options: LockOptions): Promise<ConversationLock> {
   try {
-    return await memory.lock(input, options);
+    return await deps.memory.lock(input, options);
   } catch (err) {
-    if (err instanceof ConversationBusyError) throw conversationBusy(err.conversationId, err.waitedMs / 1000);
+    if (err instanceof ConversationBusyError) {
+      deps.metrics.rejected.inc({ reason: 'conversation_busy' });
+      throw conversationBusy(err.conversationId, err.waitedMs / 1000);
+    }
     if (err instanceof LockWaitAbortedError) throw clientClosedRequest();
     throw err;
   }
