@@ -65,4 +65,18 @@ describe('a streaming client that stops reading', () => {
     expect(run).toMatchObject({ status: 'failed' });
     expect(run.error).toContain('CORTEX_MAX_RUN_SECONDS');
   });
+
+  it('does not hold up a shutdown', async () => {
+    const team = new FloodOrchestrator();
+    const srv = await startTestServer(team, { CORTEX_STREAM_WRITE_TIMEOUT_SECONDS: '600' });
+    servers.push(srv);
+    await stalledStream(srv.baseUrl, 'stalled-shutdown');
+    await waitFor(() => team.deltas > 0, 10_000, 'the run to start');
+    // What SIGTERM does once the grace period is over: stop the runs and wait for their records.
+    expect(await srv.deps.activeRuns.drain(100)).toEqual({ finished: 0, stopped: 1 });
+    expect(srv.deps.gate.running).toBe(0);
+    const run = await runOf(srv, 'stalled-shutdown');
+    expect(run).toMatchObject({ status: 'failed' });
+    expect(run.error).toContain('shutting down');
+  });
 });
