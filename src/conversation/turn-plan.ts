@@ -102,7 +102,9 @@ export async function planFromHistory(
           history: { conversationId: id, throughSeq: depth },
         };
 
-  const match = await store.matchHistory(owner, rest);
+  // Probing the history the request builds on (not its new turn) hits at once on a linear chat. The
+  // conversations holding it include any whose failed last turn this request retries.
+  const match = await store.matchHistory(owner, t > 0 ? rest.slice(0, t) : rest);
   if (match.depth < t) {
     // The history is stored only up to `depth`: extend a conversation that ends there, or branch.
     const head = match.conversations.find((c) => c.messageCount === match.depth);
@@ -122,7 +124,5 @@ export async function planFromHistory(
     }
   }
   // A regenerated or edited turn: the history is stored but continues differently.
-  const atT = match.depth === t ? match : await store.matchHistory(owner, rest.slice(0, t));
-  const head = atT.conversations.find((c) => c.messageCount === t);
-  return head ? continueIn(head.id, t) : branchFrom(atT.conversations[0]?.id, t);
+  return branchFrom(match.conversations[0]?.id, t);
 }

@@ -131,10 +131,14 @@ export class SqlStore implements Store {
   async matchHistory(owner: string, history: ChatMessage[]): Promise<HistoryMatch> {
     if (!history.length) return { depth: 0, conversations: [] };
     const hashes = historyHashes(owner, history);
+    // The inner LIMIT keeps PostgreSQL's planner on the chain-hash index (without it, on fresh
+    // statistics, it may walk the owner's conversations instead).
     const at = (depth: number) =>
       this.db.all<{ id: string; message_count: number; updated_at: string }>(
-        `SELECT c.id, c.message_count, c.updated_at FROM messages m JOIN conversations c ON c.id = m.conversation_id
-         WHERE m.chain_hash = ? AND c.owner = ? ORDER BY c.updated_at DESC, c.id DESC LIMIT 16`,
+        `SELECT c.id, c.message_count, c.updated_at
+         FROM (SELECT conversation_id FROM messages WHERE chain_hash = ? LIMIT 256) m
+         JOIN conversations c ON c.id = m.conversation_id
+         WHERE c.owner = ? ORDER BY c.updated_at DESC, c.id DESC LIMIT 16`,
         [hashes[depth - 1], owner],
       );
     // A linear chat hits at once; an edited history costs a binary search (stored prefixes are
@@ -260,6 +264,7 @@ export class SqlStore implements Store {
   // Leases: who serves a turn of a conversation now, across processes and replicas.
   async acquireLease(conversationId: string, holder: string, ttlMs: number): Promise<boolean> {
     return this.db.transaction(async (tx) => {
+      await relaxDurability(tx);
       const now = Date.now();
       const row = await tx.get(
         'INSERT INTO conversation_leases (conversation_id, holder, expires_at) VALUES (?, ?, ?) ON CONFLICT (conversation_id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at WHERE conversation_leases.expires_at <= ? RETURNING holder',
@@ -287,10 +292,13 @@ export class SqlStore implements Store {
   }
 
   async releaseLease(conversationId: string, holder: string): Promise<void> {
-    await this.db.run('DELETE FROM conversation_leases WHERE conversation_id = ? AND holder = ?', [
-      conversationId,
-      holder,
-    ]);
+    await this.db.transaction(async (tx) => {
+      await relaxDurability(tx);
+      await tx.run('DELETE FROM conversation_leases WHERE conversation_id = ? AND holder = ?', [
+        conversationId,
+        holder,
+      ]);
+    });
   }
 
   async interruptOrphanedRuns(): Promise<number> {
@@ -392,6 +400,15 @@ export class SqlStore implements Store {
   close(): Promise<void> {
     return this.db.close();
   }
+}
+
+/**
+ * Leases need not survive a database crash (their holders' connections do not either), so on
+ * PostgreSQL their writes skip the wait for the WAL flush: taking and releasing the lock costs no disk
+ * sync. SQLite (WAL, synchronous=NORMAL) does not sync at commit anyway.
+ */
+async function relaxDurability(tx: Sql): Promise<void> {
+  if (tx.dialect === 'postgres') await tx.run('SET LOCAL synchronous_commit = off');
 }
 
 /** Creates the conversation if new, then locks it and checks it is the writer's own. */
