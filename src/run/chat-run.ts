@@ -252,7 +252,7 @@ export class ChatRun implements AsyncDisposable {
         this.startedAt.getTime(),
       ),
     );
-    this.iterator = mergeRuns(runs)[Symbol.asyncIterator]();
+    this.iterator = mergeRuns(runs);
   }
 
   get runIds(): string[] {

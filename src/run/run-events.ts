@@ -22,11 +22,19 @@ export async function* guardRun(start: () => AsyncIterable<RunEvent>, log: Fasti
 }
 
 /** Interleaves the events of the n runs of one request, tagged with their choice index. */
-export async function* mergeRuns(runs: AsyncIterable<RunEvent>[]): AsyncIterable<[number, RunEvent]> {
-  if (runs.length === 1) {
-    for await (const event of runs[0]) yield [0, event];
-    return;
-  }
+export function mergeRuns(runs: AsyncIterable<RunEvent>[]): AsyncIterator<[number, RunEvent]> {
+  if (runs.length > 1) return interleave(runs)[Symbol.asyncIterator]();
+  // The common case, one choice: a plain mapping, without a generator's queue per event.
+  const only = runs[0][Symbol.asyncIterator]();
+  return {
+    async next() {
+      const r = await only.next();
+      return r.done ? { done: true, value: undefined } : { done: false, value: [0, r.value] };
+    },
+  };
+}
+
+async function* interleave(runs: AsyncIterable<RunEvent>[]): AsyncIterable<[number, RunEvent]> {
   const iterators = runs.map((r) => r[Symbol.asyncIterator]());
   const pending = new Map<number, Promise<[number, IteratorResult<RunEvent>]>>();
   const pull = (i: number) =>
