@@ -117,6 +117,9 @@ describe('a run releases its slot, lock and shutdown entry whatever fails', () =
         expect(decodeURIComponent(r.headers.get('x-conversation-id')!)).toBe('会话-1');
         expect(r.done).toBe(true);
       }
+      const plain = await chat(srv.baseUrl, { ...hi(false), conversation_id: '会话-1' });
+      expect([200, 400]).toContain(plain.status);
+      expect(plain.body.error ?? plain.body.conversation_id).toBeTruthy(); // the envelope or an answer
     }
     await expectServing();
   });

@@ -1,6 +1,7 @@
 // Issue 11 "Runs are findable": every chat completion response names its run(s) in
 // `x-cortex-run-id` (JSON, SSE and errors alike; errors also in `error.run_id`), and
 // GET /v1/runs?conversation_id=... lists a conversation's runs, newest first, in OpenAI's list shape.
+import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chat, startTestServer, type TestServer } from '../support/app-server.ts';
 import { streamChat } from '../support/http-client.ts';
@@ -29,6 +30,14 @@ describe('x-cortex-run-id', () => {
   it('names the run of a JSON answer', async () => {
     const r = await chat(srv.baseUrl, { messages: [{ role: 'user', content: 'hi' }] }, mine);
     expect(r.headers.get('x-cortex-run-id')).toBe(r.body.metadata.run_id);
+  });
+
+  it('is readable with the official openai client', async () => {
+    const client = new OpenAI({ baseURL: `${srv.baseUrl}/v1`, apiKey: 'mine' });
+    const { data, response } = await client.chat.completions
+      .create({ model: 'cortex-flow', messages: [{ role: 'user', content: 'hi' }] })
+      .withResponse();
+    expect(response.headers.get('x-cortex-run-id')).toBe((data as any).metadata.run_id);
   });
 
   it('names the run of a stream', async () => {
