@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Store } from '../store/types.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
+import { waitDeadline, type WaitDeadline } from './wait-deadline.ts';
 import { ConversationBusyError, LockWaitAbortedError, type ConversationLock } from './types.ts';
 
 export interface LockSettings {
@@ -27,28 +28,32 @@ export class ConversationLocks {
 
   async acquire(conversationId: string, options: { signal?: AbortSignal; waitMs: number }): Promise<ConversationLock> {
     const started = Date.now();
-    const deadline = AbortSignal.timeout(Math.max(0, options.waitMs));
-    const wait = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline;
+    // Uncontended (the usual case): no timer, no signal, one lease write.
+    let deadline: WaitDeadline | undefined;
+    const wait = () => (deadline ??= waitDeadline(options.signal, options.waitMs - (Date.now() - started)));
     const failure = () =>
-      options.signal?.aborted
+      deadline?.cancelled()
         ? new LockWaitAbortedError(conversationId)
         : new ConversationBusyError(conversationId, Date.now() - started);
-
-    let unlock: () => void;
-    try {
-      unlock = await this.mutex.lock(conversationId, wait);
-    } catch {
-      throw failure();
-    }
     const holder = randomUUID();
+    let unlock: (() => void) | undefined;
     try {
+      unlock = this.mutex.tryLock(conversationId);
+      if (!unlock) {
+        const { signal } = wait();
+        unlock = await this.mutex.lock(conversationId, signal).catch(() => {
+          throw failure();
+        });
+      }
       for (let pause = FIRST_POLL_MS; !(await this.store.acquireLease(conversationId, holder, this.leaseMs));) {
-        if (!(await sleep(pause, wait))) throw failure();
+        if (!(await sleep(pause, wait().signal))) throw failure();
         pause = Math.min(MAX_POLL_MS, pause * 2);
       }
     } catch (err) {
-      unlock();
+      unlock?.();
       throw err;
+    } finally {
+      deadline?.dispose();
     }
     // Renewed well before it expires; a lost renewal (database down) is retried at the next tick.
     const renewal = setInterval(

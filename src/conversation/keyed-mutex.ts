@@ -4,6 +4,21 @@
 export class KeyedMutex {
   private readonly tails = new Map<string, Promise<void>>();
 
+  /** The unlock function if the key is free now (the common, uncontended case: no promise, no timer). */
+  tryLock(key: string): (() => void) | undefined {
+    if (this.tails.has(key)) return undefined;
+    let unlock!: () => void;
+    const tail = new Promise<void>((resolve) => (unlock = resolve));
+    this.tails.set(key, tail);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      unlock();
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    };
+  }
+
   /** Resolves to the unlock function once the key is ours; rejects with the signal's reason if it aborts first. */
   async lock(key: string, signal?: AbortSignal): Promise<() => void> {
     const previous = this.tails.get(key) ?? Promise.resolve();

@@ -3,6 +3,7 @@
 // stored memory. Locks are real (in this process) so that turn ordering behaves the same.
 import { randomUUID } from 'node:crypto';
 import { KeyedMutex } from './keyed-mutex.ts';
+import { waitDeadline } from './wait-deadline.ts';
 import {
   ConversationBusyError,
   LockWaitAbortedError,
@@ -20,18 +21,19 @@ export class StatelessMemory implements ConversationMemory {
 
   async lock(input: LockTurnInput, options: LockOptions = {}): Promise<ConversationLock> {
     const conversationId = input.conversationId ?? `conv_${randomUUID()}`;
-    const started = Date.now();
-    const deadline = AbortSignal.timeout(options.waitMs ?? 30_000);
-    let unlock: () => void;
-    try {
-      unlock = await this.mutex.lock(
-        conversationId,
-        options.signal ? AbortSignal.any([options.signal, deadline]) : deadline,
-      );
-    } catch {
-      throw options.signal?.aborted
-        ? new LockWaitAbortedError(conversationId)
-        : new ConversationBusyError(conversationId, Date.now() - started);
+    let unlock = this.mutex.tryLock(conversationId);
+    if (!unlock) {
+      const started = Date.now();
+      const deadline = waitDeadline(options.signal, options.waitMs ?? 30_000);
+      try {
+        unlock = await this.mutex.lock(conversationId, deadline.signal);
+      } catch {
+        throw deadline.cancelled()
+          ? new LockWaitAbortedError(conversationId)
+          : new ConversationBusyError(conversationId, Date.now() - started);
+      } finally {
+        deadline.dispose();
+      }
     }
     const release = async () => unlock();
     return { conversationId, release, [Symbol.asyncDispose]: release };

@@ -32,10 +32,18 @@ export function chainHash(previous: string, m: ChatMessage): string {
   return createHash('sha256').update(previous).update('\n').update(identity(m)).digest('base64url');
 }
 
+/** A request's messages are looked up more than once (before and under its lock): hashed once. */
+const memo = new WeakMap<ChatMessage, { previous: string; hash: string }>();
+
 /** The chain hash of every message of `history` (oldest first). */
 export function historyHashes(owner: string, history: readonly ChatMessage[]): string[] {
   const out: string[] = [];
   let previous = chainRoot(owner);
-  for (const m of history) out.push((previous = chainHash(previous, m)));
+  for (const m of history) {
+    const known = memo.get(m);
+    const hash = known?.previous === previous ? known.hash : chainHash(previous, m);
+    if (!known || known.previous !== previous) memo.set(m, { previous, hash });
+    out.push((previous = hash));
+  }
   return out;
 }
