@@ -91,6 +91,8 @@ describe('GET /v1/runs?conversation_id=', () => {
     const page2 = await get(`/v1/runs?conversation_id=listed&limit=2&after=${page1.body.last_id}`);
     expect(page2.body.data.map((r: any) => r.id)).toEqual(newestFirst.slice(2));
     expect(page2.body.has_more).toBe(false);
+    const oldestFirst = await get('/v1/runs?conversation_id=listed&order=asc');
+    expect(oldestFirst.body.data.map((r: any) => r.id)).toEqual(ids);
   });
 
   it("answers 404 for another key's conversation and asks for the conversation id", async () => {

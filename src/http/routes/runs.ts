@@ -1,5 +1,5 @@
 // The runs that answered chat completions, in OpenAI's list and object conventions, scoped to the
-// caller's API key: GET /v1/runs?conversation_id=... (newest first) and GET /v1/runs/{id}. A run id
+// caller's API key: GET /v1/runs?conversation_id=... (newest first by default) and GET /v1/runs/{id}. A run id
 // comes from `x-cortex-run-id`, `metadata.run_id` or an error's `run_id`.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
@@ -10,6 +10,7 @@ const listQuery = z.object({
   conversation_id: z.string().min(1).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
   after: z.string().min(1).optional(),
+  order: z.enum(['asc', 'desc']).default('desc'),
 });
 
 const unix = (iso: string) => Math.floor(Date.parse(iso) / 1000);
@@ -49,7 +50,7 @@ export function registerRuns(app: FastifyInstance, store: Store): void {
       const param = String(issue.path[0] ?? 'query');
       throw invalidRequest(`Invalid '${param}': ${issue.message}.`, param, 'invalid_value');
     }
-    const { conversation_id: conversationId, limit, after } = parsed.data;
+    const { conversation_id: conversationId, limit, after, order } = parsed.data;
     if (!conversationId)
       throw validationError(
         "Missing required parameter: 'conversation_id'.",
@@ -59,7 +60,7 @@ export function registerRuns(app: FastifyInstance, store: Store): void {
     const owner = request.owner ?? '';
     if (!(await store.getConversation(conversationId, owner)))
       throw notFound(`No conversation found with id '${conversationId}'.`, 'conversation_not_found', 'conversation_id');
-    const page = await store.listRuns(conversationId, owner, { limit, after });
+    const page = await store.listRuns(conversationId, owner, { limit, after, order });
     const data = page.data.map(runSummaryObject);
     return {
       object: 'list',
