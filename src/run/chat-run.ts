@@ -133,6 +133,8 @@ export class ChatRun implements AsyncDisposable {
         throw tooManyConcurrentRuns();
       }
       resources.defer(releaseSlots);
+      // The server began shutting down while this request waited: its store may be gone any moment.
+      if (deps.activeRuns.draining) throw STOPPED.shutdown;
 
       const turn = await memory.prepare({ lock, owner, messages: chat.messages });
       const conversationId = turn.conversationId;

@@ -60,8 +60,6 @@ async function expectServing() {
   const ok = await chat(srv.baseUrl, hi(false));
   expect(ok.status).toBe(200);
   expect(ok.body.choices[0].message.content).toBe('Echo: hi');
-  // A shutdown has nothing left to wait for.
-  expect(await srv.deps.activeRuns.drain(0)).toEqual({ finished: 0, stopped: 0 });
 }
 
 describe('a run releases its slot, lock and shutdown entry whatever fails', () => {
