@@ -164,9 +164,11 @@ async function idlessChat(db: Database, store: SqlStore, tokens: TokenCounter): 
   let before = 0;
   for (let i = 1; i <= CHAT_TURNS; i++) {
     history.push({ role: 'user', content: `${TEXT} Question ${i}.` });
+    // Fresh objects each turn, as parsed from a request body (nothing cached from the turn before).
+    const messages = history.map((m) => ({ ...m }));
     const t = performance.now();
-    const lock = await memory.lock({ messages: history });
-    const turn = await memory.prepare({ lock, messages: history });
+    const lock = await memory.lock({ messages });
+    const turn = await memory.prepare({ lock, messages });
     placeAndAssemble.push(performance.now() - t);
     conversations.add(turn.conversationId);
     const runId = `run_chat_${db.dialect}_${i}`;

@@ -2,7 +2,7 @@
 // conversation. A client that resends the whole history without a conversation id is then placed
 // with a few indexed look-ups: the hash of its n-th message names the stored conversations whose
 // first n messages are exactly those. Owners never share a chain (the owner seeds it).
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { ChatMessage } from '../orchestrator/types.ts';
 import { storedText } from './text.ts';
 
@@ -10,7 +10,7 @@ const ROOT_LABEL = 'cortex-flow history v1\n';
 
 /** The hash "before the first message" of `owner`'s conversations. */
 export function chainRoot(owner: string): string {
-  return createHash('sha256').update(ROOT_LABEL).update(owner).digest('base64url');
+  return hash('sha256', ROOT_LABEL + owner, 'base64url');
 }
 
 /**
@@ -29,7 +29,9 @@ function identity(m: ChatMessage): string {
 }
 
 export function chainHash(previous: string, m: ChatMessage): string {
-  return createHash('sha256').update(previous).update('\n').update(identity(m)).digest('base64url');
+  // One-shot hashing: about twice as fast as a Hash object for short inputs, and a request's whole
+  // history is hashed on every turn.
+  return hash('sha256', previous + '\n' + identity(m), 'base64url');
 }
 
 /** A request's messages are looked up more than once (before and under its lock): hashed once. */
