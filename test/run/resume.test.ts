@@ -87,6 +87,9 @@ for (const make of [async () => sqliteBackend(), postgresBackend]) {
         expect(team.inputs[0].resume).toMatchObject({ runId: first.metadata.run_id, pendingToolCallIds: [call.id] });
         expect(second.conversation_id).toBe(first.conversation_id);
         expect(team.inputs[0].conversationId).toBe(first.conversation_id);
+        // The resent history is not stored again: the transcript holds each message once.
+        const stored = await srv.store.getMessages(first.conversation_id);
+        expect(stored.map((m) => m.role)).toEqual(['user', 'assistant', 'tool', 'assistant']);
       } finally {
         await srv.close();
       }
