@@ -121,4 +121,8 @@ describe('a run releases its slot, lock and shutdown entry whatever fails', () =
     }
     await expectServing();
   });
+
+  it('leaves a shutdown nothing to wait for (run last: the drain closes the server to new runs)', async () => {
+    expect(await srv.deps.activeRuns.drain(0)).toEqual({ finished: 0, stopped: 0 });
+  });
 });
