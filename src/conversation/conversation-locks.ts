@@ -2,9 +2,9 @@
 // mutex, so local waiters queue without touching the database), then across processes and
 // replicas (a lease row in the store, renewed while the run lasts and expiring if the process
 // dies). Waiting is cancellable (the client's signal) and bounded (ConversationBusyError).
-import { randomUUID } from 'node:crypto';
 import type { Store } from '../store/types.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
+import { newHolder } from './lease-holder.ts';
 import { waitDeadline, type WaitDeadline } from './wait-deadline.ts';
 import { ConversationBusyError, LockWaitAbortedError, type ConversationLock } from './types.ts';
 
@@ -35,7 +35,7 @@ export class ConversationLocks {
       deadline?.cancelled()
         ? new LockWaitAbortedError(conversationId)
         : new ConversationBusyError(conversationId, Date.now() - started);
-    const holder = randomUUID();
+    const holder = newHolder();
     let unlock: (() => void) | undefined;
     try {
       unlock = this.mutex.tryLock(conversationId);

@@ -8,6 +8,7 @@ import type { ChatMessage, RunCheckpoint } from '../orchestrator/types.ts';
 import type { NewMessage, Store, StoredMessage } from '../store/types.ts';
 import type { TokenCounter } from '../tokens.ts';
 import { ConversationLocks } from './conversation-locks.ts';
+import { holderIsDead } from './lease-holder.ts';
 import { fitToBudget } from './merge.ts';
 import { planFromHistory, planNamed, type TurnPlan } from './turn-plan.ts';
 import {
@@ -55,6 +56,7 @@ export class StoredMemory implements ConversationMemory {
   private readonly maxContextTokens: number;
   private readonly lockWaitMs: number;
   private readonly locks: ConversationLocks;
+  private readonly leaseMs: number;
   /** One turn per conversation at a time in this process (the lock sees to it). */
   private readonly turns = new Map<string, TurnState>();
 
@@ -63,7 +65,8 @@ export class StoredMemory implements ConversationMemory {
     this.tokens = tokens;
     this.maxContextTokens = maxContextTokens;
     this.lockWaitMs = options.lockWaitMs ?? 30_000;
-    this.locks = new ConversationLocks(store, { leaseMs: options.leaseMs ?? 30_000 });
+    this.leaseMs = options.leaseMs ?? 15_000;
+    this.locks = new ConversationLocks(store, { leaseMs: this.leaseMs });
   }
 
   async lock(input: LockTurnInput, options: LockOptions = {}): Promise<ConversationLock> {
@@ -248,7 +251,13 @@ export class StoredMemory implements ConversationMemory {
     await this.store.deleteCheckpoint(input.owner ?? '', input.runId);
   }
 
-  recoverInterruptedRuns(): Promise<number> {
+  async recoverInterruptedRuns(): Promise<number> {
+    // Leases left by a dead process on this host are broken now; those of other hosts expire. One
+    // more sweep once they have, for turns whose replica died on another host.
+    for (const lease of await this.store.liveLeases())
+      if (holderIsDead(lease.holder)) await this.store.releaseLease(lease.conversationId, lease.holder);
+    const later = setTimeout(() => void this.store.interruptOrphanedRuns().catch(() => {}), this.leaseMs + 1000);
+    later.unref();
     return this.store.interruptOrphanedRuns();
   }
 

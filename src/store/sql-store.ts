@@ -301,6 +301,14 @@ export class SqlStore implements Store {
     });
   }
 
+  async liveLeases(): Promise<{ conversationId: string; holder: string }[]> {
+    const rows = await this.db.all<{ conversation_id: string; holder: string }>(
+      'SELECT conversation_id, holder FROM conversation_leases WHERE expires_at > ?',
+      [Date.now()],
+    );
+    return rows.map((r) => ({ conversationId: String(r.conversation_id), holder: String(r.holder) }));
+  }
+
   async interruptOrphanedRuns(): Promise<number> {
     const now = Date.now();
     return this.db.run(

@@ -161,6 +161,8 @@ export interface Store extends ApiKeyStore, RateLimitStore {
   /** Extends a lease still held by `holder`; false if it was lost. */
   renewLease(conversationId: string, holder: string, ttlMs: number): Promise<boolean>;
   releaseLease(conversationId: string, holder: string): Promise<void>;
+  /** Leases not yet expired (few: one per turn in progress). */
+  liveLeases(): Promise<{ conversationId: string; holder: string }[]>;
   /** Marks `running` runs whose conversation has no live lease as `interrupted`; how many. */
   interruptOrphanedRuns(): Promise<number>;
   /** Keeps a paused run's checkpoint under each of its pending tool-call ids. */
