@@ -50,7 +50,8 @@ export const conversationBusy = (conversationId: string, waitedSeconds: number) 
   new ApiError(
     409,
     'invalid_request_error',
-    `Another turn of conversation '${conversationId}' is still in progress (waited ${waitedSeconds}s); retry once it has finished.`,
+    `Another turn of conversation '${conversationId}' is still in progress (waited ${waitedSeconds}s); ` +
+      'retry once it has finished.',
     { param: 'conversation_id', code: 'conversation_busy', headers: { 'retry-after': '1' } },
   );
 
