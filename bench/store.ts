@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { StoredMemory } from '../src/conversation/stored.ts';
+import { historyHashes } from '../src/store/history-chain.ts';
 import type { ChatMessage } from '../src/orchestrator/types.ts';
 import { migrate } from '../src/store/migrations.ts';
 import { PostgresDatabase, SqliteDatabase, type Database } from '../src/store/sql.ts';
@@ -160,12 +161,20 @@ async function idlessChat(db: Database, store: SqlStore, tokens: TokenCounter): 
   const history: ChatMessage[] = [];
   const bytes: number[] = [];
   const placeAndAssemble: number[] = [];
+  const hashing: number[] = [];
   const conversations = new Set<string>();
   let before = 0;
   for (let i = 1; i <= CHAT_TURNS; i++) {
     history.push({ role: 'user', content: `${TEXT} Question ${i}.` });
     // Fresh objects each turn, as parsed from a request body (nothing cached from the turn before).
     const messages = history.map((m) => ({ ...m }));
+    // The part that must grow with the request: hashing the history it resends (as parsing it does).
+    const h = performance.now();
+    historyHashes(
+      '',
+      history.map((m) => ({ ...m })),
+    );
+    hashing.push(performance.now() - h);
     const t = performance.now();
     const lock = await memory.lock({ messages });
     const turn = await memory.prepare({ lock, messages });
@@ -219,6 +228,10 @@ async function idlessChat(db: Database, store: SqlStore, tokens: TokenCounter): 
   );
   console.log(
     `  place the request + assemble its context: turn ${early} ${around(placeAndAssemble, early).toFixed(2)} ms, turn ${CHAT_TURNS} ${around(placeAndAssemble, late).toFixed(2)} ms; ratio ${(around(placeAndAssemble, late) / around(placeAndAssemble, early)).toFixed(3)}`,
+  );
+  const database = placeAndAssemble.map((ms, i) => ms - hashing[i]);
+  console.log(
+    `    of which hashing the resent history: turn ${early} ${around(hashing, early).toFixed(2)} ms, turn ${CHAT_TURNS} ${around(hashing, late).toFixed(2)} ms; the rest (database, lock): ratio ${(around(database, late) / around(database, early)).toFixed(3)}`,
   );
 }
 

@@ -131,16 +131,19 @@ export class SqlStore implements Store {
   async matchHistory(owner: string, history: ChatMessage[]): Promise<HistoryMatch> {
     if (!history.length) return { depth: 0, conversations: [] };
     const hashes = historyHashes(owner, history);
-    // The inner LIMIT keeps PostgreSQL's planner on the chain-hash index (without it, on fresh
-    // statistics, it may walk the owner's conversations instead).
-    const at = (depth: number) =>
-      this.db.all<{ id: string; message_count: number; updated_at: string }>(
-        `SELECT c.id, c.message_count, c.updated_at
-         FROM (SELECT conversation_id FROM messages WHERE chain_hash = ? LIMIT 256) m
-         JOIN conversations c ON c.id = m.conversation_id
-         WHERE c.owner = ? ORDER BY c.updated_at DESC, c.id DESC LIMIT 16`,
-        [hashes[depth - 1], owner],
+    // Two indexed look-ups (the chain hash, then the conversations by primary key): as one join,
+    // PostgreSQL may hash all of the owner's conversations first.
+    const at = async (depth: number) => {
+      const holders = await this.db.all<{ conversation_id: string }>(
+        'SELECT conversation_id FROM messages WHERE chain_hash = ? LIMIT 256',
+        [hashes[depth - 1]],
       );
+      if (!holders.length) return [];
+      return this.db.all<{ id: string; message_count: number; updated_at: string }>(
+        `SELECT id, message_count, updated_at FROM conversations WHERE owner = ? AND id IN (${holders.map(() => '?').join(', ')}) ORDER BY updated_at DESC, id DESC LIMIT 16`,
+        [owner, ...holders.map((h) => String(h.conversation_id))],
+      );
+    };
     // A linear chat hits at once; an edited history costs a binary search (stored prefixes are
     // prefix-closed: a conversation holding depth d holds every depth below it).
     let rows = await at(history.length);
