@@ -4,7 +4,7 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chat, startTestServer, type TestServer } from '../support/app-server.ts';
-import { streamChat } from '../support/http-client.ts';
+import { sleep, streamChat } from '../support/http-client.ts';
 import { RecordingOrchestrator } from '../support/recording-orchestrator.ts';
 
 const team = new RecordingOrchestrator();
@@ -73,6 +73,7 @@ describe('GET /v1/runs?conversation_id=', () => {
     for (const content of ['one', 'two', 'three']) {
       const r = await chat(srv.baseUrl, { conversation_id: 'listed', messages: [{ role: 'user', content }] }, mine);
       ids.push(r.body.metadata.run_id);
+      await sleep(5); // start times a clock tick apart: the order is theirs, not the ids'
     }
     const newestFirst = [...ids].reverse();
     const all = await get('/v1/runs?conversation_id=listed');
