@@ -28,6 +28,8 @@ import {
 export { ConversationNotFoundError };
 
 const PRIMING_TOKENS = 3;
+/** What a chat message costs besides its content: 3 tokens of framing and 1 for the role `assistant`. */
+const MESSAGE_OVERHEAD = 4;
 /** A minted id the history lookup settles on may change once while the lock is awaited; not more. */
 const MAX_PLAN_ATTEMPTS = 3;
 
@@ -48,6 +50,8 @@ interface TurnState {
   /** The prompt of the conversation the turn continues (or branches from). */
   storedSystem?: string;
   begun: boolean;
+  /** The new messages with their token counts, once prepare() has counted them. */
+  newCosted?: NewMessage[];
 }
 
 export class StoredMemory implements ConversationMemory {
@@ -116,9 +120,11 @@ export class StoredMemory implements ConversationMemory {
 
   private hold(lock: ConversationLock, state: Omit<TurnState, 'begun'>): ConversationLock {
     const id = lock.conversationId;
-    this.turns.set(id, { ...state, begun: false });
+    const held: TurnState = { ...state, begun: false };
+    this.turns.set(id, held);
     const release = () => {
-      this.turns.delete(id);
+      // Idempotent: a second call must not forget the state of the turn that holds the lock next.
+      if (this.turns.get(id) === held) this.turns.delete(id);
       return lock.release();
     };
     return { conversationId: id, release, [Symbol.asyncDispose]: release };
@@ -148,6 +154,7 @@ export class StoredMemory implements ConversationMemory {
     const budget = this.maxContextTokens - PRIMING_TOKENS - (system[0] ? this.tokens.countMessage(system[0]) : 0);
 
     const fresh = plan.newMessages.map((m) => ({ m, cost: this.tokens.countMessage(m) }));
+    state.newCosted = fresh.map((f) => ({ ...f.m, tokenCount: f.cost })); // counted once: begin() stores these
     const freshCost = fresh.reduce((n, f) => n + f.cost, 0);
     const stored =
       plan.history && freshCost < budget
@@ -192,7 +199,7 @@ export class StoredMemory implements ConversationMemory {
         : (state.requestedSystem ?? state.storedSystem),
       branchFrom: state.plan.branchFrom,
       supersedes: state.plan.supersedes,
-      messages: this.costed(state.plan.newMessages),
+      messages: state.newCosted ?? this.costed(state.plan.newMessages),
       runs: runs.map((r) => ({ id: r.runId, model: input.model, startedAt })),
     });
     state.begun = true;
@@ -219,7 +226,7 @@ export class StoredMemory implements ConversationMemory {
       title: titleOf(turn.newMessages),
       systemPrompt,
       messages: main ? this.costed(turn.newMessages.filter((m) => m.role !== 'system')) : [],
-      answer: main && turn.answer ? this.costed([turn.answer])[0] : null,
+      answer: main && turn.answer ? { ...turn.answer, tokenCount: this.answerTokens(turn) } : null,
       run: {
         id: turn.runId,
         conversationId: turn.conversationId,
@@ -259,6 +266,17 @@ export class StoredMemory implements ConversationMemory {
     const later = setTimeout(() => void this.store.interruptOrphanedRuns().catch(() => {}), this.leaseMs + 1000);
     later.unref();
     return this.store.interruptOrphanedRuns();
+  }
+
+  /**
+   * The answer's tokens as a stored message: the lifecycle counted them already (completionTokens,
+   * which also counts tool-call arguments: a slight overestimate, safe for a budget); an answer can be
+   * long, and is not tokenised a second time.
+   */
+  private answerTokens(turn: TurnRecord): number {
+    return turn.completionTokens > 0
+      ? turn.completionTokens + MESSAGE_OVERHEAD
+      : this.tokens.countMessage(turn.answer!);
   }
 
   private costed(messages: ChatMessage[]): NewMessage[] {
