@@ -7,7 +7,7 @@ import { storedText } from '../store/text.ts';
 
 export const sameMessage = (a: ChatMessage, b: ChatMessage) =>
   a.role === b.role &&
-  storedText(a.content).trim() === storedText(b.content).trim() &&
+  (storedText(a.content) ?? '').trim() === (storedText(b.content) ?? '').trim() &&
   (a.toolCallId ?? null) === (b.toolCallId ?? null);
 
 /** How many leading messages of `request` repeat the end of `storedTail`. */

@@ -21,7 +21,7 @@ export function chainRoot(owner: string): string {
 function identity(m: ChatMessage): string {
   return JSON.stringify([
     m.role,
-    storedText(m.content).trim(),
+    (storedText(m.content) ?? '').trim(),
     m.toolCallId ?? null,
     m.toolCalls?.length ? m.toolCalls.map((c) => [c.id, c.name]) : null,
     m.images?.length ? m.images.map((i) => i.url) : null,

@@ -175,6 +175,44 @@ describe.each(backends)('conversation memory on $name', (backend) => {
     expect(await contents(store, ids[0])).toEqual(history.map((m) => m.content));
   });
 
+  it('continues an id-less conversation paused for client tools with the tool results', async () => {
+    const store = await open();
+    const memory = new StoredMemory(store, tokens, 10_000);
+    const ask = [user('weather in Oslo?')];
+    const lock = await memory.lock({ messages: ask });
+    const turn = await memory.prepare({ lock, messages: ask });
+    const startedAt = new Date();
+    await memory.begin({ turn, model: 'm', runs: [{ runId: 'run_paused_tools', choiceIndex: 0 }], startedAt });
+    const call = { id: 'call_oslo', name: 'get_weather', arguments: '{"city":"Oslo"}' };
+    await memory.record({
+      conversationId: turn.conversationId,
+      runId: 'run_paused_tools',
+      model: 'm',
+      newMessages: turn.newMessages,
+      answer: { role: 'assistant', content: '', toolCalls: [call] },
+      status: 'tool_calls',
+      events: [],
+      agentsUsed: [],
+      usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
+      promptTokens: 0,
+      completionTokens: 0,
+      startedAt,
+      finishedAt: new Date(),
+    });
+    await lock.release();
+    // The client echoes the call (re-serialising its arguments) and adds the result.
+    const resumed = await say(memory, {
+      messages: [
+        ...ask,
+        { role: 'assistant', content: '', toolCalls: [{ ...call, arguments: '{ "city": "Oslo" }' }] },
+        { role: 'tool', content: '3 C', toolCallId: 'call_oslo' },
+      ],
+      answer: 'It is 3 C in Oslo.',
+    });
+    expect(resumed.conversationId).toBe(turn.conversationId);
+    expect(await contents(store, turn.conversationId)).toEqual(['weather in Oslo?', '', '3 C', 'It is 3 C in Oslo.']);
+  });
+
   it('never shares a conversation between owners with identical histories', async () => {
     const store = await open();
     const memory = new StoredMemory(store, tokens, 10_000);
