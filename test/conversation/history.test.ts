@@ -143,6 +143,8 @@ describe.each(backends)('conversation memory on $name', (backend) => {
     const edited = [...history.slice(0, 4), user('edit question 3, reworded')];
     const branch = await say(memory, { messages: edited, answer: 'edit answer 3b' });
     expect(branch.conversationId).not.toBe(ids[0]);
+    // The agents saw the history up to the edit, not the turns after it.
+    expect(branch.context.map((m) => m.content)).toEqual([...original.slice(0, 4), 'edit question 3, reworded']);
     expect(await contents(store, branch.conversationId)).toEqual([
       ...original.slice(0, 4),
       'edit question 3, reworded',
