@@ -64,6 +64,12 @@ export class ChatRun implements AsyncDisposable {
   readonly promptTokens: number;
   /** Aborted when the run is stopped: by the client, the run timer or a shutdown. */
   readonly signal: AbortSignal;
+  /**
+   * Aborted once the runs produce nothing more: every choice finished, or the run was stopped. From
+   * then on a renderer must not wait for a slow client: the turn is recorded and the slots released
+   * while the last frames are still on their way.
+   */
+  readonly ended: AbortSignal;
 
   private readonly deps: AppDeps;
   private readonly chat: ChatRequest;
@@ -75,6 +81,7 @@ export class ChatRun implements AsyncDisposable {
   private readonly startedAt: Date;
   private readonly resources: AsyncDisposableStack;
   private readonly abort: AbortController;
+  private readonly end = new AbortController();
   private readonly timer: NodeJS.Timeout;
   private readonly iterator: AsyncIterator<[number, RunEvent]>;
   private stopReason: StopReason | undefined;
@@ -206,6 +213,7 @@ export class ChatRun implements AsyncDisposable {
 
     this.abort = new AbortController();
     this.signal = this.abort.signal;
+    this.ended = this.end.signal;
     const onClientGone = () => this.stop('client');
     options.clientGone.addEventListener('abort', onClientGone, { once: true });
     if (options.clientGone.aborted) this.stop('client');
@@ -340,6 +348,7 @@ export class ChatRun implements AsyncDisposable {
     this.stopReason = reason;
     clearTimeout(this.timer);
     this.abort.abort(new Error(reason));
+    this.end.abort();
   }
 
   private async next(): Promise<[number, RunEvent] | undefined> {
@@ -347,14 +356,19 @@ export class ChatRun implements AsyncDisposable {
     const result = await this.iterator.next();
     if (result.done) {
       this.drained = true;
-      clearTimeout(this.timer);
+      this.settle();
       return undefined;
     }
     const [index, event] = result.value;
     this.choices[index].summary.apply(event);
-    // A completed answer is never turned into a timeout by the clock running on while it is delivered.
-    if (this.choices.every((c) => c.summary.done)) clearTimeout(this.timer);
+    if (this.choices.every((c) => c.summary.done)) this.settle();
     return result.value;
+  }
+
+  /** Every choice is done: a completed answer is never turned into a timeout while it is delivered. */
+  private settle(): void {
+    clearTimeout(this.timer);
+    this.end.abort();
   }
 
   private async drain(): Promise<void> {

@@ -4,8 +4,31 @@
 import { connect, type Socket } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/app-server.ts';
+import type { RunEvent } from '../../src/orchestrator/events.ts';
+import type { ModelInfo, Orchestrator, RunInput } from '../../src/orchestrator/types.ts';
 import { FloodOrchestrator } from '../support/flood-orchestrator.ts';
 import { waitFor } from '../support/http-client.ts';
+
+/** An engine that does not stream: its whole (long) answer comes with run_finished. */
+class WholeAnswerTeam implements Orchestrator {
+  readonly engine = 'test-whole';
+  models(): ModelInfo[] {
+    return [{ id: 'cortex-flow', description: 'test team' }];
+  }
+  async *run(input: RunInput): AsyncIterable<RunEvent> {
+    const text = 'lorem ipsum '.repeat(350_000); // about 4 MB: more than the socket buffers take
+    yield { type: 'run_started', runId: input.runId, model: input.model, at: Date.now() };
+    yield {
+      type: 'run_finished',
+      finishReason: 'stop',
+      text,
+      agentsUsed: ['writer'],
+      iterations: 1,
+      sources: [],
+      at: Date.now(),
+    };
+  }
+}
 
 const servers: TestServer[] = [];
 const sockets: Socket[] = [];
@@ -78,5 +101,18 @@ describe('a streaming client that stops reading', () => {
     const run = await runOf(srv, 'stalled-shutdown');
     expect(run).toMatchObject({ status: 'failed' });
     expect(run.error).toContain('shutting down');
+  });
+
+  it('holds no run slot once its answer is complete, however slowly it takes the last frames', async () => {
+    const srv = await startTestServer(new WholeAnswerTeam(), { CORTEX_STREAM_WRITE_TIMEOUT_SECONDS: '600' });
+    servers.push(srv);
+    await stalledStream(srv.baseUrl, 'stalled-end');
+    await waitFor(
+      async () => (await runOf(srv, 'stalled-end'))?.status === 'completed',
+      30_000,
+      'the turn to be stored',
+    );
+    await waitFor(() => srv.deps.activeRuns.size === 0, 10_000, 'the run to be released');
+    expect(srv.deps.gate.running).toBe(0);
   });
 });

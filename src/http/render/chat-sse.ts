@@ -22,7 +22,8 @@ export async function streamChat(run: ChatRun, reply: FastifyReply, deps: AppDep
   const sse = new SseWriter(reply.raw, {
     keepAliveSeconds: deps.config.keepAliveSeconds,
     writeTimeoutSeconds: deps.config.streamWriteTimeoutSeconds,
-    signal: run.signal,
+    // Once the runs are over, the last frames are queued without waiting for a slow client.
+    signal: run.ended,
   });
   // Headers set by hooks (request id, CORS) would be lost by hijack(): carry them over.
   const hookHeaders = reply.getHeaders() as Record<string, string>;
