@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { StoredMemory } from '../../src/conversation/stored.ts';
 import {
   ConversationBusyError,
+  ConversationNotFoundError,
   LockWaitAbortedError,
   type ConversationMemory,
   type TurnStatus,
@@ -394,5 +395,26 @@ describe('conversation memory across PostgreSQL replicas', () => {
     });
     await lockA.release();
     expect((await turnB).context.map((m) => m.content)).toEqual(['from A', 'A answered', 'from B']);
+  });
+
+  it('refuses a second key racing for the same new conversation id, before its run starts', async () => {
+    const [storeA, storeB] = [await postgres.open(), await postgres.open()];
+    stores.push(storeA, storeB);
+    const replicaA = new StoredMemory(storeA, tokens, 10_000);
+    const replicaB = new StoredMemory(storeB, tokens, 10_000);
+    const id = 'conv_contested';
+    const lockA = await replicaA.lock({ conversationId: id, owner: 'key_a', messages: [user('mine')] });
+    const lockB = replicaB.lock({ conversationId: id, owner: 'key_b', messages: [user('no, mine')] });
+    const turnA = await replicaA.prepare({ lock: lockA, owner: 'key_a', messages: [user('mine')] });
+    await replicaA.begin({
+      turn: turnA,
+      owner: 'key_a',
+      model: 'm',
+      runs: [{ runId: 'run_contested', choiceIndex: 0 }],
+      startedAt: new Date(),
+    });
+    await lockA.release();
+    await expect(lockB).rejects.toBeInstanceOf(ConversationNotFoundError);
+    expect(await storeB.getConversationOwner(id)).toBe('key_a');
   });
 });
