@@ -325,10 +325,15 @@ export class SqlStore implements Store {
 
   async interruptOrphanedRuns(): Promise<number> {
     const now = Date.now();
-    return this.db.run(
-      "UPDATE runs SET status = 'interrupted', error = ?, finished_at = ? WHERE status = 'running' AND NOT EXISTS (SELECT 1 FROM conversation_leases l WHERE l.conversation_id = runs.conversation_id AND l.expires_at > ?)",
-      [INTERRUPTED, new Date(now).toISOString(), now],
-    );
+    return this.db.transaction(async (tx) => {
+      const marked = await tx.run(
+        "UPDATE runs SET status = 'interrupted', error = ?, finished_at = ? WHERE status = 'running' AND NOT EXISTS (SELECT 1 FROM conversation_leases l WHERE l.conversation_id = runs.conversation_id AND l.expires_at > ?)",
+        [INTERRUPTED, new Date(now).toISOString(), now],
+      );
+      // Expired leases of dead processes would otherwise stay until their conversation's next turn.
+      await tx.run('DELETE FROM conversation_leases WHERE expires_at <= ?', [now]);
+      return marked;
+    });
   }
 
   // Checkpoints of runs paused for client tools.
