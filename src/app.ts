@@ -28,10 +28,13 @@ export async function createApp(config: Config, options: ServerOptions = {}): Pr
   const orchestrator = llmConfigured(config)
     ? createTeam(config, tools)
     : new OfflineOrchestrator(config.modelName, tools);
+  const memory = new StoredMemory(store, tokens, config.maxContextTokens);
+  // Runs a killed process left `running` are marked interrupted, so that their turns say what happened.
+  await memory.recoverInterruptedRuns();
   const deps: AppDeps = assembleDeps({
     config,
     orchestrator,
-    memory: new StoredMemory(store, tokens, config.maxContextTokens),
+    memory,
     tokens,
     version: VERSION,
     store,

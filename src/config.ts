@@ -314,6 +314,24 @@ export const SETTINGS = {
     default: '600',
     doc: 'Longest a run may take; then it is stopped with a 504 error and its partial answer is stored.',
   }),
+  conversationWaitSeconds: setting({
+    env: 'CORTEX_CONVERSATION_WAIT_SECONDS',
+    schema: num(0, 3600),
+    default: '10',
+    doc: 'How long a turn waits for the turn in progress on the same conversation (before taking a run slot); then 409 `conversation_busy`.',
+  }),
+  maxChoices: setting({
+    env: 'CORTEX_MAX_CHOICES',
+    schema: int(1, 128),
+    default: '8',
+    doc: 'Largest `n` of a chat completion; each choice is a run of its own (a run slot, its tokens in the rate limits).',
+  }),
+  streamWriteTimeoutSeconds: setting({
+    env: 'CORTEX_STREAM_WRITE_TIMEOUT_SECONDS',
+    schema: num(1, 3600),
+    default: '30',
+    doc: 'How long a streaming client that stops reading may leave a frame unread before its connection is closed (and its run stopped).',
+  }),
   fallbackModel: setting({
     env: 'CORTEX_FALLBACK_MODEL',
     schema: optionalText,

@@ -3,9 +3,12 @@
 // the request is new. So a client resending the whole history and a client sending only its new
 // message both add exactly the new turn.
 import type { ChatMessage } from '../orchestrator/types.ts';
+import { storedText } from '../store/text.ts';
 
-const sameMessage = (a: ChatMessage, b: ChatMessage) =>
-  a.role === b.role && a.content.trim() === b.content.trim() && (a.toolCallId ?? null) === (b.toolCallId ?? null);
+export const sameMessage = (a: ChatMessage, b: ChatMessage) =>
+  a.role === b.role &&
+  (storedText(a.content) ?? '').trim() === (storedText(b.content) ?? '').trim() &&
+  (a.toolCallId ?? null) === (b.toolCallId ?? null);
 
 /** How many leading messages of `request` repeat the end of `storedTail`. */
 export function overlapLength(storedTail: ChatMessage[], request: ChatMessage[]): number {

@@ -1,15 +1,61 @@
 // Memory that keeps nothing: each request's messages are its whole context. Used where a store is
-// deliberately absent (unit tests of the HTTP layer); the server uses the stored memory.
-import type { ConversationMemory, PreparedTurn, PrepareTurnInput } from './types.ts';
+// deliberately absent (unit tests of the HTTP layer, benchmarks of the wire); the server uses the
+// stored memory. Locks are real (in this process) so that turn ordering behaves the same.
+import { randomUUID } from 'node:crypto';
+import { KeyedMutex } from './keyed-mutex.ts';
+import { waitDeadline } from './wait-deadline.ts';
+import {
+  ConversationBusyError,
+  LockWaitAbortedError,
+  type ConversationLock,
+  type ConversationMemory,
+  type LockOptions,
+  type LockTurnInput,
+  type PausedRun,
+  type PreparedTurn,
+  type PrepareTurnInput,
+} from './types.ts';
 
 export class StatelessMemory implements ConversationMemory {
+  private readonly mutex = new KeyedMutex();
+
+  async lock(input: LockTurnInput, options: LockOptions = {}): Promise<ConversationLock> {
+    const conversationId = input.conversationId ?? `conv_${randomUUID()}`;
+    let unlock = this.mutex.tryLock(conversationId);
+    if (!unlock) {
+      const started = Date.now();
+      const deadline = waitDeadline(options.signal, options.waitMs ?? 30_000);
+      try {
+        unlock = await this.mutex.lock(conversationId, deadline.signal);
+      } catch {
+        throw deadline.cancelled()
+          ? new LockWaitAbortedError(conversationId)
+          : new ConversationBusyError(conversationId, Date.now() - started);
+      } finally {
+        deadline.dispose();
+      }
+    }
+    const release = async () => unlock();
+    return { conversationId, release, [Symbol.asyncDispose]: release };
+  }
+
   async prepare(input: PrepareTurnInput): Promise<PreparedTurn> {
+    const lock = input.lock ?? (await this.lock(input, { signal: input.signal }));
     return {
-      conversationId: input.conversationId,
+      conversationId: lock.conversationId,
       context: input.messages,
       newMessages: input.messages,
-      release: () => {},
+      release: () => lock.release(),
     };
   }
+  async begin(): Promise<void> {}
   async record(): Promise<void> {}
+  async savePausedRun(): Promise<void> {}
+  async findPausedRun(): Promise<PausedRun | undefined> {
+    return undefined;
+  }
+  async resumedRun(): Promise<void> {}
+  async recoverInterruptedRuns(): Promise<number> {
+    return 0;
+  }
 }

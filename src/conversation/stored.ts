@@ -1,91 +1,232 @@
-// Conversation memory over the store: the stored transcript is the source of truth. prepare()
-// merges the request into it and assembles the context (system prompt kept, oldest turns dropped
-// to fit OPENAI_COMPAT_MAX_CONTEXT_TOKENS, reading only as much history as the window needs);
-// record() appends the turn and its run in one transaction.
-import type { ChatMessage } from '../orchestrator/types.ts';
-import type { Store } from '../store/types.ts';
+// Conversation memory over the store: the stored transcript is the source of truth. lock() finds
+// the conversation a request continues (named, or found from the history it resends) and holds it;
+// prepare() assembles the context (system prompt kept, oldest turns dropped to fit
+// OPENAI_COMPAT_MAX_CONTEXT_TOKENS, reading only as much history as the window needs); begin()
+// writes the user's messages and the running run(s); record() ends each run and appends the answer.
+import { randomUUID } from 'node:crypto';
+import type { ChatMessage, RunCheckpoint } from '../orchestrator/types.ts';
+import type { NewMessage, Store, StoredMessage } from '../store/types.ts';
 import type { TokenCounter } from '../tokens.ts';
-import { fitToBudget, overlapLength } from './merge.ts';
-import { KeyedMutex } from './keyed-mutex.ts';
-import type { ConversationMemory, PreparedTurn, PrepareTurnInput, TurnRecord } from './types.ts';
+import { ConversationLocks } from './conversation-locks.ts';
+import { holderIsDead } from './lease-holder.ts';
+import { fitToBudget } from './merge.ts';
+import { planFromHistory, planNamed, type TurnPlan } from './turn-plan.ts';
+import {
+  ConversationBusyError,
+  ConversationNotFoundError,
+  type BeginTurnInput,
+  type ConversationLock,
+  type ConversationMemory,
+  type LockOptions,
+  type LockTurnInput,
+  type PausedRun,
+  type PreparedTurn,
+  type PrepareTurnInput,
+  type TurnRecord,
+} from './types.ts';
 
-/** The conversation exists but belongs to someone else: answered as "not found". */
-export class ConversationNotFoundError extends Error {}
+export { ConversationNotFoundError };
 
 const PRIMING_TOKENS = 3;
+/** What a chat message costs besides its content: 3 tokens of framing and 1 for the role `assistant`. */
+const MESSAGE_OVERHEAD = 4;
+/** A minted id the history lookup settles on may change once while the lock is awaited; not more. */
+const MAX_PLAN_ATTEMPTS = 3;
+
+export interface StoredMemoryOptions {
+  /** Longest wait for a conversation busy with another turn (lock()'s `waitMs` overrides it). */
+  lockWaitMs?: number;
+  /** Lease on a conversation held by a turn, renewed while it runs (a dead process blocks it this long). */
+  leaseMs?: number;
+}
+
+/** What a turn holds between lock() and release(): the plan made under the lock, and what it wrote. */
+interface TurnState {
+  owner: string;
+  plan: TurnPlan;
+  title: string;
+  /** The request's system messages, joined; they replace the stored prompt. */
+  requestedSystem?: string;
+  /** The prompt of the conversation the turn continues (or branches from). */
+  storedSystem?: string;
+  begun: boolean;
+  /** The new messages with their token counts, once prepare() has counted them. */
+  newCosted?: NewMessage[];
+}
 
 export class StoredMemory implements ConversationMemory {
   private readonly store: Store;
   private readonly tokens: TokenCounter;
   private readonly maxContextTokens: number;
-  private readonly locks = new KeyedMutex();
+  private readonly lockWaitMs: number;
+  private readonly locks: ConversationLocks;
+  private readonly leaseMs: number;
+  /** One turn per conversation at a time in this process (the lock sees to it). */
+  private readonly turns = new Map<string, TurnState>();
 
-  constructor(store: Store, tokens: TokenCounter, maxContextTokens: number) {
+  constructor(store: Store, tokens: TokenCounter, maxContextTokens: number, options: StoredMemoryOptions = {}) {
     this.store = store;
     this.tokens = tokens;
     this.maxContextTokens = maxContextTokens;
+    this.lockWaitMs = options.lockWaitMs ?? 30_000;
+    this.leaseMs = options.leaseMs ?? 15_000;
+    this.locks = new ConversationLocks(store, { leaseMs: this.leaseMs });
+  }
+
+  async lock(input: LockTurnInput, options: LockOptions = {}): Promise<ConversationLock> {
+    const owner = input.owner ?? '';
+    const rest = input.messages.filter((m) => m.role !== 'system');
+    const title = titleOf(input.messages);
+    const acquire = (id: string) =>
+      this.locks.acquire(id, { signal: options.signal, waitMs: options.waitMs ?? this.lockWaitMs });
+
+    if (input.conversationId) {
+      const id = input.conversationId;
+      const lock = await acquire(id);
+      try {
+        const conversation = await this.store.getConversation(id, owner);
+        if (!conversation && (await this.store.getConversationOwner(id)) !== undefined)
+          throw new ConversationNotFoundError(id); // another key's conversation
+        const plan = await planNamed(this.store, owner, id, !!conversation, rest);
+        return this.hold(lock, { owner, plan, title, ...systemOf(input.messages, conversation?.systemPrompt) });
+      } catch (err) {
+        await lock.release();
+        throw err;
+      }
+    }
+
+    // No id: the history decides. The plan is made again under the lock, as another turn may have
+    // moved the conversation on while this one waited (then this one branches).
+    const minted = `conv_${randomUUID()}`;
+    let target = (await planFromHistory(this.store, owner, rest, minted)).conversationId;
+    for (let attempt = 1; ; attempt++) {
+      const lock = await acquire(target);
+      try {
+        const plan = await planFromHistory(this.store, owner, rest, minted);
+        if (plan.conversationId === target) {
+          const source = plan.history?.conversationId;
+          const stored = source ? (await this.store.getConversation(source, owner))?.systemPrompt : undefined;
+          return this.hold(lock, { owner, plan, title, ...systemOf(input.messages, stored) });
+        }
+        if (attempt >= MAX_PLAN_ATTEMPTS) throw new ConversationBusyError(target, 0);
+        target = plan.conversationId;
+      } catch (err) {
+        await lock.release();
+        throw err;
+      }
+      await lock.release();
+    }
+  }
+
+  private hold(lock: ConversationLock, state: Omit<TurnState, 'begun'>): ConversationLock {
+    const id = lock.conversationId;
+    const held: TurnState = { ...state, begun: false };
+    this.turns.set(id, held);
+    const release = () => {
+      // Idempotent: a second call must not forget the state of the turn that holds the lock next.
+      if (this.turns.get(id) === held) this.turns.delete(id);
+      return lock.release();
+    };
+    return { conversationId: id, release, [Symbol.asyncDispose]: release };
   }
 
   async prepare(input: PrepareTurnInput): Promise<PreparedTurn> {
-    // Turns of one conversation are served one after the other in this process.
-    const release = await this.locks.lock(input.conversationId);
+    const lock =
+      input.lock ??
+      (await this.lock(
+        { conversationId: input.conversationId, owner: input.owner, messages: input.messages },
+        { signal: input.signal },
+      ));
     try {
-      const owner = input.owner ?? '';
-      const conversation = await this.store.getConversation(input.conversationId, owner);
-      if (!conversation && (await this.store.getConversationOwner(input.conversationId)) !== undefined) {
-        throw new ConversationNotFoundError(input.conversationId); // another key's conversation
-      }
-      const systems = input.messages.filter((m) => m.role === 'system');
-      const rest = input.messages.filter((m) => m.role !== 'system');
-      const newSystem = systems.length ? systems.map((m) => m.content).join('\n\n') : undefined;
-      const systemText = newSystem ?? conversation?.systemPrompt ?? undefined;
-
-      const tail = conversation ? await this.store.tailMessages(input.conversationId, rest.length) : [];
-      const newMessages = rest.slice(overlapLength(tail, rest));
-      const system: ChatMessage[] = systemText ? [{ role: 'system', content: systemText }] : [];
-      const budget = this.maxContextTokens - PRIMING_TOKENS - (system[0] ? this.tokens.countMessage(system[0]) : 0);
-
-      const fresh = newMessages.map((m) => ({ m, cost: this.tokens.countMessage(m) }));
-      const freshCost = fresh.reduce((n, f) => n + f.cost, 0);
-      const history =
-        conversation && freshCost < budget
-          ? await this.store.recentMessages(input.conversationId, budget - freshCost)
-          : [];
-      const candidates = [...history.map((m) => ({ m: strip(m), cost: m.tokenCount })), ...fresh];
-      let window = fitToBudget(candidates, budget);
-      // Whatever the budget, the agents must see the message they are answering.
-      if (!window.length && newMessages.length) window = [newMessages[newMessages.length - 1]];
-
-      const recordedNew =
-        newSystem !== undefined && newSystem !== conversation?.systemPrompt
-          ? [{ role: 'system' as const, content: newSystem }, ...newMessages]
-          : newMessages;
-      return {
-        conversationId: input.conversationId,
-        context: [...system, ...window],
-        newMessages: recordedNew,
-        release,
-      };
+      const state = this.turns.get(lock.conversationId);
+      if (!state) throw new Error(`conversation ${lock.conversationId} is not locked by this memory`);
+      return await this.assemble(lock, state);
     } catch (err) {
-      release();
+      if (!input.lock) await lock.release();
       throw err;
     }
   }
 
+  private async assemble(lock: ConversationLock, state: TurnState): Promise<PreparedTurn> {
+    const { plan } = state;
+    const systemText = state.requestedSystem ?? state.storedSystem;
+    const system: ChatMessage[] = systemText ? [{ role: 'system', content: systemText }] : [];
+    const budget = this.maxContextTokens - PRIMING_TOKENS - (system[0] ? this.tokens.countMessage(system[0]) : 0);
+
+    const fresh = plan.newMessages.map((m) => ({ m, cost: this.tokens.countMessage(m) }));
+    state.newCosted = fresh.map((f) => ({ ...f.m, tokenCount: f.cost })); // counted once: begin() stores these
+    const freshCost = fresh.reduce((n, f) => n + f.cost, 0);
+    const stored =
+      plan.history && freshCost < budget
+        ? await this.store.recentMessages(plan.history.conversationId, budget - freshCost, plan.history.throughSeq)
+        : [];
+    // A retried turn's partial answer is about to leave the transcript: the agents never see it.
+    const superseded = plan.supersedes && stored.at(-1)?.runId === plan.supersedes ? stored.at(-1) : undefined;
+    const history = superseded?.role === 'assistant' ? stored.slice(0, -1) : stored;
+    const candidates = [...history.map((m) => ({ m: strip(m), cost: m.tokenCount })), ...fresh];
+    let window = fitToBudget(candidates, budget);
+    // Whatever the budget, the agents must see the message they are answering.
+    const answering = plan.newMessages.at(-1) ?? (history.length ? strip(history[history.length - 1]) : undefined);
+    if (!window.length && answering) window = [answering];
+
+    return {
+      conversationId: lock.conversationId,
+      context: [...system, ...window],
+      // As before: a system prompt that changes is part of what the turn adds.
+      newMessages: systemChanged(state)
+        ? [{ role: 'system', content: state.requestedSystem! }, ...plan.newMessages]
+        : plan.newMessages,
+      release: () => lock.release(),
+    };
+  }
+
+  async begin(input: BeginTurnInput): Promise<void> {
+    const state = this.turns.get(input.turn.conversationId);
+    if (!state) throw new Error(`conversation ${input.turn.conversationId} is not locked by this memory`);
+    if (state.begun) return;
+    const runs = [...input.runs].sort((a, b) => a.choiceIndex - b.choiceIndex);
+    const startedAt = input.startedAt.toISOString();
+    await this.store.beginTurn({
+      conversationId: input.turn.conversationId,
+      owner: state.owner,
+      title: state.title,
+      // A new conversation (a branch included) starts with the prompt in force; an existing one
+      // changes only when the request brings a different one.
+      systemPrompt: state.plan.exists
+        ? systemChanged(state)
+          ? state.requestedSystem
+          : undefined
+        : (state.requestedSystem ?? state.storedSystem),
+      branchFrom: state.plan.branchFrom,
+      supersedes: state.plan.supersedes,
+      messages: state.newCosted ?? this.costed(state.plan.newMessages),
+      runs: runs.map((r) => ({ id: r.runId, model: input.model, startedAt })),
+    });
+    state.begun = true;
+  }
+
   async record(turn: TurnRecord): Promise<void> {
     const owner = turn.owner ?? '';
+    const main = (turn.choiceIndex ?? 0) === 0;
+    const state = this.turns.get(turn.conversationId);
+    // A lifecycle that did not call begin(): the turn is written now, retry and branch included.
+    if (main && state && !state.begun) {
+      await this.begin({
+        turn: { conversationId: turn.conversationId, context: [], newMessages: [], release: async () => {} },
+        owner,
+        model: turn.model,
+        runs: [{ runId: turn.runId, choiceIndex: 0 }],
+        startedAt: turn.startedAt,
+      });
+    }
     const systemPrompt = turn.newMessages.find((m) => m.role === 'system')?.content;
-    const messages = [
-      ...turn.newMessages.filter((m) => m.role !== 'system'),
-      ...(turn.answer ? [{ ...turn.answer, runId: turn.runId }] : []),
-    ];
-    const firstUser = turn.newMessages.find((m) => m.role === 'user')?.content ?? 'New conversation';
-    await this.store.appendTurn({
+    await this.store.finishTurn({
       conversationId: turn.conversationId,
       owner,
-      title: firstUser.replace(/\s+/g, ' ').trim().slice(0, 80) || 'New conversation',
+      title: titleOf(turn.newMessages),
       systemPrompt,
-      messages: messages.map((m) => ({ ...m, tokenCount: this.tokens.countMessage(m) })),
+      messages: main ? this.costed(turn.newMessages.filter((m) => m.role !== 'system')) : [],
+      answer: main && turn.answer ? { ...turn.answer, tokenCount: this.answerTokens(turn) } : null,
       run: {
         id: turn.runId,
         conversationId: turn.conversationId,
@@ -103,12 +244,63 @@ export class StoredMemory implements ConversationMemory {
       },
     });
   }
+
+  async savePausedRun(input: { owner?: string; conversationId: string; checkpoint: RunCheckpoint }): Promise<void> {
+    await this.store.saveCheckpoint(input.owner ?? '', input.conversationId, input.checkpoint);
+  }
+
+  async findPausedRun(input: { owner?: string; toolCallIds: string[] }): Promise<PausedRun | undefined> {
+    const found = await this.store.findCheckpoint(input.owner ?? '', input.toolCallIds);
+    return found && { conversationId: found.conversationId, checkpoint: found.checkpoint };
+  }
+
+  async resumedRun(input: { owner?: string; runId: string }): Promise<void> {
+    await this.store.deleteCheckpoint(input.owner ?? '', input.runId);
+  }
+
+  async recoverInterruptedRuns(): Promise<number> {
+    // Leases left by a dead process on this host are broken now; those of other hosts expire. One
+    // more sweep once they have, for turns whose replica died on another host.
+    for (const lease of await this.store.liveLeases())
+      if (holderIsDead(lease.holder)) await this.store.releaseLease(lease.conversationId, lease.holder);
+    const later = setTimeout(() => void this.store.interruptOrphanedRuns().catch(() => {}), this.leaseMs + 1000);
+    later.unref();
+    return this.store.interruptOrphanedRuns();
+  }
+
+  /**
+   * The answer's tokens as a stored message: the lifecycle counted them already (completionTokens,
+   * which also counts tool-call arguments: a slight overestimate, safe for a budget); an answer can be
+   * long, and is not tokenised a second time.
+   */
+  private answerTokens(turn: TurnRecord): number {
+    return turn.completionTokens > 0
+      ? turn.completionTokens + MESSAGE_OVERHEAD
+      : this.tokens.countMessage(turn.answer!);
+  }
+
+  private costed(messages: ChatMessage[]): NewMessage[] {
+    return messages.map((m) => ({ ...m, tokenCount: this.tokens.countMessage(m) }));
+  }
 }
 
+function titleOf(messages: ChatMessage[]): string {
+  const firstUser = messages.find((m) => m.role === 'user')?.content ?? 'New conversation';
+  return firstUser.replace(/\s+/g, ' ').trim().slice(0, 80) || 'New conversation';
+}
+
+function systemOf(messages: ChatMessage[], stored: string | null | undefined) {
+  const systems = messages.filter((m) => m.role === 'system');
+  return {
+    requestedSystem: systems.length ? systems.map((m) => m.content).join('\n\n') : undefined,
+    storedSystem: stored ?? undefined,
+  };
+}
+
+const systemChanged = (s: TurnState) => s.requestedSystem !== undefined && s.requestedSystem !== s.storedSystem;
+
 /** A stored message as the agents see it (no bookkeeping fields). */
-function strip(
-  m: ChatMessage & { seq?: number; tokenCount?: number; runId?: string | null; createdAt?: string },
-): ChatMessage {
+function strip(m: StoredMessage): ChatMessage {
   const { seq: _s, tokenCount: _t, runId: _r, createdAt: _c, ...message } = m;
   return message;
 }

@@ -8,9 +8,15 @@ export interface ActiveRun {
 
 export class ActiveRuns {
   private readonly runs = new Set<ActiveRun>();
+  private closing = false;
 
   get size(): number {
     return this.runs.size;
+  }
+
+  /** Once a drain began, no new run may start (requests still waiting for a lock or a slot get a 503). */
+  get draining(): boolean {
+    return this.closing;
   }
 
   track(run: ActiveRun): void {
@@ -20,6 +26,7 @@ export class ActiveRuns {
 
   /** Waits up to `graceMs` for the runs to finish, then aborts the rest and waits for their records. */
   async drain(graceMs: number): Promise<{ finished: number; stopped: number }> {
+    this.closing = true;
     const all = [...this.runs];
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), graceMs)));

@@ -1,16 +1,30 @@
 // Server-Sent Events as OpenAI sends them: `data: <json>\n\n` frames, `data: [DONE]` at the end,
 // and `: ping` comments while nothing else flows so that proxies keep a long agent run open.
+// A client that stops reading is given `writeTimeoutMs` to take a frame; then the connection is
+// closed, as if it had gone away, so that it can never hold a run (and its slot) by not reading.
 import type { ServerResponse } from 'node:http';
+
+export interface SseOptions {
+  keepAliveSeconds: number;
+  /** Longest wait for a stalled socket to take a frame (and, at the end, its last frames). */
+  writeTimeoutSeconds: number;
+  /** When it aborts, a write stops waiting for the client (the run is over; the frame stays queued). */
+  signal?: AbortSignal;
+}
 
 export class SseWriter {
   private readonly res: ServerResponse;
   private readonly keepAliveMs: number;
+  private readonly writeTimeoutMs: number;
+  private readonly signal: AbortSignal | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
-  constructor(res: ServerResponse, keepAliveSeconds: number) {
+  constructor(res: ServerResponse, options: SseOptions) {
     this.res = res;
-    this.keepAliveMs = keepAliveSeconds * 1000;
+    this.keepAliveMs = options.keepAliveSeconds * 1000;
+    this.writeTimeoutMs = options.writeTimeoutSeconds * 1000;
+    this.signal = options.signal;
     res.once('close', () => this.stop());
   }
 
@@ -43,23 +57,36 @@ export class SseWriter {
 
   end(): void {
     this.stop();
-    if (!this.res.writableEnded) this.res.end();
+    if (this.res.writableEnded) return;
+    this.res.end();
+    // Frames still queued for a client that does not read: the connection goes after the same bound.
+    if (this.res.writableNeedDrain && !this.res.destroyed) {
+      const cut = setTimeout(() => this.res.destroy(), this.writeTimeoutMs).unref();
+      this.res.once('close', () => clearTimeout(cut));
+    }
   }
 
   private async write(frame: string): Promise<void> {
     if (!this.isOpen) return;
     this.armKeepAlive();
-    if (!this.res.write(frame)) {
-      await new Promise<void>((resolve) => {
-        const settle = () => {
-          this.res.off('drain', settle);
-          this.res.off('close', settle);
-          resolve();
-        };
-        this.res.once('drain', settle);
-        this.res.once('close', settle);
-      });
-    }
+    if (this.res.write(frame) || this.signal?.aborted) return;
+    const drained = await new Promise<boolean>((resolve) => {
+      const settle = (ok: boolean) => () => {
+        clearTimeout(timeout);
+        this.res.off('drain', onDrain);
+        this.res.off('close', onClose);
+        this.signal?.removeEventListener('abort', onAbort);
+        resolve(ok);
+      };
+      const onDrain = settle(true);
+      const onClose = settle(true);
+      const onAbort = settle(true);
+      const timeout = setTimeout(settle(false), this.writeTimeoutMs);
+      this.res.once('drain', onDrain);
+      this.res.once('close', onClose);
+      this.signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    if (!drained) this.res.destroy(); // the client stopped reading: treated as gone
   }
 
   private armKeepAlive(): void {

@@ -1,7 +1,7 @@
 // Folds a run's event stream into what a response reports: the answer, the agents that worked in
 // the order they started, iterations, sources and upstream token usage per agent and in total.
 import type { AgentUsage, RunEvent, RunEventOf, Source } from './events.ts';
-import type { TokenUsage, ToolCall } from './types.ts';
+import type { RunCheckpoint, TokenUsage, ToolCall } from './types.ts';
 
 export interface UsageTotals extends TokenUsage {
   totalTokens: number;
@@ -15,6 +15,8 @@ export class RunSummary {
   sources: Source[] = [];
   notes: string[] = [];
   toolCalls: ToolCall[] | undefined;
+  /** What a run paused for client tools needs to resume (with `finishReason: 'tool_calls'`). */
+  checkpoint: RunCheckpoint | undefined;
   finishReason: RunEventOf<'run_finished'>['finishReason'] | undefined;
   failure: RunEventOf<'run_failed'>['error'] | undefined;
   readonly usage: AgentUsage[] = [];
@@ -38,6 +40,7 @@ export class RunSummary {
         // The final text is authoritative; deltas are what a stream saw of it so far.
         this.text = event.text;
         this.toolCalls = event.toolCalls;
+        this.checkpoint = event.checkpoint;
         this.iterations = event.iterations;
         this.sources = event.sources;
         this.notes = event.notes ?? [];

@@ -76,6 +76,32 @@ export const MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'history hash chain, run leases, checkpoints',
+    sql: `
+      ALTER TABLE messages ADD COLUMN chain_hash TEXT;
+      CREATE INDEX messages_by_chain ON messages (chain_hash);
+      CREATE INDEX runs_by_conversation_time ON runs (conversation_id, started_at, id);
+      CREATE INDEX runs_running ON runs (conversation_id) WHERE status = 'running';
+      CREATE TABLE conversation_leases (
+        conversation_id TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        expires_at BIGINT NOT NULL
+      );
+      CREATE TABLE run_checkpoints (
+        owner TEXT NOT NULL,
+        tool_call_id TEXT NOT NULL,
+        conversation_id TEXT NOT NULL,
+        run_id TEXT NOT NULL,
+        checkpoint TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (owner, tool_call_id)
+      );
+      CREATE INDEX run_checkpoints_by_run ON run_checkpoints (run_id);
+      CREATE INDEX run_checkpoints_by_conversation ON run_checkpoints (conversation_id);
+    `,
+  },
 ];
 
 const MIGRATION_LOCK = 0x43_46_4d_47; // "CFMG": one replica migrates, the others wait

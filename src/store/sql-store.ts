@@ -2,17 +2,39 @@
 // statements run and how transactions lock.
 import type { StoredApiKey } from '../auth/api-keys.ts';
 import type { WindowCounts } from '../auth/rate-limit.ts';
-import type { Database, Row } from './sql.ts';
+import type { ChatMessage, RunCheckpoint } from '../orchestrator/types.ts';
+import { historyHashes } from './history-chain.ts';
+import type { Database, Param } from './sql.ts';
+import {
+  appendMessages,
+  claimConversation,
+  copyPrefix,
+  insertRun,
+  relaxDurability,
+  supersede,
+  toConversation,
+  toMessage,
+  toRun,
+  touchConversation,
+} from './sql-rows.ts';
+import { storedText } from './text.ts';
+import { compactTrace } from './trace.ts';
 import {
   ForeignConversationError,
   type Conversation,
+  type HistoryMatch,
   type ListOptions,
   type NewTurn,
   type Page,
   type RunRecord,
   type Store,
+  type StoredCheckpoint,
   type StoredMessage,
+  type TurnFinish,
+  type TurnStart,
 } from './types.ts';
+
+const INTERRUPTED = 'the server stopped before the run finished (interrupted)';
 
 const PAGE = 64;
 
@@ -64,6 +86,7 @@ export class SqlStore implements Store {
       if (!(await tx.get('SELECT id FROM conversations WHERE id = ? AND owner = ?', [id, owner]))) return false;
       await tx.run('DELETE FROM messages WHERE conversation_id = ?', [id]);
       await tx.run('DELETE FROM runs WHERE conversation_id = ?', [id]);
+      await tx.run('DELETE FROM run_checkpoints WHERE conversation_id = ?', [id]);
       await tx.run('DELETE FROM conversations WHERE id = ?', [id]);
       return true;
     });
@@ -82,10 +105,10 @@ export class SqlStore implements Store {
     return rows.map(toMessage).reverse();
   }
 
-  async recentMessages(id: string, tokenBudget: number): Promise<StoredMessage[]> {
+  async recentMessages(id: string, tokenBudget: number, throughSeq?: number): Promise<StoredMessage[]> {
     const out: StoredMessage[] = [];
     let tokens = 0;
-    let before = 2 ** 31 - 1; // past any seq; fits PostgreSQL INTEGER
+    let before = throughSeq !== undefined ? throughSeq + 1 : 2 ** 31 - 1; // past any seq; fits PostgreSQL INTEGER
     // The first page is sized to the budget (as if messages were ~25 tokens), later ones are larger.
     let page = Math.max(8, Math.min(PAGE, Math.ceil(tokenBudget / 25) + 1));
     while (tokens < tokenBudget) {
@@ -107,63 +130,116 @@ export class SqlStore implements Store {
   }
 
   async appendTurn(turn: NewTurn): Promise<void> {
-    const now = new Date().toISOString();
     await this.db.transaction(async (tx) => {
-      await tx.run(
-        'INSERT INTO conversations (id, owner, title, system_prompt, message_count, created_at, updated_at) VALUES (?, ?, ?, ?, 0, ?, ?) ON CONFLICT (id) DO NOTHING',
-        [turn.conversationId, turn.owner, turn.title, turn.systemPrompt ?? null, now, now],
+      const now = new Date().toISOString();
+      await claimConversation(tx, turn, now);
+      await appendMessages(tx, turn.conversationId, turn.owner, turn.messages, now);
+      await touchConversation(tx, turn.conversationId, now, turn.systemPrompt);
+      await insertRun(tx, turn.run);
+    });
+  }
+
+  async matchHistory(owner: string, history: ChatMessage[]): Promise<HistoryMatch> {
+    if (!history.length) return { depth: 0, conversations: [] };
+    const hashes = historyHashes(owner, history);
+    // Two indexed look-ups (the chain hash, then the conversations by primary key): as one join,
+    // PostgreSQL may hash all of the owner's conversations first.
+    const at = async (depth: number) => {
+      const holders = await this.db.all<{ conversation_id: string }>(
+        'SELECT conversation_id FROM messages WHERE chain_hash = ? LIMIT 256',
+        [hashes[depth - 1]],
       );
-      // The row lock serialises turns of one conversation across replicas (SQLite's write lock
-      // already does, from BEGIN IMMEDIATE).
-      const lock = tx.dialect === 'postgres' ? ' FOR UPDATE' : '';
-      const conv = await tx.get<{ owner: string }>(`SELECT owner FROM conversations WHERE id = ?${lock}`, [
-        turn.conversationId,
-      ]);
-      if (!conv || conv.owner !== turn.owner) throw new ForeignConversationError(turn.conversationId);
-      const last = await tx.get<{ seq: number | null }>(
-        'SELECT MAX(seq) AS seq FROM messages WHERE conversation_id = ?',
-        [turn.conversationId],
+      if (!holders.length) return [];
+      return this.db.all<{ id: string; message_count: number; updated_at: string }>(
+        `SELECT id, message_count, updated_at FROM conversations WHERE owner = ? AND id IN (${holders.map(() => '?').join(', ')}) ORDER BY updated_at DESC, id DESC LIMIT 16`,
+        [owner, ...holders.map((h) => String(h.conversation_id))],
       );
-      let seq = Number(last?.seq ?? 0);
-      for (const m of turn.messages) {
-        await tx.run(
-          'INSERT INTO messages (conversation_id, seq, role, content, name, tool_calls, tool_call_id, images, token_count, run_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-          [
-            turn.conversationId,
-            ++seq,
-            m.role,
-            m.content,
-            m.name ?? null,
-            m.toolCalls?.length ? JSON.stringify(m.toolCalls) : null,
-            m.toolCallId ?? null,
-            m.images?.length ? JSON.stringify(m.images) : null,
-            m.tokenCount,
-            m.runId ?? null,
-            now,
-          ],
-        );
+    };
+    // A linear chat hits at once; an edited history costs a binary search (stored prefixes are
+    // prefix-closed: a conversation holding depth d holds every depth below it).
+    let rows = await at(history.length);
+    let depth = history.length;
+    if (!rows.length) {
+      let lo = 0; // known stored (0: trivially)
+      let hi = history.length; // known not stored
+      let best: typeof rows = [];
+      while (hi - lo > 1) {
+        const mid = (lo + hi) >> 1;
+        const found = await at(mid);
+        if (found.length) [lo, best] = [mid, found];
+        else hi = mid;
       }
-      await tx.run(
-        'UPDATE conversations SET message_count = ?, updated_at = ?, system_prompt = COALESCE(?, system_prompt) WHERE id = ?',
-        [seq, now, turn.systemPrompt ?? null, turn.conversationId],
+      [depth, rows] = [lo, best];
+    }
+    return {
+      depth,
+      conversations: rows.map((r) => ({
+        id: String(r.id),
+        messageCount: Number(r.message_count),
+        updatedAt: String(r.updated_at),
+      })),
+    };
+  }
+
+  async beginTurn(start: TurnStart): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const now = new Date().toISOString();
+      await claimConversation(tx, start, now);
+      if (start.branchFrom) await copyPrefix(tx, start.conversationId, start.owner, start.branchFrom);
+      const runId = start.runs[0]?.id;
+      if (start.supersedes && runId) await supersede(tx, start.conversationId, start.supersedes, runId);
+      await appendMessages(
+        tx,
+        start.conversationId,
+        start.owner,
+        start.messages.map((m) => ({ ...m, runId: m.runId ?? runId })),
+        now,
       );
-      const r = turn.run;
+      await touchConversation(tx, start.conversationId, now, start.systemPrompt);
+      for (const r of start.runs) {
+        await insertRun(tx, {
+          id: r.id,
+          conversationId: start.conversationId,
+          owner: start.owner,
+          model: r.model,
+          status: 'running',
+          error: null,
+          agentsUsed: [],
+          events: [],
+          usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
+          promptTokens: 0,
+          completionTokens: 0,
+          startedAt: r.startedAt,
+          finishedAt: null,
+        });
+      }
+    });
+  }
+
+  async finishTurn(finish: TurnFinish): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const now = new Date().toISOString();
+      const begun = await tx.get<{ owner: string }>('SELECT owner FROM runs WHERE id = ?', [finish.run.id]);
+      if (begun && begun.owner !== finish.owner) throw new ForeignConversationError(finish.conversationId);
+      await claimConversation(tx, finish, now);
+      const messages = begun ? [] : finish.messages;
+      const answer = finish.answer ? [{ ...finish.answer, runId: finish.run.id }] : [];
+      await appendMessages(tx, finish.conversationId, finish.owner, [...messages, ...answer], now);
+      await touchConversation(tx, finish.conversationId, now, begun ? undefined : finish.systemPrompt);
+      if (!begun) return insertRun(tx, finish.run);
+      const r = finish.run;
       await tx.run(
-        'INSERT INTO runs (id, conversation_id, owner, model, status, error, agents_used, events, usage, prompt_tokens, completion_tokens, started_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'UPDATE runs SET status = ?, error = ?, agents_used = ?, events = ?, usage = ?, prompt_tokens = ?, completion_tokens = ?, finished_at = ? WHERE id = ?',
         [
-          r.id,
-          r.conversationId,
-          r.owner,
-          r.model,
           r.status,
-          r.error,
+          storedText(r.error),
           JSON.stringify(r.agentsUsed),
-          JSON.stringify(r.events),
+          JSON.stringify(compactTrace(r.events)),
           JSON.stringify(r.usage),
           r.promptTokens,
           r.completionTokens,
-          r.startedAt,
-          r.finishedAt,
+          r.finishedAt ?? now,
+          r.id,
         ],
       );
     });
@@ -171,22 +247,125 @@ export class SqlStore implements Store {
 
   async getRun(id: string, owner: string): Promise<RunRecord | undefined> {
     const row = await this.db.get('SELECT * FROM runs WHERE id = ? AND owner = ?', [id, owner]);
-    if (!row) return undefined;
-    return {
-      id: String(row.id),
-      conversationId: String(row.conversation_id),
-      owner: String(row.owner),
-      model: String(row.model),
-      status: row.status as RunRecord['status'],
-      error: (row.error as string | null) ?? null,
-      agentsUsed: JSON.parse(String(row.agents_used)),
-      events: JSON.parse(String(row.events)),
-      usage: JSON.parse(String(row.usage)),
-      promptTokens: Number(row.prompt_tokens),
-      completionTokens: Number(row.completion_tokens),
-      startedAt: String(row.started_at),
-      finishedAt: String(row.finished_at),
-    };
+    return row && toRun(row);
+  }
+
+  async listRuns(
+    conversationId: string,
+    owner: string,
+    o: { limit: number; after?: string; order?: 'asc' | 'desc' },
+  ): Promise<Page<RunRecord>> {
+    const dir = o.order === 'asc' ? 'ASC' : 'DESC';
+    const cmp = o.order === 'asc' ? '>' : '<';
+    const params: Param[] = [conversationId, owner];
+    let cursor = '';
+    if (o.after) {
+      const at = await this.db.get<{ started_at: string }>(
+        'SELECT started_at FROM runs WHERE id = ? AND conversation_id = ? AND owner = ?',
+        [o.after, conversationId, owner],
+      );
+      if (!at) return { data: [], hasMore: false };
+      cursor = ` AND (started_at ${cmp} ? OR (started_at = ? AND id ${cmp} ?))`;
+      params.push(at.started_at, at.started_at, o.after);
+    }
+    const rows = await this.db.all(
+      `SELECT * FROM runs WHERE conversation_id = ? AND owner = ?${cursor} ORDER BY started_at ${dir}, id ${dir} LIMIT ${Math.floor(o.limit) + 1}`,
+      params,
+    );
+    return { data: rows.slice(0, o.limit).map(toRun), hasMore: rows.length > o.limit };
+  }
+
+  // Leases: who serves a turn of a conversation now, across processes and replicas.
+  async acquireLease(conversationId: string, holder: string, ttlMs: number): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      await relaxDurability(tx);
+      const now = Date.now();
+      const row = await tx.get(
+        'INSERT INTO conversation_leases (conversation_id, holder, expires_at) VALUES (?, ?, ?) ON CONFLICT (conversation_id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at WHERE conversation_leases.expires_at <= ? RETURNING holder',
+        [conversationId, holder, now + ttlMs, now],
+      );
+      if (!row) return false;
+      // A live run always holds its conversation's lease: one still `running` now was left by a
+      // process that died.
+      await tx.run(
+        "UPDATE runs SET status = 'interrupted', error = ?, finished_at = ? WHERE conversation_id = ? AND status = 'running'",
+        [INTERRUPTED, new Date(now).toISOString(), conversationId],
+      );
+      return true;
+    });
+  }
+
+  async renewLease(conversationId: string, holder: string, ttlMs: number): Promise<boolean> {
+    return (
+      (await this.db.run('UPDATE conversation_leases SET expires_at = ? WHERE conversation_id = ? AND holder = ?', [
+        Date.now() + ttlMs,
+        conversationId,
+        holder,
+      ])) > 0
+    );
+  }
+
+  async releaseLease(conversationId: string, holder: string): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await relaxDurability(tx);
+      await tx.run('DELETE FROM conversation_leases WHERE conversation_id = ? AND holder = ?', [
+        conversationId,
+        holder,
+      ]);
+    });
+  }
+
+  async liveLeases(): Promise<{ conversationId: string; holder: string }[]> {
+    const rows = await this.db.all<{ conversation_id: string; holder: string }>(
+      'SELECT conversation_id, holder FROM conversation_leases WHERE expires_at > ?',
+      [Date.now()],
+    );
+    return rows.map((r) => ({ conversationId: String(r.conversation_id), holder: String(r.holder) }));
+  }
+
+  async interruptOrphanedRuns(): Promise<number> {
+    const now = Date.now();
+    return this.db.transaction(async (tx) => {
+      const marked = await tx.run(
+        "UPDATE runs SET status = 'interrupted', error = ?, finished_at = ? WHERE status = 'running' AND NOT EXISTS (SELECT 1 FROM conversation_leases l WHERE l.conversation_id = runs.conversation_id AND l.expires_at > ?)",
+        [INTERRUPTED, new Date(now).toISOString(), now],
+      );
+      // Expired leases of dead processes would otherwise stay until their conversation's next turn.
+      await tx.run('DELETE FROM conversation_leases WHERE expires_at <= ?', [now]);
+      return marked;
+    });
+  }
+
+  // Checkpoints of runs paused for client tools.
+  async saveCheckpoint(owner: string, conversationId: string, checkpoint: RunCheckpoint): Promise<void> {
+    const json = JSON.stringify(checkpoint);
+    const now = new Date().toISOString();
+    await this.db.transaction(async (tx) => {
+      for (const id of checkpoint.pendingToolCallIds)
+        await tx.run(
+          'INSERT INTO run_checkpoints (owner, tool_call_id, conversation_id, run_id, checkpoint, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (owner, tool_call_id) DO UPDATE SET conversation_id = excluded.conversation_id, run_id = excluded.run_id, checkpoint = excluded.checkpoint, created_at = excluded.created_at',
+          [owner, storedText(id), conversationId, checkpoint.runId, json, now],
+        );
+    });
+  }
+
+  async findCheckpoint(owner: string, toolCallIds: string[]): Promise<StoredCheckpoint | undefined> {
+    if (!toolCallIds.length) return undefined;
+    const row = await this.db.get<{ conversation_id: string; checkpoint: string; created_at: string }>(
+      `SELECT conversation_id, checkpoint, created_at FROM run_checkpoints WHERE owner = ? AND tool_call_id IN (${toolCallIds.map(() => '?').join(', ')}) ORDER BY created_at DESC LIMIT 1`,
+      [owner, ...toolCallIds.map((id) => storedText(id))],
+    );
+    return (
+      row && {
+        conversationId: String(row.conversation_id),
+        checkpoint: JSON.parse(String(row.checkpoint)),
+        createdAt: String(row.created_at),
+      }
+    );
+  }
+
+  async deleteCheckpoint(owner: string, runId: string): Promise<boolean> {
+    return (await this.db.run('DELETE FROM run_checkpoints WHERE owner = ? AND run_id = ?', [owner, runId])) > 0;
   }
 
   // API keys.
@@ -248,32 +427,4 @@ export class SqlStore implements Store {
   close(): Promise<void> {
     return this.db.close();
   }
-}
-
-function toConversation(row: Row): Conversation {
-  return {
-    id: String(row.id),
-    owner: String(row.owner),
-    title: String(row.title),
-    systemPrompt: (row.system_prompt as string | null) ?? null,
-    messageCount: Number(row.message_count),
-    createdAt: String(row.created_at),
-    updatedAt: String(row.updated_at),
-  };
-}
-
-function toMessage(row: Row): StoredMessage {
-  const m: StoredMessage = {
-    seq: Number(row.seq),
-    role: row.role as StoredMessage['role'],
-    content: String(row.content),
-    tokenCount: Number(row.token_count),
-    runId: (row.run_id as string | null) ?? null,
-    createdAt: String(row.created_at),
-  };
-  if (row.name) m.name = String(row.name);
-  if (row.tool_calls) m.toolCalls = JSON.parse(String(row.tool_calls));
-  if (row.tool_call_id) m.toolCallId = String(row.tool_call_id);
-  if (row.images) m.images = JSON.parse(String(row.images));
-  return m;
 }

@@ -3,9 +3,9 @@
 import type { ApiKeyStore } from '../auth/api-keys.ts';
 import type { RateLimitStore } from '../auth/rate-limit.ts';
 import type { RunEvent } from '../orchestrator/events.ts';
-import type { ChatMessage } from '../orchestrator/types.ts';
+import type { ChatMessage, RunCheckpoint } from '../orchestrator/types.ts';
 import type { UsageTotals } from '../orchestrator/run-summary.ts';
-import type { TurnStatus } from '../conversation/types.ts';
+import type { RunStatus } from '../conversation/types.ts';
 
 export interface StoredMessage extends ChatMessage {
   seq: number;
@@ -29,7 +29,7 @@ export interface RunRecord {
   conversationId: string;
   owner: string;
   model: string;
-  status: TurnStatus;
+  status: RunStatus;
   error: string | null;
   agentsUsed: string[];
   events: RunEvent[];
@@ -37,8 +37,12 @@ export interface RunRecord {
   promptTokens: number;
   completionTokens: number;
   startedAt: string;
-  finishedAt: string;
+  /** null while `running`. */
+  finishedAt: string | null;
 }
+
+/** A message to store, with its token count (so that a context is assembled without re-counting). */
+export type NewMessage = ChatMessage & { tokenCount: number; runId?: string };
 
 export interface NewTurn {
   conversationId: string;
@@ -47,8 +51,58 @@ export interface NewTurn {
   title: string;
   /** Replaces the stored system prompt when set. */
   systemPrompt?: string;
-  messages: (ChatMessage & { tokenCount: number; runId?: string })[];
+  messages: NewMessage[];
   run: RunRecord;
+}
+
+/** Where a turn's messages go when it starts. */
+export interface TurnStart {
+  conversationId: string;
+  owner: string;
+  /** Title of a conversation this turn creates. */
+  title: string;
+  /** Replaces the stored system prompt when set. */
+  systemPrompt?: string;
+  /** A new conversation that first copies the first `depth` messages of another one of this owner (a branch). */
+  branchFrom?: { conversationId: string; depth: number };
+  /**
+   * A retry of the conversation's last turn, which failed or was cancelled: that run's assistant
+   * messages (its partial answer) leave the transcript and its user messages are taken over by the
+   * new run (not written again). The superseded run itself stays, with its trace.
+   */
+  supersedes?: string;
+  /** The user's new messages (tagged with the first run's id). */
+  messages: NewMessage[];
+  /** Written with status `running`. */
+  runs: { id: string; model: string; startedAt: string }[];
+}
+
+/** The end of one run begun by beginTurn (or, if it was not, written whole). */
+export interface TurnFinish {
+  conversationId: string;
+  owner: string;
+  /** Used when the run was not begun: the conversation is created as for appendTurn. */
+  title: string;
+  systemPrompt?: string;
+  /** The request's new messages, written only when the run was not begun. */
+  messages: NewMessage[];
+  /** Appended to the transcript (with `runId` = the run), or null. */
+  answer: NewMessage | null;
+  run: RunRecord;
+}
+
+/** Where a request's history meets the owner's stored conversations. */
+export interface HistoryMatch {
+  /** How many leading messages of the history are stored (0: none). */
+  depth: number;
+  /** The owner's conversations whose messages 1..depth are exactly those, most recently updated first. */
+  conversations: { id: string; messageCount: number; updatedAt: string }[];
+}
+
+export interface StoredCheckpoint {
+  conversationId: string;
+  checkpoint: RunCheckpoint;
+  createdAt: string;
 }
 
 export interface Page<T> {
@@ -77,11 +131,46 @@ export interface Store extends ApiKeyStore, RateLimitStore {
   /**
    * The newest messages whose token counts add up to at least `tokenBudget` (or all of them),
    * oldest first: read page by page from the end, so the cost follows the window, not the history.
+   * With `throughSeq`, the end is that message (the context of a branch taken there).
    */
-  recentMessages(id: string, tokenBudget: number): Promise<StoredMessage[]>;
+  recentMessages(id: string, tokenBudget: number, throughSeq?: number): Promise<StoredMessage[]>;
   /** Appends one turn (its messages and its run) atomically, after any turn already stored. */
   appendTurn(turn: NewTurn): Promise<void>;
+  /**
+   * How deep `history` (non-system messages, oldest first) is already stored for `owner`: messages are
+   * stored with a hash chained over the owner and every message before them, so this is a few indexed
+   * look-ups whatever the length of the conversation.
+   */
+  matchHistory(owner: string, history: ChatMessage[]): Promise<HistoryMatch>;
+  /** Writes a turn's new messages and its run(s) with status `running`, atomically. */
+  beginTurn(start: TurnStart): Promise<void>;
+  /** Ends a run: status, trace, usage; appends its answer. Atomic; throws if nothing could be stored. */
+  finishTurn(finish: TurnFinish): Promise<void>;
   getRun(id: string, owner: string): Promise<RunRecord | undefined>;
+  /** A conversation's runs, newest first unless `order` is 'asc'; `after` is a run id (the previous page's last). */
+  listRuns(
+    conversationId: string,
+    owner: string,
+    options: { limit: number; after?: string; order?: 'asc' | 'desc' },
+  ): Promise<Page<RunRecord>>;
+  /**
+   * Takes the conversation's lease for `ttlMs` if nobody else holds a live one. Taking it marks runs of
+   * the conversation still `running` as `interrupted` (a live run always holds the lease).
+   */
+  acquireLease(conversationId: string, holder: string, ttlMs: number): Promise<boolean>;
+  /** Extends a lease still held by `holder`; false if it was lost. */
+  renewLease(conversationId: string, holder: string, ttlMs: number): Promise<boolean>;
+  releaseLease(conversationId: string, holder: string): Promise<void>;
+  /** Leases not yet expired (few: one per turn in progress). */
+  liveLeases(): Promise<{ conversationId: string; holder: string }[]>;
+  /** Marks `running` runs whose conversation has no live lease as `interrupted`; how many. */
+  interruptOrphanedRuns(): Promise<number>;
+  /** Keeps a paused run's checkpoint under each of its pending tool-call ids. */
+  saveCheckpoint(owner: string, conversationId: string, checkpoint: RunCheckpoint): Promise<void>;
+  /** The checkpoint waiting for any of `toolCallIds`, this owner's only. */
+  findCheckpoint(owner: string, toolCallIds: string[]): Promise<StoredCheckpoint | undefined>;
+  /** Forgets the checkpoint of the paused run `runId`; false if there was none (already consumed). */
+  deleteCheckpoint(owner: string, runId: string): Promise<boolean>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

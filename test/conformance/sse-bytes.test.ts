@@ -88,6 +88,7 @@ describe('SSE on the wire', () => {
         type: 'server_error',
         param: null,
         code: 'upstream_error',
+        run_id: expect.stringMatching(/^run_/),
       },
     });
     expectOpenAiShape('ErrorResponse', last);

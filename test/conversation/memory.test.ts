@@ -157,6 +157,56 @@ describe('conversation memory', () => {
     expect(team.inputs[1].messages).toHaveLength(3);
   });
 
+  it('keeps an OpenAI client that resends its history without an id in one conversation', async () => {
+    const client = new OpenAI({ baseURL: `${srv.baseUrl}/v1`, apiKey: 'unused' });
+    const history: OpenAI.ChatCompletionMessageParam[] = [];
+    const ids = new Set<string>();
+    for (let i = 1; i <= 20; i++) {
+      history.push({ role: 'user', content: `id-less turn ${i}` });
+      const r: any = await client.chat.completions.create({ model: 'cortex-flow', messages: history });
+      ids.add(r.conversation_id);
+      history.push({ role: 'assistant', content: r.choices[0].message.content });
+    }
+    expect(ids.size).toBe(1);
+    const [id] = ids;
+    expect(await transcript(id)).toEqual(history.map((m) => `${m.role}: ${m.content}`));
+    // The agents saw the stored history (trimmed to this server's 256-token window), each message once.
+    const context = team.inputs.at(-1)!.messages.map((m) => m.content);
+    expect(new Set(context).size).toBe(context.length);
+    expect(context.slice(-3)).toEqual(['id-less turn 19', 'Echo: id-less turn 19', 'id-less turn 20']);
+  });
+
+  it('replaces a turn that failed after a partial answer when the client retries it', async () => {
+    const history = [
+      { role: 'user', content: 'retry one' },
+      { role: 'assistant', content: 'Echo: retry one' },
+      { role: 'user', content: 'retry two' },
+    ];
+    await chat(srv.baseUrl, { conversation_id: 'retried', messages: history.slice(0, 1) });
+    team.options = {
+      answer: () => 'Partial answer that breaks',
+      failWith: { message: 'upstream broke', status: 502, type: 'server_error', code: 'upstream_error' },
+    };
+    for (let i = 0; i < 3; i++) {
+      const r = await chat(srv.baseUrl, { conversation_id: 'retried', messages: history });
+      expect(r.status).toBe(502);
+    }
+    expect(await transcript('retried')).toEqual([
+      'user: retry one',
+      'assistant: Echo: retry one',
+      'user: retry two',
+      'assistant: Part',
+    ]);
+    team.options = {};
+    await chat(srv.baseUrl, { conversation_id: 'retried', messages: history });
+    expect(await transcript('retried')).toEqual([
+      'user: retry one',
+      'assistant: Echo: retry one',
+      'user: retry two',
+      'assistant: Echo: retry two',
+    ]);
+  });
+
   it('lists, shows and deletes conversations, and shows runs, in OpenAI conventions', async () => {
     const created = await chat(srv.baseUrl, { messages: [{ role: 'user', content: 'Plan a trip' }] });
     const id = created.body.conversation_id;

@@ -27,7 +27,7 @@ afterAll(async () => {
   dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
 });
 
-async function startServer(grace: string) {
+async function startServer(grace: string, env: Record<string, string> = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), 'cortex-shutdown-'));
   dirs.push(dataDir);
   const child = spawn(process.execPath, [CLI, 'serve'], {
@@ -41,6 +41,7 @@ async function startServer(grace: string) {
       OPENAI_BASE_URL: upstream.baseUrl,
       CORTEX_SHUTDOWN_GRACE_SECONDS: grace,
       CORTEX_SAMPLE_CORPUS: 'false',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -106,5 +107,29 @@ describe('SIGTERM', () => {
     expect(messages[0].content).toBe('count to ten');
     expect(await store.getRun(messages[1].runId!, '')).toMatchObject({ status: 'failed' });
     await store.close();
+  });
+
+  it('keeps serving, and exits 0, after streams whose conversation id cannot go into a header', async () => {
+    // Such a stream once hung, holding its run slot, lock and shutdown entry for good.
+    const { child, url } = await startServer('30', { CORTEX_MAX_CONCURRENT_RUNS: '2' });
+    for (const id of ['会话-1', '会话-2', '会话-3']) {
+      const res = await fetch(`${url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          model: 'cortex-flow',
+          stream: true,
+          conversation_id: id,
+          messages: [{ role: 'user', content: 'hi' }],
+        }),
+      });
+      expect([200, 400]).toContain(res.status); // served (id percent-encoded in the header) or refused at the edge
+      await res.text();
+    }
+    const after = await ask(url, 'after');
+    expect(after.status).toBe(200);
+    child.kill('SIGTERM');
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(0);
   });
 });

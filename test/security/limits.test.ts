@@ -85,5 +85,8 @@ describe('run limits', () => {
     expect(messages[0].content).toBe('hi');
     expect(messages[1].content.length).toBeGreaterThan(0);
     expect(await srv.store.getRun(messages[1].runId!, '')).toMatchObject({ status: 'failed' });
+    // The error names the stopped run.
+    expect(r.body.error.run_id).toBe(messages[1].runId);
+    expect(r.headers.get('x-cortex-run-id')).toBe(messages[1].runId);
   });
 });

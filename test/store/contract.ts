@@ -1,6 +1,8 @@
 // One contract for every Store implementation; each backend's test file runs it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NewTurn, RunRecord, Store } from '../../src/store/types.ts';
+import type { RunEvent } from '../../src/orchestrator/events.ts';
+import type { ChatMessage, RunCheckpoint } from '../../src/orchestrator/types.ts';
+import type { NewTurn, RunRecord, Store, TurnStart } from '../../src/store/types.ts';
 import { ForeignConversationError } from '../../src/store/types.ts';
 
 let seq = 0;
@@ -187,6 +189,297 @@ export function storeContract(
         requests: 1,
         tokens: 1,
       });
+    });
+
+    it('finds how deep a history is stored, per owner, in any conversation holding it', async () => {
+      const history: ChatMessage[] = [
+        { role: 'user', content: 'chain q1' },
+        { role: 'assistant', content: 'chain a1' },
+        { role: 'user', content: 'chain q2' },
+        { role: 'assistant', content: 'chain a2' },
+      ];
+      await store.appendTurn(turn('c-chain', ['chain q1', 'chain a1'], { owner: 'k1' }));
+      await store.appendTurn(turn('c-chain', ['chain q2', 'chain a2'], { owner: 'k1' }));
+      const full = await store.matchHistory('k1', history);
+      expect(full).toMatchObject({ depth: 4, conversations: [{ id: 'c-chain', messageCount: 4 }] });
+      // Whitespace at the ends does not matter; a changed message ends the match there.
+      const edited = [
+        history[0],
+        { ...history[1], content: ' chain a1\n' },
+        { role: 'user' as const, content: 'other' },
+      ];
+      expect((await store.matchHistory('k1', edited)).depth).toBe(2);
+      expect(await store.matchHistory('k2', history)).toEqual({ depth: 0, conversations: [] });
+      expect((await store.matchHistory('k1', [{ role: 'user', content: 'chain a1' }])).depth).toBe(0);
+    });
+
+    it('writes a turn when it starts (running) and completes it at the end', async () => {
+      const start: TurnStart = {
+        conversationId: 'c-begin',
+        owner: 'k1',
+        title: 'begin',
+        systemPrompt: 'Sys.',
+        messages: [{ role: 'user', content: 'question', tokenCount: 4 }],
+        runs: [
+          { id: 'run-begin-0', model: 'cortex-flow', startedAt: new Date().toISOString() },
+          { id: 'run-begin-1', model: 'cortex-flow', startedAt: new Date().toISOString() },
+        ],
+      };
+      await store.beginTurn(start);
+      expect((await store.getMessages('c-begin')).map((m) => [m.role, m.content, m.runId])).toEqual([
+        ['user', 'question', 'run-begin-0'],
+      ]);
+      expect(await store.getRun('run-begin-0', 'k1')).toMatchObject({ status: 'running', finishedAt: null });
+      expect(await store.getRun('run-begin-1', 'k1')).toMatchObject({ status: 'running' });
+      await store.finishTurn({
+        conversationId: 'c-begin',
+        owner: 'k1',
+        title: 'begin',
+        messages: [{ role: 'user', content: 'question', tokenCount: 4 }], // already written: not again
+        answer: { role: 'assistant', content: 'answer', tokenCount: 4 },
+        run: run('c-begin', 'k1', { id: 'run-begin-0' }),
+      });
+      expect((await store.getMessages('c-begin')).map((m) => [m.role, m.runId])).toEqual([
+        ['user', 'run-begin-0'],
+        ['assistant', 'run-begin-0'],
+      ]);
+      expect(await store.getRun('run-begin-0', 'k1')).toMatchObject({
+        status: 'completed',
+        agentsUsed: ['researcher', 'writer'],
+      });
+      expect(await store.getConversation('c-begin', 'k1')).toMatchObject({ messageCount: 2, systemPrompt: 'Sys.' });
+    });
+
+    it('branches by copying a prefix, and a retry supersedes the failed partial answer', async () => {
+      for (let i = 1; i <= 3; i++) await store.appendTurn(turn('c-trunk', [`t q${i}`, `t a${i}`], { owner: 'k1' }));
+      const now = new Date().toISOString();
+      await store.beginTurn({
+        conversationId: 'c-branch',
+        owner: 'k1',
+        title: 'b',
+        branchFrom: { conversationId: 'c-trunk', depth: 2 },
+        messages: [{ role: 'user', content: 't q2 edited', tokenCount: 3 }],
+        runs: [{ id: 'run-branch', model: 'm', startedAt: now }],
+      });
+      expect((await store.getMessages('c-branch')).map((m) => m.content)).toEqual(['t q1', 't a1', 't q2 edited']);
+      expect((await store.getMessages('c-trunk')).length).toBe(6);
+      const branched = await store.matchHistory('k1', [
+        { role: 'user', content: 't q1' },
+        { role: 'assistant', content: 't a1' },
+        { role: 'user', content: 't q2 edited' },
+      ]);
+      expect(branched.conversations.map((c) => c.id)).toEqual(['c-branch']);
+      await expect(
+        store.beginTurn({
+          conversationId: 'c-steal',
+          owner: 'k2',
+          title: 'x',
+          branchFrom: { conversationId: 'c-trunk', depth: 2 },
+          messages: [],
+          runs: [{ id: 'run-steal', model: 'm', startedAt: now }],
+        }),
+      ).rejects.toBeInstanceOf(ForeignConversationError);
+
+      // The branch's turn fails with a partial answer; the retry replaces it.
+      await store.finishTurn({
+        conversationId: 'c-branch',
+        owner: 'k1',
+        title: 'b',
+        messages: [],
+        answer: { role: 'assistant', content: 'partial', tokenCount: 2 },
+        run: run('c-branch', 'k1', { id: 'run-branch', status: 'failed', error: 'boom' }),
+      });
+      await store.beginTurn({
+        conversationId: 'c-branch',
+        owner: 'k1',
+        title: 'b',
+        supersedes: 'run-branch',
+        messages: [],
+        runs: [{ id: 'run-branch-2', model: 'm', startedAt: now }],
+      });
+      expect((await store.getMessages('c-branch')).map((m) => [m.content, m.runId])).toEqual([
+        ['t q1', null],
+        ['t a1', null],
+        ['t q2 edited', 'run-branch-2'],
+      ]);
+      expect(await store.getRun('run-branch', 'k1')).toMatchObject({ status: 'failed', error: 'boom' });
+    });
+
+    it('stores a trace with text deltas folded and the answer once, and reads it back whole', async () => {
+      const answer = 'word '.repeat(2000).trim();
+      const deltas = answer.match(/.{1,4}/gs)!.map((text, i) => ({ type: 'text_delta' as const, text, at: 1000 + i }));
+      const events: RunEvent[] = [
+        { type: 'run_started', runId: 'r', model: 'cortex-flow', at: 1 },
+        { type: 'agent_started', agent: 'writer', callId: 'w1', task: 'write', at: 2 },
+        { type: 'progress', agent: 'writer', text: 'writing', at: 3 },
+        ...deltas.slice(0, 10),
+        { type: 'tool_call', agent: 'writer', toolCallId: 't1', toolName: 'calc', input: { x: 1 }, at: 4 },
+        { type: 'tool_result', agent: 'writer', toolCallId: 't1', toolName: 'calc', output: 2, isError: false, at: 5 },
+        ...deltas.slice(10),
+        { type: 'agent_finished', agent: 'writer', callId: 'w1', ok: true, output: answer, at: 6 },
+        { type: 'usage', usage: { agent: 'writer', model: 'm', inputTokens: 5, outputTokens: 7 }, at: 7 },
+        {
+          type: 'run_finished',
+          finishReason: 'stop',
+          text: answer,
+          agentsUsed: ['writer'],
+          iterations: 1,
+          sources: [],
+          at: 8,
+        },
+      ];
+      const r = run('c-trace', '', { events });
+      await store.appendTurn({ ...turn('c-trace', ['q', answer]), run: r });
+      const back = (await store.getRun(r.id, ''))!.events;
+      expect(back.map((e) => e.type)).toEqual([
+        'run_started',
+        'agent_started',
+        'progress',
+        'text_delta',
+        'tool_call',
+        'tool_result',
+        'text_delta',
+        'agent_finished',
+        'usage',
+        'run_finished',
+      ]);
+      expect(back[3]).toEqual({
+        type: 'text_delta',
+        text: deltas
+          .slice(0, 10)
+          .map((d) => d.text)
+          .join(''),
+        at: 1000,
+      });
+      expect(back[6]).toMatchObject({ type: 'text_delta', at: 1010 });
+      expect(
+        back
+          .filter((e) => e.type === 'text_delta')
+          .map((e) => e.text)
+          .join(''),
+      ).toBe(answer);
+      expect(back.at(-1)).toMatchObject({ type: 'run_finished', text: answer });
+      expect(back[7]).toMatchObject({ type: 'agent_finished', output: answer });
+    });
+
+    it('keeps a paused run checkpoint under each pending tool-call id, for its owner only', async () => {
+      await store.appendTurn(turn('c-paused', ['call tools', ''], { owner: 'k1' }));
+      const checkpoint: RunCheckpoint = {
+        schemaVersion: 1,
+        runId: 'run-paused',
+        model: 'cortex-flow',
+        pendingToolCallIds: ['call_a', 'call_b'],
+        state: { findings: ['x'], round: 2 },
+      };
+      await store.saveCheckpoint('k1', 'c-paused', checkpoint);
+      expect(await store.findCheckpoint('k1', ['call_b'])).toMatchObject({ conversationId: 'c-paused', checkpoint });
+      expect(await store.findCheckpoint('k1', ['nope', 'call_a'])).toMatchObject({ checkpoint });
+      expect(await store.findCheckpoint('k2', ['call_a', 'call_b'])).toBeUndefined();
+      expect(await store.findCheckpoint('k1', [])).toBeUndefined();
+      expect(await store.deleteCheckpoint('k2', 'run-paused')).toBe(false);
+      expect(await store.deleteCheckpoint('k1', 'run-paused')).toBe(true);
+      expect(await store.findCheckpoint('k1', ['call_a'])).toBeUndefined();
+      expect(await store.deleteCheckpoint('k1', 'run-paused')).toBe(false); // consumed once
+    });
+
+    it("lists a conversation's runs newest first, page by page, for its owner", async () => {
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const r = run('c-runs', 'k1', { startedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString() });
+        ids.push(r.id);
+        await store.appendTurn({ ...turn('c-runs', [`r${i}`, 'ok'], { owner: 'k1' }), run: r });
+      }
+      const first = await store.listRuns('c-runs', 'k1', { limit: 2 });
+      expect(first.data.map((r) => r.id)).toEqual([ids[4], ids[3]]);
+      expect(first.hasMore).toBe(true);
+      const second = await store.listRuns('c-runs', 'k1', { limit: 2, after: ids[3] });
+      expect(second.data.map((r) => r.id)).toEqual([ids[2], ids[1]]);
+      expect(await store.listRuns('c-runs', 'k1', { limit: 2, after: ids[1] })).toMatchObject({
+        data: [{ id: ids[0] }],
+        hasMore: false,
+      });
+      expect((await store.listRuns('c-runs', 'k1', { limit: 10, order: 'asc' })).data.map((r) => r.id)).toEqual(ids);
+      expect(await store.listRuns('c-runs', 'k2', { limit: 10 })).toEqual({ data: [], hasMore: false });
+    });
+
+    it('leases a conversation to one holder; a lease taken over marks runs left running as interrupted', async () => {
+      expect(await store.acquireLease('c-lease', 'h1', 60_000)).toBe(true);
+      expect(await store.acquireLease('c-lease', 'h2', 60_000)).toBe(false);
+      expect(await store.renewLease('c-lease', 'h1', 60_000)).toBe(true);
+      expect(await store.renewLease('c-lease', 'h2', 60_000)).toBe(false);
+      await store.releaseLease('c-lease', 'h2'); // not theirs: nothing happens
+      expect(await store.acquireLease('c-lease', 'h2', 60_000)).toBe(false);
+      await store.releaseLease('c-lease', 'h1');
+      expect(await store.acquireLease('c-lease', 'h2', 60_000)).toBe(true);
+      await store.releaseLease('c-lease', 'h2');
+
+      // A holder that dies leaves its run `running` and its lease to expire.
+      expect(await store.acquireLease('c-dead', 'dead', 1)).toBe(true);
+      await store.beginTurn({
+        conversationId: 'c-dead',
+        owner: '',
+        title: 'd',
+        messages: [{ role: 'user', content: 'still there?', tokenCount: 3 }],
+        runs: [{ id: 'run-dead', model: 'm', startedAt: new Date().toISOString() }],
+      });
+      await new Promise((r) => setTimeout(r, 5));
+      expect(await store.acquireLease('c-dead', 'next', 60_000)).toBe(true);
+      expect(await store.getRun('run-dead', '')).toMatchObject({ status: 'interrupted' });
+      expect((await store.getRun('run-dead', ''))!.finishedAt).not.toBeNull();
+      await store.releaseLease('c-dead', 'next');
+    });
+
+    it('marks running runs without a live lease as interrupted (a restart), leaving leased ones alone', async () => {
+      const begin = (conversationId: string, id: string) =>
+        store.beginTurn({
+          conversationId,
+          owner: '',
+          title: 'r',
+          messages: [{ role: 'user', content: 'q', tokenCount: 1 }],
+          runs: [{ id, model: 'm', startedAt: new Date().toISOString() }],
+        });
+      await begin('c-orphan', 'run-orphan');
+      expect(await store.acquireLease('c-live', 'alive', 60_000)).toBe(true);
+      await begin('c-live', 'run-live');
+      expect(await store.interruptOrphanedRuns()).toBeGreaterThanOrEqual(1);
+      expect(await store.getRun('run-orphan', '')).toMatchObject({ status: 'interrupted' });
+      expect(await store.getRun('run-live', '')).toMatchObject({ status: 'running' });
+      expect((await store.getMessages('c-orphan')).map((m) => m.content)).toEqual(['q']); // the turn left a trace
+      await store.releaseLease('c-live', 'alive');
+    });
+
+    it('stores NUL characters in every text field, read back as U+FFFD', async () => {
+      const nul = 'a\u0000b';
+      await store.appendTurn({
+        conversationId: 'c-nul',
+        owner: '',
+        title: nul,
+        systemPrompt: nul,
+        messages: [
+          { role: 'user', content: nul, name: nul, tokenCount: 3 },
+          { role: 'assistant', content: nul, toolCalls: [{ id: 'c', name: 'f', arguments: nul }], tokenCount: 3 },
+          { role: 'tool', content: nul, toolCallId: nul, tokenCount: 3 },
+        ],
+        run: run('c-nul', '', {
+          error: nul,
+          events: [{ type: 'text_delta', text: nul, at: 1 }],
+        }),
+      });
+      const c = await store.getConversation('c-nul', '');
+      expect(c).toMatchObject({ title: 'a\uFFFDb', systemPrompt: 'a\uFFFDb' });
+      const [u, a, t] = await store.getMessages('c-nul');
+      expect(u).toMatchObject({ content: 'a\uFFFDb', name: 'a\uFFFDb' });
+      expect(a.toolCalls![0].arguments).toBe(nul); // JSON text keeps it escaped
+      expect(t).toMatchObject({ content: 'a\uFFFDb', toolCallId: 'a\uFFFDb' });
+      // The history as the client sends it back (with NUL) still matches what was stored.
+      expect(
+        (
+          await store.matchHistory('', [
+            { role: 'user', content: nul },
+            { role: 'assistant', content: nul, toolCalls: [{ id: 'c', name: 'f', arguments: nul }] },
+          ])
+        ).depth,
+      ).toBe(2);
     });
 
     it('answers a ping', async () => {

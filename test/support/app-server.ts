@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { StoredMemory } from '../../src/conversation/stored.ts';
+import type { ConversationMemory } from '../../src/conversation/types.ts';
 import { assembleDeps, type AppDeps } from '../../src/http/deps.ts';
 import { buildServer } from '../../src/http/server.ts';
 import type { Orchestrator } from '../../src/orchestrator/types.ts';
@@ -21,11 +22,20 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+export interface TestServerOptions {
+  /** A PostgreSQL schema of the test's own (with CORTEX_DATABASE_URL). */
+  schema?: string;
+  /** Replaces the memory, e.g. with one that fails on purpose. */
+  wrapMemory?: (memory: StoredMemory) => ConversationMemory;
+  /** Hooks or routes added before the server listens. */
+  configure?: (server: FastifyInstance) => void;
+}
+
 export async function startTestServer(
   orchestrator: Orchestrator,
   env: Record<string, string> = {},
   overrides: Partial<Config> = {},
-  storeOpts: { schema?: string } = {},
+  storeOpts: TestServerOptions = {},
 ): Promise<TestServer> {
   const ownDir = env.CORTEX_DATA_DIR ? undefined : mkdtempSync(join(tmpdir(), 'cortex-test-'));
   const config = loadConfig(
@@ -37,17 +47,20 @@ export async function startTestServer(
     },
     overrides,
   );
-  const store = await createStore(config, storeOpts);
+  const store = await createStore(config, { schema: storeOpts.schema });
   const tokens = new TokenCounter(config.tokenModel);
+  const memory = new StoredMemory(store, tokens, config.maxContextTokens);
+  await memory.recoverInterruptedRuns(); // as the app does at start-up
   const deps = assembleDeps({
     config,
     orchestrator,
-    memory: new StoredMemory(store, tokens, config.maxContextTokens),
+    memory: storeOpts.wrapMemory?.(memory) ?? memory,
     tokens,
     version: 'test',
     store,
   });
   const server = buildServer(deps);
+  storeOpts.configure?.(server);
   const baseUrl = await server.listen({ host: '127.0.0.1', port: 0 });
   return {
     baseUrl,

@@ -2,7 +2,7 @@
 // to the caller's API key: another key's conversation or run is "not found".
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { Conversation, RunRecord, Store, StoredMessage } from '../../store/types.ts';
+import type { Conversation, Store, StoredMessage } from '../../store/types.ts';
 import { invalidRequest, notFound } from '../errors.ts';
 import { ID_PATTERN, checkId } from '../resource-ids.ts';
 
@@ -41,30 +41,6 @@ const messageObject = (m: StoredMessage) => ({
   created_at: unix(m.createdAt),
 });
 
-const runObject = (r: RunRecord) => ({
-  id: r.id,
-  object: 'run' as const,
-  conversation_id: r.conversationId,
-  model: r.model,
-  status: r.status,
-  error: r.error,
-  agents_used: r.agentsUsed,
-  usage: {
-    prompt_tokens: r.promptTokens,
-    completion_tokens: r.completionTokens,
-    total_tokens: r.promptTokens + r.completionTokens,
-  },
-  upstream_usage: {
-    prompt_tokens: r.usage.inputTokens,
-    completion_tokens: r.usage.outputTokens,
-    total_tokens: r.usage.totalTokens,
-  },
-  started_at: unix(r.startedAt),
-  finished_at: unix(r.finishedAt),
-  duration_seconds: (Date.parse(r.finishedAt) - Date.parse(r.startedAt)) / 1000,
-  events: r.events,
-});
-
 const conversationNotFound = (id: string) =>
   notFound(`No conversation found with id '${id}'.`, 'conversation_not_found', 'conversation_id');
 
@@ -100,12 +76,5 @@ export function registerConversations(app: FastifyInstance, store: Store): void 
     if (!(await store.deleteConversation(request.params.id, request.owner ?? '')))
       throw conversationNotFound(request.params.id);
     return { id: request.params.id, object: 'conversation.deleted', deleted: true };
-  });
-
-  app.get<{ Params: { id: string } }>('/v1/runs/:id', async (request) => {
-    checkId(request.params.id, 'run_id');
-    const run = await store.getRun(request.params.id, request.owner ?? '');
-    if (!run) throw notFound(`No run found with id '${request.params.id}'.`, 'run_not_found', 'run_id');
-    return runObject(run);
   });
 }

@@ -1,0 +1,128 @@
+// Where a request's turn goes in the stored conversations: continue one, retry its failed last
+// turn, branch from one (an edited or regenerated earlier turn), or start a new one. Read-only: the
+// plan is written by beginTurn once the conversation's lock is held.
+import type { ChatMessage } from '../orchestrator/types.ts';
+import type { Store, StoredMessage } from '../store/types.ts';
+import type { RunStatus } from './types.ts';
+import { overlapLength, sameMessage } from './merge.ts';
+
+export interface TurnPlan {
+  conversationId: string;
+  /** The conversation is stored already (this turn continues or retries in it). */
+  exists: boolean;
+  /** A new conversation copying the first `depth` messages of another (an edit or a regenerate). */
+  branchFrom?: { conversationId: string; depth: number };
+  /** The failed or cancelled last run this turn retries: its partial answer leaves the transcript. */
+  supersedes?: string;
+  /** Non-system messages of the request that the store does not have yet. */
+  newMessages: ChatMessage[];
+  /** The stored transcript the context is read from (a branch reads its source up to the branch point). */
+  history?: { conversationId: string; throughSeq?: number };
+}
+
+const RETRYABLE: ReadonlySet<RunStatus> = new Set(['failed', 'cancelled', 'interrupted']);
+/** How many stored messages past the request's own are read to recognise a retried last turn. */
+const LAST_TURN_SLACK = 8;
+
+/** The stored messages at the end of a transcript that belong to its last run, split around it. */
+function lastTurnOf(tail: StoredMessage[]) {
+  const runId = tail.at(-1)?.runId;
+  if (!runId) return undefined;
+  let start = tail.length;
+  while (start > 0 && tail[start - 1].runId === runId) start--;
+  const turn = tail.slice(start);
+  const messages = turn.at(-1)!.role === 'assistant' ? turn.slice(0, -1) : turn; // without its (partial) answer
+  return { runId, before: tail.slice(0, start), messages };
+}
+
+const sameMessages = (a: readonly ChatMessage[], b: readonly ChatMessage[]) =>
+  a.length === b.length && a.every((m, i) => sameMessage(m, b[i]));
+
+/** Whether `tail`'s last turn failed or was cancelled and `again` is its user's messages sent again. */
+async function retriedRun(
+  store: Store,
+  owner: string,
+  turn: ReturnType<typeof lastTurnOf>,
+  again: readonly ChatMessage[],
+): Promise<string | undefined> {
+  if (!turn?.messages.length || !sameMessages(turn.messages, again)) return undefined;
+  const run = await store.getRun(turn.runId, owner);
+  return run && RETRYABLE.has(run.status) ? turn.runId : undefined;
+}
+
+/** A request naming its conversation: today's merge rule, plus retries of a failed last turn. */
+export async function planNamed(
+  store: Store,
+  owner: string,
+  conversationId: string,
+  exists: boolean,
+  rest: ChatMessage[],
+): Promise<TurnPlan> {
+  if (!exists) return { conversationId, exists, newMessages: rest };
+  const tail = await store.tailMessages(conversationId, rest.length + LAST_TURN_SLACK);
+  const last = lastTurnOf(tail);
+  if (last) {
+    // Matched against the transcript as it was before the last turn, does the request bring exactly
+    // that turn's messages again? Then it is a retry (whole history resent, or only the new message).
+    const again = rest.slice(overlapLength(last.before, rest));
+    const supersedes = await retriedRun(store, owner, last, again);
+    if (supersedes) return { conversationId, exists, supersedes, newMessages: [], history: { conversationId } };
+  }
+  return { conversationId, exists, newMessages: rest.slice(overlapLength(tail, rest)), history: { conversationId } };
+}
+
+/**
+ * A request without a conversation id, resending its history. `rest[0, t)` is the history it builds
+ * on (up to its last assistant message), `rest[t, n)` the turn it asks to be answered.
+ */
+export async function planFromHistory(
+  store: Store,
+  owner: string,
+  rest: ChatMessage[],
+  mintedId: string,
+): Promise<TurnPlan> {
+  const fresh: TurnPlan = { conversationId: mintedId, exists: false, newMessages: rest };
+  if (!rest.length) return fresh;
+  let t = rest.length;
+  while (t > 0 && rest[t - 1].role !== 'assistant') t--;
+  const continueIn = (id: string, depth: number): TurnPlan => ({
+    conversationId: id,
+    exists: true,
+    newMessages: rest.slice(depth),
+    history: { conversationId: id },
+  });
+  const branchFrom = (id: string | undefined, depth: number): TurnPlan =>
+    !id || depth === 0
+      ? fresh
+      : {
+          conversationId: mintedId,
+          exists: false,
+          branchFrom: { conversationId: id, depth },
+          newMessages: rest.slice(depth),
+          history: { conversationId: id, throughSeq: depth },
+        };
+
+  // Probing the history the request builds on (not its new turn) hits at once on a linear chat. The
+  // conversations holding it include any whose failed last turn this request retries.
+  const match = await store.matchHistory(owner, t > 0 ? rest.slice(0, t) : rest);
+  if (match.depth < t) {
+    // The history is stored only up to `depth`: extend a conversation that ends there, or branch.
+    const head = match.conversations.find((c) => c.messageCount === match.depth);
+    return head ? continueIn(head.id, match.depth) : branchFrom(match.conversations[0]?.id, match.depth);
+  }
+  for (const c of match.conversations.slice(0, 4)) {
+    if (c.messageCount === t) return continueIn(c.id, t);
+    // The turn itself is stored after the history: a retry if it is that conversation's last turn,
+    // and it failed or was cancelled.
+    const after = c.messageCount - t;
+    if (after > 0 && after <= rest.length - t + 1) {
+      const last = lastTurnOf(await store.tailMessages(c.id, after));
+      if (last && !last.before.length) {
+        const supersedes = await retriedRun(store, owner, last, rest.slice(t));
+        if (supersedes) return { ...continueIn(c.id, c.messageCount), supersedes, newMessages: [] };
+      }
+    }
+  }
+  // A regenerated or edited turn: the history is stored but continues differently.
+  return branchFrom(match.conversations[0]?.id, t);
+}

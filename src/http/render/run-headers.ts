@@ -1,0 +1,17 @@
+// The headers that tie a chat completion response to what the server keeps: the conversation it
+// continued and the run of each choice (comma-separated, in choice order).
+import type { ChatRun } from '../../run/chat-run.ts';
+import { RUN_ID_HEADER } from '../../run/run-errors.ts';
+
+export const CONVERSATION_HEADER = 'x-conversation-id';
+
+/**
+ * A value Node accepts in a header and a client can read back: printable ASCII as is, anything
+ * else percent-encoded (Node refuses characters above U+00FF outright, and would garble Latin-1).
+ */
+export const headerValue = (value: string): string =>
+  /^[\x20-\x7e]*$/.test(value) ? value : encodeURIComponent(value);
+
+export function runHeaders(run: ChatRun): Record<string, string> {
+  return { [CONVERSATION_HEADER]: headerValue(run.conversationId), [RUN_ID_HEADER]: run.runIds.join(',') };
+}

@@ -1,0 +1,83 @@
+// The runs that answered chat completions, in OpenAI's list and object conventions, scoped to the
+// caller's API key: GET /v1/runs?conversation_id=... (newest first by default) and GET /v1/runs/{id}. A run id
+// comes from `x-cortex-run-id`, `metadata.run_id` or an error's `run_id`.
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { RunRecord, Store } from '../../store/types.ts';
+import { invalidRequest, notFound, validationError } from '../errors.ts';
+import { checkId } from '../resource-ids.ts';
+
+const listQuery = z.object({
+  conversation_id: z.string().min(1).optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  after: z.string().min(1).optional(),
+  order: z.enum(['asc', 'desc']).default('desc'),
+});
+
+const unix = (iso: string) => Math.floor(Date.parse(iso) / 1000);
+
+/** A run without its trace: what a listing shows. */
+const runSummaryObject = (r: RunRecord) => ({
+  id: r.id,
+  object: 'run' as const,
+  conversation_id: r.conversationId,
+  model: r.model,
+  status: r.status,
+  error: r.error,
+  agents_used: r.agentsUsed,
+  usage: {
+    prompt_tokens: r.promptTokens,
+    completion_tokens: r.completionTokens,
+    total_tokens: r.promptTokens + r.completionTokens,
+  },
+  upstream_usage: {
+    prompt_tokens: r.usage.inputTokens,
+    completion_tokens: r.usage.outputTokens,
+    total_tokens: r.usage.totalTokens,
+  },
+  started_at: unix(r.startedAt),
+  // null while the run is still running.
+  finished_at: r.finishedAt === null ? null : unix(r.finishedAt),
+  duration_seconds: r.finishedAt === null ? null : (Date.parse(r.finishedAt) - Date.parse(r.startedAt)) / 1000,
+});
+
+const runObject = (r: RunRecord) => ({ ...runSummaryObject(r), events: r.events });
+
+export function registerRuns(app: FastifyInstance, store: Store): void {
+  app.get('/v1/runs', async (request) => {
+    const parsed = listQuery.safeParse(request.query ?? {});
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const param = String(issue.path[0] ?? 'query');
+      throw invalidRequest(`Invalid '${param}': ${issue.message}.`, param, 'invalid_value');
+    }
+    const { conversation_id: conversationId, limit, after, order } = parsed.data;
+    if (!conversationId)
+      throw validationError(
+        "Missing required parameter: 'conversation_id'.",
+        'conversation_id',
+        'missing_required_parameter',
+      );
+    checkId(conversationId, 'conversation_id');
+    if (after) checkId(after, 'after');
+    const owner = request.owner ?? '';
+    if (!(await store.getConversation(conversationId, owner)))
+      throw notFound(`No conversation found with id '${conversationId}'.`, 'conversation_not_found', 'conversation_id');
+    const page = await store.listRuns(conversationId, owner, { limit, after, order });
+    const data = page.data.map(runSummaryObject);
+    return {
+      object: 'list',
+      data,
+      first_id: data[0]?.id ?? null,
+      last_id: data.at(-1)?.id ?? null,
+      has_more: page.hasMore,
+    };
+  });
+
+  app.get<{ Params: { id: string } }>('/v1/runs/:id', async (request) => {
+    checkId(request.params.id, 'run_id');
+    const run = await store.getRun(request.params.id, request.owner ?? '');
+    if (!run) throw notFound(`No run found with id '${request.params.id}'.`, 'run_not_found', 'run_id');
+    return runObject(run);
+  });
+}

@@ -1,0 +1,426 @@
+// One chat completion request's runs, from admission to release: the one place that takes (and
+// gives back) what a run needs. The HTTP route parses, opens a ChatRun with `await using`, and
+// renders its events as JSON or SSE; whatever happens meanwhile (an exception, a header error, a
+// client gone, a store failure), disposing the run records what is left to record and releases
+// everything it took, in reverse order of taking it.
+//
+// Admission, in this order: rate limits (n x prompt tokens) -> the conversation's lock (cancellable,
+// bounded) -> n run slots (cancellable, bounded) -> memory preparation -> the turn and its runs
+// written as running -> the run timer and the shutdown registry. A request waiting for a busy
+// conversation therefore holds no run slot, and a client that leaves stops waiting.
+import { randomUUID } from 'node:crypto';
+import type { FastifyBaseLogger } from 'fastify';
+import type { AppDeps } from '../http/deps.ts';
+import type { ChatRequest } from '../http/chat-request.ts';
+import { ApiError } from '../http/errors.ts';
+import { rateLimited, STOPPED, type StopReason } from '../http/run-limits.ts';
+import { recordChoices } from './record-choices.ts';
+import { instrument } from '../http/run-metrics.ts';
+import type { RunEvent } from '../orchestrator/events.ts';
+import { RunSummary } from '../orchestrator/run-summary.ts';
+import type { ChatMessage, RunCheckpoint } from '../orchestrator/types.ts';
+import {
+  ConversationBusyError,
+  LockWaitAbortedError,
+  type ConversationLock,
+  type ConversationMemory,
+  type LockOptions,
+  type LockTurnInput,
+} from '../conversation/types.ts';
+import { guardRun, mergeRuns } from './run-events.ts';
+import { answeredToolCallIds } from './resume.ts';
+import {
+  choicesExceedCapacity,
+  clientClosedRequest,
+  conversationBusy,
+  RunApiError,
+  tooManyChoices,
+  tooManyConcurrentRuns,
+  turnNotStored,
+} from './run-errors.ts';
+
+/** How long a stopped run may take to wind down before what it produced is recorded anyway. */
+const WIND_DOWN_MS = 5_000;
+
+export interface OpenRunOptions {
+  /** The API key's id; undefined when auth is off. */
+  owner?: string;
+  log: FastifyBaseLogger;
+  /** Aborts when the client goes away: cancels the waits for a lock or a slot, then the runs. */
+  clientGone: AbortSignal;
+}
+
+/** One choice of the request: a run of its own, with its own id, trace and record. */
+export interface Choice {
+  index: number;
+  runId: string;
+  summary: RunSummary;
+}
+
+export class ChatRun implements AsyncDisposable {
+  readonly conversationId: string;
+  readonly choices: Choice[];
+  /** Prompt tokens of the context one choice saw (usage counts them once, as OpenAI does). */
+  readonly promptTokens: number;
+  /** Aborted when the run is stopped: by the client, the run timer or a shutdown. */
+  readonly signal: AbortSignal;
+  /**
+   * Aborted once the runs produce nothing more: every choice finished, or the run was stopped. From
+   * then on a renderer must not wait for a slow client: the turn is recorded and the slots released
+   * while the last frames are still on their way.
+   */
+  readonly ended: AbortSignal;
+
+  private readonly deps: AppDeps;
+  private readonly chat: ChatRequest;
+  private readonly owner: string | undefined;
+  private readonly log: FastifyBaseLogger;
+  private readonly memory: ConversationMemory;
+  private readonly newMessages: ChatMessage[];
+  private readonly resumed: RunCheckpoint | undefined;
+  private readonly startedAt: Date;
+  private readonly resources: AsyncDisposableStack;
+  private readonly abort: AbortController;
+  private readonly end = new AbortController();
+  private readonly timer: NodeJS.Timeout;
+  private readonly iterator: AsyncIterator<[number, RunEvent]>;
+  private stopReason: StopReason | undefined;
+  private drained = false;
+  private recording: Promise<void> | undefined;
+  private disposed = false;
+  private readonly counted = new Map<number, { key: string; tokens: number }>();
+
+  /** Admits the request and starts its runs; throws (having released what it took) when it cannot. */
+  static async open(deps: AppDeps, chat: ChatRequest, options: OpenRunOptions): Promise<ChatRun> {
+    const { config } = deps;
+    if (chat.n > config.maxChoices) throw tooManyChoices(chat.n, config.maxChoices);
+    if (chat.n > deps.gate.capacity) throw choicesExceedCapacity(chat.n, deps.gate.capacity);
+    const memory = deps.memory;
+    const owner = options.owner;
+    const bucket = owner ?? 'anonymous';
+
+    // Counting tokens costs time: only when a limit needs the figure. Each choice reads the prompt.
+    const limit = await deps.rateLimiter.admit(
+      bucket,
+      deps.rateLimiter.enabled ? deps.tokens.countChat(chat.messages) * chat.n : 0,
+    );
+    if (!limit.ok) {
+      deps.metrics.rejected.inc({ reason: `rate_limit_${limit.limit}` });
+      throw rateLimited(limit.limit!, limit.retryAfterSeconds);
+    }
+
+    const resources = new AsyncDisposableStack();
+    try {
+      // The completion tokens are spent whatever the outcome (disposed last-but-one, once recorded).
+      let spentTokens = 0;
+      resources.defer(() =>
+        deps.rateLimiter
+          .spend(bucket, spentTokens)
+          .catch((err) => options.log.warn({ err }, 'rate limit accounting failed')),
+      );
+      const toolCallIds = answeredToolCallIds(chat.messages);
+      let paused = toolCallIds.length ? await memory.findPausedRun({ owner, toolCallIds }) : undefined;
+      if (paused && chat.conversationId !== undefined && paused.conversationId !== chat.conversationId)
+        paused = undefined; // the request names another conversation: these ids are not that run's
+
+      const lock = await lockConversation(
+        deps,
+        { conversationId: paused?.conversationId ?? chat.conversationId, owner, messages: chat.messages },
+        { signal: options.clientGone, waitMs: config.conversationWaitSeconds * 1000 },
+      );
+      resources.defer(() => lock.release());
+      // Another request may have resumed the same paused run while this one waited for the lock.
+      if (paused) paused = await memory.findPausedRun({ owner, toolCallIds });
+      const resume = paused && paused.checkpoint.model === chat.model ? paused.checkpoint : undefined;
+
+      const releaseSlots = await deps.gate.acquire(options.clientGone, chat.n);
+      if (!releaseSlots) {
+        if (options.clientGone.aborted) throw clientClosedRequest();
+        deps.metrics.rejected.inc({ reason: 'concurrency' });
+        throw tooManyConcurrentRuns();
+      }
+      resources.defer(releaseSlots);
+      // The server began shutting down while this request waited: its store may be gone any moment.
+      if (deps.activeRuns.draining) throw STOPPED.shutdown;
+
+      const turn = await memory.prepare({ lock, owner, messages: chat.messages });
+      const conversationId = turn.conversationId;
+      const startedAt = new Date();
+      const choices: Choice[] = Array.from({ length: chat.n }, (_, index) => ({
+        index,
+        runId: `run_${randomUUID()}`,
+        summary: new RunSummary(),
+      }));
+      await memory.begin({
+        turn,
+        owner,
+        model: chat.model,
+        runs: choices.map((c) => ({ runId: c.runId, choiceIndex: c.index })),
+        startedAt,
+      });
+      const taken = resources.move();
+      try {
+        return new ChatRun({
+          deps,
+          chat,
+          options,
+          memory,
+          conversationId,
+          choices,
+          context: turn.context,
+          newMessages: turn.newMessages,
+          resume,
+          startedAt,
+          resources: taken,
+          spend: (tokens) => (spentTokens = tokens),
+        });
+      } catch (err) {
+        await taken.disposeAsync();
+        throw err;
+      }
+    } catch (err) {
+      await resources.disposeAsync();
+      throw err;
+    }
+  }
+
+  private constructor(init: {
+    deps: AppDeps;
+    chat: ChatRequest;
+    options: OpenRunOptions;
+    memory: ConversationMemory;
+    conversationId: string;
+    choices: Choice[];
+    context: ChatMessage[];
+    newMessages: ChatMessage[];
+    resume: RunCheckpoint | undefined;
+    startedAt: Date;
+    resources: AsyncDisposableStack;
+    spend: (tokens: number) => void;
+  }) {
+    const { deps, chat, options } = init;
+    this.deps = deps;
+    this.chat = chat;
+    this.owner = options.owner;
+    this.log = options.log;
+    this.memory = init.memory;
+    this.conversationId = init.conversationId;
+    this.choices = init.choices;
+    this.newMessages = init.newMessages;
+    this.resumed = init.resume;
+    this.startedAt = init.startedAt;
+    this.promptTokens = deps.tokens.countChat(init.context);
+
+    this.abort = new AbortController();
+    this.signal = this.abort.signal;
+    this.ended = this.end.signal;
+    const onClientGone = () => this.stop('client');
+    options.clientGone.addEventListener('abort', onClientGone, { once: true });
+    if (options.clientGone.aborted) this.stop('client');
+    // CORTEX_MAX_RUN_SECONDS is the one bound on a run's total time, whatever the client does.
+    this.timer = setTimeout(() => this.stop('timeout'), deps.config.maxRunSeconds * 1000);
+    deps.metrics.activeRuns.inc(this.choices.length);
+
+    let settled!: () => void;
+    const done = new Promise<void>((resolve) => (settled = resolve));
+    deps.activeRuns.track({ abort: () => this.stop('shutdown'), done });
+    // Disposed in reverse order: the shutdown registry learns last that this run is over, once its
+    // slots, lock and token accounting are given back.
+    const resources = (this.resources = new AsyncDisposableStack());
+    resources.defer(settled);
+    resources.use(init.resources);
+    resources.defer(() => {
+      init.spend(this.completionTokens());
+      clearTimeout(this.timer);
+      options.clientGone.removeEventListener('abort', onClientGone);
+      deps.metrics.activeRuns.dec(this.choices.length);
+    });
+
+    const runs = this.choices.map((choice) =>
+      instrument(
+        guardRun(
+          () =>
+            deps.orchestrator.run(
+              {
+                runId: choice.runId,
+                conversationId: this.conversationId,
+                model: chat.model,
+                messages: init.context,
+                generation: chat.generation,
+                reasoningEffort: chat.reasoningEffort,
+                tools: chat.tools,
+                toolChoice: chat.toolChoice,
+                owner: this.owner,
+                ...(init.resume ? { resume: init.resume } : {}),
+              },
+              this.signal,
+            ),
+          this.log,
+        ),
+        deps,
+        chat.model,
+        this.startedAt.getTime(),
+      ),
+    );
+    this.iterator = mergeRuns(runs);
+  }
+
+  get runIds(): string[] {
+    return this.choices.map((c) => c.runId);
+  }
+
+  /** The client went away before the answer was delivered: nobody to render for. */
+  get clientLeft(): boolean {
+    return this.stopReason === 'client';
+  }
+
+  /**
+   * The events of all choices, tagged with the choice index, as they happen; each is folded into its
+   * choice's summary first. Breaking out of the loop does not end the runs: disposal drains them.
+   */
+  async *events(): AsyncGenerator<[number, RunEvent]> {
+    for (;;) {
+      const next = await this.next();
+      if (!next) return;
+      yield next;
+    }
+  }
+
+  /**
+   * Lets the runs finish, then records every choice (and the checkpoint of a paused one). Throws
+   * a RunApiError when a turn could not be stored: the client must not be told it succeeded.
+   */
+  async complete(): Promise<void> {
+    while (await this.next());
+    await this.record();
+  }
+
+  /** Why the server itself stopped an unfinished run (time limit, shutdown), if it did. */
+  interruption(): ApiError | undefined {
+    const reason = this.stopReason;
+    if (!reason || reason === 'client') return undefined;
+    return this.choices.some((c) => !c.summary.done) ? this.error(STOPPED[reason]) : undefined;
+  }
+
+  /** The first failed choice's error, naming that choice's run. */
+  failure(): ApiError | undefined {
+    const failed = this.choices.find((c) => c.summary.failure);
+    if (!failed) return undefined;
+    const f = failed.summary.failure!;
+    return this.error(new ApiError(f.status, f.type, f.message, { code: f.code }), failed.runId);
+  }
+
+  /** An error of this request, naming its runs (header) and the run at fault (body). */
+  error(error: ApiError, runId?: string): RunApiError {
+    return error instanceof RunApiError ? error : new RunApiError(error, this.runIds, runId);
+  }
+
+  /** Completion tokens of one choice, or of all: counted once per answer (recording, billing and usage ask). */
+  completionTokens(choice?: Choice): number {
+    if (!choice) return this.choices.reduce((n, c) => n + this.completionTokens(c), 0);
+    const run = choice.summary;
+    const calls = run.toolCalls?.map((c) => `${c.name}${c.arguments}`).join('') ?? '';
+    const key = `${run.done}/${run.answerSoFar.length}/${calls.length}`;
+    const known = this.counted.get(choice.index);
+    if (known?.key === key) return known.tokens;
+    const tokens = this.deps.tokens.count(run.answerSoFar) + (calls ? this.deps.tokens.count(calls) : 0);
+    this.counted.set(choice.index, { key, tokens });
+    return tokens;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    try {
+      if (!this.drained) {
+        // Left early (an exception, a client gone): stop the runs and keep what they produced.
+        this.stop(this.stopReason ?? 'client');
+        await windDown(this.drain(), WIND_DOWN_MS);
+      }
+      await this.record().catch(() => {}); // already logged; nobody is left to tell
+    } finally {
+      await this.resources.disposeAsync();
+    }
+  }
+
+  private stop(reason: StopReason): void {
+    if (this.abort.signal.aborted) return;
+    this.stopReason = reason;
+    clearTimeout(this.timer);
+    this.abort.abort(new Error(reason));
+    this.end.abort();
+  }
+
+  private async next(): Promise<[number, RunEvent] | undefined> {
+    if (this.drained) return undefined;
+    const result = await this.iterator.next();
+    if (result.done) {
+      this.drained = true;
+      this.settle();
+      return undefined;
+    }
+    const [index, event] = result.value;
+    this.choices[index].summary.apply(event);
+    if (this.choices.every((c) => c.summary.done)) this.settle();
+    return result.value;
+  }
+
+  /** Every choice is done: a completed answer is never turned into a timeout while it is delivered. */
+  private settle(): void {
+    clearTimeout(this.timer);
+    this.end.abort();
+  }
+
+  private async drain(): Promise<void> {
+    while (await this.next());
+  }
+
+  private record(): Promise<void> {
+    this.recording ??= this.recordChoices();
+    return this.recording;
+  }
+
+  private async recordChoices(): Promise<void> {
+    try {
+      await recordChoices(
+        {
+          memory: this.memory,
+          conversationId: this.conversationId,
+          owner: this.owner,
+          model: this.chat.model,
+          newMessages: this.newMessages,
+          promptTokens: this.promptTokens,
+          startedAt: this.startedAt,
+          stopReason: this.stopReason,
+          resumed: this.resumed,
+          completionTokens: (choice) => this.completionTokens(this.choices[choice.index]),
+        },
+        this.choices,
+      );
+    } catch (err) {
+      this.log.error({ err, conversationId: this.conversationId }, 'failed to record the conversation turn');
+      throw this.error(turnNotStored());
+    }
+  }
+}
+
+/** Waits for `work`, but no longer than `ms`: an engine that ignores its abort signal cannot hold the release. */
+async function windDown(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work.catch(() => {}), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
+/** The conversation's lock, its refusals in the envelope: busy past the wait (409), or nobody waiting any more. */
+async function lockConversation(deps: AppDeps, input: LockTurnInput, options: LockOptions): Promise<ConversationLock> {
+  try {
+    return await deps.memory.lock(input, options);
+  } catch (err) {
+    if (err instanceof ConversationBusyError) {
+      deps.metrics.rejected.inc({ reason: 'conversation_busy' });
+      throw conversationBusy(err.conversationId, err.waitedMs / 1000);
+    }
+    if (err instanceof LockWaitAbortedError) throw clientClosedRequest();
+    throw err;
+  }
+}

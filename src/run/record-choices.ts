@@ -1,0 +1,78 @@
+// How a request's runs end up in the store: each choice's turn record (status, answer so far,
+// trace, usage), the checkpoint of a choice paused for client tools, and the end of the paused run
+// this request resumed. Pure bookkeeping over the memory API; the lifecycle decides when.
+import type { ConversationMemory, TurnStatus } from '../conversation/types.ts';
+import type { ChatMessage, RunCheckpoint } from '../orchestrator/types.ts';
+import type { RunSummary } from '../orchestrator/run-summary.ts';
+import { STOPPED, type StopReason } from '../http/run-limits.ts';
+
+export interface RecordedChoice {
+  index: number;
+  runId: string;
+  summary: RunSummary;
+}
+
+export interface TurnContext {
+  memory: ConversationMemory;
+  conversationId: string;
+  owner: string | undefined;
+  model: string;
+  newMessages: ChatMessage[];
+  promptTokens: number;
+  startedAt: Date;
+  /** Why the run was stopped, if it was. */
+  stopReason: StopReason | undefined;
+  /** The checkpoint this request resumed, if any. */
+  resumed: RunCheckpoint | undefined;
+  completionTokens(choice: RecordedChoice): number;
+}
+
+/** A choice's final status and the reason it did not complete, as stored with its run. */
+export function outcomeOf(run: RunSummary, stopReason: StopReason | undefined): { status: TurnStatus; error?: string } {
+  if (run.failure) return { status: 'failed', error: run.failure.message };
+  // Stopped by the server (time limit, shutdown) before it finished: a failure, with the reason.
+  if (!run.done && stopReason && stopReason !== 'client')
+    return { status: 'failed', error: STOPPED[stopReason].message };
+  if (run.finishReason === 'tool_calls') return { status: 'tool_calls' };
+  if (run.finishReason) return { status: 'completed' };
+  return { status: 'cancelled', error: 'client disconnected before the run finished' };
+}
+
+/** Records every choice in order; throws at the first write that fails. */
+export async function recordChoices(turn: TurnContext, choices: RecordedChoice[]): Promise<void> {
+  const finishedAt = new Date();
+  for (const choice of choices) {
+    const run = choice.summary;
+    const { status, error } = outcomeOf(run, turn.stopReason);
+    const text = run.answerSoFar;
+    const toolCalls = run.toolCalls?.length ? run.toolCalls : undefined;
+    await turn.memory.record({
+      conversationId: turn.conversationId,
+      owner: turn.owner,
+      runId: choice.runId,
+      choiceIndex: choice.index,
+      model: turn.model,
+      newMessages: turn.newMessages,
+      answer: text || toolCalls ? { role: 'assistant', content: text, ...(toolCalls ? { toolCalls } : {}) } : null,
+      status,
+      error,
+      events: run.events,
+      agentsUsed: run.agentsUsed,
+      usage: run.usageTotal(),
+      promptTokens: turn.promptTokens,
+      completionTokens: turn.completionTokens(choice),
+      startedAt: turn.startedAt,
+      finishedAt,
+    });
+    if (status === 'tool_calls' && run.checkpoint)
+      await turn.memory.savePausedRun({
+        owner: turn.owner,
+        conversationId: turn.conversationId,
+        checkpoint: run.checkpoint,
+      });
+  }
+  // The paused run this request resumed is over once its continuation is stored (completed, or
+  // paused again); a failed or cancelled continuation keeps it, so that a retry resumes it.
+  if (turn.resumed && choices.some((c) => c.summary.finishReason))
+    await turn.memory.resumedRun({ owner: turn.owner, runId: turn.resumed.runId });
+}

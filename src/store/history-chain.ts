@@ -1,0 +1,51 @@
+// Messages are stored with a hash chained over their owner and every message before them in the
+// conversation. A client that resends the whole history without a conversation id is then placed
+// with a few indexed look-ups: the hash of its n-th message names the stored conversations whose
+// first n messages are exactly those. Owners never share a chain (the owner seeds it).
+import { hash } from 'node:crypto';
+import type { ChatMessage } from '../orchestrator/types.ts';
+import { storedText } from './text.ts';
+
+const ROOT_LABEL = 'cortex-flow history v1\n';
+
+/** The hash "before the first message" of `owner`'s conversations. */
+export function chainRoot(owner: string): string {
+  return hash('sha256', ROOT_LABEL + owner, 'base64url');
+}
+
+/**
+ * What identifies a message in the chain: what a client sends back unchanged. Whitespace at the ends
+ * of the content is ignored (clients trim), so are names and tool-call arguments (re-serialised by
+ * some clients); tool-call ids are unique enough to stand for their calls.
+ */
+function identity(m: ChatMessage): string {
+  return JSON.stringify([
+    m.role,
+    (storedText(m.content) ?? '').trim(),
+    m.toolCallId ?? null,
+    m.toolCalls?.length ? m.toolCalls.map((c) => [c.id, c.name]) : null,
+    m.images?.length ? m.images.map((i) => i.url) : null,
+  ]);
+}
+
+export function chainHash(previous: string, m: ChatMessage): string {
+  // One-shot hashing: about twice as fast as a Hash object for short inputs, and a request's whole
+  // history is hashed on every turn.
+  return hash('sha256', previous + '\n' + identity(m), 'base64url');
+}
+
+/** A request's messages are looked up more than once (before and under its lock): hashed once. */
+const memo = new WeakMap<ChatMessage, { previous: string; hash: string }>();
+
+/** The chain hash of every message of `history` (oldest first). */
+export function historyHashes(owner: string, history: readonly ChatMessage[]): string[] {
+  const out: string[] = [];
+  let previous = chainRoot(owner);
+  for (const m of history) {
+    const known = memo.get(m);
+    const hash = known?.previous === previous ? known.hash : chainHash(previous, m);
+    if (!known || known.previous !== previous) memo.set(m, { previous, hash });
+    out.push((previous = hash));
+  }
+  return out;
+}

@@ -1,0 +1,202 @@
+// The statements a turn is written with and the rows it reads back as, shared by SqlStore's
+// methods: one place for the hash chain, the NUL rule and the compact trace on the way in and out.
+import { chainHash, chainRoot } from './history-chain.ts';
+import type { Row, Sql } from './sql.ts';
+import { storedText } from './text.ts';
+import { compactTrace, expandTrace } from './trace.ts';
+import {
+  ForeignConversationError,
+  type Conversation,
+  type NewMessage,
+  type RunRecord,
+  type StoredMessage,
+} from './types.ts';
+
+/**
+ * Leases need not survive a database crash (their holders' connections do not either), so on
+ * PostgreSQL their writes skip the wait for the WAL flush: taking and releasing the lock costs no disk
+ * sync. SQLite (WAL, synchronous=NORMAL) does not sync at commit anyway.
+ */
+export async function relaxDurability(tx: Sql): Promise<void> {
+  if (tx.dialect === 'postgres') await tx.run('SET LOCAL synchronous_commit = off');
+}
+
+/** Creates the conversation if new, then locks it and checks it is the writer's own. */
+export async function claimConversation(
+  tx: Sql,
+  t: { conversationId: string; owner: string; title: string; systemPrompt?: string },
+  now: string,
+): Promise<void> {
+  await tx.run(
+    'INSERT INTO conversations (id, owner, title, system_prompt, message_count, created_at, updated_at) VALUES (?, ?, ?, ?, 0, ?, ?) ON CONFLICT (id) DO NOTHING',
+    [t.conversationId, t.owner, storedText(t.title), storedText(t.systemPrompt ?? null), now, now],
+  );
+  // The row lock serialises writes to one conversation across replicas (SQLite's write lock
+  // already does, from BEGIN IMMEDIATE).
+  const lock = tx.dialect === 'postgres' ? ' FOR UPDATE' : '';
+  const conv = await tx.get<{ owner: string }>(`SELECT owner FROM conversations WHERE id = ?${lock}`, [
+    t.conversationId,
+  ]);
+  if (!conv || conv.owner !== t.owner) throw new ForeignConversationError(t.conversationId);
+}
+
+/** Appends after the last stored message, each with its place in the owner's hash chain. */
+export async function appendMessages(
+  tx: Sql,
+  conversationId: string,
+  owner: string,
+  messages: NewMessage[],
+  now: string,
+): Promise<void> {
+  if (!messages.length) return;
+  const last = await tx.get<{ seq: number; chain_hash: string | null }>(
+    'SELECT seq, chain_hash FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT 1',
+    [conversationId],
+  );
+  let seq = Number(last?.seq ?? 0);
+  let hash = !last ? chainRoot(owner) : (last.chain_hash ?? (await backfillChain(tx, conversationId, owner)));
+  for (const m of messages) {
+    hash = chainHash(hash, m);
+    await tx.run(
+      'INSERT INTO messages (conversation_id, seq, role, content, name, tool_calls, tool_call_id, images, token_count, run_id, created_at, chain_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      [
+        conversationId,
+        ++seq,
+        m.role,
+        storedText(m.content),
+        storedText(m.name ?? null),
+        m.toolCalls?.length ? JSON.stringify(m.toolCalls) : null,
+        storedText(m.toolCallId ?? null),
+        m.images?.length ? JSON.stringify(m.images) : null,
+        m.tokenCount,
+        m.runId ?? null,
+        now,
+        hash,
+      ],
+    );
+  }
+}
+
+/** Messages stored before the hash chain existed get theirs when their conversation next grows. */
+async function backfillChain(tx: Sql, conversationId: string, owner: string): Promise<string> {
+  const rows = await tx.all('SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq', [conversationId]);
+  let hash = chainRoot(owner);
+  for (const row of rows) {
+    hash = chainHash(hash, toMessage(row));
+    await tx.run('UPDATE messages SET chain_hash = ? WHERE conversation_id = ? AND seq = ?', [
+      hash,
+      conversationId,
+      Number(row.seq),
+    ]);
+  }
+  return hash;
+}
+
+/** A branch starts as a copy of its source's first `depth` messages (same chain: same owner). */
+export async function copyPrefix(
+  tx: Sql,
+  conversationId: string,
+  owner: string,
+  from: { conversationId: string; depth: number },
+): Promise<void> {
+  const source = await tx.get<{ owner: string }>('SELECT owner FROM conversations WHERE id = ?', [from.conversationId]);
+  if (!source || source.owner !== owner) throw new ForeignConversationError(from.conversationId);
+  const columns = 'role, content, name, tool_calls, tool_call_id, images, token_count, run_id, created_at, chain_hash';
+  const copied = await tx.run(
+    `INSERT INTO messages (conversation_id, seq, ${columns}) SELECT ?, seq, ${columns} FROM messages WHERE conversation_id = ? AND seq <= ?`,
+    [conversationId, from.conversationId, from.depth],
+  );
+  if (copied !== from.depth) throw new Error(`branch of ${from.conversationId}: ${copied} of ${from.depth} messages`);
+}
+
+/** A retried turn: the failed run's partial answer (the last message) goes, its user messages stay. */
+export async function supersede(tx: Sql, conversationId: string, oldRunId: string, newRunId: string): Promise<void> {
+  await tx.run(
+    "DELETE FROM messages WHERE conversation_id = ? AND run_id = ? AND role = 'assistant' AND seq = (SELECT MAX(seq) FROM messages WHERE conversation_id = ?)",
+    [conversationId, oldRunId, conversationId],
+  );
+  await tx.run('UPDATE messages SET run_id = ? WHERE conversation_id = ? AND run_id = ?', [
+    newRunId,
+    conversationId,
+    oldRunId,
+  ]);
+}
+
+export async function touchConversation(
+  tx: Sql,
+  conversationId: string,
+  now: string,
+  systemPrompt?: string,
+): Promise<void> {
+  await tx.run(
+    'UPDATE conversations SET message_count = COALESCE((SELECT MAX(seq) FROM messages WHERE conversation_id = ?), 0), updated_at = ?, system_prompt = COALESCE(?, system_prompt) WHERE id = ?',
+    [conversationId, now, storedText(systemPrompt ?? null), conversationId],
+  );
+}
+
+export async function insertRun(tx: Sql, r: RunRecord): Promise<void> {
+  await tx.run(
+    'INSERT INTO runs (id, conversation_id, owner, model, status, error, agents_used, events, usage, prompt_tokens, completion_tokens, started_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    [
+      r.id,
+      r.conversationId,
+      r.owner,
+      r.model,
+      r.status,
+      storedText(r.error),
+      JSON.stringify(r.agentsUsed),
+      JSON.stringify(compactTrace(r.events)),
+      JSON.stringify(r.usage),
+      r.promptTokens,
+      r.completionTokens,
+      r.startedAt,
+      r.finishedAt ?? '', // the column predates running runs: '' stands for "not yet"
+    ],
+  );
+}
+
+export function toRun(row: Row): RunRecord {
+  return {
+    id: String(row.id),
+    conversationId: String(row.conversation_id),
+    owner: String(row.owner),
+    model: String(row.model),
+    status: row.status as RunRecord['status'],
+    error: (row.error as string | null) ?? null,
+    agentsUsed: JSON.parse(String(row.agents_used)),
+    events: expandTrace(JSON.parse(String(row.events))),
+    usage: JSON.parse(String(row.usage)),
+    promptTokens: Number(row.prompt_tokens),
+    completionTokens: Number(row.completion_tokens),
+    startedAt: String(row.started_at),
+    finishedAt: row.finished_at ? String(row.finished_at) : null,
+  };
+}
+
+export function toConversation(row: Row): Conversation {
+  return {
+    id: String(row.id),
+    owner: String(row.owner),
+    title: String(row.title),
+    systemPrompt: (row.system_prompt as string | null) ?? null,
+    messageCount: Number(row.message_count),
+    createdAt: String(row.created_at),
+    updatedAt: String(row.updated_at),
+  };
+}
+
+export function toMessage(row: Row): StoredMessage {
+  const m: StoredMessage = {
+    seq: Number(row.seq),
+    role: row.role as StoredMessage['role'],
+    content: String(row.content),
+    tokenCount: Number(row.token_count),
+    runId: (row.run_id as string | null) ?? null,
+    createdAt: String(row.created_at),
+  };
+  if (row.name) m.name = String(row.name);
+  if (row.tool_calls) m.toolCalls = JSON.parse(String(row.tool_calls));
+  if (row.tool_call_id) m.toolCallId = String(row.tool_call_id);
+  if (row.images) m.images = JSON.parse(String(row.images));
+  return m;
+}

@@ -1,0 +1,420 @@
+// Conversation memory over a real store (SQLite and PostgreSQL): clients that resend their history
+// without a conversation id, edits that branch, retries that replace a failed turn, turns of one
+// conversation serialised across replicas, and runs left behind by a process that died.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { StoredMemory } from '../../src/conversation/stored.ts';
+import {
+  ConversationBusyError,
+  ConversationNotFoundError,
+  LockWaitAbortedError,
+  type ConversationMemory,
+  type TurnStatus,
+} from '../../src/conversation/types.ts';
+import type { ChatMessage } from '../../src/orchestrator/types.ts';
+import { createStore } from '../../src/store/create-store.ts';
+import type { Store } from '../../src/store/types.ts';
+import { TokenCounter } from '../../src/tokens.ts';
+import { freshSchema, type TestSchema } from '../support/postgres.ts';
+
+const tokens = new TokenCounter('gpt-4');
+let runs = 0;
+
+interface Turn {
+  conversationId?: string;
+  owner?: string;
+  messages: ChatMessage[];
+  answer: string;
+  status?: TurnStatus;
+}
+
+/** One turn as the run lifecycle drives it: lock, prepare, begin, record, release. */
+async function say(memory: ConversationMemory, t: Turn) {
+  const owner = t.owner ?? '';
+  const lock = await memory.lock({ conversationId: t.conversationId, owner, messages: t.messages });
+  try {
+    const turn = await memory.prepare({ lock, owner, messages: t.messages });
+    const runId = `run_${++runs}`;
+    const startedAt = new Date();
+    await memory.begin({ turn, owner, model: 'cortex-flow', runs: [{ runId, choiceIndex: 0 }], startedAt });
+    await memory.record({
+      conversationId: turn.conversationId,
+      owner,
+      runId,
+      model: 'cortex-flow',
+      newMessages: turn.newMessages,
+      answer: t.answer ? { role: 'assistant', content: t.answer } : null,
+      status: t.status ?? 'completed',
+      events: [],
+      agentsUsed: ['writer'],
+      usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 },
+      promptTokens: 1,
+      completionTokens: 1,
+      startedAt,
+      finishedAt: new Date(),
+    });
+    return { ...turn, runId };
+  } finally {
+    await lock.release();
+  }
+}
+
+const user = (content: string): ChatMessage => ({ role: 'user', content });
+const assistant = (content: string): ChatMessage => ({ role: 'assistant', content });
+const contents = async (store: Store, id: string) => (await store.getMessages(id)).map((m) => m.content);
+
+/** Plays an id-less linear chat of `turns` turns; returns the conversation id of each turn. */
+async function chatWithoutIds(memory: ConversationMemory, prefix: string, turns: number, owner = '') {
+  const history: ChatMessage[] = [];
+  const ids: string[] = [];
+  for (let i = 1; i <= turns; i++) {
+    history.push(user(`${prefix} question ${i}`));
+    const answer = `${prefix} answer ${i}`;
+    const turn = await say(memory, { owner, messages: [...history], answer });
+    ids.push(turn.conversationId);
+    history.push(assistant(answer));
+  }
+  return { ids, history };
+}
+
+interface Backend {
+  name: string;
+  open(): Promise<Store>;
+  dispose(): Promise<void>;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'cortex-history-'));
+let schema: TestSchema | undefined;
+const backends: Backend[] = [
+  {
+    name: 'SQLite',
+    open: () => createStore({ dataDir: dir, databaseUrl: undefined }),
+    dispose: async () => rmSync(dir, { recursive: true, force: true }),
+  },
+  {
+    name: 'PostgreSQL',
+    open: async () => {
+      schema ??= await freshSchema('history');
+      return createStore({ dataDir: '', databaseUrl: schema.url }, { schema: schema.schema });
+    },
+    dispose: async () => schema?.drop(),
+  },
+];
+
+describe.each(backends)('conversation memory on $name', (backend) => {
+  const stores: Store[] = [];
+  const open = async () => {
+    const s = await backend.open();
+    stores.push(s);
+    return s;
+  };
+  afterAll(async () => {
+    for (const s of stores) await s.close().catch(() => {});
+    if (backend.name === 'SQLite') await backend.dispose(); // the PostgreSQL schema serves the next block too
+  });
+
+  it('keeps a 20-turn chat without ids in one conversation, each message once', async () => {
+    const store = await open();
+    const memory = new StoredMemory(store, tokens, 10_000);
+    const { ids, history } = await chatWithoutIds(memory, 'linear', 20);
+    expect(new Set(ids).size).toBe(1);
+    expect(await contents(store, ids[0])).toEqual(history.map((m) => m.content));
+    expect((await store.getConversation(ids[0], ''))!.messageCount).toBe(40);
+  });
+
+  it('gives the agents the whole stored history on an id-less turn', async () => {
+    const store = await open();
+    const memory = new StoredMemory(store, tokens, 10_000);
+    const { history } = await chatWithoutIds(memory, 'context', 2);
+    const lock = await memory.lock({ messages: [...history, user('context question 3')] });
+    const turn = await memory.prepare({ lock, messages: [...history, user('context question 3')] });
+    await lock.release();
+    expect(turn.context.map((m) => m.content)).toEqual([...history, user('context question 3')].map((m) => m.content));
+    expect(turn.newMessages).toEqual([user('context question 3')]);
+  });
+
+  it('branches an edited earlier turn into a new conversation and keeps the original', async () => {
+    const store = await open();
+    const memory = new StoredMemory(store, tokens, 10_000);
+    const { ids, history } = await chatWithoutIds(memory, 'edit', 5);
+    const original = await contents(store, ids[0]);
+    // The user edits turn 3: the history up to its answer 2, then a different question.
+    const edited = [...history.slice(0, 4), user('edit question 3, reworded')];
+    const branch = await say(memory, { messages: edited, answer: 'edit answer 3b' });
+    expect(branch.conversationId).not.toBe(ids[0]);
+    // The agents saw the history up to the edit, not the turns after it.
+    expect(branch.context.map((m) => m.content)).toEqual([...original.slice(0, 4), 'edit question 3, reworded']);
+    expect(await contents(store, branch.conversationId)).toEqual([
+      ...original.slice(0, 4),
+      'edit question 3, reworded',
+      'edit answer 3b',
+    ]);
+    expect(await contents(store, ids[0])).toEqual(original);
+    // Each branch then goes on on its own.
+    const onBranch = await say(memory, {
+      messages: [...edited, assistant('edit answer 3b'), user('edit question 4b')],
+      answer: 'edit answer 4b',
+    });
+    expect(onBranch.conversationId).toBe(branch.conversationId);
+    const onOriginal = await say(memory, { messages: [...history, user('edit question 6')], answer: 'edit answer 6' });
+    expect(onOriginal.conversationId).toBe(ids[0]);
+    expect((await store.getMessages(ids[0])).length).toBe(12);
+  });
+
+  it('branches a regenerated last answer and keeps the first one', async () => {
+    const store = await open();
+    const memory = new StoredMemory(store, tokens, 10_000);
+    const { ids, history } = await chatWithoutIds(memory, 'regen', 2);
+    const again = await say(memory, { messages: history.slice(0, 3), answer: 'regen answer 2, take two' });
+    expect(again.conversationId).not.toBe(ids[0]);
+    expect(await contents(store, again.conversationId)).toEqual([
+      'regen question 1',
+      'regen answer 1',
+      'regen question 2',
+      'regen answer 2, take two',
+    ]);
+    expect(await contents(store, ids[0])).toEqual(history.map((m) => m.content));
+  });
+
+  it('continues an id-less conversation paused for client tools with the tool results', async () => {
+    const store = await open();
+    const memory = new StoredMemory(store, tokens, 10_000);
+    const ask = [user('weather in Oslo?')];
+    const lock = await memory.lock({ messages: ask });
+    const turn = await memory.prepare({ lock, messages: ask });
+    const startedAt = new Date();
+    await memory.begin({ turn, model: 'm', runs: [{ runId: 'run_paused_tools', choiceIndex: 0 }], startedAt });
+    const call = { id: 'call_oslo', name: 'get_weather', arguments: '{"city":"Oslo"}' };
+    await memory.record({
+      conversationId: turn.conversationId,
+      runId: 'run_paused_tools',
+      model: 'm',
+      newMessages: turn.newMessages,
+      answer: { role: 'assistant', content: '', toolCalls: [call] },
+      status: 'tool_calls',
+      events: [],
+      agentsUsed: [],
+      usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
+      promptTokens: 0,
+      completionTokens: 0,
+      startedAt,
+      finishedAt: new Date(),
+    });
+    await lock.release();
+    // The client echoes the call (re-serialising its arguments) and adds the result.
+    const resumed = await say(memory, {
+      messages: [
+        ...ask,
+        { role: 'assistant', content: '', toolCalls: [{ ...call, arguments: '{ "city": "Oslo" }' }] },
+        { role: 'tool', content: '3 C', toolCallId: 'call_oslo' },
+      ],
+      answer: 'It is 3 C in Oslo.',
+    });
+    expect(resumed.conversationId).toBe(turn.conversationId);
+    expect(await contents(store, turn.conversationId)).toEqual(['weather in Oslo?', '', '3 C', 'It is 3 C in Oslo.']);
+  });
+
+  it('never shares a conversation between owners with identical histories', async () => {
+    const store = await open();
+    const memory = new StoredMemory(store, tokens, 10_000);
+    const a = await chatWithoutIds(memory, 'same', 3, 'key_a');
+    const b = await chatWithoutIds(memory, 'same', 3, 'key_b');
+    expect(new Set(a.ids).size).toBe(1);
+    expect(new Set(b.ids).size).toBe(1);
+    expect(a.ids[0]).not.toBe(b.ids[0]);
+    expect((await store.getConversation(a.ids[0], 'key_a'))!.messageCount).toBe(6);
+    expect((await store.getConversation(b.ids[0], 'key_b'))!.messageCount).toBe(6);
+  });
+
+  it('replaces a failed turn on retry instead of storing the history again (named conversation)', async () => {
+    const store = await open();
+    const memory = new StoredMemory(store, tokens, 10_000);
+    const id = 'conv_retry_named';
+    await say(memory, { conversationId: id, messages: [user('r1')], answer: 'a1' });
+    const full = [user('r1'), assistant('a1'), user('r2')];
+    for (let i = 0; i < 3; i++)
+      await say(memory, { conversationId: id, messages: full, answer: 'partial', status: 'failed' });
+    expect(await contents(store, id)).toEqual(['r1', 'a1', 'r2', 'partial']);
+    // A retry sending only the new message, and a cancelled attempt, replace it too; success ends it.
+    await say(memory, { conversationId: id, messages: [user('r2')], answer: 'cut', status: 'cancelled' });
+    expect(await contents(store, id)).toEqual(['r1', 'a1', 'r2', 'cut']);
+    const ok = await say(memory, { conversationId: id, messages: full, answer: 'a2' });
+    expect(await contents(store, id)).toEqual(['r1', 'a1', 'r2', 'a2']);
+    expect(ok.context.map((m) => m.content)).toEqual(['r1', 'a1', 'r2']); // the partial never reached the agents
+    const messages = await store.getMessages(id);
+    expect(messages[2].runId).toBe(ok.runId);
+    // The failed attempts stay as runs.
+    const listed = await store.listRuns(id, '', { limit: 10 });
+    expect(listed.data.map((r) => r.status)).toEqual([
+      'completed',
+      'cancelled',
+      'failed',
+      'failed',
+      'failed',
+      'completed',
+    ]);
+    // After a failure, a different message is a new turn, not a retry.
+    await say(memory, { conversationId: id, messages: [user('r3')], answer: 'oops', status: 'failed' });
+    await say(memory, { conversationId: id, messages: [user('something else')], answer: 'fine' });
+    expect(await contents(store, id)).toEqual(['r1', 'a1', 'r2', 'a2', 'r3', 'oops', 'something else', 'fine']);
+  });
+
+  it('replaces a failed turn on retry without ids, first turn included', async () => {
+    const store = await open();
+    const memory = new StoredMemory(store, tokens, 10_000);
+    const first = await say(memory, { messages: [user('only q')], answer: 'half', status: 'failed' });
+    const again = await say(memory, { messages: [user('only q')], answer: 'whole' });
+    expect(again.conversationId).toBe(first.conversationId);
+    expect(await contents(store, first.conversationId)).toEqual(['only q', 'whole']);
+    const history = [user('only q'), assistant('whole'), user('q2')];
+    for (let i = 0; i < 3; i++) {
+      const t = await say(memory, { messages: history, answer: 'part', status: 'failed' });
+      expect(t.conversationId).toBe(first.conversationId);
+    }
+    await say(memory, { messages: history, answer: 'a2' });
+    expect(await contents(store, first.conversationId)).toEqual(['only q', 'whole', 'q2', 'a2']);
+  });
+
+  it('bounds the wait for a busy conversation, and a cancelled wait leaves the queue', async () => {
+    const store = await open();
+    const memory = new StoredMemory(store, tokens, 10_000);
+    const other = new StoredMemory(store, tokens, 10_000); // another replica on the same database
+    const held = await memory.lock({ conversationId: 'conv_busy', messages: [user('x')] });
+    await expect(
+      memory.lock({ conversationId: 'conv_busy', messages: [user('y')] }, { waitMs: 50 }),
+    ).rejects.toBeInstanceOf(ConversationBusyError);
+    await expect(
+      other.lock({ conversationId: 'conv_busy', messages: [user('y')] }, { waitMs: 50 }),
+    ).rejects.toBeInstanceOf(ConversationBusyError);
+    const client = new AbortController();
+    const waiting = memory.lock({ conversationId: 'conv_busy', messages: [user('z')] }, { signal: client.signal });
+    client.abort();
+    await expect(waiting).rejects.toBeInstanceOf(LockWaitAbortedError);
+    await held.release();
+    await held.release(); // idempotent
+    const next = await memory.lock({ conversationId: 'conv_busy', messages: [user('w')] }, { waitMs: 1000 });
+    await next.release();
+  });
+
+  it('leaves a trace of a turn whose process died, marked interrupted at the next start', async () => {
+    const doomed = await backend.open(); // closed below, as a killed process would leave it
+    const memory = new StoredMemory(doomed, tokens, 10_000, { leaseMs: 150 });
+    const lock = await memory.lock({ conversationId: 'conv_killed', messages: [user('are you there?')] });
+    const turn = await memory.prepare({ lock, messages: [user('are you there?')] });
+    await memory.begin({ turn, model: 'm', runs: [{ runId: 'run_killed', choiceIndex: 0 }], startedAt: new Date() });
+    await doomed.close(); // no record, no release: the lease is left to expire
+    await new Promise((r) => setTimeout(r, 300));
+
+    const store = await open();
+    expect(await store.getRun('run_killed', '')).toMatchObject({ status: 'running' });
+    const restarted = new StoredMemory(store, tokens, 10_000);
+    expect(await restarted.recoverInterruptedRuns()).toBeGreaterThanOrEqual(1);
+    expect(await store.getRun('run_killed', '')).toMatchObject({ status: 'interrupted' });
+    expect(await contents(store, 'conv_killed')).toEqual(['are you there?']);
+    // Asking again is a retry of the interrupted turn, not a second copy of the question.
+    await say(restarted, { conversationId: 'conv_killed', messages: [user('are you there?')], answer: 'yes' });
+    expect(await contents(store, 'conv_killed')).toEqual(['are you there?', 'yes']);
+    await lock.release(); // the dead replica's handle: harmless
+  });
+
+  it('throws when a turn cannot be recorded', async () => {
+    const store = await backend.open();
+    const memory = new StoredMemory(store, tokens, 10_000);
+    const lock = await memory.lock({ conversationId: 'conv_lost', messages: [user('q')] });
+    const turn = await memory.prepare({ lock, messages: [user('q')] });
+    await store.close();
+    await expect(
+      memory.record({
+        conversationId: turn.conversationId,
+        runId: 'run_lost',
+        model: 'm',
+        newMessages: turn.newMessages,
+        answer: { role: 'assistant', content: 'a' },
+        status: 'completed',
+        events: [],
+        agentsUsed: [],
+        usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
+        promptTokens: 0,
+        completionTokens: 0,
+        startedAt: new Date(),
+        finishedAt: new Date(),
+      }),
+    ).rejects.toThrow();
+    await lock.release();
+  });
+});
+
+// Two replicas are two processes on one PostgreSQL database; two SQLite connections in one process
+// would only block each other's event loop, so this one runs where replicas really are.
+describe('conversation memory across PostgreSQL replicas', () => {
+  const postgres = backends[1];
+  const stores: Store[] = [];
+  afterAll(async () => {
+    for (const s of stores) await s.close().catch(() => {});
+    await postgres.dispose();
+  });
+
+  it('serialises turns of one conversation across replicas: the second sees the first', async () => {
+    const [storeA, storeB] = [await postgres.open(), await postgres.open()];
+    stores.push(storeA, storeB);
+    const replicaA = new StoredMemory(storeA, tokens, 10_000);
+    const replicaB = new StoredMemory(storeB, tokens, 10_000);
+    const id = 'conv_replicas';
+    const lockA = await replicaA.lock({ conversationId: id, messages: [user('from A')] });
+    const turnA = await replicaA.prepare({ lock: lockA, messages: [user('from A')] });
+    let bLocked = false;
+    const turnB = (async () => {
+      const lockB = await replicaB.lock({ conversationId: id, messages: [user('from B')] });
+      bLocked = true;
+      try {
+        return await replicaB.prepare({ lock: lockB, messages: [user('from B')] });
+      } finally {
+        await lockB.release();
+      }
+    })();
+    const startedAt = new Date();
+    await replicaA.begin({ turn: turnA, model: 'm', runs: [{ runId: 'run_replica_a', choiceIndex: 0 }], startedAt });
+    await new Promise((r) => setTimeout(r, 100)); // B is polling for the lease meanwhile
+    expect(bLocked).toBe(false);
+    await replicaA.record({
+      conversationId: id,
+      runId: 'run_replica_a',
+      model: 'm',
+      newMessages: turnA.newMessages,
+      answer: { role: 'assistant', content: 'A answered' },
+      status: 'completed',
+      events: [],
+      agentsUsed: [],
+      usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
+      promptTokens: 0,
+      completionTokens: 0,
+      startedAt,
+      finishedAt: new Date(),
+    });
+    await lockA.release();
+    expect((await turnB).context.map((m) => m.content)).toEqual(['from A', 'A answered', 'from B']);
+  });
+
+  it('refuses a second key racing for the same new conversation id, before its run starts', async () => {
+    const [storeA, storeB] = [await postgres.open(), await postgres.open()];
+    stores.push(storeA, storeB);
+    const replicaA = new StoredMemory(storeA, tokens, 10_000);
+    const replicaB = new StoredMemory(storeB, tokens, 10_000);
+    const id = 'conv_contested';
+    const lockA = await replicaA.lock({ conversationId: id, owner: 'key_a', messages: [user('mine')] });
+    const lockB = replicaB.lock({ conversationId: id, owner: 'key_b', messages: [user('no, mine')] });
+    const turnA = await replicaA.prepare({ lock: lockA, owner: 'key_a', messages: [user('mine')] });
+    await replicaA.begin({
+      turn: turnA,
+      owner: 'key_a',
+      model: 'm',
+      runs: [{ runId: 'run_contested', choiceIndex: 0 }],
+      startedAt: new Date(),
+    });
+    await lockA.release();
+    await expect(lockB).rejects.toBeInstanceOf(ConversationNotFoundError);
+    expect(await storeB.getConversationOwner(id)).toBe('key_a');
+  });
+});

@@ -1,0 +1,74 @@
+// Issue 19 items 9 and 21: a turn is written when its run starts (the user's message and a
+// `running` run), and the client is told of success only once the turn is stored; a turn that
+// could not be stored is an error (503 turn_not_stored, or an error frame instead of [DONE]).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { StoredMemory } from '../../src/conversation/stored.ts';
+import { chat, startTestServer, type TestServer } from '../support/app-server.ts';
+import { streamChat, waitFor } from '../support/http-client.ts';
+import { RecordingOrchestrator } from '../support/recording-orchestrator.ts';
+
+const faults = { record: false };
+const failingRecord = (memory: StoredMemory) =>
+  new Proxy(memory, {
+    get(target, prop) {
+      if (prop === 'record' && faults.record) return async () => Promise.reject(new Error('connection lost'));
+      const value = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+
+const team = new RecordingOrchestrator();
+let srv: TestServer;
+beforeAll(async () => {
+  srv = await startTestServer(team, {}, {}, { wrapMemory: failingRecord });
+});
+afterAll(() => srv.close());
+const ask = (conversationId: string, content = 'hi') => ({
+  conversation_id: conversationId,
+  messages: [{ role: 'user', content }],
+});
+
+describe('a turn that could not be stored', () => {
+  it('is an error, never a 200, naming the run', async () => {
+    faults.record = true;
+    try {
+      const r = await chat(srv.baseUrl, ask('lost-json'));
+      expect(r.status).toBe(503);
+      expect(r.body.error).toMatchObject({ code: 'turn_not_stored', run_id: expect.stringMatching(/^run_/) });
+      expect(r.headers.get('x-cortex-run-id')).toBe(r.body.error.run_id);
+    } finally {
+      faults.record = false;
+    }
+  });
+
+  it('ends a stream with an error frame instead of [DONE]', async () => {
+    faults.record = true;
+    try {
+      const r = await streamChat(srv.baseUrl, ask('lost-stream'));
+      expect(r.status).toBe(200);
+      expect(r.frames.some((f) => f.choices?.[0]?.finish_reason === 'stop')).toBe(true);
+      expect(r.frames.at(-1).error).toMatchObject({ code: 'turn_not_stored' });
+      expect(r.done).toBe(false);
+    } finally {
+      faults.record = false;
+    }
+  });
+});
+
+describe('a turn in progress', () => {
+  it('is stored from the start: the user message and a running run, completed at the end', async () => {
+    team.options = { answer: () => 'a slow answer, word by word', delayMs: 150 };
+    const pending = chat(srv.baseUrl, ask('in-progress', 'remember me'));
+    await waitFor(() => team.inputs.some((i) => i.conversationId === 'in-progress'), 5_000, 'the run to start');
+    const messages = await srv.store.getMessages('in-progress');
+    expect(messages.map((m) => `${m.role}: ${m.content}`)).toEqual(['user: remember me']);
+    const running: any = await (await fetch(`${srv.baseUrl}/v1/runs?conversation_id=in-progress`)).json();
+    expect(running.data).toHaveLength(1);
+    expect(running.data[0]).toMatchObject({ status: 'running', finished_at: null });
+    const r = await pending;
+    expect(r.status).toBe(200);
+    const done: any = await (await fetch(`${srv.baseUrl}/v1/runs/${r.body.metadata.run_id}`)).json();
+    expect(done).toMatchObject({ id: running.data[0].id, status: 'completed' });
+    team.options = {};
+  });
+});
