@@ -23,6 +23,9 @@ export interface Database extends Sql {
   close(): Promise<void>;
 }
 
+const WAL_SWITCH_MS = 10_000;
+const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
 export class SqliteDatabase implements Database {
   readonly dialect = 'sqlite' as const;
   private readonly db: DatabaseSync;
@@ -36,7 +39,26 @@ export class SqliteDatabase implements Database {
     // dir would otherwise fail there with "database is locked". WAL lets readers work while a turn
     // is written.
     this.db.exec('PRAGMA busy_timeout = 5000');
-    this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;');
+    this.switchToWal();
+    this.db.exec('PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;');
+  }
+
+  /**
+   * SQLite answers the switch to WAL with SQLITE_BUSY without waiting on busy_timeout while another
+   * connection creates or recovers the WAL (it would risk a deadlock), so the switch is retried
+   * for a few seconds. It runs once, when a process opens the file, before anything is served.
+   */
+  private switchToWal(): void {
+    const deadline = Date.now() + WAL_SWITCH_MS;
+    for (;;) {
+      try {
+        this.db.exec('PRAGMA journal_mode = WAL');
+        return;
+      } catch (err) {
+        if (!/database is locked|busy/i.test((err as Error).message) || Date.now() > deadline) throw err;
+        sleepSync(10 + Math.random() * 40);
+      }
+    }
   }
 
   private prepare(sql: string): StatementSync {
