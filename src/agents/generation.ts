@@ -44,7 +44,10 @@ export function answerSettings(g: GenerationParams) {
  * streamed answer (src/agents/answer-limits.ts), never sent upstream where they would cut tool calls.
  */
 export function planningSettings(g: GenerationParams) {
-  return { ...sampling(g), maxOutputTokens: Math.max(PLANNING_MAX_OUTPUT_TOKENS, g.maxTokens ?? 0) };
+  // Without a client `max_tokens` the turn is left unbounded, as the client asked: a planning budget
+  // sent upstream would cut a long direct answer at PLANNING_MAX_OUTPUT_TOKENS.
+  if (g.maxTokens === undefined) return sampling(g);
+  return { ...sampling(g), maxOutputTokens: Math.max(PLANNING_MAX_OUTPUT_TOKENS, g.maxTokens) };
 }
 
 export const specialistSettings = () => ({ maxOutputTokens: SPECIALIST_MAX_OUTPUT_TOKENS });

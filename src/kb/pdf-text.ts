@@ -18,7 +18,8 @@ interface Pending {
   reject(err: Error): void;
 }
 
-const WORKER = new URL('./pdf-worker.ts', import.meta.url);
+// Development runs the .ts sources; the installed package runs the compiled .js beside this module.
+const WORKER = new URL(import.meta.url.endsWith('.ts') ? './pdf-worker.ts' : './pdf-worker.js', import.meta.url);
 
 /** One worker thread and the files it is reading. */
 class PdfReader {
