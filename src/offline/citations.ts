@@ -2,20 +2,11 @@
 // without gaps. The search tool numbers every passage it returns; most of those are never quoted,
 // so the answer keeps numbers of its own.
 import type { Source } from '../orchestrator/events.ts';
+import { SourceCollector } from '../tools/types.ts';
 
-export class Citations {
-  private readonly byUrl = new Map<string, Source>();
-
+export class Citations extends SourceCollector {
   cite(source: Omit<Source, 'index'>): number {
-    const known = this.byUrl.get(source.url);
-    if (known) return known.index;
-    const index = this.byUrl.size + 1;
-    this.byUrl.set(source.url, { ...source, index });
-    return index;
-  }
-
-  list(): Source[] {
-    return [...this.byUrl.values()];
+    return this.add(source);
   }
 
   /** The "Sources" block that closes an answer, one line per source (read back by follow-ups). */

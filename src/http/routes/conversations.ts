@@ -3,23 +3,18 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Conversation, Store, StoredMessage } from '../../store/types.ts';
-import { invalidRequest, notFound } from '../errors.ts';
-import { ID_PATTERN, checkId } from '../resource-ids.ts';
+import { notFound } from '../errors.ts';
+import { listObject, pageQueryShape, parseQuery, unixSeconds } from '../lists.ts';
+import { checkId } from '../resource-ids.ts';
 
-const listQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  after: z.string().regex(ID_PATTERN, 'expected a conversation id').optional(),
-  order: z.enum(['asc', 'desc']).default('desc'),
-});
-
-const unix = (iso: string) => Math.floor(Date.parse(iso) / 1000);
+const listQuery = z.object(pageQueryShape);
 
 const conversationObject = (c: Conversation) => ({
   id: c.id,
   object: 'conversation' as const,
   title: c.title,
-  created_at: unix(c.createdAt),
-  updated_at: unix(c.updatedAt),
+  created_at: unixSeconds(c.createdAt),
+  updated_at: unixSeconds(c.updatedAt),
   message_count: c.messageCount,
 });
 
@@ -38,7 +33,7 @@ const messageObject = (m: StoredMessage) => ({
     : {}),
   ...(m.toolCallId ? { tool_call_id: m.toolCallId } : {}),
   run_id: m.runId,
-  created_at: unix(m.createdAt),
+  created_at: unixSeconds(m.createdAt),
 });
 
 const conversationNotFound = (id: string) =>
@@ -46,21 +41,9 @@ const conversationNotFound = (id: string) =>
 
 export function registerConversations(app: FastifyInstance, store: Store): void {
   app.get('/v1/conversations', async (request) => {
-    const parsed = listQuery.safeParse(request.query ?? {});
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const param = String(issue.path[0] ?? 'query');
-      throw invalidRequest(`Invalid '${param}': ${issue.message}.`, param, 'invalid_value');
-    }
-    const page = await store.listConversations(request.owner ?? '', parsed.data);
-    const data = page.data.map(conversationObject);
-    return {
-      object: 'list',
-      data,
-      first_id: data[0]?.id ?? null,
-      last_id: data.at(-1)?.id ?? null,
-      has_more: page.hasMore,
-    };
+    const query = parseQuery(listQuery, request.query);
+    const page = await store.listConversations(request.owner ?? '', query);
+    return listObject(page.data.map(conversationObject), page.hasMore);
   });
 
   app.get<{ Params: { id: string } }>('/v1/conversations/:id', async (request) => {

@@ -4,17 +4,11 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { RunRecord, Store } from '../../store/types.ts';
-import { invalidRequest, notFound, validationError } from '../errors.ts';
+import { notFound, validationError } from '../errors.ts';
+import { listObject, pageQueryShape, parseQuery, unixSeconds } from '../lists.ts';
 import { checkId } from '../resource-ids.ts';
 
-const listQuery = z.object({
-  conversation_id: z.string().min(1).optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  after: z.string().min(1).optional(),
-  order: z.enum(['asc', 'desc']).default('desc'),
-});
-
-const unix = (iso: string) => Math.floor(Date.parse(iso) / 1000);
+const listQuery = z.object({ conversation_id: z.string().min(1).optional(), ...pageQueryShape });
 
 /** A run without its trace: what a listing shows. */
 const runSummaryObject = (r: RunRecord) => ({
@@ -35,9 +29,9 @@ const runSummaryObject = (r: RunRecord) => ({
     completion_tokens: r.usage.outputTokens,
     total_tokens: r.usage.totalTokens,
   },
-  started_at: unix(r.startedAt),
+  started_at: unixSeconds(r.startedAt),
   // null while the run is still running.
-  finished_at: r.finishedAt === null ? null : unix(r.finishedAt),
+  finished_at: r.finishedAt === null ? null : unixSeconds(r.finishedAt),
   duration_seconds: r.finishedAt === null ? null : (Date.parse(r.finishedAt) - Date.parse(r.startedAt)) / 1000,
 });
 
@@ -45,13 +39,7 @@ const runObject = (r: RunRecord) => ({ ...runSummaryObject(r), events: r.events 
 
 export function registerRuns(app: FastifyInstance, store: Store): void {
   app.get('/v1/runs', async (request) => {
-    const parsed = listQuery.safeParse(request.query ?? {});
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const param = String(issue.path[0] ?? 'query');
-      throw invalidRequest(`Invalid '${param}': ${issue.message}.`, param, 'invalid_value');
-    }
-    const { conversation_id: conversationId, limit, after, order } = parsed.data;
+    const { conversation_id: conversationId, limit, after, order } = parseQuery(listQuery, request.query);
     if (!conversationId)
       throw validationError(
         "Missing required parameter: 'conversation_id'.",
@@ -59,19 +47,11 @@ export function registerRuns(app: FastifyInstance, store: Store): void {
         'missing_required_parameter',
       );
     checkId(conversationId, 'conversation_id');
-    if (after) checkId(after, 'after');
     const owner = request.owner ?? '';
     if (!(await store.getConversation(conversationId, owner)))
       throw notFound(`No conversation found with id '${conversationId}'.`, 'conversation_not_found', 'conversation_id');
     const page = await store.listRuns(conversationId, owner, { limit, after, order });
-    const data = page.data.map(runSummaryObject);
-    return {
-      object: 'list',
-      data,
-      first_id: data[0]?.id ?? null,
-      last_id: data.at(-1)?.id ?? null,
-      has_more: page.hasMore,
-    };
+    return listObject(page.data.map(runSummaryObject), page.hasMore);
   });
 
   app.get<{ Params: { id: string } }>('/v1/runs/:id', async (request) => {
