@@ -1,5 +1,6 @@
 // The CLI as operators run it: help, one-line configuration errors, serve and SIGTERM, .env,
-// API keys, the knowledge base commands.
+// API keys, the knowledge base commands. Tests that start the CLI several times get 90 s: each start
+// loads the app, which takes seconds on a busy two-core machine.
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -97,7 +98,7 @@ describe('cortex-flow CLI', () => {
     expect(listed.stdout).not.toContain(key);
     expect((await cli(['keys', 'revoke', 'ci-bot'], env)).code).toBe(0);
     expect((await cli(['keys', 'list'], env)).stdout).toContain('revoked');
-  });
+  }, 90_000);
 
   it('refuses `keys create --name` without a value in one line, creating nothing', async () => {
     const env = { CORTEX_DATA_DIR: join(tempDir(), 'data') };
@@ -108,7 +109,7 @@ describe('cortex-flow CLI', () => {
       expect(r.stderr).toContain('--name NAME');
     }
     expect((await cli(['keys', 'list'], env)).stdout).toContain('No stored API keys');
-  }, 60_000);
+  }, 90_000);
 
   it('says at start-up that keys stay required after the last key was revoked, and why', async () => {
     const cwd = tempDir();
@@ -143,7 +144,7 @@ describe('cortex-flow CLI', () => {
       child.kill('SIGTERM');
       await once(child, 'exit');
     }
-  }, 60_000);
+  }, 90_000);
 
   it('ingests a folder, lists and removes documents', async () => {
     const cwd = tempDir();
@@ -161,5 +162,5 @@ describe('cortex-flow CLI', () => {
     expect(listed.stdout).toContain('Alpha');
     expect((await cli(['kb', 'remove', join(docs, 'a.md')], env, cwd)).code).toBe(0);
     expect((await cli(['kb', 'list'], env, cwd)).stdout).not.toContain('Alpha');
-  });
+  }, 90_000);
 });
