@@ -46,6 +46,8 @@ export async function createApp(config: Config, options: ServerOptions = {}): Pr
   if (mcp) {
     tools.attach(mcp);
     deps.mcp = mcp;
+  } else if (config.mcpConfig) {
+    server.log.warn('CORTEX_MCP_CONFIG is ignored: without a model (CORTEX_MODEL) no agent calls tools of MCP servers');
   }
   return {
     server,

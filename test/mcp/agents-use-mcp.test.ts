@@ -16,6 +16,7 @@ import {
 } from '../support/mock-openai-upstream.ts';
 import { ask, ScriptBook, teamScript, until } from '../support/team-script.ts';
 import { startHttpMcpServer, type TestMcpHttpServer } from './fixtures/http-mcp-server.ts';
+import { startSseMcpServer } from './fixtures/sse-mcp-server.ts';
 
 const pkg = (name: string) => resolve('node_modules/@modelcontextprotocol', name, 'dist/index.js');
 const fixture = (name: string) => resolve('test/mcp/fixtures', name);
@@ -23,6 +24,7 @@ const fixture = (name: string) => resolve('test/mcp/fixtures', name);
 let upstream: MockUpstream;
 let book: ScriptBook;
 let http: TestMcpHttpServer;
+let sse: Awaited<ReturnType<typeof startSseMcpServer>>;
 let dir: string;
 let app: App;
 let baseUrl: string;
@@ -32,6 +34,7 @@ beforeAll(async () => {
   upstream = await startMockUpstream(() => ({ status: 500 }));
   book = new ScriptBook(upstream);
   http = await startHttpMcpServer();
+  sse = await startSseMcpServer();
   dir = mkdtempSync(join(tmpdir(), 'cortex-mcp-'));
   const files = join(dir, 'files');
   mkdirSync(files);
@@ -44,6 +47,7 @@ beforeAll(async () => {
         everything: { command: process.execPath, args: [pkg('server-everything'), 'stdio'], agents: ['analyst'] },
         web: { url: http.url, headers: { authorization: 'Bearer ${TEST_MCP_TOKEN}' } },
         flaky: { command: process.execPath, args: [fixture('crashing-server.ts')], agents: ['researcher'] },
+        old: { url: sse.url, agents: ['supervisor'] },
       },
     }),
   );
@@ -59,6 +63,7 @@ beforeAll(async () => {
       CORTEX_LLM_TIMEOUT_SECONDS: '5',
       CORTEX_AGENT_TIMEOUT_SECONDS: '20',
       CORTEX_MCP_CONFIG: join(dir, 'mcp.json'),
+      CORTEX_MCP_TIMEOUT_SECONDS: '2',
     }),
   );
   baseUrl = await app.server.listen({ host: '127.0.0.1', port: 0 });
@@ -67,6 +72,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await app?.close();
   await http?.close();
+  await sse?.close();
   await upstream?.close();
   rmSync(dir, { recursive: true, force: true });
   delete process.env.TEST_MCP_TOKEN;
@@ -112,7 +118,9 @@ describe('agents use the tools of MCP servers', () => {
       ['everything', 'ready'],
       ['web', 'ready'],
       ['flaky', 'ready'],
+      ['old', 'ready'],
     ]);
+    expect(status.find((s) => s.name === 'old')!.transport).toBe('sse'); // the fallback for old servers
     oneCall('names', 'researcher', { name: 'mcp__web__search', arguments: { query: 'x' } });
     expect((await chat('names')).status).toBe(200);
     const researcher = offered(book.requests('names', 'researcher')[0]);
@@ -121,8 +129,34 @@ describe('agents use the tools of MCP servers', () => {
     );
     expect(researcher).toContain('search_knowledge_base');
     expect(researcher.some((n) => n.startsWith('mcp__everything__'))).toBe(false); // analyst only
+    // The supervisor gets only the server that names it, under the internal prefix (it also sees client tools).
     const supervisor = offered(book.requests('names', 'supervisor')[0]);
-    expect(supervisor.some((n) => n.includes('mcp__'))).toBe(false); // not named: default is researcher, analyst
+    expect(supervisor.filter((n) => n.includes('mcp__'))).toEqual(['cortex__mcp__old__shout']);
+  });
+
+  it("an MCP tool never shadows a client's tool of the same name", async () => {
+    const tag = 'shadow';
+    const base = teamScript(tag, {
+      plan: { toolCalls: [{ name: 'cortex__mcp__old__shout', arguments: { text: 'quiet' } }] },
+      next: () => ({ text: `Done. [[${tag}]]` }),
+    });
+    book.add(tag, base);
+    const res = await fetch(`${baseUrl}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'cortex-flow',
+        messages: [{ role: 'user', content: `Go [[${tag}]]` }],
+        tools: [{ type: 'function', function: { name: 'mcp__old__shout', parameters: { type: 'object' } } }],
+      }),
+    });
+    const body = (await res.json()) as any;
+    expect(res.status).toBe(200);
+    // The server's tool ran inside (over the SSE transport); the client was not asked to run its own.
+    expect(body.choices[0].finish_reason).toBe('stop');
+    const [first, second] = book.requests(tag, 'supervisor');
+    expect(offered(first)).toEqual(expect.arrayContaining(['mcp__old__shout', 'cortex__mcp__old__shout']));
+    expect(toolMessages(second)[0].content).toContain('QUIET');
   });
 
   it('the researcher reads a file through server-filesystem and its content reaches the answer', async () => {
@@ -183,6 +217,28 @@ describe('agents use the tools of MCP servers', () => {
     await until(() => app.deps.mcp!.status().find((s) => s.name === 'flaky')!.state === 'ready', 'a restart', 15_000);
     const ready = (await (await fetch(`${baseUrl}/ready`)).json()) as any;
     expect(ready.mcp_servers.find((s: any) => s.name === 'flaky')).toMatchObject({ state: 'ready', tools: 2 });
+  });
+
+  it('an error result is a failed tool call the agent sees, not a failed run', async () => {
+    oneCall('denied', 'researcher', { name: 'mcp__files__read_text_file', arguments: { path: join(dir, 'mcp.json') } });
+    const res = await chat('denied');
+    expect(res.status).toBe(200);
+    const result = (await trace(res.runId)).find((e) => e.type === 'tool_result' && e.mcp);
+    expect(result).toMatchObject({ isError: true, mcp: { server: 'files', tool: 'read_text_file' } });
+    expect(result.output.error).toMatch(/denied|outside/i);
+    expect(toolMessages(book.requests('denied', 'researcher').at(-1)!)[0].content).toMatch(/denied|outside/i);
+  });
+
+  it('a call that outlasts CORTEX_MCP_TIMEOUT_SECONDS fails, and the server is told to stop', async () => {
+    const cancelled = http.slowCancelled;
+    oneCall('timeout', 'researcher', { name: 'mcp__web__slow', arguments: {} });
+    const res = await chat('timeout');
+    expect(res.status).toBe(200);
+    const result = (await trace(res.runId)).find((e) => e.type === 'tool_result' && e.mcp);
+    expect(result).toMatchObject({ isError: true, mcp: { server: 'web', tool: 'slow' } });
+    expect(result.output.error).toMatch(/timed out/i);
+    expect(result.durationMs).toBeGreaterThanOrEqual(2000);
+    await until(() => http.slowCancelled > cancelled, 'the cancellation to reach the server');
   });
 
   it('a tools/list_changed notification refreshes the tools offered', async () => {
