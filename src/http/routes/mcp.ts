@@ -1,9 +1,12 @@
 // POST/GET/DELETE /mcp: the team as an MCP server over Streamable HTTP (the SDK's transport), behind
 // the same API keys as /v1 (the route is not public). Sessions are kept, because a client's
 // `notifications/cancelled` arrives in a request of its own and must reach the run it names; a
-// session belongs to the key that opened it.
+// session belongs to the key that opened it. The SDK's Web-standard transport is used (a Request in,
+// a Response out): its Node wrapper pulls in an adapter that warns on stderr at import under Node 24.
 import { randomUUID } from 'node:crypto';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { WebStandardStreamableHTTPServerTransport as StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createTeamMcpServer } from '../../mcp/team-server.ts';
@@ -37,11 +40,20 @@ export function registerMcp(app: FastifyInstance, deps: AppDeps): void {
       session = await openSession(sessions, deps, request);
     }
     session.lastSeen = Date.now();
-    // The transport writes the response itself (JSON or an SSE stream); the hooks' headers go first.
+    const response = await session.transport.handleRequest(webRequest(request), { parsedBody: request.body });
+    // The answer may be an SSE stream that lasts as long as the call: written to the socket directly,
+    // after the headers the hooks set.
     reply.hijack();
-    for (const [name, value] of Object.entries(reply.getHeaders()))
-      if (value !== undefined) reply.raw.setHeader(name, value);
-    await session.transport.handleRequest(request.raw, reply.raw, request.body);
+    const raw = reply.raw;
+    for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) raw.setHeader(name, value);
+    response.headers.forEach((value, name) => raw.setHeader(name, value));
+    raw.writeHead(response.status);
+    if (!response.body) return void raw.end();
+    raw.flushHeaders();
+    const body = Readable.fromWeb(response.body as WebReadableStream);
+    raw.once('close', () => body.destroy()); // a client gone: the transport's stream is cancelled
+    body.on('error', () => raw.destroy());
+    body.pipe(raw);
   };
   app.post('/mcp', handle);
   app.get('/mcp', handle);
@@ -75,6 +87,19 @@ function evictIdle(sessions: Map<string, Session>): boolean {
     }
   }
   return sessions.size < MAX_SESSIONS;
+}
+
+/** The request as the Web-standard transport reads it; the body is passed parsed, separately. */
+function webRequest(request: FastifyRequest): Request {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value === undefined) continue;
+    for (const one of Array.isArray(value) ? value : [value]) headers.append(name, one);
+  }
+  return new Request(`http://${request.headers.host ?? 'localhost'}${request.url}`, {
+    method: request.method,
+    headers,
+  });
 }
 
 const rpcError = (code: number, message: string) => ({ jsonrpc: '2.0', error: { code, message }, id: null });
