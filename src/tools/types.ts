@@ -2,7 +2,7 @@
 // the offline engine calls `execute` directly. Sources found by tools are numbered once per run so
 // that answers can cite them as [1], [2], ...
 import type { FlexibleSchema } from 'ai';
-import type { Source } from '../orchestrator/events.ts';
+import type { McpToolRef, Source } from '../orchestrator/events.ts';
 import type { ChatMessage } from '../orchestrator/types.ts';
 
 export interface ToolContext {
@@ -20,7 +20,7 @@ export interface AgentTool<I = any, O = unknown> {
   /** A zod schema, or a JSON schema (`jsonSchema()`) for tools described by others (MCP servers). */
   inputSchema: FlexibleSchema<I>;
   /** Set for a tool of an MCP server: its real name there, for the trace. */
-  mcp?: { server: string; tool: string };
+  mcp?: McpToolRef;
   execute(input: I, ctx: ToolContext): Promise<O>;
 }
 
