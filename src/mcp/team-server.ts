@@ -7,7 +7,8 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyBaseLogger } from 'fastify';
 import { z } from 'zod';
 import type { AppDeps } from '../http/deps.ts';
-import { serveRun, servedErrorText } from './serve-run.ts';
+import { ApiError } from '../http/errors.ts';
+import { ServedRunError, serveRun, servedErrorText } from './serve-run.ts';
 
 const input = {
   message: z.string().min(1).describe("The user's message to the team."),
@@ -63,6 +64,8 @@ export function createTeamMcpServer(deps: AppDeps, context: TeamServerContext): 
           );
           return { content: [{ type: 'text', text: answer.answer }], structuredContent: { ...answer } };
         } catch (err) {
+          if (!(err instanceof ApiError) && !(err instanceof ServedRunError))
+            context.log.error({ err }, 'MCP tool call failed');
           // The client reads a failed run as a failed tool call, with the reason.
           return { isError: true, content: [{ type: 'text', text: servedErrorText(err) }] };
         }

@@ -163,4 +163,27 @@ describe('the team as an MCP server over Streamable HTTP', () => {
     });
     expect(res.status).toBe(404);
   });
+
+  it('a request without a session must initialize one first', async () => {
+    const res = await fetch(`${baseUrl}/mcp`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        authorization: `Bearer ${KEY}`,
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as any).error.code).toBe(-32000);
+  });
+
+  it('reports a refused turn as a failed tool call', async () => {
+    const result = (await client.callTool({
+      name: 'cortex-flow',
+      arguments: { message: 'Hello', conversation_id: 'not a valid id!' },
+    })) as CallToolResult;
+    expect(result.isError).toBe(true);
+    expect((result.content as any)[0].text).toMatch(/conversation_id/);
+  });
 });

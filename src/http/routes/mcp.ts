@@ -33,8 +33,11 @@ export function registerMcp(app: FastifyInstance, deps: AppDeps): void {
     let session = typeof id === 'string' ? sessions.get(id) : undefined;
     if (session && session.owner !== request.owner) session = undefined; // another key's: unknown here
     if (!session) {
-      if (typeof id === 'string' || request.method !== 'POST' || !isInitializeRequest(request.body))
+      // As the protocol says: 404 for a session that is gone (the client starts a new one), 400 for none.
+      if (typeof id === 'string')
         return reply.status(404).send(rpcError(-32001, 'Session not found: send an initialize request first.'));
+      if (request.method !== 'POST' || !isInitializeRequest(request.body))
+        return reply.status(400).send(rpcError(-32000, 'Bad request: no session; send an initialize request first.'));
       if (!evictIdle(sessions))
         return reply.status(503).send(rpcError(-32000, 'Too many MCP sessions are open; try again later.'));
       session = await openSession(sessions, deps, request);
