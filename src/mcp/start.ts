@@ -1,12 +1,17 @@
 // The agents' MCP servers from the settings: the file checked (its agents must exist), the servers
 // connected. Shared by the server and `cortex-flow mcp list`.
-import { ConfigError, type Config } from '../config.ts';
+import { ConfigError, effectiveEnv, type Config } from '../config.ts';
 import { loadTeam } from '../agents/spec.ts';
 import { loadMcpConfig } from './config.ts';
 import type { McpLog } from './connection.ts';
 import { McpManager } from './manager.ts';
 
-export async function startMcp(config: Config, log: McpLog, env: NodeJS.ProcessEnv = process.env): Promise<McpManager> {
+/** `${VAR}` in the file is read where the settings are: the environment, then `.env`. */
+export async function startMcp(
+  config: Config,
+  log: McpLog,
+  env: NodeJS.ProcessEnv = effectiveEnv(),
+): Promise<McpManager> {
   const servers = loadMcpConfig(config.mcpConfig!, env);
   const team = new Set(loadTeam(config).map((a) => a.name));
   for (const s of servers) {
