@@ -11,6 +11,7 @@ import { createToolRegistry } from './tools/create-tools.ts';
 import { openKnowledgeBase, seedSampleCorpus } from './kb/create-kb.ts';
 import { OfflineOrchestrator } from './offline/offline-orchestrator.ts';
 import { TokenCounter } from './tokens.ts';
+import { startMcp } from './mcp/start.ts';
 import { VERSION } from './version.ts';
 
 export interface App {
@@ -40,6 +41,14 @@ export async function createApp(config: Config, options: ServerOptions = {}): Pr
     store,
   });
   const server = buildServer(deps, options);
+  // The agents' MCP servers: connected before the first request, their failures only logged.
+  const mcp = config.mcpConfig && llmConfigured(config) ? await startMcp(config, server.log) : undefined;
+  if (mcp) {
+    tools.attach(mcp);
+    deps.mcp = mcp;
+  } else if (config.mcpConfig) {
+    server.log.warn('CORTEX_MCP_CONFIG is ignored: without a model (CORTEX_MODEL) no agent calls tools of MCP servers');
+  }
   return {
     server,
     deps,
@@ -55,6 +64,7 @@ export async function createApp(config: Config, options: ServerOptions = {}): Pr
       clearTimeout(stragglers);
       await store.close();
       await kb.close();
+      await mcp?.close();
     },
   };
 }

@@ -6,6 +6,7 @@ import { VERSION } from './version.ts';
 import { OFFLINE_ENGINE } from './offline/offline-orchestrator.ts';
 import { keysCommand } from './commands/keys.ts';
 import { ingestCommand, kbCommand } from './commands/kb.ts';
+import { mcpCommand } from './commands/mcp.ts';
 
 const HELP = `Cortex Flow ${VERSION}: a team of AI agents behind the OpenAI Chat Completions API
 
@@ -19,6 +20,8 @@ Commands:
   keys create --name NAME   Create an API key (printed once, stored hashed)
   keys list                 List stored API keys
   keys revoke ID|NAME       Revoke a stored API key
+  mcp list                  The agents' MCP servers (CORTEX_MCP_CONFIG): state and tools
+  mcp serve                 Serve the team as an MCP server over stdio (for desktop clients)
   help             Show this help
 
 Options:
@@ -93,6 +96,8 @@ async function main(argv: string[]): Promise<void> {
         { name: typeof values.name === 'string' ? values.name : undefined, target: positionals[2] },
         (line) => console.log(line),
       );
+    case 'mcp':
+      return mcpCommand(loadConfig(effectiveEnv()), positionals[1], (line) => console.log(line));
     default:
       throw new ConfigError(`Unknown command '${command}'. Run 'cortex-flow --help' for the list.`);
   }

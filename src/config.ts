@@ -125,6 +125,23 @@ export const SETTINGS = {
     schema: optionalText,
     doc: 'JSON file that changes the built-in agents (prompt, tools, model) or adds new ones; see "The team".',
   }),
+  mcpConfig: setting({
+    env: 'CORTEX_MCP_CONFIG',
+    schema: optionalText,
+    doc: '`mcp.json` of MCP servers whose tools the agents use; see "MCP".',
+  }),
+  mcpTimeoutSeconds: setting({
+    env: 'CORTEX_MCP_TIMEOUT_SECONDS',
+    schema: num(0.1, 3600),
+    default: '60',
+    doc: 'Longest one MCP tool call may take.',
+  }),
+  mcpMaxResultChars: setting({
+    env: 'CORTEX_MCP_MAX_RESULT_CHARS',
+    schema: int(100, 10_000_000),
+    default: '50000',
+    doc: 'Most characters of one MCP tool result the model is shown (the rest is cut, and it says so).',
+  }),
   maxIterations: setting({
     env: 'CORTEX_MAX_ITERATIONS',
     schema: int(1, 50),

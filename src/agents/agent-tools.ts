@@ -22,23 +22,38 @@ export function agentToolSet(
 ): ToolSet {
   const signal = options.signal ?? run.signal;
   const set: ToolSet = {};
-  for (const name of names) {
-    const t = registry.get(name);
+  // The agent's named tools, then those an MCP server offers it (namespaced: they cannot clash).
+  const tools = [...names.map((name) => registry.get(name)), ...registry.extraFor(agent)];
+  for (const t of tools) {
     if (!t) continue; // e.g. web_search when no search provider is configured
+    const name = t.name;
+    const mcp = t.mcp ? { mcp: t.mcp } : {};
     set[options.namespaced ? internalName(name) : name] = tool({
       description: t.description,
       inputSchema: t.inputSchema,
       execute: async (input: unknown, { toolCallId }: { toolCallId: string }) => {
-        run.emit({ type: 'tool_call', agent, toolCallId, toolName: name, input });
+        run.emit({ type: 'tool_call', agent, toolCallId, toolName: name, input, ...mcp });
         run.progress(agent, `${agent} → ${name} ${summarise(input)}`);
+        const started = performance.now();
+        const durationMs = () => Math.round(performance.now() - started);
         try {
           const output = await t.execute(input, run.toolContext(signal));
-          run.emit({ type: 'tool_result', agent, toolCallId, toolName: name, output, isError: false });
+          run.emit({
+            type: 'tool_result',
+            agent,
+            toolCallId,
+            toolName: name,
+            output,
+            isError: false,
+            ...mcp,
+            durationMs: durationMs(),
+          });
           return output;
         } catch (err) {
           if (signal.aborted) throw err;
           const error = (err as Error).message ?? String(err);
-          run.emit({ type: 'tool_result', agent, toolCallId, toolName: name, output: { error }, isError: true });
+          const result = { output: { error }, isError: true, ...mcp, durationMs: durationMs() };
+          run.emit({ type: 'tool_result', agent, toolCallId, toolName: name, ...result });
           return { error };
         }
       },

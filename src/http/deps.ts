@@ -7,6 +7,7 @@ import { ApiKeyAuthenticator, type ApiKeyStore } from '../auth/api-keys.ts';
 import { MemoryRateLimitStore, RateLimiter, type RateLimitStore } from '../auth/rate-limit.ts';
 import { Metrics } from '../ops/metrics.ts';
 import type { Store } from '../store/types.ts';
+import type { McpServerStatus } from '../mcp/manager.ts';
 import { ActiveRuns } from './active-runs.ts';
 import { RunGate } from './run-gate.ts';
 
@@ -25,6 +26,8 @@ export interface AppDeps {
   store?: Store;
   /** Throws when a dependency the server needs (the store) is unreachable; for /ready. */
   checkReady: () => Promise<void>;
+  /** The agents' MCP servers, when configured: their state is part of /ready's detail. */
+  mcp?: { status(): McpServerStatus[] };
 }
 
 export interface CoreDeps {

@@ -16,11 +16,25 @@ export interface AgentUsage extends TokenUsage {
   model: string;
 }
 
+export interface McpToolRef {
+  server: string;
+  tool: string;
+}
+
 export type RunEvent =
   | { type: 'run_started'; runId: string; model: string; at: number }
   | { type: 'agent_started'; agent: string; callId: string; task: string; at: number }
   | { type: 'agent_finished'; agent: string; callId: string; ok: boolean; output: string; error?: string; at: number }
-  | { type: 'tool_call'; agent: string; toolCallId: string; toolName: string; input: unknown; at: number }
+  | {
+      type: 'tool_call';
+      agent: string;
+      toolCallId: string;
+      toolName: string;
+      input: unknown;
+      /** A tool of an MCP server: the server and the tool's name there. */
+      mcp?: McpToolRef;
+      at: number;
+    }
   | {
       type: 'tool_result';
       agent: string;
@@ -28,6 +42,8 @@ export type RunEvent =
       toolName: string;
       output: unknown;
       isError: boolean;
+      mcp?: McpToolRef;
+      durationMs?: number;
       at: number;
     }
   /** Progress while agents work; streamed as `delta.reasoning_content` when enabled. */

@@ -1,8 +1,8 @@
 // A tool an agent can use, in a shape both engines share: the LLM team wraps it as an AI SDK tool,
 // the offline engine calls `execute` directly. Sources found by tools are numbered once per run so
 // that answers can cite them as [1], [2], ...
-import type { z } from 'zod';
-import type { Source } from '../orchestrator/events.ts';
+import type { FlexibleSchema } from 'ai';
+import type { McpToolRef, Source } from '../orchestrator/events.ts';
 import type { ChatMessage } from '../orchestrator/types.ts';
 
 export interface ToolContext {
@@ -17,8 +17,16 @@ export interface ToolContext {
 export interface AgentTool<I = any, O = unknown> {
   name: string;
   description: string;
-  inputSchema: z.ZodType<I>;
+  /** A zod schema, or a JSON schema (`jsonSchema()`) for tools described by others (MCP servers). */
+  inputSchema: FlexibleSchema<I>;
+  /** Set for a tool of an MCP server: its real name there, for the trace. */
+  mcp?: McpToolRef;
   execute(input: I, ctx: ToolContext): Promise<O>;
+}
+
+/** Tools that come and go while the server runs (an MCP server's), offered per agent. */
+export interface ToolSource {
+  toolsFor(agent: string): AgentTool[];
 }
 
 /** Numbers the sources of one run; the same URL is cited with the same number. */
@@ -46,6 +54,7 @@ export class SourceCollector {
 
 export class ToolRegistry {
   private readonly tools = new Map<string, AgentTool>();
+  private readonly sources: ToolSource[] = [];
 
   register(tool: AgentTool): this {
     this.tools.set(tool.name, tool);
@@ -58,5 +67,16 @@ export class ToolRegistry {
 
   list(): AgentTool[] {
     return [...this.tools.values()];
+  }
+
+  /** Adds tools an agent gets besides the ones its spec names (asked at each of its turns). */
+  attach(source: ToolSource): this {
+    this.sources.push(source);
+    return this;
+  }
+
+  /** The tools of the attached sources for one agent, as they are now. */
+  extraFor(agent: string): AgentTool[] {
+    return this.sources.flatMap((s) => s.toolsFor(agent));
   }
 }

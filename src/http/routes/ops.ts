@@ -8,7 +8,14 @@ import { storeAnswers } from '../store-status.ts';
 
 export function registerOps(app: FastifyInstance, deps: AppDeps): void {
   app.get('/ready', PUBLIC_ROUTE, async (request, reply) => {
-    if (await storeAnswers(deps.checkReady)) return { status: 'ready' };
+    // An MCP server that is down withdraws its tools but leaves the server ready: the detail says so.
+    const mcp = deps.mcp?.status().map((s) => ({
+      name: s.name,
+      state: s.state,
+      tools: s.tools.length,
+      ...(s.error ? { error: s.error } : {}),
+    }));
+    if (await storeAnswers(deps.checkReady)) return { status: 'ready', ...(mcp ? { mcp_servers: mcp } : {}) };
     request.log.warn('not ready: the store is unreachable');
     return reply.status(503).send({ status: 'unavailable', ...storeUnavailable().toJSON() });
   });

@@ -1,0 +1,108 @@
+// POST/GET/DELETE /mcp: the team as an MCP server over Streamable HTTP (the SDK's transport), behind
+// the same API keys as /v1 (the route is not public). Sessions are kept, because a client's
+// `notifications/cancelled` arrives in a request of its own and must reach the run it names; a
+// session belongs to the key that opened it. The SDK's Web-standard transport is used (a Request in,
+// a Response out): its Node wrapper pulls in an adapter that warns on stderr at import under Node 24.
+import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { WebStandardStreamableHTTPServerTransport as StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { createTeamMcpServer } from '../../mcp/team-server.ts';
+import type { AppDeps } from '../deps.ts';
+
+/** Sessions idle this long are closed when new ones open; at most MAX_SESSIONS are kept. */
+const IDLE_MS = 30 * 60_000;
+const MAX_SESSIONS = 1000;
+
+interface Session {
+  transport: StreamableHTTPServerTransport;
+  owner: string | undefined;
+  lastSeen: number;
+}
+
+export function registerMcp(app: FastifyInstance, deps: AppDeps): void {
+  const sessions = new Map<string, Session>();
+  app.addHook('onClose', async () => {
+    await Promise.all([...sessions.values()].map((s) => s.transport.close().catch(() => {})));
+  });
+
+  const handle = async (request: FastifyRequest, reply: FastifyReply) => {
+    const id = request.headers['mcp-session-id'];
+    let session = typeof id === 'string' ? sessions.get(id) : undefined;
+    if (session && session.owner !== request.owner) session = undefined; // another key's: unknown here
+    if (!session) {
+      // As the protocol says: 404 for a session that is gone (the client starts a new one), 400 for none.
+      if (typeof id === 'string')
+        return reply.status(404).send(rpcError(-32001, 'Session not found: send an initialize request first.'));
+      if (request.method !== 'POST' || !isInitializeRequest(request.body))
+        return reply.status(400).send(rpcError(-32000, 'Bad request: no session; send an initialize request first.'));
+      if (!evictIdle(sessions))
+        return reply.status(503).send(rpcError(-32000, 'Too many MCP sessions are open; try again later.'));
+      session = await openSession(sessions, deps, request);
+    }
+    session.lastSeen = Date.now();
+    const response = await session.transport.handleRequest(webRequest(request), { parsedBody: request.body });
+    // The answer may be an SSE stream that lasts as long as the call: written to the socket directly,
+    // after the headers the hooks set.
+    reply.hijack();
+    const raw = reply.raw;
+    for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) raw.setHeader(name, value);
+    response.headers.forEach((value, name) => raw.setHeader(name, value));
+    raw.writeHead(response.status);
+    if (!response.body) return void raw.end();
+    raw.flushHeaders();
+    const body = Readable.fromWeb(response.body as WebReadableStream);
+    raw.once('close', () => body.destroy()); // a client gone: the transport's stream is cancelled
+    body.on('error', () => raw.destroy());
+    body.pipe(raw);
+  };
+  app.post('/mcp', handle);
+  app.get('/mcp', handle);
+  app.delete('/mcp', handle);
+}
+
+async function openSession(sessions: Map<string, Session>, deps: AppDeps, request: FastifyRequest): Promise<Session> {
+  const session: Session = {
+    owner: request.owner,
+    lastSeen: Date.now(),
+    transport: new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      onsessioninitialized: (sid) => void sessions.set(sid, session),
+      onsessionclosed: (sid) => void sessions.delete(sid),
+    }),
+  };
+  session.transport.onclose = () => {
+    if (session.transport.sessionId) sessions.delete(session.transport.sessionId);
+  };
+  await createTeamMcpServer(deps, { owner: request.owner, log: request.log }).connect(session.transport);
+  return session;
+}
+
+/** Closes idle sessions; false when the table is still full. */
+function evictIdle(sessions: Map<string, Session>): boolean {
+  const now = Date.now();
+  for (const [sid, s] of sessions) {
+    if (now - s.lastSeen > IDLE_MS) {
+      sessions.delete(sid);
+      void s.transport.close().catch(() => {});
+    }
+  }
+  return sessions.size < MAX_SESSIONS;
+}
+
+/** The request as the Web-standard transport reads it; the body is passed parsed, separately. */
+function webRequest(request: FastifyRequest): Request {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(request.headers)) {
+    if (value === undefined) continue;
+    for (const one of Array.isArray(value) ? value : [value]) headers.append(name, one);
+  }
+  return new Request(`http://${request.headers.host ?? 'localhost'}${request.url}`, {
+    method: request.method,
+    headers,
+  });
+}
+
+const rpcError = (code: number, message: string) => ({ jsonrpc: '2.0', error: { code, message }, id: null });

@@ -1,0 +1,76 @@
+// The team as an MCP server: one tool per served model (`cortex-flow`, `cortex-flow-researcher`,
+// ...), taking a message and optionally the conversation to continue, answering with the text and
+// `{answer, conversation_id, run_id, agents_used, sources}` as structured content. The same server
+// is spoken over Streamable HTTP (/mcp) and over stdio (`cortex-flow mcp serve`).
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { FastifyBaseLogger } from 'fastify';
+import { z } from 'zod';
+import type { AppDeps } from '../http/deps.ts';
+import { ApiError } from '../http/errors.ts';
+import { ServedRunError, serveRun, servedErrorText } from './serve-run.ts';
+
+const input = {
+  message: z.string().min(1).describe("The user's message to the team."),
+  conversation_id: z
+    .string()
+    .optional()
+    .describe('Continue this conversation (the conversation_id of an earlier answer); omit to start a new one.'),
+};
+
+const output = {
+  answer: z.string(),
+  conversation_id: z.string(),
+  run_id: z.string(),
+  agents_used: z.array(z.string()),
+  sources: z.array(z.object({ index: z.number(), title: z.string(), url: z.string(), snippet: z.string().optional() })),
+};
+
+export interface TeamServerContext {
+  /** The API key's id the session was opened with; undefined when auth is off or over stdio. */
+  owner?: string;
+  log: FastifyBaseLogger;
+}
+
+export function createTeamMcpServer(deps: AppDeps, context: TeamServerContext): McpServer {
+  const server = new McpServer({ name: 'cortex-flow', version: deps.version });
+  for (const model of deps.orchestrator.models()) {
+    server.registerTool(
+      model.id,
+      {
+        description: `${model.description} Send a message; continue a conversation with its conversation_id.`,
+        inputSchema: input,
+        outputSchema: output,
+        annotations: { readOnlyHint: false, openWorldHint: true },
+      },
+      async ({ message, conversation_id }, extra): Promise<CallToolResult> => {
+        const token = extra._meta?.progressToken;
+        let step = 0;
+        const onProgress =
+          token === undefined
+            ? undefined
+            : (text: string) =>
+                void extra
+                  .sendNotification({
+                    method: 'notifications/progress',
+                    params: { progressToken: token, progress: ++step, message: text },
+                  })
+                  .catch(() => {}); // a client gone cannot be told; the run goes on or is cancelled
+        try {
+          const answer = await serveRun(
+            deps,
+            { model: model.id, message, conversationId: conversation_id },
+            { owner: context.owner, log: context.log, signal: extra.signal, onProgress },
+          );
+          return { content: [{ type: 'text', text: answer.answer }], structuredContent: { ...answer } };
+        } catch (err) {
+          if (!(err instanceof ApiError) && !(err instanceof ServedRunError))
+            context.log.error({ err }, 'MCP tool call failed');
+          // The client reads a failed run as a failed tool call, with the reason.
+          return { isError: true, content: [{ type: 'text', text: servedErrorText(err) }] };
+        }
+      },
+    );
+  }
+  return server;
+}

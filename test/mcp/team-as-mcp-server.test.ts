@@ -1,0 +1,189 @@
+// The team served over MCP's Streamable HTTP transport at /mcp, used with the SDK's own client:
+// the served models as tools, progress while the agents work, a conversation continued by its id,
+// a call cancelled, and the same API keys as /v1.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { CallToolResult, Progress } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp, type App } from '../../src/app.ts';
+import { loadConfig } from '../../src/config.ts';
+import { startMockUpstream, type MockUpstream } from '../support/mock-openai-upstream.ts';
+import { ScriptBook, teamScript, until } from '../support/team-script.ts';
+
+const KEY = 'sk-cortex-mcp-test-key';
+let upstream: MockUpstream;
+let book: ScriptBook;
+let dir: string;
+let app: App;
+let baseUrl: string;
+let client: Client;
+
+beforeAll(async () => {
+  upstream = await startMockUpstream(() => ({ status: 500 }));
+  book = new ScriptBook(upstream);
+  dir = mkdtempSync(join(tmpdir(), 'cortex-mcp-serve-'));
+  app = await createApp(
+    loadConfig({
+      CORTEX_MODEL: 'openai:mock-model',
+      OPENAI_API_KEY: 'sk-test',
+      OPENAI_BASE_URL: upstream.baseUrl,
+      CORTEX_DATA_DIR: dir,
+      CORTEX_LOG_LEVEL: 'silent',
+      CORTEX_API_KEYS: KEY,
+      CORTEX_LLM_TIMEOUT_SECONDS: '30',
+    }),
+  );
+  baseUrl = await app.server.listen({ host: '127.0.0.1', port: 0 });
+  client = await connect(KEY);
+});
+
+afterAll(async () => {
+  await client?.close();
+  await app?.close();
+  await upstream?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function connect(key: string | undefined): Promise<Client> {
+  const c = new Client({ name: 'test', version: '1.0.0' });
+  const headers: Record<string, string> = key ? { authorization: `Bearer ${key}` } : {};
+  await c.connect(new StreamableHTTPClientTransport(new URL(`${baseUrl}/mcp`), { requestInit: { headers } }));
+  return c;
+}
+
+const runs = async (conversationId: string) =>
+  (
+    (await (
+      await fetch(`${baseUrl}/v1/runs?conversation_id=${conversationId}`, {
+        headers: { authorization: `Bearer ${KEY}` },
+      })
+    ).json()) as any
+  ).data as any[];
+
+describe('the team as an MCP server over Streamable HTTP', () => {
+  it('offers one tool per served model, with input and output schemas', async () => {
+    const { tools } = await client.listTools();
+    const models = app.deps.orchestrator.models().map((m) => m.id);
+    expect(tools.map((t) => t.name)).toEqual(models);
+    expect(models).toEqual(expect.arrayContaining(['cortex-flow', 'cortex-flow-supervisor', 'cortex-flow-researcher']));
+    const team = tools.find((t) => t.name === 'cortex-flow')!;
+    expect(team.description).toBeTruthy();
+    expect(team.inputSchema.required).toEqual(['message']);
+    expect(Object.keys(team.inputSchema.properties!)).toEqual(['message', 'conversation_id']);
+    expect(team.outputSchema?.required).toEqual(
+      expect.arrayContaining(['answer', 'conversation_id', 'run_id', 'agents_used', 'sources']),
+    );
+  });
+
+  it('answers a call with progress while the agents work, stores the turn, and continues it by conversation_id', async () => {
+    book.add('conv', teamScript('conv', { writer: { text: 'The answer. [[conv]]' } }));
+    const progress: Progress[] = [];
+    const first = (await client.callTool(
+      { name: 'cortex-flow', arguments: { message: 'Question one [[conv]]' } },
+      undefined,
+      {
+        onprogress: (p) => progress.push(p),
+      },
+    )) as CallToolResult;
+    expect(first.isError).toBeFalsy();
+    const out = first.structuredContent as any;
+    expect(out.answer).toBe('The answer. [[conv]]');
+    expect(first.content).toEqual([{ type: 'text', text: out.answer }]);
+    expect(out.agents_used).toEqual(expect.arrayContaining(['researcher', 'analyst', 'writer']));
+    expect(progress.length).toBeGreaterThan(1);
+    expect(progress.map((p) => p.message).join('\n')).toContain('researcher');
+    // Stored like any other turn: the run is found under the key, in its conversation.
+    expect((await runs(out.conversation_id)).map((r) => [r.id, r.status])).toEqual([[out.run_id, 'completed']]);
+
+    const second = (await client.callTool({
+      name: 'cortex-flow',
+      arguments: { message: 'And then? [[conv]]', conversation_id: out.conversation_id },
+    })) as CallToolResult;
+    expect((second.structuredContent as any).conversation_id).toBe(out.conversation_id);
+    // The second turn's supervisor saw the first turn, question and answer, read from the store.
+    const seen = JSON.stringify(book.requests('conv', 'supervisor').at(-1)!.body.messages);
+    expect(seen).toContain('And then? [[conv]]');
+    expect(seen).toContain('Question one [[conv]]');
+    expect(seen).toContain('The answer. [[conv]]');
+    expect((await runs(out.conversation_id)).length).toBe(2);
+  });
+
+  it('a cancelled call stops its run, which is stored as cancelled', async () => {
+    book.add('cancel', teamScript('cancel', { specialist: () => ({ fault: 'hang' }) }));
+    const abort = new AbortController();
+    const call = client
+      .callTool(
+        { name: 'cortex-flow', arguments: { message: 'Wait [[cancel]]', conversation_id: 'mcp-cancel-1' } },
+        undefined,
+        {
+          signal: abort.signal,
+        },
+      )
+      .catch((err: Error) => err);
+    await until(() => book.requests('cancel', 'researcher').length > 0, 'the researcher to start');
+    abort.abort();
+    expect(await call).toBeInstanceOf(Error);
+    await until(
+      () => book.requests('cancel').every((r) => r.abortedByClient || r.answeredAt),
+      'the upstream calls to stop',
+    );
+    let status = '';
+    await until(() => {
+      void runs('mcp-cancel-1').then((r) => (status = r[0]?.status ?? ''));
+      return status === 'cancelled';
+    }, 'the run to be stored as cancelled');
+  });
+
+  it('wants the API key when keys are on', async () => {
+    const res = await fetch(`${baseUrl}/mcp`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+    });
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as any).error).toMatchObject({ type: 'invalid_request_error' });
+    await expect(connect(undefined)).rejects.toThrow(/invalid_api_key/);
+    await expect(connect('sk-wrong')).rejects.toThrow(/invalid_api_key/);
+  });
+
+  it('a session belongs to the key that opened it', async () => {
+    const res = await fetch(`${baseUrl}/mcp`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        authorization: `Bearer ${KEY}`,
+        'mcp-session-id': 'not-a-session',
+        'mcp-protocol-version': '2025-06-18',
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+    });
+    expect(res.status).toBe(404);
+  });
+
+  it('a request without a session must initialize one first', async () => {
+    const res = await fetch(`${baseUrl}/mcp`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        authorization: `Bearer ${KEY}`,
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as any).error.code).toBe(-32000);
+  });
+
+  it('reports a refused turn as a failed tool call', async () => {
+    const result = (await client.callTool({
+      name: 'cortex-flow',
+      arguments: { message: 'Hello', conversation_id: 'not a valid id!' },
+    })) as CallToolResult;
+    expect(result.isError).toBe(true);
+    expect((result.content as any)[0].text).toMatch(/conversation_id/);
+  });
+});
