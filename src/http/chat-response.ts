@@ -27,6 +27,26 @@ export function wireToolCalls(calls: ToolCall[]) {
   }));
 }
 
+/** Characters of a tool call's arguments per streamed delta. */
+const ARGUMENT_FRAGMENT_CHARS = 48;
+
+/**
+ * A turn's tool calls as OpenAI streams them: the first delta of each call carries its `index`,
+ * `id`, `type` and name (with empty arguments), then its arguments follow in fragments carrying
+ * only the `index`. Clients (the `openai` package's stream helpers) reassemble calls by index.
+ */
+export function toolCallDeltas(calls: ToolCall[], fragmentChars = ARGUMENT_FRAGMENT_CHARS) {
+  const deltas: { tool_calls: unknown[] }[] = [];
+  calls.forEach((c, index) => {
+    deltas.push({
+      tool_calls: [{ index, id: c.id, type: 'function', function: { name: c.name, arguments: '' } }],
+    });
+    for (let at = 0; at < c.arguments.length; at += fragmentChars)
+      deltas.push({ tool_calls: [{ index, function: { arguments: c.arguments.slice(at, at + fragmentChars) } }] });
+  });
+  return deltas;
+}
+
 /** Cortex Flow's extension: what the team did to produce the answer. */
 export function runMetadata(run: RunSummary, extra: { runId: string; engine: string }) {
   const total = run.usageTotal();
