@@ -3,6 +3,7 @@
 // model, hands over to the writer) with a sentence built from that result.
 import { createTeam } from '../../src/agents/create-team.ts';
 import { loadConfig } from '../../src/config.ts';
+import { calculatorTool } from '../../src/tools/calculator.ts';
 import { ToolRegistry } from '../../src/tools/types.ts';
 import { ask } from '../support/team-script.ts';
 import { startTestServer, type TestServer } from '../support/app-server.ts';
@@ -57,7 +58,7 @@ export async function startWeatherTeam(env: Record<string, string> = {}): Promis
     CORTEX_LOG_LEVEL: 'silent',
     ...env,
   });
-  const server = await startTestServer(createTeam(config, new ToolRegistry()), env);
+  const server = await startTestServer(createTeam(config, new ToolRegistry().register(calculatorTool())), env);
   return {
     upstream,
     server,
