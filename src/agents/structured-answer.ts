@@ -48,8 +48,8 @@ export function mismatch(text: string, format: JsonFormat): string | undefined {
   let value: unknown;
   try {
     value = JSON.parse(text);
-  } catch (err) {
-    return `it is not valid JSON (${(err as Error).message}).`;
+  } catch {
+    return 'it is not valid JSON.'; // (the parser's message would quote the text back)
   }
   if (format.type === 'json_object')
     return value !== null && typeof value === 'object' && !Array.isArray(value)
