@@ -137,6 +137,8 @@ export interface ChatRequest {
   tools?: ClientTool[];
   toolChoice?: ToolChoice;
   parallelToolCalls?: boolean;
+  /** The request used the legacy `functions`: its call is answered as `function_call`. */
+  legacyFunctions?: boolean;
 }
 
 /** OpenAI writes parameter paths as `messages[0].content`. */
@@ -356,6 +358,7 @@ export function parseChatRequest(body: unknown, headers: { conversationId?: stri
     toolChoice,
     // A legacy function call is one call per turn, as OpenAI's `function_call` was.
     parallelToolCalls: r.parallel_tool_calls ?? (r.functions && !r.tools ? false : undefined),
+    legacyFunctions: r.functions && !r.tools ? true : undefined,
   }) as ChatRequest;
 }
 

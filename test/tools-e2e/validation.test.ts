@@ -147,20 +147,56 @@ describe('function calling options', () => {
     ]);
   });
 
-  it('the legacy functions are offered as tools', async () => {
+  it('the legacy functions: offered as tools, one call answered as function_call, the result as a function message', async () => {
     twoCalls();
-    const res = await chat(team.server.baseUrl, {
-      model: 'cortex-flow-supervisor',
-      messages: [question],
-      functions: [{ name: 'get_weather', parameters: WEATHER_PARAMETERS }],
-    });
+    const functions = [{ name: 'get_weather', parameters: WEATHER_PARAMETERS }];
+    const res = await chat(team.server.baseUrl, { model: 'cortex-flow-supervisor', messages: [question], functions });
     expect(res.status).toBe(200);
+    expect(res.body.choices[0].finish_reason).toBe('function_call');
     // One call per turn, as function_call allowed.
-    expect(res.body.choices[0].message.tool_calls).toEqual([
-      { id: expect.any(String), type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } },
-    ]);
-    const upstream = team.upstream.requests.at(-1)!;
-    expect(upstream.body.tools.map((t: any) => t.function.name)).toContain('get_weather');
+    expect(res.body.choices[0].message).toMatchObject({
+      content: null,
+      function_call: { name: 'get_weather', arguments: '{"city":"Paris"}' },
+    });
+    expect(res.body.choices[0].message.tool_calls).toBeUndefined();
+    expect(team.upstream.requests.at(-1)!.body.tools.map((t: any) => t.function.name)).toContain('get_weather');
+
+    team.script((req) => ({ text: `From the function: ${req.body.messages.at(-1).content}` }));
+    const final = await chat(team.server.baseUrl, {
+      model: 'cortex-flow-supervisor',
+      functions,
+      messages: [
+        question,
+        res.body.choices[0].message,
+        { role: 'function', name: 'get_weather', content: 'ZX-LEGACY sunny' },
+      ],
+    });
+    expect(final.body.choices[0]).toMatchObject({
+      finish_reason: 'stop',
+      message: { content: 'From the function: ZX-LEGACY sunny' },
+    });
+  });
+
+  it('a streamed legacy function call: delta.function_call, name first, then arguments', async () => {
+    twoCalls();
+    const res = await fetch(`${team.server.baseUrl}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'cortex-flow-supervisor',
+        stream: true,
+        messages: [question],
+        functions: [{ name: 'get_weather', parameters: WEATHER_PARAMETERS }],
+      }),
+    });
+    const choices = (await res.text())
+      .split('\n\n')
+      .filter((f) => f.startsWith('data: {'))
+      .flatMap((f) => JSON.parse(f.slice(6)).choices);
+    const calls = choices.map((c: any) => c.delta.function_call).filter(Boolean);
+    expect(calls[0]).toEqual({ name: 'get_weather', arguments: '' });
+    expect(calls.map((c: any) => c.arguments).join('')).toBe('{"city":"Paris"}');
+    expect(choices.at(-1).finish_reason).toBe('function_call');
   });
 });
 

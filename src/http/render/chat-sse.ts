@@ -12,6 +12,7 @@ import {
   newCompletionId,
   runMetadata,
   toolCallDeltas,
+  wireFinishReason,
   usageOf,
   type ChunkHead,
 } from '../chat-response.ts';
@@ -72,10 +73,10 @@ async function streamFrames(run: ChatRun, sse: SseWriter, deps: AppDeps, chat: C
           // An engine that does not stream its answer sends it whole with run_finished.
           const rest = event.text.startsWith(streamed[i]) ? event.text.slice(streamed[i].length) : '';
           if (rest) await sse.data(chunk(head, [deltaChoice(i, { content: rest })]));
-          for (const delta of toolCallDeltas(event.toolCalls ?? []))
+          for (const delta of toolCallDeltas(event.toolCalls ?? [], undefined, chat.legacyFunctions))
             await sse.data(chunk(head, [deltaChoice(i, delta)]));
           await sse.data(
-            chunk(head, [deltaChoice(i, {}, event.finishReason)], {
+            chunk(head, [deltaChoice(i, {}, wireFinishReason(event.finishReason, chat.legacyFunctions))], {
               metadata: runMetadata(choice.summary, { runId: choice.runId, engine: deps.orchestrator.engine }),
             }),
           );
