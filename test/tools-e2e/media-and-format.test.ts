@@ -61,6 +61,25 @@ describe('images and files', () => {
   });
 });
 
+it('an OpenAI-compatible provider also gets a remote image as its URL (the AI SDK would download it)', async () => {
+  const compatible = await startWeatherTeam((url) => ({
+    CORTEX_MODEL: 'compatible:llava-13b',
+    CORTEX_COMPATIBLE_BASE_URL: url,
+  }));
+  try {
+    compatible.script(() => ({ text: 'A cat.' }));
+    const url = 'https://127.0.0.1:9/cat.png';
+    const res = await chat(compatible.server.baseUrl, {
+      model: 'cortex-flow-supervisor',
+      messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url } }] }],
+    });
+    expect(res.status).toBe(200);
+    expect(userParts(compatible.upstream.requests.at(-1)!)).toContainEqual({ type: 'image_url', image_url: { url } });
+  } finally {
+    await compatible.close();
+  }
+});
+
 describe('response_format', () => {
   const schema = {
     type: 'object',

@@ -48,8 +48,12 @@ export function weatherScript(req: UpstreamRequest): Reply {
   return { toolCalls: [{ name: 'get_weather', arguments: { city: 'Paris', note: LONG_NOTE } }] };
 }
 
-export async function startWeatherTeam(env: Record<string, string> = {}): Promise<WeatherTeam> {
+/** `env` may depend on the upstream's URL (a provider other than `openai:` pointed at it). */
+export async function startWeatherTeam(
+  envOf: Record<string, string> | ((upstreamUrl: string) => Record<string, string>) = {},
+): Promise<WeatherTeam> {
   const upstream = await startMockUpstream(weatherScript);
+  const env = typeof envOf === 'function' ? envOf(upstream.baseUrl) : envOf;
   const config = loadConfig({
     CORTEX_MODEL: 'openai:mock-model',
     OPENAI_API_KEY: 'sk-test',
