@@ -56,21 +56,16 @@ export async function writeAnswer(
     .filter(Boolean)
     .join('\n\n');
   const system = withClientInstructions(spec.instructions, conversation);
+  // The writer sees the user's images and files with the request, as the supervisor did.
+  const images = lastUserChatMessage(conversation)?.images;
+  const withMedia = (text: string) => [userMessage({ role: 'user', content: text, images })];
   try {
     if (run.depth.refine) {
-      const draft = await collectText(run, { agent: spec.name, model, system, prompt: material });
+      const draft = await collectText(run, { agent: spec.name, model, system, prompt: withMedia(material) });
       run.progress(spec.name, `${spec.name} drafted the answer and is refining it`);
       material = `${material}\n\nYour draft:\n${draft}\n\n${REFINE}`;
     }
-    // The writer sees the user's images and files with the request, as the supervisor did.
-    const request = lastUserChatMessage(conversation);
-    const call = {
-      agent: spec.name,
-      model,
-      system,
-      messages: [userMessage({ role: 'user', content: material, images: request?.images })],
-      generation: run.input.generation,
-    };
+    const call = { agent: spec.name, model, system, messages: withMedia(material), generation: run.input.generation };
     const format = jsonFormatOf(run.input.generation);
     const answer = format ? await writeStructured(run, call, format) : await streamAnswer(run, call);
     run.emit({ type: 'agent_finished', agent: spec.name, callId, ok: true, output: run.answer });

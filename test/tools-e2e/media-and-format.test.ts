@@ -48,6 +48,27 @@ describe('images and files', () => {
     }
   });
 
+  it('with reasoning_effort high, the writer sees the image in its draft and in its final answer', async () => {
+    handOver(() => ({ text: 'A red pixel.' }));
+    const before = team.upstream.requests.length;
+    const res = await chat(team.server.baseUrl, {
+      reasoning_effort: 'high',
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'What is it?' },
+            { type: 'image_url', image_url: { url: PNG } },
+          ],
+        },
+      ],
+    });
+    expect(res.status).toBe(200);
+    const writer = team.upstream.requests.slice(before).filter((r) => r.agent === 'writer');
+    expect(writer).toHaveLength(2); // the draft, then the refined answer
+    for (const req of writer) expect(userParts(req)).toContainEqual({ type: 'image_url', image_url: { url: PNG } });
+  });
+
   it('a remote image is passed to the provider as its URL, never fetched by the server', async () => {
     team.script(() => ({ text: 'A cat.' }));
     // Nothing listens on this port: a fetch by the server would fail the request.
