@@ -71,6 +71,13 @@ export class OfflineOrchestrator implements Orchestrator {
         param: 'response_format',
         code: 'json_schema_needs_a_model',
       };
+    const withMedia = request.messages.findIndex((m) => m.role === 'user' && m.images?.length);
+    if (withMedia >= 0)
+      return {
+        message: `The offline extractive engine cannot read images or files. ${CONFIGURE_MODEL}`,
+        param: `messages[${withMedia}].content`,
+        code: 'model_lacks_vision',
+      };
     const choice = request.toolChoice;
     if (!request.tools?.length || choice === undefined || choice === 'none' || choice === 'auto') return undefined;
     const what = choice === 'required' ? '"tool_choice": "required"' : `a call to the tool "${choice.name}"`;

@@ -170,7 +170,7 @@ describe('response_format', () => {
 });
 
 describe('the offline engine', () => {
-  it('answers json_object as valid JSON {answer, sources} and refuses a json_schema', async () => {
+  it('answers json_object as valid JSON {answer, sources}, and refuses a json_schema and images', async () => {
     const server = await startTestServer(
       new OfflineOrchestrator('cortex-flow', new ToolRegistry().register(calculatorTool())),
       {},
@@ -189,6 +189,11 @@ describe('the offline engine', () => {
       });
       expect(refused.status).toBe(400);
       expect(refused.body.error).toMatchObject({ param: 'response_format', code: 'json_schema_needs_a_model' });
+      const image = await chat(server.baseUrl, {
+        messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://example.com/a.png' } }] }],
+      });
+      expect(image.status).toBe(400);
+      expect(image.body.error).toMatchObject({ param: 'messages[0].content', code: 'model_lacks_vision' });
     } finally {
       await server.close();
     }
