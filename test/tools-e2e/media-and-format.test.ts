@@ -1,6 +1,10 @@
 // Images and PDFs reach every agent that reads the user's message, in the provider's format; a
 // remote image is passed on as a URL. `response_format` shapes the writer's answer through the
 // provider's native structured output, checked against the schema with one repair attempt.
+import { Agent, run, setTracingDisabled } from '@openai/agents';
+import { OpenAIChatCompletionsModel } from '@openai/agents-openai';
+import OpenAI from 'openai';
+import { zodResponseFormat } from 'openai/helpers/zod';
 import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
@@ -166,6 +170,42 @@ describe('response_format', () => {
     });
     expect(JSON.parse(res.body.choices[0].message.content)).toEqual({ summary: 'Paris is sunny.' });
     expect(team.upstream.requests.at(-1)!.body.response_format).toEqual({ type: 'json_object' });
+  });
+});
+
+describe('structured output with real clients', () => {
+  const Forecast = z.object({ city: z.string(), celsius: z.number() });
+  // The agent answers in prose at first, as a model without native JSON would; the repair call
+  // (with the native response_format) returns the JSON.
+  const proseThenJson = () =>
+    team.script((req) =>
+      req.body.response_format ? { text: '{"city":"Paris","celsius":21}' } : { text: 'Paris: 21 degrees.' },
+    );
+
+  it("the openai package's parse() with zodResponseFormat", async () => {
+    proseThenJson();
+    const client = new OpenAI({ baseURL: `${team.server.baseUrl}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const completion = await client.chat.completions.parse({
+      model: 'cortex-flow-supervisor',
+      messages: [{ role: 'user', content: 'Paris?' }],
+      response_format: zodResponseFormat(Forecast, 'forecast'),
+    });
+    expect(completion.choices[0].message.parsed).toEqual({ city: 'Paris', celsius: 21 });
+  });
+
+  it('the OpenAI Agents SDK with an output type', async () => {
+    proseThenJson();
+    setTracingDisabled(true);
+    const client = new OpenAI({ baseURL: `${team.server.baseUrl}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const agent = new Agent({
+      name: 'Forecaster',
+      instructions: 'Give the forecast.',
+      // The SDK bundles its own copy of the openai package: the client is the same at runtime.
+      model: new OpenAIChatCompletionsModel(client as never, 'cortex-flow-supervisor'),
+      outputType: Forecast,
+    });
+    const result = await run(agent, 'Paris?');
+    expect(result.finalOutput).toEqual({ city: 'Paris', celsius: 21 });
   });
 });
 
