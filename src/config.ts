@@ -120,6 +120,11 @@ export const SETTINGS = {
     schema: optionalText,
     doc: 'Model of the writer (e.g. a stronger one).',
   }),
+  visionModels: setting({
+    env: 'CORTEX_VISION_MODELS',
+    schema: list,
+    doc: 'Comma-separated `provider:model`s that read images and PDFs, beyond the well-known ones (gpt-4o, gpt-4.1, gpt-5, o-series, claude-*, llava, ...); `-provider:model` declares one blind.',
+  }),
   agentsFile: setting({
     env: 'CORTEX_AGENTS_FILE',
     schema: optionalText,

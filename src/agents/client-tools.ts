@@ -23,3 +23,14 @@ export function firstStepChoice(set: ToolSet, choice: ToolChoice | undefined) {
   if (choice === 'required') return { toolChoice: 'required' as const, activeTools: names };
   return { toolChoice: { type: 'tool' as const, toolName: choice.name }, activeTools: [choice.name] };
 }
+
+/** A turn's calls with at most one call to a client tool (the first), for `parallel_tool_calls: false`. */
+export function oneClientCall<T extends { name: string }>(calls: T[], client: ToolSet): T[] {
+  let seen = false;
+  return calls.filter((c) => {
+    if (!(c.name in client)) return true;
+    if (seen) return false;
+    seen = true;
+    return true;
+  });
+}

@@ -9,13 +9,6 @@ export const PLANNING_MAX_OUTPUT_TOKENS = 4096;
 /** Output budget of one turn of a specialist (researcher, analyst...) and of the writer's draft. */
 export const SPECIALIST_MAX_OUTPUT_TOKENS = 4096;
 
-/** `response_format`, when the edge passes it on (OpenAI's `json_object` / `json_schema`). */
-interface ResponseFormat {
-  type: 'text' | 'json_object' | 'json_schema';
-  json_schema?: { name?: string; description?: string; schema?: Record<string, unknown> };
-}
-type AnswerParams = GenerationParams & { responseFormat?: ResponseFormat | ResponseFormat['type'] };
-
 function userOption(g: GenerationParams) {
   const user = g.user ? { user: g.user } : undefined;
   // `user` is provider-specific; each OpenAI-style provider reads it under its own name.
@@ -52,15 +45,15 @@ export function planningSettings(g: GenerationParams) {
 
 export const specialistSettings = () => ({ maxOutputTokens: SPECIALIST_MAX_OUTPUT_TOKENS });
 
-/** The upstream `responseFormat` of the answer, when the client asked for JSON. */
+/** The upstream `responseFormat` of the answer (native structured output), when the client asked for JSON. */
 export function responseFormatOf(g: GenerationParams) {
-  const raw = (g as AnswerParams).responseFormat;
-  const format = typeof raw === 'string' ? { type: raw } : raw;
+  const format = g.responseFormat;
   if (!format || format.type === 'text') return undefined;
+  if (format.type === 'json_object') return { type: 'json' as const };
   return {
     type: 'json' as const,
-    schema: format.json_schema?.schema as never,
-    name: format.json_schema?.name,
-    description: format.json_schema?.description,
+    schema: format.jsonSchema.schema as never,
+    name: format.jsonSchema.name,
+    description: format.jsonSchema.description,
   };
 }

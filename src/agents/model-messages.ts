@@ -28,17 +28,7 @@ export function toAgentPrompt(instructions: string, conversation: ChatMessage[])
       case 'system':
         break;
       case 'user':
-        messages.push(
-          m.images?.length
-            ? {
-                role: 'user',
-                content: [
-                  { type: 'text', text: m.content },
-                  ...m.images.map((i) => ({ type: 'image' as const, image: new URL(i.url) })),
-                ],
-              }
-            : { role: 'user', content: m.content },
-        );
+        messages.push(userMessage(m));
         break;
       case 'assistant':
         if (!m.toolCalls?.length) {
@@ -77,6 +67,35 @@ export function toAgentPrompt(instructions: string, conversation: ChatMessage[])
     }
   }
   return { system, messages };
+}
+
+/**
+ * A user message in the AI SDK's format: its images and files as parts, which each provider writes
+ * in its own format (OpenAI's `image_url` / `file`, Anthropic's `image` / `document`). A remote
+ * image stays a URL: the provider passes it on, the server never fetches it.
+ */
+export function userMessage(m: ChatMessage): ModelMessage {
+  if (!m.images?.length) return { role: 'user', content: m.content };
+  return {
+    role: 'user',
+    content: [
+      ...(m.content ? [{ type: 'text' as const, text: m.content }] : []),
+      ...m.images.map((i) =>
+        i.mediaType
+          ? { type: 'file' as const, data: new URL(i.url), mediaType: i.mediaType, filename: i.filename }
+          : {
+              type: 'image' as const,
+              image: new URL(i.url),
+              ...(i.detail ? { providerOptions: { openai: { imageDetail: i.detail } } } : {}),
+            },
+      ),
+    ],
+  };
+}
+
+/** The last user message itself (with its images and files), for an agent that answers it. */
+export function lastUserChatMessage(conversation: ChatMessage[]): ChatMessage | undefined {
+  return conversation.findLast((m) => m.role === 'user');
 }
 
 function parseArguments(text: string): unknown {

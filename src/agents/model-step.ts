@@ -6,6 +6,7 @@ import { streamText, tool, type ModelMessage, type ToolSet } from 'ai';
 import type { ResolvedModel } from '../llm/providers.ts';
 import { BadToolCallError } from '../llm/upstream-error.ts';
 import type { RunContext } from './run-context.ts';
+import { INTERNAL_PREFIX, plainName } from './tool-names.ts';
 
 export interface StepToolCall {
   id: string;
@@ -83,7 +84,8 @@ async function oneTurn(
           }
           break;
         case 'tool-call':
-          if (part.invalid) bad ??= new BadToolCallError(part.toolName, describe(part.error));
+          // Named as the trace names it: an internal tool's prefix never reaches a client, even in an error.
+          if (part.invalid) bad ??= new BadToolCallError(plainName(part.toolName), describe(part.error));
           else toolCalls.push({ id: part.toolCallId, name: part.toolName, input: part.input });
           break;
         case 'finish-step':
@@ -121,5 +123,6 @@ function describe(error: unknown): string {
     .split('\n')
     .at(-1)!
     .replace(/^Error message: /, '')
+    .replaceAll(INTERNAL_PREFIX, '')
     .slice(0, 200);
 }

@@ -16,6 +16,8 @@ export interface AgentSpec {
   model?: string;
   /** Longest one task of this agent may take; defaults to CORTEX_AGENT_TIMEOUT_SECONDS. */
   timeoutSeconds?: number;
+  /** Whether its model reads images and PDFs; defaults to CORTEX_VISION_MODELS and the model's name. */
+  vision?: boolean;
 }
 
 export const SUPERVISOR = 'supervisor';
@@ -75,6 +77,7 @@ const agentFileEntry = z.object({
   tools: z.array(z.string()).optional(),
   model: z.string().optional(),
   timeoutSeconds: z.number().positive().max(86400).optional(),
+  vision: z.boolean().optional(),
   /** Drop a built-in agent from the team. */
   disabled: z.boolean().optional(),
 });

@@ -2,7 +2,7 @@
 // the supervisor gave it and the findings of the team so far, never the raw conversation. Its calls
 // stream (so that a long report is timed by the upstream's silence, not its length) and obey the
 // agent's own signal: its time limit ends it without ending the run.
-import { stepCountIs, streamText } from 'ai';
+import { stepCountIs, streamText, type ModelMessage } from 'ai';
 import type { ResolvedModel } from '../llm/providers.ts';
 import type { ToolRegistry } from '../tools/types.ts';
 import { agentToolSet } from './agent-tools.ts';
@@ -66,7 +66,7 @@ export async function runSpecialist(
  */
 export async function collectText(
   run: RunContext,
-  o: { agent: string; model: ResolvedModel; system: string; prompt: string },
+  o: { agent: string; model: ResolvedModel; system: string; prompt: string | ModelMessage[] },
 ): Promise<string> {
   const result = streamText({
     ...run.callSettings(o.model.model),

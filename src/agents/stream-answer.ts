@@ -14,6 +14,8 @@ export interface StreamAnswerOptions {
   system: string;
   messages: ModelMessage[];
   generation: GenerationParams;
+  /** Where the text goes; by default straight to the client as the answer. */
+  onText?: (text: string) => void;
 }
 
 export interface StreamedAnswer {
@@ -32,7 +34,8 @@ export async function streamAnswer(run: RunContext, o: StreamAnswerOptions): Pro
   for await (const part of result.fullStream) {
     switch (part.type) {
       case 'text-delta':
-        run.answerDelta(part.text);
+        if (o.onText) o.onText(part.text);
+        else run.answerDelta(part.text);
         break;
       case 'finish-step':
         lastFinish = part.finishReason;

@@ -28,7 +28,9 @@ import type { LanguageModelV3 } from '@ai-sdk/provider';
 import { agentToolSet } from './agent-tools.ts';
 import { AnswerLimiter } from './answer-limits.ts';
 import { readCheckpoint, writeCheckpoint, type AgentLoopState } from './checkpoint.ts';
-import { clientToolSet, firstStepChoice } from './client-tools.ts';
+import { clientToolSet, firstStepChoice, oneClientCall } from './client-tools.ts';
+import { jsonFormatOf, refuseSchema, writeStructured } from './structured-answer.ts';
+import { canSee } from '../llm/model-spec.ts';
 import { depthOf } from './depth.ts';
 import { planningSettings } from './generation.ts';
 import { lastUserMessage, splitPausedTurn, toAgentPrompt } from './model-messages.ts';
@@ -45,7 +47,7 @@ export interface TeamOptions {
     Config,
     'model' | 'modelName' | 'maxIterations' | 'defaultReasoningEffort' | 'llmTimeoutSeconds' | 'llmMaxRetries'
   > &
-    Partial<Pick<Config, 'agentTimeoutSeconds'>>;
+    Partial<Pick<Config, 'agentTimeoutSeconds' | 'visionModels'>>;
   agents: AgentSpec[];
   providers: ModelResolver;
   tools: ToolRegistry;
@@ -54,6 +56,8 @@ export interface TeamOptions {
 interface Member {
   spec: AgentSpec;
   model: ResolvedModel;
+  /** Its model reads images and PDFs. */
+  vision: boolean;
 }
 
 type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter';
@@ -98,7 +102,8 @@ export class TeamOrchestrator implements Orchestrator {
         timeoutMs: config.llmTimeoutSeconds * 1000,
         retries: config.llmMaxRetries,
       });
-      this.members.set(spec.name, { spec, model: { name: resolved.name, model } });
+      const vision = spec.vision ?? canSee(resolved.name, config.visionModels);
+      this.members.set(spec.name, { spec, model: { name: resolved.name, model }, vision });
     }
     if (!this.members.has(SUPERVISOR)) throw new Error('the team has no supervisor');
   }
@@ -122,9 +127,30 @@ export class TeamOrchestrator implements Orchestrator {
     ];
   }
 
-  /** A client tool may not take a name reserved for the server's own tools. */
+  /**
+   * A client tool may not take a name reserved for the server's own tools; a JSON schema must be one
+   * the answer can be checked against; images and files need models that can read them.
+   */
   refuse(request: RunRequest): RunRefusal | undefined {
-    return refuseReservedNames(request.tools);
+    return refuseReservedNames(request.tools) ?? refuseSchema(request.generation) ?? this.refuseMedia(request);
+  }
+
+  /** Every agent that reads the user's content must be able to see its images and files. */
+  private refuseMedia(request: RunRequest): RunRefusal | undefined {
+    const i = request.messages.findIndex((m) => m.role === 'user' && m.images?.length);
+    if (i < 0) return undefined;
+    const name = this.options.config.modelName;
+    const solo = request.model === name ? undefined : request.model.slice(name.length + 1);
+    const readers = solo ? [this.members.get(solo)!] : [this.members.get(SUPERVISOR)!, this.members.get(WRITER)];
+    const blind = readers.find((m) => m && !m.vision);
+    if (!blind) return undefined;
+    return {
+      message:
+        `The model ${blind.model.name} of the ${blind.spec.name} cannot read images or files. Use a vision-capable ` +
+        `model, or declare this one able to see (CORTEX_VISION_MODELS, or "vision": true in the agents file).`,
+      param: `messages[${i}].content`,
+      code: 'model_lacks_vision',
+    };
   }
 
   run(input: RunInput, signal: AbortSignal): AsyncIterable<RunEvent> {
@@ -258,6 +284,10 @@ export class TeamOrchestrator implements Orchestrator {
       // Once the team has material, the answer is the writer's: the supervisor delegates or hands over.
       const mustCall = team && writer && run.findings.length ? ('required' as const) : undefined;
       const limiter = new AnswerLimiter(run.input.generation);
+      // A JSON answer is held back until it validates (structured-answer.ts); text goes nowhere yet.
+      const format = jsonFormatOf(run.input.generation);
+      let held = '';
+      const answerDelta = (text: string) => (format ? (held += text) : run.answerDelta(text));
       const step = await modelStep(run, {
         agent: spec.name,
         model: lead.model,
@@ -268,13 +298,34 @@ export class TeamOrchestrator implements Orchestrator {
         toolChoice: first?.toolChoice ?? mustCall,
         settings: planningSettings(run.input.generation),
         onText: (text) => {
-          run.answerDelta(limiter.push(text));
+          answerDelta(limiter.push(text));
           return !limiter.reached;
         },
       });
-      run.answerDelta(limiter.flush());
+      answerDelta(limiter.flush());
       state.steps++;
+      // `parallel_tool_calls: false`: at most one client call per turn (the others are dropped unseen).
+      if (run.input.parallelToolCalls === false) step.toolCalls = oneClientCall(step.toolCalls, client);
       if (!step.toolCalls.length) {
+        if (format) {
+          const call = {
+            agent: spec.name,
+            model: lead.model,
+            system: prompt.system,
+            messages: [...prompt.messages, ...state.messages],
+            generation: run.input.generation,
+          };
+          const answer = await writeStructured(run, call, format, held);
+          if (!team)
+            run.emit({
+              type: 'agent_finished',
+              agent: spec.name,
+              callId: `${spec.name}_1`,
+              ok: true,
+              output: run.answer,
+            });
+          return { finishReason: answer.finishReason, iterations: state.steps };
+        }
         if (!team)
           run.emit({
             type: 'agent_finished',

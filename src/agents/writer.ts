@@ -5,11 +5,19 @@
 import type { ResolvedModel } from '../llm/providers.ts';
 import { classifyError } from '../llm/upstream-error.ts';
 import type { ChatMessage } from '../orchestrator/types.ts';
-import { clientToolResults, lastUserMessage, withClientInstructions } from './model-messages.ts';
+import { StructuredOutputError } from '../llm/upstream-error.ts';
+import {
+  clientToolResults,
+  lastUserChatMessage,
+  lastUserMessage,
+  userMessage,
+  withClientInstructions,
+} from './model-messages.ts';
 import type { RunContext } from './run-context.ts';
 import { briefing, collectText, type Assignment } from './specialist.ts';
 import type { AgentSpec } from './spec.ts';
 import { streamAnswer, type StreamedAnswer } from './stream-answer.ts';
+import { jsonFormatOf, writeStructured } from './structured-answer.ts';
 
 export interface WriterOutcome {
   /** Set when the answer was written. */
@@ -48,26 +56,27 @@ export async function writeAnswer(
     .filter(Boolean)
     .join('\n\n');
   const system = withClientInstructions(spec.instructions, conversation);
+  // The writer sees the user's images and files with the request, as the supervisor did.
+  const images = lastUserChatMessage(conversation)?.images;
+  const withMedia = (text: string) => [userMessage({ role: 'user', content: text, images })];
   try {
     if (run.depth.refine) {
-      const draft = await collectText(run, { agent: spec.name, model, system, prompt: material });
+      const draft = await collectText(run, { agent: spec.name, model, system, prompt: withMedia(material) });
       run.progress(spec.name, `${spec.name} drafted the answer and is refining it`);
       material = `${material}\n\nYour draft:\n${draft}\n\n${REFINE}`;
     }
-    const answer = await streamAnswer(run, {
-      agent: spec.name,
-      model,
-      system,
-      messages: [{ role: 'user', content: material }],
-      generation: run.input.generation,
-    });
+    const call = { agent: spec.name, model, system, messages: withMedia(material), generation: run.input.generation };
+    const format = jsonFormatOf(run.input.generation);
+    const answer = format ? await writeStructured(run, call, format) : await streamAnswer(run, call);
     run.emit({ type: 'agent_finished', agent: spec.name, callId, ok: true, output: run.answer });
     return { answer, reply: 'The answer was sent to the user.' };
   } catch (err) {
     if (run.signal.aborted) throw err;
     const reason = classifyError(err)?.message ?? (err as Error).message;
     run.emit({ type: 'agent_finished', agent: spec.name, callId, ok: false, output: run.answer, error: reason });
-    if (run.answer) return { reply: `The writer failed: ${reason}`, fatal: err };
+    // A JSON answer that would not validate must fail the run: the supervisor would answer in prose.
+    if (run.answer || err instanceof StructuredOutputError)
+      return { reply: `The writer failed: ${reason}`, fatal: err };
     return {
       reply: `The writer failed before writing anything: ${reason} Write the answer yourself from the reports.`,
       error: err,

@@ -4,6 +4,7 @@
 // missing what it needs (no model, no messages, a malformed message) is 422 validation_error.
 import { z } from 'zod';
 import { ApiError, invalidRequest, validationError } from './errors.ts';
+import { checkMediaLimits, checkToolChoice, checkToolResults, dataUrlInfo, unsupportedContent } from './chat-checks.ts';
 import { checkId } from './resource-ids.ts';
 import type {
   ChatMessage,
@@ -11,6 +12,7 @@ import type {
   ContentImage,
   GenerationParams,
   ReasoningEffort,
+  ResponseFormat,
   ToolCall,
   ToolChoice,
 } from '../orchestrator/types.ts';
@@ -67,15 +69,27 @@ const messageSchema = z.discriminatedUnion('role', [
   z.object({ role: z.literal('function'), content: z.string().nullable(), name: z.string().min(1) }),
 ]);
 
-const toolSchema = z.object({
-  type: z.literal('function'),
-  function: z.object({
-    name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, underscores or dashes'),
-    description: z.string().optional(),
-    parameters: z.record(z.string(), z.unknown()).optional(),
-    strict: z.boolean().nullish(),
-  }),
+const functionName = z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, underscores or dashes');
+const functionSchema = z.object({
+  name: functionName,
+  description: z.string().optional(),
+  parameters: z.record(z.string(), z.unknown()).optional(),
+  strict: z.boolean().nullish(),
 });
+const toolSchema = z.object({ type: z.literal('function'), function: functionSchema });
+const responseFormatSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('text') }),
+  z.object({ type: z.literal('json_object') }),
+  z.object({
+    type: z.literal('json_schema'),
+    json_schema: z.object({
+      name: functionName,
+      description: z.string().optional(),
+      schema: z.record(z.string(), z.unknown()).optional(),
+      strict: z.boolean().nullish(),
+    }),
+  }),
+]);
 const toolChoiceSchema = z.union([
   z.enum(['none', 'auto', 'required']),
   z.object({ type: z.literal('function'), function: z.object({ name: z.string().min(1) }) }),
@@ -103,7 +117,10 @@ export const chatRequestSchema = z.object({
   tools: opt(z.array(toolSchema).max(128)),
   tool_choice: opt(toolChoiceSchema),
   parallel_tool_calls: opt(z.boolean()),
-  response_format: opt(z.object({ type: z.enum(['text', 'json_object', 'json_schema']) }).passthrough()),
+  response_format: opt(responseFormatSchema),
+  // The legacy form of tools and tool_choice, still sent by older clients.
+  functions: opt(z.array(functionSchema).max(128)),
+  function_call: opt(z.union([z.enum(['none', 'auto']), z.object({ name: z.string().min(1) })])),
   conversation_id: opt(z.string()),
 });
 type RawChatRequest = z.output<typeof chatRequestSchema>;
@@ -120,7 +137,8 @@ export interface ChatRequest {
   tools?: ClientTool[];
   toolChoice?: ToolChoice;
   parallelToolCalls?: boolean;
-  responseFormat?: 'text' | 'json_object' | 'json_schema';
+  /** The request used the legacy `functions`: its call is answered as `function_call`. */
+  legacyFunctions?: boolean;
 }
 
 /** OpenAI writes parameter paths as `messages[0].content`. */
@@ -234,7 +252,17 @@ function normalizeMessage(m: RawChatRequest['messages'][number]): ChatMessage {
         typeof m.content === 'string'
           ? []
           : m.content.flatMap((p) =>
-              p.type === 'image_url' ? [{ url: p.image_url.url, detail: p.image_url.detail }] : [],
+              p.type === 'image_url'
+                ? [{ url: p.image_url.url, ...(p.image_url.detail ? { detail: p.image_url.detail } : {}) }]
+                : p.type === 'file' && p.file.file_data
+                  ? [
+                      {
+                        url: p.file.file_data,
+                        mediaType: 'application/pdf',
+                        ...(p.file.filename ? { filename: p.file.filename } : {}),
+                      },
+                    ]
+                  : [],
             );
       const text =
         typeof m.content === 'string'
@@ -251,6 +279,9 @@ function normalizeMessage(m: RawChatRequest['messages'][number]): ChatMessage {
         name: c.function.name,
         arguments: c.function.arguments,
       }));
+      // A legacy function call is answered by a `function` message naming it: the name is its id.
+      if (m.function_call && !toolCalls.length)
+        toolCalls.push({ id: m.function_call.name, name: m.function_call.name, arguments: m.function_call.arguments });
       return { role: 'assistant', content: textOf(m.content), ...(toolCalls.length ? { toolCalls } : {}) };
     }
     case 'tool':
@@ -289,6 +320,18 @@ export function parseChatRequest(body: unknown, headers: { conversationId?: stri
   if (r.conversation_id != null) checkId(r.conversation_id, 'conversation_id');
   if (headers.conversationId != null) checkId(headers.conversationId, 'conversation_id');
   checkImageUrls(r.messages);
+  checkContentParts(r.messages);
+  const messages = r.messages.map(normalizeMessage);
+  checkToolResults(messages);
+  const tools = (r.tools?.map((t) => t.function) ?? r.functions ?? undefined)?.map((f) =>
+    dropUndefined({
+      name: f.name,
+      description: f.description,
+      parameters: f.parameters ?? { type: 'object', properties: {} },
+    }),
+  );
+  const toolChoice = toolChoiceOf(r);
+  checkToolChoice(tools, toolChoice);
   const conversationId = r.conversation_id ?? headers.conversationId;
   const stop = r.stop == null ? undefined : typeof r.stop === 'string' ? [r.stop] : r.stop;
   const generation: GenerationParams = dropUndefined({
@@ -300,32 +343,71 @@ export function parseChatRequest(body: unknown, headers: { conversationId?: stri
     frequencyPenalty: r.frequency_penalty ?? undefined,
     seed: r.seed ?? undefined,
     user: r.user ?? undefined,
+    responseFormat: responseFormatOf(r.response_format),
   });
   return dropUndefined({
     model: r.model,
-    messages: r.messages.map(normalizeMessage),
+    messages,
     stream: r.stream ?? false,
     includeUsage: r.stream_options?.include_usage ?? false,
     n: r.n ?? 1,
     generation,
     reasoningEffort: r.reasoning_effort ?? undefined,
     conversationId: conversationId ?? undefined,
-    tools: r.tools?.map((t) =>
-      dropUndefined({
-        name: t.function.name,
-        description: t.function.description,
-        parameters: t.function.parameters ?? { type: 'object', properties: {} },
-      }),
-    ),
-    toolChoice:
-      r.tool_choice == null
-        ? undefined
-        : typeof r.tool_choice === 'string'
-          ? r.tool_choice
-          : { name: r.tool_choice.function.name },
-    parallelToolCalls: r.parallel_tool_calls ?? undefined,
-    responseFormat: r.response_format?.type,
+    tools,
+    toolChoice,
+    // A legacy function call is one call per turn, as OpenAI's `function_call` was.
+    parallelToolCalls: r.parallel_tool_calls ?? (r.functions && !r.tools ? false : undefined),
+    legacyFunctions: r.functions && !r.tools ? true : undefined,
   }) as ChatRequest;
+}
+
+function toolChoiceOf(r: RawChatRequest): ToolChoice | undefined {
+  const choice = r.tool_choice ?? r.function_call;
+  if (choice == null) return undefined;
+  if (typeof choice === 'string') return choice;
+  return { name: 'function' in choice ? choice.function.name : choice.name };
+}
+
+function responseFormatOf(f: RawChatRequest['response_format']): ResponseFormat | undefined {
+  if (!f || f.type === 'text') return undefined;
+  if (f.type === 'json_object') return { type: 'json_object' };
+  const { name, description, schema, strict } = f.json_schema;
+  return {
+    type: 'json_schema',
+    jsonSchema: dropUndefined({ name, description, schema, strict: strict ?? undefined }),
+  };
+}
+
+/**
+ * Audio is refused rather than dropped (no agent can hear), a file must be an inline PDF (there is
+ * no files API to name by id), and images and files stay within their count and size limits.
+ */
+function checkContentParts(messages: RawChatRequest['messages']): void {
+  const media: { param: string; url: string }[] = [];
+  messages.forEach((m, i) => {
+    if (m.role !== 'user' || typeof m.content === 'string') return;
+    m.content.forEach((part, j) => {
+      const param = `messages[${i}].content[${j}]`;
+      if (part.type === 'input_audio')
+        throw unsupportedContent(param, 'audio input is not supported; send a transcript as text.');
+      if (part.type === 'image_url') media.push({ param, url: part.image_url.url });
+      if (part.type !== 'file') return;
+      const data = part.file.file_data;
+      if (!data)
+        throw unsupportedContent(
+          `${param}.file`,
+          "files are accepted inline only, as 'file_data' ('data:application/pdf;base64,...'); there is no files API.",
+        );
+      if (dataUrlInfo(data)?.mediaType !== 'application/pdf')
+        throw unsupportedContent(
+          `${param}.file.file_data`,
+          "expected a base64 PDF data URL ('data:application/pdf;base64,...').",
+        );
+      media.push({ param, url: data });
+    });
+  });
+  checkMediaLimits(media);
 }
 
 /**

@@ -27,6 +27,38 @@ export function wireToolCalls(calls: ToolCall[]) {
   }));
 }
 
+/** Characters of a tool call's arguments per streamed delta. */
+const ARGUMENT_FRAGMENT_CHARS = 48;
+
+/**
+ * A turn's tool calls as OpenAI streams them: the first delta of each call carries its `index`,
+ * `id`, `type` and name (with empty arguments), then its arguments follow in fragments carrying
+ * only the `index`. Clients (the `openai` package's stream helpers) reassemble calls by index.
+ */
+export function toolCallDeltas(calls: ToolCall[], fragmentChars = ARGUMENT_FRAGMENT_CHARS, legacy = false) {
+  if (legacy) return functionCallDeltas(calls[0], fragmentChars);
+  const deltas: { tool_calls: unknown[] }[] = [];
+  calls.forEach((c, index) => {
+    deltas.push({
+      tool_calls: [{ index, id: c.id, type: 'function', function: { name: c.name, arguments: '' } }],
+    });
+    for (let at = 0; at < c.arguments.length; at += fragmentChars)
+      deltas.push({ tool_calls: [{ index, function: { arguments: c.arguments.slice(at, at + fragmentChars) } }] });
+  });
+  return deltas;
+}
+
+/** The legacy form: `delta.function_call`, the name first, then the arguments in fragments. */
+function functionCallDeltas(call: ToolCall | undefined, fragmentChars: number) {
+  if (!call) return [];
+  const deltas: { function_call: { name?: string; arguments: string } }[] = [
+    { function_call: { name: call.name, arguments: '' } },
+  ];
+  for (let at = 0; at < call.arguments.length; at += fragmentChars)
+    deltas.push({ function_call: { arguments: call.arguments.slice(at, at + fragmentChars) } });
+  return deltas;
+}
+
 /** Cortex Flow's extension: what the team did to produce the answer. */
 export function runMetadata(run: RunSummary, extra: { runId: string; engine: string }) {
   const total = run.usageTotal();
@@ -57,15 +89,23 @@ export function runMetadata(run: RunSummary, extra: { runId: string; engine: str
   };
 }
 
-export function choiceMessage(run: RunSummary) {
-  const toolCalls = run.toolCalls?.length ? wireToolCalls(run.toolCalls) : undefined;
-  return {
-    role: 'assistant' as const,
-    content: toolCalls && !run.text ? null : run.text,
-    refusal: null,
-    ...(toolCalls ? { tool_calls: toolCalls } : {}),
-  };
+/**
+ * The assistant message of a choice. `legacy`: the request used the legacy `functions`, so its one
+ * call is answered as `function_call`, as OpenAI answers such a request.
+ */
+export function choiceMessage(run: RunSummary, legacy = false) {
+  const calls = run.toolCalls?.length ? run.toolCalls : undefined;
+  const called = calls
+    ? legacy
+      ? { function_call: { name: calls[0].name, arguments: calls[0].arguments } }
+      : { tool_calls: wireToolCalls(calls) }
+    : {};
+  return { role: 'assistant' as const, content: calls && !run.text ? null : run.text, refusal: null, ...called };
 }
+
+/** OpenAI's finish reason: a legacy function call ends with `function_call` instead of `tool_calls`. */
+export const wireFinishReason = (reason: string, legacy = false) =>
+  legacy && reason === 'tool_calls' ? 'function_call' : reason;
 
 export interface ChunkHead {
   id: string;

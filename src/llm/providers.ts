@@ -31,6 +31,12 @@ export interface ModelResolver {
   resolve(text: string): ResolvedModel;
 }
 
+/**
+ * Remote images are passed to the provider as URLs. Without this the AI SDK would download them
+ * here for an OpenAI-compatible server, and the server must never fetch a URL a client names.
+ */
+const remoteImages = () => ({ 'image/*': [/^https?:\/\/.*$/] });
+
 export class ProviderRegistry implements ModelResolver {
   private readonly settings: ProviderSettings;
   private readonly cache = new Map<string, ResolvedModel>();
@@ -70,7 +76,12 @@ export class ProviderRegistry implements ModelResolver {
         if (!s.anthropicApiKey) throw new ConfigError(`anthropic:${modelId} needs ANTHROPIC_API_KEY`);
         return createAnthropic({ apiKey: s.anthropicApiKey, baseURL: s.anthropicBaseUrl })(modelId);
       case 'ollama':
-        return createOpenAICompatible({ name: 'ollama', baseURL: s.ollamaBaseUrl, includeUsage: true })(modelId);
+        return createOpenAICompatible({
+          name: 'ollama',
+          baseURL: s.ollamaBaseUrl,
+          includeUsage: true,
+          supportedUrls: remoteImages,
+        })(modelId);
       case 'compatible':
         if (!s.compatibleBaseUrl) throw new ConfigError(`compatible:${modelId} needs CORTEX_COMPATIBLE_BASE_URL`);
         return createOpenAICompatible({
@@ -78,6 +89,7 @@ export class ProviderRegistry implements ModelResolver {
           baseURL: s.compatibleBaseUrl,
           apiKey: s.compatibleApiKey,
           includeUsage: true,
+          supportedUrls: remoteImages,
         })(modelId);
     }
   }

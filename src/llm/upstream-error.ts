@@ -41,6 +41,14 @@ export class BadToolCallError extends Error {
   }
 }
 
+/** The answer did not match the client's `response_format`, even after one repair attempt. */
+export class StructuredOutputError extends Error {
+  constructor(reason: string) {
+    super(`The model's answer did not match the requested response_format after one repair attempt: ${reason}`);
+    this.name = 'StructuredOutputError';
+  }
+}
+
 function lastCause(err: unknown): unknown {
   return RetryError.isInstance(err) ? err.lastError : err;
 }
@@ -77,6 +85,9 @@ export function classifyError(err: unknown): RunError | undefined {
   const cause = lastCause(err);
   if (cause instanceof IncompleteAnswerError) {
     return { status: 502, type: 'server_error', code: 'upstream_incomplete', message: cause.message };
+  }
+  if (cause instanceof StructuredOutputError) {
+    return { status: 502, type: 'server_error', code: 'invalid_structured_output', message: cause.message };
   }
   if (cause instanceof BadToolCallError) {
     return { status: 502, type: 'server_error', code: 'upstream_bad_tool_call', message: cause.message };

@@ -62,6 +62,22 @@ export class OfflineOrchestrator implements Orchestrator {
   }
 
   refuse(request: RunRequest): RunRefusal | undefined {
+    // It can only quote and compute: JSON in the shape {answer, sources}, never a schema of the client's.
+    if (request.generation.responseFormat?.type === 'json_schema')
+      return {
+        message:
+          'This server runs its offline extractive engine, which cannot write an answer to a JSON schema; use ' +
+          `'response_format': {"type": "json_object"} (the answer as {"answer", "sources"}). ${CONFIGURE_MODEL}`,
+        param: 'response_format',
+        code: 'json_schema_needs_a_model',
+      };
+    const withMedia = request.messages.findIndex((m) => m.role === 'user' && m.images?.length);
+    if (withMedia >= 0)
+      return {
+        message: `The offline extractive engine cannot read images or files. ${CONFIGURE_MODEL}`,
+        param: `messages[${withMedia}].content`,
+        code: 'model_lacks_vision',
+      };
     const choice = request.toolChoice;
     if (!request.tools?.length || choice === undefined || choice === 'none' || choice === 'auto') return undefined;
     const what = choice === 'required' ? '"tool_choice": "required"' : `a call to the tool "${choice.name}"`;
@@ -90,6 +106,8 @@ export class OfflineOrchestrator implements Orchestrator {
     const intent = classify(question, history);
     const answer = yield* this.answer(this.roleOf(input.model), intent, question, history, team);
     if (signal.aborted) return;
+    if (input.generation.responseFormat?.type === 'json_object')
+      answer.text = JSON.stringify({ answer: answer.text, sources: answer.citations.list() });
     for await (const piece of paced(answer.text, signal, this.pauseMs))
       yield { type: 'text_delta', text: piece, at: Date.now() };
     if (signal.aborted) return;

@@ -44,7 +44,8 @@ export class RunSummary {
         this.iterations = event.iterations;
         this.sources = event.sources;
         this.notes = event.notes ?? [];
-        for (const a of event.agentsUsed) if (!this.agentsUsed.includes(a)) this.agentsUsed.push(a);
+        // The engine's list leads: a resumed run's agents worked before this request's (the writer).
+        this.agentsUsed = [...event.agentsUsed, ...this.agentsUsed.filter((a) => !event.agentsUsed.includes(a))];
         break;
       case 'run_failed':
         this.failure = event.error;

@@ -2,9 +2,17 @@
 // store and the agents can all speak it.
 import type { RunEvent } from './events.ts';
 
+/**
+ * An image or a file of a user message, passed to the models that read the user's content. An image
+ * is an https URL (passed on, never fetched here) or a `data:image/...;base64,` URL; a file (PDF)
+ * is a `data:application/pdf;base64,` URL and carries its `mediaType` (and name, if the client gave one).
+ */
 export interface ContentImage {
   url: string;
   detail?: 'auto' | 'low' | 'high';
+  /** Set for a file part (`application/pdf`); absent for an image. */
+  mediaType?: string;
+  filename?: string;
 }
 
 export interface ToolCall {
@@ -34,7 +42,17 @@ export interface GenerationParams {
   frequencyPenalty?: number;
   seed?: number;
   user?: string;
+  /** OpenAI's `response_format`: the answer as any JSON object, or as JSON matching a schema. */
+  responseFormat?: ResponseFormat;
 }
+
+export type ResponseFormat =
+  | { type: 'text' }
+  | { type: 'json_object' }
+  | {
+      type: 'json_schema';
+      jsonSchema: { name: string; description?: string; schema?: Record<string, unknown>; strict?: boolean };
+    };
 
 export type ReasoningEffort = 'none' | 'minimal' | 'low' | 'medium' | 'high' | 'xhigh';
 
@@ -62,6 +80,8 @@ export interface RunInput {
   reasoningEffort?: ReasoningEffort;
   tools?: ClientTool[];
   toolChoice?: ToolChoice;
+  /** `false`: at most one client tool call per turn (OpenAI's `parallel_tool_calls`). */
+  parallelToolCalls?: boolean;
   /** Who is asking (an API key's id), for tools that read owner-scoped data. */
   owner?: string;
   /**

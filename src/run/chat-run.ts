@@ -250,6 +250,7 @@ export class ChatRun implements AsyncDisposable {
                 reasoningEffort: chat.reasoningEffort,
                 tools: chat.tools,
                 toolChoice: chat.toolChoice,
+                parallelToolCalls: chat.parallelToolCalls,
                 owner: this.owner,
                 ...(init.resume ? { resume: init.resume } : {}),
               },

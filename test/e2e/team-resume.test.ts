@@ -1,6 +1,10 @@
 // Client tools pause and resume the team: the real team and provider code path against the
 // in-suite upstream, driven at the run contract (RunInput.resume with the checkpoint written on
-// pause), which is what the HTTP layer passes through once it stores checkpoints.
+// pause), and end to end over HTTP, where the run lifecycle stores the checkpoint under the
+// tool-call ids (SQLite and PostgreSQL) and hands it back to the request carrying the results.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTeam } from '../../src/agents/create-team.ts';
@@ -9,8 +13,8 @@ import { loadConfig } from '../../src/config.ts';
 import type { RunEvent, RunEventOf } from '../../src/orchestrator/events.ts';
 import type { ChatMessage, ClientTool, RunCheckpoint, RunInput } from '../../src/orchestrator/types.ts';
 import { ToolRegistry } from '../../src/tools/types.ts';
-import { startTestServer } from '../support/app-server.ts';
-import { CheckpointingOrchestrator } from '../support/checkpointing-orchestrator.ts';
+import { startTestServer, type TestServer, type TestServerOptions } from '../support/app-server.ts';
+import { freshSchema, type TestSchema } from '../support/postgres.ts';
 import { startMockUpstream, type MockUpstream } from '../support/mock-openai-upstream.ts';
 import { ask, ScriptBook, supervisorTurn, teamScript } from '../support/team-script.ts';
 
@@ -167,54 +171,118 @@ describe('a client tool called alongside delegation', () => {
   });
 });
 
-describe('through the HTTP API with the official client', () => {
-  // The checkpoint store is a stand-in here; the run lifecycle's store takes its place.
-  it('a paused run resumes from the history the client resends: no specialist call repeated', async () => {
-    const server = await startTestServer(new CheckpointingOrchestrator(team));
-    try {
-      const client = new OpenAI({ baseURL: `${server.baseUrl}/v1`, apiKey: 'unused', maxRetries: 0 });
-      const tag = book.add(
-        'http',
-        teamScript('http', {
-          plan: {
-            toolCalls: [
-              ask('researcher', 'Find the facts [[http]]'),
-              ask('analyst', 'Compute [[http]]'),
-              { name: 'get_weather', arguments: { city: 'Rome' } },
-            ],
-          },
-        }),
-      );
-      const tools: OpenAI.ChatCompletionTool[] = [
-        { type: 'function', function: { name: weather.name, parameters: weather.parameters } },
-      ];
-      const messages: OpenAI.ChatCompletionMessageParam[] = [{ role: 'user', content: 'Rome today? [[http]]' }];
-      const first = await client.chat.completions.create({ model: 'cortex-flow', messages, tools });
-      expect(first.choices[0].finish_reason).toBe('tool_calls');
-      const call = first.choices[0].message.tool_calls![0] as OpenAI.ChatCompletionMessageFunctionToolCall;
-      expect(call.function).toEqual({ name: 'get_weather', arguments: '{"city":"Rome"}' });
+interface Backend {
+  name: string;
+  env: Record<string, string>;
+  options: TestServerOptions;
+}
 
-      const second = await client.chat.completions.create({
-        model: 'cortex-flow',
-        tools,
-        messages: [
-          ...messages,
-          first.choices[0].message,
-          { role: 'tool', tool_call_id: call.id, content: 'ZX-ROME 25 C' },
-        ],
+const cleanups: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+function sqliteBackend(): Backend {
+  const dir = mkdtempSync(join(tmpdir(), 'cortex-team-resume-'));
+  cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+  return { name: 'sqlite', env: { CORTEX_DATA_DIR: dir }, options: {} };
+}
+
+async function postgresBackend(): Promise<Backend> {
+  const schema: TestSchema = await freshSchema('teamresume');
+  cleanups.push(() => schema.drop().catch(() => {}));
+  const dir = mkdtempSync(join(tmpdir(), 'cortex-team-resume-pg-'));
+  cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+  return {
+    name: 'postgres',
+    env: { CORTEX_DATABASE_URL: schema.url, CORTEX_DATA_DIR: dir },
+    options: { schema: schema.schema },
+  };
+}
+
+/** A live server running the real team (and its store) against the in-suite upstream. */
+async function bootTeamServer(backend: Backend): Promise<{ server: TestServer; client: OpenAI }> {
+  const server = await startTestServer(
+    createTeam(config(upstream.baseUrl), new ToolRegistry()),
+    backend.env,
+    {},
+    backend.options,
+  );
+  return { server, client: new OpenAI({ baseURL: `${server.baseUrl}/v1`, apiKey: 'unused', maxRetries: 0 }) };
+}
+
+const weatherTool: OpenAI.ChatCompletionTool[] = [
+  { type: 'function', function: { name: weather.name, parameters: weather.parameters } },
+];
+
+for (const make of [async () => sqliteBackend(), postgresBackend]) {
+  describe('through the HTTP API with the official client, the real team and its store', async () => {
+    const backend = await make();
+
+    for (const restart of [false, true]) {
+      it(`resumes from the whole resent history without a conversation id${restart ? ', after a restart' : ''} (${backend.name}): no specialist call repeated`, async () => {
+        const tag = book.add(
+          `http-${backend.name}-${restart}`,
+          teamScript(`http-${backend.name}-${restart}`, {
+            plan: {
+              toolCalls: [
+                ask('researcher', `Find the facts [[http-${backend.name}-${restart}]]`),
+                ask('analyst', `Compute [[http-${backend.name}-${restart}]]`),
+                { name: 'get_weather', arguments: { city: 'Rome' } },
+              ],
+            },
+          }),
+        );
+        let { server, client } = await bootTeamServer(backend);
+        try {
+          const messages: OpenAI.ChatCompletionMessageParam[] = [
+            { role: 'system', content: 'Answer briefly (ZX-CLIENT-SYSTEM).' },
+            { role: 'user', content: `Rome today? [[${tag}]]` },
+          ];
+          const first = await client.chat.completions.create({ model: 'cortex-flow', messages, tools: weatherTool });
+          expect(first.choices[0].finish_reason).toBe('tool_calls');
+          expect(first.choices[0].message.content).toBeNull();
+          const calls = first.choices[0].message.tool_calls as OpenAI.ChatCompletionMessageFunctionToolCall[];
+          // Only the client's own call: delegation never reaches the client.
+          expect(calls.map((c) => c.function)).toEqual([{ name: 'get_weather', arguments: '{"city":"Rome"}' }]);
+          expect(book.requests(tag, 'researcher')).toHaveLength(1);
+          expect(book.requests(tag, 'analyst')).toHaveLength(1);
+          expect(book.requests(tag, 'writer')).toHaveLength(0);
+
+          if (restart) {
+            await server.close(); // the next server knows only what the store kept
+            ({ server, client } = await bootTeamServer(backend));
+          }
+          const second = await client.chat.completions.create({
+            model: 'cortex-flow',
+            tools: weatherTool,
+            messages: [
+              ...messages,
+              first.choices[0].message,
+              { role: 'tool', tool_call_id: calls[0].id, content: 'ZX-ROME 25 C' },
+            ],
+          });
+          expect(second.choices[0]).toMatchObject({
+            finish_reason: 'stop',
+            message: { content: `The answer is 42. [[${tag}]]` },
+          });
+          expect((second as any).metadata?.agents_used).toEqual(['researcher', 'analyst', 'writer']);
+          // Zero repeated specialist calls; the supervisor went on from its paused turn.
+          expect(book.requests(tag, 'researcher')).toHaveLength(1);
+          expect(book.requests(tag, 'analyst')).toHaveLength(1);
+          expect(book.requests(tag, 'supervisor').map(supervisorTurn)).toEqual([1, 2]);
+          const writer = book.requests(tag, 'writer');
+          expect(writer).toHaveLength(1);
+          const writerPrompt = JSON.stringify(writer[0].body.messages);
+          for (const expected of ['ZX-ROME 25 C', 'The researcher found 42.', 'ZX-CLIENT-SYSTEM'])
+            expect(writerPrompt).toContain(expected);
+        } finally {
+          await server.close();
+        }
       });
-      expect(second.choices[0]).toMatchObject({
-        finish_reason: 'stop',
-        message: { content: 'The answer is 42. [[http]]' },
-      });
-      expect(book.requests(tag, 'researcher')).toHaveLength(1);
-      expect(book.requests(tag, 'analyst')).toHaveLength(1);
-      expect(JSON.stringify(book.requests(tag, 'writer')[0].body.messages)).toContain('ZX-ROME 25 C');
-    } finally {
-      await server.close();
     }
   });
-});
+}
 
 describe('upstream failures are named honestly', () => {
   it('a connection failure names the upstream URL and its cause, never the key', async () => {

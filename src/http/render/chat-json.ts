@@ -3,7 +3,7 @@ import type { FastifyReply } from 'fastify';
 import type { ChatRun } from '../../run/chat-run.ts';
 import type { AppDeps } from '../deps.ts';
 import type { ChatRequest } from '../chat-request.ts';
-import { choiceMessage, newCompletionId, runMetadata, usageOf } from '../chat-response.ts';
+import { choiceMessage, newCompletionId, runMetadata, usageOf, wireFinishReason } from '../chat-response.ts';
 import { runHeaders } from './run-headers.ts';
 
 export async function answerChat(run: ChatRun, reply: FastifyReply, deps: AppDeps, chat: ChatRequest) {
@@ -22,9 +22,9 @@ export async function answerChat(run: ChatRun, reply: FastifyReply, deps: AppDep
     model: chat.model,
     choices: run.choices.map((c) => ({
       index: c.index,
-      message: choiceMessage(c.summary),
+      message: choiceMessage(c.summary, chat.legacyFunctions),
       logprobs: null,
-      finish_reason: c.summary.finishReason ?? 'stop',
+      finish_reason: wireFinishReason(c.summary.finishReason ?? 'stop', chat.legacyFunctions),
       metadata: metadata[c.index],
     })),
     usage: usageOf(run.promptTokens, run.completionTokens()),

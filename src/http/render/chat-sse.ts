@@ -11,8 +11,9 @@ import {
   deltaChoice,
   newCompletionId,
   runMetadata,
+  toolCallDeltas,
+  wireFinishReason,
   usageOf,
-  wireToolCalls,
   type ChunkHead,
 } from '../chat-response.ts';
 import { SseWriter } from '../sse.ts';
@@ -72,14 +73,10 @@ async function streamFrames(run: ChatRun, sse: SseWriter, deps: AppDeps, chat: C
           // An engine that does not stream its answer sends it whole with run_finished.
           const rest = event.text.startsWith(streamed[i]) ? event.text.slice(streamed[i].length) : '';
           if (rest) await sse.data(chunk(head, [deltaChoice(i, { content: rest })]));
-          if (event.toolCalls?.length)
-            await sse.data(
-              chunk(head, [
-                deltaChoice(i, { tool_calls: wireToolCalls(event.toolCalls).map((c, index) => ({ index, ...c })) }),
-              ]),
-            );
+          for (const delta of toolCallDeltas(event.toolCalls ?? [], undefined, chat.legacyFunctions))
+            await sse.data(chunk(head, [deltaChoice(i, delta)]));
           await sse.data(
-            chunk(head, [deltaChoice(i, {}, event.finishReason)], {
+            chunk(head, [deltaChoice(i, {}, wireFinishReason(event.finishReason, chat.legacyFunctions))], {
               metadata: runMetadata(choice.summary, { runId: choice.runId, engine: deps.orchestrator.engine }),
             }),
           );

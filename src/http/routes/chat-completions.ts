@@ -28,6 +28,7 @@ export function registerChatCompletions(app: FastifyInstance, deps: AppDeps): vo
       reasoningEffort: chat.reasoningEffort,
       tools: chat.tools,
       toolChoice: chat.toolChoice,
+      parallelToolCalls: chat.parallelToolCalls,
     });
     if (refusal) throw invalidRequest(refusal.message, refusal.param, refusal.code);
 

@@ -1,0 +1,239 @@
+// What OpenAI refuses is refused here too, with a 400 naming the parameter path; and the team's own
+// tools never reach a client, whatever the model and whether the answer is JSON or a stream.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chat } from '../support/app-server.ts';
+import { ask } from '../support/team-script.ts';
+import { startWeatherTeam, WEATHER_PARAMETERS, type WeatherTeam } from './weather-team.ts';
+
+let team: WeatherTeam;
+beforeAll(async () => {
+  team = await startWeatherTeam();
+});
+afterAll(() => team.close());
+
+const weather = { type: 'function', function: { name: 'get_weather', parameters: WEATHER_PARAMETERS } };
+const question = { role: 'user', content: 'Weather in Paris?' };
+const PNG =
+  'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
+
+async function refused(body: Record<string, unknown>) {
+  const res = await chat(team.server.baseUrl, body);
+  expect(res.status).toBe(400);
+  expect(res.body.error.type).toBe('invalid_request_error');
+  return res.body.error;
+}
+
+describe('400s as OpenAI answers them', () => {
+  it('a tool name outside ^[a-zA-Z0-9_-]{1,64}$', async () => {
+    const error = await refused({
+      messages: [question],
+      tools: [{ type: 'function', function: { name: 'get weather!', parameters: {} } }],
+    });
+    expect(error.param).toBe('tools[0].function.name');
+  });
+
+  it('a tool_choice naming a function that is not offered', async () => {
+    const error = await refused({
+      messages: [question],
+      tools: [weather],
+      tool_choice: { type: 'function', function: { name: 'get_time' } },
+    });
+    expect(error.param).toBe('tool_choice.function.name');
+    expect(error.message).toContain('get_time');
+  });
+
+  it('the legacy function_call naming a function that is not among functions', async () => {
+    const error = await refused({
+      messages: [question],
+      functions: [{ name: 'get_weather', parameters: WEATHER_PARAMETERS }],
+      function_call: { name: 'get_time' },
+    });
+    expect(error.param).toBe('tool_choice.function.name');
+  });
+
+  it('a tool message whose tool_call_id answers no earlier call', async () => {
+    const error = await refused({
+      tools: [weather],
+      messages: [
+        question,
+        {
+          role: 'assistant',
+          content: null,
+          tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{}' } }],
+        },
+        { role: 'tool', tool_call_id: 'call_1', content: 'sunny' },
+        { role: 'tool', tool_call_id: 'call_nobody_made', content: 'rain' },
+      ],
+    });
+    expect(error.param).toBe('messages[3].tool_call_id');
+    expect(error.code).toBe('invalid_tool_call_id');
+  });
+
+  it('an input_audio part: unsupported_content, not a silent drop', async () => {
+    const error = await refused({
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'What is said here?' },
+            { type: 'input_audio', input_audio: { data: 'UklGRg==', format: 'wav' } },
+          ],
+        },
+      ],
+    });
+    expect(error).toMatchObject({ code: 'unsupported_content', param: 'messages[0].content[1]' });
+  });
+
+  it('a file by id (there is no files API) and a file that is not a PDF', async () => {
+    const byId = await refused({
+      messages: [{ role: 'user', content: [{ type: 'file', file: { file_id: 'file-abc' } }] }],
+    });
+    expect(byId).toMatchObject({ code: 'unsupported_content', param: 'messages[0].content[0].file' });
+    const text = await refused({
+      messages: [{ role: 'user', content: [{ type: 'file', file: { file_data: 'data:text/plain;base64,aGk=' } }] }],
+    });
+    expect(text).toMatchObject({ code: 'unsupported_content', param: 'messages[0].content[0].file.file_data' });
+  });
+
+  it('more images than the limit', async () => {
+    const images = Array.from({ length: 17 }, () => ({ type: 'image_url', image_url: { url: PNG } }));
+    const error = await refused({ messages: [{ role: 'user', content: [{ type: 'text', text: 'Look' }, ...images] }] });
+    expect(error).toMatchObject({ code: 'too_many_content_parts', param: 'messages[0].content[17]' });
+  });
+
+  it('an image for a model that cannot see names that model', async () => {
+    const error = await refused({
+      model: 'cortex-flow-supervisor',
+      messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: PNG } }] }],
+    });
+    expect(error).toMatchObject({ code: 'model_lacks_vision', param: 'messages[0].content' });
+    expect(error.message).toContain('openai:mock-model');
+  });
+
+  it('a json_schema the answer cannot be checked against', async () => {
+    const error = await refused({
+      messages: [question],
+      response_format: {
+        type: 'json_schema',
+        json_schema: { name: 'answer', schema: { $ref: '#/definitions/missing' } },
+      },
+    });
+    expect(error).toMatchObject({ code: 'unsupported_schema', param: 'response_format.json_schema.schema' });
+  });
+});
+
+describe('function calling options', () => {
+  const twoCalls = () =>
+    team.script((req) =>
+      req.agent === 'supervisor'
+        ? {
+            toolCalls: [
+              { name: 'get_weather', arguments: { city: 'Paris' } },
+              { name: 'get_weather', arguments: { city: 'Rome' } },
+            ],
+          }
+        : { text: 'unused' },
+    );
+
+  it('parallel_tool_calls: false means at most one client call per turn', async () => {
+    twoCalls();
+    const base = { model: 'cortex-flow-supervisor', messages: [question], tools: [weather] };
+    const parallel = await chat(team.server.baseUrl, base);
+    expect(parallel.body.choices[0].message.tool_calls).toHaveLength(2);
+    const single = await chat(team.server.baseUrl, { ...base, parallel_tool_calls: false });
+    expect(single.body.choices[0].finish_reason).toBe('tool_calls');
+    expect(single.body.choices[0].message.tool_calls.map((c: any) => c.function.arguments)).toEqual([
+      '{"city":"Paris"}',
+    ]);
+  });
+
+  it('the legacy functions: offered as tools, one call answered as function_call, the result as a function message', async () => {
+    twoCalls();
+    const functions = [{ name: 'get_weather', parameters: WEATHER_PARAMETERS }];
+    const res = await chat(team.server.baseUrl, { model: 'cortex-flow-supervisor', messages: [question], functions });
+    expect(res.status).toBe(200);
+    expect(res.body.choices[0].finish_reason).toBe('function_call');
+    // One call per turn, as function_call allowed.
+    expect(res.body.choices[0].message).toMatchObject({
+      content: null,
+      function_call: { name: 'get_weather', arguments: '{"city":"Paris"}' },
+    });
+    expect(res.body.choices[0].message.tool_calls).toBeUndefined();
+    expect(team.upstream.requests.at(-1)!.body.tools.map((t: any) => t.function.name)).toContain('get_weather');
+
+    team.script((req) => ({ text: `From the function: ${req.body.messages.at(-1).content}` }));
+    const final = await chat(team.server.baseUrl, {
+      model: 'cortex-flow-supervisor',
+      functions,
+      messages: [
+        question,
+        res.body.choices[0].message,
+        { role: 'function', name: 'get_weather', content: 'ZX-LEGACY sunny' },
+      ],
+    });
+    expect(final.body.choices[0]).toMatchObject({
+      finish_reason: 'stop',
+      message: { content: 'From the function: ZX-LEGACY sunny' },
+    });
+  });
+
+  it('a streamed legacy function call: delta.function_call, name first, then arguments', async () => {
+    twoCalls();
+    const res = await fetch(`${team.server.baseUrl}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'cortex-flow-supervisor',
+        stream: true,
+        messages: [question],
+        functions: [{ name: 'get_weather', parameters: WEATHER_PARAMETERS }],
+      }),
+    });
+    const choices = (await res.text())
+      .split('\n\n')
+      .filter((f) => f.startsWith('data: {'))
+      .flatMap((f) => JSON.parse(f.slice(6)).choices);
+    const calls = choices.map((c: any) => c.delta.function_call).filter(Boolean);
+    expect(calls[0]).toEqual({ name: 'get_weather', arguments: '' });
+    expect(calls.map((c: any) => c.arguments).join('')).toBe('{"city":"Paris"}');
+    expect(choices.at(-1).finish_reason).toBe('function_call');
+  });
+});
+
+describe('the team’s own tools never reach a client', () => {
+  const MODELS = [
+    'cortex-flow',
+    'cortex-flow-supervisor',
+    'cortex-flow-researcher',
+    'cortex-flow-analyst',
+    'cortex-flow-writer',
+  ];
+  for (const model of MODELS)
+    for (const stream of [false, true])
+      it(`${model}, ${stream ? 'streamed' : 'JSON'}`, async () => {
+        // Every agent calls an internal tool in the same turn as the client's tool.
+        team.script((req) => {
+          const offered = (req.body.tools ?? []).map((t: any) => t.function.name);
+          if (!offered.includes('get_weather')) return { text: 'The researcher found 42.' };
+          if (req.body.messages.some((m: any) => m.role === 'tool')) return { text: 'done' };
+          // An agent without tools of its own calls one it was not offered: a bad call, named without the prefix.
+          const internal = offered.includes('cortex__ask_researcher')
+            ? [ask('researcher', 'Find the facts')]
+            : [{ name: 'cortex__calculator', arguments: { expression: '1+1' } }];
+          return { toolCalls: [...internal, { name: 'get_weather', arguments: { city: 'Paris' } }] };
+        });
+        const res = await fetch(`${team.server.baseUrl}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model, stream, messages: [question], tools: [weather] }),
+        });
+        const body = await res.text();
+        const offersCalculator = model.endsWith('supervisor') || model.endsWith('analyst');
+        if (offersCalculator || model === 'cortex-flow') {
+          expect(res.status).toBe(200);
+          expect(body).toContain('get_weather');
+        }
+        expect(body).not.toContain('cortex__');
+        expect(body).not.toMatch(/"name":\s*"(ask_researcher|calculator)"/);
+      });
+});
