@@ -15,6 +15,8 @@ import { registerHealth } from './routes/health.ts';
 import { registerModels } from './routes/models.ts';
 import { registerOps } from './routes/ops.ts';
 import { registerConversations } from './routes/conversations.ts';
+import { registerConsole } from './routes/console.ts';
+import { registerStats } from './routes/stats.ts';
 import { ConversationNotFoundError } from '../conversation/stored.ts';
 import { ForeignConversationError } from '../store/types.ts';
 
@@ -162,6 +164,8 @@ export function buildServer(deps: AppDeps, options: ServerOptions = {}): Fastify
   registerModels(app, deps);
   registerChatCompletions(app, deps);
   if (deps.store) registerConversations(app, deps.store);
+  if (deps.store) registerStats(app, deps.store);
+  if (deps.config.consoleEnabled) registerConsole(app);
   return app;
 }
 
