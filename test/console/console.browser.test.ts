@@ -1,0 +1,256 @@
+// The console in a real browser (playwright-core + Debian's Chromium), served by Cortex Flow in
+// this process against the in-suite scripted upstream: chat in the playground and watch the
+// team's progress and the answer stream in, follow "View run" to the timeline, open a failed run,
+// browse and delete conversations, the overview, the key prompt when keys are on, and an axe-core
+// scan of every page. The screenshots in docs/ are taken here.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp, type App } from '../../src/app.ts';
+import { loadConfig } from '../../src/config.ts';
+import { launchBrowser, seriousViolations, type Page, type TestBrowser } from '../support/browser.ts';
+import { startMockUpstream, type MockUpstream } from '../support/mock-openai-upstream.ts';
+import { ScriptBook, teamScript } from '../support/team-script.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const KEY = 'sk-console-test-key';
+
+let upstream: MockUpstream;
+let book: ScriptBook;
+let browser: TestBrowser;
+const dirs: string[] = [];
+const apps: App[] = [];
+
+async function startServer(extra: Record<string, string> = {}): Promise<string> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'cortex-console-'));
+  dirs.push(dataDir);
+  const app = await createApp(
+    loadConfig({
+      CORTEX_MODEL: 'openai:mock-model',
+      OPENAI_API_KEY: 'sk-test-secret',
+      OPENAI_BASE_URL: upstream.baseUrl,
+      CORTEX_DATA_DIR: dataDir,
+      CORTEX_LOG_LEVEL: 'silent',
+      CORTEX_LLM_MAX_RETRIES: '0',
+      ...extra,
+    }),
+  );
+  apps.push(app);
+  return app.server.listen({ host: '127.0.0.1', port: 0 });
+}
+
+beforeAll(async () => {
+  // The console as `npm ci` builds it (the `prepare` script), from the sources under test.
+  await build({ configFile: join(ROOT, 'web/vite.config.ts'), logLevel: 'warn' });
+  upstream = await startMockUpstream(() => ({ status: 500 }));
+  book = new ScriptBook(upstream);
+  browser = await launchBrowser();
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  for (const app of apps) await app.close();
+  await upstream?.close();
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+async function expectAccessible(page: Page) {
+  const violations = await seriousViolations(page);
+  expect(violations, JSON.stringify(violations, null, 1)).toEqual([]);
+}
+
+async function send(page: Page, text: string) {
+  await page.getByRole('textbox', { name: 'Message' }).fill(text);
+  await page.getByRole('button', { name: 'Send' }).click();
+}
+
+describe('the console without keys', () => {
+  let baseUrl: string;
+  let page: Page;
+
+  beforeAll(async () => {
+    baseUrl = await startServer();
+    page = await browser.context.newPage();
+  });
+
+  it('chats with cortex-flow: progress shows live, the answer streams in as Markdown with its citations linked, then the progress folds away', async () => {
+    const answer = 'The answer is **42**, as the analyst computed; the Sun drives the water cycle [1]. [[console]]';
+    const firstTurn = teamScript('console', {
+      // The researcher searches the knowledge base (a source to cite, a tool call on the timeline);
+      // slow enough to watch: the specialists take a moment, the writer streams in small pieces.
+      specialist: (agent, req) =>
+        agent === 'researcher' && !req.body.messages.some((m: any) => m.role === 'tool')
+          ? {
+              toolCalls: [{ name: 'search_knowledge_base', arguments: { query: 'what drives the water cycle' } }],
+            }
+          : { text: `The ${agent} found 42 [1]. [[console]]`, delayMs: 300 },
+      writer: { text: answer, chunkSize: 6, chunkDelayMs: 40 },
+    });
+    // The second turn carries the first one's tag too (it is in the conversation): told apart by its question.
+    const secondTurn = teamScript('console', { writer: { text: 'Still 42. [[console]]' } });
+    book.add('console', (req) =>
+      JSON.stringify(req.body.messages).includes('And again?') ? secondTurn(req) : firstTurn(req),
+    );
+    await page.goto(baseUrl);
+    await expect.poll(() => page.getByRole('combobox', { name: 'Model' }).inputValue()).toBe('cortex-flow');
+    await expectAccessible(page);
+
+    await send(page, 'What is the answer? [[console]]');
+    // The team's progress arrives while the answer has not.
+    const progress = page.getByTestId('progress');
+    await progress.locator('li').first().waitFor();
+    expect(await page.getByTestId('answer').count()).toBe(0);
+    expect(await page.locator('details.progress').getAttribute('open')).not.toBeNull();
+    // The answer streams: seen partial, then whole.
+    const rendered = page.getByTestId('answer');
+    await rendered.waitFor();
+    const partial = await rendered.innerText();
+    await page.getByRole('link', { name: 'View run' }).waitFor();
+    await expect
+      .poll(() => rendered.innerText())
+      .toBe('The answer is 42, as the analyst computed; the Sun drives the water cycle [1]. [[console]]');
+    expect(partial.length).toBeLessThan(answer.length - 10);
+    expect(await rendered.locator('strong').innerText()).toBe('42'); // Markdown, not raw text
+    // The citation links to source 1 in the answer's list of sources.
+    const citation = rendered.getByRole('link', { name: '[1]' });
+    const target = (await citation.getAttribute('href'))!;
+    expect(target).toMatch(/^#src-/);
+    expect(await page.locator(`li${target}`).innerText()).toContain('kb://');
+    await expect.poll(() => page.locator('details.progress').getAttribute('open')).toBeNull();
+    expect(await progress.locator('li').count()).toBeGreaterThan(1);
+    await expectAccessible(page);
+    // For the screenshot: the team's progress, unfolded.
+    await page.locator('details.progress summary').click();
+    await page.screenshot({ path: join(ROOT, 'docs/console-playground.png'), fullPage: true });
+    await page.locator('details.progress summary').click();
+  });
+
+  it('continues the conversation across turns', async () => {
+    await send(page, 'And again?');
+    await expect.poll(() => page.getByTestId('answer').nth(1).innerText()).toBe('Still 42. [[console]]');
+    // The second request named the conversation of the first: the supervisor saw the first exchange.
+    const supervisor = book
+      .requests('console', 'supervisor')
+      .find((r) => JSON.stringify(r.body.messages).includes('And again?'))!;
+    expect(JSON.stringify(supervisor.body.messages)).toContain('What is the answer? [[console]]');
+    expect(JSON.stringify(supervisor.body.messages)).toContain('as the analyst computed');
+    expect(await page.getByRole('link', { name: 'View run' }).count()).toBe(2);
+  });
+
+  it('follows "View run" to the timeline: one lane per agent that worked, with its steps', async () => {
+    await page.getByRole('link', { name: 'View run' }).first().click();
+    await page.getByTestId('timeline').waitFor();
+    expect(await page.getByTestId('run-status').innerText()).toContain('completed');
+    const lanes = await page.locator('[data-lane]').evaluateAll((els) => els.map((e) => e.getAttribute('data-lane')));
+    expect(lanes).toEqual(['supervisor', 'researcher', 'analyst', 'writer']);
+    const steps = async (agent: string) => page.locator(`[data-lane="${agent}"] [data-step]`).count();
+    // The supervisor planned (delegating to both) and handed over: two model turns.
+    expect(await steps('supervisor')).toBe(2);
+    expect(await steps('researcher')).toBe(1);
+    expect(await steps('analyst')).toBe(1);
+    expect(await steps('writer')).toBe(1);
+    expect(await page.locator('[data-step][data-state="failed"]').count()).toBe(0);
+    // The researcher's knowledge-base search: a mark with its arguments and results.
+    const search = page.locator('[data-lane="researcher"] [data-tool]');
+    expect(await search.count()).toBe(1);
+    await search.click();
+    await expect.poll(() => page.locator('.details').innerText()).toContain('what drives the water cycle');
+    expect(await page.locator('.details').innerText()).toContain('kb://');
+    // The critical path runs through the writer (it ended the run) and the supervisor's turns.
+    expect(await page.locator('[data-lane="writer"] [data-step].critical').count()).toBe(1);
+    // A step's details, by keyboard.
+    await page.locator('[data-lane="researcher"] [data-step]').focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.locator('.details').innerText()).toContain('Find the facts [[console]]');
+    await expectAccessible(page);
+    await page.screenshot({ path: join(ROOT, 'docs/console-run.png'), fullPage: true });
+  });
+
+  it('shows a failed run as failed, from the playground to the timeline', async () => {
+    book.add('broken', () => ({ status: 400, error: { message: 'The upstream refused the request.' } }));
+    await page.goto(baseUrl);
+    await expect.poll(() => page.getByRole('combobox', { name: 'Model' }).inputValue()).toBe('cortex-flow');
+    await send(page, 'Break, please [[broken]]');
+    await page.getByRole('alert').waitFor();
+    expect(await page.getByRole('alert').innerText()).toContain('refused');
+    await page.getByRole('link', { name: 'View run' }).click();
+    const failure = page.getByTestId('run-failure');
+    await failure.waitFor();
+    expect(await failure.innerText()).toContain('The run failed');
+    expect(await page.getByTestId('run-status').innerText()).toContain('failed');
+    expect(await page.locator('[data-step][data-state="failed"]').count()).toBeGreaterThan(0);
+    await expectAccessible(page);
+  });
+
+  it('shows the last hour from the store: runs, errors, tokens by agent, latency', async () => {
+    await page.getByRole('link', { name: 'Overview' }).click();
+    const figures = page.locator('.figures');
+    await figures.waitFor();
+    const text = await figures.innerText();
+    expect(text).toMatch(/Requests \(runs\)\s+3/);
+    expect(text).toMatch(/Errors\s+1/);
+    expect(await page.locator('tbody th').allInnerTexts()).toEqual(
+      expect.arrayContaining(['supervisor', 'researcher', 'analyst', 'writer']),
+    );
+    await expectAccessible(page);
+  });
+
+  it('lists conversations newest first, titled by their first message, shows one, and deletes it', async () => {
+    await page.getByRole('link', { name: 'Conversations' }).click();
+    const items = page.locator('.list li a');
+    await items.first().waitFor();
+    const titles = await items.allInnerTexts();
+    expect(titles).toHaveLength(2);
+    expect(titles[0]).toMatch(/^Break, please/);
+    expect(titles[1]).toMatch(/^What is the answer\?/);
+    await expectAccessible(page);
+
+    await items.nth(1).click();
+    await page.locator('.transcript li').first().waitFor();
+    expect(await page.locator('.transcript li').count()).toBe(4);
+    expect(await page.getByRole('link', { name: 'View run' }).count()).toBe(2);
+    await expectAccessible(page);
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByRole('button', { name: 'Delete conversation' }).click();
+    await expect.poll(() => new URL(page.url()).pathname).toBe('/conversations');
+    await expect.poll(() => items.allInnerTexts()).toEqual([expect.stringMatching(/^Break, please/)]);
+  });
+
+  it('is usable on a narrow window', async () => {
+    await page.setViewportSize({ width: 380, height: 800 });
+    await page.goto(`${baseUrl}/`);
+    await page.getByRole('textbox', { name: 'Message' }).waitFor();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await expectAccessible(page);
+    await page.setViewportSize({ width: 1200, height: 860 });
+  });
+});
+
+describe('the console with keys on', () => {
+  it('asks for a key, keeps it for the session only, and then works with it', async () => {
+    const baseUrl = await startServer({ CORTEX_API_KEYS: KEY });
+    const page = await browser.context.newPage();
+    await page.goto(baseUrl);
+    await page.getByRole('heading', { name: 'API key needed' }).waitFor();
+    await expectAccessible(page);
+
+    await page.getByRole('textbox', { name: 'API key' }).fill('sk-wrong');
+    await page.getByRole('button', { name: 'Use this key' }).click();
+    await expect.poll(() => page.getByRole('alert').innerText()).toContain('refused');
+
+    await page.getByRole('textbox', { name: 'API key' }).fill(KEY);
+    await page.getByRole('button', { name: 'Use this key' }).click();
+    await expect.poll(() => page.getByRole('combobox', { name: 'Model' }).inputValue()).toBe('cortex-flow');
+    const stored = await page.evaluate(() => ({
+      session: Object.values({ ...sessionStorage }),
+      local: Object.values({ ...localStorage }),
+    }));
+    expect(stored.session).toContain(KEY);
+    expect(stored.local).not.toContain(KEY);
+    await page.close();
+  });
+});
