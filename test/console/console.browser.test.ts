@@ -17,6 +17,8 @@ import { ScriptBook, teamScript } from '../support/team-script.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const KEY = 'sk-console-test-key';
+/** How long a page may take to show what is awaited (a loaded machine runs the browser slowly). */
+const SETTLE = { timeout: 15_000 };
 
 let upstream: MockUpstream;
 let book: ScriptBook;
@@ -95,31 +97,51 @@ describe('the console without keys', () => {
       JSON.stringify(req.body.messages).includes('And again?') ? secondTurn(req) : firstTurn(req),
     );
     await page.goto(baseUrl);
-    await expect.poll(() => page.getByRole('combobox', { name: 'Model' }).inputValue()).toBe('cortex-flow');
+    await expect.poll(() => page.getByRole('combobox', { name: 'Model' }).inputValue(), SETTLE).toBe('cortex-flow');
     await expectAccessible(page);
 
+    // What the page shows, as it changes (recorded in the page: no race with this process).
+    await page.evaluate(() => {
+      const seen = ((window as any).seen = {
+        progressAt: 0,
+        answerAt: 0,
+        openAtAnswer: false,
+        answerLengths: [] as number[],
+      });
+      new MutationObserver(() => {
+        if (!seen.progressAt && document.querySelector('[data-testid="progress"] li'))
+          seen.progressAt = performance.now();
+        const answer = document.querySelector('[data-testid="answer"]');
+        if (!answer) return;
+        if (!seen.answerAt) {
+          seen.answerAt = performance.now();
+          seen.openAtAnswer = !!document.querySelector('details.progress[open]');
+        }
+        const length = answer.textContent!.length;
+        if (seen.answerLengths.at(-1) !== length) seen.answerLengths.push(length);
+      }).observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
     await send(page, 'What is the answer? [[console]]');
-    // The team's progress arrives while the answer has not.
     const progress = page.getByTestId('progress');
-    await progress.locator('li').first().waitFor();
-    expect(await page.getByTestId('answer').count()).toBe(0);
-    expect(await page.locator('details.progress').getAttribute('open')).not.toBeNull();
-    // The answer streams: seen partial, then whole.
     const rendered = page.getByTestId('answer');
-    await rendered.waitFor();
-    const partial = await rendered.innerText();
     await page.getByRole('link', { name: 'View run' }).waitFor();
     await expect
-      .poll(() => rendered.innerText())
+      .poll(() => rendered.innerText(), SETTLE)
       .toBe('The answer is 42, as the analyst computed; the Sun drives the water cycle [1]. [[console]]');
-    expect(partial.length).toBeLessThan(answer.length - 10);
+    const seen = await page.evaluate(() => (window as any).seen);
+    // The team's progress showed before the answer began, and the answer arrived in pieces.
+    expect(seen.progressAt).toBeGreaterThan(0);
+    expect(seen.progressAt).toBeLessThan(seen.answerAt);
+    expect(seen.answerLengths.length).toBeGreaterThanOrEqual(3);
+    // Shown open while the team works, folded away once the answer is done.
+    expect(seen.openAtAnswer).toBe(true);
     expect(await rendered.locator('strong').innerText()).toBe('42'); // Markdown, not raw text
     // The citation links to source 1 in the answer's list of sources.
     const citation = rendered.getByRole('link', { name: '[1]' });
     const target = (await citation.getAttribute('href'))!;
     expect(target).toMatch(/^#src-/);
     expect(await page.locator(`li${target}`).innerText()).toContain('kb://');
-    await expect.poll(() => page.locator('details.progress').getAttribute('open')).toBeNull();
+    await expect.poll(() => page.locator('details.progress').getAttribute('open'), SETTLE).toBeNull();
     expect(await progress.locator('li').count()).toBeGreaterThan(1);
     await expectAccessible(page);
     // For the screenshot: the team's progress, unfolded.
@@ -130,7 +152,7 @@ describe('the console without keys', () => {
 
   it('continues the conversation across turns', async () => {
     await send(page, 'And again?');
-    await expect.poll(() => page.getByTestId('answer').nth(1).innerText()).toBe('Still 42. [[console]]');
+    await expect.poll(() => page.getByTestId('answer').nth(1).innerText(), SETTLE).toBe('Still 42. [[console]]');
     // The second request named the conversation of the first: the supervisor saw the first exchange.
     const supervisor = book
       .requests('console', 'supervisor')
@@ -157,22 +179,55 @@ describe('the console without keys', () => {
     const search = page.locator('[data-lane="researcher"] [data-tool]');
     expect(await search.count()).toBe(1);
     await search.click();
-    await expect.poll(() => page.locator('.details').innerText()).toContain('what drives the water cycle');
+    await expect.poll(() => page.locator('.details').innerText(), SETTLE).toContain('what drives the water cycle');
     expect(await page.locator('.details').innerText()).toContain('kb://');
     // The critical path runs through the writer (it ended the run) and the supervisor's turns.
     expect(await page.locator('[data-lane="writer"] [data-step].critical').count()).toBe(1);
     // A step's details, by keyboard.
     await page.locator('[data-lane="researcher"] [data-step]').focus();
     await page.keyboard.press('Enter');
-    await expect.poll(() => page.locator('.details').innerText()).toContain('Find the facts [[console]]');
+    await expect.poll(() => page.locator('.details').innerText(), SETTLE).toContain('Find the facts [[console]]');
     await expectAccessible(page);
     await page.screenshot({ path: join(ROOT, 'docs/console-run.png'), fullPage: true });
+  });
+
+  it('updates a running run live, then shows how it ended', async () => {
+    const tag = book.add(
+      'watched',
+      // About 2 s of writing: the run is still running when the page opens, even on a loaded machine.
+      teamScript('watched', {
+        writer: { text: 'Written slowly, word by word. [[watched]]', chunkSize: 3, chunkDelayMs: 150 },
+      }),
+    );
+    const chat = await fetch(`${baseUrl}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'cortex-flow',
+        stream: true,
+        messages: [{ role: 'user', content: `Go [[${tag}]]` }],
+      }),
+    });
+    const runId = chat.headers.get('x-cortex-run-id')!;
+    const delivered = (async () => {
+      for await (const _ of chat.body!);
+    })();
+    const watcher = await browser.context.newPage();
+    await watcher.goto(`${baseUrl}/runs/${runId}`);
+    const status = watcher.getByTestId('run-status');
+    await status.waitFor();
+    expect(await status.innerText()).toContain('live');
+    await expect.poll(() => status.innerText(), SETTLE).toBe('completed');
+    await delivered;
+    expect(await watcher.locator('[data-lane="writer"] [data-step]').count()).toBe(1);
+    expect(await watcher.locator('[data-lane="supervisor"] [data-step]').count()).toBe(2);
+    await watcher.close();
   });
 
   it('shows a failed run as failed, from the playground to the timeline', async () => {
     book.add('broken', () => ({ status: 400, error: { message: 'The upstream refused the request.' } }));
     await page.goto(baseUrl);
-    await expect.poll(() => page.getByRole('combobox', { name: 'Model' }).inputValue()).toBe('cortex-flow');
+    await expect.poll(() => page.getByRole('combobox', { name: 'Model' }).inputValue(), SETTLE).toBe('cortex-flow');
     await send(page, 'Break, please [[broken]]');
     await page.getByRole('alert').waitFor();
     expect(await page.getByRole('alert').innerText()).toContain('refused');
@@ -190,7 +245,8 @@ describe('the console without keys', () => {
     const figures = page.locator('.figures');
     await figures.waitFor();
     const text = await figures.innerText();
-    expect(text).toMatch(/Requests \(runs\)\s+3/);
+    // Two turns of the first conversation, the watched run, the failed one.
+    expect(text).toMatch(/Requests \(runs\)\s+4/);
     expect(text).toMatch(/Errors\s+1/);
     expect(await page.locator('tbody th').allInnerTexts()).toEqual(
       expect.arrayContaining(['supervisor', 'researcher', 'analyst', 'writer']),
@@ -203,20 +259,23 @@ describe('the console without keys', () => {
     const items = page.locator('.list li a');
     await items.first().waitFor();
     const titles = await items.allInnerTexts();
-    expect(titles).toHaveLength(2);
+    expect(titles).toHaveLength(3);
     expect(titles[0]).toMatch(/^Break, please/);
-    expect(titles[1]).toMatch(/^What is the answer\?/);
+    expect(titles[1]).toMatch(/^Go \[\[watched/);
+    expect(titles[2]).toMatch(/^What is the answer\?/);
     await expectAccessible(page);
 
-    await items.nth(1).click();
+    await items.nth(2).click();
     await page.locator('.transcript li').first().waitFor();
     expect(await page.locator('.transcript li').count()).toBe(4);
     expect(await page.getByRole('link', { name: 'View run' }).count()).toBe(2);
     await expectAccessible(page);
     page.once('dialog', (dialog) => void dialog.accept());
     await page.getByRole('button', { name: 'Delete conversation' }).click();
-    await expect.poll(() => new URL(page.url()).pathname).toBe('/conversations');
-    await expect.poll(() => items.allInnerTexts()).toEqual([expect.stringMatching(/^Break, please/)]);
+    await expect.poll(() => new URL(page.url()).pathname, SETTLE).toBe('/conversations');
+    await expect
+      .poll(() => items.allInnerTexts(), SETTLE)
+      .toEqual([expect.stringMatching(/^Break, please/), expect.stringMatching(/^Go /)]);
   });
 
   it('is usable on a narrow window', async () => {
@@ -240,11 +299,11 @@ describe('the console with keys on', () => {
 
     await page.getByRole('textbox', { name: 'API key' }).fill('sk-wrong');
     await page.getByRole('button', { name: 'Use this key' }).click();
-    await expect.poll(() => page.getByRole('alert').innerText()).toContain('refused');
+    await expect.poll(() => page.getByRole('alert').innerText(), SETTLE).toContain('refused');
 
     await page.getByRole('textbox', { name: 'API key' }).fill(KEY);
     await page.getByRole('button', { name: 'Use this key' }).click();
-    await expect.poll(() => page.getByRole('combobox', { name: 'Model' }).inputValue()).toBe('cortex-flow');
+    await expect.poll(() => page.getByRole('combobox', { name: 'Model' }).inputValue(), SETTLE).toBe('cortex-flow');
     const stored = await page.evaluate(() => ({
       session: Object.values({ ...sessionStorage }),
       local: Object.values({ ...localStorage }),
