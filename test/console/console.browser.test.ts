@@ -313,3 +313,46 @@ describe('the console with keys on', () => {
     await page.close();
   });
 });
+
+describe('serving the console', () => {
+  it('serves its files without a key (they hold no data), its pages as index.html, its assets cached for good', async () => {
+    const baseUrl = await startServer({ CORTEX_API_KEYS: KEY });
+    const index = await fetch(`${baseUrl}/`);
+    expect(index.status).toBe(200);
+    expect(index.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(index.headers.get('cache-control')).toBe('no-cache');
+    expect(index.headers.get('content-security-policy')).toContain("default-src 'self'");
+    const html = await index.text();
+    for (const page of ['/runs/run_abc', '/conversations/conv_abc', '/conversations', '/overview'])
+      expect(await (await fetch(`${baseUrl}${page}`)).text()).toBe(html);
+
+    const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)![1];
+    const asset = await fetch(`${baseUrl}${script}`);
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(asset.headers.get('cache-control')).toContain('immutable');
+    const missing = await fetch(`${baseUrl}/assets/missing.js`);
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as any).error.code).toBe('unknown_url');
+    // Climbing out of the assets folder: refused (404), or not even matched by the router (401).
+    for (const outside of [
+      '/assets/..%2f..%2fpackage.json',
+      '/assets/%2e%2e/%2e%2e/package.json',
+      '/assets/../../package.json',
+    ]) {
+      const res = await fetch(`${baseUrl}${outside}`);
+      expect([401, 404]).toContain(res.status);
+      expect(await res.text()).not.toContain('"devDependencies"');
+    }
+    // The API behind it still needs the key.
+    expect((await fetch(`${baseUrl}/v1/models`)).status).toBe(401);
+    expect((await fetch(`${baseUrl}/v1/stats`)).status).toBe(401);
+  });
+
+  it('is off with CORTEX_CONSOLE=false', async () => {
+    const baseUrl = await startServer({ CORTEX_CONSOLE: 'false' });
+    const res = await fetch(`${baseUrl}/`);
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as any).error.code).toBe('unknown_url');
+  });
+});
