@@ -72,6 +72,8 @@ async function send(page: Page, text: string) {
 describe('the console without keys', () => {
   let baseUrl: string;
   let page: Page;
+  /** The first run's page, found through "View run". */
+  let runPath = '';
 
   beforeAll(async () => {
     baseUrl = await startServer();
@@ -166,6 +168,7 @@ describe('the console without keys', () => {
     await page.getByRole('link', { name: 'View run' }).first().click();
     await page.getByTestId('timeline').waitFor();
     expect(await page.getByTestId('run-status').innerText()).toContain('completed');
+    runPath = new URL(page.url()).pathname;
     const lanes = await page.locator('[data-lane]').evaluateAll((els) => els.map((e) => e.getAttribute('data-lane')));
     expect(lanes).toEqual(['supervisor', 'researcher', 'analyst', 'writer']);
     const steps = async (agent: string) => page.locator(`[data-lane="${agent}"] [data-step]`).count();
@@ -278,14 +281,28 @@ describe('the console without keys', () => {
       .toEqual([expect.stringMatching(/^Break, please/), expect.stringMatching(/^Go /)]);
   });
 
-  it('is usable on a narrow window', async () => {
-    await page.setViewportSize({ width: 380, height: 800 });
-    await page.goto(`${baseUrl}/`);
-    await page.getByRole('textbox', { name: 'Message' }).waitFor();
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-    expect(overflow).toBeLessThanOrEqual(0);
-    await expectAccessible(page);
+  it('is usable on a narrow window, and readable in dark mode', async () => {
+    const pages = ['/', runPath, '/conversations', '/overview'];
+    await page.setViewportSize({ width: 360, height: 800 });
+    for (const path of pages) {
+      await page.goto(`${baseUrl}${path}`);
+      await page.locator('main h1').first().waitFor();
+      await page.waitForLoadState('networkidle');
+      // Nothing wider than the window: no sideways scrolling of the page (wide tables scroll in place).
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      expect(overflow, path).toBeLessThanOrEqual(0);
+      await expectAccessible(page);
+    }
     await page.setViewportSize({ width: 1200, height: 860 });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    for (const path of pages) {
+      await page.goto(`${baseUrl}${path}`);
+      await page.locator('main h1').first().waitFor();
+      await page.waitForLoadState('networkidle');
+      expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe('rgb(15, 20, 25)');
+      await expectAccessible(page); // contrast included
+    }
+    await page.emulateMedia({ colorScheme: 'light' });
   });
 });
 

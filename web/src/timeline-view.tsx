@@ -198,7 +198,7 @@ function Totals({ timeline }: { timeline: Timeline }) {
       <p>
         Wall time <strong>{seconds(timeline.end - timeline.start)}</strong>
       </p>
-      <div class="table-wrap">
+      <div class="table-wrap" tabIndex={0} role="region" aria-label="Totals by agent">
         <table>
           <thead>
             <tr>

@@ -59,7 +59,7 @@ export function OverviewPage() {
             </div>
           </dl>
           <h2>Tokens by agent</h2>
-          <div class="table-wrap">
+          <div class="table-wrap" tabIndex={0} role="region" aria-label="Tokens by agent">
             <table>
               <thead>
                 <tr>
