@@ -331,6 +331,38 @@ describe('the console with keys on', () => {
   });
 });
 
+describe('the conversations list', () => {
+  it('pages through the conversations, 20 at a time, newest first', async () => {
+    const baseUrl = await startServer();
+    // The supervisor answers on its own: 21 quick conversations.
+    const tag = book.add('paged', teamScript('paged', { plan: { text: 'Hello. [[paged]]' } }));
+    for (let i = 1; i <= 21; i++) {
+      const res = await fetch(`${baseUrl}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          model: 'cortex-flow',
+          messages: [{ role: 'user', content: `Question ${i} [[${tag}]]` }],
+        }),
+      });
+      expect(res.status).toBe(200);
+    }
+    const page = await browser.context.newPage();
+    await page.goto(`${baseUrl}/conversations`);
+    const items = page.locator('.list li a');
+    await items.first().waitFor();
+    expect(await items.count()).toBe(20);
+    expect(await items.first().innerText()).toMatch(/^Question 21 /);
+    expect(await items.last().innerText()).toMatch(/^Question 2 /);
+    await page.getByRole('button', { name: 'Older' }).click();
+    await expect.poll(() => items.allInnerTexts(), SETTLE).toEqual([expect.stringMatching(/^Question 1 /)]);
+    expect(await page.getByRole('button', { name: 'Older' }).isDisabled()).toBe(true);
+    await page.getByRole('button', { name: 'Newer' }).click();
+    await expect.poll(() => items.count(), SETTLE).toBe(20);
+    await page.close();
+  });
+});
+
 describe('serving the console', () => {
   it('serves its files without a key (they hold no data), its pages as index.html, its assets cached for good', async () => {
     const baseUrl = await startServer({ CORTEX_API_KEYS: KEY });
