@@ -11,6 +11,7 @@ import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
+import { exchange, request } from '../security/raw-http.ts';
 import { launchBrowser, seriousViolations, type Page, type TestBrowser } from '../support/browser.ts';
 import { startMockUpstream, type MockUpstream } from '../support/mock-openai-upstream.ts';
 import { ScriptBook, teamScript } from '../support/team-script.ts';
@@ -393,6 +394,9 @@ describe('serving the console', () => {
       expect([401, 404]).toContain(res.status);
       expect(await res.text()).not.toContain('"devDependencies"');
     }
+    // Request targets the router maps to `/` though no browser sends them are not pages.
+    const { response: star } = await exchange(Number(new URL(baseUrl).port), request('GET', '*'));
+    expect(star?.status).toBe(404);
     // The API behind it still needs the key.
     expect((await fetch(`${baseUrl}/v1/models`)).status).toBe(401);
     expect((await fetch(`${baseUrl}/v1/stats`)).status).toBe(401);

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { PUBLIC_ROUTE } from '../auth-hook.ts';
 import { notFound } from '../errors.ts';
 
@@ -36,9 +36,21 @@ const SECURITY_HEADERS = {
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'",
 };
 
+const unknownUrl = (request: FastifyRequest, reply: FastifyReply) => {
+  const e = notFound(`Invalid URL (${request.method} ${request.url.split('?')[0]})`, 'unknown_url');
+  return reply.status(e.status).send(e.toJSON());
+};
+
+/**
+ * The router also maps request targets a browser never sends to these routes (`GET *` to `/`):
+ * only a path is a page of the console.
+ */
+const isPath = (request: FastifyRequest) => request.raw.url?.startsWith('/') === true;
+
 export function registerConsole(app: FastifyInstance, dir = CONSOLE_DIR): void {
   const index = join(dir, 'index.html');
-  const sendIndex = async (reply: FastifyReply) => {
+  const sendIndex = async (request: FastifyRequest, reply: FastifyReply) => {
+    if (!isPath(request)) return unknownUrl(request, reply);
     if (!existsSync(index)) {
       const e = notFound('The console is not built: run `npm run build:console`.', 'console_not_built');
       return reply.status(e.status).send(e.toJSON());
@@ -47,16 +59,14 @@ export function registerConsole(app: FastifyInstance, dir = CONSOLE_DIR): void {
       .headers({ ...SECURITY_HEADERS, 'content-type': CONTENT_TYPES['.html'], 'cache-control': 'no-cache' })
       .send(await readFile(index));
   };
-  for (const page of PAGES) app.get(page, PUBLIC_ROUTE, (_request, reply) => sendIndex(reply));
+  for (const page of PAGES) app.get(page, PUBLIC_ROUTE, sendIndex);
 
   app.get<{ Params: { '*': string } }>('/assets/*', PUBLIC_ROUTE, async (request, reply) => {
     const file = normalize(join(dir, 'assets', request.params['*']));
     // A path that climbs out of the assets folder (`..`, encoded or not) is not ours to serve.
     const type = CONTENT_TYPES[extname(file)];
-    if (!file.startsWith(join(dir, 'assets') + sep) || !type || !existsSync(file)) {
-      const e = notFound(`Invalid URL (GET ${request.url.split('?')[0]})`, 'unknown_url');
-      return reply.status(e.status).send(e.toJSON());
-    }
+    if (!isPath(request) || !file.startsWith(join(dir, 'assets') + sep) || !type || !existsSync(file))
+      return unknownUrl(request, reply);
     return reply
       .headers({
         ...SECURITY_HEADERS,
