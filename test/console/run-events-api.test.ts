@@ -3,6 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { RunEvent } from '../../src/orchestrator/events.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
@@ -138,6 +139,39 @@ describe('GET /v1/runs/{id}/events', () => {
     const stored = (await (await fetch(`${baseUrl}/v1/runs/${runId}`)).json()) as any;
     expect(stored.status).toBe('completed');
     expect(agentSteps(events)).toEqual(agentSteps(stored.events));
+  });
+
+  it('waits for a run served elsewhere (another replica) and replays it once stored', async () => {
+    // A run begun in the store by someone else: this process has no live events for it.
+    const store = app.deps.store!;
+    const runId = 'run_elsewhere-1';
+    await store.beginTurn({
+      conversationId: 'conv_elsewhere',
+      owner: '',
+      title: 'elsewhere',
+      messages: [{ role: 'user', content: 'hi', tokenCount: 1 }],
+      runs: [{ id: runId, model: 'cortex-flow', startedAt: new Date().toISOString() }],
+    });
+    // Once the stream's headers are in, the route has read the run as running: it is waiting.
+    const response = await fetch(`${baseUrl}/v1/runs/${runId}/events`);
+    expect(response.status).toBe(200);
+    const following = readEvents(response);
+    const events: RunEvent[] = [
+      { type: 'run_started', runId, model: 'cortex-flow', at: 1 },
+      { type: 'run_finished', finishReason: 'stop', text: 'hello', agentsUsed: [], iterations: 1, sources: [], at: 2 },
+    ];
+    const stored = await store.getRun(runId, '');
+    await store.finishTurn({
+      conversationId: 'conv_elsewhere',
+      owner: '',
+      title: 'elsewhere',
+      messages: [],
+      answer: { role: 'assistant', content: 'hello', tokenCount: 1 },
+      run: { ...stored!, status: 'completed', events, finishedAt: new Date().toISOString() },
+    });
+    const { events: replayed, done } = await following;
+    expect(done).toBe(true);
+    expect(replayed.map((e) => e.type)).toEqual(['run_started', 'run_finished']);
   });
 
   it('answers 404 in the envelope for an unknown run', async () => {
