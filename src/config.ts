@@ -376,6 +376,12 @@ export const SETTINGS = {
     schema: list,
     doc: 'Comma-separated origins allowed by CORS (`*` for any); empty turns CORS off.',
   }),
+  consoleEnabled: setting({
+    env: 'CORTEX_CONSOLE',
+    schema: bool,
+    default: 'true',
+    doc: 'Serve the web console at `/` (playground, conversations, run timelines, overview); `false` turns it off.',
+  }),
   shutdownGraceSeconds: setting({
     env: 'CORTEX_SHUTDOWN_GRACE_SECONDS',
     schema: num(0, 3600),

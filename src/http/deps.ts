@@ -9,6 +9,7 @@ import { Metrics } from '../ops/metrics.ts';
 import type { Store } from '../store/types.ts';
 import type { McpServerStatus } from '../mcp/manager.ts';
 import { ActiveRuns } from './active-runs.ts';
+import { RunEventsHub } from '../run/run-events-hub.ts';
 import { RunGate } from './run-gate.ts';
 
 export interface AppDeps {
@@ -22,6 +23,8 @@ export interface AppDeps {
   gate: RunGate;
   metrics: Metrics;
   activeRuns: ActiveRuns;
+  /** The events of the runs in progress here, for their followers (GET /v1/runs/{id}/events). */
+  runEvents: RunEventsHub;
   /** Conversations and runs; absent in HTTP tests that keep nothing. */
   store?: Store;
   /** Throws when a dependency the server needs (the store) is unreachable; for /ready. */
@@ -60,6 +63,7 @@ export function assembleDeps(core: CoreDeps): AppDeps {
     gate: new RunGate(config.maxConcurrentRuns, config.queueTimeoutSeconds * 1000),
     metrics: new Metrics(),
     activeRuns: new ActiveRuns(),
+    runEvents: new RunEventsHub(),
     checkReady: core.checkReady ?? (async () => core.store?.ping()),
   };
 }

@@ -16,6 +16,8 @@ import { registerModels } from './routes/models.ts';
 import { registerOps } from './routes/ops.ts';
 import { registerConversations } from './routes/conversations.ts';
 import { registerMcp } from './routes/mcp.ts';
+import { registerConsole } from './routes/console.ts';
+import { registerStats } from './routes/stats.ts';
 import { ConversationNotFoundError } from '../conversation/stored.ts';
 import { ForeignConversationError } from '../store/types.ts';
 
@@ -164,6 +166,8 @@ export function buildServer(deps: AppDeps, options: ServerOptions = {}): Fastify
   registerChatCompletions(app, deps);
   registerMcp(app, deps);
   if (deps.store) registerConversations(app, deps.store);
+  if (deps.store) registerStats(app, deps.store);
+  if (deps.config.consoleEnabled) registerConsole(app);
   return app;
 }
 

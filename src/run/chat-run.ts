@@ -228,6 +228,8 @@ export class ChatRun implements AsyncDisposable {
     // slots, lock and token accounting are given back.
     const resources = (this.resources = new AsyncDisposableStack());
     resources.defer(settled);
+    // Followers of these runs stop once they are recorded (the store has their traces from then on).
+    resources.defer(() => this.runIds.forEach((id) => deps.runEvents.close(id)));
     resources.use(init.resources);
     resources.defer(() => {
       init.spend(this.completionTokens());
@@ -362,6 +364,7 @@ export class ChatRun implements AsyncDisposable {
     }
     const [index, event] = result.value;
     this.choices[index].summary.apply(event);
+    this.deps.runEvents.publish(this.choices[index].runId, event);
     if (this.choices.every((c) => c.summary.done)) this.settle();
     return result.value;
   }

@@ -102,6 +102,13 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX run_checkpoints_by_conversation ON run_checkpoints (conversation_id);
     `,
   },
+  {
+    version: 4,
+    name: 'runs by owner and start (the console overview)',
+    sql: `
+      CREATE INDEX runs_by_owner_time ON runs (owner, started_at);
+    `,
+  },
 ];
 
 const MIGRATION_LOCK = 0x43_46_4d_47; // "CFMG": one replica migrates, the others wait

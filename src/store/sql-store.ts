@@ -17,6 +17,7 @@ import {
   toRun,
   touchConversation,
 } from './sql-rows.ts';
+import { runStats, type RunStats, type RunStatsRow } from './run-stats.ts';
 import { storedText } from './text.ts';
 import { compactTrace } from './trace.ts';
 import {
@@ -248,6 +249,14 @@ export class SqlStore implements Store {
   async getRun(id: string, owner: string): Promise<RunRecord | undefined> {
     const row = await this.db.get('SELECT * FROM runs WHERE id = ? AND owner = ?', [id, owner]);
     return row && toRun(row);
+  }
+
+  async runStats(owner: string, since: string): Promise<RunStats> {
+    const rows = await this.db.all<RunStatsRow>(
+      'SELECT status, started_at, finished_at, events FROM runs WHERE owner = ? AND started_at >= ?',
+      [owner, since],
+    );
+    return runStats(since, rows);
   }
 
   async listRuns(

@@ -6,6 +6,7 @@ import type { RunEvent } from '../orchestrator/events.ts';
 import type { ChatMessage, RunCheckpoint } from '../orchestrator/types.ts';
 import type { UsageTotals } from '../orchestrator/run-summary.ts';
 import type { RunStatus } from '../conversation/types.ts';
+import type { RunStats } from './run-stats.ts';
 
 export interface StoredMessage extends ChatMessage {
   seq: number;
@@ -147,6 +148,8 @@ export interface Store extends ApiKeyStore, RateLimitStore {
   /** Ends a run: status, trace, usage; appends its answer. Atomic; throws if nothing could be stored. */
   finishTurn(finish: TurnFinish): Promise<void>;
   getRun(id: string, owner: string): Promise<RunRecord | undefined>;
+  /** Figures over the owner's runs started at or after `since` (ISO 8601): the console's overview. */
+  runStats(owner: string, since: string): Promise<RunStats>;
   /** A conversation's runs, newest first unless `order` is 'asc'; `after` is a run id (the previous page's last). */
   listRuns(
     conversationId: string,

@@ -79,7 +79,9 @@ describe('the packed package', () => {
     expect(paths).toContain('bin/cortex-flow.js');
     expect(paths).toContain('samples/corpus/water-cycle.md');
     expect(paths).toContain('README.md');
-    for (const p of paths) expect(p).toMatch(/^(dist|bin|samples|docs)\/|^(package\.json|README\.md|LICENSE)$/);
+    expect(paths).toContain('web/dist/index.html');
+    for (const p of paths)
+      expect(p).toMatch(/^(dist|bin|samples|docs|web\/dist)\/|^(package\.json|README\.md|LICENSE)$/);
     expect(paths.filter((p) => /^(test|bench|\.ci|src|scripts)\//.test(p))).toEqual([]);
   });
 
@@ -143,6 +145,11 @@ describe('the packed package', () => {
       status: 'healthy',
       version: pack.filename.match(/-([\d.]+)\.tgz$/)![1],
     });
+
+    // The console, built by `prepare` into the package, at `/`.
+    const page = await fetch(`${url}/`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<div id="app">');
 
     const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'unused' });
     const answer = await client.chat.completions.create({

@@ -213,6 +213,49 @@ export function storeContract(
       expect((await store.matchHistory('k1', [{ role: 'user', content: 'chain a1' }])).depth).toBe(0);
     });
 
+    it("sums an owner's recent runs for the console's overview: runs, errors, tokens by agent, duration percentiles", async () => {
+      const usage = (agent: string, inputTokens: number, outputTokens: number) => ({
+        type: 'usage' as const,
+        usage: { agent, model: 'm', inputTokens, outputTokens },
+        at: 1,
+      });
+      const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
+      const since = ago(60_000);
+      const runs = [
+        run('c-stats', 'k-stats', {
+          startedAt: ago(3000),
+          finishedAt: ago(2000),
+          events: [usage('supervisor', 10, 2)],
+        }),
+        run('c-stats', 'k-stats', {
+          startedAt: ago(5000),
+          finishedAt: ago(1000),
+          events: [usage('supervisor', 5, 1), usage('writer', 7, 30)],
+        }),
+        run('c-stats', 'k-stats', { status: 'failed', error: 'upstream', startedAt: ago(1000), finishedAt: ago(500) }),
+        // Outside the window, or another owner's: not counted.
+        run('c-stats', 'k-stats', {
+          startedAt: ago(120_000),
+          finishedAt: ago(119_000),
+          events: [usage('writer', 99, 99)],
+        }),
+        run('c-stats-other', 'k-other', { startedAt: ago(1000), events: [usage('writer', 99, 99)] }),
+      ];
+      for (const r of runs)
+        await store.appendTurn({ ...turn(r.conversationId, ['q', 'a'], { owner: r.owner }), run: r });
+
+      const stats = await store.runStats('k-stats', since);
+      expect(stats).toMatchObject({ since, runs: 3, errors: 1, byStatus: { completed: 2, failed: 1 } });
+      expect(stats.tokensByAgent).toEqual({
+        supervisor: { inputTokens: 15, outputTokens: 3 },
+        writer: { inputTokens: 7, outputTokens: 30 },
+      });
+      // Durations 0.5 s, 1 s, 4 s: the median and the 95th percentile (nearest rank).
+      expect(stats.latency.p50).toBeCloseTo(1, 1);
+      expect(stats.latency.p95).toBeCloseTo(4, 1);
+      expect((await store.runStats('k-nobody', since)).runs).toBe(0);
+    });
+
     it('writes a turn when it starts (running) and completes it at the end', async () => {
       const start: TurnStart = {
         conversationId: 'c-begin',

@@ -13,7 +13,7 @@ import { registerRuns } from './runs.ts';
 
 /** The chat completion route, and (with a store) the routes that find the runs it leaves behind. */
 export function registerChatCompletions(app: FastifyInstance, deps: AppDeps): void {
-  if (deps.store) registerRuns(app, deps.store);
+  if (deps.store) registerRuns(app, deps.store, deps);
   app.post('/v1/chat/completions', async (request, reply) => {
     const headerId = request.headers[CONVERSATION_HEADER];
     const chat = parseChatRequest(request.body, {

@@ -4,6 +4,9 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { RunRecord, Store } from '../../store/types.ts';
+import { followRun } from '../../run/follow-run.ts';
+import type { AppDeps } from '../deps.ts';
+import { SseWriter } from '../sse.ts';
 import { notFound, validationError } from '../errors.ts';
 import { listObject, pageQueryShape, parseQuery, unixSeconds } from '../lists.ts';
 import { checkId } from '../resource-ids.ts';
@@ -37,7 +40,7 @@ const runSummaryObject = (r: RunRecord) => ({
 
 const runObject = (r: RunRecord) => ({ ...runSummaryObject(r), events: r.events });
 
-export function registerRuns(app: FastifyInstance, store: Store): void {
+export function registerRuns(app: FastifyInstance, store: Store, deps: AppDeps): void {
   app.get('/v1/runs', async (request) => {
     const { conversation_id: conversationId, limit, after, order } = parseQuery(listQuery, request.query);
     if (!conversationId)
@@ -59,5 +62,35 @@ export function registerRuns(app: FastifyInstance, store: Store): void {
     const run = await store.getRun(request.params.id, request.owner ?? '');
     if (!run) throw notFound(`No run found with id '${request.params.id}'.`, 'run_not_found', 'run_id');
     return runObject(run);
+  });
+
+  // The run's events as SSE, one RunEvent as JSON per `data:` line, from the start of the run; live
+  // while it runs here, replayed from its stored trace once it is over; `data: [DONE]` when it ends.
+  app.get<{ Params: { id: string } }>('/v1/runs/:id/events', async (request, reply) => {
+    checkId(request.params.id, 'run_id');
+    const owner = request.owner ?? '';
+    const run = await store.getRun(request.params.id, owner);
+    if (!run) throw notFound(`No run found with id '${request.params.id}'.`, 'run_not_found', 'run_id');
+    const gone = new AbortController();
+    reply.raw.once('close', () => gone.abort());
+    const sse = new SseWriter(reply.raw, {
+      keepAliveSeconds: deps.config.keepAliveSeconds,
+      writeTimeoutSeconds: deps.config.streamWriteTimeoutSeconds,
+    });
+    // Headers set by hooks (request id, CORS) would be lost by hijack(): carry them over.
+    const hookHeaders = reply.getHeaders() as Record<string, string>;
+    reply.hijack();
+    try {
+      sse.open(200, hookHeaders);
+      const events = followRun(run, () => store.getRun(run.id, owner), deps.runEvents, gone.signal);
+      for await (const event of events) {
+        if (!sse.isOpen) break;
+        await sse.data(event);
+      }
+      await sse.done();
+    } catch (err) {
+      request.log.error({ err }, 'run events stream failed');
+      sse.end();
+    }
   });
 }

@@ -1,0 +1,72 @@
+// The events of the runs this process is serving, for whoever follows a run while it works
+// (GET /v1/runs/{id}/events). A run's events are buffered from its first one, so a follower that
+// arrives late still sees the run from the start; the buffer is dropped when the run is over, by
+// which time the run's trace is in the store (the lifecycle records before it releases).
+import type { RunEvent } from '../orchestrator/events.ts';
+
+type Listener = (event: RunEvent | undefined) => void;
+
+interface LiveRun {
+  events: RunEvent[];
+  listeners: Set<Listener>;
+}
+
+export class RunEventsHub {
+  private readonly runs = new Map<string, LiveRun>();
+
+  /** One event of a run this process serves, in order. */
+  publish(runId: string, event: RunEvent): void {
+    let run = this.runs.get(runId);
+    if (!run) this.runs.set(runId, (run = { events: [], listeners: new Set() }));
+    run.events.push(event);
+    for (const listener of run.listeners) listener(event);
+  }
+
+  /** The run is over (finished, failed, stopped or abandoned): its followers' streams end. */
+  close(runId: string): void {
+    const run = this.runs.get(runId);
+    if (!run) return;
+    this.runs.delete(runId);
+    for (const listener of run.listeners) listener(undefined);
+  }
+
+  /** Whether this process is serving the run now (it published and has not closed it). */
+  has(runId: string): boolean {
+    return this.runs.has(runId);
+  }
+
+  /**
+   * The run's events from its start, then live ones until it is over; undefined when this process
+   * does not serve it (not started yet, over, or on another replica). Ending the iteration early
+   * (a follower that leaves) unsubscribes.
+   */
+  follow(runId: string, signal?: AbortSignal): AsyncIterable<RunEvent> | undefined {
+    const run = this.runs.get(runId);
+    if (!run) return undefined;
+    const queue: (RunEvent | undefined)[] = [...run.events];
+    let wake: (() => void) | undefined;
+    const listener: Listener = (event) => {
+      queue.push(event);
+      wake?.();
+    };
+    run.listeners.add(listener);
+    const onAbort = () => listener(undefined);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    return {
+      async *[Symbol.asyncIterator]() {
+        try {
+          for (;;) {
+            while (!queue.length) await new Promise<void>((resolve) => (wake = resolve));
+            wake = undefined;
+            const event = queue.shift();
+            if (!event) return;
+            yield event;
+          }
+        } finally {
+          run.listeners.delete(listener);
+          signal?.removeEventListener('abort', onAbort);
+        }
+      },
+    };
+  }
+}

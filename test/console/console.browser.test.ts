@@ -1,0 +1,411 @@
+// The console in a real browser (playwright-core + Debian's Chromium), served by Cortex Flow in
+// this process against the in-suite scripted upstream: chat in the playground and watch the
+// team's progress and the answer stream in, follow "View run" to the timeline, open a failed run,
+// browse and delete conversations, the overview, the key prompt when keys are on, and an axe-core
+// scan of every page. The screenshots in docs/ are taken here.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'vite';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp, type App } from '../../src/app.ts';
+import { loadConfig } from '../../src/config.ts';
+import { exchange, request } from '../security/raw-http.ts';
+import { launchBrowser, seriousViolations, type Page, type TestBrowser } from '../support/browser.ts';
+import { startMockUpstream, type MockUpstream } from '../support/mock-openai-upstream.ts';
+import { ScriptBook, teamScript } from '../support/team-script.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const KEY = 'sk-console-test-key';
+/** How long a page may take to show what is awaited (a loaded machine runs the browser slowly). */
+const SETTLE = { timeout: 15_000 };
+
+let upstream: MockUpstream;
+let book: ScriptBook;
+let browser: TestBrowser;
+const dirs: string[] = [];
+const apps: App[] = [];
+
+async function startServer(extra: Record<string, string> = {}): Promise<string> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'cortex-console-'));
+  dirs.push(dataDir);
+  const app = await createApp(
+    loadConfig({
+      CORTEX_MODEL: 'openai:mock-model',
+      OPENAI_API_KEY: 'sk-test-secret',
+      OPENAI_BASE_URL: upstream.baseUrl,
+      CORTEX_DATA_DIR: dataDir,
+      CORTEX_LOG_LEVEL: 'silent',
+      CORTEX_LLM_MAX_RETRIES: '0',
+      ...extra,
+    }),
+  );
+  apps.push(app);
+  return app.server.listen({ host: '127.0.0.1', port: 0 });
+}
+
+beforeAll(async () => {
+  // The console as `npm ci` builds it (the `prepare` script), from the sources under test.
+  await build({ configFile: join(ROOT, 'web/vite.config.ts'), logLevel: 'warn' });
+  upstream = await startMockUpstream(() => ({ status: 500 }));
+  book = new ScriptBook(upstream);
+  browser = await launchBrowser();
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  for (const app of apps) await app.close();
+  await upstream?.close();
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+async function expectAccessible(page: Page) {
+  const violations = await seriousViolations(page);
+  expect(violations, JSON.stringify(violations, null, 1)).toEqual([]);
+}
+
+async function send(page: Page, text: string) {
+  await page.getByRole('textbox', { name: 'Message' }).fill(text);
+  await page.getByRole('button', { name: 'Send' }).click();
+}
+
+describe('the console without keys', () => {
+  let baseUrl: string;
+  let page: Page;
+  /** The first run's page, found through "View run". */
+  let runPath = '';
+
+  beforeAll(async () => {
+    baseUrl = await startServer();
+    page = await browser.context.newPage();
+  });
+
+  it('chats with cortex-flow: progress shows live, the answer streams in as Markdown with its citations linked, then the progress folds away', async () => {
+    const answer = 'The answer is **42**, as the analyst computed; the Sun drives the water cycle [1]. [[console]]';
+    const firstTurn = teamScript('console', {
+      // The researcher searches the knowledge base (a source to cite, a tool call on the timeline);
+      // slow enough to watch: the specialists take a moment, the writer streams in small pieces.
+      specialist: (agent, req) =>
+        agent === 'researcher' && !req.body.messages.some((m: any) => m.role === 'tool')
+          ? {
+              toolCalls: [{ name: 'search_knowledge_base', arguments: { query: 'what drives the water cycle' } }],
+            }
+          : { text: `The ${agent} found 42 [1]. [[console]]`, delayMs: 300 },
+      writer: { text: answer, chunkSize: 6, chunkDelayMs: 40 },
+    });
+    // The second turn carries the first one's tag too (it is in the conversation): told apart by its question.
+    const secondTurn = teamScript('console', { writer: { text: 'Still 42. [[console]]' } });
+    book.add('console', (req) =>
+      JSON.stringify(req.body.messages).includes('And again?') ? secondTurn(req) : firstTurn(req),
+    );
+    await page.goto(baseUrl);
+    await expect.poll(() => page.getByRole('combobox', { name: 'Model' }).inputValue(), SETTLE).toBe('cortex-flow');
+    await expectAccessible(page);
+
+    // What the page shows, as it changes (recorded in the page: no race with this process).
+    await page.evaluate(() => {
+      const seen = ((window as any).seen = {
+        progressAt: 0,
+        answerAt: 0,
+        openAtAnswer: false,
+        answerLengths: [] as number[],
+      });
+      new MutationObserver(() => {
+        if (!seen.progressAt && document.querySelector('[data-testid="progress"] li'))
+          seen.progressAt = performance.now();
+        const answer = document.querySelector('[data-testid="answer"]');
+        if (!answer) return;
+        if (!seen.answerAt) {
+          seen.answerAt = performance.now();
+          seen.openAtAnswer = !!document.querySelector('details.progress[open]');
+        }
+        const length = answer.textContent!.length;
+        if (seen.answerLengths.at(-1) !== length) seen.answerLengths.push(length);
+      }).observe(document.body, { subtree: true, childList: true, characterData: true });
+    });
+    await send(page, 'What is the answer? [[console]]');
+    const progress = page.getByTestId('progress');
+    const rendered = page.getByTestId('answer');
+    await page.getByRole('link', { name: 'View run' }).waitFor();
+    await expect
+      .poll(() => rendered.innerText(), SETTLE)
+      .toBe('The answer is 42, as the analyst computed; the Sun drives the water cycle [1]. [[console]]');
+    const seen = await page.evaluate(() => (window as any).seen);
+    // The team's progress showed before the answer began, and the answer arrived in pieces.
+    expect(seen.progressAt).toBeGreaterThan(0);
+    expect(seen.progressAt).toBeLessThan(seen.answerAt);
+    expect(seen.answerLengths.length).toBeGreaterThanOrEqual(3);
+    // Shown open while the team works, folded away once the answer is done.
+    expect(seen.openAtAnswer).toBe(true);
+    expect(await rendered.locator('strong').innerText()).toBe('42'); // Markdown, not raw text
+    // The citation links to source 1 in the answer's list of sources.
+    const citation = rendered.getByRole('link', { name: '[1]' });
+    const target = (await citation.getAttribute('href'))!;
+    expect(target).toMatch(/^#src-/);
+    expect(await page.locator(`li${target}`).innerText()).toContain('kb://');
+    await expect.poll(() => page.locator('details.progress').getAttribute('open'), SETTLE).toBeNull();
+    expect(await progress.locator('li').count()).toBeGreaterThan(1);
+    await expectAccessible(page);
+    // For the screenshot: the team's progress, unfolded.
+    await page.locator('details.progress summary').click();
+    await page.screenshot({ path: join(ROOT, 'docs/console-playground.png'), fullPage: true });
+    await page.locator('details.progress summary').click();
+  });
+
+  it('continues the conversation across turns', async () => {
+    await send(page, 'And again?');
+    await expect.poll(() => page.getByTestId('answer').nth(1).innerText(), SETTLE).toBe('Still 42. [[console]]');
+    // The second request named the conversation of the first: the supervisor saw the first exchange.
+    const supervisor = book
+      .requests('console', 'supervisor')
+      .find((r) => JSON.stringify(r.body.messages).includes('And again?'))!;
+    expect(JSON.stringify(supervisor.body.messages)).toContain('What is the answer? [[console]]');
+    expect(JSON.stringify(supervisor.body.messages)).toContain('as the analyst computed');
+    expect(await page.getByRole('link', { name: 'View run' }).count()).toBe(2);
+  });
+
+  it('follows "View run" to the timeline: one lane per agent that worked, with its steps', async () => {
+    await page.getByRole('link', { name: 'View run' }).first().click();
+    await page.getByTestId('timeline').waitFor();
+    expect(await page.getByTestId('run-status').innerText()).toContain('completed');
+    runPath = new URL(page.url()).pathname;
+    const lanes = await page.locator('[data-lane]').evaluateAll((els) => els.map((e) => e.getAttribute('data-lane')));
+    expect(lanes).toEqual(['supervisor', 'researcher', 'analyst', 'writer']);
+    const steps = async (agent: string) => page.locator(`[data-lane="${agent}"] [data-step]`).count();
+    // The supervisor planned (delegating to both) and handed over: two model turns.
+    expect(await steps('supervisor')).toBe(2);
+    expect(await steps('researcher')).toBe(1);
+    expect(await steps('analyst')).toBe(1);
+    expect(await steps('writer')).toBe(1);
+    expect(await page.locator('[data-step][data-state="failed"]').count()).toBe(0);
+    // The researcher's knowledge-base search: a mark with its arguments and results.
+    const search = page.locator('[data-lane="researcher"] [data-tool]');
+    expect(await search.count()).toBe(1);
+    await search.click();
+    await expect.poll(() => page.locator('.details').innerText(), SETTLE).toContain('what drives the water cycle');
+    expect(await page.locator('.details').innerText()).toContain('kb://');
+    // The critical path runs through the writer (it ended the run) and the supervisor's turns.
+    expect(await page.locator('[data-lane="writer"] [data-step].critical').count()).toBe(1);
+    // A step's details, by keyboard.
+    await page.locator('[data-lane="researcher"] [data-step]').focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.locator('.details').innerText(), SETTLE).toContain('Find the facts [[console]]');
+    await expectAccessible(page);
+    await page.screenshot({ path: join(ROOT, 'docs/console-run.png'), fullPage: true });
+  });
+
+  it('updates a running run live, then shows how it ended', async () => {
+    const tag = book.add(
+      'watched',
+      // About 2 s of writing: the run is still running when the page opens, even on a loaded machine.
+      teamScript('watched', {
+        writer: { text: 'Written slowly, word by word. [[watched]]', chunkSize: 3, chunkDelayMs: 150 },
+      }),
+    );
+    const chat = await fetch(`${baseUrl}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'cortex-flow',
+        stream: true,
+        messages: [{ role: 'user', content: `Go [[${tag}]]` }],
+      }),
+    });
+    const runId = chat.headers.get('x-cortex-run-id')!;
+    const delivered = (async () => {
+      for await (const _ of chat.body!);
+    })();
+    const watcher = await browser.context.newPage();
+    await watcher.goto(`${baseUrl}/runs/${runId}`);
+    const status = watcher.getByTestId('run-status');
+    await status.waitFor();
+    expect(await status.innerText()).toContain('live');
+    await expect.poll(() => status.innerText(), SETTLE).toBe('completed');
+    await delivered;
+    expect(await watcher.locator('[data-lane="writer"] [data-step]').count()).toBe(1);
+    expect(await watcher.locator('[data-lane="supervisor"] [data-step]').count()).toBe(2);
+    await watcher.close();
+  });
+
+  it('shows a failed run as failed, from the playground to the timeline', async () => {
+    book.add('broken', () => ({ status: 400, error: { message: 'The upstream refused the request.' } }));
+    await page.goto(baseUrl);
+    await expect.poll(() => page.getByRole('combobox', { name: 'Model' }).inputValue(), SETTLE).toBe('cortex-flow');
+    await send(page, 'Break, please [[broken]]');
+    await page.getByRole('alert').waitFor();
+    expect(await page.getByRole('alert').innerText()).toContain('refused');
+    await page.getByRole('link', { name: 'View run' }).click();
+    const failure = page.getByTestId('run-failure');
+    await failure.waitFor();
+    expect(await failure.innerText()).toContain('The run failed');
+    expect(await page.getByTestId('run-status').innerText()).toContain('failed');
+    expect(await page.locator('[data-step][data-state="failed"]').count()).toBeGreaterThan(0);
+    await expectAccessible(page);
+  });
+
+  it('shows the last hour from the store: runs, errors, tokens by agent, latency', async () => {
+    await page.getByRole('link', { name: 'Overview' }).click();
+    const figures = page.locator('.figures');
+    await figures.waitFor();
+    const text = await figures.innerText();
+    // Two turns of the first conversation, the watched run, the failed one.
+    expect(text).toMatch(/Requests \(runs\)\s+4/);
+    expect(text).toMatch(/Errors\s+1/);
+    expect(await page.locator('tbody th').allInnerTexts()).toEqual(
+      expect.arrayContaining(['supervisor', 'researcher', 'analyst', 'writer']),
+    );
+    await expectAccessible(page);
+  });
+
+  it('lists conversations newest first, titled by their first message, shows one, and deletes it', async () => {
+    await page.getByRole('link', { name: 'Conversations' }).click();
+    const items = page.locator('.list li a');
+    await items.first().waitFor();
+    const titles = await items.allInnerTexts();
+    expect(titles).toHaveLength(3);
+    expect(titles[0]).toMatch(/^Break, please/);
+    expect(titles[1]).toMatch(/^Go \[\[watched/);
+    expect(titles[2]).toMatch(/^What is the answer\?/);
+    await expectAccessible(page);
+
+    await items.nth(2).click();
+    await page.locator('.transcript li').first().waitFor();
+    expect(await page.locator('.transcript li').count()).toBe(4);
+    expect(await page.getByRole('link', { name: 'View run' }).count()).toBe(2);
+    await expectAccessible(page);
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByRole('button', { name: 'Delete conversation' }).click();
+    await expect.poll(() => new URL(page.url()).pathname, SETTLE).toBe('/conversations');
+    await expect
+      .poll(() => items.allInnerTexts(), SETTLE)
+      .toEqual([expect.stringMatching(/^Break, please/), expect.stringMatching(/^Go /)]);
+  });
+
+  it('is usable on a narrow window, and readable in dark mode', async () => {
+    const pages = ['/', runPath, '/conversations', '/overview'];
+    await page.setViewportSize({ width: 360, height: 800 });
+    for (const path of pages) {
+      await page.goto(`${baseUrl}${path}`);
+      await page.locator('main h1').first().waitFor();
+      await page.waitForLoadState('networkidle');
+      // Nothing wider than the window: no sideways scrolling of the page (wide tables scroll in place).
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      expect(overflow, path).toBeLessThanOrEqual(0);
+      await expectAccessible(page);
+    }
+    await page.setViewportSize({ width: 1200, height: 860 });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    for (const path of pages) {
+      await page.goto(`${baseUrl}${path}`);
+      await page.locator('main h1').first().waitFor();
+      await page.waitForLoadState('networkidle');
+      expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).toBe('rgb(15, 20, 25)');
+      await expectAccessible(page); // contrast included
+    }
+    await page.emulateMedia({ colorScheme: 'light' });
+  });
+});
+
+describe('the console with keys on', () => {
+  it('asks for a key, keeps it for the session only, and then works with it', async () => {
+    const baseUrl = await startServer({ CORTEX_API_KEYS: KEY });
+    const page = await browser.context.newPage();
+    await page.goto(baseUrl);
+    await page.getByRole('heading', { name: 'API key needed' }).waitFor();
+    await expectAccessible(page);
+
+    await page.getByRole('textbox', { name: 'API key' }).fill('sk-wrong');
+    await page.getByRole('button', { name: 'Use this key' }).click();
+    await expect.poll(() => page.getByRole('alert').innerText(), SETTLE).toContain('refused');
+
+    await page.getByRole('textbox', { name: 'API key' }).fill(KEY);
+    await page.getByRole('button', { name: 'Use this key' }).click();
+    await expect.poll(() => page.getByRole('combobox', { name: 'Model' }).inputValue(), SETTLE).toBe('cortex-flow');
+    const stored = await page.evaluate(() => ({
+      session: Object.values({ ...sessionStorage }),
+      local: Object.values({ ...localStorage }),
+    }));
+    expect(stored.session).toContain(KEY);
+    expect(stored.local).not.toContain(KEY);
+    await page.close();
+  });
+});
+
+describe('the conversations list', () => {
+  it('pages through the conversations, 20 at a time, newest first', async () => {
+    const baseUrl = await startServer();
+    // The supervisor answers on its own: 21 quick conversations.
+    const tag = book.add('paged', teamScript('paged', { plan: { text: 'Hello. [[paged]]' } }));
+    for (let i = 1; i <= 21; i++) {
+      const res = await fetch(`${baseUrl}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          model: 'cortex-flow',
+          messages: [{ role: 'user', content: `Question ${i} [[${tag}]]` }],
+        }),
+      });
+      expect(res.status).toBe(200);
+    }
+    const page = await browser.context.newPage();
+    await page.goto(`${baseUrl}/conversations`);
+    const items = page.locator('.list li a');
+    await items.first().waitFor();
+    expect(await items.count()).toBe(20);
+    expect(await items.first().innerText()).toMatch(/^Question 21 /);
+    expect(await items.last().innerText()).toMatch(/^Question 2 /);
+    await page.getByRole('button', { name: 'Older' }).click();
+    await expect.poll(() => items.allInnerTexts(), SETTLE).toEqual([expect.stringMatching(/^Question 1 /)]);
+    expect(await page.getByRole('button', { name: 'Older' }).isDisabled()).toBe(true);
+    await page.getByRole('button', { name: 'Newer' }).click();
+    await expect.poll(() => items.count(), SETTLE).toBe(20);
+    await page.close();
+  });
+});
+
+describe('serving the console', () => {
+  it('serves its files without a key (they hold no data), its pages as index.html, its assets cached for good', async () => {
+    const baseUrl = await startServer({ CORTEX_API_KEYS: KEY });
+    const index = await fetch(`${baseUrl}/`);
+    expect(index.status).toBe(200);
+    expect(index.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(index.headers.get('cache-control')).toBe('no-cache');
+    expect(index.headers.get('content-security-policy')).toContain("default-src 'self'");
+    const html = await index.text();
+    for (const page of ['/runs/run_abc', '/conversations/conv_abc', '/conversations', '/overview'])
+      expect(await (await fetch(`${baseUrl}${page}`)).text()).toBe(html);
+
+    const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)![1];
+    const asset = await fetch(`${baseUrl}${script}`);
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(asset.headers.get('cache-control')).toContain('immutable');
+    const missing = await fetch(`${baseUrl}/assets/missing.js`);
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as any).error.code).toBe('unknown_url');
+    // Climbing out of the assets folder: refused (404), or not even matched by the router (401).
+    for (const outside of [
+      '/assets/..%2f..%2fpackage.json',
+      '/assets/%2e%2e/%2e%2e/package.json',
+      '/assets/../../package.json',
+    ]) {
+      const res = await fetch(`${baseUrl}${outside}`);
+      expect([401, 404]).toContain(res.status);
+      expect(await res.text()).not.toContain('"devDependencies"');
+    }
+    // Request targets the router maps to `/` though no browser sends them are not pages.
+    const { response: star } = await exchange(Number(new URL(baseUrl).port), request('GET', '*'));
+    expect(star?.status).toBe(404);
+    // The API behind it still needs the key.
+    expect((await fetch(`${baseUrl}/v1/models`)).status).toBe(401);
+    expect((await fetch(`${baseUrl}/v1/stats`)).status).toBe(401);
+  });
+
+  it('is off with CORTEX_CONSOLE=false', async () => {
+    const baseUrl = await startServer({ CORTEX_CONSOLE: 'false' });
+    const res = await fetch(`${baseUrl}/`);
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as any).error.code).toBe('unknown_url');
+  });
+});

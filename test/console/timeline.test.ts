@@ -1,0 +1,186 @@
+// The run view's model: a run's events folded into lanes, steps, marks, the critical path, and how
+// the run ended. The events are those the team emits (see src/orchestrator/events.ts).
+import { describe, expect, it } from 'vitest';
+import { buildTimeline, type RunEvent } from '../../web/src/timeline.ts';
+
+const usage = (agent: string, at: number, inputTokens = 10, outputTokens = 5): RunEvent => ({
+  type: 'usage',
+  at,
+  usage: { agent, model: 'openai:mock-model', inputTokens, outputTokens },
+});
+const started = (agent: string, callId: string, at: number): RunEvent => ({
+  type: 'agent_started',
+  agent,
+  callId,
+  task: `task of ${agent}`,
+  at,
+});
+const finished = (agent: string, callId: string, at: number, ok = true): RunEvent => ({
+  type: 'agent_finished',
+  agent,
+  callId,
+  ok,
+  output: ok ? 'done' : '',
+  ...(ok ? {} : { error: 'timed out' }),
+  at,
+});
+
+/** A team run: the supervisor plans, researcher (slow) and analyst (fast) in parallel, then the writer. */
+const teamRun: RunEvent[] = [
+  { type: 'run_started', runId: 'run_1', model: 'cortex-flow', at: 1000 },
+  { type: 'progress', agent: 'supervisor', text: 'Supervisor is reading the request', at: 1001 },
+  usage('supervisor', 1100),
+  started('researcher', 'researcher_1', 1110),
+  started('analyst', 'analyst_2', 1110),
+  usage('researcher', 1190),
+  {
+    type: 'tool_call',
+    agent: 'researcher',
+    toolCallId: 't1',
+    toolName: 'search_knowledge_base',
+    input: { query: 'q' },
+    at: 1200,
+  },
+  {
+    type: 'tool_result',
+    agent: 'researcher',
+    toolCallId: 't1',
+    toolName: 'search_knowledge_base',
+    output: [{ title: 'A' }],
+    isError: false,
+    at: 1250,
+  },
+  usage('analyst', 1300),
+  finished('analyst', 'analyst_2', 1300),
+  usage('researcher', 1500),
+  finished('researcher', 'researcher_1', 1500),
+  usage('supervisor', 1600),
+  started('writer', 'writer_3', 1610),
+  { type: 'text_delta', text: 'The answer', at: 1700 },
+  usage('writer', 1900, 10, 20),
+  finished('writer', 'writer_3', 1900),
+  {
+    type: 'run_finished',
+    finishReason: 'stop',
+    text: 'The answer',
+    agentsUsed: ['researcher', 'analyst', 'writer'],
+    iterations: 2,
+    sources: [],
+    at: 1910,
+  },
+];
+
+describe('buildTimeline', () => {
+  it('draws one lane per agent that worked, a step per agent step and one per supervisor model turn', () => {
+    const t = buildTimeline(teamRun);
+    expect(t.lanes.map((l) => l.agent)).toEqual(['supervisor', 'researcher', 'analyst', 'writer']);
+    expect(t.lanes.map((l) => l.steps.length)).toEqual([2, 1, 1, 1]);
+    const [plan, handOver] = t.lanes[0].steps;
+    // The supervisor's second turn starts once the slower specialist is done.
+    expect([plan.start, plan.end, handOver.start, handOver.end]).toEqual([1000, 1100, 1500, 1600]);
+    expect(t.status).toBe('finished');
+    expect(t.end - t.start).toBe(910);
+  });
+
+  it('counts upstream calls and tokens per agent, and pairs tool calls with their results', () => {
+    const t = buildTimeline(teamRun);
+    const researcher = t.lanes.find((l) => l.agent === 'researcher')!;
+    expect(researcher.calls).toHaveLength(2);
+    expect(researcher.tokens).toEqual({ input: 20, output: 10 });
+    expect(researcher.tools).toEqual([
+      expect.objectContaining({
+        name: 'search_knowledge_base',
+        input: { query: 'q' },
+        output: [{ title: 'A' }],
+        start: 1200,
+        end: 1250,
+      }),
+    ]);
+    expect(t.lanes.find((l) => l.agent === 'writer')!.tokens).toEqual({ input: 10, output: 20 });
+  });
+
+  it('puts the slower of two parallel specialists on the critical path, not the faster', () => {
+    const t = buildTimeline(teamRun);
+    expect([...t.critical].sort()).toEqual(
+      ['researcher:researcher_1', 'supervisor:turn1', 'supervisor:turn2', 'writer:writer_3'].sort(),
+    );
+  });
+
+  it('marks a failed run: the steps it cut short fail with it', () => {
+    const t = buildTimeline([
+      ...teamRun.slice(0, 5),
+      {
+        type: 'run_failed',
+        error: { message: 'Upstream down', status: 502, type: 'api_error', code: 'upstream_error' },
+        at: 1400,
+      },
+    ]);
+    expect(t.status).toBe('failed');
+    expect(t.failure).toEqual({ message: 'Upstream down', code: 'upstream_error', at: 1400 });
+    const failed = t.lanes.flatMap((l) => l.steps).filter((s) => s.ok === false);
+    expect(failed.map((s) => s.agent).sort()).toEqual(['analyst', 'researcher']);
+    expect(failed.every((s) => s.end === 1400)).toBe(true);
+  });
+
+  it("marks a failure of the supervisor's own model turn as a failed supervisor step", () => {
+    const t = buildTimeline([
+      teamRun[0],
+      {
+        type: 'run_failed',
+        error: { message: 'Bad request', status: 400, type: 'invalid_request_error', code: null },
+        at: 1050,
+      },
+    ]);
+    expect(t.lanes.map((l) => l.agent)).toEqual(['supervisor']);
+    expect(t.lanes[0].steps).toEqual([
+      expect.objectContaining({ ok: false, start: 1000, end: 1050, error: 'Bad request' }),
+    ]);
+  });
+
+  it('marks a run paused for client tools', () => {
+    const t = buildTimeline([
+      teamRun[0],
+      usage('supervisor', 1100),
+      {
+        type: 'run_finished',
+        finishReason: 'tool_calls',
+        text: '',
+        toolCalls: [{ id: 'call_1', name: 'get_weather', arguments: '{"city":"Paris"}' }],
+        agentsUsed: [],
+        iterations: 1,
+        sources: [],
+        at: 1110,
+      },
+    ]);
+    expect(t.status).toBe('paused');
+    expect(t.pause).toEqual({ at: 1110, toolCalls: [{ name: 'get_weather', arguments: '{"city":"Paris"}' }] });
+  });
+
+  it('keeps a solo agent run to its own steps: its model calls are not extra steps', () => {
+    const t = buildTimeline([
+      teamRun[0],
+      started('supervisor', 'supervisor_1', 1000),
+      usage('supervisor', 1200),
+      finished('supervisor', 'supervisor_1', 1210),
+      {
+        type: 'run_finished',
+        finishReason: 'stop',
+        text: 'x',
+        agentsUsed: ['supervisor'],
+        iterations: 1,
+        sources: [],
+        at: 1220,
+      },
+    ]);
+    expect(t.lanes).toHaveLength(1);
+    expect(t.lanes[0].steps).toHaveLength(1);
+    expect(t.lanes[0].calls).toHaveLength(1);
+  });
+
+  it('draws a running run up to now, its open steps still running', () => {
+    const t = buildTimeline(teamRun.slice(0, 5), 1250);
+    expect(t.status).toBe('running');
+    expect(t.end).toBe(1250);
+    expect(t.lanes.find((l) => l.agent === 'researcher')!.steps[0]).toMatchObject({ end: null, ok: null });
+  });
+});

@@ -1,0 +1,74 @@
+// The console's frame: navigation, the key prompt when the API asks for a key, and the page.
+import { useState } from 'preact/hooks';
+import { apiKey, forgetKey, keyNeeded } from './api.ts';
+import { KeyPrompt } from './key-prompt.tsx';
+import { ConversationPage, ConversationsPage } from './pages/conversations.tsx';
+import { OverviewPage } from './pages/overview.tsx';
+import { PlaygroundPage } from './pages/playground.tsx';
+import { RunPage } from './pages/run.tsx';
+import { onLinkClick, usePath } from './router.ts';
+import { useShared } from './shared.ts';
+
+const NAV = [
+  { href: '/', label: 'Playground', match: (p: string) => p === '/' || p === '/playground' },
+  { href: '/conversations', label: 'Conversations', match: (p: string) => p.startsWith('/conversations') },
+  { href: '/overview', label: 'Overview', match: (p: string) => p === '/overview' },
+];
+
+function page(path: string) {
+  const run = /^\/runs\/([^/]+)$/.exec(path);
+  if (run) return <RunPage id={decodeURIComponent(run[1])} />;
+  const conversation = /^\/conversations\/([^/]+)$/.exec(path);
+  if (conversation) return <ConversationPage id={decodeURIComponent(conversation[1])} />;
+  if (path === '/conversations') return <ConversationsPage />;
+  if (path === '/overview') return <OverviewPage />;
+  return <PlaygroundPage />;
+}
+
+export function App() {
+  const path = usePath();
+  const needed = useShared(keyNeeded);
+  const key = useShared(apiKey);
+  // A new key remounts the page, so that it loads again with it.
+  const [generation, setGeneration] = useState(0);
+  return (
+    <div class="frame" onClick={onLinkClick}>
+      <a class="skip" href="#main">
+        Skip to content
+      </a>
+      <header class="top">
+        <span class="brand">Cortex Flow</span>
+        <nav aria-label="Console">
+          <ul>
+            {NAV.map((n) => (
+              <li key={n.href}>
+                <a href={n.href} aria-current={n.match(path) ? 'page' : undefined}>
+                  {n.label}
+                </a>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        {key && (
+          <button
+            type="button"
+            class="link-button"
+            onClick={() => {
+              forgetKey();
+              setGeneration((g) => g + 1);
+            }}
+          >
+            Forget key
+          </button>
+        )}
+      </header>
+      <main id="main" tabIndex={-1}>
+        {needed ? (
+          <KeyPrompt onSaved={() => setGeneration((g) => g + 1)} />
+        ) : (
+          <div key={`${path}#${generation}`}>{page(path)}</div>
+        )}
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,2 @@
+// Vite imports a stylesheet for its side effect (bundled into the build's CSS file).
+declare module '*.css';

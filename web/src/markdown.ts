@@ -1,0 +1,26 @@
+// An answer as HTML: Markdown (marked), sanitized (DOMPurify: the answer comes from a model, and
+// through it from web pages), with each citation `[n]` linked to source n in the list below it.
+import DOMPurify from 'dompurify';
+import { marked } from 'marked';
+
+export interface Source {
+  index: number;
+  title: string;
+  url: string;
+  snippet?: string;
+}
+
+export const sourceAnchor = (scope: string, index: number) => `src-${scope}-${index}`;
+
+export function answerHtml(text: string, sources: readonly Source[], scope: string): string {
+  const known = new Set(sources.map((s) => s.index));
+  // `[n]` not already a link (`[n](...)`) and naming a known source: a link to that source.
+  const linked = text.replace(/\[(\d+)\](?![(:])/g, (whole, n: string) =>
+    known.has(Number(n)) ? `[\\[${n}\\]](#${sourceAnchor(scope, Number(n))} "Source ${n}")` : whole,
+  );
+  const html = marked.parse(linked, { async: false, gfm: true, breaks: false });
+  return DOMPurify.sanitize(html);
+}
+
+/** Only web links are followed; `kb://` sources and the like are shown, not linked. */
+export const isWebUrl = (url: string) => /^https?:\/\//i.test(url);

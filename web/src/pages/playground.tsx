@@ -1,0 +1,276 @@
+// Chat with a served model: the answer streams in (SSE over fetch), the team's progress
+// (`delta.reasoning_content`) shows live and folds away once the answer is done, the answer is
+// Markdown with its citations linked to its sources, and the conversation goes on across turns.
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api, apiJson, ApiFailure } from '../api.ts';
+import { answerHtml, isWebUrl, sourceAnchor, type Source } from '../markdown.ts';
+import { sseData } from '../sse.ts';
+
+interface Model {
+  id: string;
+}
+
+interface UserTurn {
+  role: 'user';
+  text: string;
+}
+
+interface AssistantTurn {
+  role: 'assistant';
+  id: number;
+  progress: string;
+  answer: string;
+  sources: Source[];
+  runId?: string;
+  streaming: boolean;
+  error?: string;
+}
+
+type Turn = UserTurn | AssistantTurn;
+
+const EFFORTS = ['', 'minimal', 'low', 'medium', 'high'];
+
+export function PlaygroundPage() {
+  const [models, setModels] = useState<Model[]>([]);
+  const [model, setModel] = useState('');
+  const [effort, setEffort] = useState('');
+  const [turns, setTurns] = useState<Turn[]>([]);
+  const [draft, setDraft] = useState('');
+  const [conversationId, setConversationId] = useState<string | undefined>();
+  const [busy, setBusy] = useState(false);
+  const [status, setStatus] = useState('');
+  const [loadError, setLoadError] = useState('');
+  const stop = useRef<AbortController | null>(null);
+
+  useEffect(() => {
+    apiJson<{ data: Model[] }>('/v1/models')
+      .then((list) => {
+        setModels(list.data);
+        setModel((m) => m || (list.data.find((x) => x.id === 'cortex-flow') ?? list.data[0])?.id || '');
+      })
+      .catch((err: Error) => setLoadError(err.message));
+    return () => stop.current?.abort();
+  }, []);
+
+  const update = (id: number, change: (t: AssistantTurn) => Partial<AssistantTurn>) =>
+    setTurns((all) => all.map((t) => (t.role === 'assistant' && t.id === id ? { ...t, ...change(t) } : t)));
+
+  async function send(text: string) {
+    const id = Date.now();
+    setTurns((all) => [
+      ...all,
+      { role: 'user', text },
+      { role: 'assistant', id, progress: '', answer: '', sources: [], streaming: true },
+    ]);
+    setDraft('');
+    setBusy(true);
+    setStatus('The team is working…');
+    const controller = (stop.current = new AbortController());
+    try {
+      const res = await api('/v1/chat/completions', {
+        method: 'POST',
+        signal: controller.signal,
+        body: JSON.stringify({
+          model,
+          stream: true,
+          messages: [{ role: 'user', content: text }],
+          ...(conversationId ? { conversation_id: conversationId } : {}),
+          ...(effort ? { reasoning_effort: effort } : {}),
+        }),
+      });
+      const runId = res.headers.get('x-cortex-run-id')?.split(',')[0]?.trim();
+      if (runId) update(id, () => ({ runId }));
+      const conversation = res.headers.get('x-conversation-id');
+      if (conversation) setConversationId(conversation);
+      let failed = false;
+      for await (const data of sseData(res, controller.signal)) {
+        const chunk = JSON.parse(data);
+        if (chunk.error) {
+          failed = true;
+          update(id, () => ({ error: chunk.error.message, runId: chunk.error.run_id ?? runId }));
+          continue;
+        }
+        if (chunk.conversation_id) setConversationId(chunk.conversation_id);
+        const delta = chunk.choices?.[0]?.delta ?? {};
+        const metadata = chunk.metadata ?? chunk.choices?.[0]?.metadata;
+        update(id, (t) => ({
+          progress: t.progress + (delta.reasoning_content ?? ''),
+          answer: t.answer + (delta.content ?? ''),
+          ...(metadata ? { sources: metadata.sources ?? [], runId: metadata.run_id ?? t.runId } : {}),
+        }));
+      }
+      setStatus(failed ? 'The run failed.' : 'Answer complete.');
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      const runId = err instanceof ApiFailure ? err.runId : undefined;
+      update(id, (t) => ({ error: controller.signal.aborted ? 'Stopped.' : message, runId: t.runId ?? runId }));
+      setStatus('The request failed.');
+    } finally {
+      update(id, () => ({ streaming: false }));
+      setBusy(false);
+    }
+  }
+
+  return (
+    <section class="playground" aria-labelledby="playground-heading">
+      <div class="page-head">
+        <h1 id="playground-heading">Playground</h1>
+        <div class="controls">
+          <label>
+            Model
+            <select value={model} onChange={(e) => setModel((e.target as HTMLSelectElement).value)}>
+              {models.map((m) => (
+                <option key={m.id} value={m.id}>
+                  {m.id}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Reasoning effort
+            <select value={effort} onChange={(e) => setEffort((e.target as HTMLSelectElement).value)}>
+              {EFFORTS.map((x) => (
+                <option key={x} value={x}>
+                  {x || 'default'}
+                </option>
+              ))}
+            </select>
+          </label>
+          <button
+            type="button"
+            class="secondary"
+            disabled={busy || !turns.length}
+            onClick={() => {
+              setTurns([]);
+              setConversationId(undefined);
+            }}
+          >
+            New conversation
+          </button>
+        </div>
+      </div>
+      {loadError && (
+        <p class="error" role="alert">
+          Could not load the models: {loadError}
+        </p>
+      )}
+      {conversationId && (
+        <p class="muted">
+          Conversation <a href={`/conversations/${conversationId}`}>{conversationId}</a>
+        </p>
+      )}
+      <ol class="transcript" aria-label="Messages">
+        {turns.map((t, i) => (
+          <li key={i} class={`turn ${t.role}`}>
+            {t.role === 'user' ? <UserMessage text={t.text} /> : <Answer turn={t} />}
+          </li>
+        ))}
+      </ol>
+      <p class="sr-only" role="status">
+        {status}
+      </p>
+      <form
+        class="composer"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (draft.trim() && model && !busy) void send(draft.trim());
+        }}
+      >
+        <label for="message">Message</label>
+        <textarea
+          id="message"
+          rows={3}
+          value={draft}
+          placeholder="Ask the team… (Enter sends, Shift+Enter adds a line)"
+          onInput={(e) => setDraft((e.target as HTMLTextAreaElement).value)}
+          onKeyDown={(e) => {
+            if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+              e.preventDefault();
+              (e.currentTarget as HTMLTextAreaElement).form?.requestSubmit();
+            }
+          }}
+        />
+        <div class="row">
+          <button type="submit" disabled={busy || !model}>
+            Send
+          </button>
+          {busy && (
+            <button type="button" class="secondary" onClick={() => stop.current?.abort()}>
+              Stop
+            </button>
+          )}
+        </div>
+      </form>
+    </section>
+  );
+}
+
+function UserMessage({ text }: { text: string }) {
+  return (
+    <div class="bubble">
+      <span class="who">You</span>
+      <p class="plain">{text}</p>
+    </div>
+  );
+}
+
+function Answer({ turn }: { turn: AssistantTurn }) {
+  const scope = String(turn.id);
+  const steps = turn.progress.split('\n').filter(Boolean);
+  return (
+    <div class="bubble" aria-busy={turn.streaming}>
+      <span class="who">Cortex Flow</span>
+      {steps.length > 0 && (
+        // Open while the team works; folded once the answer is done (the user may open it again).
+        <details class="progress" open={turn.streaming} key={String(turn.streaming)}>
+          <summary>
+            {turn.streaming ? 'Team at work' : 'Team progress'} ({steps.length} {steps.length === 1 ? 'step' : 'steps'})
+          </summary>
+          <ol data-testid="progress">
+            {steps.map((s, i) => (
+              <li key={i}>{s}</li>
+            ))}
+          </ol>
+        </details>
+      )}
+      {turn.answer ? (
+        <div
+          class="markdown"
+          data-testid="answer"
+          dangerouslySetInnerHTML={{ __html: answerHtml(turn.answer, turn.sources, scope) }}
+        />
+      ) : (
+        turn.streaming && <p class="muted">Waiting for the answer…</p>
+      )}
+      {turn.error && (
+        <p class="error" role="alert">
+          {turn.error}
+        </p>
+      )}
+      {turn.sources.length > 0 && (
+        <section class="sources" aria-label="Sources">
+          <h2>Sources</h2>
+          <ol>
+            {turn.sources.map((s) => (
+              <li key={s.index} id={sourceAnchor(scope, s.index)} value={s.index}>
+                {isWebUrl(s.url) ? (
+                  <a href={s.url} target="_blank" rel="noopener noreferrer">
+                    {s.title || s.url}
+                  </a>
+                ) : (
+                  <span>{s.title || s.url}</span>
+                )}{' '}
+                <span class="muted">{s.url}</span>
+              </li>
+            ))}
+          </ol>
+        </section>
+      )}
+      {turn.runId && (
+        <p class="run-link">
+          <a href={`/runs/${turn.runId}`}>View run</a>
+        </p>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,127 @@
+// One run: its timeline (a lane per agent, a bar per step, tool and upstream calls as marks, the
+// critical path), failures and pauses, totals. A running run follows GET /v1/runs/{id}/events.
+import { useEffect, useState } from 'preact/hooks';
+import { api, apiJson } from '../api.ts';
+import { sseData } from '../sse.ts';
+import { buildTimeline, seconds, type RunEvent } from '../timeline.ts';
+import { TimelineView } from '../timeline-view.tsx';
+
+interface Run {
+  id: string;
+  conversation_id: string;
+  model: string;
+  status: string;
+  error: string | null;
+  agents_used: string[];
+  upstream_usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+  started_at: number;
+  finished_at: number | null;
+  events: RunEvent[];
+}
+
+export function RunPage({ id }: { id: string }) {
+  const [run, setRun] = useState<Run | null>(null);
+  const [events, setEvents] = useState<RunEvent[]>([]);
+  const [live, setLive] = useState(false);
+  const [error, setError] = useState('');
+  const [now, setNow] = useState(Date.now());
+
+  useEffect(() => {
+    const stop = new AbortController();
+    const path = `/v1/runs/${encodeURIComponent(id)}`;
+    (async () => {
+      const first = await apiJson<Run>(path);
+      setRun(first);
+      setEvents(first.events);
+      if (first.status !== 'running') return;
+      // Running: follow it live, from its start, until it ends; then the stored run has the outcome.
+      setLive(true);
+      const res = await api(`${path}/events`, { signal: stop.signal });
+      const seen: RunEvent[] = [];
+      for await (const data of sseData(res, stop.signal)) {
+        seen.push(JSON.parse(data));
+        setEvents([...seen]);
+      }
+      setLive(false);
+      if (!stop.signal.aborted) {
+        const last = await apiJson<Run>(path);
+        setRun(last);
+        setEvents(last.events);
+      }
+    })().catch((err: Error) => {
+      if (!stop.signal.aborted) setError(err.message);
+    });
+    return () => stop.abort();
+  }, [id]);
+
+  // While live, the open bars grow with the clock.
+  useEffect(() => {
+    if (!live) return;
+    const timer = setInterval(() => setNow(Date.now()), 250);
+    return () => clearInterval(timer);
+  }, [live]);
+
+  if (error)
+    return (
+      <section aria-labelledby="run-heading">
+        <h1 id="run-heading">Run</h1>
+        <p class="error" role="alert">
+          {error}
+        </p>
+      </section>
+    );
+  if (!run) return <p class="muted">Loading the run…</p>;
+
+  const timeline = buildTimeline(events, now);
+  const status = live ? 'running' : run.status;
+  return (
+    <section aria-labelledby="run-heading" class="run">
+      <p>
+        <a href={`/conversations/${run.conversation_id}`}>← Conversation</a>
+      </p>
+      <h1 id="run-heading">
+        Run <code>{run.id}</code>
+      </h1>
+      <dl class="figures">
+        <div>
+          <dt>Status</dt>
+          <dd data-testid="run-status" class={`status status-${status}`}>
+            {status}
+            {live && ' (live)'}
+          </dd>
+        </div>
+        <div>
+          <dt>Model</dt>
+          <dd>{run.model}</dd>
+        </div>
+        <div>
+          <dt>Wall time</dt>
+          <dd>{seconds(timeline.end - timeline.start)}</dd>
+        </div>
+        <div>
+          <dt>Upstream tokens</dt>
+          <dd>{timeline.lanes.reduce((n, l) => n + l.tokens.input + l.tokens.output, 0)}</dd>
+        </div>
+      </dl>
+      {(timeline.failure || run.error) && (
+        <div class="banner failure" role="alert" data-testid="run-failure">
+          <strong>The run failed</strong>: {timeline.failure?.message ?? run.error}
+          {timeline.failure?.code && (
+            <>
+              {' '}
+              (<code>{timeline.failure.code}</code>)
+            </>
+          )}
+        </div>
+      )}
+      {timeline.pause && (
+        <div class="banner pause" role="status">
+          <strong>Paused for the client's tools</strong>:{' '}
+          {timeline.pause.toolCalls.map((c) => c.name).join(', ') || 'tool calls'}; the run resumes when their results
+          arrive.
+        </div>
+      )}
+      {events.length === 0 ? <p class="muted">This run has no events yet.</p> : <TimelineView timeline={timeline} />}
+    </section>
+  );
+}
