@@ -102,6 +102,16 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX run_checkpoints_by_conversation ON run_checkpoints (conversation_id);
     `,
   },
+  {
+    version: 4,
+    name: 'history chain look-up, newest holders first',
+    // A prefix many conversations share (the same first message under one key) has thousands of
+    // holders: the look-up reads the newest few from the index instead of all of them.
+    sql: `
+      CREATE INDEX messages_by_chain_time ON messages (chain_hash, created_at);
+      DROP INDEX messages_by_chain;
+    `,
+  },
 ];
 
 const MIGRATION_LOCK = 0x43_46_4d_47; // "CFMG": one replica migrates, the others wait
