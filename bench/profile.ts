@@ -68,13 +68,32 @@ export function summarise(profile: Profile, top: number, fromUs = 0): string {
     const fn = `${functionName || '(anonymous)'} ${pkg.startsWith('(') ? '' : `${pkg}:${lineNumber + 1}`}`;
     byFunction.set(fn, (byFunction.get(fn) ?? 0) + t);
   }
+  // BENCH_FOCUS=<package>: who calls into that package (the first frame outside it, up the stack).
+  const callers = new Map<string, number>();
+  const focus = process.env.BENCH_FOCUS;
+  if (focus) {
+    const parent = new Map<number, number>();
+    for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+    for (const [id, t] of self) {
+      let at: number | undefined = id;
+      if (packageOf(byId.get(at)!.callFrame.url, byId.get(at)!.callFrame.functionName) !== focus) continue;
+      while (at !== undefined && packageOf(byId.get(at)!.callFrame.url, byId.get(at)!.callFrame.functionName) === focus)
+        at = parent.get(at);
+      const f = at === undefined ? undefined : byId.get(at)!.callFrame;
+      const key = f
+        ? `${f.functionName || '(anonymous)'} ${packageOf(f.url, f.functionName)}:${f.lineNumber + 1}`
+        : '?';
+      callers.set(key, (callers.get(key) ?? 0) + t);
+    }
+  }
   const rows = (m: Map<string, number>) =>
     [...m]
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
       .map(([k, t]) => `${((100 * t) / total).toFixed(1).padStart(5)} %  ${k}`)
       .join('\n');
-  return `self time by package:\n${rows(byPackage)}\n\nself time by function:\n${rows(byFunction)}`;
+  const focused = focus ? `\n\ncallers of ${focus}:\n${rows(callers)}` : '';
+  return `self time by package:\n${rows(byPackage)}\n\nself time by function:\n${rows(byFunction)}${focused}`;
 }
 
 const profDir = mkdtempSync(join(tmpdir(), 'cortex-profile-'));

@@ -5,6 +5,7 @@ import { tool, type ToolSet } from 'ai';
 import type { ToolRegistry } from '../tools/types.ts';
 import type { RunContext } from './run-context.ts';
 import { internalName } from './tool-names.ts';
+import { toolSchema } from './tool-schema.ts';
 
 export interface AgentToolOptions {
   /** Offer the tools under the reserved prefix: for an agent that also sees the client's tools. */
@@ -27,7 +28,7 @@ export function agentToolSet(
     if (!t) continue; // e.g. web_search when no search provider is configured
     set[options.namespaced ? internalName(name) : name] = tool({
       description: t.description,
-      inputSchema: t.inputSchema,
+      inputSchema: toolSchema(t.inputSchema),
       execute: async (input: unknown, { toolCallId }: { toolCallId: string }) => {
         run.emit({ type: 'tool_call', agent, toolCallId, toolName: name, input });
         run.progress(agent, `${agent} → ${name} ${summarise(input)}`);

@@ -38,6 +38,7 @@ import { SUPERVISOR, WRITER, type AgentSpec } from './spec.ts';
 import { runSpecialist, type Assignment } from './specialist.ts';
 import { delegationName, plainName, refuseReservedNames } from './tool-names.ts';
 import { assistantMessage, clientResultsMessage, toolMessage, type CallResult } from './turn-messages.ts';
+import { toolSchema } from './tool-schema.ts';
 import { writeAnswer } from './writer.ts';
 
 export interface TeamOptions {
@@ -65,15 +66,17 @@ interface Outcome {
   checkpoint?: RunCheckpoint;
 }
 
-const assignment = z.object({
-  task: z.string().describe('What the agent must do, precisely, as a self-contained instruction.'),
-  context: z
-    .string()
-    .optional()
-    .describe(
-      'Facts from the conversation or from earlier results that the agent needs (it does not see the conversation).',
-    ),
-});
+const assignment = toolSchema(
+  z.object({
+    task: z.string().describe('What the agent must do, precisely, as a self-contained instruction.'),
+    context: z
+      .string()
+      .optional()
+      .describe(
+        'Facts from the conversation or from earlier results that the agent needs (it does not see the conversation).',
+      ),
+  }),
+);
 
 /** Supervisor turns beyond the delegation rounds: its own tools, a writer that failed, concluding. */
 const EXTRA_STEPS = 2;
