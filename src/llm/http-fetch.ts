@@ -5,7 +5,7 @@
 // `TypeError('fetch failed', { cause })` (the SDK names the cause: `connect ECONNREFUSED ...`),
 // the signal aborting the request and its body, and a cancelled body closing the connection.
 // Anything it does not do (redirects, bodies other than text or bytes) is left to global fetch.
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
 
@@ -28,20 +28,18 @@ export function keepAliveFetch(): typeof fetch {
       return fetch(input, init);
     const signal = init.signal ?? undefined;
     signal?.throwIfAborted();
-    const res = await new Promise<IncomingMessage>((resolve, reject) => {
-      const send = protocol === 'https:' ? httpsRequest : httpRequest;
-      const req = send(url, {
-        method: init.method ?? 'GET',
-        headers: headersOf(init.headers),
-        agent: agents[protocol],
-        signal,
-      });
-      req.once('response', resolve);
-      req.once('error', (err) =>
-        reject(signal?.aborted ? signal.reason : new TypeError('fetch failed', { cause: err })),
-      );
-      req.end(body ?? undefined);
+    const send = protocol === 'https:' ? httpsRequest : httpRequest;
+    const req = send(url, {
+      method: init.method ?? 'GET',
+      headers: headersOf(init.headers),
+      agent: agents[protocol],
+      signal,
     });
+    // The listeners live as long as the request: they must not capture the body (kilobytes per
+    // waiting call), so it is written here, outside any closure.
+    const answered = response(req, signal);
+    req.end(body ?? undefined);
+    const res = await answered;
     const status = res.statusCode ?? 502;
     if (REDIRECT.has(status) && res.headers.location) {
       res.resume();
@@ -55,6 +53,13 @@ export function keepAliveFetch(): typeof fetch {
     if (!stream) res.resume();
     return new Response(stream, { status, statusText: res.statusMessage, headers });
   };
+}
+
+function response(req: ClientRequest, signal: AbortSignal | undefined): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    req.once('response', resolve);
+    req.once('error', (err) => reject(signal?.aborted ? signal.reason : new TypeError('fetch failed', { cause: err })));
+  });
 }
 
 function headersOf(h: HeadersInit | undefined): Record<string, string> {
