@@ -91,9 +91,6 @@ export class SqliteDatabase implements Database {
    * A lone transaction starts at once, so a single request waits for nobody.
    */
   private async commitGroups(): Promise<void> {
-    // Transactions are synchronous work for SQLite: without a pause, each would commit alone. The
-    // ones asked for in the same turn of the event loop (concurrent requests' I/O callbacks) join.
-    await new Promise((r) => setImmediate(r));
     while (this.waiting.length) {
       const group = this.waiting.splice(0, MAX_GROUP);
       const outcomes: (() => void)[] = [];
