@@ -87,6 +87,7 @@ export class TeamOrchestrator implements Orchestrator {
   readonly engine = 'llm';
   private readonly options: TeamOptions;
   private readonly members = new Map<string, Member>();
+  private readonly instructions = new Map<string, string>();
 
   constructor(options: TeamOptions) {
     this.options = options;
@@ -220,14 +221,7 @@ export class TeamOrchestrator implements Orchestrator {
     }
     const writerTool = writer ? delegationName(WRITER) : undefined;
     const tools = declarations({ ...own, ...client, ...delegation });
-    const roster = this.specialists.map((m) => `- ${delegationName(m.spec.name)}: ${m.spec.description}`).join('\n');
-    const instructions = team
-      ? `${spec.instructions}\n\nYour team (call these tools to delegate):\n${roster}`
-      : `${spec.instructions}\n\n${
-          spec.name === SUPERVISOR
-            ? 'You work alone here: no agents are available. Use your own tools and answer the user directly.'
-            : 'You are talking to the user directly: answer their latest message.'
-        }`;
+    const instructions = this.instructionsOf(spec, team);
     const prompt = toAgentPrompt(instructions, conversation);
     const { maxIterations } = run.depth;
     const deadline = run.startedAt + run.depth.delegationBudgetMs;
@@ -337,6 +331,27 @@ export class TeamOrchestrator implements Orchestrator {
       }
       state.messages.push(toolMessage(results));
     }
+  }
+
+  /**
+   * The lead's instructions, the same for every run of a mode: built once and shared, as every run
+   * holds them while its first call waits (a few KB per open stream otherwise).
+   */
+  private instructionsOf(spec: AgentSpec, team: boolean): string {
+    const key = `${spec.name}\n${team}`;
+    let text = this.instructions.get(key);
+    if (text === undefined) {
+      const roster = this.specialists.map((m) => `- ${delegationName(m.spec.name)}: ${m.spec.description}`).join('\n');
+      text = team
+        ? `${spec.instructions}\n\nYour team (call these tools to delegate):\n${roster}`
+        : `${spec.instructions}\n\n${
+            spec.name === SUPERVISOR
+              ? 'You work alone here: no agents are available. Use your own tools and answer the user directly.'
+              : 'You are talking to the user directly: answer their latest message.'
+          }`;
+      this.instructions.set(key, text);
+    }
+    return text;
   }
 
   /** Runs a turn's internal calls in parallel and waits for all of them; none can fail the run. */

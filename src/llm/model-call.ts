@@ -57,25 +57,7 @@ export type CallPart =
  * (a `break`, a throw in the consumer) cancels the upstream body; the signal aborts the request.
  */
 export async function* streamCall(c: ModelCall): AsyncGenerator<CallPart, void, undefined> {
-  const model = c.model as LanguageModelV3;
-  const { providerOptions, ...settings } = c.settings ?? {};
-  const callSettings = prepareCallSettings(settings);
-  const { retry } = prepareRetries({ maxRetries: c.maxRetries, abortSignal: c.abortSignal });
-  const standard = await standardizePrompt({ system: c.system, messages: c.messages });
-  const prompt = await convertToLanguageModelPrompt({
-    prompt: standard,
-    supportedUrls: await model.supportedUrls,
-    download: undefined,
-    abortSignal: c.abortSignal,
-  });
-  const { tools, toolChoice } = await prepareToolsAndToolChoice({
-    tools: c.tools,
-    toolChoice: c.toolChoice,
-    activeTools: c.activeTools,
-  });
-  const { stream } = await retry(() =>
-    model.doStream({ ...callSettings, prompt, tools, toolChoice, providerOptions, abortSignal: c.abortSignal }),
-  );
+  const stream = await openStream(c);
   const reader = stream.getReader();
   let done = false;
   try {
@@ -109,6 +91,32 @@ export async function* streamCall(c: ModelCall): AsyncGenerator<CallPart, void, 
     if (!done) await reader.cancel().catch(() => {});
     reader.releaseLock();
   }
+}
+
+/**
+ * The provider call, opened. Its own frame holds the prompt's intermediate forms, so that they are
+ * garbage once the call is open rather than kept by the generator for as long as the answer streams.
+ */
+async function openStream(c: ModelCall) {
+  const model = c.model as LanguageModelV3;
+  const { providerOptions, ...settings } = c.settings ?? {};
+  const callSettings = prepareCallSettings(settings);
+  const { retry } = prepareRetries({ maxRetries: c.maxRetries, abortSignal: c.abortSignal });
+  const prompt = await convertToLanguageModelPrompt({
+    prompt: await standardizePrompt({ system: c.system, messages: c.messages }),
+    supportedUrls: await model.supportedUrls,
+    download: undefined,
+    abortSignal: c.abortSignal,
+  });
+  const { tools, toolChoice } = await prepareToolsAndToolChoice({
+    tools: c.tools,
+    toolChoice: c.toolChoice,
+    activeTools: c.activeTools,
+  });
+  const { stream } = await retry(() =>
+    model.doStream({ ...callSettings, prompt, tools, toolChoice, providerOptions, abortSignal: c.abortSignal }),
+  );
+  return stream;
 }
 
 /** A tool call as `streamText` reports it: arguments parsed and checked, or marked invalid. */
