@@ -169,10 +169,7 @@ try {
   console.log(
     `${'concurrency 1, plain'.padEnd(44)} ${'p50 ms'.padStart(8)} ${'p90 ms'.padStart(8)} ${'p99 ms'.padStart(8)}`,
   );
-  for (const r of c1)
-    console.log(
-      `${r.label.padEnd(44)} ${r.p50.toFixed(2).padStart(8)} ${r.p90.toFixed(2).padStart(8)} ${r.p99.toFixed(2).padStart(8)}`,
-    );
+  for (const r of c1) console.log(r.label.padEnd(44), ...[r.p50, r.p90, r.p99].map((ms) => ms.toFixed(2).padStart(8)));
   console.log(`added median latency at concurrency 1: ${(c1[1].p50 - c1[0].p50).toFixed(2)} ms`);
 } finally {
   await cortex.stop();
