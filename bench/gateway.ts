@@ -4,11 +4,12 @@
 // plain and streamed, at 32 connections; then the added median latency at concurrency 1.
 // Run: npm run bench -- gateway
 import { createRequire } from 'node:module';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, startPrinting, startServer, type Child } from './lib-processes.ts';
-import { load, printTable, ratio, type LoadResult } from './lib-load.ts';
+import { load, percentile, printTable, ratio, type LoadResult } from './lib-load.ts';
+import { Agent, request as httpRequest } from 'node:http';
 import { spawn } from 'node:child_process';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -20,6 +21,41 @@ const request = (stream: boolean) =>
     stream,
     messages: [{ role: 'user', content: 'BENCH-ONE-CALL hello' }],
   });
+
+const C1_REQUESTS = Number(process.env.BENCH_C1_REQUESTS ?? 1000);
+
+/** One POST over a keep-alive agent, resolved once the whole answer is read. */
+function post(agent: Agent, url: URL, body: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      url,
+      { method: 'POST', agent, headers: { 'content-type': 'application/json', ...headers } },
+      (res) => {
+        res.on('data', () => {});
+        res.on('end', () => resolve(res.statusCode ?? 0));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** Latency percentiles of C1_REQUESTS requests sent one after another (after 100 to warm up). */
+async function sequentialLatency(label: string, target: string, body: string, headers: Record<string, string>) {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const url = new URL(target);
+  const times: number[] = [];
+  for (let i = 0; i < C1_REQUESTS + 100; i++) {
+    const started = performance.now();
+    const status = await post(agent, url, body, headers);
+    if (status !== 200) throw new Error(`${label}: status ${status}`);
+    if (i >= 100) times.push(performance.now() - started);
+  }
+  agent.destroy();
+  times.sort((a, b) => a - b);
+  return { label, p50: percentile(times, 50), p90: percentile(times, 90), p99: percentile(times, 99) };
+}
 
 /** The Portkey gateway (a devDependency) in its own process, headless, on a free port. */
 async function startPortkey(): Promise<Child & { baseUrl: string }> {
@@ -66,43 +102,75 @@ const portkeyHeaders = {
   'x-portkey-custom-host': upstream.line,
   authorization: 'Bearer sk-bench',
 };
+// `pid`: the process whose CPU time per request is reported (the gateway's own, upstream excluded).
 const targets = [
-  { label: 'straight to the upstream', url: `${upstream.line}/chat/completions`, headers: {} },
-  { label: 'bare node:http pass-through proxy', url: `${proxy.line}/v1/chat/completions`, headers: {} },
-  { label: 'Portkey AI gateway', url: `${portkey.baseUrl}/v1/chat/completions`, headers: portkeyHeaders },
-  { label: 'Cortex Flow', url: `${cortex.baseUrl}/v1/chat/completions`, headers: {} },
+  {
+    label: 'straight to the upstream',
+    url: `${upstream.line}/chat/completions`,
+    headers: {},
+    pid: upstream.process.pid,
+  },
+  {
+    label: 'bare node:http pass-through proxy',
+    url: `${proxy.line}/v1/chat/completions`,
+    headers: {},
+    pid: proxy.process.pid,
+  },
+  {
+    label: 'Portkey AI gateway',
+    url: `${portkey.baseUrl}/v1/chat/completions`,
+    headers: portkeyHeaders,
+    pid: portkey.process.pid,
+  },
+  { label: 'Cortex Flow', url: `${cortex.baseUrl}/v1/chat/completions`, headers: {}, pid: cortex.process.pid },
 ];
+
+/** CPU time (user + system, ms) a process has used so far; undefined where /proc is not there. */
+function cpuMs(pid: number | undefined): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+const CLOCK_TICKS = 100;
 
 try {
   const rows: Record<'plain' | 'stream', LoadResult[]> = { plain: [], stream: [] };
+  const cpu: string[] = [];
   for (const mode of ['plain', 'stream'] as const)
-    for (const t of targets)
-      rows[mode].push(
-        await load(`${t.label}, ${mode}`, t.url, request(mode === 'stream'), {
-          connections: CONNECTIONS,
-          seconds: SECONDS,
-          headers: t.headers,
-        }),
-      );
+    for (const t of targets) {
+      const before = cpuMs(t.pid);
+      const r = await load(`${t.label}, ${mode}`, t.url, request(mode === 'stream'), {
+        connections: CONNECTIONS,
+        seconds: SECONDS,
+        headers: t.headers,
+      });
+      const after = cpuMs(t.pid);
+      rows[mode].push(r);
+      // CPU per request is what a loaded machine distorts least: the others' load slows the wall clock.
+      if (before !== undefined && after !== undefined)
+        cpu.push(`${r.label.padEnd(44)} ${((after - before) / (r.rps * SECONDS)).toFixed(3).padStart(8)}`);
+    }
   printTable([...rows.plain, ...rows.stream]);
+  if (cpu.length)
+    console.log(`${'CPU of the process serving it'.padEnd(44)} ${'ms/req'.padStart(8)}\n${cpu.join('\n')}`);
   for (const mode of ['plain', 'stream'] as const) {
     const [straight, bare, pk, cf] = rows[mode];
     console.log(
       `${mode}: Cortex Flow / Portkey ${ratio(cf.rps, pk.rps)}, / bare proxy ${ratio(cf.rps, bare.rps)}, / straight ${ratio(cf.rps, straight.rps)}`,
     );
   }
-  // Added latency with nothing else in flight.
-  const one = [];
-  for (const t of [targets[0], targets[3]])
-    one.push(
-      await load(`${t.label}, plain, 1 connection`, t.url, request(false), {
-        connections: 1,
-        seconds: SECONDS,
-        headers: t.headers,
-      }),
-    );
-  printTable(one);
-  console.log(`added median latency at concurrency 1: ${(one[1].p50 - one[0].p50).toFixed(2)} ms`);
+  // Added latency with nothing else in flight: one request after another over one keep-alive
+  // connection, timed with performance.now() (autocannon rounds to whole milliseconds).
+  const c1 = [];
+  for (const t of [targets[0], targets[3]]) c1.push(await sequentialLatency(t.label, t.url, request(false), t.headers));
+  console.log(
+    `${'concurrency 1, plain'.padEnd(44)} ${'p50 ms'.padStart(8)} ${'p90 ms'.padStart(8)} ${'p99 ms'.padStart(8)}`,
+  );
+  for (const r of c1) console.log(r.label.padEnd(44), ...[r.p50, r.p90, r.p99].map((ms) => ms.toFixed(2).padStart(8)));
+  console.log(`added median latency at concurrency 1: ${(c1[1].p50 - c1[0].p50).toFixed(2)} ms`);
 } finally {
   await cortex.stop();
   await portkey.stop();

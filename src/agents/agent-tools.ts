@@ -5,6 +5,7 @@ import { tool, type ToolSet } from 'ai';
 import type { ToolRegistry } from '../tools/types.ts';
 import type { RunContext } from './run-context.ts';
 import { internalName } from './tool-names.ts';
+import { toolSchema } from './tool-schema.ts';
 
 export interface AgentToolOptions {
   /** Offer the tools under the reserved prefix: for an agent that also sees the client's tools. */
@@ -30,7 +31,7 @@ export function agentToolSet(
     const mcp = t.mcp ? { mcp: t.mcp } : {};
     set[options.namespaced ? internalName(name) : name] = tool({
       description: t.description,
-      inputSchema: t.inputSchema,
+      inputSchema: toolSchema(t.inputSchema),
       execute: async (input: unknown, { toolCallId }: { toolCallId: string }) => {
         run.emit({ type: 'tool_call', agent, toolCallId, toolName: name, input, ...mcp });
         run.progress(agent, `${agent} → ${name} ${summarise(input)}`);

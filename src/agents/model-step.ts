@@ -2,7 +2,8 @@
 // tools are declared but not executed by the SDK, so the turn ends with the model's text and tool
 // calls and the run decides what happens next (run the calls, pause for the client, hand over).
 // Owning the loop is what makes a run resumable and keeps each upstream call's time its own.
-import { streamText, tool, type ModelMessage, type ToolSet } from 'ai';
+import { tool, type ModelMessage, type ToolSet } from 'ai';
+import { streamCall } from '../llm/model-call.ts';
 import type { ResolvedModel } from '../llm/providers.ts';
 import { BadToolCallError } from '../llm/upstream-error.ts';
 import type { RunContext } from './run-context.ts';
@@ -57,50 +58,38 @@ async function oneTurn(
   o: ModelStepOptions,
 ): Promise<StepResult | { bad: BadToolCallError; textSent: boolean }> {
   const stop = new AbortController();
-  const result = streamText({
-    ...run.callSettings(o.model.model, AbortSignal.any([run.signal, stop.signal])),
-    ...o.settings,
+  const call = streamCall({
+    model: o.model.model,
+    maxRetries: run.limits.maxRetries,
+    abortSignal: AbortSignal.any([run.signal, stop.signal]),
+    settings: o.settings,
     system: o.system,
     messages: o.messages,
     tools: o.tools,
     activeTools: o.activeTools,
     toolChoice: o.toolChoice,
-    onError: () => {}, // errors arrive as `error` parts below; the SDK would otherwise print them
   });
   let text = '';
   let limited = false;
   let finishReason: string | undefined;
   const toolCalls: StepToolCall[] = [];
   let bad: BadToolCallError | undefined;
-  try {
-    for await (const part of result.fullStream) {
-      switch (part.type) {
-        case 'text-delta':
-          if (limited) break;
-          text += part.text;
-          if (!o.onText(part.text)) {
-            limited = true;
-            stop.abort(); // the answer reached the client's limit: the rest is not needed
-          }
-          break;
-        case 'tool-call':
-          // Named as the trace names it: an internal tool's prefix never reaches a client, even in an error.
-          if (part.invalid) bad ??= new BadToolCallError(plainName(part.toolName), describe(part.error));
-          else toolCalls.push({ id: part.toolCallId, name: part.toolName, input: part.input });
-          break;
-        case 'finish-step':
-          finishReason = part.finishReason;
-          run.usage(o.agent, o.model.name, part.usage);
-          break;
-        case 'error':
-          throw part.error;
-        case 'abort':
-          if (limited) break;
-          throw run.signal.reason ?? new Error('the upstream call was aborted');
+  for await (const part of call) {
+    if (part.type === 'text') {
+      text += part.text;
+      if (!o.onText(part.text)) {
+        limited = true;
+        stop.abort(); // the answer reached the client's limit: the rest is not needed
+        break;
       }
+    } else if (part.type === 'tool-call') {
+      // Named as the trace names it: an internal tool's prefix never reaches a client, even in an error.
+      if (part.invalid) bad ??= new BadToolCallError(plainName(part.toolName), describe(part.error));
+      else toolCalls.push({ id: part.toolCallId, name: part.toolName, input: part.input });
+    } else {
+      finishReason = part.finishReason;
+      run.usage(o.agent, o.model.name, part.usage);
     }
-  } catch (err) {
-    if (!limited || run.signal.aborted) throw err;
   }
   if (bad) return { bad, textSent: text.length > 0 };
   if (limited) return { text, toolCalls: [], finishReason: 'stop' };

@@ -1,9 +1,10 @@
 // The writer's answer, streamed token by token as the model writes it: every parameter of the
 // request applies to this call (it writes what the client receives), and its deltas become the
 // run's `text_delta` events.
-import { streamText, wrapLanguageModel, type LanguageModel, type ModelMessage } from 'ai';
+import { wrapLanguageModel, type LanguageModel, type ModelMessage } from 'ai';
 import type { LanguageModelV3 } from '@ai-sdk/provider';
 import type { GenerationParams } from '../orchestrator/types.ts';
+import { streamCall } from '../llm/model-call.ts';
 import type { ResolvedModel } from '../llm/providers.ts';
 import { answerSettings, responseFormatOf } from './generation.ts';
 import type { RunContext } from './run-context.ts';
@@ -23,28 +24,22 @@ export interface StreamedAnswer {
 }
 
 export async function streamAnswer(run: RunContext, o: StreamAnswerOptions): Promise<StreamedAnswer> {
-  const result = streamText({
-    ...run.callSettings(withResponseFormat(o.model.model, o.generation)),
-    ...answerSettings(o.generation),
+  const call = streamCall({
+    model: withResponseFormat(o.model.model, o.generation),
+    maxRetries: run.limits.maxRetries,
+    abortSignal: run.signal,
+    settings: answerSettings(o.generation),
     system: o.system,
     messages: o.messages,
-    onError: () => {}, // errors arrive as `error` parts below; the SDK would otherwise print them
   });
   let lastFinish: string | undefined;
-  for await (const part of result.fullStream) {
-    switch (part.type) {
-      case 'text-delta':
-        if (o.onText) o.onText(part.text);
-        else run.answerDelta(part.text);
-        break;
-      case 'finish-step':
-        lastFinish = part.finishReason;
-        run.usage(o.agent, o.model.name, part.usage);
-        break;
-      case 'error':
-        throw part.error;
-      case 'abort':
-        throw run.signal.reason ?? new Error('the upstream call was aborted');
+  for await (const part of call) {
+    if (part.type === 'text') {
+      if (o.onText) o.onText(part.text);
+      else run.answerDelta(part.text);
+    } else if (part.type === 'finish') {
+      lastFinish = part.finishReason;
+      run.usage(o.agent, o.model.name, part.usage);
     }
   }
   return {

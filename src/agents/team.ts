@@ -40,6 +40,7 @@ import { SUPERVISOR, WRITER, type AgentSpec } from './spec.ts';
 import { runSpecialist, type Assignment } from './specialist.ts';
 import { delegationName, plainName, refuseReservedNames } from './tool-names.ts';
 import { assistantMessage, clientResultsMessage, toolMessage, type CallResult } from './turn-messages.ts';
+import { toolSchema } from './tool-schema.ts';
 import { writeAnswer } from './writer.ts';
 
 export interface TeamOptions {
@@ -69,15 +70,17 @@ interface Outcome {
   checkpoint?: RunCheckpoint;
 }
 
-const assignment = z.object({
-  task: z.string().describe('What the agent must do, precisely, as a self-contained instruction.'),
-  context: z
-    .string()
-    .optional()
-    .describe(
-      'Facts from the conversation or from earlier results that the agent needs (it does not see the conversation).',
-    ),
-});
+const assignment = toolSchema(
+  z.object({
+    task: z.string().describe('What the agent must do, precisely, as a self-contained instruction.'),
+    context: z
+      .string()
+      .optional()
+      .describe(
+        'Facts from the conversation or from earlier results that the agent needs (it does not see the conversation).',
+      ),
+  }),
+);
 
 /** Supervisor turns beyond the delegation rounds: its own tools, a writer that failed, concluding. */
 const EXTRA_STEPS = 2;
@@ -88,6 +91,7 @@ export class TeamOrchestrator implements Orchestrator {
   readonly engine = 'llm';
   private readonly options: TeamOptions;
   private readonly members = new Map<string, Member>();
+  private readonly instructions = new Map<string, string>();
 
   constructor(options: TeamOptions) {
     this.options = options;
@@ -243,14 +247,7 @@ export class TeamOrchestrator implements Orchestrator {
     }
     const writerTool = writer ? delegationName(WRITER) : undefined;
     const tools = declarations({ ...own, ...client, ...delegation });
-    const roster = this.specialists.map((m) => `- ${delegationName(m.spec.name)}: ${m.spec.description}`).join('\n');
-    const instructions = team
-      ? `${spec.instructions}\n\nYour team (call these tools to delegate):\n${roster}`
-      : `${spec.instructions}\n\n${
-          spec.name === SUPERVISOR
-            ? 'You work alone here: no agents are available. Use your own tools and answer the user directly.'
-            : 'You are talking to the user directly: answer their latest message.'
-        }`;
+    const instructions = this.instructionsOf(spec, team);
     const prompt = toAgentPrompt(instructions, conversation);
     const { maxIterations } = run.depth;
     const deadline = run.startedAt + run.depth.delegationBudgetMs;
@@ -385,6 +382,27 @@ export class TeamOrchestrator implements Orchestrator {
       }
       state.messages.push(toolMessage(results));
     }
+  }
+
+  /**
+   * The lead's instructions, the same for every run of a mode: built once and shared, as every run
+   * holds them while its first call waits (a few KB per open stream otherwise).
+   */
+  private instructionsOf(spec: AgentSpec, team: boolean): string {
+    const key = `${spec.name}\n${team}`;
+    let text = this.instructions.get(key);
+    if (text === undefined) {
+      const roster = this.specialists.map((m) => `- ${delegationName(m.spec.name)}: ${m.spec.description}`).join('\n');
+      text = team
+        ? `${spec.instructions}\n\nYour team (call these tools to delegate):\n${roster}`
+        : `${spec.instructions}\n\n${
+            spec.name === SUPERVISOR
+              ? 'You work alone here: no agents are available. Use your own tools and answer the user directly.'
+              : 'You are talking to the user directly: answer their latest message.'
+          }`;
+      this.instructions.set(key, text);
+    }
+    return text;
   }
 
   /** Runs a turn's internal calls in parallel and waits for all of them; none can fail the run. */

@@ -7,6 +7,7 @@ import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import type { LanguageModel } from 'ai';
 import type { Config } from '../config.ts';
 import { ConfigError } from '../config.ts';
+import { keepAliveFetch } from './http-fetch.ts';
 import { formatModelSpec, parseModelSpec, type ModelSpec } from './model-spec.ts';
 
 export type ProviderSettings = Pick<
@@ -40,6 +41,8 @@ const remoteImages = () => ({ 'image/*': [/^https?:\/\/.*$/] });
 export class ProviderRegistry implements ModelResolver {
   private readonly settings: ProviderSettings;
   private readonly cache = new Map<string, ResolvedModel>();
+  /** One keep-alive pool for every OpenAI-style upstream (src/llm/http-fetch.ts). */
+  private readonly fetch = keepAliveFetch();
 
   constructor(settings: ProviderSettings) {
     this.settings = settings;
@@ -70,7 +73,11 @@ export class ProviderRegistry implements ModelResolver {
             `openai:${modelId} needs OPENAI_API_KEY (or OPENAI_BASE_URL for a server without keys)`,
           );
         // Chat Completions rather than the Responses API: every OpenAI-compatible server speaks it.
-        return createOpenAI({ apiKey: s.openaiApiKey ?? 'not-needed', baseURL: s.openaiBaseUrl }).chat(modelId);
+        return createOpenAI({
+          apiKey: s.openaiApiKey ?? 'not-needed',
+          baseURL: s.openaiBaseUrl,
+          fetch: this.fetch,
+        }).chat(modelId);
       }
       case 'anthropic':
         if (!s.anthropicApiKey) throw new ConfigError(`anthropic:${modelId} needs ANTHROPIC_API_KEY`);
@@ -81,6 +88,7 @@ export class ProviderRegistry implements ModelResolver {
           baseURL: s.ollamaBaseUrl,
           includeUsage: true,
           supportedUrls: remoteImages,
+          fetch: this.fetch,
         })(modelId);
       case 'compatible':
         if (!s.compatibleBaseUrl) throw new ConfigError(`compatible:${modelId} needs CORTEX_COMPATIBLE_BASE_URL`);
@@ -90,6 +98,7 @@ export class ProviderRegistry implements ModelResolver {
           apiKey: s.compatibleApiKey,
           includeUsage: true,
           supportedUrls: remoteImages,
+          fetch: this.fetch,
         })(modelId);
     }
   }

@@ -109,6 +109,16 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX runs_by_owner_time ON runs (owner, started_at);
     `,
   },
+  {
+    version: 5,
+    name: 'history chain look-up, newest holders first',
+    // A prefix many conversations share (the same first message under one key) has thousands of
+    // holders: the look-up reads the newest few from the index instead of all of them.
+    sql: `
+      CREATE INDEX messages_by_chain_time ON messages (chain_hash, created_at);
+      DROP INDEX messages_by_chain;
+    `,
+  },
 ];
 
 const MIGRATION_LOCK = 0x43_46_4d_47; // "CFMG": one replica migrates, the others wait

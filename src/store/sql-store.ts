@@ -38,6 +38,10 @@ import {
 const INTERRUPTED = 'the server stopped before the run finished (interrupted)';
 
 const PAGE = 64;
+/** Conversations holding one history prefix that a look-up considers, newest first. */
+const HOLDERS = 32;
+
+const compareDesc = (a: string, b: string) => (a < b ? 1 : a > b ? -1 : 0);
 
 export class SqlStore implements Store {
   private readonly db: Database;
@@ -145,16 +149,26 @@ export class SqlStore implements Store {
     const hashes = historyHashes(owner, history);
     // Two indexed look-ups (the chain hash, then the conversations by primary key): as one join,
     // PostgreSQL may hash all of the owner's conversations first.
+    // The newest holders come from the index (chain_hash, created_at) without reading the others; the
+    // conversations are then read by primary key, the owner checked here: with `owner = ?` in the
+    // WHERE, SQLite prefers the owner's index and scans every conversation of the owner.
     const at = async (depth: number) => {
       const holders = await this.db.all<{ conversation_id: string }>(
-        'SELECT conversation_id FROM messages WHERE chain_hash = ? LIMIT 256',
+        `SELECT conversation_id FROM messages WHERE chain_hash = ? ORDER BY created_at DESC LIMIT ${HOLDERS}`,
         [hashes[depth - 1]],
       );
       if (!holders.length) return [];
-      return this.db.all<{ id: string; message_count: number; updated_at: string }>(
-        `SELECT id, message_count, updated_at FROM conversations WHERE owner = ? AND id IN (${holders.map(() => '?').join(', ')}) ORDER BY updated_at DESC, id DESC LIMIT 16`,
-        [owner, ...holders.map((h) => String(h.conversation_id))],
+      const ids = [...new Set(holders.map((h) => String(h.conversation_id)))];
+      const rows = await this.db.all<{ id: string; owner: string; message_count: number; updated_at: string }>(
+        `SELECT id, owner, message_count, updated_at FROM conversations WHERE id IN (${ids.map(() => '?').join(', ')})`,
+        ids,
       );
+      return rows
+        .filter((r) => r.owner === owner)
+        .sort(
+          (a, b) => compareDesc(String(a.updated_at), String(b.updated_at)) || compareDesc(String(a.id), String(b.id)),
+        )
+        .slice(0, 16);
     };
     // A linear chat hits at once; an edited history costs a binary search (stored prefixes are
     // prefix-closed: a conversation holding depth d holds every depth below it).

@@ -26,11 +26,22 @@ export interface Database extends Sql {
 const WAL_SWITCH_MS = 10_000;
 const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
+interface Pending {
+  fn: (tx: Sql) => Promise<unknown>;
+  resolve(value: unknown): void;
+  reject(err: unknown): void;
+}
+
+/** Most transactions committed together: bounds how long the first of a group waits for the last. */
+const MAX_GROUP = 64;
+
 export class SqliteDatabase implements Database {
   readonly dialect = 'sqlite' as const;
   private readonly db: DatabaseSync;
   private readonly statements = new Map<string, StatementSync>();
-  private queue: Promise<unknown> = Promise.resolve();
+  /** Transactions waiting for the connection, and the loop committing them while there are any. */
+  private readonly waiting: Pending[] = [];
+  private drained: Promise<void> | undefined;
 
   constructor(path: string) {
     this.db = new DatabaseSync(path);
@@ -87,24 +98,51 @@ export class SqliteDatabase implements Database {
   }
 
   transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
-    // One connection: a second transaction must wait for the first to end, not join it.
-    const result = this.queue.then(async () => {
-      this.db.exec('BEGIN IMMEDIATE');
-      try {
-        const value = await fn(this);
-        this.db.exec('COMMIT');
-        return value;
-      } catch (err) {
-        this.db.exec('ROLLBACK');
-        throw err;
-      }
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.push({ fn, resolve, reject } as Pending);
+      this.drained ??= this.commitGroups().finally(() => (this.drained = undefined));
     });
-    this.queue = result.catch(() => {});
-    return result;
+  }
+
+  /**
+   * Group commit. One connection: a transaction must wait for the one before it to end, not join
+   * it. The transactions that queued up meanwhile (concurrent turns, leases) then run together in
+   * one BEGIN ... COMMIT, each in a savepoint of its own: one that fails is rolled back alone and
+   * its caller gets its error, the others commit, and nobody is answered before the COMMIT that
+   * holds its writes succeeded (a failed COMMIT fails the whole group, every caller is told).
+   * A lone transaction starts at once, so a single request waits for nobody.
+   */
+  private async commitGroups(): Promise<void> {
+    while (this.waiting.length) {
+      const group = this.waiting.splice(0, MAX_GROUP);
+      const outcomes: (() => void)[] = [];
+      try {
+        this.db.exec('BEGIN IMMEDIATE');
+        for (const t of group) {
+          this.db.exec('SAVEPOINT turn');
+          try {
+            const value = await t.fn(this);
+            this.db.exec('RELEASE turn');
+            outcomes.push(() => t.resolve(value));
+          } catch (err) {
+            this.db.exec('ROLLBACK TO turn');
+            this.db.exec('RELEASE turn');
+            outcomes.push(() => t.reject(err));
+          }
+        }
+        this.db.exec('COMMIT');
+      } catch (err) {
+        // BEGIN, a savepoint or COMMIT failed: nothing of the group is stored, and everyone hears so.
+        if (this.db.isOpen && this.db.isTransaction) this.db.exec('ROLLBACK');
+        for (const t of group) t.reject(err);
+        continue;
+      }
+      for (const settle of outcomes) settle();
+    }
   }
 
   async close(): Promise<void> {
-    await this.queue;
+    while (this.drained) await this.drained;
     this.db.close();
   }
 }

@@ -256,6 +256,20 @@ export function storeContract(
       expect((await store.runStats('k-nobody', since)).runs).toBe(0);
     });
 
+    it('continues the newest of hundreds of conversations that began with the same message', async () => {
+      for (let i = 0; i < 300; i++)
+        await store.appendTurn(turn(`c-many-${i}`, ['hello many', 'hi'], { owner: 'k-many' }));
+      await new Promise((r) => setTimeout(r, 5)); // strictly later than every other
+      await store.appendTurn(turn('c-many-newest', ['hello many', 'hi'], { owner: 'k-many' }));
+      const match = await store.matchHistory('k-many', [
+        { role: 'user', content: 'hello many' },
+        { role: 'assistant', content: 'hi' },
+      ]);
+      expect(match.depth).toBe(2);
+      expect(match.conversations[0].id).toBe('c-many-newest');
+      expect(match.conversations.length).toBeLessThanOrEqual(16);
+    });
+
     it('writes a turn when it starts (running) and completes it at the end', async () => {
       const start: TurnStart = {
         conversationId: 'c-begin',

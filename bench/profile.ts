@@ -1,0 +1,154 @@
+// Where the one-call path spends its CPU: starts the mock upstream and Cortex Flow (under
+// `--cpu-prof`), loads `cortex-flow-supervisor` with autocannon (plain, or streamed with
+// BENCH_STREAM=1), stops the server so that Node writes the profile, and prints the self time
+// by package (node_modules package, src/<dir>, node internals, GC, idle) and by function.
+// Run: node bench/profile.ts   (BENCH_SECONDS, BENCH_CONNECTIONS, BENCH_STREAM, BENCH_TOP)
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { freePort, ROOT, startPrinting } from './lib-processes.ts';
+import { load } from './lib-load.ts';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const STREAM = process.env.BENCH_STREAM === '1';
+const TOP = Number(process.env.BENCH_TOP ?? 25);
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+interface Profile {
+  startTime: number;
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** The bucket a frame's self time is counted in. */
+function packageOf(url: string, fn: string): string {
+  if (fn === '(garbage collector)') return '(gc)';
+  if (fn === '(idle)') return '(idle)';
+  if (fn === '(program)') return '(program)';
+  const nm = url.lastIndexOf('node_modules/');
+  if (nm >= 0) {
+    const rest = url.slice(nm + 'node_modules/'.length).split('/');
+    return rest[0].startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0];
+  }
+  const src = url.indexOf('/src/');
+  if (src >= 0 && url.startsWith('file:')) {
+    return url.slice(src + 1);
+  }
+  if (url.startsWith('node:')) return `node:${url.slice(5).split('/')[1] ?? url.slice(5)}`;
+  return url ? url : '(native)';
+}
+
+/** Self time by frame, counting only samples taken from `fromUs` on (the load, not the start-up). */
+export function summarise(profile: Profile, top: number, fromUs = 0): string {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map<number, number>();
+  let total = 0;
+  let at = profile.startTime;
+  profile.samples.forEach((id, i) => {
+    const dt = profile.timeDeltas[i] ?? 0;
+    at += dt;
+    if (at < fromUs) return;
+    self.set(id, (self.get(id) ?? 0) + dt);
+    total += dt;
+  });
+  const byPackage = new Map<string, number>();
+  const byFunction = new Map<string, number>();
+  for (const [id, t] of self) {
+    const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
+    const pkg = packageOf(url, functionName);
+    byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + t);
+    const fn = `${functionName || '(anonymous)'} ${pkg.startsWith('(') ? '' : `${pkg}:${lineNumber + 1}`}`;
+    byFunction.set(fn, (byFunction.get(fn) ?? 0) + t);
+  }
+  // BENCH_FOCUS=<package>: who calls into that package (the first frame outside it, up the stack).
+  const callers = new Map<string, number>();
+  const focus = process.env.BENCH_FOCUS;
+  if (focus) {
+    const parent = new Map<number, number>();
+    for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+    for (const [id, t] of self) {
+      let at: number | undefined = id;
+      if (packageOf(byId.get(at)!.callFrame.url, byId.get(at)!.callFrame.functionName) !== focus) continue;
+      while (at !== undefined && packageOf(byId.get(at)!.callFrame.url, byId.get(at)!.callFrame.functionName) === focus)
+        at = parent.get(at);
+      const f = at === undefined ? undefined : byId.get(at)!.callFrame;
+      const key = f
+        ? `${f.functionName || '(anonymous)'} ${packageOf(f.url, f.functionName)}:${f.lineNumber + 1}`
+        : '?';
+      callers.set(key, (callers.get(key) ?? 0) + t);
+    }
+  }
+  const rows = (m: Map<string, number>) =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([k, t]) => `${((100 * t) / total).toFixed(1).padStart(5)} %  ${k}`)
+      .join('\n');
+  const focused = focus ? `\n\ncallers of ${focus}:\n${rows(callers)}` : '';
+  return `self time by package:\n${rows(byPackage)}\n\nself time by function:\n${rows(byFunction)}${focused}`;
+}
+
+const profDir = mkdtempSync(join(tmpdir(), 'cortex-profile-'));
+const dataDir = mkdtempSync(join(tmpdir(), 'cortex-profile-data-'));
+const upstream = await startPrinting('bench/mock-upstream-process.ts', { BENCH_UPSTREAM_DELAY_MS: '0' });
+const port = await freePort();
+const server = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${profDir}`, 'src/cli.ts', 'serve'], {
+  cwd: ROOT,
+  env: {
+    ...process.env,
+    CORTEX_LOG_LEVEL: 'warn',
+    CORTEX_MODEL: 'openai:mock',
+    OPENAI_API_KEY: 'sk-bench',
+    OPENAI_BASE_URL: upstream.line,
+    CORTEX_DATA_DIR: dataDir,
+    CORTEX_LLM_MAX_RETRIES: '0',
+    OPENAI_COMPAT_PORT: String(port),
+  },
+  stdio: ['ignore', 'inherit', 'inherit'],
+});
+const baseUrl = `http://127.0.0.1:${port}`;
+let loadStartUs = 0;
+try {
+  for (
+    let i = 0;
+    !(await fetch(`${baseUrl}/health`).then(
+      (r) => r.ok,
+      () => false,
+    ));
+    i++
+  ) {
+    if (i > 300 || server.exitCode !== null) throw new Error('server did not start');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const body = JSON.stringify({
+    model: 'cortex-flow-supervisor',
+    stream: STREAM,
+    messages: [{ role: 'user', content: 'BENCH-ONE-CALL hello' }],
+  });
+  const url = `${baseUrl}/v1/chat/completions`;
+  await load('warm-up', url, body, { connections: CONNECTIONS, seconds: 1 }); // JIT and caches
+  // V8 stamps samples with the system's monotonic clock, the one hrtime reads: the start-up is left out.
+  loadStartUs = Number(process.hrtime.bigint() / 1000n);
+  const r = await load(`Cortex Flow, ${STREAM ? 'stream' : 'plain'}`, url, body, {
+    connections: CONNECTIONS,
+    seconds: SECONDS,
+  });
+  console.log(`${r.label}: ${r.rps.toFixed(0)} req/s, p50 ${r.p50} ms (under --cpu-prof)\n`);
+} finally {
+  server.kill('SIGTERM');
+  if (server.exitCode === null) await once(server, 'exit');
+  await upstream.stop();
+}
+const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
+if (!file) throw new Error('the server wrote no profile');
+console.log(summarise(JSON.parse(readFileSync(join(profDir, file), 'utf8')) as Profile, TOP, loadStartUs));
+rmSync(profDir, { recursive: true, force: true });
+rmSync(dataDir, { recursive: true, force: true });

@@ -1,0 +1,72 @@
+// The `fetch` under the OpenAI-style providers: node:http(s) over a keep-alive agent instead of
+// undici's WHATWG fetch, whose spec machinery (Request, Headers, fetch params, body mixins) cost
+// more CPU per upstream call than the rest of the call (BENCHMARKS.md, "Hot path"). It keeps what
+// the providers rely on from fetch: a `Response` whose body streams, connection failures as
+// `TypeError('fetch failed', { cause })` (the SDK names the cause: `connect ECONNREFUSED ...`),
+// the signal aborting the request and its body, and a cancelled body closing the connection.
+// Anything it does not do (redirects, bodies other than text or bytes) is left to global fetch.
+import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { Readable } from 'node:stream';
+
+const REDIRECT = new Set([301, 302, 303, 307, 308]);
+
+export function keepAliveFetch(): typeof fetch {
+  const agents = {
+    'http:': new HttpAgent({ keepAlive: true, maxSockets: 256 }),
+    'https:': new HttpsAgent({ keepAlive: true, maxSockets: 256 }),
+  };
+  return async (input, init = {}) => {
+    const url = new URL(input instanceof Request ? input.url : String(input));
+    const body = init.body;
+    const protocol = url.protocol as keyof typeof agents;
+    if (
+      input instanceof Request ||
+      !agents[protocol] ||
+      (body != null && typeof body !== 'string' && !(body instanceof Uint8Array))
+    )
+      return fetch(input, init);
+    const signal = init.signal ?? undefined;
+    signal?.throwIfAborted();
+    const send = protocol === 'https:' ? httpsRequest : httpRequest;
+    const req = send(url, {
+      method: init.method ?? 'GET',
+      headers: headersOf(init.headers),
+      agent: agents[protocol],
+      signal,
+    });
+    // The listeners live as long as the request: they must not capture the body (kilobytes per
+    // waiting call), so it is written here, outside any closure.
+    const answered = response(req, signal);
+    req.end(body ?? undefined);
+    const res = await answered;
+    const status = res.statusCode ?? 502;
+    if (REDIRECT.has(status) && res.headers.location) {
+      res.resume();
+      return fetch(new URL(res.headers.location, url), init);
+    }
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(res.headers))
+      if (value !== undefined) for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
+    // A null-body status (204, 304) must not be given a body.
+    const stream = status === 204 || status === 304 ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>);
+    if (!stream) res.resume();
+    return new Response(stream, { status, statusText: res.statusMessage, headers });
+  };
+}
+
+function response(req: ClientRequest, signal: AbortSignal | undefined): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    req.once('response', resolve);
+    req.once('error', (err) => reject(signal?.aborted ? signal.reason : new TypeError('fetch failed', { cause: err })));
+  });
+}
+
+function headersOf(h: HeadersInit | undefined): Record<string, string> {
+  if (!h) return {};
+  if (h instanceof Headers) return Object.fromEntries(h.entries());
+  if (Array.isArray(h)) return Object.fromEntries(h);
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h)) if (v !== undefined) out[k] = String(v);
+  return out;
+}
