@@ -15,6 +15,7 @@ import { registerHealth } from './routes/health.ts';
 import { registerModels } from './routes/models.ts';
 import { registerOps } from './routes/ops.ts';
 import { registerConversations } from './routes/conversations.ts';
+import { registerResponses } from './routes/responses.ts';
 import { ConversationNotFoundError } from '../conversation/stored.ts';
 import { ForeignConversationError } from '../store/types.ts';
 
@@ -161,6 +162,7 @@ export function buildServer(deps: AppDeps, options: ServerOptions = {}): Fastify
   registerOps(app, deps);
   registerModels(app, deps);
   registerChatCompletions(app, deps);
+  registerResponses(app, deps);
   if (deps.store) registerConversations(app, deps.store);
   return app;
 }

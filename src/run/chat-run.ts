@@ -48,6 +48,8 @@ export interface OpenRunOptions {
   log: FastifyBaseLogger;
   /** Aborts when the client goes away: cancels the waits for a lock or a slot, then the runs. */
   clientGone: AbortSignal;
+  /** The memory of this request's turn instead of the server's (a request that asks to keep nothing). */
+  memory?: ConversationMemory;
 }
 
 /** One choice of the request: a run of its own, with its own id, trace and record. */
@@ -95,7 +97,7 @@ export class ChatRun implements AsyncDisposable {
     const { config } = deps;
     if (chat.n > config.maxChoices) throw tooManyChoices(chat.n, config.maxChoices);
     if (chat.n > deps.gate.capacity) throw choicesExceedCapacity(chat.n, deps.gate.capacity);
-    const memory = deps.memory;
+    const memory = options.memory ?? deps.memory;
     const owner = options.owner;
     const bucket = owner ?? 'anonymous';
 
@@ -125,6 +127,7 @@ export class ChatRun implements AsyncDisposable {
 
       const lock = await lockConversation(
         deps,
+        memory,
         { conversationId: paused?.conversationId ?? chat.conversationId, owner, messages: chat.messages },
         { signal: options.clientGone, waitMs: config.conversationWaitSeconds * 1000 },
       );
@@ -412,9 +415,14 @@ async function windDown(work: Promise<unknown>, ms: number): Promise<void> {
 }
 
 /** The conversation's lock, its refusals in the envelope: busy past the wait (409), or nobody waiting any more. */
-async function lockConversation(deps: AppDeps, input: LockTurnInput, options: LockOptions): Promise<ConversationLock> {
+async function lockConversation(
+  deps: AppDeps,
+  memory: ConversationMemory,
+  input: LockTurnInput,
+  options: LockOptions,
+): Promise<ConversationLock> {
   try {
-    return await deps.memory.lock(input, options);
+    return await memory.lock(input, options);
   } catch (err) {
     if (err instanceof ConversationBusyError) {
       deps.metrics.rejected.inc({ reason: 'conversation_busy' });

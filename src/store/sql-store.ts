@@ -30,6 +30,7 @@ import {
   type Store,
   type StoredCheckpoint,
   type StoredMessage,
+  type StoredResponse,
   type TurnFinish,
   type TurnStart,
 } from './types.ts';
@@ -87,6 +88,7 @@ export class SqlStore implements Store {
       await tx.run('DELETE FROM messages WHERE conversation_id = ?', [id]);
       await tx.run('DELETE FROM runs WHERE conversation_id = ?', [id]);
       await tx.run('DELETE FROM run_checkpoints WHERE conversation_id = ?', [id]);
+      await tx.run('DELETE FROM responses WHERE conversation_id = ?', [id]);
       await tx.run('DELETE FROM conversations WHERE id = ?', [id]);
       return true;
     });
@@ -366,6 +368,46 @@ export class SqlStore implements Store {
 
   async deleteCheckpoint(owner: string, runId: string): Promise<boolean> {
     return (await this.db.run('DELETE FROM run_checkpoints WHERE owner = ? AND run_id = ?', [owner, runId])) > 0;
+  }
+
+  // Responses of the Responses API.
+  async saveResponse(r: StoredResponse): Promise<void> {
+    await this.db.run(
+      'INSERT INTO responses (id, owner, conversation_id, run_id, status, body, input_items, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET status = excluded.status, body = excluded.body WHERE responses.owner = excluded.owner',
+      [
+        r.id,
+        r.owner,
+        r.conversationId,
+        r.runId,
+        r.status,
+        JSON.stringify(r.body),
+        JSON.stringify(r.inputItems),
+        r.createdAt,
+      ],
+    );
+  }
+
+  async getResponse(id: string, owner: string): Promise<StoredResponse | undefined> {
+    const row = await this.db.get<Record<string, string>>('SELECT * FROM responses WHERE id = ? AND owner = ?', [
+      id,
+      owner,
+    ]);
+    return (
+      row && {
+        id: String(row.id),
+        owner: String(row.owner),
+        conversationId: String(row.conversation_id),
+        runId: String(row.run_id),
+        status: String(row.status),
+        body: JSON.parse(String(row.body)),
+        inputItems: JSON.parse(String(row.input_items)),
+        createdAt: String(row.created_at),
+      }
+    );
+  }
+
+  async deleteResponse(id: string, owner: string): Promise<boolean> {
+    return (await this.db.run('DELETE FROM responses WHERE id = ? AND owner = ?', [id, owner])) > 0;
   }
 
   // API keys.

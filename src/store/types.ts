@@ -105,6 +105,21 @@ export interface StoredCheckpoint {
   createdAt: string;
 }
 
+/** A response of the Responses API, kept so that it can be retrieved and continued (previous_response_id). */
+export interface StoredResponse {
+  id: string;
+  owner: string;
+  /** The stored conversation the response's turn belongs to. */
+  conversationId: string;
+  runId: string;
+  status: string;
+  /** The response object as rendered (JSON). */
+  body: Record<string, unknown>;
+  /** The request's input items, with ids, as input_items lists them. */
+  inputItems: Record<string, unknown>[];
+  createdAt: string;
+}
+
 export interface Page<T> {
   data: T[];
   hasMore: boolean;
@@ -171,6 +186,12 @@ export interface Store extends ApiKeyStore, RateLimitStore {
   findCheckpoint(owner: string, toolCallIds: string[]): Promise<StoredCheckpoint | undefined>;
   /** Forgets the checkpoint of the paused run `runId`; false if there was none (already consumed). */
   deleteCheckpoint(owner: string, runId: string): Promise<boolean>;
+  /** Keeps (or replaces) a response of the Responses API. */
+  saveResponse(response: StoredResponse): Promise<void>;
+  /** This owner's response `id`; another owner's is not found. */
+  getResponse(id: string, owner: string): Promise<StoredResponse | undefined>;
+  /** Forgets this owner's response `id` (not its conversation); false if there was none. */
+  deleteResponse(id: string, owner: string): Promise<boolean>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
