@@ -482,6 +482,35 @@ export function storeContract(
       ).toBe(2);
     });
 
+    it("keeps a response for its owner only, replaces it as it ends, and forgets it (or its conversation's)", async () => {
+      const t = turn('c-responses', ['hi', 'hello'], { owner: 'resp-owner' });
+      await store.appendTurn(t);
+      const response = {
+        id: 'resp_1',
+        owner: 'resp-owner',
+        conversationId: 'c-responses',
+        runId: t.run.id,
+        status: 'in_progress',
+        body: { id: 'resp_1', object: 'response', status: 'in_progress', output: [] },
+        inputItems: [{ type: 'message', id: 'msg_1', role: 'user', content: [{ type: 'input_text', text: 'hi' }] }],
+        createdAt: new Date().toISOString(),
+      };
+      await store.saveResponse(response);
+      const done = { ...response, status: 'completed', body: { ...response.body, status: 'completed' } };
+      await store.saveResponse(done);
+      expect(await store.getResponse('resp_1', 'resp-owner')).toEqual(done);
+      // Another owner neither sees it nor can overwrite it.
+      expect(await store.getResponse('resp_1', 'intruder')).toBeUndefined();
+      await store.saveResponse({ ...done, owner: 'intruder', status: 'failed' });
+      expect((await store.getResponse('resp_1', 'resp-owner'))?.status).toBe('completed');
+      expect(await store.deleteResponse('resp_1', 'intruder')).toBe(false);
+      expect(await store.deleteResponse('resp_1', 'resp-owner')).toBe(true);
+      expect(await store.getResponse('resp_1', 'resp-owner')).toBeUndefined();
+      await store.saveResponse({ ...done, id: 'resp_2' });
+      await store.deleteConversation('c-responses', 'resp-owner');
+      expect(await store.getResponse('resp_2', 'resp-owner')).toBeUndefined();
+    });
+
     it('answers a ping', async () => {
       await expect(store.ping()).resolves.toBeUndefined();
     });
