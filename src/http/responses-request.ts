@@ -138,7 +138,7 @@ export function parseResponsesRequest(body: unknown): ResponsesRequest {
     const issue = [...parsed.error.issues].sort((a, b) => a.path.length - b.path.length)[0];
     const param = paramPath(issue.path);
     const value = issue.path.reduce<unknown>((v, k) => (v as Record<PropertyKey, unknown> | undefined)?.[k], body);
-    if (value === undefined && issue.code === 'invalid_type')
+    if (value === undefined)
       throw validationError(`Missing required parameter: '${param}'.`, param, 'missing_required_parameter');
     bad(`Invalid '${param ?? 'body'}': ${issue.message}.`, param);
   }
