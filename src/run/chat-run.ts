@@ -18,6 +18,7 @@ import { recordChoices } from './record-choices.ts';
 import { instrument } from '../http/run-metrics.ts';
 import type { RunEvent } from '../orchestrator/events.ts';
 import { RunSummary } from '../orchestrator/run-summary.ts';
+import type { StoredResponse } from '../store/types.ts';
 import type { ChatMessage, RunCheckpoint } from '../orchestrator/types.ts';
 import {
   ConversationBusyError,
@@ -91,6 +92,7 @@ export class ChatRun implements AsyncDisposable {
   private recording: Promise<void> | undefined;
   private disposed = false;
   private readonly counted = new Map<number, { key: string; tokens: number }>();
+  private attachment: ((choice: Choice) => StoredResponse | undefined) | undefined;
 
   /** Admits the request and starts its runs; throws (having released what it took) when it cannot. */
   static async open(deps: AppDeps, chat: ChatRequest, options: OpenRunOptions): Promise<ChatRun> {
@@ -272,6 +274,14 @@ export class ChatRun implements AsyncDisposable {
     return this.choices.map((c) => c.runId);
   }
 
+  /**
+   * Something to store with a choice's record, in the same write (the Responses API's response
+   * object): built when the choice is recorded, once its run is over.
+   */
+  recordWith(attachment: (choice: Choice) => StoredResponse | undefined): void {
+    this.attachment = attachment;
+  }
+
   /** The client went away before the answer was delivered: nobody to render for. */
   get clientLeft(): boolean {
     return this.stopReason === 'client';
@@ -397,6 +407,7 @@ export class ChatRun implements AsyncDisposable {
           stopReason: this.stopReason,
           resumed: this.resumed,
           completionTokens: (choice) => this.completionTokens(this.choices[choice.index]),
+          ...(this.attachment ? { attachment: (choice) => this.attachment!(this.choices[choice.index]) } : {}),
         },
         this.choices,
       );

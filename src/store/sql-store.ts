@@ -4,7 +4,7 @@ import type { StoredApiKey } from '../auth/api-keys.ts';
 import type { WindowCounts } from '../auth/rate-limit.ts';
 import type { ChatMessage, RunCheckpoint } from '../orchestrator/types.ts';
 import { historyHashes } from './history-chain.ts';
-import type { Database, Param } from './sql.ts';
+import type { Database, Param, Sql } from './sql.ts';
 import {
   appendMessages,
   claimConversation,
@@ -34,6 +34,23 @@ import {
   type TurnFinish,
   type TurnStart,
 } from './types.ts';
+
+/** Keeps a response (replacing an earlier state of it), never over another owner's. */
+async function upsertResponse(sql: Pick<Sql, 'run'>, r: StoredResponse): Promise<void> {
+  await sql.run(
+    'INSERT INTO responses (id, owner, conversation_id, run_id, status, body, input_items, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET status = excluded.status, body = excluded.body WHERE responses.owner = excluded.owner',
+    [
+      r.id,
+      r.owner,
+      r.conversationId,
+      r.runId,
+      r.status,
+      JSON.stringify(r.body),
+      JSON.stringify(r.inputItems),
+      r.createdAt,
+    ],
+  );
+}
 
 const INTERRUPTED = 'the server stopped before the run finished (interrupted)';
 
@@ -228,6 +245,7 @@ export class SqlStore implements Store {
       const answer = finish.answer ? [{ ...finish.answer, runId: finish.run.id }] : [];
       await appendMessages(tx, finish.conversationId, finish.owner, [...messages, ...answer], now);
       await touchConversation(tx, finish.conversationId, now, begun ? undefined : finish.systemPrompt);
+      if (finish.response) await upsertResponse(tx, finish.response);
       if (!begun) return insertRun(tx, finish.run);
       const r = finish.run;
       await tx.run(
@@ -372,19 +390,7 @@ export class SqlStore implements Store {
 
   // Responses of the Responses API.
   async saveResponse(r: StoredResponse): Promise<void> {
-    await this.db.run(
-      'INSERT INTO responses (id, owner, conversation_id, run_id, status, body, input_items, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET status = excluded.status, body = excluded.body WHERE responses.owner = excluded.owner',
-      [
-        r.id,
-        r.owner,
-        r.conversationId,
-        r.runId,
-        r.status,
-        JSON.stringify(r.body),
-        JSON.stringify(r.inputItems),
-        r.createdAt,
-      ],
-    );
+    await upsertResponse(this.db, r);
   }
 
   async getResponse(id: string, owner: string): Promise<StoredResponse | undefined> {

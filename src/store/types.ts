@@ -89,6 +89,8 @@ export interface TurnFinish {
   /** Appended to the transcript (with `runId` = the run), or null. */
   answer: NewMessage | null;
   run: RunRecord;
+  /** A Responses API response ending with this run: kept in the same transaction. */
+  response?: StoredResponse;
 }
 
 /** Where a request's history meets the owner's stored conversations. */

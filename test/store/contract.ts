@@ -511,6 +511,38 @@ export function storeContract(
       expect(await store.getResponse('resp_2', 'resp-owner')).toBeUndefined();
     });
 
+    it("stores a response with its run's end, in the same write", async () => {
+      const runId = 'run-with-response';
+      await store.beginTurn({
+        conversationId: 'c-with-response',
+        owner: 'k2',
+        title: 'q',
+        messages: [{ role: 'user', content: 'q', tokenCount: 1 }],
+        runs: [{ id: runId, model: 'cortex-flow', startedAt: new Date().toISOString() }],
+      });
+      const response = {
+        id: 'resp_with_run',
+        owner: 'k2',
+        conversationId: 'c-with-response',
+        runId,
+        status: 'completed',
+        body: { id: 'resp_with_run', object: 'response', status: 'completed' },
+        inputItems: [],
+        createdAt: new Date().toISOString(),
+      };
+      await store.finishTurn({
+        conversationId: 'c-with-response',
+        owner: 'k2',
+        title: 'q',
+        messages: [],
+        answer: { role: 'assistant', content: 'a', tokenCount: 1 },
+        run: run('c-with-response', 'k2', { id: runId }),
+        response,
+      });
+      expect(await store.getResponse('resp_with_run', 'k2')).toEqual(response);
+      expect((await store.getRun(runId, 'k2'))?.status).toBe('completed');
+    });
+
     it('answers a ping', async () => {
       await expect(store.ping()).resolves.toBeUndefined();
     });

@@ -1,9 +1,8 @@
 // A run rendered as one `response` object (POST /v1/responses without `stream`), sent only once the
-// turn and the response are stored: the client is never handed the id of a response that was lost.
+// turn and the response are stored (in one write, with the run's end): the client is never handed
+// the id of a response that was lost.
 import type { FastifyReply } from 'fastify';
 import type { ChatRun } from '../../run/chat-run.ts';
-import { turnNotStored } from '../../run/run-errors.ts';
-import { ApiError } from '../errors.ts';
 import { runHeaders } from './run-headers.ts';
 import {
   endOf,
@@ -14,25 +13,21 @@ import {
   type ResponseObject,
 } from './responses-object.ts';
 
-/** How a rendering of a response ends besides the run itself. */
+/** What the renderers of one response share with its route. */
 export interface ResponseOutlet {
   head: ResponseHead;
   /** Aborted by POST /v1/responses/{id}/cancel. */
   cancelled: AbortSignal;
-  /** Keeps the final object (absent with `store: false`); throws when it could not be kept. */
-  save?: (body: ResponseObject) => Promise<void>;
-  /** The latest state, for GET /v1/responses/{id} while the response is still running. */
-  publish: (body: ResponseObject) => void;
+  /** The output items as streamed so far (SSE); without them, the final items are built from the run. */
+  streamed?: Record<string, unknown>[];
+  /** The final response object, built once: the one stored with the turn is the one rendered. */
+  final(): ResponseObject;
 }
 
 export async function answerResponse(run: ChatRun, reply: FastifyReply, outlet: ResponseOutlet) {
-  await run.complete(); // throws when the turn could not be stored: never a 200 for a lost turn
-  const body = finalResponse(run, outlet);
-  if (run.clientLeft && !outlet.cancelled.aborted) {
-    await saveOrFail(run, outlet, body).catch(() => {}); // nobody is listening; GET may still ask
-    return reply;
-  }
-  await saveOrFail(run, outlet, body);
+  await run.complete(); // the turn and the response stored, or a throw: never a 200 for a lost turn
+  const body = outlet.final();
+  if (run.clientLeft && !outlet.cancelled.aborted) return reply; // nobody is listening any more
   const error = run.interruption() ?? run.failure();
   if (error) throw error;
   reply.headers(runHeaders(run));
@@ -40,10 +35,10 @@ export async function answerResponse(run: ChatRun, reply: FastifyReply, outlet: 
 }
 
 /** The response object a finished (or stopped) run leaves. */
-export function finalResponse(run: ChatRun, outlet: ResponseOutlet, output?: Record<string, unknown>[]) {
+export function finalResponse(run: ChatRun, outlet: ResponseOutlet): ResponseObject {
   const summary = run.choices[0].summary;
   const usage = responseUsage(run.promptTokens, run.completionTokens());
-  const items = output ?? outputItems(summary);
+  const items = outlet.streamed ?? outputItems(summary);
   const error = run.interruption() ?? run.failure();
   if (error)
     return responseObject(outlet.head, {
@@ -56,15 +51,4 @@ export function finalResponse(run: ChatRun, outlet: ResponseOutlet, output?: Rec
     // Stopped before it finished: by POST .../cancel, or by a client that left.
     return responseObject(outlet.head, { status: 'cancelled', output: items, usage });
   return responseObject(outlet.head, { ...endOf(summary), output: items, usage });
-}
-
-export async function saveOrFail(run: ChatRun, outlet: ResponseOutlet, body: ResponseObject): Promise<void> {
-  outlet.publish(body);
-  if (!outlet.save) return;
-  try {
-    await outlet.save(body);
-  } catch (err) {
-    if (err instanceof ApiError) throw run.error(err);
-    throw run.error(turnNotStored());
-  }
 }

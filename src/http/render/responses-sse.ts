@@ -10,7 +10,7 @@ import type { AppDeps } from '../deps.ts';
 import { ApiError, serverError } from '../errors.ts';
 import { SseWriter } from '../sse.ts';
 import { runHeaders } from './run-headers.ts';
-import { finalResponse, saveOrFail, type ResponseOutlet } from './responses-json.ts';
+import type { ResponseOutlet } from './responses-json.ts';
 import {
   functionCallItem,
   messageItem,
@@ -65,6 +65,7 @@ class ResponseEvents {
     this.sse = sse;
     this.run = run;
     this.outlet = outlet;
+    outlet.streamed = this.output;
   }
 
   async stream(): Promise<void> {
@@ -74,19 +75,13 @@ class ResponseEvents {
     for await (const [, event] of this.run.events()) {
       if (!this.sse.isOpen) continue; // keep consuming: the run is being stopped and must be recorded
       await this.apply(event);
-      this.outlet.publish(responseObject(this.outlet.head, { status: 'in_progress', output: this.output }));
     }
     try {
-      await this.run.complete(); // recorded before the final event: a lost turn ends in an error
+      await this.run.complete(); // the turn and the response stored before the final event, or an error
     } catch (err) {
       return this.fail(err);
     }
-    const body = finalResponse(this.run, this.outlet, this.output);
-    try {
-      await saveOrFail(this.run, this.outlet, body);
-    } catch (err) {
-      return this.fail(err);
-    }
+    const body = this.outlet.final();
     if (!this.sse.isOpen) return this.sse.end();
     const type =
       body.status === 'completed'

@@ -1,8 +1,8 @@
 // The Responses API: POST /v1/responses opens the same run as a chat completion (src/run/chat-run.ts)
 // and renders it as a `response` object or its semantic events; GET/DELETE /v1/responses/{id},
 // POST /v1/responses/{id}/cancel and GET /v1/responses/{id}/input_items serve what was kept.
-// A response is stored once it has ended (with `store: false`, never, and its turn neither); while
-// it runs, this process answers for it from the registry below.
+// A response is stored with its run's end, in the same write as its turn (with `store: false`,
+// neither is); while it runs, this process answers for it from the registry below.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { StatelessMemory } from '../../conversation/stateless.ts';
@@ -11,7 +11,7 @@ import { ChatRun } from '../../run/chat-run.ts';
 import type { Store } from '../../store/types.ts';
 import type { AppDeps } from '../deps.ts';
 import { ApiError, invalidRequest, modelNotFound, notFound, serverError } from '../errors.ts';
-import { answerResponse, type ResponseOutlet } from '../render/responses-json.ts';
+import { answerResponse, finalResponse, type ResponseOutlet } from '../render/responses-json.ts';
 import { newResponseId, responseObject, type ResponseObject } from '../render/responses-object.ts';
 import { streamResponse } from '../render/responses-sse.ts';
 import { checkId } from '../resource-ids.ts';
@@ -22,7 +22,8 @@ import { enforceMessageLimits } from '../run-limits.ts';
 interface Running {
   owner: string;
   inputItems: Record<string, unknown>[];
-  latest: ResponseObject;
+  /** The response as it stands: in progress (with what was streamed so far), or final. */
+  snapshot(): ResponseObject;
   cancel: AbortController;
   deleted: boolean;
   done: Promise<void>;
@@ -92,36 +93,36 @@ export function registerResponses(app: FastifyInstance, deps: AppDeps): void {
       runId: run.runIds[0],
     };
     let finished!: () => void;
+    let final: ResponseObject | undefined;
+    const outlet: ResponseOutlet = {
+      head,
+      cancelled: cancel.signal,
+      final: () => (final ??= finalResponse(run, outlet)),
+    };
     const entry: Running = {
       owner,
       inputItems,
-      latest: responseObject(head, { status: 'in_progress', output: [] }),
+      snapshot: () => final ?? responseObject(head, { status: 'in_progress', output: outlet.streamed ?? [] }),
       cancel,
       deleted: false,
       done: new Promise<void>((resolve) => (finished = resolve)),
     };
-    const outlet: ResponseOutlet = {
-      head,
-      cancelled: cancel.signal,
-      publish: (body) => (entry.latest = body),
-      ...(keep
-        ? {
-            save: async (body: ResponseObject) => {
-              if (entry.deleted) return;
-              await store!.saveResponse({
-                id,
-                owner,
-                conversationId: run.conversationId,
-                runId: run.runIds[0],
-                status: body.status,
-                body,
-                inputItems,
-                createdAt: new Date(head.createdAt * 1000).toISOString(),
-              });
-            },
-          }
-        : {}),
-    };
+    // Kept with the run's end, in the same write: a response is stored exactly when its turn is.
+    if (keep)
+      run.recordWith(() => {
+        if (entry.deleted) return undefined;
+        const body = outlet.final();
+        return {
+          id,
+          owner,
+          conversationId: run.conversationId,
+          runId: run.runIds[0],
+          status: body.status,
+          body,
+          inputItems,
+          createdAt: new Date(head.createdAt * 1000).toISOString(),
+        };
+      });
     running.set(id, entry);
     try {
       return chat.stream ? await streamResponse(run, reply, deps, outlet) : await answerResponse(run, reply, outlet);
@@ -138,7 +139,8 @@ export function registerResponses(app: FastifyInstance, deps: AppDeps): void {
   async function find(id: string, owner: string) {
     checkId(id, 'response_id');
     const live = running.get(id);
-    if (live && live.owner === owner && !live.deleted) return { body: live.latest, inputItems: live.inputItems, live };
+    if (live && live.owner === owner && !live.deleted)
+      return { body: live.snapshot(), inputItems: live.inputItems, live };
     const stored = await store?.getResponse(id, owner);
     if (!stored) throw responseNotFound(id);
     return { body: stored.body as ResponseObject, inputItems: stored.inputItems, live: undefined };
@@ -167,7 +169,7 @@ export function registerResponses(app: FastifyInstance, deps: AppDeps): void {
     if (!live) return (await find(id, owner)).body; // already ended: as it ended
     live.cancel.abort();
     await live.done; // stopped, recorded and stored
-    return live.latest;
+    return live.snapshot();
   });
 
   app.get<{ Params: { id: string } }>('/v1/responses/:id/input_items', async (request) => {
