@@ -3,7 +3,7 @@
 // server cannot do (unknown input items, hosted tools), in OpenAI's envelope.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/app-server.ts';
-import { expectResponseShape, parseSse } from '../support/open-responses-schemas.ts';
+import { expectEventShape, expectResponseShape, parseSse } from '../support/open-responses-schemas.ts';
 import { RecordingOrchestrator } from '../support/recording-orchestrator.ts';
 import { until } from '../support/team-script.ts';
 
@@ -129,7 +129,11 @@ describe('stored responses', () => {
       let rest = first;
       for (let r = await reader.read(); !r.done; r = await reader.read()) rest += new TextDecoder().decode(r.value);
       const events = parseSse(rest);
-      expect(events.at(-1)!.response.status).toBe('cancelled');
+      expect(events.at(-1)).toMatchObject({
+        type: 'response.incomplete',
+        response: { status: 'cancelled', incomplete_details: { reason: 'cancelled' } },
+      });
+      for (const e of events) expectEventShape(e);
       expect((await call('GET', `/v1/responses/${id}`)).body.status).toBe('cancelled');
       const runId = cancelled.body.metadata.run_id;
       expect((await call('GET', `/v1/runs/${runId}`)).body.status).toBe('cancelled');

@@ -49,6 +49,6 @@ export function finalResponse(run: ChatRun, outlet: ResponseOutlet): ResponseObj
     });
   if (!summary.finishReason)
     // Stopped before it finished: by POST .../cancel, or by a client that left.
-    return responseObject(outlet.head, { status: 'cancelled', output: items, usage });
+    return responseObject(outlet.head, { status: 'cancelled', incompleteReason: 'cancelled', output: items, usage });
   return responseObject(outlet.head, { ...endOf(summary), output: items, usage });
 }
