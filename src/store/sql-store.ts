@@ -35,10 +35,10 @@ import {
   type TurnStart,
 } from './types.ts';
 
-/** Keeps a response (replacing an earlier state of it), never over another owner's. */
-async function upsertResponse(sql: Pick<Sql, 'run'>, r: StoredResponse): Promise<void> {
+/** Keeps a response of the Responses API (written once, with its run's end). */
+async function insertResponse(sql: Pick<Sql, 'run'>, r: StoredResponse): Promise<void> {
   await sql.run(
-    'INSERT INTO responses (id, owner, conversation_id, run_id, status, body, input_items, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET status = excluded.status, body = excluded.body WHERE responses.owner = excluded.owner',
+    'INSERT INTO responses (id, owner, conversation_id, run_id, status, body, input_items, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     [
       r.id,
       r.owner,
@@ -245,7 +245,7 @@ export class SqlStore implements Store {
       const answer = finish.answer ? [{ ...finish.answer, runId: finish.run.id }] : [];
       await appendMessages(tx, finish.conversationId, finish.owner, [...messages, ...answer], now);
       await touchConversation(tx, finish.conversationId, now, begun ? undefined : finish.systemPrompt);
-      if (finish.response) await upsertResponse(tx, finish.response);
+      if (finish.response) await insertResponse(tx, finish.response);
       if (!begun) return insertRun(tx, finish.run);
       const r = finish.run;
       await tx.run(
@@ -389,10 +389,6 @@ export class SqlStore implements Store {
   }
 
   // Responses of the Responses API.
-  async saveResponse(r: StoredResponse): Promise<void> {
-    await upsertResponse(this.db, r);
-  }
-
   async getResponse(id: string, owner: string): Promise<StoredResponse | undefined> {
     const row = await this.db.get<Record<string, string>>('SELECT * FROM responses WHERE id = ? AND owner = ?', [
       id,

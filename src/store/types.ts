@@ -188,8 +188,6 @@ export interface Store extends ApiKeyStore, RateLimitStore {
   findCheckpoint(owner: string, toolCallIds: string[]): Promise<StoredCheckpoint | undefined>;
   /** Forgets the checkpoint of the paused run `runId`; false if there was none (already consumed). */
   deleteCheckpoint(owner: string, runId: string): Promise<boolean>;
-  /** Keeps (or replaces) a response of the Responses API. */
-  saveResponse(response: StoredResponse): Promise<void>;
   /** This owner's response `id`; another owner's is not found. */
   getResponse(id: string, owner: string): Promise<StoredResponse | undefined>;
   /** Forgets this owner's response `id` (not its conversation); false if there was none. */

@@ -482,65 +482,48 @@ export function storeContract(
       ).toBe(2);
     });
 
-    it("keeps a response for its owner only, replaces it as it ends, and forgets it (or its conversation's)", async () => {
-      const t = turn('c-responses', ['hi', 'hello'], { owner: 'resp-owner' });
-      await store.appendTurn(t);
-      const response = {
-        id: 'resp_1',
-        owner: 'resp-owner',
-        conversationId: 'c-responses',
-        runId: t.run.id,
-        status: 'in_progress',
-        body: { id: 'resp_1', object: 'response', status: 'in_progress', output: [] },
-        inputItems: [{ type: 'message', id: 'msg_1', role: 'user', content: [{ type: 'input_text', text: 'hi' }] }],
-        createdAt: new Date().toISOString(),
+    it("stores a response with its run's end in one write, for its owner only; forgets it, or its conversation's", async () => {
+      const finishWithResponse = async (conversationId: string, runId: string, responseId: string) => {
+        await store.beginTurn({
+          conversationId,
+          owner: 'k2',
+          title: 'q',
+          messages: [{ role: 'user', content: 'q', tokenCount: 1 }],
+          runs: [{ id: runId, model: 'cortex-flow', startedAt: new Date().toISOString() }],
+        });
+        const response = {
+          id: responseId,
+          owner: 'k2',
+          conversationId,
+          runId,
+          status: 'completed',
+          body: { id: responseId, object: 'response', status: 'completed', output: [] },
+          inputItems: [{ type: 'message', id: 'msg_1', role: 'user', content: [{ type: 'input_text', text: 'q' }] }],
+          createdAt: new Date().toISOString(),
+        };
+        await store.finishTurn({
+          conversationId,
+          owner: 'k2',
+          title: 'q',
+          messages: [],
+          answer: { role: 'assistant', content: 'a', tokenCount: 1 },
+          run: run(conversationId, 'k2', { id: runId }),
+          response,
+        });
+        return response;
       };
-      await store.saveResponse(response);
-      const done = { ...response, status: 'completed', body: { ...response.body, status: 'completed' } };
-      await store.saveResponse(done);
-      expect(await store.getResponse('resp_1', 'resp-owner')).toEqual(done);
-      // Another owner neither sees it nor can overwrite it.
+      const response = await finishWithResponse('c-with-response', 'run-with-response-1', 'resp_1');
+      expect(await store.getResponse('resp_1', 'k2')).toEqual(response);
+      expect((await store.getRun('run-with-response-1', 'k2'))?.status).toBe('completed');
+      // Another owner neither sees it nor deletes it.
       expect(await store.getResponse('resp_1', 'intruder')).toBeUndefined();
-      await store.saveResponse({ ...done, owner: 'intruder', status: 'failed' });
-      expect((await store.getResponse('resp_1', 'resp-owner'))?.status).toBe('completed');
       expect(await store.deleteResponse('resp_1', 'intruder')).toBe(false);
-      expect(await store.deleteResponse('resp_1', 'resp-owner')).toBe(true);
-      expect(await store.getResponse('resp_1', 'resp-owner')).toBeUndefined();
-      await store.saveResponse({ ...done, id: 'resp_2' });
-      await store.deleteConversation('c-responses', 'resp-owner');
-      expect(await store.getResponse('resp_2', 'resp-owner')).toBeUndefined();
-    });
-
-    it("stores a response with its run's end, in the same write", async () => {
-      const runId = 'run-with-response';
-      await store.beginTurn({
-        conversationId: 'c-with-response',
-        owner: 'k2',
-        title: 'q',
-        messages: [{ role: 'user', content: 'q', tokenCount: 1 }],
-        runs: [{ id: runId, model: 'cortex-flow', startedAt: new Date().toISOString() }],
-      });
-      const response = {
-        id: 'resp_with_run',
-        owner: 'k2',
-        conversationId: 'c-with-response',
-        runId,
-        status: 'completed',
-        body: { id: 'resp_with_run', object: 'response', status: 'completed' },
-        inputItems: [],
-        createdAt: new Date().toISOString(),
-      };
-      await store.finishTurn({
-        conversationId: 'c-with-response',
-        owner: 'k2',
-        title: 'q',
-        messages: [],
-        answer: { role: 'assistant', content: 'a', tokenCount: 1 },
-        run: run('c-with-response', 'k2', { id: runId }),
-        response,
-      });
-      expect(await store.getResponse('resp_with_run', 'k2')).toEqual(response);
-      expect((await store.getRun(runId, 'k2'))?.status).toBe('completed');
+      expect(await store.deleteResponse('resp_1', 'k2')).toBe(true);
+      expect(await store.getResponse('resp_1', 'k2')).toBeUndefined();
+      expect(await store.deleteResponse('resp_1', 'k2')).toBe(false);
+      await finishWithResponse('c-with-response', 'run-with-response-2', 'resp_2');
+      await store.deleteConversation('c-with-response', 'k2');
+      expect(await store.getResponse('resp_2', 'k2')).toBeUndefined();
     });
 
     it('answers a ping', async () => {
