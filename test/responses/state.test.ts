@@ -41,6 +41,8 @@ describe('stored responses', () => {
     expect(got.status).toBe(200);
     expectResponseShape(got.body);
     expect(got.body).toEqual(created.body);
+    // Cancelling a response that already ended changes nothing.
+    expect((await call('POST', `/v1/responses/${created.body.id}/cancel`)).body).toEqual(created.body);
 
     const all = await call('GET', `/v1/responses/${created.body.id}/input_items?order=asc`);
     expect(all.body).toMatchObject({ object: 'list', has_more: false });

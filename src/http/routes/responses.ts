@@ -165,8 +165,8 @@ export function registerResponses(app: FastifyInstance, deps: AppDeps): void {
   app.post<{ Params: { id: string } }>('/v1/responses/:id/cancel', async (request) => {
     const { id } = request.params;
     const owner = request.owner ?? '';
-    const { live } = await find(id, owner);
-    if (!live) return (await find(id, owner)).body; // already ended: as it ended
+    const { body, live } = await find(id, owner);
+    if (!live) return body; // already ended: as it ended
     live.cancel.abort();
     await live.done; // stopped, recorded and stored
     return live.snapshot();
