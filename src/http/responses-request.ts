@@ -153,8 +153,8 @@ export function parseResponsesRequest(body: unknown): ResponsesRequest {
   const instructions = r.instructions ?? null;
   if (instructions) messages.unshift({ role: 'system', content: instructions });
   if (!messages.some((m) => m.role !== 'system')) bad("'input' must contain at least one message or item.", 'input');
-  const format: TextFormat = r.text?.format ?? { type: 'text' };
 
+  const format: TextFormat = r.text?.format ?? { type: 'text' };
   const generation: GenerationParams = dropUndefined({
     temperature: r.temperature ?? undefined,
     topP: r.top_p ?? undefined,
@@ -162,7 +162,9 @@ export function parseResponsesRequest(body: unknown): ResponsesRequest {
     presencePenalty: r.presence_penalty ?? undefined,
     frequencyPenalty: r.frequency_penalty ?? undefined,
     user: r.safety_identifier ?? r.user ?? undefined,
-  });
+    // The writer shapes the answer to it (src/agents/generation.ts reads it in chat's form).
+    ...(format.type === 'text' ? {} : { responseFormat: chatResponseFormat(format) }),
+  } as GenerationParams);
   const chat = dropUndefined({
     model: r.model,
     messages,
@@ -208,6 +210,16 @@ export function parseResponsesRequest(body: unknown): ResponsesRequest {
       promptCacheKey: r.prompt_cache_key ?? null,
       serviceTier: r.service_tier ?? 'default',
     },
+  };
+}
+
+/** `text.format` as chat's `response_format`, the form the team takes it in. */
+function chatResponseFormat(format: TextFormat) {
+  if (format.type !== 'json_schema') return { type: format.type };
+  const { name, description, schema, strict } = format;
+  return {
+    type: 'json_schema',
+    json_schema: dropUndefined({ name, description: description ?? undefined, schema, strict }),
   };
 }
 
