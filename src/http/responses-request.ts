@@ -228,7 +228,8 @@ function functionToolOf(tool: Record<string, unknown> & { type: string }, i: num
     const hosted = HOSTED_TOOLS.has(tool.type);
     bad(
       hosted
-        ? `The tool type '${tool.type}' in 'tools[${i}]' is not offered by this server: its team does its own research; ` +
+        ? `The tool type '${tool.type}' in 'tools[${i}]' is not offered by this server: ` +
+            'its team does its own research; ' +
             "declare your own tools with type 'function'."
         : `Invalid value for 'tools[${i}].type': '${tool.type}'. Supported values are: 'function'.`,
       `tools[${i}].type`,
@@ -259,7 +260,8 @@ function toolChoiceOf(choice: Raw['tool_choice'], tools: EchoedTool[]): Response
   }
   if (choice.type !== 'function' || !choice.name)
     bad(
-      `Invalid value for 'tool_choice.type': '${choice.type}'. Supported: 'none', 'auto', 'required' or {"type":"function","name":...}.`,
+      `Invalid value for 'tool_choice.type': '${choice.type}'. ` +
+        `Supported: 'none', 'auto', 'required' or {"type":"function","name":...}.`,
       'tool_choice.type',
     );
   if (!tools.some((t) => t.name === choice.name))
@@ -366,7 +368,8 @@ function messageOf(item: Record<string, unknown>, at: string): { role: string; p
   const role = item.role as (typeof ROLES)[number];
   if (!ROLES.includes(role))
     bad(
-      `Invalid value for '${at}.role': ${JSON.stringify(item.role ?? null)}. Supported values are: ${ROLES.map((r) => `'${r}'`).join(', ')}.`,
+      `Invalid value for '${at}.role': ${JSON.stringify(item.role ?? null)}. ` +
+        `Supported values are: ${ROLES.map((r) => `'${r}'`).join(', ')}.`,
       `${at}.role`,
     );
   const content = item.content;
@@ -398,7 +401,8 @@ function messageOf(item: Record<string, unknown>, at: string): { role: string; p
           bad(`Invalid '${param}': only 'image_url' images are supported (no file ids).`, `${param}.image_url`);
         if (!isAcceptedImageUrl(url))
           bad(
-            `Invalid image URL in '${param}.image_url': expected an http(s) URL or a base64 data URL ('data:image/png;base64,...').`,
+            `Invalid image URL in '${param}.image_url': ` +
+              "expected an http(s) URL or a base64 data URL ('data:image/png;base64,...').",
             `${param}.image_url`,
             'invalid_image_url',
           );

@@ -38,7 +38,8 @@ import {
 /** Keeps a response of the Responses API (written once, with its run's end). */
 async function insertResponse(sql: Pick<Sql, 'run'>, r: StoredResponse): Promise<void> {
   await sql.run(
-    'INSERT INTO responses (id, owner, conversation_id, run_id, status, body, input_items, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    'INSERT INTO responses (id, owner, conversation_id, run_id, status, body, input_items, created_at) ' +
+      'VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     [
       r.id,
       r.owner,
