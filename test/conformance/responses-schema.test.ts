@@ -132,6 +132,35 @@ describe('Open Responses conformance', () => {
     });
   });
 
+  it('a text file inlined as input_file is read into the message; a PDF is refused, not dropped', async () => {
+    const notes = `data:text/plain;base64,${Buffer.from('Paris is the capital.').toString('base64')}`;
+    const { body } = await create(recording, {
+      input: [
+        {
+          role: 'user',
+          content: [
+            { type: 'input_text', text: 'Summarise the file.' },
+            { type: 'input_file', filename: 'notes.txt', file_data: notes },
+          ],
+        },
+      ],
+    });
+    expectResponseShape(body);
+    expect(recorder.inputs.at(-1)!.messages.at(-1)!.content).toBe(
+      'Summarise the file.\n[notes.txt]\nParis is the capital.',
+    );
+    const pdf = await create(recording, {
+      input: [
+        {
+          role: 'user',
+          content: [{ type: 'input_file', filename: 'a.pdf', file_data: 'data:application/pdf;base64,JVBERi0=' }],
+        },
+      ],
+    });
+    expect(pdf.status).toBe(400);
+    expect(pdf.body.error).toMatchObject({ code: 'unsupported_file', param: 'input[0].content[0].file_data' });
+  });
+
   it('a multi-turn input (items with and without `type`) is the conversation the team sees', async () => {
     const { body } = await create(recording, {
       input: [
