@@ -242,6 +242,7 @@ export class StoredMemory implements ConversationMemory {
         startedAt: turn.startedAt.toISOString(),
         finishedAt: turn.finishedAt.toISOString(),
       },
+      ...(turn.response ? { response: turn.response } : {}),
     });
   }
 

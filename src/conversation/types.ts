@@ -9,6 +9,7 @@
 import type { RunEvent } from '../orchestrator/events.ts';
 import type { ChatMessage, RunCheckpoint } from '../orchestrator/types.ts';
 import type { UsageTotals } from '../orchestrator/run-summary.ts';
+import type { StoredResponse } from '../store/types.ts';
 
 export interface LockTurnInput {
   /** The conversation the request names; absent: found from the history it resends, or minted. */
@@ -93,6 +94,8 @@ export interface TurnRecord {
   completionTokens: number;
   startedAt: Date;
   finishedAt: Date;
+  /** A Responses API response this run ends: stored with the run's end, atomically. */
+  response?: StoredResponse;
 }
 
 export interface PausedRun {

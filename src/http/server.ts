@@ -18,6 +18,7 @@ import { registerConversations } from './routes/conversations.ts';
 import { registerMcp } from './routes/mcp.ts';
 import { registerConsole } from './routes/console.ts';
 import { registerStats } from './routes/stats.ts';
+import { registerResponses } from './routes/responses.ts';
 import { ConversationNotFoundError } from '../conversation/stored.ts';
 import { ForeignConversationError } from '../store/types.ts';
 
@@ -165,6 +166,7 @@ export function buildServer(deps: AppDeps, options: ServerOptions = {}): Fastify
   registerModels(app, deps);
   registerChatCompletions(app, deps);
   registerMcp(app, deps);
+  registerResponses(app, deps);
   if (deps.store) registerConversations(app, deps.store);
   if (deps.store) registerStats(app, deps.store);
   if (deps.config.consoleEnabled) registerConsole(app);

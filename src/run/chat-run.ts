@@ -18,6 +18,7 @@ import { recordChoices } from './record-choices.ts';
 import { instrument } from '../http/run-metrics.ts';
 import type { RunEvent } from '../orchestrator/events.ts';
 import { RunSummary } from '../orchestrator/run-summary.ts';
+import type { StoredResponse } from '../store/types.ts';
 import type { ChatMessage, RunCheckpoint } from '../orchestrator/types.ts';
 import {
   ConversationBusyError,
@@ -48,6 +49,8 @@ export interface OpenRunOptions {
   log: FastifyBaseLogger;
   /** Aborts when the client goes away: cancels the waits for a lock or a slot, then the runs. */
   clientGone: AbortSignal;
+  /** The memory of this request's turn instead of the server's (a request that asks to keep nothing). */
+  memory?: ConversationMemory;
 }
 
 /** One choice of the request: a run of its own, with its own id, trace and record. */
@@ -89,13 +92,14 @@ export class ChatRun implements AsyncDisposable {
   private recording: Promise<void> | undefined;
   private disposed = false;
   private readonly counted = new Map<number, { key: string; tokens: number }>();
+  private attachment: ((choice: Choice) => StoredResponse | undefined) | undefined;
 
   /** Admits the request and starts its runs; throws (having released what it took) when it cannot. */
   static async open(deps: AppDeps, chat: ChatRequest, options: OpenRunOptions): Promise<ChatRun> {
     const { config } = deps;
     if (chat.n > config.maxChoices) throw tooManyChoices(chat.n, config.maxChoices);
     if (chat.n > deps.gate.capacity) throw choicesExceedCapacity(chat.n, deps.gate.capacity);
-    const memory = deps.memory;
+    const memory = options.memory ?? deps.memory;
     const owner = options.owner;
     const bucket = owner ?? 'anonymous';
 
@@ -125,6 +129,7 @@ export class ChatRun implements AsyncDisposable {
 
       const lock = await lockConversation(
         deps,
+        memory,
         { conversationId: paused?.conversationId ?? chat.conversationId, owner, messages: chat.messages },
         { signal: options.clientGone, waitMs: config.conversationWaitSeconds * 1000 },
       );
@@ -272,6 +277,14 @@ export class ChatRun implements AsyncDisposable {
     return this.choices.map((c) => c.runId);
   }
 
+  /**
+   * Something to store with a choice's record, in the same write (the Responses API's response
+   * object): built when the choice is recorded, once its run is over.
+   */
+  recordWith(attachment: (choice: Choice) => StoredResponse | undefined): void {
+    this.attachment = attachment;
+  }
+
   /** The client went away before the answer was delivered: nobody to render for. */
   get clientLeft(): boolean {
     return this.stopReason === 'client';
@@ -398,6 +411,7 @@ export class ChatRun implements AsyncDisposable {
           stopReason: this.stopReason,
           resumed: this.resumed,
           completionTokens: (choice) => this.completionTokens(this.choices[choice.index]),
+          ...(this.attachment ? { attachment: (choice) => this.attachment!(this.choices[choice.index]) } : {}),
         },
         this.choices,
       );
@@ -416,9 +430,14 @@ async function windDown(work: Promise<unknown>, ms: number): Promise<void> {
 }
 
 /** The conversation's lock, its refusals in the envelope: busy past the wait (409), or nobody waiting any more. */
-async function lockConversation(deps: AppDeps, input: LockTurnInput, options: LockOptions): Promise<ConversationLock> {
+async function lockConversation(
+  deps: AppDeps,
+  memory: ConversationMemory,
+  input: LockTurnInput,
+  options: LockOptions,
+): Promise<ConversationLock> {
   try {
-    return await deps.memory.lock(input, options);
+    return await memory.lock(input, options);
   } catch (err) {
     if (err instanceof ConversationBusyError) {
       deps.metrics.rejected.inc({ reason: 'conversation_busy' });

@@ -5,6 +5,7 @@ import type { ConversationMemory, TurnStatus } from '../conversation/types.ts';
 import type { ChatMessage, RunCheckpoint } from '../orchestrator/types.ts';
 import type { RunSummary } from '../orchestrator/run-summary.ts';
 import { STOPPED, type StopReason } from '../http/run-limits.ts';
+import type { StoredResponse } from '../store/types.ts';
 
 export interface RecordedChoice {
   index: number;
@@ -25,6 +26,8 @@ export interface TurnContext {
   /** The checkpoint this request resumed, if any. */
   resumed: RunCheckpoint | undefined;
   completionTokens(choice: RecordedChoice): number;
+  /** What else a choice's record carries (a Responses API response), built once the run is over. */
+  attachment?(choice: RecordedChoice): StoredResponse | undefined;
 }
 
 /** A choice's final status and the reason it did not complete, as stored with its run. */
@@ -63,6 +66,7 @@ export async function recordChoices(turn: TurnContext, choices: RecordedChoice[]
       completionTokens: turn.completionTokens(choice),
       startedAt: turn.startedAt,
       finishedAt,
+      ...(turn.attachment ? { response: turn.attachment(choice) } : {}),
     });
     if (status === 'tool_calls' && run.checkpoint)
       await turn.memory.savePausedRun({

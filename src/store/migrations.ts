@@ -119,6 +119,23 @@ export const MIGRATIONS: Migration[] = [
       DROP INDEX messages_by_chain;
     `,
   },
+  {
+    version: 6,
+    name: 'responses of the Responses API',
+    sql: `
+      CREATE TABLE responses (
+        id TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        conversation_id TEXT NOT NULL,
+        run_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        body TEXT NOT NULL,
+        input_items TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );
+      CREATE INDEX responses_by_conversation ON responses (conversation_id);
+    `,
+  },
 ];
 
 const MIGRATION_LOCK = 0x43_46_4d_47; // "CFMG": one replica migrates, the others wait

@@ -4,7 +4,7 @@ import type { StoredApiKey } from '../auth/api-keys.ts';
 import type { WindowCounts } from '../auth/rate-limit.ts';
 import type { ChatMessage, RunCheckpoint } from '../orchestrator/types.ts';
 import { historyHashes } from './history-chain.ts';
-import type { Database, Param } from './sql.ts';
+import type { Database, Param, Sql } from './sql.ts';
 import {
   appendMessages,
   claimConversation,
@@ -31,9 +31,28 @@ import {
   type Store,
   type StoredCheckpoint,
   type StoredMessage,
+  type StoredResponse,
   type TurnFinish,
   type TurnStart,
 } from './types.ts';
+
+/** Keeps a response of the Responses API (written once, with its run's end). */
+async function insertResponse(sql: Pick<Sql, 'run'>, r: StoredResponse): Promise<void> {
+  await sql.run(
+    'INSERT INTO responses (id, owner, conversation_id, run_id, status, body, input_items, created_at) ' +
+      'VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    [
+      r.id,
+      r.owner,
+      r.conversationId,
+      r.runId,
+      r.status,
+      JSON.stringify(r.body),
+      JSON.stringify(r.inputItems),
+      r.createdAt,
+    ],
+  );
+}
 
 const INTERRUPTED = 'the server stopped before the run finished (interrupted)';
 
@@ -92,6 +111,7 @@ export class SqlStore implements Store {
       await tx.run('DELETE FROM messages WHERE conversation_id = ?', [id]);
       await tx.run('DELETE FROM runs WHERE conversation_id = ?', [id]);
       await tx.run('DELETE FROM run_checkpoints WHERE conversation_id = ?', [id]);
+      await tx.run('DELETE FROM responses WHERE conversation_id = ?', [id]);
       await tx.run('DELETE FROM conversations WHERE id = ?', [id]);
       return true;
     });
@@ -241,6 +261,7 @@ export class SqlStore implements Store {
       const answer = finish.answer ? [{ ...finish.answer, runId: finish.run.id }] : [];
       await appendMessages(tx, finish.conversationId, finish.owner, [...messages, ...answer], now);
       await touchConversation(tx, finish.conversationId, now, begun ? undefined : finish.systemPrompt);
+      if (finish.response) await insertResponse(tx, finish.response);
       if (!begun) return insertRun(tx, finish.run);
       const r = finish.run;
       await tx.run(
@@ -389,6 +410,30 @@ export class SqlStore implements Store {
 
   async deleteCheckpoint(owner: string, runId: string): Promise<boolean> {
     return (await this.db.run('DELETE FROM run_checkpoints WHERE owner = ? AND run_id = ?', [owner, runId])) > 0;
+  }
+
+  // Responses of the Responses API.
+  async getResponse(id: string, owner: string): Promise<StoredResponse | undefined> {
+    const row = await this.db.get<Record<string, string>>('SELECT * FROM responses WHERE id = ? AND owner = ?', [
+      id,
+      owner,
+    ]);
+    return (
+      row && {
+        id: String(row.id),
+        owner: String(row.owner),
+        conversationId: String(row.conversation_id),
+        runId: String(row.run_id),
+        status: String(row.status),
+        body: JSON.parse(String(row.body)),
+        inputItems: JSON.parse(String(row.input_items)),
+        createdAt: String(row.created_at),
+      }
+    );
+  }
+
+  async deleteResponse(id: string, owner: string): Promise<boolean> {
+    return (await this.db.run('DELETE FROM responses WHERE id = ? AND owner = ?', [id, owner])) > 0;
   }
 
   // API keys.

@@ -90,6 +90,8 @@ export interface TurnFinish {
   /** Appended to the transcript (with `runId` = the run), or null. */
   answer: NewMessage | null;
   run: RunRecord;
+  /** A Responses API response ending with this run: kept in the same transaction. */
+  response?: StoredResponse;
 }
 
 /** Where a request's history meets the owner's stored conversations. */
@@ -103,6 +105,21 @@ export interface HistoryMatch {
 export interface StoredCheckpoint {
   conversationId: string;
   checkpoint: RunCheckpoint;
+  createdAt: string;
+}
+
+/** A response of the Responses API, kept so that it can be retrieved and continued (previous_response_id). */
+export interface StoredResponse {
+  id: string;
+  owner: string;
+  /** The stored conversation the response's turn belongs to. */
+  conversationId: string;
+  runId: string;
+  status: string;
+  /** The response object as rendered (JSON). */
+  body: Record<string, unknown>;
+  /** The request's input items, with ids, as input_items lists them. */
+  inputItems: Record<string, unknown>[];
   createdAt: string;
 }
 
@@ -174,6 +191,10 @@ export interface Store extends ApiKeyStore, RateLimitStore {
   findCheckpoint(owner: string, toolCallIds: string[]): Promise<StoredCheckpoint | undefined>;
   /** Forgets the checkpoint of the paused run `runId`; false if there was none (already consumed). */
   deleteCheckpoint(owner: string, runId: string): Promise<boolean>;
+  /** This owner's response `id`; another owner's is not found. */
+  getResponse(id: string, owner: string): Promise<StoredResponse | undefined>;
+  /** Forgets this owner's response `id` (not its conversation); false if there was none. */
+  deleteResponse(id: string, owner: string): Promise<boolean>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

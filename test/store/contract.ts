@@ -539,6 +539,50 @@ export function storeContract(
       ).toBe(2);
     });
 
+    it("stores a response with its run's end in one write, for its owner only; forgets it, or its conversation's", async () => {
+      const finishWithResponse = async (conversationId: string, runId: string, responseId: string) => {
+        await store.beginTurn({
+          conversationId,
+          owner: 'k2',
+          title: 'q',
+          messages: [{ role: 'user', content: 'q', tokenCount: 1 }],
+          runs: [{ id: runId, model: 'cortex-flow', startedAt: new Date().toISOString() }],
+        });
+        const response = {
+          id: responseId,
+          owner: 'k2',
+          conversationId,
+          runId,
+          status: 'completed',
+          body: { id: responseId, object: 'response', status: 'completed', output: [] },
+          inputItems: [{ type: 'message', id: 'msg_1', role: 'user', content: [{ type: 'input_text', text: 'q' }] }],
+          createdAt: new Date().toISOString(),
+        };
+        await store.finishTurn({
+          conversationId,
+          owner: 'k2',
+          title: 'q',
+          messages: [],
+          answer: { role: 'assistant', content: 'a', tokenCount: 1 },
+          run: run(conversationId, 'k2', { id: runId }),
+          response,
+        });
+        return response;
+      };
+      const response = await finishWithResponse('c-with-response', 'run-with-response-1', 'resp_1');
+      expect(await store.getResponse('resp_1', 'k2')).toEqual(response);
+      expect((await store.getRun('run-with-response-1', 'k2'))?.status).toBe('completed');
+      // Another owner neither sees it nor deletes it.
+      expect(await store.getResponse('resp_1', 'intruder')).toBeUndefined();
+      expect(await store.deleteResponse('resp_1', 'intruder')).toBe(false);
+      expect(await store.deleteResponse('resp_1', 'k2')).toBe(true);
+      expect(await store.getResponse('resp_1', 'k2')).toBeUndefined();
+      expect(await store.deleteResponse('resp_1', 'k2')).toBe(false);
+      await finishWithResponse('c-with-response', 'run-with-response-2', 'resp_2');
+      await store.deleteConversation('c-with-response', 'k2');
+      expect(await store.getResponse('resp_2', 'k2')).toBeUndefined();
+    });
+
     it('answers a ping', async () => {
       await expect(store.ping()).resolves.toBeUndefined();
     });

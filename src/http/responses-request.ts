@@ -1,0 +1,463 @@
+// Validation of a POST /v1/responses body (the Responses API, as Open Responses specifies it) and its
+// translation into the same ChatRequest a chat completion produces: one run lifecycle, two wire
+// formats. What the response object must echo back (tools, text format, sampling) is kept beside it.
+// Input items and tools the server cannot honour are refused with a 400 naming them, never dropped.
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { ChatRequest } from './chat-request.ts';
+import { isAcceptedImageUrl, paramPath } from './chat-request.ts';
+import { invalidRequest, validationError } from './errors.ts';
+import { checkId } from './resource-ids.ts';
+import type { ChatMessage, ContentImage, GenerationParams, ToolCall } from '../orchestrator/types.ts';
+
+const effort = z.enum(['none', 'minimal', 'low', 'medium', 'high', 'xhigh']);
+const functionTool = z.object({
+  type: z.literal('function'),
+  name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, underscores or dashes'),
+  description: z.string().nullish(),
+  parameters: z.record(z.string(), z.unknown()).nullish(),
+  strict: z.boolean().nullish(),
+});
+const textFormat = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('text') }),
+  z.object({ type: z.literal('json_object') }),
+  z.object({
+    type: z.literal('json_schema'),
+    name: z.string().min(1),
+    description: z.string().nullish(),
+    schema: z.record(z.string(), z.unknown()),
+    strict: z.boolean().nullish(),
+  }),
+]);
+
+const responsesRequestSchema = z.object({
+  model: z.string().min(1),
+  input: z.union([z.string(), z.array(z.record(z.string(), z.unknown()))]),
+  instructions: z.string().nullish(),
+  previous_response_id: z.string().nullish(),
+  tools: z
+    .array(z.object({ type: z.string() }).passthrough())
+    .max(128)
+    .nullish(),
+  tool_choice: z
+    .union([z.enum(['none', 'auto', 'required']), z.object({ type: z.string(), name: z.string().optional() })])
+    .nullish(),
+  parallel_tool_calls: z.boolean().nullish(),
+  text: z.object({ format: textFormat.nullish(), verbosity: z.enum(['low', 'medium', 'high']).nullish() }).nullish(),
+  reasoning: z.object({ effort: effort.nullish(), summary: z.string().nullish() }).nullish(),
+  max_output_tokens: z.number().int().min(16).nullish(),
+  temperature: z.number().min(0).max(2).nullish(),
+  top_p: z.number().min(0).max(1).nullish(),
+  presence_penalty: z.number().min(-2).max(2).nullish(),
+  frequency_penalty: z.number().min(-2).max(2).nullish(),
+  top_logprobs: z.number().int().min(0).max(20).nullish(),
+  metadata: z.record(z.string().max(64), z.string().max(512)).nullish(),
+  store: z.boolean().nullish(),
+  stream: z.boolean().nullish(),
+  background: z.boolean().nullish(),
+  truncation: z.enum(['auto', 'disabled']).nullish(),
+  user: z.string().nullish(),
+  safety_identifier: z.string().nullish(),
+  prompt_cache_key: z.string().nullish(),
+  service_tier: z.string().nullish(),
+});
+type Raw = z.output<typeof responsesRequestSchema>;
+
+/** A function tool as a response object echoes it: every field present, as Open Responses requires. */
+export interface EchoedTool {
+  type: 'function';
+  name: string;
+  description: string | null;
+  parameters: Record<string, unknown> | null;
+  strict: boolean | null;
+}
+
+export type TextFormat = z.output<typeof textFormat>;
+
+/** What a response object repeats of its request. */
+export interface ResponseEcho {
+  instructions: string | null;
+  previousResponseId: string | null;
+  tools: EchoedTool[];
+  toolChoice: 'none' | 'auto' | 'required' | { type: 'function'; name: string };
+  parallelToolCalls: boolean;
+  textFormat: TextFormat;
+  verbosity: 'low' | 'medium' | 'high';
+  reasoningEffort: z.output<typeof effort> | null;
+  reasoningSummary: string | null;
+  maxOutputTokens: number | null;
+  temperature: number;
+  topP: number;
+  presencePenalty: number;
+  frequencyPenalty: number;
+  topLogprobs: number;
+  metadata: Record<string, string>;
+  store: boolean;
+  truncation: 'auto' | 'disabled';
+  safetyIdentifier: string | null;
+  promptCacheKey: string | null;
+  serviceTier: string;
+}
+
+export interface ResponsesRequest {
+  chat: ChatRequest;
+  echo: ResponseEcho;
+  /** The input as items with ids, as GET /v1/responses/{id}/input_items lists them. */
+  inputItems: Record<string, unknown>[];
+}
+
+/** Tools of the Responses API that run on OpenAI's side; this server offers none of them. */
+const HOSTED_TOOLS = new Set([
+  'web_search',
+  'web_search_preview',
+  'web_search_preview_2025_03_11',
+  'file_search',
+  'computer_use',
+  'computer_use_preview',
+  'code_interpreter',
+  'image_generation',
+  'mcp',
+  'local_shell',
+  'shell',
+  'apply_patch',
+  'custom',
+]);
+
+const itemId = (prefix: string) => `${prefix}_${randomUUID().replaceAll('-', '')}`;
+
+function bad(message: string, param: string | null, code = 'invalid_value'): never {
+  throw invalidRequest(message, param, code);
+}
+
+/** Validates a parsed JSON body; throws the ApiError of the first problem found. */
+export function parseResponsesRequest(body: unknown): ResponsesRequest {
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    bad('The request body must be a JSON object.', null, 'invalid_json');
+  const parsed = responsesRequestSchema.safeParse(body);
+  if (!parsed.success) {
+    const issue = [...parsed.error.issues].sort((a, b) => a.path.length - b.path.length)[0];
+    const param = paramPath(issue.path);
+    const value = issue.path.reduce<unknown>((v, k) => (v as Record<PropertyKey, unknown> | undefined)?.[k], body);
+    if (value === undefined)
+      throw validationError(`Missing required parameter: '${param}'.`, param, 'missing_required_parameter');
+    bad(`Invalid '${param ?? 'body'}': ${issue.message}.`, param);
+  }
+  const r = parsed.data;
+  if (r.background)
+    bad("Background responses are not supported by this server: set 'background' to false.", 'background');
+  if (r.previous_response_id != null) checkId(r.previous_response_id, 'previous_response_id');
+
+  const tools = (r.tools ?? []).map((t, i) => functionToolOf(t, i));
+  const toolChoice = toolChoiceOf(r.tool_choice, tools);
+  const { messages, items } = inputOf(r.input);
+  const instructions = r.instructions ?? null;
+  if (instructions) messages.unshift({ role: 'system', content: instructions });
+  if (!messages.some((m) => m.role !== 'system')) bad("'input' must contain at least one message or item.", 'input');
+
+  const format: TextFormat = r.text?.format ?? { type: 'text' };
+  const generation: GenerationParams = dropUndefined({
+    temperature: r.temperature ?? undefined,
+    topP: r.top_p ?? undefined,
+    maxTokens: r.max_output_tokens ?? undefined,
+    presencePenalty: r.presence_penalty ?? undefined,
+    frequencyPenalty: r.frequency_penalty ?? undefined,
+    user: r.safety_identifier ?? r.user ?? undefined,
+    // The writer shapes the answer to it (src/agents/generation.ts reads it in chat's form).
+    ...(format.type === 'text' ? {} : { responseFormat: chatResponseFormat(format) }),
+  } as GenerationParams);
+  const chat = dropUndefined({
+    model: r.model,
+    messages,
+    stream: r.stream ?? false,
+    includeUsage: false,
+    n: 1,
+    generation,
+    reasoningEffort: r.reasoning?.effort ?? undefined,
+    tools: tools.length
+      ? tools.map((t) =>
+          dropUndefined({ name: t.name, description: t.description ?? undefined, parameters: t.parameters! }),
+        )
+      : undefined,
+    toolChoice:
+      typeof toolChoice === 'string' ? (r.tool_choice == null ? undefined : toolChoice) : { name: toolChoice.name },
+    parallelToolCalls: r.parallel_tool_calls ?? undefined,
+    responseFormat: format.type,
+  }) as ChatRequest;
+
+  return {
+    chat,
+    inputItems: items,
+    echo: {
+      instructions,
+      previousResponseId: r.previous_response_id ?? null,
+      tools,
+      toolChoice,
+      parallelToolCalls: r.parallel_tool_calls ?? true,
+      textFormat: format,
+      verbosity: r.text?.verbosity ?? 'medium',
+      reasoningEffort: r.reasoning?.effort ?? null,
+      reasoningSummary: r.reasoning?.summary ?? null,
+      maxOutputTokens: r.max_output_tokens ?? null,
+      temperature: r.temperature ?? 1,
+      topP: r.top_p ?? 1,
+      presencePenalty: r.presence_penalty ?? 0,
+      frequencyPenalty: r.frequency_penalty ?? 0,
+      topLogprobs: r.top_logprobs ?? 0,
+      metadata: r.metadata ?? {},
+      store: r.store ?? true,
+      truncation: r.truncation ?? 'disabled',
+      safetyIdentifier: r.safety_identifier ?? null,
+      promptCacheKey: r.prompt_cache_key ?? null,
+      serviceTier: r.service_tier ?? 'default',
+    },
+  };
+}
+
+/** `text.format` as chat's `response_format`, the form the team takes it in. */
+function chatResponseFormat(format: TextFormat) {
+  if (format.type !== 'json_schema') return { type: format.type };
+  const { name, description, schema, strict } = format;
+  return {
+    type: 'json_schema',
+    json_schema: dropUndefined({ name, description: description ?? undefined, schema, strict }),
+  };
+}
+
+function functionToolOf(tool: Record<string, unknown> & { type: string }, i: number): EchoedTool {
+  if (tool.type !== 'function') {
+    const hosted = HOSTED_TOOLS.has(tool.type);
+    bad(
+      hosted
+        ? `The tool type '${tool.type}' in 'tools[${i}]' is not offered by this server: ` +
+            'its team does its own research; ' +
+            "declare your own tools with type 'function'."
+        : `Invalid value for 'tools[${i}].type': '${tool.type}'. Supported values are: 'function'.`,
+      `tools[${i}].type`,
+      hosted ? 'unsupported_tool_type' : 'invalid_value',
+    );
+  }
+  const parsed = functionTool.safeParse(tool);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    bad(`Invalid 'tools[${i}].${paramPath(issue.path)}': ${issue.message}.`, `tools[${i}].${paramPath(issue.path)}`);
+  }
+  const t = parsed.data;
+  return {
+    type: 'function',
+    name: t.name,
+    description: t.description ?? null,
+    parameters: t.parameters ?? { type: 'object', properties: {} },
+    strict: t.strict ?? true,
+  };
+}
+
+function toolChoiceOf(choice: Raw['tool_choice'], tools: EchoedTool[]): ResponseEcho['toolChoice'] {
+  if (choice == null) return 'auto';
+  if (typeof choice === 'string') {
+    if (choice === 'required' && !tools.length)
+      bad("Invalid value for 'tool_choice': 'required' is only allowed when 'tools' are specified.", 'tool_choice');
+    return choice;
+  }
+  if (choice.type !== 'function' || !choice.name)
+    bad(
+      `Invalid value for 'tool_choice.type': '${choice.type}'. ` +
+        `Supported: 'none', 'auto', 'required' or {"type":"function","name":...}.`,
+      'tool_choice.type',
+    );
+  if (!tools.some((t) => t.name === choice.name))
+    bad(`Invalid 'tool_choice': no function named '${choice.name}' is in 'tools'.`, 'tool_choice.name');
+  return { type: 'function', name: choice.name };
+}
+
+/** The input as the run's messages, and as the items GET .../input_items lists. */
+function inputOf(input: Raw['input']): { messages: ChatMessage[]; items: Record<string, unknown>[] } {
+  if (typeof input === 'string') {
+    if (!input) bad("Invalid 'input': empty string.", 'input', 'string_too_short');
+    return {
+      messages: [{ role: 'user', content: input }],
+      items: [message('user', [{ type: 'input_text', text: input }])],
+    };
+  }
+  if (!input.length) throw validationError("Invalid 'input': empty array.", 'input', 'empty_array');
+  const messages: ChatMessage[] = [];
+  const items: Record<string, unknown>[] = [];
+  // Function calls the model made in one turn arrive as consecutive items: one assistant message.
+  let calls: ToolCall[] | undefined;
+  const flushCalls = () => (calls = undefined);
+  input.forEach((item, i) => {
+    const type = item.type ?? ('role' in item ? 'message' : undefined);
+    const at = `input[${i}]`;
+    switch (type) {
+      case 'message': {
+        const m = messageOf(item, at);
+        items.push(message(m.role, m.parts, item.id as string | undefined));
+        if (m.chat.role === 'assistant' && messages.at(-1)?.role === 'assistant' && !messages.at(-1)!.toolCalls) {
+          messages.at(-1)!.content += m.chat.content; // one answer, several output_text items
+        } else messages.push(m.chat);
+        flushCalls();
+        break;
+      }
+      case 'function_call': {
+        const callId = str(item.call_id, `${at}.call_id`);
+        const name = str(item.name, `${at}.name`);
+        const args = typeof item.arguments === 'string' ? item.arguments : str(undefined, `${at}.arguments`);
+        const call = { id: callId, name, arguments: args };
+        if (calls) calls.push(call);
+        else {
+          calls = [call];
+          const last = messages.at(-1);
+          // The answer's text and its calls, when both came in one turn, are one assistant message.
+          if (last?.role === 'assistant' && !last.toolCalls) last.toolCalls = calls;
+          else messages.push({ role: 'assistant', content: '', toolCalls: calls });
+        }
+        items.push({
+          type: 'function_call',
+          id: typeof item.id === 'string' ? item.id : itemId('fc'),
+          call_id: callId,
+          name,
+          arguments: args,
+          status: 'completed',
+        });
+        break;
+      }
+      case 'function_call_output': {
+        const callId = str(item.call_id, `${at}.call_id`);
+        const output =
+          typeof item.output === 'string'
+            ? item.output
+            : Array.isArray(item.output)
+              ? item.output.map((p: { text?: string }) => p?.text ?? '').join('\n')
+              : str(undefined, `${at}.output`);
+        messages.push({ role: 'tool', content: output, toolCallId: callId });
+        items.push({
+          type: 'function_call_output',
+          id: typeof item.id === 'string' ? item.id : itemId('fco'),
+          call_id: callId,
+          output,
+          status: 'completed',
+        });
+        flushCalls();
+        break;
+      }
+      case 'reasoning':
+        // The team's progress, sent back by clients that replay whole outputs (the Agents SDK): it
+        // was never part of the conversation's transcript, so it is not added to it either.
+        break;
+      case 'item_reference':
+        if (typeof item.id === 'string' && item.id.startsWith('rs_')) break; // a reasoning item: as above
+        bad(
+          `Invalid '${at}': item references are not supported except to reasoning items; send the item itself.`,
+          `${at}.id`,
+        );
+        break;
+      default:
+        bad(
+          `Invalid value for '${at}.type': ${JSON.stringify(type ?? null)}. Supported input item types are: ` +
+            "'message', 'function_call', 'function_call_output', 'reasoning'.",
+          `${at}.type`,
+        );
+    }
+  });
+  return { messages, items };
+}
+
+const ROLES = ['user', 'system', 'developer', 'assistant'] as const;
+type Part = Record<string, unknown>;
+
+function messageOf(item: Record<string, unknown>, at: string): { role: string; parts: Part[]; chat: ChatMessage } {
+  const role = item.role as (typeof ROLES)[number];
+  if (!ROLES.includes(role))
+    bad(
+      `Invalid value for '${at}.role': ${JSON.stringify(item.role ?? null)}. ` +
+        `Supported values are: ${ROLES.map((r) => `'${r}'`).join(', ')}.`,
+      `${at}.role`,
+    );
+  const content = item.content;
+  const raw: Part[] =
+    typeof content === 'string'
+      ? [{ type: role === 'assistant' ? 'output_text' : 'input_text', text: content }]
+      : Array.isArray(content)
+        ? (content as Part[])
+        : bad(`Invalid '${at}.content': expected a string or an array of content parts.`, `${at}.content`);
+  const texts: string[] = [];
+  const images: ContentImage[] = [];
+  const parts: Part[] = raw.map((p, j) => {
+    const param = `${at}.content[${j}]`;
+    switch (p?.type) {
+      case 'input_text':
+      case 'output_text':
+      case 'text':
+        texts.push(str(p.text, `${param}.text`));
+        return p.type === 'output_text'
+          ? { type: 'output_text', text: p.text, annotations: [] }
+          : { type: 'input_text', text: p.text };
+      case 'refusal':
+        texts.push(str(p.refusal, `${param}.refusal`));
+        return { type: 'refusal', refusal: p.refusal };
+      case 'input_image': {
+        if (role !== 'user') bad(`Invalid '${param}': images are accepted in user messages only.`, param);
+        const url = p.image_url;
+        if (typeof url !== 'string')
+          bad(`Invalid '${param}': only 'image_url' images are supported (no file ids).`, `${param}.image_url`);
+        if (!isAcceptedImageUrl(url))
+          bad(
+            `Invalid image URL in '${param}.image_url': ` +
+              "expected an http(s) URL or a base64 data URL ('data:image/png;base64,...').",
+            `${param}.image_url`,
+            'invalid_image_url',
+          );
+        const detail = (['auto', 'low', 'high'] as const).find((d) => d === p.detail) ?? 'auto';
+        images.push({ url, detail });
+        return { type: 'input_image', image_url: url, detail };
+      }
+      case 'input_file': {
+        const text = textFileOf(p, param);
+        texts.push(text);
+        return { type: 'input_file', filename: p.filename ?? null, file_data: p.file_data };
+      }
+      default:
+        return bad(
+          `Invalid value for '${param}.type': ${JSON.stringify(p?.type ?? null)}. Supported content types are: ` +
+            "'input_text', 'input_image', 'input_file', 'output_text', 'refusal'.",
+          `${param}.type`,
+        );
+    }
+  });
+  const chatRole = role === 'developer' ? 'system' : role;
+  const chat: ChatMessage = { role: chatRole, content: texts.join('\n'), ...(images.length ? { images } : {}) };
+  return { role, parts, chat };
+}
+
+const TEXT_FILE =
+  /^data:(text\/[a-z0-9.+-]+|application\/(json|xml|x-yaml|yaml|csv))(;[^,]*)?;base64,([a-z0-9+/=\s]*)$/i;
+
+/**
+ * A file the client inlines: a text file (text/*, JSON, XML, YAML, CSV as a base64 data URL) is read
+ * into the message, under its name. Anything else (a PDF, a file id) cannot be read here: refused.
+ */
+function textFileOf(part: Part, param: string): string {
+  const data = typeof part.file_data === 'string' ? TEXT_FILE.exec(part.file_data) : null;
+  if (!data)
+    bad(
+      `Invalid '${param}': only text files inlined as base64 data URLs ('data:text/plain;base64,...') are supported.`,
+      `${param}.file_data`,
+      'unsupported_file',
+    );
+  const name = typeof part.filename === 'string' ? part.filename : 'file';
+  return `[${name}]\n${Buffer.from(data[4], 'base64').toString('utf8')}`;
+}
+
+function str(value: unknown, param: string): string {
+  if (typeof value === 'string') return value;
+  if (value === undefined)
+    throw validationError(`Missing required parameter: '${param}'.`, param, 'missing_required_parameter');
+  return bad(`Invalid type for '${param}': expected a string.`, param, 'invalid_type');
+}
+
+function message(role: string, content: Part[], id?: string): Record<string, unknown> {
+  return { type: 'message', id: id ?? itemId('msg'), status: 'completed', role, content };
+}
+
+function dropUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}

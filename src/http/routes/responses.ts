@@ -1,0 +1,210 @@
+// The Responses API: POST /v1/responses opens the same run as a chat completion (src/run/chat-run.ts)
+// and renders it as a `response` object or its semantic events; GET/DELETE /v1/responses/{id},
+// POST /v1/responses/{id}/cancel and GET /v1/responses/{id}/input_items serve what was kept.
+// A response is stored with its run's end, in the same write as its turn (with `store: false`,
+// neither is); while it runs, this process answers for it from the registry below.
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { StatelessMemory } from '../../conversation/stateless.ts';
+import type { ChatMessage } from '../../orchestrator/types.ts';
+import { ChatRun } from '../../run/chat-run.ts';
+import type { Store } from '../../store/types.ts';
+import type { AppDeps } from '../deps.ts';
+import { ApiError, invalidRequest, modelNotFound, notFound, serverError } from '../errors.ts';
+import { answerResponse, finalResponse, type ResponseOutlet } from '../render/responses-json.ts';
+import { newResponseId, responseObject, type ResponseObject } from '../render/responses-object.ts';
+import { streamResponse } from '../render/responses-sse.ts';
+import { checkId } from '../resource-ids.ts';
+import { parseResponsesRequest } from '../responses-request.ts';
+import { enforceMessageLimits } from '../run-limits.ts';
+
+/** A response still running in this process. */
+interface Running {
+  owner: string;
+  inputItems: Record<string, unknown>[];
+  /** The response as it stands: in progress (with what was streamed so far), or final. */
+  snapshot(): ResponseObject;
+  cancel: AbortController;
+  deleted: boolean;
+  done: Promise<void>;
+}
+
+const responseNotFound = (id: string) =>
+  notFound(`Response with id '${id}' not found.`, 'response_not_found', 'response_id');
+
+const listQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  order: z.enum(['asc', 'desc']).default('desc'),
+  after: z.string().min(1).optional(),
+});
+
+export function registerResponses(app: FastifyInstance, deps: AppDeps): void {
+  const running = new Map<string, Running>();
+  // `store: false`: the turn's memory keeps nothing (locks still order turns in this process).
+  const forgetful = new StatelessMemory();
+  const store = deps.store;
+
+  app.post('/v1/responses', async (request, reply) => {
+    const { chat, echo, inputItems } = parseResponsesRequest(request.body);
+    enforceMessageLimits(chat, deps);
+    if (!deps.orchestrator.models().some((m) => m.id === chat.model)) throw modelNotFound(chat.model);
+    const refusal = deps.orchestrator.refuse?.({
+      model: chat.model,
+      messages: chat.messages,
+      generation: chat.generation,
+      reasoningEffort: chat.reasoningEffort,
+      tools: chat.tools,
+      toolChoice: chat.toolChoice,
+    });
+    if (refusal) throw invalidRequest(refusal.message, refusal.param, refusal.code);
+    const owner = request.owner ?? '';
+    const keep = echo.store && store !== undefined;
+    if (echo.previousResponseId) {
+      const previous = await store?.getResponse(echo.previousResponseId, owner);
+      if (!previous)
+        throw invalidRequest(
+          `Previous response with id '${echo.previousResponseId}' not found.`,
+          'previous_response_id',
+          'previous_response_not_found',
+        );
+      // Kept: the turn continues the stored conversation. Not kept: it is read, and nothing is added.
+      if (keep) chat.conversationId = previous.conversationId;
+      else chat.messages = [...(await transcript(store!, previous.conversationId, owner)), ...chat.messages];
+    }
+
+    const clientGone = new AbortController();
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished) clientGone.abort();
+    });
+    const cancel = new AbortController();
+    await using run = await ChatRun.open(deps, chat, {
+      owner: request.owner,
+      log: request.log,
+      clientGone: AbortSignal.any([clientGone.signal, cancel.signal]),
+      ...(keep ? {} : { memory: forgetful }),
+    });
+    const id = newResponseId();
+    const head = {
+      id,
+      createdAt: Math.floor(Date.now() / 1000),
+      model: chat.model,
+      echo,
+      ...(keep ? { conversationId: run.conversationId } : {}),
+      runId: run.runIds[0],
+    };
+    let finished!: () => void;
+    let final: ResponseObject | undefined;
+    const outlet: ResponseOutlet = {
+      head,
+      cancelled: cancel.signal,
+      final: () => (final ??= finalResponse(run, outlet)),
+    };
+    const entry: Running = {
+      owner,
+      inputItems,
+      snapshot: () => final ?? responseObject(head, { status: 'in_progress', output: outlet.streamed ?? [] }),
+      cancel,
+      deleted: false,
+      done: new Promise<void>((resolve) => (finished = resolve)),
+    };
+    // Kept with the run's end, in the same write: a response is stored exactly when its turn is.
+    if (keep)
+      run.recordWith(() => {
+        if (entry.deleted) return undefined;
+        const body = outlet.final();
+        return {
+          id,
+          owner,
+          conversationId: run.conversationId,
+          runId: run.runIds[0],
+          status: body.status,
+          body,
+          inputItems,
+          createdAt: new Date(head.createdAt * 1000).toISOString(),
+        };
+      });
+    running.set(id, entry);
+    try {
+      return chat.stream ? await streamResponse(run, reply, deps, outlet) : await answerResponse(run, reply, outlet);
+    } catch (err) {
+      if (!(err instanceof ApiError)) request.log.error({ err }, 'response failed');
+      throw run.error(err instanceof ApiError ? err : serverError());
+    } finally {
+      running.delete(id);
+      finished();
+    }
+  });
+
+  /** A response of this owner: the running one, else the stored one; another owner's is not found. */
+  async function find(id: string, owner: string) {
+    checkId(id, 'response_id');
+    const live = running.get(id);
+    if (live && live.owner === owner && !live.deleted)
+      return { body: live.snapshot(), inputItems: live.inputItems, live };
+    const stored = await store?.getResponse(id, owner);
+    if (!stored) throw responseNotFound(id);
+    return { body: stored.body as ResponseObject, inputItems: stored.inputItems, live: undefined };
+  }
+
+  app.get<{ Params: { id: string } }>('/v1/responses/:id', async (request) => {
+    return (await find(request.params.id, request.owner ?? '')).body;
+  });
+
+  app.delete<{ Params: { id: string } }>('/v1/responses/:id', async (request) => {
+    const { id } = request.params;
+    const owner = request.owner ?? '';
+    const { live } = await find(id, owner);
+    if (live) {
+      live.deleted = true; // never saved once it ends
+      live.cancel.abort();
+    }
+    await store?.deleteResponse(id, owner);
+    return { id, object: 'response', deleted: true };
+  });
+
+  app.post<{ Params: { id: string } }>('/v1/responses/:id/cancel', async (request) => {
+    const { id } = request.params;
+    const owner = request.owner ?? '';
+    const { body, live } = await find(id, owner);
+    if (!live) return body; // already ended: as it ended
+    live.cancel.abort();
+    await live.done; // stopped, recorded and stored
+    return live.snapshot();
+  });
+
+  app.get<{ Params: { id: string } }>('/v1/responses/:id/input_items', async (request) => {
+    const { inputItems } = await find(request.params.id, request.owner ?? '');
+    const parsed = listQuery.safeParse(request.query ?? {});
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const param = String(issue.path[0] ?? 'query');
+      throw invalidRequest(`Invalid '${param}': ${issue.message}.`, param, 'invalid_value');
+    }
+    const { limit, order, after } = parsed.data;
+    const items = order === 'asc' ? inputItems : [...inputItems].reverse();
+    const start = after ? items.findIndex((item) => item.id === after) + 1 : 0;
+    if (after && start === 0) throw invalidRequest(`No input item with id '${after}' in this response.`, 'after');
+    const data = items.slice(start, start + limit);
+    return {
+      object: 'list',
+      data,
+      first_id: (data[0]?.id as string) ?? null,
+      last_id: (data.at(-1)?.id as string) ?? null,
+      has_more: start + limit < items.length,
+    };
+  });
+}
+
+/** A stored conversation as context for a turn that keeps nothing (`store: false`). */
+async function transcript(store: Store, conversationId: string, owner: string): Promise<ChatMessage[]> {
+  const conversation = await store.getConversation(conversationId, owner);
+  if (!conversation) return [];
+  const messages: ChatMessage[] = (await store.getMessages(conversationId)).map((m) => ({
+    role: m.role,
+    content: m.content,
+    ...(m.images ? { images: m.images } : {}),
+    ...(m.toolCalls ? { toolCalls: m.toolCalls } : {}),
+    ...(m.toolCallId ? { toolCallId: m.toolCallId } : {}),
+  }));
+  return conversation.systemPrompt ? [{ role: 'system', content: conversation.systemPrompt }, ...messages] : messages;
+}

@@ -1,0 +1,177 @@
+// What the Responses API keeps and gives back: GET, DELETE, cancel and input_items of a response,
+// scoped to the API key that created it; `store: false` keeping nothing; the 400s of what the
+// server cannot do (unknown input items, hosted tools), in OpenAI's envelope.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../support/app-server.ts';
+import { expectEventShape, expectResponseShape, parseSse } from '../support/open-responses-schemas.ts';
+import { RecordingOrchestrator } from '../support/recording-orchestrator.ts';
+import { until } from '../support/team-script.ts';
+
+let srv: TestServer;
+let team: RecordingOrchestrator;
+
+beforeAll(async () => {
+  team = new RecordingOrchestrator();
+  srv = await startTestServer(team, { CORTEX_API_KEYS: 'mine,theirs' });
+});
+afterAll(() => srv?.close());
+
+async function call(method: string, path: string, body?: unknown, key = 'mine') {
+  const res = await fetch(`${srv.baseUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  return { status: res.status, body: text.startsWith('{') ? JSON.parse(text) : text };
+}
+
+const create = (body: Record<string, unknown>, key?: string) =>
+  call('POST', '/v1/responses', { model: 'cortex-flow', ...body }, key);
+
+describe('stored responses', () => {
+  it('retrieves a response as it was created, and lists its input items page by page', async () => {
+    const input = [
+      { role: 'user', content: 'one' },
+      { role: 'assistant', content: 'two' },
+      { role: 'user', content: 'three' },
+    ];
+    const created = await create({ input });
+    const got = await call('GET', `/v1/responses/${created.body.id}`);
+    expect(got.status).toBe(200);
+    expectResponseShape(got.body);
+    expect(got.body).toEqual(created.body);
+    // Cancelling a response that already ended changes nothing.
+    expect((await call('POST', `/v1/responses/${created.body.id}/cancel`)).body).toEqual(created.body);
+
+    const all = await call('GET', `/v1/responses/${created.body.id}/input_items?order=asc`);
+    expect(all.body).toMatchObject({ object: 'list', has_more: false });
+    expect(all.body.data.map((i: any) => [i.type, i.role, i.content[0].text])).toEqual([
+      ['message', 'user', 'one'],
+      ['message', 'assistant', 'two'],
+      ['message', 'user', 'three'],
+    ]);
+    const first = await call('GET', `/v1/responses/${created.body.id}/input_items?limit=2`);
+    expect(first.body.data.map((i: any) => i.content[0].text)).toEqual(['three', 'two']); // newest first
+    expect(first.body.has_more).toBe(true);
+    const next = await call('GET', `/v1/responses/${created.body.id}/input_items?limit=2&after=${first.body.last_id}`);
+    expect(next.body.data.map((i: any) => i.content[0].text)).toEqual(['one']);
+    expect(next.body).toMatchObject({ has_more: false, first_id: next.body.data[0].id });
+  });
+
+  it("is another API key's 404, for every route", async () => {
+    const { body } = await create({ input: 'secret' });
+    for (const [method, path] of [
+      ['GET', `/v1/responses/${body.id}`],
+      ['GET', `/v1/responses/${body.id}/input_items`],
+      ['POST', `/v1/responses/${body.id}/cancel`],
+      ['DELETE', `/v1/responses/${body.id}`],
+    ]) {
+      const res = await call(method, path, undefined, 'theirs');
+      expect(res.status, `${method} ${path}`).toBe(404);
+      expect(res.body.error).toMatchObject({ type: 'not_found_error', code: 'response_not_found' });
+    }
+    const continued = await create({ input: 'and?', previous_response_id: body.id }, 'theirs');
+    expect(continued.status).toBe(400);
+    expect(continued.body.error.code).toBe('previous_response_not_found');
+    expect((await call('GET', `/v1/responses/${body.id}`)).status).toBe(200);
+  });
+
+  it('deletes a response', async () => {
+    const { body } = await create({ input: 'forget me' });
+    const deleted = await call('DELETE', `/v1/responses/${body.id}`);
+    expect(deleted.body).toEqual({ id: body.id, object: 'response', deleted: true });
+    expect((await call('GET', `/v1/responses/${body.id}`)).status).toBe(404);
+    expect((await call('DELETE', `/v1/responses/${body.id}`)).status).toBe(404);
+  });
+
+  it('store: false keeps neither the response nor the turn', async () => {
+    const before = (await srv.store.listConversations('mine', { limit: 100, order: 'desc' })).data.length;
+    const { body } = await create({ input: 'off the record', store: false });
+    expectResponseShape(body);
+    expect(body.store).toBe(false);
+    expect(body.metadata.conversation_id).toBeUndefined();
+    expect((await call('GET', `/v1/responses/${body.id}`)).status).toBe(404);
+    expect((await srv.store.listConversations('mine', { limit: 100, order: 'desc' })).data.length).toBe(before);
+    const continued = await create({ input: 'and?', previous_response_id: body.id });
+    expect(continued.body.error.code).toBe('previous_response_not_found');
+  });
+
+  it('store: false may still read the conversation a stored response continues, adding nothing to it', async () => {
+    const first = await create({ input: 'The code is 7.' });
+    const conversationId = first.body.metadata.conversation_id;
+    const count = (await srv.store.getMessages(conversationId)).length;
+    await create({ input: 'What is the code?', previous_response_id: first.body.id, store: false });
+    expect(team.inputs.at(-1)!.messages.map((m) => m.content)).toEqual([
+      'The code is 7.',
+      'Echo: The code is 7.',
+      'What is the code?',
+    ]);
+    expect((await srv.store.getMessages(conversationId)).length).toBe(count);
+  });
+
+  it('cancels a running response: the stream ends cancelled, and it is stored so', async () => {
+    team.options = { delayMs: 50, answer: () => 'a long answer that takes its time to be written out in full' };
+    const started = team.inputs.length;
+    try {
+      const res = await fetch(`${srv.baseUrl}/v1/responses`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer mine', 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'cortex-flow', input: 'go on', stream: true }),
+      });
+      const reader = res.body!.getReader();
+      const first = new TextDecoder().decode((await reader.read()).value);
+      const id = parseSse(first.slice(0, first.indexOf('\n\n') + 2))[0].response.id;
+      await until(() => team.inputs.length > started, 'the run started');
+      const running = await call('GET', `/v1/responses/${id}`);
+      expect(running.body.status).toBe('in_progress');
+      const cancelled = await call('POST', `/v1/responses/${id}/cancel`);
+      expect(cancelled.status).toBe(200);
+      expect(cancelled.body.status).toBe('cancelled');
+      let rest = first;
+      for (let r = await reader.read(); !r.done; r = await reader.read()) rest += new TextDecoder().decode(r.value);
+      const events = parseSse(rest);
+      expect(events.at(-1)).toMatchObject({
+        type: 'response.incomplete',
+        response: { status: 'cancelled', incomplete_details: { reason: 'cancelled' } },
+      });
+      for (const e of events) expectEventShape(e);
+      expect((await call('GET', `/v1/responses/${id}`)).body.status).toBe('cancelled');
+      const runId = cancelled.body.metadata.run_id;
+      expect((await call('GET', `/v1/runs/${runId}`)).body.status).toBe('cancelled');
+    } finally {
+      team.options = {};
+    }
+  });
+});
+
+describe('requests the server cannot serve are refused, not dropped', () => {
+  it.each([
+    ['an unknown input item type', { input: [{ type: 'web_search_call', id: 'ws_1' }] }, 'input[0].type'],
+    ['a hosted tool', { input: 'hi', tools: [{ type: 'web_search_preview' }] }, 'tools[0].type'],
+    ['file search', { input: 'hi', tools: [{ type: 'file_search', vector_store_ids: ['vs_1'] }] }, 'tools[0].type'],
+    ['computer use', { input: 'hi', tools: [{ type: 'computer_use_preview' }] }, 'tools[0].type'],
+    ['a background response', { input: 'hi', background: true }, 'background'],
+    ['an image by file id', { input: [{ role: 'user', content: [{ type: 'input_image', file_id: 'f' }] }] }, null],
+  ])('%s', async (_what, body, param) => {
+    const res = await create(body);
+    expect(res.status).toBe(400);
+    expect(res.body.error.type).toBe('invalid_request_error');
+    if (param) expect(res.body.error.param).toBe(param);
+    expect(res.body.error.message.length).toBeGreaterThan(20);
+  });
+
+  it('a tool the server does not offer names itself in the message', async () => {
+    const res = await create({ input: 'hi', tools: [{ type: 'web_search_preview' }] });
+    expect(res.body.error).toMatchObject({ code: 'unsupported_tool_type' });
+    expect(res.body.error.message).toContain('web_search_preview');
+  });
+
+  it('a missing input or model is a validation error', async () => {
+    expect((await call('POST', '/v1/responses', { model: 'cortex-flow' })).body.error).toMatchObject({
+      param: 'input',
+      code: 'missing_required_parameter',
+    });
+    expect((await call('POST', '/v1/responses', { input: 'hi' })).body.error.param).toBe('model');
+  });
+});
