@@ -3,9 +3,12 @@
 //  1. wall time of a full team run divided by its critical path (supervisor -> researcher ‖ analyst
 //     -> supervisor -> writer: 4 delays); near 1 means no serial waste, 1.25 would mean the two
 //     specialists ran one after the other;
-//  1b. the same with a pause for a client tool and a resume (engine in this process, at the run
-//     contract): supervisor -> researcher ‖ analyst -> pause | resume -> supervisor -> writer, the
-//     same 4 delays over two requests; a resume that redid any specialist would show as 5;
+//  1b. the same with a pause for a client tool and a resume, over HTTP as an OpenAI client does it
+//     (the second request resends the whole history with the tool result and no conversation_id;
+//     the checkpoint is found in the store by the tool-call id): supervisor -> researcher ‖ analyst
+//     -> pause | resume -> supervisor -> writer, the same 4 delays over two requests; a resume that
+//     redid any specialist would show as 5;
+//  Each measurement follows WARMUP runs that are not counted (JIT, first statements, pools).
 //  2. requests/s and p50/p99 latency of a one-call request through Cortex Flow versus straight to
 //     the upstream.
 // Run: npm run bench -- team   (or: node bench/team.ts)
@@ -13,15 +16,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { createTeam } from '../src/agents/create-team.ts';
-import { loadConfig } from '../src/config.ts';
-import type { RunEvent, RunEventOf } from '../src/orchestrator/events.ts';
-import type { ChatMessage, RunInput } from '../src/orchestrator/types.ts';
-import { ToolRegistry } from '../src/tools/types.ts';
 import { startPrinting, startServer } from './lib-processes.ts';
 
 const DELAY_MS = Number(process.env.BENCH_UPSTREAM_DELAY_MS ?? 100);
 const RUNS = Number(process.env.BENCH_TEAM_RUNS ?? 10);
+const WARMUP = 3;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 20);
 
@@ -41,59 +40,54 @@ async function main() {
   const base = server.baseUrl;
 
   // 1. Critical path of a team run.
-  const walls: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const started = performance.now();
+  const chat = async (body: unknown) => {
     const res = await fetch(`${base}/v1/chat/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ model: 'cortex-flow', messages: [{ role: 'user', content: `Research question ${i}` }] }),
+      body: JSON.stringify(body),
     });
-    const body = (await res.json()) as any;
-    if (!res.ok || body.metadata.agents_used.join() !== 'researcher,analyst,writer')
+    const answer = (await res.json()) as any;
+    if (!res.ok) throw new Error(`unexpected answer: ${JSON.stringify(answer).slice(0, 300)}`);
+    return answer;
+  };
+  const walls: number[] = [];
+  for (let i = 0; i < WARMUP + RUNS; i++) {
+    const started = performance.now();
+    const body = await chat({ model: 'cortex-flow', messages: [{ role: 'user', content: `Research question ${i}` }] });
+    if (body.metadata.agents_used.join() !== 'researcher,analyst,writer')
       throw new Error(`unexpected team run: ${JSON.stringify(body).slice(0, 300)}`);
-    walls.push(performance.now() - started);
+    if (i >= WARMUP) walls.push(performance.now() - started);
   }
   const criticalPath = 4 * DELAY_MS;
   const wall = median(walls);
 
-  // 1b. A team run paused for a client tool, then resumed from its checkpoint.
-  const team = createTeam(
-    loadConfig({
-      CORTEX_MODEL: 'openai:mock',
-      OPENAI_API_KEY: 'sk-bench',
-      OPENAI_BASE_URL: upstreamUrl,
-      CORTEX_LLM_MAX_RETRIES: '0',
-    }),
-    new ToolRegistry(),
-  );
-  const tools = [{ name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } }];
-  const finish = async (input: RunInput) => {
-    let done: RunEventOf<'run_finished'> | undefined;
-    for await (const e of team.run(input, new AbortController().signal) as AsyncIterable<RunEvent>)
-      if (e.type === 'run_finished') done = e;
-      else if (e.type === 'run_failed') throw new Error(e.error.message);
-    return done!;
-  };
+  // 1b. A team run paused for a client tool, then resumed from its stored checkpoint.
+  const tools = [
+    {
+      type: 'function',
+      function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } },
+    },
+  ];
   const pausedWalls: number[] = [];
-  for (let i = 0; i < RUNS; i++) {
-    const history: ChatMessage[] = [{ role: 'user', content: `BENCH-PAUSE question ${i}` }];
-    const base = { conversationId: 'bench', model: 'cortex-flow', generation: {}, tools };
+  for (let i = 0; i < WARMUP + RUNS; i++) {
+    const history: unknown[] = [{ role: 'user', content: `BENCH-PAUSE question ${i}` }];
     const started = performance.now();
-    const paused = await finish({ ...base, runId: `paused_${i}`, messages: history });
-    if (paused.finishReason !== 'tool_calls') throw new Error('the run did not pause for the client tool');
-    const resumed = await finish({
-      ...base,
-      runId: `resumed_${i}`,
+    const paused = await chat({ model: 'cortex-flow', messages: history, tools });
+    const call = paused.choices[0].message.tool_calls?.[0];
+    if (paused.choices[0].finish_reason !== 'tool_calls' || !call)
+      throw new Error('the run did not pause for the client tool');
+    const resumed = await chat({
+      model: 'cortex-flow',
+      tools,
       messages: [
         ...history,
-        { role: 'assistant', content: '', toolCalls: paused.toolCalls },
-        { role: 'tool', content: 'Sunny, 21 C', toolCallId: paused.toolCalls![0].id },
+        paused.choices[0].message,
+        { role: 'tool', tool_call_id: call.id, content: 'Sunny, 21 C' },
       ],
-      resume: JSON.parse(JSON.stringify(paused.checkpoint)),
     });
-    if (resumed.agentsUsed.join() !== 'researcher,analyst,writer') throw new Error('unexpected resumed run');
-    pausedWalls.push(performance.now() - started);
+    if (resumed.metadata.agents_used.join() !== 'researcher,analyst,writer')
+      throw new Error(`unexpected resumed run: ${JSON.stringify(resumed.metadata)}`);
+    if (i >= WARMUP) pausedWalls.push(performance.now() - started);
   }
   const pausedWall = median(pausedWalls);
 
