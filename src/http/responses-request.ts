@@ -8,7 +8,7 @@ import type { ChatRequest } from './chat-request.ts';
 import { isAcceptedImageUrl, paramPath } from './chat-request.ts';
 import { invalidRequest, validationError } from './errors.ts';
 import { checkId } from './resource-ids.ts';
-import type { ChatMessage, ContentImage, GenerationParams, ToolCall } from '../orchestrator/types.ts';
+import type { ChatMessage, ContentImage, GenerationParams, ResponseFormat, ToolCall } from '../orchestrator/types.ts';
 
 const effort = z.enum(['none', 'minimal', 'low', 'medium', 'high', 'xhigh']);
 const functionTool = z.object({
@@ -162,8 +162,8 @@ export function parseResponsesRequest(body: unknown): ResponsesRequest {
     presencePenalty: r.presence_penalty ?? undefined,
     frequencyPenalty: r.frequency_penalty ?? undefined,
     user: r.safety_identifier ?? r.user ?? undefined,
-    // The writer shapes the answer to it (src/agents/generation.ts reads it in chat's form).
-    ...(format.type === 'text' ? {} : { responseFormat: chatResponseFormat(format) }),
+    // The agent that writes the answer is held to it (src/agents/structured-answer.ts).
+    ...(format.type === 'text' ? {} : { responseFormat: responseFormatOf(format) }),
   } as GenerationParams);
   const chat = dropUndefined({
     model: r.model,
@@ -181,7 +181,6 @@ export function parseResponsesRequest(body: unknown): ResponsesRequest {
     toolChoice:
       typeof toolChoice === 'string' ? (r.tool_choice == null ? undefined : toolChoice) : { name: toolChoice.name },
     parallelToolCalls: r.parallel_tool_calls ?? undefined,
-    responseFormat: format.type,
   }) as ChatRequest;
 
   return {
@@ -213,13 +212,13 @@ export function parseResponsesRequest(body: unknown): ResponsesRequest {
   };
 }
 
-/** `text.format` as chat's `response_format`, the form the team takes it in. */
-function chatResponseFormat(format: TextFormat) {
+/** `text.format` as the run's `responseFormat`, the form chat's `response_format` takes too. */
+function responseFormatOf(format: TextFormat): ResponseFormat {
   if (format.type !== 'json_schema') return { type: format.type };
   const { name, description, schema, strict } = format;
   return {
     type: 'json_schema',
-    json_schema: dropUndefined({ name, description: description ?? undefined, schema, strict }),
+    jsonSchema: dropUndefined({ name, description: description ?? undefined, schema, strict: strict ?? undefined }),
   };
 }
 

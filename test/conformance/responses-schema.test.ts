@@ -195,7 +195,7 @@ describe('Open Responses conformance', () => {
     expect(missing.body.error).toMatchObject({ code: 'previous_response_not_found', param: 'previous_response_id' });
   });
 
-  it("text.format json_schema is passed to the run (as chat's response_format) and echoed whole", async () => {
+  it("text.format json_schema is passed to the run (as chat's response_format is) and echoed whole", async () => {
     const format = {
       type: 'json_schema',
       name: 'city',
@@ -206,9 +206,9 @@ describe('Open Responses conformance', () => {
     const { body } = await create(recording, { input: 'Capital of France?', text: { format } });
     expectResponseShape(body);
     expect(body.text.format).toEqual(format);
-    expect((recorder.inputs.at(-1)!.generation as any).responseFormat).toEqual({
+    expect(recorder.inputs.at(-1)!.generation.responseFormat).toEqual({
       type: 'json_schema',
-      json_schema: { name: 'city', description: 'A city', schema: format.schema, strict: true },
+      jsonSchema: { name: 'city', description: 'A city', schema: format.schema, strict: true },
     });
     const bad = await create(recording, { input: 'x', text: { format: { type: 'json_schema', name: 'city' } } });
     expect(bad.status).toBe(422);
