@@ -1,7 +1,7 @@
 // The limits a chat request meets before and during its run: per-key rate limits, message count
 // and length, and the reasons the server itself may stop a run (time limit, shutdown).
 import type { AppDeps } from './deps.ts';
-import { ApiError, invalidRequest } from './errors.ts';
+import { ApiError, invalidRequest, modelNotFound } from './errors.ts';
 import type { ChatRequest } from './chat-request.ts';
 
 export type StopReason = 'client' | 'timeout' | 'shutdown';
@@ -32,6 +32,25 @@ export function rateLimited(limit: 'requests' | 'tokens', retryAfterSeconds: num
       headers: { 'retry-after': String(retryAfterSeconds) },
     },
   );
+}
+
+/**
+ * What every wire format checks before a run opens: the message limits, a model this server serves,
+ * and whether its engine can serve the request as asked (a refusal is a 400).
+ */
+export function checkServable(chat: ChatRequest, deps: AppDeps): void {
+  enforceMessageLimits(chat, deps);
+  if (!deps.orchestrator.models().some((m) => m.id === chat.model)) throw modelNotFound(chat.model);
+  const refusal = deps.orchestrator.refuse?.({
+    model: chat.model,
+    messages: chat.messages,
+    generation: chat.generation,
+    reasoningEffort: chat.reasoningEffort,
+    tools: chat.tools,
+    toolChoice: chat.toolChoice,
+    parallelToolCalls: chat.parallelToolCalls,
+  });
+  if (refusal) throw invalidRequest(refusal.message, refusal.param, refusal.code);
 }
 
 export function enforceMessageLimits(chat: ChatRequest, deps: AppDeps): void {

@@ -4,8 +4,8 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { AppDeps } from '../http/deps.ts';
 import { parseChatRequest } from '../http/chat-request.ts';
-import { ApiError, modelNotFound } from '../http/errors.ts';
-import { enforceMessageLimits } from '../http/run-limits.ts';
+import { ApiError } from '../http/errors.ts';
+import { checkServable } from '../http/run-limits.ts';
 import type { RunEvent, Source } from '../orchestrator/events.ts';
 import { ChatRun } from '../run/chat-run.ts';
 
@@ -41,8 +41,7 @@ export async function serveRun(deps: AppDeps, turn: ServedTurn, o: ServeOptions)
     messages: [{ role: 'user', content: turn.message }],
     ...(turn.conversationId ? { conversation_id: turn.conversationId } : {}),
   });
-  enforceMessageLimits(chat, deps);
-  if (!deps.orchestrator.models().some((m) => m.id === chat.model)) throw modelNotFound(chat.model);
+  checkServable(chat, deps);
   await using run = await ChatRun.open(deps, chat, { owner: o.owner, log: o.log, clientGone: o.signal });
   for await (const [, event] of run.events()) {
     const line = progressLine(event);

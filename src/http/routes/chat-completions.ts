@@ -2,9 +2,9 @@
 // render it as one JSON body or as SSE chunks. Disposing the run releases whatever it took.
 import type { FastifyInstance } from 'fastify';
 import type { AppDeps } from '../deps.ts';
-import { ApiError, invalidRequest, modelNotFound, serverError } from '../errors.ts';
+import { ApiError, serverError } from '../errors.ts';
 import { parseChatRequest } from '../chat-request.ts';
-import { enforceMessageLimits } from '../run-limits.ts';
+import { checkServable } from '../run-limits.ts';
 import { ChatRun } from '../../run/chat-run.ts';
 import { answerChat } from '../render/chat-json.ts';
 import { streamChat } from '../render/chat-sse.ts';
@@ -19,18 +19,7 @@ export function registerChatCompletions(app: FastifyInstance, deps: AppDeps): vo
     const chat = parseChatRequest(request.body, {
       conversationId: typeof headerId === 'string' && headerId ? headerId : undefined,
     });
-    enforceMessageLimits(chat, deps);
-    if (!deps.orchestrator.models().some((m) => m.id === chat.model)) throw modelNotFound(chat.model);
-    const refusal = deps.orchestrator.refuse?.({
-      model: chat.model,
-      messages: chat.messages,
-      generation: chat.generation,
-      reasoningEffort: chat.reasoningEffort,
-      tools: chat.tools,
-      toolChoice: chat.toolChoice,
-      parallelToolCalls: chat.parallelToolCalls,
-    });
-    if (refusal) throw invalidRequest(refusal.message, refusal.param, refusal.code);
+    checkServable(chat, deps);
 
     // A client that goes away stops waiting for a lock or a slot, and stops its run.
     const clientGone = new AbortController();

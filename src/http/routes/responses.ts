@@ -10,13 +10,13 @@ import type { ChatMessage } from '../../orchestrator/types.ts';
 import { ChatRun } from '../../run/chat-run.ts';
 import type { Store } from '../../store/types.ts';
 import type { AppDeps } from '../deps.ts';
-import { ApiError, invalidRequest, modelNotFound, notFound, serverError } from '../errors.ts';
+import { ApiError, invalidRequest, notFound, serverError } from '../errors.ts';
 import { answerResponse, finalResponse, type ResponseOutlet } from '../render/responses-json.ts';
 import { newResponseId, responseObject, type ResponseObject } from '../render/responses-object.ts';
 import { streamResponse } from '../render/responses-sse.ts';
 import { checkId } from '../resource-ids.ts';
 import { parseResponsesRequest } from '../responses-request.ts';
-import { enforceMessageLimits } from '../run-limits.ts';
+import { checkServable } from '../run-limits.ts';
 
 /** A response still running in this process. */
 interface Running {
@@ -46,17 +46,7 @@ export function registerResponses(app: FastifyInstance, deps: AppDeps): void {
 
   app.post('/v1/responses', async (request, reply) => {
     const { chat, echo, inputItems } = parseResponsesRequest(request.body);
-    enforceMessageLimits(chat, deps);
-    if (!deps.orchestrator.models().some((m) => m.id === chat.model)) throw modelNotFound(chat.model);
-    const refusal = deps.orchestrator.refuse?.({
-      model: chat.model,
-      messages: chat.messages,
-      generation: chat.generation,
-      reasoningEffort: chat.reasoningEffort,
-      tools: chat.tools,
-      toolChoice: chat.toolChoice,
-    });
-    if (refusal) throw invalidRequest(refusal.message, refusal.param, refusal.code);
+    checkServable(chat, deps);
     const owner = request.owner ?? '';
     const keep = echo.store && store !== undefined;
     if (echo.previousResponseId) {
