@@ -3,10 +3,10 @@
 // Both paths run the same ChatRun; what differs is the request mapping, the renderer and the
 // events the Responses API streams. Reported as ratios Responses / chat (goal: req/s >= 0.9), under
 // two load generators: autocannon, and fetch (undici, what the openai package and the AI SDK use).
-// Autocannon costs the client little, so it saturates the server and its ratio is that of the server's
-// CPU per request; fetch costs the client about three times as much and mostly measures the client.
-// On a shared machine the CPU the server gets swings from run to run, so the server's CPU time per
-// request (Linux: /proc) and autocannon's latency percentiles are printed beside the rates.
+// Either load saturates the server, so req/s is the share of a core the server gets divided by its
+// CPU time per request; on a shared machine that share swings from run to run, and a req/s ratio
+// with it. So the server's CPU time per request (Linux: /proc) and autocannon's latency percentiles
+// are printed beside the rates: the CPU ratio is the stable one.
 // Run: node bench/responses.ts   (BENCH_UPSTREAM_DELAY_MS, BENCH_SECONDS, BENCH_CONNECTIONS)
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
