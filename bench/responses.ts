@@ -3,8 +3,12 @@
 // Both paths run the same ChatRun; what differs is the request mapping, the renderer and the
 // events the Responses API streams. Reported as ratios Responses / chat (goal: req/s >= 0.9), under
 // two load generators: autocannon, and fetch (undici, what the openai package and the AI SDK use).
+// Either load saturates the server, so req/s is the share of a core the server gets divided by its
+// CPU time per request; on a shared machine that share swings from run to run, and a req/s ratio
+// with it. So the server's CPU time per request (Linux: /proc) and autocannon's latency percentiles
+// are printed beside the rates: the CPU ratio is the stable one.
 // Run: node bench/responses.ts   (BENCH_UPSTREAM_DELAY_MS, BENCH_SECONDS, BENCH_CONNECTIONS)
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -15,6 +19,16 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10);
 const FETCH_REQUESTS = Number(process.env.BENCH_FETCH_REQUESTS ?? 500);
 const PROMPT = 'BENCH-ONE-CALL hello';
+
+/** CPU time (user + system, ms) a process has used so far; NaN where /proc is not there. */
+function cpuMs(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms
+  } catch {
+    return NaN;
+  }
+}
 
 async function main() {
   const upstream = await startPrinting('bench/mock-upstream-process.ts', { BENCH_UPSTREAM_DELAY_MS: String(DELAY_MS) });
@@ -50,7 +64,9 @@ async function main() {
           duration,
         });
       await load(1); // warm-up
+      const cpuBefore = cpuMs(server.process.pid);
       const result = await load(SECONDS);
+      const serverCpuMs = (cpuMs(server.process.pid) - cpuBefore) / result.requests.total;
       if (result.non2xx || result.errors)
         throw new Error(`${path}: ${result.non2xx} non-2xx and ${result.errors} errors under load`);
       // The same load from fetch (undici), the HTTP client of the openai package and the AI SDK on Node.
@@ -65,14 +81,20 @@ async function main() {
           }
         }),
       );
-      return { autocannon: result.requests.average, fetch: FETCH_REQUESTS / ((performance.now() - started) / 1000) };
+      return {
+        autocannon: result.requests.average,
+        fetch: FETCH_REQUESTS / ((performance.now() - started) / 1000),
+        cpu: serverCpuMs,
+        p50: result.latency.p50,
+        p99: result.latency.p99,
+      };
     } finally {
       await server.stop();
       rmSync(dataDir, { recursive: true, force: true });
     }
   };
 
-  type Rates = { autocannon: number; fetch: number };
+  type Rates = { autocannon: number; fetch: number; cpu: number; p50: number; p99: number };
   const rows: [string, Rates, Rates][] = [];
   try {
     for (const stream of [false, true]) {
@@ -96,6 +118,14 @@ async function main() {
     console.log(
       `  ${name.padEnd(9)} ${f(c.autocannon, 17)} ${f(c.fetch)} | ${f(r.autocannon, 22)} ${f(r.fetch)} |` +
         ` ${(r.autocannon / c.autocannon).toFixed(3).padStart(18)} ${(r.fetch / c.fetch).toFixed(3).padStart(6)}`,
+    );
+  console.log(
+    '  under autocannon: server CPU ms per request, chat | responses | ratio chat/responses; latency p50/p99 ms',
+  );
+  for (const [name, c, r] of rows)
+    console.log(
+      `  ${name.padEnd(9)} ${c.cpu.toFixed(2).padStart(6)} | ${r.cpu.toFixed(2).padStart(6)} | ` +
+        `${(c.cpu / r.cpu).toFixed(3).padStart(6)}; chat ${c.p50}/${c.p99}, responses ${r.p50}/${r.p99}`,
     );
 }
 

@@ -30,7 +30,8 @@ export async function streamResponse(run: ChatRun, reply: FastifyReply, deps: Ap
   reply.hijack(); // from here on every failure is answered here: nobody else can
   const events = new ResponseEvents(sse, run, outlet);
   try {
-    sse.open(200, { ...hookHeaders, ...runHeaders(run) });
+    // response.created and .in_progress follow at once: the headers leave with them, in one write.
+    sse.open(200, { ...hookHeaders, ...runHeaders(run) }, { withFirstFrames: true });
     deps.metrics.activeStreams.inc();
     try {
       await events.stream();
