@@ -2,7 +2,7 @@
 // `--cpu-prof`), loads `cortex-flow-supervisor` with autocannon (plain, or streamed with
 // BENCH_STREAM=1), stops the server so that Node writes the profile, and prints the self time
 // by package (node_modules package, src/<dir>, node internals, GC, idle) and by function.
-// Run: node bench/profile.ts   (BENCH_SECONDS, BENCH_CONNECTIONS, BENCH_STREAM, BENCH_TOP)
+// Run: node bench/profile.ts   (BENCH_SECONDS, BENCH_CONNECTIONS, BENCH_STREAM, BENCH_RESPONSES, BENCH_TOP)
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import { load } from './lib-load.ts';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const STREAM = process.env.BENCH_STREAM === '1';
+const RESPONSES = process.env.BENCH_RESPONSES === '1';
 const TOP = Number(process.env.BENCH_TOP ?? 25);
 
 interface ProfileNode {
@@ -128,12 +129,16 @@ try {
     if (i > 300 || server.exitCode !== null) throw new Error('server did not start');
     await new Promise((r) => setTimeout(r, 50));
   }
-  const body = JSON.stringify({
-    model: 'cortex-flow-supervisor',
-    stream: STREAM,
-    messages: [{ role: 'user', content: 'BENCH-ONE-CALL hello' }],
-  });
-  const url = `${baseUrl}/v1/chat/completions`;
+  const body = JSON.stringify(
+    RESPONSES
+      ? { model: 'cortex-flow-supervisor', stream: STREAM, input: 'BENCH-ONE-CALL hello' }
+      : {
+          model: 'cortex-flow-supervisor',
+          stream: STREAM,
+          messages: [{ role: 'user', content: 'BENCH-ONE-CALL hello' }],
+        },
+  );
+  const url = `${baseUrl}/v1/${RESPONSES ? 'responses' : 'chat/completions'}`;
   await load('warm-up', url, body, { connections: CONNECTIONS, seconds: 1 }); // JIT and caches
   // V8 stamps samples with the system's monotonic clock, the one hrtime reads: the start-up is left out.
   loadStartUs = Number(process.hrtime.bigint() / 1000n);
