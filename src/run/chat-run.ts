@@ -294,12 +294,13 @@ export class ChatRun implements AsyncDisposable {
    * The events of all choices, tagged with the choice index, as they happen; each is folded into its
    * choice's summary first. Breaking out of the loop does not end the runs: disposal drains them.
    */
-  async *events(): AsyncGenerator<[number, RunEvent]> {
-    for (;;) {
-      const next = await this.next();
-      if (!next) return;
-      yield next;
-    }
+  events(): AsyncIterable<[number, RunEvent]> {
+    // A plain iterator over next(): a generator here would keep its frame and queue for as long as
+    // the run waits on its upstream.
+    const iterator: AsyncIterator<[number, RunEvent]> = {
+      next: () => this.next().then((value) => (value ? { done: false, value } : { done: true, value: undefined })),
+    };
+    return { [Symbol.asyncIterator]: () => iterator };
   }
 
   /**
@@ -367,9 +368,12 @@ export class ChatRun implements AsyncDisposable {
     this.end.abort();
   }
 
-  private async next(): Promise<[number, RunEvent] | undefined> {
-    if (this.drained) return undefined;
-    const result = await this.iterator.next();
+  private next(): Promise<[number, RunEvent] | undefined> {
+    if (this.drained) return Promise.resolve(undefined);
+    return this.iterator.next().then((result) => this.took(result));
+  }
+
+  private took(result: IteratorResult<[number, RunEvent]>): [number, RunEvent] | undefined {
     if (result.done) {
       this.drained = true;
       this.settle();
