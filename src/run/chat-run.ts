@@ -91,7 +91,8 @@ export class ChatRun implements AsyncDisposable {
   private drained = false;
   private recording: Promise<void> | undefined;
   private disposed = false;
-  private readonly counted = new Map<number, { key: string; tokens: number }>();
+  /** Completion tokens counted per choice, with what they were counted for (created when first asked). */
+  private counted: Map<number, { key: string; tokens: number }> | undefined;
   private attachment: ((choice: Choice) => StoredResponse | undefined) | undefined;
 
   /** Admits the request and starts its runs; throws (having released what it took) when it cannot. */
@@ -338,10 +339,10 @@ export class ChatRun implements AsyncDisposable {
     const run = choice.summary;
     const calls = run.toolCalls?.map((c) => `${c.name}${c.arguments}`).join('') ?? '';
     const key = `${run.done}/${run.answerSoFar.length}/${calls.length}`;
-    const known = this.counted.get(choice.index);
+    const known = this.counted?.get(choice.index);
     if (known?.key === key) return known.tokens;
     const tokens = this.deps.tokens.count(run.answerSoFar) + (calls ? this.deps.tokens.count(calls) : 0);
-    this.counted.set(choice.index, { key, tokens });
+    (this.counted ??= new Map()).set(choice.index, { key, tokens });
     return tokens;
   }
 
