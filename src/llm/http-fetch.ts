@@ -72,8 +72,10 @@ function asResponse(res: IncomingMessage, status: number): Response {
 
 function response(req: ClientRequest, signal: AbortSignal | undefined): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
-    req.once('response', resolve);
-    req.once('error', (err) => reject(signal?.aborted ? signal.reason : new TypeError('fetch failed', { cause: err })));
+    // `on`, not `once`: each once() wraps its listener in three more objects for the request's life.
+    // A request answers once; a later error after the first finds the promise settled.
+    req.on('response', resolve);
+    req.on('error', (err) => reject(signal?.aborted ? signal.reason : new TypeError('fetch failed', { cause: err })));
   });
 }
 
