@@ -31,15 +31,22 @@ export class EventChannel implements AsyncIterable<RunEvent> {
     wake?.();
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<RunEvent> {
-    while (true) {
-      if (this.queue.length) {
-        yield this.queue.shift()!;
-        continue;
-      }
-      if (this.failure) throw this.failure.error;
-      if (this.closed) return;
-      await new Promise<void>((resolve) => (this.wake = resolve));
+  /**
+   * A plain iterator, not an async generator: a run waits on its upstream most of its life, and a
+   * suspended generator kept its frame and request queue alive for all that time.
+   */
+  [Symbol.asyncIterator](): AsyncIterator<RunEvent> {
+    return { next: () => this.next() };
+  }
+
+  private next(): Promise<IteratorResult<RunEvent>> {
+    if (this.queue.length) return Promise.resolve({ done: false, value: this.queue.shift()! });
+    if (this.failure) {
+      const { error } = this.failure;
+      this.failure = undefined; // thrown once, then the stream is over, as a generator's would be
+      return Promise.reject(error);
     }
+    if (this.closed) return Promise.resolve({ done: true, value: undefined });
+    return new Promise<void>((resolve) => (this.wake = resolve)).then(() => this.next());
   }
 }

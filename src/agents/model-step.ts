@@ -57,11 +57,10 @@ async function oneTurn(
   run: RunContext,
   o: ModelStepOptions,
 ): Promise<StepResult | { bad: BadToolCallError; textSent: boolean }> {
-  const stop = new AbortController();
   const call = streamCall({
     model: o.model.model,
     maxRetries: run.limits.maxRetries,
-    abortSignal: AbortSignal.any([run.signal, stop.signal]),
+    abortSignal: run.signal,
     settings: o.settings,
     system: o.system,
     messages: o.messages,
@@ -79,7 +78,8 @@ async function oneTurn(
       text += part.text;
       if (!o.onText(part.text)) {
         limited = true;
-        stop.abort(); // the answer reached the client's limit: the rest is not needed
+        // The answer reached the client's limit: leaving the loop cancels the upstream body (and
+        // with it the connection), so the rest is not read.
         break;
       }
     } else if (part.type === 'tool-call') {

@@ -85,6 +85,12 @@ const assignment = toolSchema(
 /** Supervisor turns beyond the delegation rounds: its own tools, a writer that failed, concluding. */
 const EXTRA_STEPS = 2;
 const DEFAULT_AGENT_TIMEOUT_SECONDS = 300;
+/** Delegation tools by name, and the specialist behind each. Shared by all runs: never modified. */
+interface Delegation {
+  tools: ToolSet;
+  delegates: ReadonlyMap<string, Member>;
+}
+const NO_DELEGATION: Delegation = { tools: {}, delegates: new Map() };
 const HANDOVER_TASK = "Write the answer to the user's request from the team's findings.";
 
 export class TeamOrchestrator implements Orchestrator {
@@ -92,6 +98,7 @@ export class TeamOrchestrator implements Orchestrator {
   private readonly options: TeamOptions;
   private readonly members = new Map<string, Member>();
   private readonly instructions = new Map<string, string>();
+  private delegationOnce: Delegation | undefined;
 
   constructor(options: TeamOptions) {
     this.options = options;
@@ -236,15 +243,7 @@ export class TeamOrchestrator implements Orchestrator {
 
     const own = agentToolSet(spec.tools, this.options.tools, run, spec.name, { namespaced: true });
     const client = clientToolSet(run.input.tools, run.input.toolChoice);
-    const delegation: ToolSet = {};
-    const delegates = new Map<string, Member>();
-    if (team) {
-      for (const member of this.specialists) {
-        const name = delegationName(member.spec.name);
-        delegation[name] = tool({ description: member.spec.description, inputSchema: assignment });
-        delegates.set(name, member);
-      }
-    }
+    const { tools: delegation, delegates } = team ? this.delegation() : NO_DELEGATION;
     const writerTool = writer ? delegationName(WRITER) : undefined;
     const tools = declarations({ ...own, ...client, ...delegation });
     const instructions = this.instructionsOf(spec, team);
@@ -342,7 +341,7 @@ export class TeamOrchestrator implements Orchestrator {
       );
       const results = await this.runInternalCalls(run, step.toolCalls, {
         own,
-        delegates: mayDelegate ? delegates : new Map(),
+        delegates: mayDelegate ? delegates : NO_DELEGATION.delegates,
         client,
         writerTool,
       });
@@ -385,6 +384,24 @@ export class TeamOrchestrator implements Orchestrator {
   }
 
   /**
+   * The tools that delegate to the specialists, and who answers each: the same for every run, so
+   * built once and shared rather than held by every open run.
+   */
+  private delegation(): Delegation {
+    if (!this.delegationOnce) {
+      const tools: ToolSet = {};
+      const delegates = new Map<string, Member>();
+      for (const member of this.specialists) {
+        const name = delegationName(member.spec.name);
+        tools[name] = tool({ description: member.spec.description, inputSchema: assignment });
+        delegates.set(name, member);
+      }
+      this.delegationOnce = { tools, delegates };
+    }
+    return this.delegationOnce;
+  }
+
+  /**
    * The lead's instructions, the same for every run of a mode: built once and shared, as every run
    * holds them while its first call waits (a few KB per open stream otherwise).
    */
@@ -409,7 +426,7 @@ export class TeamOrchestrator implements Orchestrator {
   private async runInternalCalls(
     run: RunContext,
     calls: StepToolCall[],
-    tools: { own: ToolSet; delegates: Map<string, Member>; client: ToolSet; writerTool: string | undefined },
+    tools: { own: ToolSet; delegates: ReadonlyMap<string, Member>; client: ToolSet; writerTool: string | undefined },
   ): Promise<CallResult[]> {
     const work = calls
       .filter((c) => !(c.name in tools.client) && c.name !== tools.writerTool)

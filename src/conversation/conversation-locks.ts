@@ -20,6 +20,9 @@ export class ConversationLocks {
   private readonly store: Store;
   private readonly mutex = new KeyedMutex();
   private readonly leaseMs: number;
+  /** The leases held now (holder -> conversation), renewed together by one timer while any is held. */
+  private readonly held = new Map<string, string>();
+  private renewal: NodeJS.Timeout | undefined;
 
   constructor(store: Store, settings: LockSettings) {
     this.store = store;
@@ -55,22 +58,38 @@ export class ConversationLocks {
     } finally {
       deadline?.dispose();
     }
-    // Renewed well before it expires; a lost renewal (database down) is retried at the next tick.
-    const renewal = setInterval(
-      () => void this.store.renewLease(conversationId, holder, this.leaseMs).catch(() => {}),
-      Math.max(10, Math.floor(this.leaseMs / 3)),
-    );
-    renewal.unref();
+    this.hold(holder, conversationId);
     let released: Promise<void> | undefined;
     const release = () =>
       (released ??= (async () => {
-        clearInterval(renewal);
+        this.unhold(holder);
         // If this fails the lease simply expires; the run is over either way. The local lock goes
         // last, so that a local waiter finds the lease free.
         await this.store.releaseLease(conversationId, holder).catch(() => {});
         unlock();
       })());
     return { conversationId, release, [Symbol.asyncDispose]: release };
+  }
+
+  // Renewed well before they expire; a lost renewal (database down) is retried at the next tick.
+  // One timer for all the leases of the process, not one per run: every open run holds a lease.
+  private hold(holder: string, conversationId: string): void {
+    this.held.set(holder, conversationId);
+    if (this.renewal) return;
+    this.renewal = setInterval(
+      () => {
+        for (const [h, id] of this.held) void this.store.renewLease(id, h, this.leaseMs).catch(() => {});
+      },
+      Math.max(10, Math.floor(this.leaseMs / 3)),
+    );
+    this.renewal.unref();
+  }
+
+  private unhold(holder: string): void {
+    this.held.delete(holder);
+    if (this.held.size || !this.renewal) return;
+    clearInterval(this.renewal);
+    this.renewal = undefined;
   }
 }
 

@@ -2,15 +2,20 @@
 import type { RunEvent } from '../orchestrator/events.ts';
 import type { AppDeps } from './deps.ts';
 
-/** Feeds the metrics from a run's events: time to first token, upstream tokens, upstream errors. */
-export async function* instrument(
-  events: AsyncIterable<RunEvent>,
+/**
+ * Feeds the metrics from a run's events: time to first token, upstream tokens, upstream errors.
+ * A mapping over the run's iterator rather than a generator: nothing is held while the run waits.
+ */
+export function instrument(
+  events: AsyncIterator<RunEvent>,
   deps: AppDeps,
   model: string,
   startedAt: number,
-): AsyncIterable<RunEvent> {
+): AsyncIterator<RunEvent> {
   let first = true;
-  for await (const event of events) {
+  const observe = (r: IteratorResult<RunEvent>) => {
+    if (r.done) return r;
+    const event = r.value;
     if (event.type === 'text_delta' && first) {
       first = false;
       deps.metrics.timeToFirstToken.observe({ model }, (Date.now() - startedAt) / 1000);
@@ -26,6 +31,7 @@ export async function* instrument(
     } else if (event.type === 'run_failed' && event.error.code?.startsWith('upstream')) {
       deps.metrics.upstreamErrors.inc({ code: event.error.code });
     }
-    yield event;
-  }
+    return r;
+  };
+  return { next: () => events.next().then(observe) };
 }

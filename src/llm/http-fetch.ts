@@ -16,8 +16,11 @@ export function keepAliveFetch(): typeof fetch {
     'http:': new HttpAgent({ keepAlive: true, maxSockets: 256 }),
     'https:': new HttpsAgent({ keepAlive: true, maxSockets: 256 }),
   };
-  return async (input, init = {}) => {
-    const url = new URL(input instanceof Request ? input.url : String(input));
+  // Not an async function: a call waits for its response headers most of its life, and a suspended
+  // frame would hold its registers all that time. What throws is a rejection, as with fetch.
+  const send: typeof fetch = (input, init = {}) => {
+    const target = input instanceof Request ? input.url : String(input);
+    const url = new URL(target);
     const body = init.body;
     const protocol = url.protocol as keyof typeof agents;
     if (
@@ -28,8 +31,8 @@ export function keepAliveFetch(): typeof fetch {
       return fetch(input, init);
     const signal = init.signal ?? undefined;
     signal?.throwIfAborted();
-    const send = protocol === 'https:' ? httpsRequest : httpRequest;
-    const req = send(url, {
+    const request = protocol === 'https:' ? httpsRequest : httpRequest;
+    const req = request(url, {
       method: init.method ?? 'GET',
       headers: headersOf(init.headers),
       agent: agents[protocol],
@@ -39,26 +42,40 @@ export function keepAliveFetch(): typeof fetch {
     // waiting call), so it is written here, outside any closure.
     const answered = response(req, signal);
     req.end(body ?? undefined);
-    const res = await answered;
-    const status = res.statusCode ?? 502;
-    if (REDIRECT.has(status) && res.headers.location) {
-      res.resume();
-      return fetch(new URL(res.headers.location, url), init);
-    }
-    const headers = new Headers();
-    for (const [name, value] of Object.entries(res.headers))
-      if (value !== undefined) for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
-    // A null-body status (204, 304) must not be given a body.
-    const stream = status === 204 || status === 304 ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>);
-    if (!stream) res.resume();
-    return new Response(stream, { status, statusText: res.statusMessage, headers });
+    return answered.then((res) => {
+      const status = res.statusCode ?? 502;
+      if (REDIRECT.has(status) && res.headers.location) {
+        res.resume();
+        return fetch(new URL(res.headers.location, target), init);
+      }
+      return asResponse(res, status);
+    });
   };
+  return (input, init) => {
+    try {
+      return send(input, init);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  };
+}
+
+function asResponse(res: IncomingMessage, status: number): Response {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(res.headers))
+    if (value !== undefined) for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
+  // A null-body status (204, 304) must not be given a body.
+  const stream = status === 204 || status === 304 ? null : (Readable.toWeb(res) as ReadableStream<Uint8Array>);
+  if (!stream) res.resume();
+  return new Response(stream, { status, statusText: res.statusMessage, headers });
 }
 
 function response(req: ClientRequest, signal: AbortSignal | undefined): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
-    req.once('response', resolve);
-    req.once('error', (err) => reject(signal?.aborted ? signal.reason : new TypeError('fetch failed', { cause: err })));
+    // `on`, not `once`: each once() wraps its listener in three more objects for the request's life.
+    // A request answers once; a later error after the first finds the promise settled.
+    req.on('response', resolve);
+    req.on('error', (err) => reject(signal?.aborted ? signal.reason : new TypeError('fetch failed', { cause: err })));
   });
 }
 

@@ -113,10 +113,11 @@ async function openStream(c: ModelCall) {
     toolChoice: c.toolChoice,
     activeTools: c.activeTools,
   });
-  const { stream } = await retry(() =>
+  // Not awaited here: this frame would otherwise stay suspended for as long as the upstream takes
+  // to answer, holding its registers on top of what the call itself holds.
+  return retry(() =>
     model.doStream({ ...callSettings, prompt, tools, toolChoice, providerOptions, abortSignal: c.abortSignal }),
-  );
-  return stream;
+  ).then((result) => result.stream);
 }
 
 /** A tool call as `streamText` reports it: arguments parsed and checked, or marked invalid. */

@@ -63,21 +63,37 @@ export function guardMiddleware(settings: GuardSettings): LanguageModelV3Middlew
   };
 }
 
-async function guardedStream(
+// Promise chains rather than `await`, here and in `open`: a call waits for its upstream's first
+// byte most of its life, and a suspended async function keeps its frame for all that time.
+function guardedStream(
   model: LanguageModelV3,
   params: LanguageModelV3CallOptions,
   settings: GuardSettings,
 ): Promise<LanguageModelV3StreamResult> {
-  let silence = new SilenceTimer(settings.timeoutMs, params.abortSignal);
-  const open = async () => {
-    try {
-      return await model.doStream({ ...params, abortSignal: silence.signal });
-    } catch (err) {
-      silence.stop();
-      throw silence.explain(err);
-    }
-  };
-  const first = await open();
+  const silence = new SilenceTimer(settings.timeoutMs, params.abortSignal);
+  return openGuarded(model, params, silence).then((first) => guard(first, model, params, settings, silence));
+}
+
+function openGuarded(
+  model: LanguageModelV3,
+  params: LanguageModelV3CallOptions,
+  silence: SilenceTimer,
+): Promise<LanguageModelV3StreamResult> {
+  return Promise.resolve(model.doStream({ ...params, abortSignal: silence.signal })).catch((err: unknown) => {
+    silence.stop();
+    throw silence.explain(err);
+  });
+}
+
+function guard(
+  first: LanguageModelV3StreamResult,
+  model: LanguageModelV3,
+  params: LanguageModelV3CallOptions,
+  settings: GuardSettings,
+  initial: SilenceTimer,
+): LanguageModelV3StreamResult {
+  let silence = initial;
+  const open = () => openGuarded(model, params, silence);
   let reader = first.stream.getReader();
   let attempt = 0;
   let passedOn = false; // some content of this call reached the caller
@@ -172,16 +188,30 @@ class SilenceTimer {
   readonly signal: AbortSignal;
   private readonly ms: number;
   private timer: NodeJS.Timeout | undefined;
+  private silence: UpstreamSilenceError | undefined;
+  private outer: AbortSignal | undefined;
 
   constructor(ms: number, outer: AbortSignal | undefined) {
     this.ms = ms;
-    this.signal = outer ? AbortSignal.any([outer, this.controller.signal]) : this.controller.signal;
+    this.signal = this.controller.signal;
+    // The outer signal is followed with a listener rather than `AbortSignal.any()`, whose weak
+    // references and finalization records cost more than the call's other signals together.
+    if (outer?.aborted) this.controller.abort(outer.reason);
+    else if (outer) {
+      this.outer = outer;
+      outer.addEventListener('abort', this.onOuterAbort, { once: true });
+    }
     this.arm();
   }
 
+  private readonly onOuterAbort = () => this.controller.abort(this.outer!.reason);
+
   arm(): void {
     this.disarm();
-    this.timer = setTimeout(() => this.controller.abort(new UpstreamSilenceError(this.ms)), this.ms);
+    this.timer = setTimeout(() => {
+      this.silence = new UpstreamSilenceError(this.ms);
+      this.controller.abort(this.silence);
+    }, this.ms);
   }
 
   disarm(): void {
@@ -189,12 +219,15 @@ class SilenceTimer {
     this.timer = undefined;
   }
 
+  /** The call is over: no more timing, and the outer signal forgets it. */
   stop(): void {
     this.disarm();
+    this.outer?.removeEventListener('abort', this.onOuterAbort);
+    this.outer = undefined;
   }
 
   /** The silence, when it is what ended the call (fetch reports it as a generic abort). */
   explain(err: unknown): unknown {
-    return this.controller.signal.aborted ? this.controller.signal.reason : err;
+    return this.silence ?? err;
   }
 }

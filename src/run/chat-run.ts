@@ -91,7 +91,8 @@ export class ChatRun implements AsyncDisposable {
   private drained = false;
   private recording: Promise<void> | undefined;
   private disposed = false;
-  private readonly counted = new Map<number, { key: string; tokens: number }>();
+  /** Completion tokens counted per choice, with what they were counted for (created when first asked). */
+  private counted: Map<number, { key: string; tokens: number }> | undefined;
   private attachment: ((choice: Choice) => StoredResponse | undefined) | undefined;
 
   /** Admits the request and starts its runs; throws (having released what it took) when it cannot. */
@@ -294,12 +295,13 @@ export class ChatRun implements AsyncDisposable {
    * The events of all choices, tagged with the choice index, as they happen; each is folded into its
    * choice's summary first. Breaking out of the loop does not end the runs: disposal drains them.
    */
-  async *events(): AsyncGenerator<[number, RunEvent]> {
-    for (;;) {
-      const next = await this.next();
-      if (!next) return;
-      yield next;
-    }
+  events(): AsyncIterable<[number, RunEvent]> {
+    // A plain iterator over next(): a generator here would keep its frame and queue for as long as
+    // the run waits on its upstream.
+    const iterator: AsyncIterator<[number, RunEvent]> = {
+      next: () => this.next().then((value) => (value ? { done: false, value } : { done: true, value: undefined })),
+    };
+    return { [Symbol.asyncIterator]: () => iterator };
   }
 
   /**
@@ -337,10 +339,10 @@ export class ChatRun implements AsyncDisposable {
     const run = choice.summary;
     const calls = run.toolCalls?.map((c) => `${c.name}${c.arguments}`).join('') ?? '';
     const key = `${run.done}/${run.answerSoFar.length}/${calls.length}`;
-    const known = this.counted.get(choice.index);
+    const known = this.counted?.get(choice.index);
     if (known?.key === key) return known.tokens;
     const tokens = this.deps.tokens.count(run.answerSoFar) + (calls ? this.deps.tokens.count(calls) : 0);
-    this.counted.set(choice.index, { key, tokens });
+    (this.counted ??= new Map()).set(choice.index, { key, tokens });
     return tokens;
   }
 
@@ -367,9 +369,12 @@ export class ChatRun implements AsyncDisposable {
     this.end.abort();
   }
 
-  private async next(): Promise<[number, RunEvent] | undefined> {
-    if (this.drained) return undefined;
-    const result = await this.iterator.next();
+  private next(): Promise<[number, RunEvent] | undefined> {
+    if (this.drained) return Promise.resolve(undefined);
+    return this.iterator.next().then((result) => this.took(result));
+  }
+
+  private took(result: IteratorResult<[number, RunEvent]>): [number, RunEvent] | undefined {
     if (result.done) {
       this.drained = true;
       this.settle();

@@ -1,14 +1,18 @@
 // The events of the runs this process is serving, for whoever follows a run while it works
 // (GET /v1/runs/{id}/events). A run's events are buffered from its first one, so a follower that
 // arrives late still sees the run from the start; the buffer is dropped when the run is over, by
-// which time the run's trace is in the store (the lifecycle records before it releases).
+// which time the run's trace is in the store (the lifecycle records before it releases). The
+// buffer is compact, as the stored trace is: consecutive text deltas are kept as one (a late
+// follower gets the same text in fewer pieces), so a long answer costs one string, not an event
+// per delta, and a run nobody follows holds no listener set.
 import type { RunEvent } from '../orchestrator/events.ts';
 
 type Listener = (event: RunEvent | undefined) => void;
 
 interface LiveRun {
   events: RunEvent[];
-  listeners: Set<Listener>;
+  /** Created by the first follower. */
+  listeners?: Set<Listener>;
 }
 
 export class RunEventsHub {
@@ -17,9 +21,13 @@ export class RunEventsHub {
   /** One event of a run this process serves, in order. */
   publish(runId: string, event: RunEvent): void {
     let run = this.runs.get(runId);
-    if (!run) this.runs.set(runId, (run = { events: [], listeners: new Set() }));
-    run.events.push(event);
-    for (const listener of run.listeners) listener(event);
+    if (!run) this.runs.set(runId, (run = { events: [] }));
+    const last = run.events.length - 1;
+    const previous = run.events[last];
+    if (event.type === 'text_delta' && previous?.type === 'text_delta')
+      run.events[last] = { ...previous, text: previous.text + event.text }; // a copy: the event is shared
+    else run.events.push(event);
+    if (run.listeners) for (const listener of run.listeners) listener(event);
   }
 
   /** The run is over (finished, failed, stopped or abandoned): its followers' streams end. */
@@ -27,7 +35,7 @@ export class RunEventsHub {
     const run = this.runs.get(runId);
     if (!run) return;
     this.runs.delete(runId);
-    for (const listener of run.listeners) listener(undefined);
+    if (run.listeners) for (const listener of run.listeners) listener(undefined);
   }
 
   /** Whether this process is serving the run now (it published and has not closed it). */
@@ -49,7 +57,7 @@ export class RunEventsHub {
       queue.push(event);
       wake?.();
     };
-    run.listeners.add(listener);
+    (run.listeners ??= new Set()).add(listener);
     const onAbort = () => listener(undefined);
     signal?.addEventListener('abort', onAbort, { once: true });
     return {
@@ -63,7 +71,7 @@ export class RunEventsHub {
             yield event;
           }
         } finally {
-          run.listeners.delete(listener);
+          run.listeners?.delete(listener);
           signal?.removeEventListener('abort', onAbort);
         }
       },

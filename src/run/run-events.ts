@@ -1,41 +1,62 @@
 // The event streams of a request's runs, made safe to consume: an engine that throws ends its
 // stream with `run_failed` (never an exception that escapes the lifecycle), and the n runs of one
 // request are interleaved into one stream tagged with their choice index.
+//
+// These are plain iterators whose next() chains on the engine's, not async generators: a run
+// waits on its upstream most of its life, and each suspended generator layer kept its frame, its
+// request queue and promises alive for that whole time (BENCHMARKS.md, "memory per open stream").
 import type { FastifyBaseLogger } from 'fastify';
 import { ApiError, serverError } from '../http/errors.ts';
 import type { RunEvent } from '../orchestrator/events.ts';
 
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+
 /** Starts a run and turns whatever it throws (at the call or while iterating) into `run_failed`. */
-export async function* guardRun(start: () => AsyncIterable<RunEvent>, log: FastifyBaseLogger): AsyncIterable<RunEvent> {
-  try {
-    yield* start();
-  } catch (err) {
+export function guardRun(start: () => AsyncIterable<RunEvent>, log: FastifyBaseLogger): AsyncIterator<RunEvent> {
+  let events: AsyncIterator<RunEvent> | undefined;
+  let over = false;
+  const failed = (err: unknown): IteratorResult<RunEvent> => {
+    over = true;
     const e = err instanceof ApiError ? err : undefined;
     if (!e) log.error({ err }, 'run threw');
     const error = e ?? serverError();
-    yield {
-      type: 'run_failed',
-      error: { message: error.message, status: error.status, type: error.type, code: error.code },
-      at: Date.now(),
+    return {
+      done: false,
+      value: {
+        type: 'run_failed',
+        error: { message: error.message, status: error.status, type: error.type, code: error.code },
+        at: Date.now(),
+      },
     };
-  }
-}
-
-/** Interleaves the events of the n runs of one request, tagged with their choice index. */
-export function mergeRuns(runs: AsyncIterable<RunEvent>[]): AsyncIterator<[number, RunEvent]> {
-  if (runs.length > 1) return interleave(runs)[Symbol.asyncIterator]();
-  // The common case, one choice: a plain mapping, without a generator's queue per event.
-  const only = runs[0][Symbol.asyncIterator]();
+  };
+  const settled = (r: IteratorResult<RunEvent>) => {
+    if (r.done) over = true;
+    return r;
+  };
   return {
-    async next() {
-      const r = await only.next();
-      return r.done ? { done: true, value: undefined } : { done: false, value: [0, r.value] };
+    next() {
+      if (over) return Promise.resolve(DONE);
+      try {
+        events ??= start()[Symbol.asyncIterator]();
+        return events.next().then(settled, failed);
+      } catch (err) {
+        return Promise.resolve(failed(err));
+      }
     },
   };
 }
 
-async function* interleave(runs: AsyncIterable<RunEvent>[]): AsyncIterable<[number, RunEvent]> {
-  const iterators = runs.map((r) => r[Symbol.asyncIterator]());
+/** Interleaves the events of the n runs of one request, tagged with their choice index. */
+export function mergeRuns(runs: AsyncIterator<RunEvent>[]): AsyncIterator<[number, RunEvent]> {
+  if (runs.length > 1) return interleave(runs)[Symbol.asyncIterator]();
+  // The common case, one choice: a plain mapping, without a generator's queue per event.
+  const only = runs[0];
+  const tagged = (r: IteratorResult<RunEvent>): IteratorResult<[number, RunEvent]> =>
+    r.done ? DONE : { done: false, value: [0, r.value] };
+  return { next: () => only.next().then(tagged) };
+}
+
+async function* interleave(iterators: AsyncIterator<RunEvent>[]): AsyncIterable<[number, RunEvent]> {
   const pending = new Map<number, Promise<[number, IteratorResult<RunEvent>]>>();
   const pull = (i: number) =>
     pending.set(
