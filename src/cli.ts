@@ -58,8 +58,14 @@ async function serve(flags: { port?: string; host?: string }): Promise<void> {
   }
   const stop = async (signal: string) => {
     app.server.log.info({ signal }, 'shutting down');
-    await app.close();
-    process.exit(0);
+    try {
+      await app.close();
+      process.exit(0);
+    } catch (err) {
+      // A failed close (a store that went away) still ends the process, saying why.
+      app.server.log.error({ err }, 'shutdown failed');
+      process.exit(1);
+    }
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));

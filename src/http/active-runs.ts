@@ -21,7 +21,9 @@ export class ActiveRuns {
 
   track(run: ActiveRun): void {
     this.runs.add(run);
-    void run.done.finally(() => this.runs.delete(run));
+    // Settled either way, so a run whose record failed never surfaces as an unhandled rejection.
+    const forget = () => void this.runs.delete(run);
+    run.done.then(forget, forget);
   }
 
   /** Waits up to `graceMs` for the runs to finish, then aborts the rest and waits for their records. */

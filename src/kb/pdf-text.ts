@@ -61,7 +61,7 @@ class PdfReader {
     this.stopped = true;
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
-    void this.worker.terminate();
+    this.worker.terminate().catch(() => {}); // a worker that is already gone is what we want
   }
 }
 
