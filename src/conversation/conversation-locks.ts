@@ -13,6 +13,27 @@ export interface LockSettings {
   leaseMs: number;
 }
 
+/**
+ * The lease row of a held lock, as its turn sees it: `pending` while a freshly minted conversation's
+ * turn has not written it yet (its first write takes it, in the same transaction), `held` once it is
+ * in the store, `released` once the turn's last write deleted it. The lock's release deletes it only
+ * when it is still `held` (a turn whose last write failed, or that had nothing to record).
+ */
+export interface TurnLease {
+  readonly holder: string;
+  readonly ttlMs: number;
+  readonly state: 'pending' | 'held' | 'released';
+  /** The turn wrote the lease row: renew it from now on. */
+  written(): void;
+  /** The turn deleted the lease row with its last write. */
+  released(): void;
+}
+
+/** A conversation held for one turn, with its lease. */
+export interface LeasedLock extends ConversationLock {
+  readonly lease: TurnLease;
+}
+
 const FIRST_POLL_MS = 10;
 const MAX_POLL_MS = 250;
 
@@ -29,7 +50,7 @@ export class ConversationLocks {
     this.leaseMs = settings.leaseMs;
   }
 
-  async acquire(conversationId: string, options: { signal?: AbortSignal; waitMs: number }): Promise<ConversationLock> {
+  async acquire(conversationId: string, options: { signal?: AbortSignal; waitMs: number }): Promise<LeasedLock> {
     const started = Date.now();
     // Uncontended (the usual case): no timer, no signal, one lease write.
     let deadline: WaitDeadline | undefined;
@@ -58,17 +79,55 @@ export class ConversationLocks {
     } finally {
       deadline?.dispose();
     }
-    this.hold(holder, conversationId);
-    let released: Promise<void> | undefined;
+    return this.leased(conversationId, holder, unlock, 'held');
+  }
+
+  /**
+   * A conversation id this process has just minted: nobody else can know it, so there is nothing to
+   * wait for and no lease to take now; the turn's first write takes it (TurnStart.lease).
+   */
+  mint(conversationId: string): LeasedLock {
+    const unlock = this.mutex.tryLock(conversationId);
+    if (!unlock) throw new Error(`minted conversation id ${conversationId} is already locked`);
+    return this.leased(conversationId, newHolder(), unlock, 'pending');
+  }
+
+  private leased(conversationId: string, holder: string, unlock: () => void, initial: TurnLease['state']): LeasedLock {
+    const locks = this;
+    let state = initial;
+    const lease: TurnLease = {
+      holder,
+      ttlMs: this.leaseMs,
+      get state() {
+        return state;
+      },
+      written() {
+        if (state !== 'pending') return;
+        state = 'held';
+        // The lock was let go while the write was in flight: the row must not outlive it.
+        if (!done) return locks.hold(holder, conversationId);
+        state = 'released';
+        void locks.store.releaseLease(conversationId, holder).catch(() => {});
+      },
+      released() {
+        state = 'released';
+        locks.unhold(holder);
+      },
+    };
+    if (state === 'held') this.hold(holder, conversationId);
+    let done: Promise<void> | undefined;
     const release = () =>
-      (released ??= (async () => {
+      (done ??= (async () => {
         this.unhold(holder);
         // If this fails the lease simply expires; the run is over either way. The local lock goes
         // last, so that a local waiter finds the lease free.
-        await this.store.releaseLease(conversationId, holder).catch(() => {});
+        if (state === 'held') {
+          state = 'released';
+          await this.store.releaseLease(conversationId, holder).catch(() => {});
+        }
         unlock();
       })());
-    return { conversationId, release, [Symbol.asyncDispose]: release };
+    return { conversationId, lease, release, [Symbol.asyncDispose]: release };
   }
 
   // Renewed well before they expire; a lost renewal (database down) is retried at the next tick.

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { ChatMessage, RunCheckpoint } from '../orchestrator/types.ts';
 import type { NewMessage, Store, StoredMessage } from '../store/types.ts';
 import type { TokenCounter } from '../tokens.ts';
-import { ConversationLocks } from './conversation-locks.ts';
+import { ConversationLocks, type LeasedLock } from './conversation-locks.ts';
 import { holderIsDead } from './lease-holder.ts';
 import { fitToBudget } from './merge.ts';
 import { planFromHistory, planNamed, type TurnPlan } from './turn-plan.ts';
@@ -42,6 +42,7 @@ export interface StoredMemoryOptions {
 
 /** What a turn holds between lock() and release(): the plan made under the lock, and what it wrote. */
 interface TurnState {
+  lock: LeasedLock;
   owner: string;
   plan: TurnPlan;
   title: string;
@@ -52,6 +53,10 @@ interface TurnState {
   begun: boolean;
   /** The new messages with their token counts, once prepare() has counted them. */
   newCosted?: NewMessage[];
+  /** The request answers a paused run's tool calls: its checkpoint is forgotten after the record. */
+  answersToolCalls: boolean;
+  /** Runs begun and not yet recorded: the record of the last one also releases the lease. */
+  unrecorded?: Set<string>;
 }
 
 export class StoredMemory implements ConversationMemory {
@@ -88,28 +93,38 @@ export class StoredMemory implements ConversationMemory {
         if (!conversation && (await this.store.getConversationOwner(id)) !== undefined)
           throw new ConversationNotFoundError(id); // another key's conversation
         const plan = await planNamed(this.store, owner, id, !!conversation, rest);
-        return this.hold(lock, { owner, plan, title, ...systemOf(input.messages, conversation?.systemPrompt) });
+        return this.hold(lock, {
+          owner,
+          plan,
+          title,
+          answersToolCalls: rest.at(-1)?.role === 'tool',
+          ...systemOf(input.messages, conversation?.systemPrompt),
+        });
       } catch (err) {
         await lock.release();
         throw err;
       }
     }
 
-    // No id: the history decides. The plan is made again under the lock, as another turn may have
-    // moved the conversation on while this one waited (then this one branches).
+    // No id: the history decides. A plan that continues a stored conversation is made again under
+    // its lock, as another turn may have moved it on while this one waited (then this one branches).
+    // A plan for the minted id (a new conversation, or a branch) is final: nobody else knows the id.
     const minted = `conv_${randomUUID()}`;
-    let target = (await planFromHistory(this.store, owner, rest, minted)).conversationId;
+    const answersToolCalls = rest.at(-1)?.role === 'tool';
+    const holdPlan = async (lock: LeasedLock, plan: TurnPlan) => {
+      const source = plan.history?.conversationId;
+      const stored = source ? (await this.store.getConversation(source, owner))?.systemPrompt : undefined;
+      return this.hold(lock, { owner, plan, title, answersToolCalls, ...systemOf(input.messages, stored) });
+    };
+    let plan = await planFromHistory(this.store, owner, rest, minted);
     for (let attempt = 1; ; attempt++) {
-      const lock = await acquire(target);
+      const lock = plan.conversationId === minted ? this.locks.mint(minted) : await acquire(plan.conversationId);
       try {
-        const plan = await planFromHistory(this.store, owner, rest, minted);
-        if (plan.conversationId === target) {
-          const source = plan.history?.conversationId;
-          const stored = source ? (await this.store.getConversation(source, owner))?.systemPrompt : undefined;
-          return this.hold(lock, { owner, plan, title, ...systemOf(input.messages, stored) });
-        }
-        if (attempt >= MAX_PLAN_ATTEMPTS) throw new ConversationBusyError(target, 0);
-        target = plan.conversationId;
+        if (lock.lease.state === 'pending') return await holdPlan(lock, plan);
+        const again = await planFromHistory(this.store, owner, rest, minted);
+        if (again.conversationId === plan.conversationId) return await holdPlan(lock, again);
+        if (attempt >= MAX_PLAN_ATTEMPTS) throw new ConversationBusyError(plan.conversationId, 0);
+        plan = again;
       } catch (err) {
         await lock.release();
         throw err;
@@ -118,9 +133,9 @@ export class StoredMemory implements ConversationMemory {
     }
   }
 
-  private hold(lock: ConversationLock, state: Omit<TurnState, 'begun'>): ConversationLock {
+  private hold(lock: LeasedLock, state: Omit<TurnState, 'begun' | 'lock'>): ConversationLock {
     const id = lock.conversationId;
-    const held: TurnState = { ...state, begun: false };
+    const held: TurnState = { ...state, lock, begun: false };
     this.turns.set(id, held);
     const release = () => {
       // Idempotent: a second call must not forget the state of the turn that holds the lock next.
@@ -186,6 +201,7 @@ export class StoredMemory implements ConversationMemory {
     if (state.begun) return;
     const runs = [...input.runs].sort((a, b) => a.choiceIndex - b.choiceIndex);
     const startedAt = input.startedAt.toISOString();
+    const { lease } = state.lock;
     await this.store.beginTurn({
       conversationId: input.turn.conversationId,
       owner: state.owner,
@@ -201,8 +217,12 @@ export class StoredMemory implements ConversationMemory {
       supersedes: state.plan.supersedes,
       messages: state.newCosted ?? this.costed(state.plan.newMessages),
       runs: runs.map((r) => ({ id: r.runId, model: input.model, startedAt })),
+      // A new conversation's lease is taken with its first write: a running run always has one.
+      ...(lease.state === 'pending' ? { lease: { holder: lease.holder, ttlMs: lease.ttlMs } } : {}),
     });
+    lease.written();
     state.begun = true;
+    state.unrecorded = new Set(runs.map((r) => r.runId));
   }
 
   async record(turn: TurnRecord): Promise<void> {
@@ -220,6 +240,7 @@ export class StoredMemory implements ConversationMemory {
       });
     }
     const systemPrompt = turn.newMessages.find((m) => m.role === 'system')?.content;
+    const releaseLease = state && this.lastWrite(state, turn) ? state.lock.lease.holder : undefined;
     await this.store.finishTurn({
       conversationId: turn.conversationId,
       owner,
@@ -243,7 +264,26 @@ export class StoredMemory implements ConversationMemory {
         finishedAt: turn.finishedAt.toISOString(),
       },
       ...(turn.response ? { response: turn.response } : {}),
+      ...(releaseLease ? { releaseLease } : {}),
     });
+    state?.unrecorded?.delete(turn.runId);
+    if (releaseLease) state!.lock.lease.released();
+  }
+
+  /**
+   * Whether this record is the turn's last write, so that it can release the lease too: the last
+   * run begun, not paused for client tools (its checkpoint is written next), not a resumption of a
+   * paused run (its checkpoint is deleted next). Otherwise the lock's release deletes the lease.
+   */
+  private lastWrite(state: TurnState, turn: TurnRecord): boolean {
+    const pending = state.unrecorded;
+    return (
+      state.lock.lease.state === 'held' &&
+      !!pending?.has(turn.runId) &&
+      pending.size === 1 &&
+      turn.status !== 'tool_calls' &&
+      !state.answersToolCalls
+    );
   }
 
   async savePausedRun(input: { owner?: string; conversationId: string; checkpoint: RunCheckpoint }): Promise<void> {

@@ -102,27 +102,25 @@ export async function planFromHistory(
           history: { conversationId: id, throughSeq: depth },
         };
 
-  // Probing the history the request builds on (not its new turn) hits at once on a linear chat. The
-  // conversations holding it include any whose failed last turn this request retries.
-  const match = await store.matchHistory(owner, t > 0 ? rest.slice(0, t) : rest);
+  // A linear chat continues the conversation that ends where the request's history ends; a retry of
+  // a failed last turn resends that turn exactly: two indexed look-ups, the second normally empty.
+  const history = rest.slice(0, t);
+  const heads = t > 0 ? await store.conversationsEndingWith(owner, history) : [];
+  const retry = await store.retryableTurn(owner, rest);
+  const retried = retry?.depth === t ? retry : undefined;
+  if (retried && !(heads[0] && heads[0].updatedAt > retried.updatedAt))
+    return { ...continueIn(retried.conversationId, retried.messageCount), supersedes: retried.runId, newMessages: [] };
+  if (heads[0]) return continueIn(heads[0].id, t);
+  // Nothing stored before the turn: a new conversation.
+  if (t === 0) return fresh;
+
+  // The history is stored only in part, or continues differently (an edited or regenerated turn):
+  // how deep it is stored decides (a binary search over the chain).
+  const match = await store.matchHistory(owner, history);
   if (match.depth < t) {
-    // The history is stored only up to `depth`: extend a conversation that ends there, or branch.
-    const head = match.conversations.find((c) => c.messageCount === match.depth);
+    // Extend a conversation that ends there, or branch.
+    const head = match.depth ? (await store.conversationsEndingWith(owner, rest.slice(0, match.depth)))[0] : undefined;
     return head ? continueIn(head.id, match.depth) : branchFrom(match.conversations[0]?.id, match.depth);
   }
-  for (const c of match.conversations.slice(0, 4)) {
-    if (c.messageCount === t) return continueIn(c.id, t);
-    // The turn itself is stored after the history: a retry if it is that conversation's last turn,
-    // and it failed or was cancelled.
-    const after = c.messageCount - t;
-    if (after > 0 && after <= rest.length - t + 1) {
-      const last = lastTurnOf(await store.tailMessages(c.id, after));
-      if (last && !last.before.length) {
-        const supersedes = await retriedRun(store, owner, last, rest.slice(t));
-        if (supersedes) return { ...continueIn(c.id, c.messageCount), supersedes, newMessages: [] };
-      }
-    }
-  }
-  // A regenerated or edited turn: the history is stored but continues differently.
   return branchFrom(match.conversations[0]?.id, t);
 }

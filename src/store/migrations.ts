@@ -1,12 +1,15 @@
 // Versioned schema changes, applied in order at start-up inside one transaction each. The same
 // SQL serves SQLite and PostgreSQL (text timestamps in ISO 8601 UTC sort correctly in both).
 // Append new versions; never edit a released one. docs/SCHEMA.md describes the result.
+import { backfillRetryable } from './retry-index.ts';
 import { PostgresDatabase, type Database, type Sql } from './sql.ts';
 
 export interface Migration {
   version: number;
   name: string;
   sql: string;
+  /** Data the SQL cannot derive on its own, filled in the same transaction after it. */
+  backfill?: (tx: Sql) => Promise<void>;
 }
 
 export const MIGRATIONS: Migration[] = [
@@ -136,6 +139,26 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX responses_by_conversation ON responses (conversation_id);
     `,
   },
+  {
+    version: 7,
+    name: 'conversations by their last message, retryable last turns',
+    // An id-less client continuing a linear chat sends a history that ends exactly where a stored
+    // conversation ends: the chain hash of that conversation's last message (head_hash) finds it in
+    // one look-up. Retryable last turns get a narrow index of their own (retry-index.ts), empty
+    // while nothing fails. Both replace reading the newest holders of a hash and their tails.
+    sql: `
+      ALTER TABLE conversations ADD COLUMN head_hash TEXT;
+      ALTER TABLE conversations ADD COLUMN retry_hash TEXT;
+      ALTER TABLE conversations ADD COLUMN retry_run_id TEXT;
+      ALTER TABLE conversations ADD COLUMN retry_depth INTEGER;
+      UPDATE conversations SET head_hash = (
+        SELECT m.chain_hash FROM messages m WHERE m.conversation_id = conversations.id ORDER BY m.seq DESC LIMIT 1
+      );
+      CREATE INDEX conversations_by_head ON conversations (head_hash, updated_at);
+      CREATE INDEX conversations_retryable ON conversations (retry_hash) WHERE retry_hash IS NOT NULL;
+    `,
+    backfill: backfillRetryable,
+  },
 ];
 
 const MIGRATION_LOCK = 0x43_46_4d_47; // "CFMG": one replica migrates, the others wait
@@ -163,6 +186,7 @@ export async function migrate(
   };
   const apply = async (tx: Sql, m: Migration) => {
     await tx.exec(m.sql);
+    await m.backfill?.(tx);
     await tx.run(`INSERT INTO ${table} (version, name, applied_at) VALUES (?, ?, ?)`, [
       m.version,
       m.name,

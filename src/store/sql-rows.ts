@@ -122,15 +122,24 @@ export async function supersede(tx: Sql, conversationId: string, oldRunId: strin
   ]);
 }
 
+/**
+ * After the transcript changed: its length, the chain hash of its last message (how an id-less
+ * client continuing it finds it) and the time. A turn that begins (`newTurn`) also ends the
+ * retryability of the one before it.
+ */
 export async function touchConversation(
   tx: Sql,
   conversationId: string,
   now: string,
   systemPrompt?: string,
+  newTurn = false,
 ): Promise<void> {
+  const retry = newTurn ? ', retry_hash = NULL, retry_run_id = NULL, retry_depth = NULL' : '';
   await tx.run(
-    'UPDATE conversations SET message_count = COALESCE((SELECT MAX(seq) FROM messages WHERE conversation_id = ?), 0), updated_at = ?, system_prompt = COALESCE(?, system_prompt) WHERE id = ?',
-    [conversationId, now, storedText(systemPrompt ?? null), conversationId],
+    'UPDATE conversations SET message_count = COALESCE((SELECT MAX(seq) FROM messages WHERE conversation_id = ?), 0), ' +
+      'head_hash = (SELECT chain_hash FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT 1), ' +
+      `updated_at = ?, system_prompt = COALESCE(?, system_prompt)${retry} WHERE id = ?`,
+    [conversationId, conversationId, now, storedText(systemPrompt ?? null), conversationId],
   );
 }
 
@@ -151,6 +160,24 @@ export async function insertRun(tx: Sql, r: RunRecord): Promise<void> {
       r.completionTokens,
       r.startedAt,
       r.finishedAt ?? '', // the column predates running runs: '' stands for "not yet"
+    ],
+  );
+}
+
+/** A run begun as `running` gets its end: status, trace, usage. */
+export async function finishRun(tx: Sql, r: RunRecord, now: string): Promise<void> {
+  await tx.run(
+    'UPDATE runs SET status = ?, error = ?, agents_used = ?, events = ?, usage = ?, prompt_tokens = ?, completion_tokens = ?, finished_at = ? WHERE id = ?',
+    [
+      r.status,
+      storedText(r.error),
+      JSON.stringify(r.agentsUsed),
+      JSON.stringify(compactTrace(r.events)),
+      JSON.stringify(r.usage),
+      r.promptTokens,
+      r.completionTokens,
+      r.finishedAt ?? now,
+      r.id,
     ],
   );
 }

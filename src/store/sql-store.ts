@@ -9,6 +9,7 @@ import {
   appendMessages,
   claimConversation,
   copyPrefix,
+  finishRun,
   insertRun,
   relaxDurability,
   supersede,
@@ -17,16 +18,18 @@ import {
   toRun,
   touchConversation,
 } from './sql-rows.ts';
+import { markRetryable, RETRYABLE_STATUSES } from './retry-index.ts';
 import { runStats, type RunStats, type RunStatsRow } from './run-stats.ts';
 import { storedText } from './text.ts';
-import { compactTrace } from './trace.ts';
 import {
   ForeignConversationError,
   type Conversation,
+  type ConversationHead,
   type HistoryMatch,
   type ListOptions,
   type NewTurn,
   type Page,
+  type RetryableTurn,
   type RunRecord,
   type Store,
   type StoredCheckpoint,
@@ -61,6 +64,17 @@ const PAGE = 64;
 const HOLDERS = 32;
 
 const compareDesc = (a: string, b: string) => (a < b ? 1 : a > b ? -1 : 0);
+const RETRYABLE: ReadonlySet<string> = new Set(RETRYABLE_STATUSES);
+
+/** A lease row written in a turn's own transaction (a conversation nobody else can know yet). */
+async function takeLease(tx: Sql, conversationId: string, lease: { holder: string; ttlMs: number }): Promise<void> {
+  const now = Date.now();
+  const row = await tx.get(
+    'INSERT INTO conversation_leases (conversation_id, holder, expires_at) VALUES (?, ?, ?) ON CONFLICT (conversation_id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at WHERE conversation_leases.expires_at <= ? RETURNING holder',
+    [conversationId, lease.holder, now + lease.ttlMs, now],
+  );
+  if (!row) throw new Error(`conversation ${conversationId} is leased by another turn`);
+}
 
 export class SqlStore implements Store {
   private readonly db: Database;
@@ -159,8 +173,9 @@ export class SqlStore implements Store {
       const now = new Date().toISOString();
       await claimConversation(tx, turn, now);
       await appendMessages(tx, turn.conversationId, turn.owner, turn.messages, now);
-      await touchConversation(tx, turn.conversationId, now, turn.systemPrompt);
+      await touchConversation(tx, turn.conversationId, now, turn.systemPrompt, true);
       await insertRun(tx, turn.run);
+      if (RETRYABLE.has(turn.run.status)) await markRetryable(tx, turn.conversationId, turn.run.id);
     });
   }
 
@@ -216,10 +231,55 @@ export class SqlStore implements Store {
     };
   }
 
+  async conversationsEndingWith(owner: string, history: ChatMessage[]): Promise<ConversationHead[]> {
+    if (!history.length) return [];
+    const rows = await this.db.all<{ id: string; owner: string; message_count: number; updated_at: string }>(
+      'SELECT id, owner, message_count, updated_at FROM conversations WHERE head_hash = ? ORDER BY updated_at DESC LIMIT 4',
+      [historyHashes(owner, history).at(-1)!],
+    );
+    // The hash is seeded with the owner; checked anyway, as every read of a conversation is.
+    return rows
+      .filter((r) => r.owner === owner)
+      .map((r) => ({ id: String(r.id), messageCount: Number(r.message_count), updatedAt: String(r.updated_at) }));
+  }
+
+  async retryableTurn(owner: string, history: ChatMessage[]): Promise<RetryableTurn | undefined> {
+    if (!history.length) return undefined;
+    const rows = await this.db.all<{
+      id: string;
+      owner: string;
+      message_count: number;
+      updated_at: string;
+      retry_run_id: string;
+      retry_depth: number;
+    }>(
+      'SELECT id, owner, message_count, updated_at, retry_run_id, retry_depth FROM conversations WHERE retry_hash = ?',
+      [historyHashes(owner, history).at(-1)!],
+    );
+    const hit = rows
+      .filter((r) => r.owner === owner)
+      .sort((a, b) => compareDesc(String(a.updated_at), String(b.updated_at)))[0];
+    if (!hit) return undefined;
+    // The index is written with the run's status; the run is read once more on the rare hit.
+    const run = await this.db.get<{ status: string }>('SELECT status FROM runs WHERE id = ? AND owner = ?', [
+      hit.retry_run_id,
+      owner,
+    ]);
+    if (!run || !RETRYABLE.has(String(run.status))) return undefined;
+    return {
+      conversationId: String(hit.id),
+      runId: String(hit.retry_run_id),
+      depth: Number(hit.retry_depth),
+      messageCount: Number(hit.message_count),
+      updatedAt: String(hit.updated_at),
+    };
+  }
+
   async beginTurn(start: TurnStart): Promise<void> {
     await this.db.transaction(async (tx) => {
       const now = new Date().toISOString();
       await claimConversation(tx, start, now);
+      if (start.lease) await takeLease(tx, start.conversationId, start.lease);
       if (start.branchFrom) await copyPrefix(tx, start.conversationId, start.owner, start.branchFrom);
       const runId = start.runs[0]?.id;
       if (start.supersedes && runId) await supersede(tx, start.conversationId, start.supersedes, runId);
@@ -230,7 +290,7 @@ export class SqlStore implements Store {
         start.messages.map((m) => ({ ...m, runId: m.runId ?? runId })),
         now,
       );
-      await touchConversation(tx, start.conversationId, now, start.systemPrompt);
+      await touchConversation(tx, start.conversationId, now, start.systemPrompt, true);
       for (const r of start.runs) {
         await insertRun(tx, {
           id: r.id,
@@ -260,24 +320,17 @@ export class SqlStore implements Store {
       const messages = begun ? [] : finish.messages;
       const answer = finish.answer ? [{ ...finish.answer, runId: finish.run.id }] : [];
       await appendMessages(tx, finish.conversationId, finish.owner, [...messages, ...answer], now);
-      await touchConversation(tx, finish.conversationId, now, begun ? undefined : finish.systemPrompt);
+      await touchConversation(tx, finish.conversationId, now, begun ? undefined : finish.systemPrompt, !begun);
       if (finish.response) await insertResponse(tx, finish.response);
-      if (!begun) return insertRun(tx, finish.run);
-      const r = finish.run;
-      await tx.run(
-        'UPDATE runs SET status = ?, error = ?, agents_used = ?, events = ?, usage = ?, prompt_tokens = ?, completion_tokens = ?, finished_at = ? WHERE id = ?',
-        [
-          r.status,
-          storedText(r.error),
-          JSON.stringify(r.agentsUsed),
-          JSON.stringify(compactTrace(r.events)),
-          JSON.stringify(r.usage),
-          r.promptTokens,
-          r.completionTokens,
-          r.finishedAt ?? now,
-          r.id,
-        ],
-      );
+      // The turn's last write also ends its lease: no transaction of its own for the release.
+      if (finish.releaseLease)
+        await tx.run('DELETE FROM conversation_leases WHERE conversation_id = ? AND holder = ?', [
+          finish.conversationId,
+          finish.releaseLease,
+        ]);
+      await (begun ? finishRun(tx, finish.run, now) : insertRun(tx, finish.run));
+      // (The turn cleared the index when it began; a run that did not complete marks it again.)
+      if (RETRYABLE.has(finish.run.status)) await markRetryable(tx, finish.conversationId, finish.run.id);
     });
   }
 
@@ -331,10 +384,11 @@ export class SqlStore implements Store {
       if (!row) return false;
       // A live run always holds its conversation's lease: one still `running` now was left by a
       // process that died.
-      await tx.run(
-        "UPDATE runs SET status = 'interrupted', error = ?, finished_at = ? WHERE conversation_id = ? AND status = 'running'",
+      const interrupted = await tx.all<{ id: string }>(
+        "UPDATE runs SET status = 'interrupted', error = ?, finished_at = ? WHERE conversation_id = ? AND status = 'running' RETURNING id",
         [INTERRUPTED, new Date(now).toISOString(), conversationId],
       );
+      for (const r of interrupted) await markRetryable(tx, conversationId, String(r.id));
       return true;
     });
   }
@@ -370,13 +424,14 @@ export class SqlStore implements Store {
   async interruptOrphanedRuns(): Promise<number> {
     const now = Date.now();
     return this.db.transaction(async (tx) => {
-      const marked = await tx.run(
-        "UPDATE runs SET status = 'interrupted', error = ?, finished_at = ? WHERE status = 'running' AND NOT EXISTS (SELECT 1 FROM conversation_leases l WHERE l.conversation_id = runs.conversation_id AND l.expires_at > ?)",
+      const marked = await tx.all<{ id: string; conversation_id: string }>(
+        "UPDATE runs SET status = 'interrupted', error = ?, finished_at = ? WHERE status = 'running' AND NOT EXISTS (SELECT 1 FROM conversation_leases l WHERE l.conversation_id = runs.conversation_id AND l.expires_at > ?) RETURNING id, conversation_id",
         [INTERRUPTED, new Date(now).toISOString(), now],
       );
+      for (const r of marked) await markRetryable(tx, String(r.conversation_id), String(r.id));
       // Expired leases of dead processes would otherwise stay until their conversation's next turn.
       await tx.run('DELETE FROM conversation_leases WHERE expires_at <= ?', [now]);
-      return marked;
+      return marked.length;
     });
   }
 

@@ -76,6 +76,12 @@ export interface TurnStart {
   messages: NewMessage[];
   /** Written with status `running`. */
   runs: { id: string; model: string; startedAt: string }[];
+  /**
+   * The conversation's lease, taken in this same write: for a conversation nobody else can know yet
+   * (a freshly minted id), so that a running run never exists without its lease. Fails the write if
+   * another holder's lease is live.
+   */
+  lease?: { holder: string; ttlMs: number };
 }
 
 /** The end of one run begun by beginTurn (or, if it was not, written whole). */
@@ -92,6 +98,8 @@ export interface TurnFinish {
   run: RunRecord;
   /** A Responses API response ending with this run: kept in the same transaction. */
   response?: StoredResponse;
+  /** The holder of the conversation's lease, released in this same write (the turn's last). */
+  releaseLease?: string;
 }
 
 /** Where a request's history meets the owner's stored conversations. */
@@ -100,6 +108,24 @@ export interface HistoryMatch {
   depth: number;
   /** The owner's conversations whose messages 1..depth are exactly those, most recently updated first. */
   conversations: { id: string; messageCount: number; updatedAt: string }[];
+}
+
+/** A stored conversation, as placement sees it. */
+export interface ConversationHead {
+  id: string;
+  messageCount: number;
+  updatedAt: string;
+}
+
+/** A conversation whose last turn failed, was cancelled or was interrupted, and can be retried. */
+export interface RetryableTurn {
+  conversationId: string;
+  /** The run that turn belongs to (it is superseded by the retry). */
+  runId: string;
+  /** How many messages come before the turn. */
+  depth: number;
+  messageCount: number;
+  updatedAt: string;
 }
 
 export interface StoredCheckpoint {
@@ -160,6 +186,17 @@ export interface Store extends ApiKeyStore, RateLimitStore {
    * look-ups whatever the length of the conversation.
    */
   matchHistory(owner: string, history: ChatMessage[]): Promise<HistoryMatch>;
+  /**
+   * The owner's conversations whose transcript is exactly `history` (non-system messages, oldest
+   * first), most recently updated first: one indexed look-up (the chain hash of the last message).
+   */
+  conversationsEndingWith(owner: string, history: ChatMessage[]): Promise<ConversationHead[]>;
+  /**
+   * The owner's conversation whose retryable last turn ends with `history`'s last message, its
+   * transcript before the turn's partial answer being exactly `history`: one indexed look-up,
+   * normally empty.
+   */
+  retryableTurn(owner: string, history: ChatMessage[]): Promise<RetryableTurn | undefined>;
   /** Writes a turn's new messages and its run(s) with status `running`, atomically. */
   beginTurn(start: TurnStart): Promise<void>;
   /** Ends a run: status, trace, usage; appends its answer. Atomic; throws if nothing could be stored. */
