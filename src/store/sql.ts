@@ -41,7 +41,9 @@ export class SqliteDatabase implements Database {
   private readonly statements = new Map<string, StatementSync>();
   /** Transactions waiting for the connection, and the loop committing them while there are any. */
   private readonly waiting: Pending[] = [];
-  private drained: Promise<void> | undefined;
+  private drained: Promise<void> = Promise.resolve();
+  /** Whether a commit loop will still look at `waiting` (cleared synchronously as it ends). */
+  private draining = false;
 
   constructor(path: string) {
     this.db = new DatabaseSync(path);
@@ -100,8 +102,19 @@ export class SqliteDatabase implements Database {
   transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.waiting.push({ fn, resolve, reject } as Pending);
-      this.drained ??= this.commitGroups().finally(() => (this.drained = undefined));
+      // The group begins on the next turn of the event loop: the SQLite calls are synchronous, so a
+      // group begun at once would hold only the transaction that began it. Deferred, it also takes
+      // those that the other requests of this turn of the loop open (a lease, a turn's start or end):
+      // one BEGIN ... COMMIT and one write of each touched page to the WAL for all of them.
+      if (this.draining) return;
+      this.draining = true;
+      this.drained = new Promise<void>((r) => setImmediate(r)).then(() => this.commitGroups());
     });
+  }
+
+  /** Transaction control, prepared once (exec() would parse it again on every call). */
+  private control(sql: 'BEGIN IMMEDIATE' | 'COMMIT' | 'SAVEPOINT turn' | 'RELEASE turn' | 'ROLLBACK TO turn'): void {
+    this.prepare(sql).run();
   }
 
   /**
@@ -110,39 +123,53 @@ export class SqliteDatabase implements Database {
    * one BEGIN ... COMMIT, each in a savepoint of its own: one that fails is rolled back alone and
    * its caller gets its error, the others commit, and nobody is answered before the COMMIT that
    * holds its writes succeeded (a failed COMMIT fails the whole group, every caller is told).
-   * A lone transaction starts at once, so a single request waits for nobody.
+   * A group of one needs no savepoint: its failure rolls back the whole transaction.
    */
   private async commitGroups(): Promise<void> {
-    while (this.waiting.length) {
-      const group = this.waiting.splice(0, MAX_GROUP);
-      const outcomes: (() => void)[] = [];
-      try {
-        this.db.exec('BEGIN IMMEDIATE');
-        for (const t of group) {
-          this.db.exec('SAVEPOINT turn');
-          try {
-            const value = await t.fn(this);
-            this.db.exec('RELEASE turn');
-            outcomes.push(() => t.resolve(value));
-          } catch (err) {
-            this.db.exec('ROLLBACK TO turn');
-            this.db.exec('RELEASE turn');
-            outcomes.push(() => t.reject(err));
-          }
-        }
-        this.db.exec('COMMIT');
-      } catch (err) {
-        // BEGIN, a savepoint or COMMIT failed: nothing of the group is stored, and everyone hears so.
-        if (this.db.isOpen && this.db.isTransaction) this.db.exec('ROLLBACK');
-        for (const t of group) t.reject(err);
-        continue;
-      }
-      for (const settle of outcomes) settle();
+    try {
+      while (this.waiting.length) await this.commitGroup(this.waiting.splice(0, MAX_GROUP));
+    } finally {
+      // In the same synchronous stretch as the last look at `waiting` (callers answered by the last
+      // group resume only after it): one of them opening its next transaction starts a new loop
+      // instead of queueing behind one that has ended.
+      this.draining = false;
     }
   }
 
+  private async commitGroup(group: Pending[]): Promise<void> {
+    const outcomes: (() => void)[] = [];
+    const alone = group.length === 1;
+    try {
+      this.control('BEGIN IMMEDIATE');
+      for (const t of group) {
+        if (alone) {
+          const value = await t.fn(this);
+          outcomes.push(() => t.resolve(value));
+          continue;
+        }
+        this.control('SAVEPOINT turn');
+        try {
+          const value = await t.fn(this);
+          this.control('RELEASE turn');
+          outcomes.push(() => t.resolve(value));
+        } catch (err) {
+          this.control('ROLLBACK TO turn');
+          this.control('RELEASE turn');
+          outcomes.push(() => t.reject(err));
+        }
+      }
+      this.control('COMMIT');
+    } catch (err) {
+      // BEGIN, a savepoint or COMMIT failed: nothing of the group is stored, and everyone hears so.
+      if (this.db.isOpen && this.db.isTransaction) this.db.exec('ROLLBACK');
+      for (const t of group) t.reject(err);
+      return;
+    }
+    for (const settle of outcomes) settle();
+  }
+
   async close(): Promise<void> {
-    while (this.drained) await this.drained;
+    while (this.draining) await this.drained;
     this.db.close();
   }
 }
