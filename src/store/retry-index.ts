@@ -58,6 +58,20 @@ export async function clearRetryable(tx: Sql, conversationId: string): Promise<v
   );
 }
 
+/**
+ * A turn has just stored messages whose chain ends in `hash`: this conversation is now the newest
+ * holding them, and where an id-less client sending them goes. Older conversations whose failed
+ * last turn ends the same way are no longer retried (as before the index, where only the newest few
+ * holders of a history were considered): many clients that begin with the same message, some of
+ * whose turns failed, do not all queue for the last failed one.
+ */
+export async function supersedeRetries(tx: Sql, hash: string): Promise<void> {
+  await tx.run(
+    'UPDATE conversations SET retry_hash = NULL, retry_run_id = NULL, retry_depth = NULL WHERE retry_hash = ?',
+    [hash],
+  );
+}
+
 /** Fills the index for conversations stored before it existed (a migration step). */
 export async function backfillRetryable(tx: Sql): Promise<void> {
   const statuses = RETRYABLE_STATUSES.map((s) => `'${s}'`).join(', ');

@@ -40,15 +40,15 @@ export async function claimConversation(
   if (!conv || conv.owner !== t.owner) throw new ForeignConversationError(t.conversationId);
 }
 
-/** Appends after the last stored message, each with its place in the owner's hash chain. */
+/** Appends after the last stored message, each with its place in the owner's hash chain; the last's hash. */
 export async function appendMessages(
   tx: Sql,
   conversationId: string,
   owner: string,
   messages: NewMessage[],
   now: string,
-): Promise<void> {
-  if (!messages.length) return;
+): Promise<string | undefined> {
+  if (!messages.length) return undefined;
   const last = await tx.get<{ seq: number; chain_hash: string | null }>(
     'SELECT seq, chain_hash FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT 1',
     [conversationId],
@@ -75,6 +75,7 @@ export async function appendMessages(
       ],
     );
   }
+  return hash;
 }
 
 /** Messages stored before the hash chain existed get theirs when their conversation next grows. */

@@ -18,7 +18,7 @@ import {
   toRun,
   touchConversation,
 } from './sql-rows.ts';
-import { markRetryable, RETRYABLE_STATUSES } from './retry-index.ts';
+import { markRetryable, RETRYABLE_STATUSES, supersedeRetries } from './retry-index.ts';
 import { runStats, type RunStats, type RunStatsRow } from './run-stats.ts';
 import { storedText } from './text.ts';
 import {
@@ -283,13 +283,14 @@ export class SqlStore implements Store {
       if (start.branchFrom) await copyPrefix(tx, start.conversationId, start.owner, start.branchFrom);
       const runId = start.runs[0]?.id;
       if (start.supersedes && runId) await supersede(tx, start.conversationId, start.supersedes, runId);
-      await appendMessages(
+      const head = await appendMessages(
         tx,
         start.conversationId,
         start.owner,
         start.messages.map((m) => ({ ...m, runId: m.runId ?? runId })),
         now,
       );
+      if (head) await supersedeRetries(tx, head);
       await touchConversation(tx, start.conversationId, now, start.systemPrompt, true);
       for (const r of start.runs) {
         await insertRun(tx, {
