@@ -319,6 +319,71 @@ describe.each(backends)('conversation memory on $name', (backend) => {
     await lock.release(); // the dead replica's handle: harmless
   });
 
+  it('retries an id-less turn interrupted by a restart in its conversation, found through the retry index', async () => {
+    const doomed = await backend.open();
+    const memory = new StoredMemory(doomed, tokens, 10_000, { leaseMs: 150 });
+    const messages = [user('restart without ids?')];
+    const lock = await memory.lock({ messages });
+    const turn = await memory.prepare({ lock, messages });
+    await memory.begin({
+      turn,
+      model: 'm',
+      runs: [{ runId: 'run_idless_killed', choiceIndex: 0 }],
+      startedAt: new Date(),
+    });
+    // A running run of a new conversation holds its lease: taken with the turn's first write.
+    expect((await doomed.liveLeases()).map((l) => l.conversationId)).toContain(turn.conversationId);
+    await doomed.close(); // killed: no record, no release
+    await new Promise((r) => setTimeout(r, 300));
+
+    const store = await open();
+    const restarted = new StoredMemory(store, tokens, 10_000);
+    await restarted.recoverInterruptedRuns();
+    expect(await store.getRun('run_idless_killed', '')).toMatchObject({ status: 'interrupted' });
+    const again = await say(restarted, { messages, answer: 'yes, once' });
+    expect(again.conversationId).toBe(turn.conversationId);
+    expect(await contents(store, turn.conversationId)).toEqual(['restart without ids?', 'yes, once']);
+    await lock.release(); // the dead replica's handle: harmless
+  });
+
+  it("frees a turn's lease with its record; a refused record keeps it", async () => {
+    const store = await open();
+    const memory = new StoredMemory(store, tokens, 10_000);
+    const leased = async () => (await store.liveLeases()).map((l) => l.conversationId);
+    const first = await say(memory, { messages: [user('lease q1')], answer: 'lease a1' });
+    expect(await leased()).not.toContain(first.conversationId);
+    // A turn whose record fails keeps its lease until the lock is released.
+    const messages = [user('lease q1'), assistant('lease a1'), user('lease q2')];
+    const lock = await memory.lock({ messages });
+    expect(lock.conversationId).toBe(first.conversationId);
+    const turn = await memory.prepare({ lock, messages });
+    await memory.begin({ turn, model: 'm', runs: [{ runId: 'run_lease_2', choiceIndex: 0 }], startedAt: new Date() });
+    expect(await leased()).toContain(first.conversationId);
+    const record = (owner: string) =>
+      memory.record({
+        conversationId: turn.conversationId,
+        owner,
+        runId: 'run_lease_2',
+        model: 'm',
+        newMessages: turn.newMessages,
+        answer: { role: 'assistant', content: 'lease a2' },
+        status: 'completed',
+        events: [],
+        agentsUsed: [],
+        usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
+        promptTokens: 0,
+        completionTokens: 0,
+        startedAt: new Date(),
+        finishedAt: new Date(),
+      });
+    await expect(record('intruder')).rejects.toThrow(); // refused: the write (and the release in it) rolled back
+    expect(await leased()).toContain(first.conversationId);
+    await record('');
+    expect(await leased()).not.toContain(first.conversationId);
+    await lock.release();
+    expect(await leased()).not.toContain(first.conversationId);
+  });
+
   it('throws when a turn cannot be recorded', async () => {
     const store = await backend.open();
     const memory = new StoredMemory(store, tokens, 10_000);

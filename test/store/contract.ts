@@ -583,6 +583,108 @@ export function storeContract(
       expect(await store.getResponse('resp_2', 'k2')).toBeUndefined();
     });
 
+    it('finds a conversation by where it ends, and a retryable last turn by the turn it resends', async () => {
+      const q = (content: string): ChatMessage => ({ role: 'user', content });
+      const a = (content: string): ChatMessage => ({ role: 'assistant', content });
+      await store.appendTurn(turn('c-head', ['head q1', 'head a1'], { owner: 'k-head' }));
+      expect(await store.conversationsEndingWith('k-head', [q('head q1'), a('head a1')])).toMatchObject([
+        { id: 'c-head', messageCount: 2 },
+      ]);
+      expect(await store.conversationsEndingWith('k-head', [q('head q1')])).toEqual([]); // holds it, does not end there
+      expect(await store.conversationsEndingWith('k-other', [q('head q1'), a('head a1')])).toEqual([]);
+
+      // A turn that fails after a partial answer is found by its question (the history before it matches too).
+      const begin = (conversationId: string, runId: string, content: string, extra: Partial<TurnStart> = {}) =>
+        store.beginTurn({
+          conversationId,
+          owner: 'k-head',
+          title: 't',
+          messages: [{ role: 'user', content, tokenCount: 1 }],
+          runs: [{ id: runId, model: 'm', startedAt: new Date().toISOString() }],
+          ...extra,
+        });
+      await begin('c-head', 'run-head-2', 'head q2');
+      await store.finishTurn({
+        conversationId: 'c-head',
+        owner: 'k-head',
+        title: 't',
+        messages: [],
+        answer: { role: 'assistant', content: 'half', tokenCount: 1 },
+        run: run('c-head', 'k-head', { id: 'run-head-2', status: 'failed', error: 'boom' }),
+      });
+      const history = [q('head q1'), a('head a1'), q('head q2')];
+      expect(await store.retryableTurn('k-head', history)).toMatchObject({
+        conversationId: 'c-head',
+        runId: 'run-head-2',
+        depth: 2,
+      });
+      expect(await store.retryableTurn('k-other', history)).toBeUndefined();
+      expect(await store.retryableTurn('k-head', [q('head q1'), a('head a1'), q('head q3')])).toBeUndefined();
+      // The retry begins: the turn is no longer retryable.
+      await begin('c-head', 'run-head-3', 'unused', { messages: [], supersedes: 'run-head-2' });
+      expect(await store.retryableTurn('k-head', history)).toBeUndefined();
+
+      // A turn interrupted by a lease taken over is retryable too.
+      expect(await store.acquireLease('c-taken', 'dead', 1)).toBe(true);
+      await begin('c-taken', 'run-taken', 'taken q');
+      await new Promise((r) => setTimeout(r, 5));
+      expect(await store.acquireLease('c-taken', 'next', 60_000)).toBe(true);
+      expect(await store.retryableTurn('k-head', [q('taken q')])).toMatchObject({
+        conversationId: 'c-taken',
+        depth: 0,
+      });
+      await store.releaseLease('c-taken', 'next');
+      // A newer conversation storing the same question is where it goes now: the old failure is not retried.
+      await begin('c-taken-newer', 'run-taken-newer', 'taken q');
+      expect(await store.retryableTurn('k-head', [q('taken q')])).toBeUndefined();
+    });
+
+    it('takes a lease with the first write of a new conversation, and frees it with its last', async () => {
+      const start = (holder: string, runId: string): TurnStart => ({
+        conversationId: 'c-lease-in-turn',
+        owner: 'k-lease',
+        title: 't',
+        messages: [{ role: 'user', content: 'leased q', tokenCount: 1 }],
+        runs: [{ id: runId, model: 'm', startedAt: new Date().toISOString() }],
+        lease: { holder, ttlMs: 60_000 },
+      });
+      await store.beginTurn(start('h-turn', 'run-lease-in-turn'));
+      expect(await store.liveLeases()).toContainEqual({ conversationId: 'c-lease-in-turn', holder: 'h-turn' });
+      expect(await store.acquireLease('c-lease-in-turn', 'h-other', 60_000)).toBe(false);
+      // Another holder's live lease fails the write: nothing of that turn is stored.
+      await expect(store.beginTurn(start('h-other', 'run-lease-refused'))).rejects.toThrow();
+      expect(await store.getRun('run-lease-refused', 'k-lease')).toBeUndefined();
+      await store.finishTurn({
+        conversationId: 'c-lease-in-turn',
+        owner: 'k-lease',
+        title: 't',
+        messages: [],
+        answer: { role: 'assistant', content: 'a', tokenCount: 1 },
+        run: run('c-lease-in-turn', 'k-lease', { id: 'run-lease-in-turn' }),
+        releaseLease: 'h-turn',
+      });
+      expect((await store.liveLeases()).map((l) => l.conversationId)).not.toContain('c-lease-in-turn');
+      expect((await store.getMessages('c-lease-in-turn')).map((m) => m.content)).toEqual(['leased q', 'a']);
+    });
+
+    it('makes a turn interrupted by a restart retryable', async () => {
+      const q: ChatMessage = { role: 'user', content: 'restart q' };
+      await store.beginTurn({
+        conversationId: 'c-restart',
+        owner: 'k-restart',
+        title: 't',
+        messages: [{ ...q, tokenCount: 1 }],
+        runs: [{ id: 'run-restart', model: 'm', startedAt: new Date().toISOString() }],
+      });
+      expect(await store.retryableTurn('k-restart', [q])).toBeUndefined(); // running: not retryable
+      await store.interruptOrphanedRuns();
+      expect(await store.retryableTurn('k-restart', [q])).toMatchObject({
+        conversationId: 'c-restart',
+        runId: 'run-restart',
+        depth: 0,
+      });
+    });
+
     it('answers a ping', async () => {
       await expect(store.ping()).resolves.toBeUndefined();
     });
