@@ -123,7 +123,9 @@ export class StoredMemory implements ConversationMemory {
         if (lock.lease.state === 'pending') return await holdPlan(lock, plan);
         const again = await planFromHistory(this.store, owner, rest, minted);
         if (again.conversationId === plan.conversationId) return await holdPlan(lock, again);
-        if (attempt >= MAX_PLAN_ATTEMPTS) throw new ConversationBusyError(plan.conversationId, 0);
+        // A new conversation (or branch) is never busy: only a moving target uses up attempts.
+        if (again.conversationId !== minted && attempt >= MAX_PLAN_ATTEMPTS)
+          throw new ConversationBusyError(plan.conversationId, 0);
         plan = again;
       } catch (err) {
         await lock.release();

@@ -66,6 +66,14 @@ const HOLDERS = 32;
 const compareDesc = (a: string, b: string) => (a < b ? 1 : a > b ? -1 : 0);
 const RETRYABLE: ReadonlySet<string> = new Set(RETRYABLE_STATUSES);
 
+async function lastChainHash(tx: Sql, conversationId: string): Promise<string | undefined> {
+  const row = await tx.get<{ chain_hash: string | null }>(
+    'SELECT chain_hash FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT 1',
+    [conversationId],
+  );
+  return row?.chain_hash ?? undefined;
+}
+
 /** A lease row written in a turn's own transaction (a conversation nobody else can know yet). */
 async function takeLease(tx: Sql, conversationId: string, lease: { holder: string; ttlMs: number }): Promise<void> {
   const now = Date.now();
@@ -290,7 +298,9 @@ export class SqlStore implements Store {
         start.messages.map((m) => ({ ...m, runId: m.runId ?? runId })),
         now,
       );
-      if (head) await supersedeRetries(tx, head);
+      // A retry stores no message, but the turn it retries is this conversation's from now on.
+      const stored = head ?? (start.supersedes ? await lastChainHash(tx, start.conversationId) : undefined);
+      if (stored) await supersedeRetries(tx, stored);
       await touchConversation(tx, start.conversationId, now, start.systemPrompt, true);
       for (const r of start.runs) {
         await insertRun(tx, {

@@ -637,6 +637,24 @@ export function storeContract(
       // A newer conversation storing the same question is where it goes now: the old failure is not retried.
       await begin('c-taken-newer', 'run-taken-newer', 'taken q');
       expect(await store.retryableTurn('k-head', [q('taken q')])).toBeUndefined();
+
+      // Two turns asking the same fail: the retry goes to the newer, and leaves no older one to retry after it.
+      await begin('c-twin-1', 'run-twin-1', 'twin q');
+      await begin('c-twin-2', 'run-twin-2', 'twin q');
+      for (const twin of ['c-twin-1', 'c-twin-2']) {
+        await new Promise((r) => setTimeout(r, 5));
+        await store.finishTurn({
+          conversationId: twin,
+          owner: 'k-head',
+          title: 't',
+          messages: [],
+          answer: null,
+          run: run(twin, 'k-head', { id: `run-${twin.slice(2)}`, status: 'cancelled' }),
+        });
+      }
+      expect(await store.retryableTurn('k-head', [q('twin q')])).toMatchObject({ conversationId: 'c-twin-2' });
+      await begin('c-twin-2', 'run-twin-2-retry', 'unused', { messages: [], supersedes: 'run-twin-2' });
+      expect(await store.retryableTurn('k-head', [q('twin q')])).toBeUndefined();
     });
 
     it('takes a lease with the first write of a new conversation, and frees it with its last', async () => {
