@@ -210,6 +210,7 @@ class ChatPartsReader implements PartReader {
     this.head = 0;
     // The answer is abandoned mid-way: the connection cannot be reused, it is closed.
     if (!this.res.complete) this.res.destroy();
+    this.settleWaiter();
     return Promise.resolve();
   }
 

@@ -158,6 +158,7 @@ class GuardedReader implements PartReader {
         this.silence.arm();
         const next = await this.reader.read();
         this.silence.disarm();
+        if (this.closed) return; // cancelled while the read was pending
         if (next.done) {
           if (this.finished) {
             this.silence.stop();
@@ -170,6 +171,7 @@ class GuardedReader implements PartReader {
         } else part = next.value;
       } catch (err) {
         this.silence.disarm();
+        if (this.closed) return;
         const cause = this.silence.explain(err);
         // A stall is named as such; anything else that broke the stream is a cut.
         failure = cause instanceof UpstreamSilenceError ? cause : new IncompleteAnswerError('cut', cause);

@@ -529,6 +529,20 @@ describe('the lean OpenAI-wire path: failures, retries, aborts (through streamCa
     await expect.poll(() => captured[0]?.closedEarly).toBe(true);
   });
 
+  it('ends a read still waiting when the call is cancelled, without calling the upstream again', async () => {
+    const { lean } = openaiModels();
+    replies = [{ pieces: [chunk({ role: 'assistant', content: 'Hel' })], hold: true }];
+    const reader = await openParts(guarded(lean), { prompt: [user('Hi')] });
+    expect(await reader.read()).toMatchObject({ done: false, value: { type: 'text-delta', delta: 'Hel' } });
+    const waiting = reader.read();
+    await new Promise((r) => setTimeout(r, 20));
+    await reader.cancel();
+    expect(await waiting).toEqual({ done: true, value: undefined });
+    await expect.poll(() => captured[0]?.closedEarly).toBe(true);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(captured).toHaveLength(1);
+  });
+
   it('reports an upstream it cannot reach as unreachable, after the retries', async () => {
     const sdk = createOpenAI({ apiKey: 'k', baseURL: 'http://127.0.0.1:9/v1', fetch: pool.fetch }).chat('m');
     const result = await run(call(guarded(withOpenAIWire(sdk, pool, 'openai')), { maxRetries: 1 }));
