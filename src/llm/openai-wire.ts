@@ -9,11 +9,12 @@
 // SDK version) is left as it is: `doStream()` then serves every call.
 import type { IncomingMessage } from 'node:http';
 import { createRequire } from 'node:module';
-import { APICallError, type LanguageModelV3, type LanguageModelV3CallOptions } from '@ai-sdk/provider';
+import type { LanguageModelV3, LanguageModelV3CallOptions } from '@ai-sdk/provider';
 import type { KeepAlivePool } from './http-fetch.ts';
-import { ChatChunkReader, type WireFlavor } from './openai-wire-chunks.ts';
-import type { PartReader, PartSource, StreamPart } from './part-reader.ts';
-import { SseDataReader } from './sse-data.ts';
+import type { WireFlavor } from './openai-wire-chunks.ts';
+import { connectionError, failedResponse, type CallInfo } from './openai-wire-errors.ts';
+import { ChatPartsReader } from './openai-wire-reader.ts';
+import type { PartReader, PartSource } from './part-reader.ts';
 
 /** The parts of the SDK's chat model this path builds on (not in its public types). */
 interface SdkChatModel extends LanguageModelV3 {
@@ -85,13 +86,6 @@ function requestBody(
   return model.transformRequestBody ? model.transformRequestBody(body, warnings) : body;
 }
 
-interface CallInfo {
-  url: string;
-  body: Record<string, unknown>;
-  signal: AbortSignal | undefined;
-  responseHeaders: Record<string, string>;
-}
-
 async function open(
   pool: KeepAlivePool,
   call: CallInfo,
@@ -102,15 +96,7 @@ async function open(
   try {
     res = await pool.post(new URL(call.url), headers, JSON.stringify(call.body), call.signal);
   } catch (err) {
-    if (call.signal?.aborted) throw call.signal.reason;
-    // As the SDK reports a failed fetch: retryable, the socket's error as the cause.
-    throw new APICallError({
-      message: `Cannot connect to API: ${(err as Error).message}`,
-      cause: err,
-      url: call.url,
-      requestBodyValues: call.body,
-      isRetryable: true,
-    });
+    throw connectionError(err, call);
   }
   call.responseHeaders = headersOf(res);
   const status = res.statusCode ?? 502;
@@ -120,189 +106,6 @@ async function open(
   // is an error, rather than starting an answer with it.
   if (flavor === 'openai') await reader.firstOutput;
   return reader;
-}
-
-/** An error status, as the providers report it: the upstream's own message when it sent one. */
-async function failedResponse(res: IncomingMessage, status: number, call: CallInfo): Promise<unknown> {
-  let text = '';
-  try {
-    res.setEncoding('utf8');
-    for await (const piece of res) text += piece as string;
-  } catch (err) {
-    if (call.signal?.aborted) return call.signal.reason;
-  }
-  const common = {
-    url: call.url,
-    requestBodyValues: call.body,
-    statusCode: status,
-    responseHeaders: call.responseHeaders,
-    responseBody: text,
-  };
-  if (text.trim() !== '') {
-    try {
-      const data = JSON.parse(text) as { error?: { message?: unknown } };
-      if (typeof data?.error?.message === 'string')
-        return new APICallError({ ...common, message: data.error.message, data });
-    } catch {
-      // not JSON: the status text is the message
-    }
-  }
-  return new APICallError({ ...common, message: res.statusMessage ?? `status ${status}` });
-}
-
-const HIGH_WATER = 64;
-
-/**
- * The parts of one streamed answer, read from the response body as it arrives. Parts wait in a
- * queue only while the caller is busy (the body is paused when it grows); a waiting `read()` gets
- * the next part directly.
- */
-class ChatPartsReader implements PartReader {
-  private readonly res: IncomingMessage;
-  private readonly call: CallInfo;
-  private readonly sse = new SseDataReader();
-  private readonly chunks: ChatChunkReader;
-  private readonly flavor: WireFlavor;
-  private parts: StreamPart[] = [];
-  private head = 0;
-  private waiter:
-    { resolve: (r: ReadableStreamReadResult<StreamPart>) => void; reject: (e: unknown) => void } | undefined;
-  private ended = false;
-  private failure: unknown;
-  private paused = false;
-  private opening: { resolve: () => void; reject: (e: unknown) => void } | undefined;
-  /** Settles once the answer's first output (or its end, or an unreadable chunk) arrived. */
-  readonly firstOutput: Promise<void>;
-
-  constructor(res: IncomingMessage, flavor: WireFlavor, call: CallInfo) {
-    this.res = res;
-    this.call = call;
-    this.flavor = flavor;
-    this.chunks = new ChatChunkReader(flavor, this.push);
-    this.firstOutput = new Promise((resolve, reject) => (this.opening = { resolve, reject }));
-    if (flavor !== 'openai') this.opened();
-    res.setEncoding('utf8');
-    res.on('data', this.onData);
-    res.on('end', this.onEnd);
-    res.on('error', this.onError);
-    res.on('close', this.onClose);
-  }
-
-  read(): Promise<ReadableStreamReadResult<StreamPart>> {
-    if (this.head < this.parts.length) {
-      const value = this.parts[this.head++]!;
-      if (this.head === this.parts.length) {
-        this.parts = [];
-        this.head = 0;
-      }
-      if (this.paused && this.parts.length - this.head < HIGH_WATER / 2) this.resume();
-      return Promise.resolve({ done: false, value });
-    }
-    if (this.failure !== undefined) return Promise.reject(this.failure);
-    if (this.ended) return Promise.resolve({ done: true, value: undefined });
-    if (this.paused) this.resume();
-    return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
-  }
-
-  cancel(): Promise<void> {
-    this.ended = true;
-    this.parts = [];
-    this.head = 0;
-    // The answer is abandoned mid-way: the connection cannot be reused, it is closed.
-    if (!this.res.complete) this.res.destroy();
-    this.settleWaiter();
-    return Promise.resolve();
-  }
-
-  private resume(): void {
-    this.paused = false;
-    this.res.resume();
-  }
-
-  private readonly push = (part: StreamPart): void => {
-    if (part.type === 'error') this.opened();
-    const waiter = this.waiter;
-    if (waiter) {
-      this.waiter = undefined;
-      waiter.resolve({ done: false, value: part });
-      return;
-    }
-    this.parts.push(part);
-    if (!this.paused && this.parts.length - this.head > HIGH_WATER) {
-      this.paused = true;
-      this.res.pause();
-    }
-  };
-
-  private readonly onData = (piece: string): void => {
-    if (this.ended) return;
-    this.sse.feed(piece, this.onEvent);
-  };
-
-  private readonly onEvent = (data: string): void => {
-    if (this.ended) return;
-    const frame = this.chunks.read(data);
-    if (frame) {
-      if (this.opening && this.flavor === 'openai' && !this.chunks.sawOutput) {
-        const error = streamError(frame, this.call);
-        this.opening.reject(error);
-        this.opening = undefined;
-        void this.cancel();
-        return;
-      }
-      this.chunks.errorFrame(frame);
-    }
-    if (this.chunks.sawOutput) this.opened();
-  };
-
-  private readonly onEnd = (): void => {
-    if (this.ended) return;
-    this.chunks.end();
-    this.ended = true;
-    this.opened();
-    this.settleWaiter();
-  };
-
-  private readonly onError = (err: unknown): void => this.fail(err);
-
-  private readonly onClose = (): void => {
-    // Closed before its end without an error event: the connection went away mid-answer.
-    if (!this.ended && this.failure === undefined) this.fail(new Error('aborted'));
-  };
-
-  private fail(err: unknown): void {
-    if (this.ended || this.failure !== undefined) return;
-    const signal = this.call.signal;
-    this.failure = signal?.aborted
-      ? signal.reason
-      : new APICallError({
-          message: 'Failed to process successful response',
-          cause: err,
-          statusCode: this.res.statusCode,
-          url: this.call.url,
-          responseHeaders: this.call.responseHeaders,
-          requestBodyValues: this.call.body,
-          isRetryable: true,
-        });
-    if (this.opening) {
-      this.opening.reject(this.failure);
-      this.opening = undefined;
-    }
-    this.settleWaiter();
-  }
-
-  private opened(): void {
-    this.opening?.resolve();
-    this.opening = undefined;
-  }
-
-  private settleWaiter(): void {
-    const waiter = this.waiter;
-    if (!waiter || this.head < this.parts.length) return;
-    this.waiter = undefined;
-    if (this.failure !== undefined) waiter.reject(this.failure);
-    else waiter.resolve({ done: true, value: undefined });
-  }
 }
 
 function headersOf(res: IncomingMessage): Record<string, string> {
@@ -347,61 +150,4 @@ function runtimeUserAgent(): string {
   if (g.window) return 'runtime/browser';
   if (g.navigator?.userAgent) return `runtime/${g.navigator.userAgent.toLowerCase()}`;
   return `runtime/node.js/${process.version}`;
-}
-
-// An error frame before any output, as the OpenAI provider reports it: its status read from the
-// frame's code or type, retryable as an HTTP status would be (unless the quota is exhausted).
-function streamError(frame: Record<string, unknown>, call: CallInfo): APICallError {
-  const parsed = parseStreamError(frame);
-  const statusCode = parsed ? statusOf(parsed) : 500;
-  const retryable =
-    !parsed ||
-    (parsed.code !== 'insufficient_quota' &&
-      parsed.type !== 'insufficient_quota' &&
-      (statusCode === 408 || statusCode === 409 || statusCode === 429 || statusCode >= 500));
-  return new APICallError({
-    message: parsed?.message ?? 'OpenAI stream failed before any output was generated',
-    url: call.url,
-    requestBodyValues: call.body,
-    statusCode,
-    responseHeaders: call.responseHeaders,
-    responseBody: JSON.stringify(frame),
-    data: frame,
-    isRetryable: retryable,
-  });
-}
-
-interface StreamErrorInfo {
-  message: string;
-  code: string | number | undefined;
-  type: string | undefined;
-}
-
-function parseStreamError(frame: Record<string, unknown>): StreamErrorInfo | undefined {
-  const error = (typeof frame.error === 'object' && frame.error !== null ? frame.error : frame) as Record<
-    string,
-    unknown
-  >;
-  if (typeof error.message !== 'string') return undefined;
-  const code = typeof error.code === 'string' || typeof error.code === 'number' ? error.code : undefined;
-  return { message: error.message, code, type: typeof error.type === 'string' ? error.type : undefined };
-}
-
-function statusOf(error: StreamErrorInfo): number {
-  const isHttpError = (n: number) => Number.isInteger(n) && n >= 400 && n <= 599;
-  if (typeof error.code === 'number' && isHttpError(error.code)) return error.code;
-  if (typeof error.code === 'string' && /^\d{3}$/.test(error.code) && isHttpError(Number(error.code)))
-    return Number(error.code);
-  const words = [error.code, error.type]
-    .filter((v) => v !== undefined)
-    .join(' ')
-    .toLowerCase();
-  if (words.includes('insufficient_quota') || words.includes('rate_limit')) return 429;
-  if (words.includes('authentication')) return 401;
-  if (words.includes('permission')) return 403;
-  if (words.includes('not_found')) return 404;
-  if (['invalid', 'bad_request', 'context_length'].some((w) => words.includes(w))) return 400;
-  if (words.includes('overload')) return 503;
-  if (words.includes('timeout')) return 504;
-  return 500;
 }
