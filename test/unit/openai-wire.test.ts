@@ -372,9 +372,32 @@ describe('the lean OpenAI-wire path: reading the answer', () => {
   it('reads an OpenAI-compatible server’s reasoning, and its stream that ends without a finish reason', async () => {
     const pieces = [chunk({ reasoning_content: 'hmm' }), chunk({ content: 'Hi' }), DONE];
     const { sdk, lean } = await bothWays(compatibleModels(), options, { pieces });
-    expect(lean.map((p) => p.type)).toEqual(sdk.map((p) => p.type));
+    expect(lean).toEqual(sdk);
     expect(lean.map((p) => p.type)).toEqual(['reasoning-delta', 'text-delta', 'error', 'finish']);
     expect(lean.at(-1)).toMatchObject({ finishReason: { unified: 'error' } });
+  });
+
+  it('reads content as parts with thinking, and tool calls sent without an index, as the compatible SDK does', async () => {
+    const pieces = [
+      chunk({
+        content: [
+          { type: 'thinking', thinking: [{ type: 'text', text: 'Let me see.' }] },
+          { type: 'text', text: 'Computing.' },
+        ],
+      }),
+      chunk({ tool_calls: [{ id: 'call_x', type: 'function', function: { name: 'calculator', arguments: '{"ex' } }] }),
+      chunk({ tool_calls: [{ function: { arguments: 'pression":"6*7"}' } }] }),
+      chunk({}, {}, 'tool_calls'),
+      usageChunk(USAGE),
+      DONE,
+    ];
+    const { sdk, lean } = await bothWays(compatibleModels(), { ...options, tools: [calculator] }, { pieces });
+    expect(lean).toEqual(sdk);
+    expect(lean.slice(0, 3)).toEqual([
+      { type: 'reasoning-delta', delta: 'Let me see.' },
+      { type: 'text-delta', delta: 'Computing.' },
+      { type: 'tool-call', toolCallId: 'call_x', toolName: 'calculator', input: '{"expression":"6*7"}' },
+    ]);
   });
 
   it('passes on an error frame after the answer began as an error part, as the SDK does', async () => {
