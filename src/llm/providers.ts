@@ -88,31 +88,26 @@ export class ProviderRegistry implements ModelResolver {
         if (!s.anthropicApiKey) throw new ConfigError(`anthropic:${modelId} needs ANTHROPIC_API_KEY`);
         return createAnthropic({ apiKey: s.anthropicApiKey, baseURL: s.anthropicBaseUrl })(modelId);
       case 'ollama':
-        return withOpenAIWire(
-          createOpenAICompatible({
-            name: 'ollama',
-            baseURL: s.ollamaBaseUrl,
-            includeUsage: true,
-            supportedUrls: remoteImages,
-            fetch: this.fetch,
-          })(modelId),
-          this.pool,
-          'compatible',
-        );
+        return this.compatible('ollama', s.ollamaBaseUrl, undefined, modelId);
       case 'compatible':
         if (!s.compatibleBaseUrl) throw new ConfigError(`compatible:${modelId} needs CORTEX_COMPATIBLE_BASE_URL`);
-        return withOpenAIWire(
-          createOpenAICompatible({
-            name: 'compatible',
-            baseURL: s.compatibleBaseUrl,
-            apiKey: s.compatibleApiKey,
-            includeUsage: true,
-            supportedUrls: remoteImages,
-            fetch: this.fetch,
-          })(modelId),
-          this.pool,
-          'compatible',
-        );
+        return this.compatible('compatible', s.compatibleBaseUrl, s.compatibleApiKey, modelId);
     }
+  }
+
+  /** A model of an OpenAI-compatible server (Ollama, vLLM, LM Studio...), read on the lean path. */
+  private compatible(name: string, baseURL: string, apiKey: string | undefined, modelId: string) {
+    return withOpenAIWire(
+      createOpenAICompatible({
+        name,
+        baseURL,
+        apiKey,
+        includeUsage: true,
+        supportedUrls: remoteImages,
+        fetch: this.fetch,
+      })(modelId),
+      this.pool,
+      'compatible',
+    );
   }
 }

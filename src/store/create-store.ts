@@ -27,7 +27,11 @@ export async function createStore(
     mkdirSync(config.dataDir, { recursive: true });
     return openThreadStore(join(config.dataDir, 'cortex.db'));
   }
-  const db = await openDatabase(config, opts);
+  return migratedStore(await openDatabase(config, opts));
+}
+
+/** The store over `db`, once its schema is migrated; `db` is closed if the migration fails. */
+export async function migratedStore(db: Database): Promise<SqlStore> {
   try {
     await migrate(db);
   } catch (err) {

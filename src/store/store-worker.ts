@@ -1,28 +1,17 @@
 // The store thread (see store-thread.ts): opens the SQLite database, migrates it, and answers the
 // Store calls the main thread sends, in batches, until it is told to close.
 import { parentPort, workerData } from 'node:worker_threads';
-import { migrate } from './migrations.ts';
+import { migratedStore } from './create-store.ts';
 import { SqliteDatabase } from './sql.ts';
-import { SqlStore } from './sql-store.ts';
+import type { SqlStore } from './sql-store.ts';
 import { toErrorShape, type CallMessage, type ReplyMessage, type StartMessage } from './store-thread.ts';
 
 const port = parentPort!;
 const { path } = workerData as { path: string };
 
-async function open(): Promise<SqlStore> {
-  const db = new SqliteDatabase(path);
-  try {
-    await migrate(db);
-  } catch (err) {
-    await db.close().catch(() => {});
-    throw err;
-  }
-  return new SqlStore(db);
-}
-
 let store: SqlStore;
 try {
-  store = await open();
+  store = await migratedStore(new SqliteDatabase(path));
 } catch (err) {
   port.postMessage({ ready: false, error: toErrorShape(err) } satisfies StartMessage);
   process.exit(1);
