@@ -42,8 +42,6 @@ export class SqliteDatabase implements Database {
   /** Transactions waiting for the connection, and the loop committing them while there are any. */
   private readonly waiting: Pending[] = [];
   private drained: Promise<void> = Promise.resolve();
-  /** Transactions opened in this turn of the event loop (reset at its end). */
-  private openedThisTurn = 0;
   /** Whether a commit loop will still look at `waiting` (cleared synchronously as it ends). */
   private draining = false;
 
@@ -104,19 +102,13 @@ export class SqliteDatabase implements Database {
   transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.waiting.push({ fn, resolve, reject } as Pending);
-      if (this.openedThisTurn++ === 0) setImmediate(() => (this.openedThisTurn = 0));
       if (this.draining) return;
       this.draining = true;
-      // The first transaction of a turn of the event loop starts at once: a lone request waits for
-      // nobody, and its record is committed before its response has left. The SQLite calls are
-      // synchronous, so a group begun at once holds only the transaction that began it: a second
-      // one in the same turn (other requests are being served) starts a group at the end of the
-      // turn instead, which takes every transaction the turn's other requests open (leases, turns
-      // begun and ended): one BEGIN ... COMMIT and one WAL write of each touched page for all.
-      this.drained =
-        this.openedThisTurn > 1
-          ? new Promise<void>((r) => setImmediate(r)).then(() => this.commitGroups())
-          : this.commitGroups();
+      // A lone transaction starts at once: a request's record is committed before its response has
+      // left (starting groups a microtask or an event-loop turn later grouped more, but let a run's
+      // slot be freed after its response; with the store on its own thread, the COMMITs no longer
+      // cost the event loop anyway). Those opened meanwhile form the next group.
+      this.drained = this.commitGroups();
     });
   }
 
