@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { internalName } from '../src/agents/tool-names.ts';
 import { openKnowledgeBase } from '../src/kb/create-kb.ts';
 import { ingestPath } from '../src/kb/ingest.ts';
 import { startMockUpstream } from '../test/support/mock-openai-upstream.ts';
@@ -25,6 +26,8 @@ const SERVER = fileURLToPath(new URL('./servers/event-loop-server.ts', import.me
 const NESTED_PAGE = `<title>Deep</title>${'<div>'.repeat(60_000)}bottom of the well${'</div>'.repeat(60_000)}`;
 const NORMAL_PAGE = `<title>Plain</title>${'<p>An ordinary paragraph of an ordinary page.</p>'.repeat(400)}`;
 const dirs: string[] = [];
+/** Servers still running: a failed step stops them too, or they would outlive the bench. */
+const running = new Set<() => Promise<void>>();
 const tempDir = () => {
   const d = mkdtempSync(join(tmpdir(), 'bench-event-loop-'));
   dirs.push(d);
@@ -52,6 +55,13 @@ async function startServer(env: Record<string, string>) {
     },
     stdio: ['pipe', 'pipe', 'inherit'],
   });
+  const exited = new Promise((r) => child.once('exit', r));
+  const kill = async () => {
+    running.delete(kill);
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  };
+  running.add(kill);
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   const next = async () => (await lines.next()).value as string;
   const url = await next();
@@ -67,8 +77,9 @@ async function startServer(env: Record<string, string>) {
       return { label, ms, ...(JSON.parse(await next()) as Stats) };
     },
     async stop() {
+      running.delete(kill);
       child.stdin!.write('exit\n');
-      await new Promise((r) => child.once('exit', r));
+      await exited;
     },
   };
 }
@@ -80,7 +91,7 @@ const chat = (model: string, content: string) => async (url: string) => {
     body: JSON.stringify({ model, messages: [{ role: 'user', content }] }),
   });
   const body = await res.text();
-  if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${body.slice(0, 200)}`);
+  if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${body.slice(0, 2000)}`);
 };
 
 // A 4 MB request within every limit: 500 messages of 8,000 characters of random words, each message
@@ -99,8 +110,8 @@ const manyMessages = async (url: string) => {
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ model: 'cortex-flow', messages }),
   });
-  if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
-  await res.text();
+  const body = await res.text();
+  if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${body.slice(0, 2000)}`);
 };
 
 /** Delays of this process's event loop while `work` runs (ingest runs in the CLI's process). */
@@ -125,8 +136,9 @@ const upstream = await startMockUpstream(({ body }) => {
   const prompt = JSON.stringify(body.messages);
   if (prompt.includes('BENCH-X-RUN')) return { text: xRun, chunkSize: 64 * 1024 };
   const page = /BENCH-FETCH (\S+)/.exec(prompt)?.[1];
+  // The server offers its own tools under their internal names (src/agents/tool-names.ts).
   if (page && !body.messages.some((m: { role: string }) => m.role === 'tool'))
-    return { toolCalls: [{ name: 'fetch_url', arguments: { url: `${siteUrl}/${page}` } }] };
+    return { toolCalls: [{ name: internalName('fetch_url'), arguments: { url: `${siteUrl}/${page}` } }] };
   return { text: 'A short answer of a few words.' };
 });
 
@@ -164,6 +176,7 @@ try {
   rows.push(await measureHere('ingest, 60,000-level nested page', () => ingestPath(kb, join(dir, 'nested.html'))));
   await kb.close();
 } finally {
+  await Promise.all([...running].map((kill) => kill()));
   await upstream.close();
   site.close();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
