@@ -7,6 +7,8 @@
 //  - ingest of that page (in this process, as the CLI runs it).
 // The server runs in its own process, the mock upstream and the page's site in this one.
 // Run: npm run bench -- event-loop
+// BENCH_CPU_PROF=1 runs each server under `--cpu-prof` and prints, for each row, its longest busy
+// stretch (the stall that row's "loop max" saw) by function.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -20,14 +22,17 @@ import { internalName } from '../src/agents/tool-names.ts';
 import { openKnowledgeBase } from '../src/kb/create-kb.ts';
 import { ingestPath } from '../src/kb/ingest.ts';
 import { startMockUpstream } from '../test/support/mock-openai-upstream.ts';
+import { busyStretches, nowUs, readMainProfile, type Window } from './lib-busy-stretches.ts';
 
 const X_MB = Number(process.env.BENCH_X_MB ?? 20);
+const CPU_PROF = process.env.BENCH_CPU_PROF === '1';
 const SERVER = fileURLToPath(new URL('./servers/event-loop-server.ts', import.meta.url));
 const NESTED_PAGE = `<title>Deep</title>${'<div>'.repeat(60_000)}bottom of the well${'</div>'.repeat(60_000)}`;
 const NORMAL_PAGE = `<title>Plain</title>${'<p>An ordinary paragraph of an ordinary page.</p>'.repeat(400)}`;
 const dirs: string[] = [];
 /** Servers still running: a failed step stops them too, or they would outlive the bench. */
 const running = new Set<() => Promise<void>>();
+const profiles: string[] = [];
 const tempDir = () => {
   const d = mkdtempSync(join(tmpdir(), 'bench-event-loop-'));
   dirs.push(d);
@@ -45,7 +50,10 @@ interface Row extends Stats {
 }
 
 async function startServer(env: Record<string, string>) {
-  const child = spawn(process.execPath, [SERVER], {
+  const profDir = CPU_PROF ? tempDir() : undefined;
+  const windows: Window[] = [];
+  const args = profDir ? ['--cpu-prof', '--cpu-prof-interval', '250', `--cpu-prof-dir=${profDir}`, SERVER] : [SERVER];
+  const child = spawn(process.execPath, args, {
     env: {
       ...process.env,
       CORTEX_DATA_DIR: tempDir(),
@@ -70,9 +78,11 @@ async function startServer(env: Record<string, string>) {
     async measure(label: string, request: (url: string) => Promise<unknown>): Promise<Row> {
       child.stdin!.write('reset\n');
       await next();
+      const fromUs = nowUs();
       const started = performance.now();
       await request(url);
       const ms = Math.round(performance.now() - started);
+      if (label !== 'warm-up') windows.push({ label, fromUs, toUs: nowUs() });
       child.stdin!.write('stats\n');
       return { label, ms, ...(JSON.parse(await next()) as Stats) };
     },
@@ -80,6 +90,7 @@ async function startServer(env: Record<string, string>) {
       running.delete(kill);
       child.stdin!.write('exit\n');
       await exited;
+      if (profDir) profiles.push(busyStretches(readMainProfile(profDir), windows));
     },
   };
 }
@@ -189,3 +200,4 @@ for (const r of rows)
   console.log(
     `${r.label.padEnd(40)} ${String(r.ms).padStart(10)} ${String(r.p50).padStart(9)} ${String(r.p99).padStart(9)} ${String(r.max).padStart(9)}`,
   );
+if (profiles.length) console.log(`\n${profiles.join('\n\n')}`);
