@@ -8,7 +8,13 @@ import type { ToolCall } from '../../orchestrator/types.ts';
 import type { ResponseEcho } from '../responses-request.ts';
 
 export const newItemId = (prefix: string) => `${prefix}_${randomUUID().replaceAll('-', '')}`;
-export const newResponseId = () => newItemId('resp');
+
+/**
+ * A stored response's id: its run's (`run_<uuid>` -> `resp_<uuid without dashes>`). The store finds a
+ * conversation's responses through its runs (src/store/sql-store.ts writes the same rule in SQL), and
+ * run ids sort by time, so a new response is appended to its table's index, not inserted at random.
+ */
+export const responseIdOfRun = (runId: string) => `resp_${runId.slice(4).replaceAll('-', '')}`;
 
 export type ResponseStatus = 'in_progress' | 'completed' | 'incomplete' | 'failed' | 'cancelled';
 

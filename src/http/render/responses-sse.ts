@@ -9,8 +9,7 @@ import type { RunEvent } from '../../orchestrator/events.ts';
 import type { AppDeps } from '../deps.ts';
 import { ApiError, serverError } from '../errors.ts';
 import { SseWriter } from '../sse.ts';
-import { runHeaders } from './run-headers.ts';
-import type { ResponseOutlet } from './responses-json.ts';
+import { responseHeaders, type ResponseOutlet } from './responses-json.ts';
 import {
   functionCallItem,
   messageItem,
@@ -31,7 +30,7 @@ export async function streamResponse(run: ChatRun, reply: FastifyReply, deps: Ap
   const events = new ResponseEvents(sse, run, outlet);
   try {
     // response.created and .in_progress follow at once: the headers leave with them, in one write.
-    sse.open(200, { ...hookHeaders, ...runHeaders(run) }, { withFirstFrames: true });
+    sse.open(200, { ...hookHeaders, ...responseHeaders(run, outlet) }, { withFirstFrames: true });
     deps.metrics.activeStreams.inc();
     try {
       await events.stream();
