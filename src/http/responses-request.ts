@@ -2,12 +2,12 @@
 // translation into the same ChatRequest a chat completion produces: one run lifecycle, two wire
 // formats. What the response object must echo back (tools, text format, sampling) is kept beside it.
 // Input items and tools the server cannot honour are refused with a 400 naming them, never dropped.
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { ChatRequest } from './chat-request.ts';
 import { isAcceptedImageUrl, paramPath } from './chat-request.ts';
 import { invalidRequest, validationError } from './errors.ts';
 import { checkId } from './resource-ids.ts';
+import { newItemId } from './render/responses-object.ts';
 import type { ChatMessage, ContentImage, GenerationParams, ResponseFormat, ToolCall } from '../orchestrator/types.ts';
 
 const effort = z.enum(['none', 'minimal', 'low', 'medium', 'high', 'xhigh']);
@@ -123,7 +123,7 @@ const HOSTED_TOOLS = new Set([
   'custom',
 ]);
 
-const itemId = (prefix: string) => `${prefix}_${randomUUID().replaceAll('-', '')}`;
+const itemId = newItemId;
 
 function bad(message: string, param: string | null, code = 'invalid_value'): never {
   throw invalidRequest(message, param, code);
@@ -155,33 +155,34 @@ export function parseResponsesRequest(body: unknown): ResponsesRequest {
   if (!messages.some((m) => m.role !== 'system')) bad("'input' must contain at least one message or item.", 'input');
 
   const format: TextFormat = r.text?.format ?? { type: 'text' };
-  const generation: GenerationParams = dropUndefined({
-    temperature: r.temperature ?? undefined,
-    topP: r.top_p ?? undefined,
-    maxTokens: r.max_output_tokens ?? undefined,
-    presencePenalty: r.presence_penalty ?? undefined,
-    frequencyPenalty: r.frequency_penalty ?? undefined,
-    user: r.safety_identifier ?? r.user ?? undefined,
-    // The agent that writes the answer is held to it (src/agents/structured-answer.ts).
-    ...(format.type === 'text' ? {} : { responseFormat: responseFormatOf(format) }),
-  } as GenerationParams);
-  const chat = dropUndefined({
+  // Built field by field (no undefined values, no filtering pass): this runs on every request.
+  const generation: GenerationParams = {};
+  if (r.temperature != null) generation.temperature = r.temperature;
+  if (r.top_p != null) generation.topP = r.top_p;
+  if (r.max_output_tokens != null) generation.maxTokens = r.max_output_tokens;
+  if (r.presence_penalty != null) generation.presencePenalty = r.presence_penalty;
+  if (r.frequency_penalty != null) generation.frequencyPenalty = r.frequency_penalty;
+  const user = r.safety_identifier ?? r.user;
+  if (user != null) generation.user = user;
+  // The agent that writes the answer is held to it (src/agents/structured-answer.ts).
+  if (format.type !== 'text') generation.responseFormat = responseFormatOf(format);
+  const chat: ChatRequest = {
     model: r.model,
     messages,
     stream: r.stream ?? false,
     includeUsage: false,
     n: 1,
     generation,
-    reasoningEffort: r.reasoning?.effort ?? undefined,
-    tools: tools.length
-      ? tools.map((t) =>
-          dropUndefined({ name: t.name, description: t.description ?? undefined, parameters: t.parameters! }),
-        )
-      : undefined,
-    toolChoice:
-      typeof toolChoice === 'string' ? (r.tool_choice == null ? undefined : toolChoice) : { name: toolChoice.name },
-    parallelToolCalls: r.parallel_tool_calls ?? undefined,
-  }) as ChatRequest;
+  };
+  if (r.reasoning?.effort != null) chat.reasoningEffort = r.reasoning.effort;
+  if (tools.length)
+    chat.tools = tools.map((t) =>
+      t.description == null
+        ? { name: t.name, parameters: t.parameters! }
+        : { name: t.name, description: t.description, parameters: t.parameters! },
+    );
+  if (r.tool_choice != null) chat.toolChoice = typeof toolChoice === 'string' ? toolChoice : { name: toolChoice.name };
+  if (r.parallel_tool_calls != null) chat.parallelToolCalls = r.parallel_tool_calls;
 
   return {
     chat,

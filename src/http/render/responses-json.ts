@@ -17,8 +17,8 @@ import {
 /** What the renderers of one response share with its route. */
 export interface ResponseOutlet {
   head: ResponseHead;
-  /** Aborted by POST /v1/responses/{id}/cancel. */
-  cancelled: AbortSignal;
+  /** Whether POST /v1/responses/{id}/cancel stopped it (rather than a client that left). */
+  isCancelled(): boolean;
   /** The output items as streamed so far (SSE); without them, the final items are built from the run. */
   streamed?: Record<string, unknown>[];
   /** The final response object, built once: the one stored with the turn is the one rendered. */
@@ -30,7 +30,7 @@ export interface ResponseOutlet {
 export async function answerResponse(run: ChatRun, reply: FastifyReply, outlet: ResponseOutlet) {
   await run.complete(); // the turn and the response stored, or a throw: never a 200 for a lost turn
   const body = outlet.finalJson();
-  if (run.clientLeft && !outlet.cancelled.aborted) return reply; // nobody is listening any more
+  if (run.clientLeft && !outlet.isCancelled()) return reply; // nobody is listening any more
   const error = run.interruption() ?? run.failure();
   if (error) throw error;
   reply.headers(responseHeaders(run, outlet));

@@ -24,7 +24,8 @@ interface Running {
   inputItems: Record<string, unknown>[];
   /** The response as it stands: in progress (with what was streamed so far), or final. */
   snapshot(): ResponseObject;
-  cancel: AbortController;
+  /** Stops the run as POST .../cancel does (the response ends `cancelled`). */
+  cancel(): void;
   deleted: boolean;
   done: Promise<void>;
 }
@@ -62,15 +63,17 @@ export function registerResponses(app: FastifyInstance, deps: AppDeps): void {
       else chat.messages = [...(await transcript(store!, previous.conversationId, owner)), ...chat.messages];
     }
 
-    const clientGone = new AbortController();
+    // One signal stops the run whether the client went away or POST .../cancel asked (which one is
+    // told by `cancelled`): an AbortSignal.any of two would cost its weak references on every request.
+    const stop = new AbortController();
+    let cancelled = false;
     reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) clientGone.abort();
+      if (!reply.raw.writableFinished) stop.abort();
     });
-    const cancel = new AbortController();
     await using run = await ChatRun.open(deps, chat, {
       owner: request.owner,
       log: request.log,
-      clientGone: AbortSignal.any([clientGone.signal, cancel.signal]),
+      clientGone: stop.signal,
       ...(keep ? {} : { memory: forgetful }),
     });
     // A kept response is named after its run (the store finds it through the run); one that is not
@@ -89,7 +92,7 @@ export function registerResponses(app: FastifyInstance, deps: AppDeps): void {
     let finalJson: string | undefined;
     const outlet: ResponseOutlet = {
       head,
-      cancelled: cancel.signal,
+      isCancelled: () => cancelled,
       final: () => (final ??= finalResponse(run, outlet)),
       finalJson: () => (finalJson ??= JSON.stringify(outlet.final())),
     };
@@ -97,7 +100,10 @@ export function registerResponses(app: FastifyInstance, deps: AppDeps): void {
       owner,
       inputItems,
       snapshot: () => final ?? responseObject(head, { status: 'in_progress', output: outlet.streamed ?? [] }),
-      cancel,
+      cancel: () => {
+        cancelled = true;
+        stop.abort();
+      },
       deleted: false,
       done: new Promise<void>((resolve) => (finished = resolve)),
     };
@@ -154,7 +160,7 @@ export function registerResponses(app: FastifyInstance, deps: AppDeps): void {
     const found = await find(id, owner);
     if ('live' in found) {
       found.live.deleted = true; // never saved once it ends
-      found.live.cancel.abort();
+      found.live.cancel();
     }
     await store?.deleteResponse(id, owner);
     return { id, object: 'response', deleted: true };
@@ -163,7 +169,7 @@ export function registerResponses(app: FastifyInstance, deps: AppDeps): void {
   app.post<{ Params: { id: string } }>('/v1/responses/:id/cancel', async (request, reply) => {
     const found = await find(request.params.id, request.owner ?? '');
     if (!('live' in found)) return render(found, reply); // already ended: as it ended
-    found.live.cancel.abort();
+    found.live.cancel();
     await found.live.done; // stopped, recorded and stored
     return found.live.snapshot();
   });
