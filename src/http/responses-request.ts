@@ -6,7 +6,9 @@ import { z } from 'zod';
 import type { ChatRequest } from './chat-request.ts';
 import { isAcceptedImageUrl, paramPath } from './chat-request.ts';
 import { invalidRequest, validationError } from './errors.ts';
+import { checkMediaLimits, checkToolResults } from './chat-checks.ts';
 import { checkId } from './resource-ids.ts';
+import { inResponsesTerms, type MessageOrigin } from './responses-params.ts';
 import { newItemId } from './render/responses-object.ts';
 import type { ChatMessage, ContentImage, GenerationParams, ResponseFormat, ToolCall } from '../orchestrator/types.ts';
 
@@ -102,6 +104,8 @@ export interface ResponseEcho {
 export interface ResponsesRequest {
   chat: ChatRequest;
   echo: ResponseEcho;
+  /** Where each of `chat.messages` came from: for errors that name one (src/http/responses-params.ts). */
+  origins: MessageOrigin[];
   /** The input as items with ids, as GET /v1/responses/{id}/input_items lists them. */
   inputItems: Record<string, unknown>[];
 }
@@ -149,10 +153,19 @@ export function parseResponsesRequest(body: unknown): ResponsesRequest {
 
   const tools = (r.tools ?? []).map((t, i) => functionToolOf(t, i));
   const toolChoice = toolChoiceOf(r.tool_choice, tools);
-  const { messages, items } = inputOf(r.input);
+  const { messages, items, origins, media } = inputOf(r.input);
   const instructions = r.instructions ?? null;
-  if (instructions) messages.unshift({ role: 'system', content: instructions });
+  if (instructions) {
+    messages.unshift({ role: 'system', content: instructions });
+    origins.unshift({ item: 'instructions', content: 'instructions' });
+  }
   if (!messages.some((m) => m.role !== 'system')) bad("'input' must contain at least one message or item.", 'input');
+  checkMediaLimits(media);
+  try {
+    checkToolResults(messages);
+  } catch (err) {
+    throw inResponsesTerms(err, origins);
+  }
 
   const format: TextFormat = r.text?.format ?? { type: 'text' };
   // Built field by field (no undefined values, no filtering pass): this runs on every request.
@@ -186,6 +199,7 @@ export function parseResponsesRequest(body: unknown): ResponsesRequest {
 
   return {
     chat,
+    origins,
     inputItems: items,
     echo: {
       instructions,
@@ -270,17 +284,26 @@ function toolChoiceOf(choice: Raw['tool_choice'], tools: EchoedTool[]): Response
 }
 
 /** The input as the run's messages, and as the items GET .../input_items lists. */
-function inputOf(input: Raw['input']): { messages: ChatMessage[]; items: Record<string, unknown>[] } {
+function inputOf(input: Raw['input']): {
+  messages: ChatMessage[];
+  items: Record<string, unknown>[];
+  origins: MessageOrigin[];
+  media: { param: string; url: string }[];
+} {
   if (typeof input === 'string') {
     if (!input) bad("Invalid 'input': empty string.", 'input', 'string_too_short');
     return {
       messages: [{ role: 'user', content: input }],
+      origins: [{ item: 'input', content: 'input' }],
+      media: [],
       items: [message('user', [{ type: 'input_text', text: input }])],
     };
   }
   if (!input.length) throw validationError("Invalid 'input': empty array.", 'input', 'empty_array');
   const messages: ChatMessage[] = [];
   const items: Record<string, unknown>[] = [];
+  const origins: MessageOrigin[] = [];
+  const media: { param: string; url: string }[] = [];
   // Function calls the model made in one turn arrive as consecutive items: one assistant message.
   let calls: ToolCall[] | undefined;
   const flushCalls = () => (calls = undefined);
@@ -289,11 +312,14 @@ function inputOf(input: Raw['input']): { messages: ChatMessage[]; items: Record<
     const at = `input[${i}]`;
     switch (type) {
       case 'message': {
-        const m = messageOf(item, at);
+        const m = messageOf(item, at, media);
         items.push(message(m.role, m.parts, item.id as string | undefined));
         if (m.chat.role === 'assistant' && messages.at(-1)?.role === 'assistant' && !messages.at(-1)!.toolCalls) {
           messages.at(-1)!.content += m.chat.content; // one answer, several output_text items
-        } else messages.push(m.chat);
+        } else {
+          messages.push(m.chat);
+          origins.push({ item: at, content: `${at}.content` });
+        }
         flushCalls();
         break;
       }
@@ -308,7 +334,10 @@ function inputOf(input: Raw['input']): { messages: ChatMessage[]; items: Record<
           const last = messages.at(-1);
           // The answer's text and its calls, when both came in one turn, are one assistant message.
           if (last?.role === 'assistant' && !last.toolCalls) last.toolCalls = calls;
-          else messages.push({ role: 'assistant', content: '', toolCalls: calls });
+          else {
+            messages.push({ role: 'assistant', content: '', toolCalls: calls });
+            origins.push({ item: at, content: `${at}.arguments` });
+          }
         }
         items.push({
           type: 'function_call',
@@ -329,6 +358,7 @@ function inputOf(input: Raw['input']): { messages: ChatMessage[]; items: Record<
               ? item.output.map((p: { text?: string }) => p?.text ?? '').join('\n')
               : str(undefined, `${at}.output`);
         messages.push({ role: 'tool', content: output, toolCallId: callId });
+        origins.push({ item: at, content: `${at}.output` });
         items.push({
           type: 'function_call_output',
           id: typeof item.id === 'string' ? item.id : itemId('fco'),
@@ -358,13 +388,17 @@ function inputOf(input: Raw['input']): { messages: ChatMessage[]; items: Record<
         );
     }
   });
-  return { messages, items };
+  return { messages, items, origins, media };
 }
 
 const ROLES = ['user', 'system', 'developer', 'assistant'] as const;
 type Part = Record<string, unknown>;
 
-function messageOf(item: Record<string, unknown>, at: string): { role: string; parts: Part[]; chat: ChatMessage } {
+function messageOf(
+  item: Record<string, unknown>,
+  at: string,
+  media: { param: string; url: string }[],
+): { role: string; parts: Part[]; chat: ChatMessage } {
   const role = item.role as (typeof ROLES)[number];
   if (!ROLES.includes(role))
     bad(
@@ -408,6 +442,7 @@ function messageOf(item: Record<string, unknown>, at: string): { role: string; p
           );
         const detail = (['auto', 'low', 'high'] as const).find((d) => d === p.detail) ?? 'auto';
         images.push({ url, detail });
+        media.push({ param, url });
         return { type: 'input_image', image_url: url, detail };
       }
       case 'input_file': {

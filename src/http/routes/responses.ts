@@ -15,6 +15,7 @@ import { answerResponse, finalResponse, JSON_TYPE, type ResponseOutlet } from '.
 import { newItemId, responseIdOfRun, responseObject, type ResponseObject } from '../render/responses-object.ts';
 import { streamResponse } from '../render/responses-sse.ts';
 import { checkId } from '../resource-ids.ts';
+import { inResponsesTerms } from '../responses-params.ts';
 import { parseResponsesRequest } from '../responses-request.ts';
 import { checkServable } from '../run-limits.ts';
 
@@ -46,8 +47,12 @@ export function registerResponses(app: FastifyInstance, deps: AppDeps): void {
   const store = deps.store;
 
   app.post('/v1/responses', async (request, reply) => {
-    const { chat, echo, inputItems } = parseResponsesRequest(request.body);
-    checkServable(chat, deps);
+    const { chat, echo, inputItems, origins } = parseResponsesRequest(request.body);
+    try {
+      checkServable(chat, deps);
+    } catch (err) {
+      throw inResponsesTerms(err, origins); // its checks name chat's parameters
+    }
     const owner = request.owner ?? '';
     const keep = echo.store && store !== undefined;
     if (echo.previousResponseId) {
@@ -75,6 +80,8 @@ export function registerResponses(app: FastifyInstance, deps: AppDeps): void {
       log: request.log,
       clientGone: stop.signal,
       ...(keep ? {} : { memory: forgetful }),
+    }).catch((err: unknown) => {
+      throw inResponsesTerms(err, origins);
     });
     // A kept response is named after its run (the store finds it through the run); one that is not
     // kept gets an id nobody can look up, as OpenAI's `store: false` responses.
