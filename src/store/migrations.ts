@@ -141,7 +141,6 @@ export const MIGRATIONS: Migration[] = [
   },
   {
     version: 8,
-    // Version 7 is the turn's SQL (another branch); the numbers are taken in that order.
     name: 'responses found through their runs',
     // A response's id is now its run's (resp_<uuid of the run>): a conversation's responses are found
     // through its runs, and a new response adds no row to an index keyed by a random conversation id.

@@ -217,8 +217,8 @@ class ResponseEvents {
 
   /**
    * Queues an event. The events one run event gives rise to (an item closed, the next one opened, the
-   * final response) leave together in one write at the next flush: a socket write per event would
-   * cost a system call, and a wake-up of the client, each.
+   * final response) leave together in one write at the next flush: a write per event would take each
+   * through the HTTP stack on its own (chunk framing, a buffer, a pass of back-pressure).
    */
   private emit(type: string, payload: Record<string, unknown>): void {
     this.pending += `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: this.sequence++, ...payload })}\n\n`;
