@@ -22,8 +22,16 @@ export async function load(
     connections: o.connections ?? Number(process.env.BENCH_CONNECTIONS ?? 50),
     duration: o.seconds ?? Number(process.env.BENCH_SECONDS ?? 5),
   });
-  if (r.non2xx || r.errors || r.timeouts)
-    throw new Error(`${label}: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`);
+  if (r.non2xx || r.errors || r.timeouts) {
+    // Which statuses: a 409, a 429 and a 503 have different causes.
+    const statuses = Object.entries(r.statusCodeStats ?? {})
+      .filter(([code]) => !code.startsWith('2'))
+      .map(([code, s]) => `${s.count} x ${code}`)
+      .join(', ');
+    throw new Error(
+      `${label}: ${r.non2xx} non-2xx (${statuses || 'statuses unknown'}), ${r.errors} errors, ${r.timeouts} timeouts`,
+    );
+  }
   return { label, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99 };
 }
 

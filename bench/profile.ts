@@ -152,8 +152,15 @@ try {
   if (server.exitCode === null) await once(server, 'exit');
   await upstream.stop();
 }
-const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
-if (!file) throw new Error('the server wrote no profile');
-console.log(summarise(JSON.parse(readFileSync(join(profDir, file), 'utf8')) as Profile, TOP, loadStartUs));
+// One profile per thread: CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile, the main thread's id 0.
+const files = readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile'));
+const threadOf = (f: string) => Number(f.split('.').at(-3));
+const main = files.find((f) => threadOf(f) === 0);
+if (!main) throw new Error('the server wrote no profile');
+const read = (f: string) => JSON.parse(readFileSync(join(profDir, f), 'utf8')) as Profile;
+console.log(`main thread\n${summarise(read(main), TOP, loadStartUs)}`);
+// The SQLite store's thread (src/store/store-thread.ts): its busy share is CPU the main thread no longer spends.
+for (const f of files.filter((f) => threadOf(f) !== 0))
+  console.log(`\nthread ${threadOf(f)}\n${summarise(read(f), Math.min(TOP, 15), loadStartUs)}`);
 rmSync(profDir, { recursive: true, force: true });
 rmSync(dataDir, { recursive: true, force: true });

@@ -1,8 +1,7 @@
 // The writer's answer, streamed token by token as the model writes it: every parameter of the
 // request applies to this call (it writes what the client receives), and its deltas become the
 // run's `text_delta` events.
-import { wrapLanguageModel, type LanguageModel, type ModelMessage } from 'ai';
-import type { LanguageModelV3 } from '@ai-sdk/provider';
+import type { ModelMessage } from 'ai';
 import type { GenerationParams } from '../orchestrator/types.ts';
 import { streamCall } from '../llm/model-call.ts';
 import type { ResolvedModel } from '../llm/providers.ts';
@@ -25,7 +24,8 @@ export interface StreamedAnswer {
 
 export async function streamAnswer(run: RunContext, o: StreamAnswerOptions): Promise<StreamedAnswer> {
   const call = streamCall({
-    model: withResponseFormat(o.model.model, o.generation),
+    model: o.model.model,
+    responseFormat: responseFormatOf(o.generation),
     maxRetries: run.limits.maxRetries,
     abortSignal: run.signal,
     settings: answerSettings(o.generation),
@@ -45,17 +45,4 @@ export async function streamAnswer(run: RunContext, o: StreamAnswerOptions): Pro
   return {
     finishReason: lastFinish === 'length' ? 'length' : lastFinish === 'content-filter' ? 'content_filter' : 'stop',
   };
-}
-
-/** The client's `response_format`, set on this one call. */
-function withResponseFormat(model: LanguageModel, g: GenerationParams): LanguageModel {
-  const responseFormat = responseFormatOf(g);
-  if (!responseFormat) return model;
-  return wrapLanguageModel({
-    model: model as LanguageModelV3,
-    middleware: {
-      specificationVersion: 'v3',
-      transformParams: async ({ params }) => ({ ...params, responseFormat }),
-    },
-  });
 }

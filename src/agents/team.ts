@@ -123,7 +123,14 @@ export class TeamOrchestrator implements Orchestrator {
     return [...this.members.values()].filter((m) => m.spec.name !== SUPERVISOR);
   }
 
+  /** Built once: every request asks whether its model is served. */
+  private served: ModelInfo[] | undefined;
+
   models(): ModelInfo[] {
+    return (this.served ??= this.listModels());
+  }
+
+  private listModels(): ModelInfo[] {
     const name = this.options.config.modelName;
     return [
       {

@@ -18,6 +18,8 @@ export class SseWriter {
   private readonly writeTimeoutMs: number;
   private readonly signal: AbortSignal | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** When the last frame was written (performance.now()): the keep-alive pings only after that much silence. */
+  private lastWriteAt = 0;
   private closed = false;
 
   constructor(res: ServerResponse, options: SseOptions) {
@@ -82,7 +84,7 @@ export class SseWriter {
 
   private async write(frame: string): Promise<void> {
     if (!this.isOpen) return;
-    this.armKeepAlive();
+    this.lastWriteAt = performance.now();
     if (this.res.write(frame) || this.signal?.aborted) return;
     const drained = await new Promise<boolean>((resolve) => {
       const settle = (ok: boolean) => () => {
@@ -103,14 +105,21 @@ export class SseWriter {
     if (!drained) this.res.destroy(); // the client stopped reading: treated as gone
   }
 
-  private armKeepAlive(): void {
+  /**
+   * One timer for the whole stream, not one per frame: when it fires it pings if nothing was written
+   * for `keepAliveMs`, and otherwise waits out the rest of that interval since the last frame.
+   */
+  private armKeepAlive(delayMs = this.keepAliveMs): void {
     if (this.keepAliveMs <= 0 || this.closed) return;
-    clearTimeout(this.timer);
+    this.lastWriteAt ||= performance.now();
     this.timer = setTimeout(() => {
       if (!this.isOpen) return;
+      const silentMs = performance.now() - this.lastWriteAt;
+      if (silentMs < this.keepAliveMs) return this.armKeepAlive(this.keepAliveMs - silentMs);
       this.res.write(': ping\n\n');
+      this.lastWriteAt = performance.now();
       this.armKeepAlive();
-    }, this.keepAliveMs);
+    }, delayMs);
     this.timer.unref();
   }
 

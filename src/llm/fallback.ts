@@ -3,6 +3,7 @@
 // It sits under the AI SDK's retries, so every retry attempt tries the primary first.
 import type { LanguageModelV3 } from '@ai-sdk/provider';
 import { APICallError } from 'ai';
+import { openParts, type PartSource } from './part-reader.ts';
 import type { ResolvedModel } from './providers.ts';
 
 function worthFallingBack(err: unknown, signal: AbortSignal | undefined): boolean {
@@ -18,7 +19,7 @@ function worthFallingBack(err: unknown, signal: AbortSignal | undefined): boolea
 export function withFallback(primary: ResolvedModel, fallback: ResolvedModel): ResolvedModel {
   const p = primary.model as LanguageModelV3;
   const f = fallback.model as LanguageModelV3;
-  const model: LanguageModelV3 = {
+  const model: PartSource = {
     specificationVersion: 'v3',
     provider: p.provider,
     modelId: p.modelId,
@@ -37,6 +38,15 @@ export function withFallback(primary: ResolvedModel, fallback: ResolvedModel): R
       } catch (err) {
         if (!worthFallingBack(err, options.abortSignal)) throw err;
         return f.doStream(options);
+      }
+    },
+    // The same for a call read as parts (src/llm/part-reader.ts), whichever way each model offers it.
+    async openParts(options) {
+      try {
+        return await openParts(p, options);
+      } catch (err) {
+        if (!worthFallingBack(err, options.abortSignal)) throw err;
+        return openParts(f, options);
       }
     },
   };

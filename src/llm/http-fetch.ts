@@ -11,7 +11,26 @@ import { Readable } from 'node:stream';
 
 const REDIRECT = new Set([301, 302, 303, 307, 308]);
 
+/** The pool's sockets, shared by its `fetch` and by callers that read node:http responses directly. */
+export interface KeepAlivePool {
+  fetch: typeof fetch;
+  /**
+   * One POST, answered with the bare node:http response (no WHATWG wrapping): for a caller that
+   * parses the body itself (src/llm/openai-wire.ts). A connection failure is the socket's own error.
+   */
+  post(
+    url: URL,
+    headers: Record<string, string>,
+    body: string,
+    signal: AbortSignal | undefined,
+  ): Promise<IncomingMessage>;
+}
+
 export function keepAliveFetch(): typeof fetch {
+  return keepAlivePool().fetch;
+}
+
+export function keepAlivePool(): KeepAlivePool {
   const agents = {
     'http:': new HttpAgent({ keepAlive: true, maxSockets: 256 }),
     'https:': new HttpsAgent({ keepAlive: true, maxSockets: 256 }),
@@ -51,12 +70,26 @@ export function keepAliveFetch(): typeof fetch {
       return asResponse(res, status);
     });
   };
-  return (input, init) => {
-    try {
-      return send(input, init);
-    } catch (err) {
-      return Promise.reject(err);
-    }
+  const post: KeepAlivePool['post'] = (url, headers, body, signal) => {
+    const protocol = url.protocol as keyof typeof agents;
+    const request = protocol === 'https:' ? httpsRequest : httpRequest;
+    const req = request(url, { method: 'POST', headers, agent: agents[protocol], signal });
+    const answered = new Promise<IncomingMessage>((resolve, reject) => {
+      req.on('response', resolve);
+      req.on('error', (err) => reject(signal?.aborted ? signal.reason : err));
+    });
+    req.end(body);
+    return answered;
+  };
+  return {
+    fetch: (input, init) => {
+      try {
+        return send(input, init);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    },
+    post,
   };
 }
 

@@ -1,5 +1,6 @@
-// One upstream model call, streamed straight from the provider (`model.doStream()`), read as a
-// plain async iteration. The team owns its loop (one model turn per call, tools never executed by
+// One upstream model call, streamed straight from the provider, read as a plain async iteration:
+// through the model's `openParts` when it offers one (an OpenAI-wire upstream read without web
+// streams, src/llm/openai-wire.ts), else through `model.doStream()`. The team owns its loop (one model turn per call, tools never executed by
 // the SDK), so `streamText`'s orchestration does nothing for it, and it cost about three quarters of
 // a one-call request's time in web-stream layers (see BENCHMARKS.md, "Hot path"). What the AI SDK
 // is good at stays the SDK's: the providers, prompt conversion and validation, tool declarations,
@@ -24,6 +25,7 @@ import {
   prepareToolsAndToolChoice,
   standardizePrompt,
 } from 'ai/internal';
+import { openParts } from './part-reader.ts';
 
 export interface ModelCall {
   model: LanguageModel;
@@ -36,6 +38,8 @@ export interface ModelCall {
   settings?: Omit<CallSettings, 'abortSignal' | 'maxRetries' | 'headers'> & {
     providerOptions?: LanguageModelV3CallOptions['providerOptions'];
   };
+  /** The client's `response_format`, for this call only. */
+  responseFormat?: LanguageModelV3CallOptions['responseFormat'];
   maxRetries: number;
   abortSignal: AbortSignal;
 }
@@ -57,8 +61,7 @@ export type CallPart =
  * (a `break`, a throw in the consumer) cancels the upstream body; the signal aborts the request.
  */
 export async function* streamCall(c: ModelCall): AsyncGenerator<CallPart, void, undefined> {
-  const stream = await openStream(c);
-  const reader = stream.getReader();
+  const reader = await openStream(c);
   let done = false;
   try {
     while (true) {
@@ -89,7 +92,6 @@ export async function* streamCall(c: ModelCall): AsyncGenerator<CallPart, void, 
   } finally {
     // The consumer stopped early (a limit reached, an error): the rest of the answer is not needed.
     if (!done) await reader.cancel().catch(() => {});
-    reader.releaseLock();
   }
 }
 
@@ -103,7 +105,7 @@ async function openStream(c: ModelCall) {
   const callSettings = prepareCallSettings(settings);
   const { retry } = prepareRetries({ maxRetries: c.maxRetries, abortSignal: c.abortSignal });
   const prompt = await convertToLanguageModelPrompt({
-    prompt: await standardizePrompt({ system: c.system, messages: c.messages }),
+    prompt: await promptOf(c.system, c.messages),
     supportedUrls: await model.supportedUrls,
     download: undefined,
     abortSignal: c.abortSignal,
@@ -115,9 +117,28 @@ async function openStream(c: ModelCall) {
   });
   // Not awaited here: this frame would otherwise stay suspended for as long as the upstream takes
   // to answer, holding its registers on top of what the call itself holds.
-  return retry(() =>
-    model.doStream({ ...callSettings, prompt, tools, toolChoice, providerOptions, abortSignal: c.abortSignal }),
-  ).then((result) => result.stream);
+  const options: LanguageModelV3CallOptions = {
+    ...callSettings,
+    prompt,
+    tools,
+    toolChoice,
+    providerOptions,
+    abortSignal: c.abortSignal,
+  };
+  if (c.responseFormat) options.responseFormat = c.responseFormat;
+  return retry(() => openParts(model, options));
+}
+
+/**
+ * The prompt as `standardizePrompt` makes it. The SDK's function also validates every message with
+ * zod on every call, which cost ~6 % of a one-call request's CPU; the messages here are the
+ * server's own, built by typed code (src/agents/model-messages.ts) from a request checked on
+ * arrival, so the check is left to the type checker. The uncommon cases keep the SDK's function.
+ */
+function promptOf(system: string | undefined, messages: ModelMessage[]) {
+  if (messages.length === 0 || messages.some((m) => m.role === 'system'))
+    return standardizePrompt({ system, messages });
+  return Promise.resolve({ system, messages });
 }
 
 /** A tool call as `streamText` reports it: arguments parsed and checked, or marked invalid. */

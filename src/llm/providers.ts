@@ -7,7 +7,8 @@ import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import type { LanguageModel } from 'ai';
 import type { Config } from '../config.ts';
 import { ConfigError } from '../config.ts';
-import { keepAliveFetch } from './http-fetch.ts';
+import { keepAlivePool } from './http-fetch.ts';
+import { withOpenAIWire } from './openai-wire.ts';
 import { formatModelSpec, parseModelSpec, type ModelSpec } from './model-spec.ts';
 
 export type ProviderSettings = Pick<
@@ -42,7 +43,8 @@ export class ProviderRegistry implements ModelResolver {
   private readonly settings: ProviderSettings;
   private readonly cache = new Map<string, ResolvedModel>();
   /** One keep-alive pool for every OpenAI-style upstream (src/llm/http-fetch.ts). */
-  private readonly fetch = keepAliveFetch();
+  private readonly pool = keepAlivePool();
+  private readonly fetch = this.pool.fetch;
 
   constructor(settings: ProviderSettings) {
     this.settings = settings;
@@ -73,33 +75,39 @@ export class ProviderRegistry implements ModelResolver {
             `openai:${modelId} needs OPENAI_API_KEY (or OPENAI_BASE_URL for a server without keys)`,
           );
         // Chat Completions rather than the Responses API: every OpenAI-compatible server speaks it.
-        return createOpenAI({
-          apiKey: s.openaiApiKey ?? 'not-needed',
-          baseURL: s.openaiBaseUrl,
-          fetch: this.fetch,
-        }).chat(modelId);
+        // Streamed calls take the lean path (src/llm/openai-wire.ts); the SDK builds their bodies.
+        return withOpenAIWire(
+          createOpenAI({ apiKey: s.openaiApiKey ?? 'not-needed', baseURL: s.openaiBaseUrl, fetch: this.fetch }).chat(
+            modelId,
+          ),
+          this.pool,
+          'openai',
+        );
       }
       case 'anthropic':
         if (!s.anthropicApiKey) throw new ConfigError(`anthropic:${modelId} needs ANTHROPIC_API_KEY`);
         return createAnthropic({ apiKey: s.anthropicApiKey, baseURL: s.anthropicBaseUrl })(modelId);
       case 'ollama':
-        return createOpenAICompatible({
-          name: 'ollama',
-          baseURL: s.ollamaBaseUrl,
-          includeUsage: true,
-          supportedUrls: remoteImages,
-          fetch: this.fetch,
-        })(modelId);
+        return this.compatible('ollama', s.ollamaBaseUrl, undefined, modelId);
       case 'compatible':
         if (!s.compatibleBaseUrl) throw new ConfigError(`compatible:${modelId} needs CORTEX_COMPATIBLE_BASE_URL`);
-        return createOpenAICompatible({
-          name: 'compatible',
-          baseURL: s.compatibleBaseUrl,
-          apiKey: s.compatibleApiKey,
-          includeUsage: true,
-          supportedUrls: remoteImages,
-          fetch: this.fetch,
-        })(modelId);
+        return this.compatible('compatible', s.compatibleBaseUrl, s.compatibleApiKey, modelId);
     }
+  }
+
+  /** A model of an OpenAI-compatible server (Ollama, vLLM, LM Studio...), read on the lean path. */
+  private compatible(name: string, baseURL: string, apiKey: string | undefined, modelId: string) {
+    return withOpenAIWire(
+      createOpenAICompatible({
+        name,
+        baseURL,
+        apiKey,
+        includeUsage: true,
+        supportedUrls: remoteImages,
+        fetch: this.fetch,
+      })(modelId),
+      this.pool,
+      'compatible',
+    );
   }
 }

@@ -15,6 +15,7 @@ import type {
   LanguageModelV3StreamResult,
 } from '@ai-sdk/provider';
 import { wrapLanguageModel } from 'ai';
+import { asReadableStream, openParts, type PartReader, type PartSource } from './part-reader.ts';
 import { IncompleteAnswerError, UpstreamSilenceError } from './upstream-error.ts';
 
 export interface GuardSettings {
@@ -36,8 +37,16 @@ const CONTENT = new Set([
   'file',
 ]);
 
-export function guardModel(model: LanguageModelV3, settings: GuardSettings): LanguageModelV3 {
-  return wrapLanguageModel({ model, middleware: guardMiddleware(settings) });
+/**
+ * The model behind the guard. It also offers `openParts`, the same guarded call read as parts
+ * without a web stream; the inner model's own `openParts` is used when it has one.
+ */
+export function guardModel(model: LanguageModelV3, settings: GuardSettings): PartSource {
+  const wrapped = wrapLanguageModel({ model, middleware: guardMiddleware(settings) });
+  return Object.assign(wrapped, {
+    openParts: (params: LanguageModelV3CallOptions) =>
+      guardedParts((p) => openParts(model, p), params, settings).then((g) => g.reader),
+  });
 }
 
 export function guardMiddleware(settings: GuardSettings): LanguageModelV3Middleware {
@@ -59,124 +68,168 @@ export function guardMiddleware(settings: GuardSettings): LanguageModelV3Middlew
         }
       }
     },
-    wrapStream: async ({ model, params }) => guardedStream(model, params, settings),
+    wrapStream: async ({ model, params }) => {
+      // The first attempt's result (request, response metadata) is what the caller is given.
+      let first: LanguageModelV3StreamResult | undefined;
+      const open = (p: LanguageModelV3CallOptions) =>
+        Promise.resolve(model.doStream(p)).then((result) => {
+          first ??= result;
+          return result.stream.getReader();
+        });
+      const { reader } = await guardedParts(open, params, settings);
+      return { ...first!, stream: asReadableStream(reader) };
+    },
   };
 }
 
-// Promise chains rather than `await`, here and in `open`: a call waits for its upstream's first
-// byte most of its life, and a suspended async function keeps its frame for all that time.
-function guardedStream(
-  model: LanguageModelV3,
+type Opener = (params: LanguageModelV3CallOptions) => Promise<PartReader>;
+
+// Promise chains rather than `await`, here and in `openGuarded`: a call waits for its upstream's
+// first byte most of its life, and a suspended async function keeps its frame for all that time.
+function guardedParts(
+  open: Opener,
   params: LanguageModelV3CallOptions,
   settings: GuardSettings,
-): Promise<LanguageModelV3StreamResult> {
+): Promise<{ reader: PartReader }> {
   const silence = new SilenceTimer(settings.timeoutMs, params.abortSignal);
-  return openGuarded(model, params, silence).then((first) => guard(first, model, params, settings, silence));
+  return openGuarded(open, params, silence).then((first) => ({
+    reader: new GuardedReader(first, open, params, settings, silence),
+  }));
 }
 
-function openGuarded(
-  model: LanguageModelV3,
-  params: LanguageModelV3CallOptions,
-  silence: SilenceTimer,
-): Promise<LanguageModelV3StreamResult> {
-  return Promise.resolve(model.doStream({ ...params, abortSignal: silence.signal })).catch((err: unknown) => {
-    silence.stop();
-    throw silence.explain(err);
-  });
+function openGuarded(open: Opener, params: LanguageModelV3CallOptions, silence: SilenceTimer): Promise<PartReader> {
+  return Promise.resolve()
+    .then(() => open({ ...params, abortSignal: silence.signal }))
+    .catch((err: unknown) => {
+      silence.stop();
+      throw silence.explain(err);
+    });
 }
 
-function guard(
-  first: LanguageModelV3StreamResult,
-  model: LanguageModelV3,
-  params: LanguageModelV3CallOptions,
-  settings: GuardSettings,
-  initial: SilenceTimer,
-): LanguageModelV3StreamResult {
-  let silence = initial;
-  const open = () => openGuarded(model, params, silence);
-  let reader = first.stream.getReader();
-  let attempt = 0;
-  let passedOn = false; // some content of this call reached the caller
-  let held: LanguageModelV3StreamPart[] = []; // parts before the first content of the current attempt
-  let finished = false;
+/** The upstream's parts, passed on once the attempt they belong to can no longer be redone. */
+class GuardedReader implements PartReader {
+  private readonly open: Opener;
+  private readonly params: LanguageModelV3CallOptions;
+  private readonly settings: GuardSettings;
+  private silence: SilenceTimer;
+  private reader: PartReader;
+  private attempt = 0;
+  private passedOn = false; // some content of this call reached the caller
+  private held: LanguageModelV3StreamPart[] = []; // parts before the first content of the current attempt
+  private finished = false;
+  /** Parts ready for the caller, in order; `closed` once nothing more will come. */
+  private out: LanguageModelV3StreamPart[] = [];
+  private closed = false;
 
-  const stream = new ReadableStream<LanguageModelV3StreamPart>({
-    async pull(controller) {
-      while (true) {
-        let failure: unknown;
-        let part: LanguageModelV3StreamPart | undefined;
-        try {
-          silence.arm();
-          const next = await reader.read();
-          silence.disarm();
-          if (next.done) {
-            if (finished) {
-              silence.stop();
-              for (const p of held) controller.enqueue(p);
-              held = [];
-              controller.close();
-              return;
-            }
-            failure = new IncompleteAnswerError(passedOn ? 'cut' : 'empty');
-          } else part = next.value;
-        } catch (err) {
-          silence.disarm();
-          const cause = silence.explain(err);
-          // A stall is named as such; anything else that broke the stream is a cut.
-          failure = cause instanceof UpstreamSilenceError ? cause : new IncompleteAnswerError('cut', cause);
-        }
-        if (part?.type === 'error') failure = new IncompleteAnswerError('unreadable', part.error);
-        if (part?.type === 'finish') {
-          // An answer that claims to be complete (`stop`) but carries nothing is still empty.
-          // `other`: a stream that carried an answer and ended cleanly, from a server that sends no
-          // finish_reason (a broken connection is an error of the body, caught above, not this).
-          const reason = part.finishReason.unified;
-          if ((COMPLETE.has(reason) || reason === 'other') && (passedOn || (reason !== 'stop' && reason !== 'other')))
-            finished = true;
-          else failure = new IncompleteAnswerError(passedOn ? 'cut' : 'empty');
-        }
-        if (failure === undefined && part) {
-          if (!passedOn && !CONTENT.has(part.type)) {
-            held.push(part);
-            continue;
+  constructor(
+    first: PartReader,
+    open: Opener,
+    params: LanguageModelV3CallOptions,
+    settings: GuardSettings,
+    silence: SilenceTimer,
+  ) {
+    this.reader = first;
+    this.open = open;
+    this.params = params;
+    this.settings = settings;
+    this.silence = silence;
+  }
+
+  async read(): Promise<ReadableStreamReadResult<LanguageModelV3StreamPart>> {
+    if (this.out.length === 0 && !this.closed) await this.pull();
+    const value = this.out.shift();
+    if (value) return { done: false, value };
+    return { done: true, value: undefined };
+  }
+
+  cancel(reason?: unknown): Promise<void> {
+    this.closed = true;
+    this.out = [];
+    this.silence.stop();
+    return this.reader.cancel(reason);
+  }
+
+  private async pull(): Promise<void> {
+    const { params, settings } = this;
+    while (true) {
+      let failure: unknown;
+      let part: LanguageModelV3StreamPart | undefined;
+      try {
+        this.silence.arm();
+        const next = await this.reader.read();
+        this.silence.disarm();
+        if (this.closed) return; // cancelled while the read was pending
+        if (next.done) {
+          if (this.finished) {
+            this.silence.stop();
+            this.out.push(...this.held);
+            this.held = [];
+            this.closed = true;
+            return;
           }
-          if (!passedOn) {
-            passedOn = true;
-            for (const p of held) controller.enqueue(p);
-            held = [];
-          }
-          controller.enqueue(part);
-          return;
+          failure = new IncompleteAnswerError(this.passedOn ? 'cut' : 'empty');
+        } else part = next.value;
+      } catch (err) {
+        this.silence.disarm();
+        if (this.closed) return;
+        const cause = this.silence.explain(err);
+        // A stall is named as such; anything else that broke the stream is a cut.
+        failure = cause instanceof UpstreamSilenceError ? cause : new IncompleteAnswerError('cut', cause);
+      }
+      if (part?.type === 'error') failure = new IncompleteAnswerError('unreadable', part.error);
+      if (part?.type === 'finish') {
+        // An answer that claims to be complete (`stop`) but carries nothing is still empty.
+        // `other`: a stream that carried an answer and ended cleanly, from a server that sends no
+        // finish_reason (a broken connection is an error of the body, caught above, not this).
+        const reason = part.finishReason.unified;
+        if (
+          (COMPLETE.has(reason) || reason === 'other') &&
+          (this.passedOn || (reason !== 'stop' && reason !== 'other'))
+        )
+          this.finished = true;
+        else failure = new IncompleteAnswerError(this.passedOn ? 'cut' : 'empty');
+      }
+      if (failure === undefined && part) {
+        if (!this.passedOn && !CONTENT.has(part.type)) {
+          this.held.push(part);
+          continue;
         }
-        // The attempt failed. Redo the call if the caller has seen nothing of it.
-        void reader.cancel().catch(() => {});
-        silence.stop();
-        const external = params.abortSignal?.aborted;
-        // Silence is not retried: a second wait as long as the first would double the delay.
-        if (!external && !passedOn && attempt < settings.retries && !(failure instanceof UpstreamSilenceError)) {
-          attempt++;
-          held = [];
-          finished = false;
-          silence = new SilenceTimer(settings.timeoutMs, params.abortSignal);
-          try {
-            reader = (await open()).stream.getReader();
-            continue;
-          } catch (err) {
-            failure = err;
-          }
+        if (!this.passedOn) {
+          this.passedOn = true;
+          this.out.push(...this.held);
+          this.held = [];
         }
-        if (external) failure = params.abortSignal!.reason;
-        controller.enqueue({ type: 'error', error: failure });
-        controller.close();
+        this.out.push(part);
         return;
       }
-    },
-    cancel(reason) {
-      silence.stop();
-      return reader.cancel(reason);
-    },
-  });
-  return { ...first, stream };
+      // The attempt failed. Redo the call if the caller has seen nothing of it.
+      void this.reader.cancel().catch(() => {});
+      this.silence.stop();
+      const external = params.abortSignal?.aborted;
+      // Silence is not retried: a second wait as long as the first would double the delay.
+      if (
+        !external &&
+        !this.passedOn &&
+        this.attempt < settings.retries &&
+        !(failure instanceof UpstreamSilenceError)
+      ) {
+        this.attempt++;
+        this.held = [];
+        this.finished = false;
+        this.silence = new SilenceTimer(settings.timeoutMs, params.abortSignal);
+        try {
+          this.reader = await openGuarded(this.open, params, this.silence);
+          continue;
+        } catch (err) {
+          failure = err;
+        }
+      }
+      if (external) failure = params.abortSignal!.reason;
+      this.out.push({ type: 'error', error: failure });
+      this.closed = true;
+      return;
+    }
+  }
 }
 
 /**

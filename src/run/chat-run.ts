@@ -42,6 +42,11 @@ import {
 
 /** How long a stopped run may take to wind down before what it produced is recorded anyway. */
 const WIND_DOWN_MS = 5_000;
+/**
+ * The reason `ended` fires with, made once: without one, `abort()` creates a DOMException (with
+ * its stack trace) on every request. Nothing reads it.
+ */
+const RUN_OVER = new Error('the run is over');
 
 export interface OpenRunOptions {
   /** The API key's id; undefined when auth is off. */
@@ -366,7 +371,7 @@ export class ChatRun implements AsyncDisposable {
     this.stopReason = reason;
     clearTimeout(this.timer);
     this.abort.abort(new Error(reason));
-    this.end.abort();
+    this.end.abort(RUN_OVER);
   }
 
   private next(): Promise<[number, RunEvent] | undefined> {
@@ -390,7 +395,7 @@ export class ChatRun implements AsyncDisposable {
   /** Every choice is done: a completed answer is never turned into a timeout while it is delivered. */
   private settle(): void {
     clearTimeout(this.timer);
-    this.end.abort();
+    this.end.abort(RUN_OVER);
   }
 
   private async drain(): Promise<void> {

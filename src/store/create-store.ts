@@ -1,11 +1,13 @@
 // The store a configuration asks for: PostgreSQL when CORTEX_DATABASE_URL is set, otherwise an
-// embedded SQLite file under CORTEX_DATA_DIR. Migrations run before it is handed out.
+// embedded SQLite file under CORTEX_DATA_DIR, served from a thread of its own (store-thread.ts).
+// Migrations run before it is handed out.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config.ts';
 import { migrate } from './migrations.ts';
 import { PostgresDatabase, SqliteDatabase, type Database } from './sql.ts';
 import { SqlStore } from './sql-store.ts';
+import { openThreadStore } from './store-thread.ts';
 import type { Store } from './types.ts';
 
 export async function openDatabase(
@@ -21,7 +23,15 @@ export async function createStore(
   config: Pick<Config, 'databaseUrl' | 'dataDir'>,
   opts: { schema?: string } = {},
 ): Promise<Store> {
-  const db = await openDatabase(config, opts);
+  if (!config.databaseUrl) {
+    mkdirSync(config.dataDir, { recursive: true });
+    return openThreadStore(join(config.dataDir, 'cortex.db'));
+  }
+  return migratedStore(await openDatabase(config, opts));
+}
+
+/** The store over `db`, once its schema is migrated; `db` is closed if the migration fails. */
+export async function migratedStore(db: Database): Promise<SqlStore> {
   try {
     await migrate(db);
   } catch (err) {

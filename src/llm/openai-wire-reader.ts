@@ -1,0 +1,152 @@
+// The parts of one streamed Chat Completions answer, read from the node:http response as it
+// arrives: SSE split by hand (src/llm/sse-data.ts), chunks turned into stream parts
+// (src/llm/openai-wire-chunks.ts), handed out by `read()` as a web stream reader would.
+import type { IncomingMessage } from 'node:http';
+import { ChatChunkReader, type WireFlavor } from './openai-wire-chunks.ts';
+import { bodyError, streamError, type CallInfo } from './openai-wire-errors.ts';
+import type { PartReader, StreamPart } from './part-reader.ts';
+import { SseDataReader } from './sse-data.ts';
+
+const HIGH_WATER = 64;
+
+/**
+ * The parts of one streamed answer, read from the response body as it arrives. Parts wait in a
+ * queue only while the caller is busy (the body is paused when it grows); a waiting `read()` gets
+ * the next part directly.
+ */
+export class ChatPartsReader implements PartReader {
+  private readonly res: IncomingMessage;
+  private readonly call: CallInfo;
+  private readonly sse = new SseDataReader();
+  private readonly chunks: ChatChunkReader;
+  private readonly flavor: WireFlavor;
+  private parts: StreamPart[] = [];
+  private head = 0;
+  private waiter:
+    { resolve: (r: ReadableStreamReadResult<StreamPart>) => void; reject: (e: unknown) => void } | undefined;
+  private ended = false;
+  private failure: unknown;
+  private paused = false;
+  private opening: { resolve: () => void; reject: (e: unknown) => void } | undefined;
+  /** Settles once the answer's first output (or its end, or an unreadable chunk) arrived. */
+  readonly firstOutput: Promise<void>;
+
+  constructor(res: IncomingMessage, flavor: WireFlavor, call: CallInfo) {
+    this.res = res;
+    this.call = call;
+    this.flavor = flavor;
+    this.chunks = new ChatChunkReader(flavor, this.push);
+    this.firstOutput = new Promise((resolve, reject) => (this.opening = { resolve, reject }));
+    if (flavor !== 'openai') this.opened();
+    res.setEncoding('utf8');
+    res.on('data', this.onData);
+    res.on('end', this.onEnd);
+    res.on('error', this.onError);
+    res.on('close', this.onClose);
+  }
+
+  read(): Promise<ReadableStreamReadResult<StreamPart>> {
+    if (this.head < this.parts.length) {
+      const value = this.parts[this.head++]!;
+      if (this.head === this.parts.length) {
+        this.parts = [];
+        this.head = 0;
+      }
+      if (this.paused && this.parts.length - this.head < HIGH_WATER / 2) this.resume();
+      return Promise.resolve({ done: false, value });
+    }
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    if (this.ended) return Promise.resolve({ done: true, value: undefined });
+    if (this.paused) this.resume();
+    return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
+  }
+
+  cancel(): Promise<void> {
+    this.ended = true;
+    this.parts = [];
+    this.head = 0;
+    // The answer is abandoned mid-way: the connection cannot be reused, it is closed.
+    if (!this.res.complete) this.res.destroy();
+    this.settleWaiter();
+    return Promise.resolve();
+  }
+
+  private resume(): void {
+    this.paused = false;
+    this.res.resume();
+  }
+
+  private readonly push = (part: StreamPart): void => {
+    if (part.type === 'error') this.opened();
+    const waiter = this.waiter;
+    if (waiter) {
+      this.waiter = undefined;
+      waiter.resolve({ done: false, value: part });
+      return;
+    }
+    this.parts.push(part);
+    if (!this.paused && this.parts.length - this.head > HIGH_WATER) {
+      this.paused = true;
+      this.res.pause();
+    }
+  };
+
+  private readonly onData = (piece: string): void => {
+    if (this.ended) return;
+    this.sse.feed(piece, this.onEvent);
+  };
+
+  private readonly onEvent = (data: string): void => {
+    if (this.ended) return;
+    const frame = this.chunks.read(data);
+    if (frame) {
+      if (this.opening && this.flavor === 'openai' && !this.chunks.sawOutput) {
+        const error = streamError(frame, this.call);
+        this.opening.reject(error);
+        this.opening = undefined;
+        void this.cancel();
+        return;
+      }
+      this.chunks.errorFrame(frame);
+    }
+    if (this.chunks.sawOutput) this.opened();
+  };
+
+  private readonly onEnd = (): void => {
+    if (this.ended) return;
+    this.chunks.end();
+    this.ended = true;
+    this.opened();
+    this.settleWaiter();
+  };
+
+  private readonly onError = (err: unknown): void => this.fail(err);
+
+  private readonly onClose = (): void => {
+    // Closed before its end without an error event: the connection went away mid-answer.
+    if (!this.ended && this.failure === undefined) this.fail(new Error('aborted'));
+  };
+
+  private fail(err: unknown): void {
+    if (this.ended || this.failure !== undefined) return;
+    this.failure = bodyError(err, this.res.statusCode, this.call);
+    if (this.opening) {
+      this.opening.reject(this.failure);
+      this.opening = undefined;
+    }
+    this.settleWaiter();
+  }
+
+  private opened(): void {
+    this.opening?.resolve();
+    this.opening = undefined;
+  }
+
+  private settleWaiter(): void {
+    const waiter = this.waiter;
+    if (!waiter || this.head < this.parts.length) return;
+    this.waiter = undefined;
+    if (this.failure !== undefined) waiter.reject(this.failure);
+    else waiter.resolve({ done: true, value: undefined });
+  }
+}
