@@ -44,9 +44,8 @@ const config = loadConfig({ CORTEX_LOG_LEVEL: 'silent', CORTEX_DATA_DIR: dataDir
 const store = await createStore(config);
 const tokens = new TokenCounter(config.tokenModel);
 const memory = new StoredMemory(store, tokens, config.maxContextTokens);
-const server = buildServer(
-  assembleDeps({ config, orchestrator: new InstantOrchestrator(), memory, tokens, version: 'bench', store }),
-);
+const deps = assembleDeps({ config, orchestrator: new InstantOrchestrator(), memory, tokens, version: 'bench', store });
+const server = buildServer(deps);
 await server.ready();
 
 const paths = {
@@ -95,6 +94,8 @@ try {
     );
   }
 } finally {
+  // As the app shuts down: a stream's run is released after its last frame, so wait for the runs first.
+  await deps.activeRuns.drain(5000);
   await server.close();
   await store.close();
   rmSync(dataDir, { recursive: true, force: true });

@@ -34,7 +34,9 @@ export async function answerResponse(run: ChatRun, reply: FastifyReply, outlet: 
   const error = run.interruption() ?? run.failure();
   if (error) throw error;
   reply.headers(responseHeaders(run, outlet));
-  return reply.type(JSON_TYPE).send(body);
+  // Returned, not sent here: the reply leaves once the route has released the run (as chat's does).
+  reply.type(JSON_TYPE);
+  return body;
 }
 
 /** The run's headers; with `store: false` no conversation is named: none was kept to continue. */

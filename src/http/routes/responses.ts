@@ -154,8 +154,11 @@ export function registerResponses(app: FastifyInstance, deps: AppDeps): void {
   }
 
   /** A response as it stands: the live snapshot, or the stored JSON text as it was sent. */
-  const render = (found: { live: Running } | { stored: StoredResponse }, reply: FastifyReply) =>
-    'live' in found ? found.live.snapshot() : reply.type(JSON_TYPE).send(found.stored.body);
+  function render(found: { live: Running } | { stored: StoredResponse }, reply: FastifyReply) {
+    if ('live' in found) return found.live.snapshot();
+    reply.type(JSON_TYPE); // a string with this type is sent as it is, not serialised again
+    return found.stored.body;
+  }
 
   app.get<{ Params: { id: string } }>('/v1/responses/:id', async (request, reply) => {
     return render(await find(request.params.id, request.owner ?? ''), reply);
