@@ -7,6 +7,8 @@
 //  - ingest of that page (in this process, as the CLI runs it).
 // The server runs in its own process, the mock upstream and the page's site in this one.
 // Run: npm run bench -- event-loop
+// BENCH_CPU_PROF=1 runs each server under `--cpu-prof` and prints, for each row, its longest busy
+// stretch (the stall that row's "loop max" saw) by function.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -16,15 +18,21 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { internalName } from '../src/agents/tool-names.ts';
 import { openKnowledgeBase } from '../src/kb/create-kb.ts';
 import { ingestPath } from '../src/kb/ingest.ts';
 import { startMockUpstream } from '../test/support/mock-openai-upstream.ts';
+import { busyStretches, nowUs, readMainProfile, type Window } from './lib-busy-stretches.ts';
 
 const X_MB = Number(process.env.BENCH_X_MB ?? 20);
+const CPU_PROF = process.env.BENCH_CPU_PROF === '1';
 const SERVER = fileURLToPath(new URL('./servers/event-loop-server.ts', import.meta.url));
 const NESTED_PAGE = `<title>Deep</title>${'<div>'.repeat(60_000)}bottom of the well${'</div>'.repeat(60_000)}`;
 const NORMAL_PAGE = `<title>Plain</title>${'<p>An ordinary paragraph of an ordinary page.</p>'.repeat(400)}`;
 const dirs: string[] = [];
+/** Servers still running: a failed step stops them too, or they would outlive the bench. */
+const running = new Set<() => Promise<void>>();
+const profiles: string[] = [];
 const tempDir = () => {
   const d = mkdtempSync(join(tmpdir(), 'bench-event-loop-'));
   dirs.push(d);
@@ -42,7 +50,10 @@ interface Row extends Stats {
 }
 
 async function startServer(env: Record<string, string>) {
-  const child = spawn(process.execPath, [SERVER], {
+  const profDir = CPU_PROF ? tempDir() : undefined;
+  const windows: Window[] = [];
+  const args = profDir ? ['--cpu-prof', '--cpu-prof-interval', '250', `--cpu-prof-dir=${profDir}`, SERVER] : [SERVER];
+  const child = spawn(process.execPath, args, {
     env: {
       ...process.env,
       CORTEX_DATA_DIR: tempDir(),
@@ -52,6 +63,13 @@ async function startServer(env: Record<string, string>) {
     },
     stdio: ['pipe', 'pipe', 'inherit'],
   });
+  const exited = new Promise((r) => child.once('exit', r));
+  const kill = async () => {
+    running.delete(kill);
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  };
+  running.add(kill);
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   const next = async () => (await lines.next()).value as string;
   const url = await next();
@@ -60,15 +78,19 @@ async function startServer(env: Record<string, string>) {
     async measure(label: string, request: (url: string) => Promise<unknown>): Promise<Row> {
       child.stdin!.write('reset\n');
       await next();
+      const fromUs = nowUs();
       const started = performance.now();
       await request(url);
       const ms = Math.round(performance.now() - started);
+      if (label !== 'warm-up') windows.push({ label, fromUs, toUs: nowUs() });
       child.stdin!.write('stats\n');
       return { label, ms, ...(JSON.parse(await next()) as Stats) };
     },
     async stop() {
+      running.delete(kill);
       child.stdin!.write('exit\n');
-      await new Promise((r) => child.once('exit', r));
+      await exited;
+      if (profDir) profiles.push(busyStretches(readMainProfile(profDir), windows));
     },
   };
 }
@@ -80,7 +102,7 @@ const chat = (model: string, content: string) => async (url: string) => {
     body: JSON.stringify({ model, messages: [{ role: 'user', content }] }),
   });
   const body = await res.text();
-  if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${body.slice(0, 200)}`);
+  if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${body.slice(0, 2000)}`);
 };
 
 // A 4 MB request within every limit: 500 messages of 8,000 characters of random words, each message
@@ -99,8 +121,8 @@ const manyMessages = async (url: string) => {
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ model: 'cortex-flow', messages }),
   });
-  if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
-  await res.text();
+  const body = await res.text();
+  if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${body.slice(0, 2000)}`);
 };
 
 /** Delays of this process's event loop while `work` runs (ingest runs in the CLI's process). */
@@ -125,8 +147,9 @@ const upstream = await startMockUpstream(({ body }) => {
   const prompt = JSON.stringify(body.messages);
   if (prompt.includes('BENCH-X-RUN')) return { text: xRun, chunkSize: 64 * 1024 };
   const page = /BENCH-FETCH (\S+)/.exec(prompt)?.[1];
+  // The server offers its own tools under their internal names (src/agents/tool-names.ts).
   if (page && !body.messages.some((m: { role: string }) => m.role === 'tool'))
-    return { toolCalls: [{ name: 'fetch_url', arguments: { url: `${siteUrl}/${page}` } }] };
+    return { toolCalls: [{ name: internalName('fetch_url'), arguments: { url: `${siteUrl}/${page}` } }] };
   return { text: 'A short answer of a few words.' };
 });
 
@@ -164,6 +187,7 @@ try {
   rows.push(await measureHere('ingest, 60,000-level nested page', () => ingestPath(kb, join(dir, 'nested.html'))));
   await kb.close();
 } finally {
+  await Promise.all([...running].map((kill) => kill()));
   await upstream.close();
   site.close();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
@@ -176,3 +200,4 @@ for (const r of rows)
   console.log(
     `${r.label.padEnd(40)} ${String(r.ms).padStart(10)} ${String(r.p50).padStart(9)} ${String(r.p99).padStart(9)} ${String(r.max).padStart(9)}`,
   );
+if (profiles.length) console.log(`\n${profiles.join('\n\n')}`);

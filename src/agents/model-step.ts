@@ -5,9 +5,9 @@
 import { tool, type ModelMessage, type ToolSet } from 'ai';
 import { streamCall } from '../llm/model-call.ts';
 import type { ResolvedModel } from '../llm/providers.ts';
-import { BadToolCallError } from '../llm/upstream-error.ts';
+import type { BadToolCallError } from '../llm/upstream-error.ts';
+import { badToolCall } from './bad-tool-call.ts';
 import type { RunContext } from './run-context.ts';
-import { INTERNAL_PREFIX, plainName } from './tool-names.ts';
 
 export interface StepToolCall {
   id: string;
@@ -83,8 +83,7 @@ async function oneTurn(
         break;
       }
     } else if (part.type === 'tool-call') {
-      // Named as the trace names it: an internal tool's prefix never reaches a client, even in an error.
-      if (part.invalid) bad ??= new BadToolCallError(plainName(part.toolName), describe(part.error));
+      if (part.invalid) bad ??= badToolCall(part.toolName, part.error);
       else toolCalls.push({ id: part.toolCallId, name: part.toolName, input: part.input });
     } else {
       finishReason = part.finishReason;
@@ -104,14 +103,4 @@ async function oneTurn(
           ? 'content_filter'
           : 'stop',
   };
-}
-
-function describe(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message
-    .split('\n')
-    .at(-1)!
-    .replace(/^Error message: /, '')
-    .replaceAll(INTERNAL_PREFIX, '')
-    .slice(0, 200);
 }

@@ -2,12 +2,14 @@
 // translation into the same ChatRequest a chat completion produces: one run lifecycle, two wire
 // formats. What the response object must echo back (tools, text format, sampling) is kept beside it.
 // Input items and tools the server cannot honour are refused with a 400 naming them, never dropped.
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { ChatRequest } from './chat-request.ts';
 import { isAcceptedImageUrl, paramPath } from './chat-request.ts';
 import { invalidRequest, validationError } from './errors.ts';
+import { checkMediaLimits, checkToolResults } from './chat-checks.ts';
 import { checkId } from './resource-ids.ts';
+import { inResponsesTerms, type MessageOrigin } from './responses-params.ts';
+import { newItemId } from './render/responses-object.ts';
 import type { ChatMessage, ContentImage, GenerationParams, ResponseFormat, ToolCall } from '../orchestrator/types.ts';
 
 const effort = z.enum(['none', 'minimal', 'low', 'medium', 'high', 'xhigh']);
@@ -102,6 +104,8 @@ export interface ResponseEcho {
 export interface ResponsesRequest {
   chat: ChatRequest;
   echo: ResponseEcho;
+  /** Where each of `chat.messages` came from: for errors that name one (src/http/responses-params.ts). */
+  origins: MessageOrigin[];
   /** The input as items with ids, as GET /v1/responses/{id}/input_items lists them. */
   inputItems: Record<string, unknown>[];
 }
@@ -123,7 +127,7 @@ const HOSTED_TOOLS = new Set([
   'custom',
 ]);
 
-const itemId = (prefix: string) => `${prefix}_${randomUUID().replaceAll('-', '')}`;
+const itemId = newItemId;
 
 function bad(message: string, param: string | null, code = 'invalid_value'): never {
   throw invalidRequest(message, param, code);
@@ -149,42 +153,53 @@ export function parseResponsesRequest(body: unknown): ResponsesRequest {
 
   const tools = (r.tools ?? []).map((t, i) => functionToolOf(t, i));
   const toolChoice = toolChoiceOf(r.tool_choice, tools);
-  const { messages, items } = inputOf(r.input);
+  const { messages, items, origins, media } = inputOf(r.input);
   const instructions = r.instructions ?? null;
-  if (instructions) messages.unshift({ role: 'system', content: instructions });
+  if (instructions) {
+    messages.unshift({ role: 'system', content: instructions });
+    origins.unshift({ item: 'instructions', content: 'instructions' });
+  }
   if (!messages.some((m) => m.role !== 'system')) bad("'input' must contain at least one message or item.", 'input');
+  checkMediaLimits(media);
+  try {
+    checkToolResults(messages);
+  } catch (err) {
+    throw inResponsesTerms(err, origins);
+  }
 
   const format: TextFormat = r.text?.format ?? { type: 'text' };
-  const generation: GenerationParams = dropUndefined({
-    temperature: r.temperature ?? undefined,
-    topP: r.top_p ?? undefined,
-    maxTokens: r.max_output_tokens ?? undefined,
-    presencePenalty: r.presence_penalty ?? undefined,
-    frequencyPenalty: r.frequency_penalty ?? undefined,
-    user: r.safety_identifier ?? r.user ?? undefined,
-    // The agent that writes the answer is held to it (src/agents/structured-answer.ts).
-    ...(format.type === 'text' ? {} : { responseFormat: responseFormatOf(format) }),
-  } as GenerationParams);
-  const chat = dropUndefined({
+  // Built field by field (no undefined values, no filtering pass): this runs on every request.
+  const generation: GenerationParams = {};
+  if (r.temperature != null) generation.temperature = r.temperature;
+  if (r.top_p != null) generation.topP = r.top_p;
+  if (r.max_output_tokens != null) generation.maxTokens = r.max_output_tokens;
+  if (r.presence_penalty != null) generation.presencePenalty = r.presence_penalty;
+  if (r.frequency_penalty != null) generation.frequencyPenalty = r.frequency_penalty;
+  const user = r.safety_identifier ?? r.user;
+  if (user != null) generation.user = user;
+  // The agent that writes the answer is held to it (src/agents/structured-answer.ts).
+  if (format.type !== 'text') generation.responseFormat = responseFormatOf(format);
+  const chat: ChatRequest = {
     model: r.model,
     messages,
     stream: r.stream ?? false,
     includeUsage: false,
     n: 1,
     generation,
-    reasoningEffort: r.reasoning?.effort ?? undefined,
-    tools: tools.length
-      ? tools.map((t) =>
-          dropUndefined({ name: t.name, description: t.description ?? undefined, parameters: t.parameters! }),
-        )
-      : undefined,
-    toolChoice:
-      typeof toolChoice === 'string' ? (r.tool_choice == null ? undefined : toolChoice) : { name: toolChoice.name },
-    parallelToolCalls: r.parallel_tool_calls ?? undefined,
-  }) as ChatRequest;
+  };
+  if (r.reasoning?.effort != null) chat.reasoningEffort = r.reasoning.effort;
+  if (tools.length)
+    chat.tools = tools.map((t) =>
+      t.description == null
+        ? { name: t.name, parameters: t.parameters! }
+        : { name: t.name, description: t.description, parameters: t.parameters! },
+    );
+  if (r.tool_choice != null) chat.toolChoice = typeof toolChoice === 'string' ? toolChoice : { name: toolChoice.name };
+  if (r.parallel_tool_calls != null) chat.parallelToolCalls = r.parallel_tool_calls;
 
   return {
     chat,
+    origins,
     inputItems: items,
     echo: {
       instructions,
@@ -269,17 +284,26 @@ function toolChoiceOf(choice: Raw['tool_choice'], tools: EchoedTool[]): Response
 }
 
 /** The input as the run's messages, and as the items GET .../input_items lists. */
-function inputOf(input: Raw['input']): { messages: ChatMessage[]; items: Record<string, unknown>[] } {
+function inputOf(input: Raw['input']): {
+  messages: ChatMessage[];
+  items: Record<string, unknown>[];
+  origins: MessageOrigin[];
+  media: { param: string; url: string }[];
+} {
   if (typeof input === 'string') {
     if (!input) bad("Invalid 'input': empty string.", 'input', 'string_too_short');
     return {
       messages: [{ role: 'user', content: input }],
+      origins: [{ item: 'input', content: 'input' }],
+      media: [],
       items: [message('user', [{ type: 'input_text', text: input }])],
     };
   }
   if (!input.length) throw validationError("Invalid 'input': empty array.", 'input', 'empty_array');
   const messages: ChatMessage[] = [];
   const items: Record<string, unknown>[] = [];
+  const origins: MessageOrigin[] = [];
+  const media: { param: string; url: string }[] = [];
   // Function calls the model made in one turn arrive as consecutive items: one assistant message.
   let calls: ToolCall[] | undefined;
   const flushCalls = () => (calls = undefined);
@@ -288,11 +312,14 @@ function inputOf(input: Raw['input']): { messages: ChatMessage[]; items: Record<
     const at = `input[${i}]`;
     switch (type) {
       case 'message': {
-        const m = messageOf(item, at);
+        const m = messageOf(item, at, media);
         items.push(message(m.role, m.parts, item.id as string | undefined));
         if (m.chat.role === 'assistant' && messages.at(-1)?.role === 'assistant' && !messages.at(-1)!.toolCalls) {
           messages.at(-1)!.content += m.chat.content; // one answer, several output_text items
-        } else messages.push(m.chat);
+        } else {
+          messages.push(m.chat);
+          origins.push({ item: at, content: `${at}.content` });
+        }
         flushCalls();
         break;
       }
@@ -307,7 +334,10 @@ function inputOf(input: Raw['input']): { messages: ChatMessage[]; items: Record<
           const last = messages.at(-1);
           // The answer's text and its calls, when both came in one turn, are one assistant message.
           if (last?.role === 'assistant' && !last.toolCalls) last.toolCalls = calls;
-          else messages.push({ role: 'assistant', content: '', toolCalls: calls });
+          else {
+            messages.push({ role: 'assistant', content: '', toolCalls: calls });
+            origins.push({ item: at, content: `${at}.arguments` });
+          }
         }
         items.push({
           type: 'function_call',
@@ -328,6 +358,7 @@ function inputOf(input: Raw['input']): { messages: ChatMessage[]; items: Record<
               ? item.output.map((p: { text?: string }) => p?.text ?? '').join('\n')
               : str(undefined, `${at}.output`);
         messages.push({ role: 'tool', content: output, toolCallId: callId });
+        origins.push({ item: at, content: `${at}.output` });
         items.push({
           type: 'function_call_output',
           id: typeof item.id === 'string' ? item.id : itemId('fco'),
@@ -357,13 +388,17 @@ function inputOf(input: Raw['input']): { messages: ChatMessage[]; items: Record<
         );
     }
   });
-  return { messages, items };
+  return { messages, items, origins, media };
 }
 
 const ROLES = ['user', 'system', 'developer', 'assistant'] as const;
 type Part = Record<string, unknown>;
 
-function messageOf(item: Record<string, unknown>, at: string): { role: string; parts: Part[]; chat: ChatMessage } {
+function messageOf(
+  item: Record<string, unknown>,
+  at: string,
+  media: { param: string; url: string }[],
+): { role: string; parts: Part[]; chat: ChatMessage } {
   const role = item.role as (typeof ROLES)[number];
   if (!ROLES.includes(role))
     bad(
@@ -407,6 +442,7 @@ function messageOf(item: Record<string, unknown>, at: string): { role: string; p
           );
         const detail = (['auto', 'low', 'high'] as const).find((d) => d === p.detail) ?? 'auto';
         images.push({ url, detail });
+        media.push({ param, url });
         return { type: 'input_image', image_url: url, detail };
       }
       case 'input_file': {

@@ -58,9 +58,12 @@ export class SseWriter {
     await this.write(`data: ${typeof payload === 'string' ? payload : JSON.stringify(payload)}\n\n`);
   }
 
-  /** Writes one named event (`event: <name>` before its data), as the Responses API streams. */
-  async event(name: string, payload: unknown): Promise<void> {
-    await this.write(`event: ${name}\ndata: ${JSON.stringify(payload)}\n\n`);
+  /**
+   * Writes frames already formatted (named events, `event: <name>` before their data, as the Responses
+   * API streams), several at once: what happened together leaves in one write.
+   */
+  async frames(text: string): Promise<void> {
+    await this.write(text);
   }
 
   async done(): Promise<void> {

@@ -33,10 +33,11 @@ export class IncompleteAnswerError extends Error {
   }
 }
 
-/** A tool call whose arguments are not valid JSON for the tool, even after one fresh attempt. */
+/** A tool call the run cannot use, even after one fresh attempt: arguments that are not valid JSON
+ * for the tool, or a tool that was not offered (src/agents/bad-tool-call.ts words each). */
 export class BadToolCallError extends Error {
-  constructor(toolName: string, detail: string) {
-    super(`The upstream model called the tool ${toolName} with arguments that could not be read (${detail}).`);
+  constructor(message: string) {
+    super(message);
     this.name = 'BadToolCallError';
   }
 }

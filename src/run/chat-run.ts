@@ -8,13 +8,13 @@
 // bounded) -> n run slots (cancellable, bounded) -> memory preparation -> the turn and its runs
 // written as running -> the run timer and the shutdown registry. A request waiting for a busy
 // conversation therefore holds no run slot, and a client that leaves stops waiting.
-import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { AppDeps } from '../http/deps.ts';
 import type { ChatRequest } from '../http/chat-request.ts';
 import { ApiError } from '../http/errors.ts';
 import { rateLimited, STOPPED, type StopReason } from '../http/run-limits.ts';
 import { recordChoices } from './record-choices.ts';
+import { newRunId } from './run-ids.ts';
 import { instrument } from '../http/run-metrics.ts';
 import type { RunEvent } from '../orchestrator/events.ts';
 import { RunSummary } from '../orchestrator/run-summary.ts';
@@ -159,7 +159,7 @@ export class ChatRun implements AsyncDisposable {
       const startedAt = new Date();
       const choices: Choice[] = Array.from({ length: chat.n }, (_, index) => ({
         index,
-        runId: `run_${randomUUID()}`,
+        runId: newRunId(),
         summary: new RunSummary(),
       }));
       await memory.begin({

@@ -4,6 +4,9 @@
 import { backfillRetryable } from './retry-index.ts';
 import { PostgresDatabase, type Database, type Sql } from './sql.ts';
 
+/** A response stored before version 8: its id is not derived from its run's. */
+export const V6_RESPONSE = "(id <> 'resp_' || replace(substr(run_id, 5), '-', ''))";
+
 export interface Migration {
   version: number;
   name: string;
@@ -158,6 +161,17 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX conversations_retryable ON conversations (retry_hash) WHERE retry_hash IS NOT NULL;
     `,
     backfill: backfillRetryable,
+  },
+  {
+    version: 8,
+    name: 'responses found through their runs',
+    // A response's id is now its run's (resp_<uuid of the run>): a conversation's responses are found
+    // through its runs, and a new response adds no row to an index keyed by a random conversation id.
+    // The responses stored before keep an index, partial: it holds them and no new one.
+    sql: `
+      DROP INDEX responses_by_conversation;
+      CREATE INDEX responses_v6_by_conversation ON responses (conversation_id) WHERE ${V6_RESPONSE};
+    `,
   },
 ];
 

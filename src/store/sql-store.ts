@@ -4,6 +4,7 @@ import type { StoredApiKey } from '../auth/api-keys.ts';
 import type { WindowCounts } from '../auth/rate-limit.ts';
 import type { ChatMessage, RunCheckpoint } from '../orchestrator/types.ts';
 import { historyHashes } from './history-chain.ts';
+import { V6_RESPONSE } from './migrations.ts';
 import type { Database, Param, Sql } from './sql.ts';
 import {
   appendMessages,
@@ -39,23 +40,20 @@ import {
   type TurnStart,
 } from './types.ts';
 
-/** Keeps a response of the Responses API (written once, with its run's end). */
+/**
+ * Keeps a response of the Responses API (written once, with its run's end). Its body and input items
+ * arrive as the JSON text already rendered for the client: nothing is serialised twice.
+ */
 async function insertResponse(sql: Pick<Sql, 'run'>, r: StoredResponse): Promise<void> {
   await sql.run(
     'INSERT INTO responses (id, owner, conversation_id, run_id, status, body, input_items, created_at) ' +
       'VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-    [
-      r.id,
-      r.owner,
-      r.conversationId,
-      r.runId,
-      r.status,
-      JSON.stringify(r.body),
-      JSON.stringify(r.inputItems),
-      r.createdAt,
-    ],
+    [r.id, r.owner, r.conversationId, r.runId, r.status, r.body, r.inputItems, r.createdAt],
   );
 }
+
+/** The SQL of responseIdOfRun: a response's id from its run's (`run_<uuid>` -> `resp_<hex>`). */
+const RESPONSE_ID_OF_RUN = "'resp_' || replace(substr(id, 5), '-', '')";
 
 const INTERRUPTED = 'the server stopped before the run finished (interrupted)';
 
@@ -130,10 +128,16 @@ export class SqlStore implements Store {
     return this.db.transaction(async (tx) => {
       // Explicit deletes: correct even where foreign keys are not enforced.
       if (!(await tx.get('SELECT id FROM conversations WHERE id = ? AND owner = ?', [id, owner]))) return false;
+      // A response's id is its run's (no index of its own): found through the runs, before they go.
+      // Responses stored before version 8, with ids of their own, have a (partial) index.
+      await tx.run(
+        `DELETE FROM responses WHERE id IN (SELECT ${RESPONSE_ID_OF_RUN} FROM runs WHERE conversation_id = ?)`,
+        [id],
+      );
+      await tx.run(`DELETE FROM responses WHERE conversation_id = ? AND ${V6_RESPONSE}`, [id]);
       await tx.run('DELETE FROM messages WHERE conversation_id = ?', [id]);
       await tx.run('DELETE FROM runs WHERE conversation_id = ?', [id]);
       await tx.run('DELETE FROM run_checkpoints WHERE conversation_id = ?', [id]);
-      await tx.run('DELETE FROM responses WHERE conversation_id = ?', [id]);
       await tx.run('DELETE FROM conversations WHERE id = ?', [id]);
       return true;
     });
@@ -491,8 +495,8 @@ export class SqlStore implements Store {
         conversationId: String(row.conversation_id),
         runId: String(row.run_id),
         status: String(row.status),
-        body: JSON.parse(String(row.body)),
-        inputItems: JSON.parse(String(row.input_items)),
+        body: String(row.body),
+        inputItems: String(row.input_items),
         createdAt: String(row.created_at),
       }
     );

@@ -134,7 +134,11 @@ export interface StoredCheckpoint {
   createdAt: string;
 }
 
-/** A response of the Responses API, kept so that it can be retrieved and continued (previous_response_id). */
+/**
+ * A response of the Responses API, kept so that it can be retrieved and continued (previous_response_id).
+ * Its id is its run's (`run_<uuid>` -> `resp_<uuid without dashes>`, see responseIdOfRun): the
+ * responses of a conversation are found through its runs, with no index of their own.
+ */
 export interface StoredResponse {
   id: string;
   owner: string;
@@ -142,10 +146,10 @@ export interface StoredResponse {
   conversationId: string;
   runId: string;
   status: string;
-  /** The response object as rendered (JSON). */
-  body: Record<string, unknown>;
-  /** The request's input items, with ids, as input_items lists them. */
-  inputItems: Record<string, unknown>[];
+  /** The response object as rendered: the JSON text sent to the client, stored and served as is. */
+  body: string;
+  /** The request's input items, with ids, as input_items lists them (JSON text). */
+  inputItems: string;
   createdAt: string;
 }
 

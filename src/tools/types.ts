@@ -47,6 +47,7 @@ export class SourceCollector {
 
   /** The sources an answer actually cites as [n]. */
   citedIn(text: string): Source[] {
+    if (!this.byUrl.size) return []; // nothing to cite: a long answer is not scanned for [n]
     const cited = new Set([...text.matchAll(/\[(\d+)\]/g)].map((m) => Number(m[1])));
     return this.list().filter((s) => cited.has(s.index));
   }

@@ -448,6 +448,35 @@ describe('cut, empty and unreadable upstream answers', () => {
     // Neither attempt was shown a tool error to write around: both are the same first turn.
     for (const q of requests) expect(supervisorTurn(q)).toBe(1);
   });
+
+  it("a call to a server's tool by its plain name fails with a message that says so", async () => {
+    // The writer is offered as cortex__ask_writer; a model that drops the prefix calls ask_writer.
+    const bare = { toolCalls: [{ name: 'ask_writer', arguments: { task: 'Write it' } }] };
+    const tag = supervisorOnly('bare-name', [bare, bare]);
+    const err: any = await client.chat.completions
+      .create({ model: 'cortex-flow', messages: [user(tag)] })
+      .catch((e) => e);
+    expect(err.status).toBe(502);
+    expect(err.error.code).toBe('upstream_bad_tool_call');
+    expect(err.error.message).toContain('ask_writer by its plain name');
+    expect(err.error.message).not.toContain('arguments that could not be read');
+    expect(err.error.message).not.toContain('cortex__');
+    expect(book.requests(tag)).toHaveLength(2);
+  });
+
+  it('a call to a tool nobody offered names the tool and what was offered', async () => {
+    const unknown = { toolCalls: [{ name: 'get_weather', arguments: { city: 'Paris' } }] };
+    const tag = supervisorOnly('unknown-tool', [unknown, unknown]);
+    const err: any = await client.chat.completions
+      .create({ model: 'cortex-flow', messages: [user(tag)] })
+      .catch((e) => e);
+    expect(err.status).toBe(502);
+    expect(err.error.code).toBe('upstream_bad_tool_call');
+    expect(err.error.message).toMatch(
+      /the tool get_weather, which was not offered to it \(tools offered: .*ask_writer/,
+    );
+    expect(err.error.message).not.toContain('cortex__');
+  });
 });
 
 describe('after every run of this suite', () => {

@@ -72,7 +72,9 @@ describe('a response whose run fails', () => {
     expect(last.response.output.at(-1)).toMatchObject({ type: 'message', status: 'incomplete' });
     const stored = await failing.store.getResponse(last.response.id, '');
     expect(stored?.status).toBe('failed');
-    expectResponseShape(stored!.body);
+    // Stored as sent: the final event's response, byte for byte.
+    expect(JSON.parse(stored!.body)).toEqual(last.response);
+    expectResponseShape(JSON.parse(stored!.body));
   });
 });
 

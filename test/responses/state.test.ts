@@ -97,6 +97,41 @@ describe('stored responses', () => {
     expect(continued.body.error.code).toBe('previous_response_not_found');
   });
 
+  it('store: false advertises no conversation and no response to look up, not even while it runs', async () => {
+    const post = (stream: boolean) =>
+      fetch(`${srv.baseUrl}/v1/responses`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer mine', 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'cortex-flow', input: 'off the record', store: false, stream }),
+      });
+    const json = await post(false);
+    expect(json.status).toBe(200);
+    expect(json.headers.get('x-conversation-id')).toBeNull();
+    expect(json.headers.get('x-cortex-run-id')).toMatch(/^run_/);
+    expect(((await json.json()) as any).metadata.conversation_id).toBeUndefined();
+
+    team.options = { delayMs: 50, answer: () => 'an answer that takes its time to be written out' };
+    try {
+      const streamed = await post(true);
+      expect(streamed.headers.get('x-conversation-id')).toBeNull();
+      const reader = streamed.body!.getReader();
+      const first = new TextDecoder().decode((await reader.read()).value);
+      const created = parseSse(first.slice(0, first.indexOf('\n\n') + 2))[0].response;
+      expect(created.metadata.conversation_id).toBeUndefined();
+      // Running, and still nobody can find it: not kept is not listed.
+      expect((await call('GET', `/v1/responses/${created.id}`)).status).toBe(404);
+      expect((await call('POST', `/v1/responses/${created.id}/cancel`)).status).toBe(404);
+      expect((await call('GET', `/v1/responses/${created.id}/input_items`)).status).toBe(404);
+      let rest = '';
+      for (let r = await reader.read(); !r.done; r = await reader.read()) rest += new TextDecoder().decode(r.value);
+      const completed = parseSse(rest).at(-1)!;
+      expect(completed.type).toBe('response.completed');
+      expect(completed.response.metadata.conversation_id).toBeUndefined();
+    } finally {
+      team.options = {};
+    }
+  });
+
   it('store: false may still read the conversation a stored response continues, adding nothing to it', async () => {
     const first = await create({ input: 'The code is 7.' });
     const conversationId = first.body.metadata.conversation_id;

@@ -1,7 +1,7 @@
 // Issue 19 item 3: whatever fails after a request was admitted (memory preparation, the engine at
 // its call, the response headers), the run gives back its slot, the conversation's lock and its
 // shutdown entry. With two run slots, a stream of such failures must leave the server serving.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { StoredMemory } from '../../src/conversation/stored.ts';
 import type { RunEvent } from '../../src/orchestrator/events.ts';
 import type { ModelInfo, Orchestrator, RunInput } from '../../src/orchestrator/types.ts';
@@ -54,8 +54,15 @@ afterAll(() => srv.close());
 const hi = (stream: boolean) => ({ conversation_id: 'shared', stream, messages: [{ role: 'user', content: 'hi' }] });
 
 async function expectServing() {
-  expect(srv.deps.gate.running).toBe(0);
-  expect(srv.deps.activeRuns.size).toBe(0);
+  // A run that answered from inside its lifecycle (a stream's own error body) gives its resources
+  // back as it is disposed, right after that answer: a store call or two later, not before.
+  await vi.waitFor(
+    () => {
+      expect(srv.deps.gate.running).toBe(0);
+      expect(srv.deps.activeRuns.size).toBe(0);
+    },
+    { timeout: 2000, interval: 5 },
+  );
   // The conversation's lock was released too: a new turn on it is served at once.
   const ok = await chat(srv.baseUrl, hi(false));
   expect(ok.status).toBe(200);

@@ -4,6 +4,8 @@ import type { RunEvent } from '../../src/orchestrator/events.ts';
 import type { ChatMessage, RunCheckpoint } from '../../src/orchestrator/types.ts';
 import type { NewTurn, RunRecord, Store, TurnStart } from '../../src/store/types.ts';
 import { ForeignConversationError } from '../../src/store/types.ts';
+import { responseIdOfRun } from '../../src/http/render/responses-object.ts';
+import { newRunId } from '../../src/run/run-ids.ts';
 
 let seq = 0;
 const run = (conversationId: string, owner = '', extra: Partial<RunRecord> = {}): RunRecord => ({
@@ -554,8 +556,10 @@ export function storeContract(
           conversationId,
           runId,
           status: 'completed',
-          body: { id: responseId, object: 'response', status: 'completed', output: [] },
-          inputItems: [{ type: 'message', id: 'msg_1', role: 'user', content: [{ type: 'input_text', text: 'q' }] }],
+          body: JSON.stringify({ id: responseId, object: 'response', status: 'completed', output: [] }),
+          inputItems: JSON.stringify([
+            { type: 'message', id: 'msg_1', role: 'user', content: [{ type: 'input_text', text: 'q' }] },
+          ]),
           createdAt: new Date().toISOString(),
         };
         await store.finishTurn({
@@ -569,18 +573,27 @@ export function storeContract(
         });
         return response;
       };
-      const response = await finishWithResponse('c-with-response', 'run-with-response-1', 'resp_1');
-      expect(await store.getResponse('resp_1', 'k2')).toEqual(response);
-      expect((await store.getRun('run-with-response-1', 'k2'))?.status).toBe('completed');
+      // A response's id is its run's: the store finds a conversation's responses through its runs.
+      const [run1, run2, run3] = [newRunId(), newRunId(), newRunId()];
+      const [resp1, resp2, resp3] = [run1, run2, run3].map(responseIdOfRun);
+      const response = await finishWithResponse('c-with-response', run1, resp1);
+      expect(await store.getResponse(resp1, 'k2')).toEqual(response);
+      expect((await store.getRun(run1, 'k2'))?.status).toBe('completed');
       // Another owner neither sees it nor deletes it.
-      expect(await store.getResponse('resp_1', 'intruder')).toBeUndefined();
-      expect(await store.deleteResponse('resp_1', 'intruder')).toBe(false);
-      expect(await store.deleteResponse('resp_1', 'k2')).toBe(true);
-      expect(await store.getResponse('resp_1', 'k2')).toBeUndefined();
-      expect(await store.deleteResponse('resp_1', 'k2')).toBe(false);
-      await finishWithResponse('c-with-response', 'run-with-response-2', 'resp_2');
+      expect(await store.getResponse(resp1, 'intruder')).toBeUndefined();
+      expect(await store.deleteResponse(resp1, 'intruder')).toBe(false);
+      expect(await store.deleteResponse(resp1, 'k2')).toBe(true);
+      expect(await store.getResponse(resp1, 'k2')).toBeUndefined();
+      expect(await store.deleteResponse(resp1, 'k2')).toBe(false);
+      // Deleting a conversation deletes its responses, those with their run's id and those stored before
+      // ids were (version 6: an id of its own), and no other conversation's.
+      await finishWithResponse('c-with-response', run2, resp2);
+      await finishWithResponse('c-with-response', newRunId(), 'resp_stored_before_version_8');
+      await finishWithResponse('c-other', run3, resp3);
       await store.deleteConversation('c-with-response', 'k2');
-      expect(await store.getResponse('resp_2', 'k2')).toBeUndefined();
+      expect(await store.getResponse(resp2, 'k2')).toBeUndefined();
+      expect(await store.getResponse('resp_stored_before_version_8', 'k2')).toBeUndefined();
+      expect((await store.getResponse(resp3, 'k2'))?.conversationId).toBe('c-other');
     });
 
     it('finds a conversation by where it ends, and a retryable last turn by the turn it resends', async () => {

@@ -85,7 +85,7 @@ describe.each(backends)('migration 7 on $name', (backend) => {
         ],
         { r2: 'completed', r3: 'failed' },
       );
-      expect(await migrate(db)).toEqual([7]);
+      expect(await migrate(db)).toContain(7);
 
       const store = new SqlStore(db);
       expect((await store.conversationsEndingWith('k', [user('q1'), assistant('a1')])).map((c) => c.id)).toEqual([

@@ -3,6 +3,7 @@
 // the id of a response that was lost.
 import type { FastifyReply } from 'fastify';
 import type { ChatRun } from '../../run/chat-run.ts';
+import { RUN_ID_HEADER } from '../../run/run-errors.ts';
 import { runHeaders } from './run-headers.ts';
 import {
   endOf,
@@ -16,23 +17,33 @@ import {
 /** What the renderers of one response share with its route. */
 export interface ResponseOutlet {
   head: ResponseHead;
-  /** Aborted by POST /v1/responses/{id}/cancel. */
-  cancelled: AbortSignal;
+  /** Whether POST /v1/responses/{id}/cancel stopped it (rather than a client that left). */
+  isCancelled(): boolean;
   /** The output items as streamed so far (SSE); without them, the final items are built from the run. */
   streamed?: Record<string, unknown>[];
   /** The final response object, built once: the one stored with the turn is the one rendered. */
   final(): ResponseObject;
+  /** The final response object as JSON, serialised once: the text stored is the text sent. */
+  finalJson(): string;
 }
 
 export async function answerResponse(run: ChatRun, reply: FastifyReply, outlet: ResponseOutlet) {
   await run.complete(); // the turn and the response stored, or a throw: never a 200 for a lost turn
-  const body = outlet.final();
-  if (run.clientLeft && !outlet.cancelled.aborted) return reply; // nobody is listening any more
+  const body = outlet.finalJson();
+  if (run.clientLeft && !outlet.isCancelled()) return reply; // nobody is listening any more
   const error = run.interruption() ?? run.failure();
   if (error) throw error;
-  reply.headers(runHeaders(run));
+  reply.headers(responseHeaders(run, outlet));
+  // Returned, not sent here: the reply leaves once the route has released the run (as chat's does).
+  reply.type(JSON_TYPE);
   return body;
 }
+
+/** The run's headers; with `store: false` no conversation is named: none was kept to continue. */
+export const responseHeaders = (run: ChatRun, outlet: ResponseOutlet): Record<string, string> =>
+  outlet.head.conversationId ? runHeaders(run) : { [RUN_ID_HEADER]: run.runIds.join(',') };
+
+export const JSON_TYPE = 'application/json; charset=utf-8';
 
 /** The response object a finished (or stopped) run leaves. */
 export function finalResponse(run: ChatRun, outlet: ResponseOutlet): ResponseObject {

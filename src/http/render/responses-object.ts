@@ -7,8 +7,18 @@ import type { RunSummary } from '../../orchestrator/run-summary.ts';
 import type { ToolCall } from '../../orchestrator/types.ts';
 import type { ResponseEcho } from '../responses-request.ts';
 
-export const newItemId = (prefix: string) => `${prefix}_${randomUUID().replaceAll('-', '')}`;
-export const newResponseId = () => newItemId('resp');
+// Item ids need only be unique: a random part drawn once per process, then a counter (a UUID per item
+// cost more than the rest of building the item).
+const PROCESS_PART = randomUUID().replaceAll('-', '').slice(0, 20);
+let issued = 0;
+export const newItemId = (prefix: string) => `${prefix}_${PROCESS_PART}${(issued++).toString(16).padStart(12, '0')}`;
+
+/**
+ * A stored response's id: its run's (`run_<uuid>` -> `resp_<uuid without dashes>`). The store finds a
+ * conversation's responses through its runs (src/store/sql-store.ts writes the same rule in SQL), and
+ * run ids sort by time, so a new response is appended to its table's index, not inserted at random.
+ */
+export const responseIdOfRun = (runId: string) => `resp_${runId.slice(4).replaceAll('-', '')}`;
 
 export type ResponseStatus = 'in_progress' | 'completed' | 'incomplete' | 'failed' | 'cancelled';
 
@@ -95,6 +105,7 @@ export type ResponseObject = ReturnType<typeof responseObject>;
 
 /** The answer's `[n]` markers as url_citation annotations of the sources they cite. */
 export function citations(text: string, sources: Source[]) {
+  if (!sources.length) return [];
   const byIndex = new Map(sources.map((s) => [s.index, s]));
   const out: { type: 'url_citation'; url: string; title: string; start_index: number; end_index: number }[] = [];
   for (const m of text.matchAll(/\[(\d{1,3})\]/g)) {

@@ -9,8 +9,7 @@ import type { RunEvent } from '../../orchestrator/events.ts';
 import type { AppDeps } from '../deps.ts';
 import { ApiError, serverError } from '../errors.ts';
 import { SseWriter } from '../sse.ts';
-import { runHeaders } from './run-headers.ts';
-import type { ResponseOutlet } from './responses-json.ts';
+import { responseHeaders, type ResponseOutlet } from './responses-json.ts';
 import {
   functionCallItem,
   messageItem,
@@ -31,7 +30,7 @@ export async function streamResponse(run: ChatRun, reply: FastifyReply, deps: Ap
   const events = new ResponseEvents(sse, run, outlet);
   try {
     // response.created and .in_progress follow at once: the headers leave with them, in one write.
-    sse.open(200, { ...hookHeaders, ...runHeaders(run) }, { withFirstFrames: true });
+    sse.open(200, { ...hookHeaders, ...responseHeaders(run, outlet) }, { withFirstFrames: true });
     deps.metrics.activeStreams.inc();
     try {
       await events.stream();
@@ -57,6 +56,8 @@ class ResponseEvents {
   private readonly run: ChatRun;
   private readonly outlet: ResponseOutlet;
   private sequence = 0;
+  /** Events formatted and not yet written (see emit). */
+  private pending = '';
   /** Output items as they stand (closed ones final), for snapshots and the final object. */
   private readonly output: Record<string, unknown>[] = [];
   private reasoning: { index: number; id: string; summaries: string[] } | undefined;
@@ -70,36 +71,38 @@ class ResponseEvents {
   }
 
   async stream(): Promise<void> {
-    const snapshot = responseObject(this.outlet.head, { status: 'in_progress', output: [] });
-    await this.emit('response.created', { response: snapshot });
-    await this.emit('response.in_progress', { response: snapshot });
+    // response.created and .in_progress carry the same snapshot: serialised once.
+    const snapshot = JSON.stringify(responseObject(this.outlet.head, { status: 'in_progress', output: [] }));
+    this.emitResponse('response.created', snapshot);
+    this.emitResponse('response.in_progress', snapshot);
+    await this.flush();
     for await (const [, event] of this.run.events()) {
       if (!this.sse.isOpen) continue; // keep consuming: the run is being stopped and must be recorded
-      await this.apply(event);
+      this.apply(event);
+      await this.flush();
     }
     try {
       await this.run.complete(); // the turn and the response stored before the final event, or an error
     } catch (err) {
       return this.fail(err);
     }
-    const body = this.outlet.final();
+    const { status } = this.outlet.final();
     if (!this.sse.isOpen) return this.sse.end();
     const type =
-      body.status === 'completed'
-        ? 'response.completed'
-        : body.status === 'failed'
-          ? 'response.failed'
-          : 'response.incomplete';
-    await this.emit(type, { response: body });
+      status === 'completed' ? 'response.completed' : status === 'failed' ? 'response.failed' : 'response.incomplete';
+    // The text the store kept is the text sent (serialised once, src/http/routes/responses.ts).
+    this.emitResponse(type, this.outlet.finalJson());
+    await this.flush();
     this.sse.end();
   }
 
   /** An `error` event: the stream ends without a final response (the turn was not stored). */
   async error(e: ApiError): Promise<void> {
     const { error } = e.toJSON();
-    await this.emit('error', {
+    this.emit('error', {
       error: { type: error.type, code: error.code, message: error.message, param: error.param },
     });
+    await this.flush();
   }
 
   private async fail(err: unknown): Promise<void> {
@@ -107,63 +110,63 @@ class ResponseEvents {
     this.sse.end();
   }
 
-  private async apply(event: RunEvent): Promise<void> {
+  private apply(event: RunEvent): void {
     switch (event.type) {
       case 'progress':
         return this.progress(event.text);
       case 'text_delta':
-        await this.closeReasoning();
+        this.closeReasoning();
         return this.text(event.text);
       case 'run_finished': {
-        await this.closeReasoning();
+        this.closeReasoning();
         const streamed = this.message?.text ?? '';
         // An engine that does not stream its answer sends it whole with run_finished.
         const rest = event.text.startsWith(streamed) ? event.text.slice(streamed.length) : '';
-        if (rest || (!this.message && !event.toolCalls?.length)) await this.text(rest);
+        if (rest || (!this.message && !event.toolCalls?.length)) this.text(rest);
         const complete = event.finishReason === 'stop' || event.finishReason === 'tool_calls';
-        if (this.message) await this.closeMessage(event.text, event.sources, complete ? 'completed' : 'incomplete');
-        for (const call of event.toolCalls ?? []) await this.functionCall(call);
+        if (this.message) this.closeMessage(event.text, event.sources, complete ? 'completed' : 'incomplete');
+        for (const call of event.toolCalls ?? []) this.functionCall(call);
         return;
       }
       case 'run_failed':
-        await this.closeReasoning();
-        if (this.message) await this.closeMessage(this.message.text, [], 'incomplete');
+        this.closeReasoning();
+        if (this.message) this.closeMessage(this.message.text, [], 'incomplete');
         return;
     }
   }
 
-  private async progress(text: string): Promise<void> {
+  private progress(text: string): void {
     if (!this.reasoning) {
       // Progress after the answer began opens a new reasoning item: output items are never reopened.
       this.reasoning = { index: this.output.length, id: newItemId('rs'), summaries: [] };
       const item = reasoningItem(this.reasoning.id, []);
       this.output.push(item);
-      await this.emit('response.output_item.added', { output_index: this.reasoning.index, item });
+      this.emit('response.output_item.added', { output_index: this.reasoning.index, item });
     }
     const r = this.reasoning;
     const at = { item_id: r.id, output_index: r.index, summary_index: r.summaries.length };
     r.summaries.push(text);
-    await this.emit('response.reasoning_summary_part.added', { ...at, part: { type: 'summary_text', text: '' } });
-    await this.emit('response.reasoning_summary_text.delta', { ...at, delta: text });
-    await this.emit('response.reasoning_summary_text.done', { ...at, text });
-    await this.emit('response.reasoning_summary_part.done', { ...at, part: { type: 'summary_text', text } });
+    this.emit('response.reasoning_summary_part.added', { ...at, part: { type: 'summary_text', text: '' } });
+    this.emit('response.reasoning_summary_text.delta', { ...at, delta: text });
+    this.emit('response.reasoning_summary_text.done', { ...at, text });
+    this.emit('response.reasoning_summary_part.done', { ...at, part: { type: 'summary_text', text } });
     this.output[r.index] = reasoningItem(r.id, r.summaries);
   }
 
-  private async closeReasoning(): Promise<void> {
+  private closeReasoning(): void {
     const r = this.reasoning;
     if (!r) return;
     this.reasoning = undefined;
-    await this.emit('response.output_item.done', { output_index: r.index, item: this.output[r.index] });
+    this.emit('response.output_item.done', { output_index: r.index, item: this.output[r.index] });
   }
 
-  private async text(delta: string): Promise<void> {
+  private text(delta: string): void {
     if (!this.message) {
       this.message = { index: this.output.length, id: newItemId('msg'), text: '' };
       const item = messageItem(this.message.id, 'in_progress', []);
       this.output.push(item);
-      await this.emit('response.output_item.added', { output_index: this.message.index, item });
-      await this.emit('response.content_part.added', {
+      this.emit('response.output_item.added', { output_index: this.message.index, item });
+      this.emit('response.content_part.added', {
         item_id: this.message.id,
         output_index: this.message.index,
         content_index: 0,
@@ -174,7 +177,7 @@ class ResponseEvents {
     m.text += delta;
     this.output[m.index] = messageItem(m.id, 'in_progress', [outputText(m.text)]);
     if (delta)
-      await this.emit('response.output_text.delta', {
+      this.emit('response.output_text.delta', {
         item_id: m.id,
         output_index: m.index,
         content_index: 0,
@@ -183,36 +186,53 @@ class ResponseEvents {
       });
   }
 
-  private async closeMessage(
+  private closeMessage(
     text: string,
     sources: Parameters<typeof outputText>[1],
     status: 'completed' | 'incomplete',
-  ): Promise<void> {
+  ): void {
     const m = this.message!;
     const at = { item_id: m.id, output_index: m.index, content_index: 0 };
     const part = outputText(text, sources);
-    await this.emit('response.output_text.done', { ...at, text, logprobs: [] });
-    await this.emit('response.content_part.done', { ...at, part });
+    this.emit('response.output_text.done', { ...at, text, logprobs: [] });
+    this.emit('response.content_part.done', { ...at, part });
     const item = messageItem(m.id, status, [part]);
     this.output[m.index] = item;
-    await this.emit('response.output_item.done', { output_index: m.index, item });
+    this.emit('response.output_item.done', { output_index: m.index, item });
   }
 
-  private async functionCall(call: { id: string; name: string; arguments: string }): Promise<void> {
+  private functionCall(call: { id: string; name: string; arguments: string }): void {
     const index = this.output.length;
     const id = newItemId('fc');
     const added = functionCallItem(id, call, 'in_progress');
     this.output.push(added);
-    await this.emit('response.output_item.added', { output_index: index, item: added });
+    this.emit('response.output_item.added', { output_index: index, item: added });
     const at = { item_id: id, output_index: index };
-    await this.emit('response.function_call_arguments.delta', { ...at, delta: call.arguments });
-    await this.emit('response.function_call_arguments.done', { ...at, name: call.name, arguments: call.arguments });
+    this.emit('response.function_call_arguments.delta', { ...at, delta: call.arguments });
+    this.emit('response.function_call_arguments.done', { ...at, name: call.name, arguments: call.arguments });
     const done = functionCallItem(id, call, 'completed');
     this.output[index] = done;
-    await this.emit('response.output_item.done', { output_index: index, item: done });
+    this.emit('response.output_item.done', { output_index: index, item: done });
   }
 
-  private emit(type: string, payload: Record<string, unknown>): Promise<void> {
-    return this.sse.event(type, { type, sequence_number: this.sequence++, ...payload });
+  /**
+   * Queues an event. The events one run event gives rise to (an item closed, the next one opened, the
+   * final response) leave together in one write at the next flush: a write per event would take each
+   * through the HTTP stack on its own (chunk framing, a buffer, a pass of back-pressure).
+   */
+  private emit(type: string, payload: Record<string, unknown>): void {
+    this.pending += `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: this.sequence++, ...payload })}\n\n`;
+  }
+
+  /** An event carrying the response object, already serialised. */
+  private emitResponse(type: string, response: string): void {
+    this.pending += `event: ${type}\ndata: {"type":"${type}","sequence_number":${this.sequence++},"response":${response}}\n\n`;
+  }
+
+  private async flush(): Promise<void> {
+    if (!this.pending) return;
+    const frames = this.pending;
+    this.pending = '';
+    await this.sse.frames(frames);
   }
 }

@@ -3,18 +3,19 @@
 // POST /v1/responses/{id}/cancel and GET /v1/responses/{id}/input_items serve what was kept.
 // A response is stored with its run's end, in the same write as its turn (with `store: false`,
 // neither is); while it runs, this process answers for it from the registry below.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { StatelessMemory } from '../../conversation/stateless.ts';
 import type { ChatMessage } from '../../orchestrator/types.ts';
 import { ChatRun } from '../../run/chat-run.ts';
-import type { Store } from '../../store/types.ts';
+import type { Store, StoredResponse } from '../../store/types.ts';
 import type { AppDeps } from '../deps.ts';
 import { ApiError, invalidRequest, notFound, serverError } from '../errors.ts';
-import { answerResponse, finalResponse, type ResponseOutlet } from '../render/responses-json.ts';
-import { newResponseId, responseObject, type ResponseObject } from '../render/responses-object.ts';
+import { answerResponse, finalResponse, JSON_TYPE, type ResponseOutlet } from '../render/responses-json.ts';
+import { newItemId, responseIdOfRun, responseObject, type ResponseObject } from '../render/responses-object.ts';
 import { streamResponse } from '../render/responses-sse.ts';
 import { checkId } from '../resource-ids.ts';
+import { inResponsesTerms } from '../responses-params.ts';
 import { parseResponsesRequest } from '../responses-request.ts';
 import { checkServable } from '../run-limits.ts';
 
@@ -24,7 +25,8 @@ interface Running {
   inputItems: Record<string, unknown>[];
   /** The response as it stands: in progress (with what was streamed so far), or final. */
   snapshot(): ResponseObject;
-  cancel: AbortController;
+  /** Stops the run as POST .../cancel does (the response ends `cancelled`). */
+  cancel(): void;
   deleted: boolean;
   done: Promise<void>;
 }
@@ -45,8 +47,12 @@ export function registerResponses(app: FastifyInstance, deps: AppDeps): void {
   const store = deps.store;
 
   app.post('/v1/responses', async (request, reply) => {
-    const { chat, echo, inputItems } = parseResponsesRequest(request.body);
-    checkServable(chat, deps);
+    const { chat, echo, inputItems, origins } = parseResponsesRequest(request.body);
+    try {
+      checkServable(chat, deps);
+    } catch (err) {
+      throw inResponsesTerms(err, origins); // its checks name chat's parameters
+    }
     const owner = request.owner ?? '';
     const keep = echo.store && store !== undefined;
     if (echo.previousResponseId) {
@@ -62,18 +68,24 @@ export function registerResponses(app: FastifyInstance, deps: AppDeps): void {
       else chat.messages = [...(await transcript(store!, previous.conversationId, owner)), ...chat.messages];
     }
 
-    const clientGone = new AbortController();
+    // One signal stops the run whether the client went away or POST .../cancel asked (which one is
+    // told by `cancelled`): an AbortSignal.any of two would cost its weak references on every request.
+    const stop = new AbortController();
+    let cancelled = false;
     reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) clientGone.abort();
+      if (!reply.raw.writableFinished) stop.abort();
     });
-    const cancel = new AbortController();
     await using run = await ChatRun.open(deps, chat, {
       owner: request.owner,
       log: request.log,
-      clientGone: AbortSignal.any([clientGone.signal, cancel.signal]),
+      clientGone: stop.signal,
       ...(keep ? {} : { memory: forgetful }),
+    }).catch((err: unknown) => {
+      throw inResponsesTerms(err, origins);
     });
-    const id = newResponseId();
+    // A kept response is named after its run (the store finds it through the run); one that is not
+    // kept gets an id nobody can look up, as OpenAI's `store: false` responses.
+    const id = keep ? responseIdOfRun(run.runIds[0]) : newItemId('resp');
     const head = {
       id,
       createdAt: Math.floor(Date.now() / 1000),
@@ -84,86 +96,98 @@ export function registerResponses(app: FastifyInstance, deps: AppDeps): void {
     };
     let finished!: () => void;
     let final: ResponseObject | undefined;
+    let finalJson: string | undefined;
     const outlet: ResponseOutlet = {
       head,
-      cancelled: cancel.signal,
+      isCancelled: () => cancelled,
       final: () => (final ??= finalResponse(run, outlet)),
+      finalJson: () => (finalJson ??= JSON.stringify(outlet.final())),
     };
     const entry: Running = {
       owner,
       inputItems,
       snapshot: () => final ?? responseObject(head, { status: 'in_progress', output: outlet.streamed ?? [] }),
-      cancel,
+      cancel: () => {
+        cancelled = true;
+        stop.abort();
+      },
       deleted: false,
       done: new Promise<void>((resolve) => (finished = resolve)),
     };
     // Kept with the run's end, in the same write: a response is stored exactly when its turn is.
-    if (keep)
+    // Not kept (`store: false`): it is not listed either, so GET, cancel and delete do not find it.
+    if (keep) {
       run.recordWith(() => {
         if (entry.deleted) return undefined;
-        const body = outlet.final();
         return {
           id,
           owner,
           conversationId: run.conversationId,
           runId: run.runIds[0],
-          status: body.status,
-          body,
-          inputItems,
+          status: outlet.final().status,
+          body: outlet.finalJson(),
+          inputItems: JSON.stringify(inputItems),
           createdAt: new Date(head.createdAt * 1000).toISOString(),
         };
       });
-    running.set(id, entry);
+      running.set(id, entry);
+    }
     try {
       return chat.stream ? await streamResponse(run, reply, deps, outlet) : await answerResponse(run, reply, outlet);
     } catch (err) {
       if (!(err instanceof ApiError)) request.log.error({ err }, 'response failed');
       throw run.error(err instanceof ApiError ? err : serverError());
     } finally {
-      running.delete(id);
+      if (keep) running.delete(id);
       finished();
     }
   });
 
   /** A response of this owner: the running one, else the stored one; another owner's is not found. */
-  async function find(id: string, owner: string) {
+  async function find(id: string, owner: string): Promise<{ live: Running } | { stored: StoredResponse }> {
     checkId(id, 'response_id');
     const live = running.get(id);
-    if (live && live.owner === owner && !live.deleted)
-      return { body: live.snapshot(), inputItems: live.inputItems, live };
+    if (live && live.owner === owner && !live.deleted) return { live };
     const stored = await store?.getResponse(id, owner);
     if (!stored) throw responseNotFound(id);
-    return { body: stored.body as ResponseObject, inputItems: stored.inputItems, live: undefined };
+    return { stored };
   }
 
-  app.get<{ Params: { id: string } }>('/v1/responses/:id', async (request) => {
-    return (await find(request.params.id, request.owner ?? '')).body;
+  /** A response as it stands: the live snapshot, or the stored JSON text as it was sent. */
+  function render(found: { live: Running } | { stored: StoredResponse }, reply: FastifyReply) {
+    if ('live' in found) return found.live.snapshot();
+    reply.type(JSON_TYPE); // a string with this type is sent as it is, not serialised again
+    return found.stored.body;
+  }
+
+  app.get<{ Params: { id: string } }>('/v1/responses/:id', async (request, reply) => {
+    return render(await find(request.params.id, request.owner ?? ''), reply);
   });
 
   app.delete<{ Params: { id: string } }>('/v1/responses/:id', async (request) => {
     const { id } = request.params;
     const owner = request.owner ?? '';
-    const { live } = await find(id, owner);
-    if (live) {
-      live.deleted = true; // never saved once it ends
-      live.cancel.abort();
+    const found = await find(id, owner);
+    if ('live' in found) {
+      found.live.deleted = true; // never saved once it ends
+      found.live.cancel();
     }
     await store?.deleteResponse(id, owner);
     return { id, object: 'response', deleted: true };
   });
 
-  app.post<{ Params: { id: string } }>('/v1/responses/:id/cancel', async (request) => {
-    const { id } = request.params;
-    const owner = request.owner ?? '';
-    const { body, live } = await find(id, owner);
-    if (!live) return body; // already ended: as it ended
-    live.cancel.abort();
-    await live.done; // stopped, recorded and stored
-    return live.snapshot();
+  app.post<{ Params: { id: string } }>('/v1/responses/:id/cancel', async (request, reply) => {
+    const found = await find(request.params.id, request.owner ?? '');
+    if (!('live' in found)) return render(found, reply); // already ended: as it ended
+    found.live.cancel();
+    await found.live.done; // stopped, recorded and stored
+    return found.live.snapshot();
   });
 
   app.get<{ Params: { id: string } }>('/v1/responses/:id/input_items', async (request) => {
-    const { inputItems } = await find(request.params.id, request.owner ?? '');
+    const found = await find(request.params.id, request.owner ?? '');
+    const inputItems: Record<string, unknown>[] =
+      'live' in found ? found.live.inputItems : JSON.parse(found.stored.inputItems);
     const parsed = listQuery.safeParse(request.query ?? {});
     if (!parsed.success) {
       const issue = parsed.error.issues[0];

@@ -1,0 +1,136 @@
+// Every 400 on /v1/responses names the Responses request's own parameter, also where the check is
+// one the chat path shares (message limits, media limits, tool results, the engine's refusals),
+// whose own words are chat's (`messages[i].content`, `tools[i].function.name`, `response_format`).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { refuseSchema } from '../../src/agents/structured-answer.ts';
+import { refuseReservedNames } from '../../src/agents/tool-names.ts';
+import { ToolRegistry } from '../../src/tools/types.ts';
+import { OfflineOrchestrator } from '../../src/offline/offline-orchestrator.ts';
+import type { RunRefusal, RunRequest } from '../../src/orchestrator/types.ts';
+import { startTestServer, type TestServer } from '../support/app-server.ts';
+import { ScriptedOrchestrator } from '../support/scripted-orchestrator.ts';
+
+/** The scripted team, refusing what the real team refuses before a run: reserved tool names, unusable schemas. */
+class RefusingOrchestrator extends ScriptedOrchestrator {
+  refuse(request: RunRequest): RunRefusal | undefined {
+    return refuseReservedNames(request.tools) ?? refuseSchema(request.generation);
+  }
+}
+
+const MAX_CHARS = 200;
+let team: TestServer;
+let offline: TestServer;
+
+beforeAll(async () => {
+  team = await startTestServer(new RefusingOrchestrator(), {}, { maxMessages: 4, maxMessageChars: MAX_CHARS });
+  offline = await startTestServer(new OfflineOrchestrator('cortex-flow', new ToolRegistry()));
+});
+afterAll(async () => {
+  await Promise.all([team?.close(), offline?.close()]);
+});
+
+async function refused(server: TestServer, body: Record<string, unknown>) {
+  const res = await fetch(`${server.baseUrl}/v1/responses`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'cortex-flow', ...body }),
+  });
+  const json = (await res.json()) as { error: { message: string; param: string | null; code: string | null } };
+  return { status: res.status, error: json.error };
+}
+
+const long = 'x'.repeat(MAX_CHARS + 1);
+const user = (content: string) => ({ role: 'user', content });
+
+describe('message limits', () => {
+  it('a message too long is named by its input item, counted as the client sent them', async () => {
+    // The instructions become the run's first message: the item's index is still the request's.
+    const { status, error } = await refused(team, { instructions: 'Be brief.', input: [user('hi'), user(long)] });
+    expect(status).toBe(400);
+    expect(error).toMatchObject({ param: 'input[1].content', code: 'message_too_long' });
+    expect(error.message).toContain('input[1].content');
+    expect(error.message).not.toContain('messages');
+  });
+
+  it('after function calls merged into one message, the item still counts', async () => {
+    const input = [
+      user('weather?'),
+      { type: 'function_call', call_id: 'c1', name: 'weather', arguments: '{}' },
+      { type: 'function_call', call_id: 'c2', name: 'weather', arguments: '{}' },
+      { type: 'function_call_output', call_id: 'c1', output: long },
+    ];
+    const { error } = await refused(team, { input });
+    expect(error).toMatchObject({ param: 'input[3].output', code: 'message_too_long' });
+  });
+
+  it('instructions or a string input too long are named as such', async () => {
+    expect((await refused(team, { instructions: long, input: 'hi' })).error).toMatchObject({
+      param: 'instructions',
+      code: 'message_too_long',
+    });
+    expect((await refused(team, { input: long })).error).toMatchObject({ param: 'input', code: 'message_too_long' });
+  });
+
+  it('too many messages names the input', async () => {
+    const { status, error } = await refused(team, { input: [1, 2, 3, 4, 5].map((n) => user(`m${n}`)) });
+    expect(status).toBe(400);
+    expect(error).toMatchObject({ param: 'input', code: 'too_many_messages' });
+  });
+});
+
+describe('checks shared with chat', () => {
+  it('too many images names the first one over the limit, as an input content part', async () => {
+    const image = { type: 'input_image', image_url: 'https://example.com/a.png' };
+    const content = [{ type: 'input_text', text: 'look' }, ...Array.from({ length: 17 }, () => image)];
+    const { status, error } = await refused(team, { input: [{ role: 'user', content }] });
+    expect(status).toBe(400);
+    expect(error).toMatchObject({ param: 'input[0].content[17]', code: 'too_many_content_parts' });
+  });
+
+  it('a function_call_output answering no call of the request names its call_id', async () => {
+    const input = [user('hi'), { type: 'function_call_output', call_id: 'nobody', output: '1' }];
+    const { status, error } = await refused(team, { input });
+    expect(status).toBe(400);
+    expect(error).toMatchObject({ param: 'input[1].call_id', code: 'invalid_tool_call_id' });
+    expect(error.message).toContain("'input[1].call_id'");
+  });
+
+  it('a reserved tool name names tools[i].name', async () => {
+    const tools = [
+      { type: 'function', name: 'ok', parameters: { type: 'object' } },
+      { type: 'function', name: 'cortex__ask_writer', parameters: { type: 'object' } },
+    ];
+    const { status, error } = await refused(team, { input: 'hi', tools });
+    expect(status).toBe(400);
+    expect(error).toMatchObject({ param: 'tools[1].name', code: 'reserved_tool_name' });
+    expect(error.message).toContain('tools[1].name');
+    expect(error.message).not.toContain('function.name');
+  });
+
+  it('a schema the answer cannot be checked against names text.format.schema', async () => {
+    const format = { type: 'json_schema', name: 'x', schema: { $ref: '#/definitions/missing' } };
+    const { status, error } = await refused(team, { input: 'hi', text: { format } });
+    expect(status).toBe(400);
+    expect(error).toMatchObject({ param: 'text.format.schema', code: 'unsupported_schema' });
+    expect(error.message).not.toContain('response_format');
+  });
+});
+
+describe("the offline engine's refusals", () => {
+  it('an image it cannot read names the input item; a json_schema names text.format', async () => {
+    const image = await refused(offline, {
+      input: [
+        user('first'),
+        { role: 'user', content: [{ type: 'input_image', image_url: 'https://example.com/a.png' }] },
+      ],
+    });
+    expect(image.error).toMatchObject({ param: 'input[1].content', code: 'model_lacks_vision' });
+    const schema = await refused(offline, {
+      input: 'hi',
+      text: { format: { type: 'json_schema', name: 'x', schema: { type: 'object' } } },
+    });
+    expect(schema.error).toMatchObject({ param: 'text.format', code: 'json_schema_needs_a_model' });
+    expect(schema.error.message).toContain("'text.format'");
+    expect(schema.error.message).not.toContain('response_format');
+  });
+});
