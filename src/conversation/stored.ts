@@ -5,6 +5,7 @@
 // writes the user's messages and the running run(s); record() ends each run and appends the answer.
 import { randomUUID } from 'node:crypto';
 import type { ChatMessage, RunCheckpoint } from '../orchestrator/types.ts';
+import { compactTrace } from '../store/trace.ts';
 import type { NewMessage, Store, StoredMessage } from '../store/types.ts';
 import type { TokenCounter } from '../tokens.ts';
 import { ConversationLocks, type LeasedLock } from './conversation-locks.ts';
@@ -258,7 +259,10 @@ export class StoredMemory implements ConversationMemory {
         status: turn.status,
         error: turn.error ?? null,
         agentsUsed: turn.agentsUsed,
-        events: turn.events,
+        // Folded here, before the store: the embedded store runs on its own thread, and the raw trace
+        // holds the answer about four times over (each delta, the writer's output, the run's text),
+        // all copied across for a trace that stores it once. Folding again in the store is a no-op.
+        events: compactTrace(turn.events),
         usage: turn.usage,
         promptTokens: turn.promptTokens,
         completionTokens: turn.completionTokens,

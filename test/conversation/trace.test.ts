@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { StoredMemory } from '../../src/conversation/stored.ts';
 import type { RunEvent } from '../../src/orchestrator/events.ts';
 import { createStore } from '../../src/store/create-store.ts';
+import { compactTrace, expandTrace } from '../../src/store/trace.ts';
 import type { Store } from '../../src/store/types.ts';
 import { TokenCounter } from '../../src/tokens.ts';
 import { freshSchema, TEST_DATABASE_URL, type TestSchema } from '../support/postgres.ts';
@@ -103,6 +104,13 @@ describe('compact run trace', () => {
   afterAll(async () => {
     rmSync(dir, { recursive: true, force: true });
     await schema?.drop();
+  });
+
+  it('folds a trace already folded into the same trace (memory folds before the store, the store again)', () => {
+    const emitted = streamedRun('run_fold');
+    const once = compactTrace(emitted);
+    expect(compactTrace(once)).toEqual(once);
+    expect(timeline(expandTrace(compactTrace(once)))).toEqual(timeline(emitted));
   });
 
   it('stores a 2,000-word streamed answer in under 3x its size on SQLite, and replays it whole', async () => {
