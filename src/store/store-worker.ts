@@ -11,7 +11,7 @@ const { path } = workerData as { path: string };
 
 let store: SqlStore;
 try {
-  store = await migratedStore(new SqliteDatabase(path));
+  store = await migratedStore(new SqliteDatabase(path, { gatherGroups: true }));
 } catch (err) {
   port.postMessage({ ready: false, error: toErrorShape(err) } satisfies StartMessage);
   process.exit(1);

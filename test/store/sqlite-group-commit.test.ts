@@ -10,10 +10,14 @@ import { SqliteDatabase } from '../../src/store/sql.ts';
 const dir = mkdtempSync(join(tmpdir(), 'cortex-group-commit-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describe('SQLite transactions committed as a group', () => {
+// As the store's own thread runs it, a group gathers one event-loop turn before it starts.
+describe.each([
+  { gatherGroups: false, name: 'a group starting at once' },
+  { gatherGroups: true, name: 'a group gathered for one event-loop turn' },
+])('SQLite transactions committed as a group ($name)', ({ gatherGroups }) => {
   it('rolls back only the failing one of many concurrent transactions, each caller told its own outcome', async () => {
-    const path = join(dir, 'a.db');
-    const db = new SqliteDatabase(path);
+    const path = join(dir, `a-${gatherGroups}.db`);
+    const db = new SqliteDatabase(path, { gatherGroups });
     await db.exec('CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT NOT NULL)');
     const outcomes = await Promise.allSettled(
       Array.from({ length: 20 }, (_, k) =>
@@ -41,7 +45,7 @@ describe('SQLite transactions committed as a group', () => {
   });
 
   it('never tells a caller its write succeeded when the COMMIT that held it failed', async () => {
-    const db = new SqliteDatabase(join(dir, 'b.db'));
+    const db = new SqliteDatabase(join(dir, `b-${gatherGroups}.db`), { gatherGroups });
     await db.exec('CREATE TABLE parent (id INTEGER PRIMARY KEY)');
     // A deferred foreign key is checked at COMMIT: the whole group's COMMIT fails.
     await db.exec(
