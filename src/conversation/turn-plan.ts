@@ -105,8 +105,11 @@ export async function planFromHistory(
   // A linear chat continues the conversation that ends where the request's history ends; a retry of
   // a failed last turn resends that turn exactly: two indexed look-ups, the second normally empty.
   const history = rest.slice(0, t);
-  const heads = t > 0 ? await store.conversationsEndingWith(owner, history) : [];
-  const retry = await store.retryableTurn(owner, rest);
+  // Asked together: with the store on its own thread, both questions cross in one message.
+  const [heads, retry] = await Promise.all([
+    t > 0 ? store.conversationsEndingWith(owner, history) : [],
+    store.retryableTurn(owner, rest),
+  ]);
   const retried = retry?.depth === t ? retry : undefined;
   if (retried && !(heads[0] && heads[0].updatedAt > retried.updatedAt))
     return { ...continueIn(retried.conversationId, retried.messageCount), supersedes: retried.runId, newMessages: [] };
