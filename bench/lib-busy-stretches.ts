@@ -2,33 +2,15 @@
 // consecutive samples that are not `(idle)` inside a time window is the longest time the loop was
 // held; its samples, by function, say what held it. Self time names the leaf (`postMessage`,
 // `(garbage collector)`); inclusive time of the project's own frames names the caller behind it.
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import type { Profile } from './lib-cpu-profile.ts';
 
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  children?: number[];
-}
-interface Profile {
-  startTime: number;
-  nodes: ProfileNode[];
-  samples: number[];
-  timeDeltas: number[];
-}
+export { readMainProfile } from './lib-cpu-profile.ts';
 
 /** A window in microseconds of the monotonic clock (`process.hrtime`), the clock V8 stamps samples with. */
 export interface Window {
   label: string;
   fromUs: number;
   toUs: number;
-}
-
-/** The main thread's profile in a `--cpu-prof-dir` (files end in .<pid>.<thread id>.<seq>.cpuprofile). */
-export function readMainProfile(dir: string): Profile {
-  const main = readdirSync(dir).find((f) => f.endsWith('.cpuprofile') && Number(f.split('.').at(-3)) === 0);
-  if (!main) throw new Error(`no main-thread profile in ${dir}`);
-  return JSON.parse(readFileSync(join(dir, main), 'utf8')) as Profile;
 }
 
 export const nowUs = (): number => Number(process.hrtime.bigint() / 1000n);

@@ -3,12 +3,13 @@
 // BENCH_STREAM=1), stops the server so that Node writes the profile, and prints the self time
 // by package (node_modules package, src/<dir>, node internals, GC, idle) and by function.
 // Run: node bench/profile.ts   (BENCH_SECONDS, BENCH_CONNECTIONS, BENCH_STREAM, BENCH_RESPONSES, BENCH_TOP)
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { freePort, ROOT, startPrinting } from './lib-processes.ts';
+import { readProfiles, type Profile } from './lib-cpu-profile.ts';
 import { load } from './lib-load.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -16,18 +17,6 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const STREAM = process.env.BENCH_STREAM === '1';
 const RESPONSES = process.env.BENCH_RESPONSES === '1';
 const TOP = Number(process.env.BENCH_TOP ?? 25);
-
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  children?: number[];
-}
-interface Profile {
-  startTime: number;
-  nodes: ProfileNode[];
-  samples: number[];
-  timeDeltas: number[];
-}
 
 /** The bucket a frame's self time is counted in. */
 function packageOf(url: string, fn: string): string {
@@ -152,15 +141,12 @@ try {
   if (server.exitCode === null) await once(server, 'exit');
   await upstream.stop();
 }
-// One profile per thread: CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile, the main thread's id 0.
-const files = readdirSync(profDir).filter((f) => f.endsWith('.cpuprofile'));
-const threadOf = (f: string) => Number(f.split('.').at(-3));
-const main = files.find((f) => threadOf(f) === 0);
+const profiles = readProfiles(profDir);
+const main = profiles.get(0);
 if (!main) throw new Error('the server wrote no profile');
-const read = (f: string) => JSON.parse(readFileSync(join(profDir, f), 'utf8')) as Profile;
-console.log(`main thread\n${summarise(read(main), TOP, loadStartUs)}`);
+console.log(`main thread\n${summarise(main, TOP, loadStartUs)}`);
 // The SQLite store's thread (src/store/store-thread.ts): its busy share is CPU the main thread no longer spends.
-for (const f of files.filter((f) => threadOf(f) !== 0))
-  console.log(`\nthread ${threadOf(f)}\n${summarise(read(f), Math.min(TOP, 15), loadStartUs)}`);
+for (const [thread, profile] of profiles)
+  if (thread !== 0) console.log(`\nthread ${thread}\n${summarise(profile, Math.min(TOP, 15), loadStartUs)}`);
 rmSync(profDir, { recursive: true, force: true });
 rmSync(dataDir, { recursive: true, force: true });

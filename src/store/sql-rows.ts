@@ -1,7 +1,7 @@
 // The statements a turn is written with and the rows it reads back as, shared by SqlStore's
 // methods: one place for the hash chain, the NUL rule and the compact trace on the way in and out.
 import { chainHash, chainRoot } from './history-chain.ts';
-import type { Row, Sql } from './sql.ts';
+import type { Param, Row, Sql } from './sql.ts';
 import { storedText } from './text.ts';
 import { compactTrace, expandTrace } from './trace.ts';
 import {
@@ -144,6 +144,19 @@ export async function touchConversation(
   );
 }
 
+/** What a run ended with, as its columns: status, error, agents_used, events, usage, prompt and completion tokens. */
+function outcomeColumns(r: RunRecord): Param[] {
+  return [
+    r.status,
+    storedText(r.error),
+    JSON.stringify(r.agentsUsed),
+    JSON.stringify(compactTrace(r.events)),
+    JSON.stringify(r.usage),
+    r.promptTokens,
+    r.completionTokens,
+  ];
+}
+
 export async function insertRun(tx: Sql, r: RunRecord): Promise<void> {
   await tx.run(
     'INSERT INTO runs (id, conversation_id, owner, model, status, error, agents_used, events, usage, prompt_tokens, completion_tokens, started_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
@@ -152,13 +165,7 @@ export async function insertRun(tx: Sql, r: RunRecord): Promise<void> {
       r.conversationId,
       r.owner,
       r.model,
-      r.status,
-      storedText(r.error),
-      JSON.stringify(r.agentsUsed),
-      JSON.stringify(compactTrace(r.events)),
-      JSON.stringify(r.usage),
-      r.promptTokens,
-      r.completionTokens,
+      ...outcomeColumns(r),
       r.startedAt,
       r.finishedAt ?? '', // the column predates running runs: '' stands for "not yet"
     ],
@@ -169,17 +176,7 @@ export async function insertRun(tx: Sql, r: RunRecord): Promise<void> {
 export async function finishRun(tx: Sql, r: RunRecord, now: string): Promise<void> {
   await tx.run(
     'UPDATE runs SET status = ?, error = ?, agents_used = ?, events = ?, usage = ?, prompt_tokens = ?, completion_tokens = ?, finished_at = ? WHERE id = ?',
-    [
-      r.status,
-      storedText(r.error),
-      JSON.stringify(r.agentsUsed),
-      JSON.stringify(compactTrace(r.events)),
-      JSON.stringify(r.usage),
-      r.promptTokens,
-      r.completionTokens,
-      r.finishedAt ?? now,
-      r.id,
-    ],
+    [...outcomeColumns(r), r.finishedAt ?? now, r.id],
   );
 }
 

@@ -35,6 +35,7 @@ port.on('message', (message: CallMessage[] | 'close') => {
   if (message === 'close') {
     void Promise.allSettled(inFlight)
       .then(() => store.close())
+      .catch(() => {}) // closing is all that is left to do: the port closes either way
       .finally(() => port.close());
     return;
   }

@@ -11,6 +11,7 @@ import {
   ConversationNotFoundError,
   LockWaitAbortedError,
   type ConversationMemory,
+  type TurnRecord,
   type TurnStatus,
 } from '../../src/conversation/types.ts';
 import type { ChatMessage } from '../../src/orchestrator/types.ts';
@@ -64,6 +65,20 @@ async function say(memory: ConversationMemory, t: Turn) {
 const user = (content: string): ChatMessage => ({ role: 'user', content });
 const assistant = (content: string): ChatMessage => ({ role: 'assistant', content });
 const contents = async (store: Store, id: string) => (await store.getMessages(id)).map((m) => m.content);
+/** A turn's record with nothing spent: what the tests below vary is given, the rest is empty. */
+const recordOf = (t: Pick<TurnRecord, 'conversationId' | 'runId' | 'newMessages' | 'answer'> & Partial<TurnRecord>) =>
+  ({
+    model: 'm',
+    status: 'completed',
+    events: [],
+    agentsUsed: [],
+    usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
+    promptTokens: 0,
+    completionTokens: 0,
+    startedAt: new Date(),
+    finishedAt: new Date(),
+    ...t,
+  }) satisfies TurnRecord;
 
 /** Plays an id-less linear chat of `turns` turns; returns the conversation id of each turn. */
 async function chatWithoutIds(memory: ConversationMemory, prefix: string, turns: number, owner = '') {
@@ -187,21 +202,16 @@ describe.each(backends)('conversation memory on $name', (backend) => {
     const startedAt = new Date();
     await memory.begin({ turn, model: 'm', runs: [{ runId: 'run_paused_tools', choiceIndex: 0 }], startedAt });
     const call = { id: 'call_oslo', name: 'get_weather', arguments: '{"city":"Oslo"}' };
-    await memory.record({
-      conversationId: turn.conversationId,
-      runId: 'run_paused_tools',
-      model: 'm',
-      newMessages: turn.newMessages,
-      answer: { role: 'assistant', content: '', toolCalls: [call] },
-      status: 'tool_calls',
-      events: [],
-      agentsUsed: [],
-      usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
-      promptTokens: 0,
-      completionTokens: 0,
-      startedAt,
-      finishedAt: new Date(),
-    });
+    await memory.record(
+      recordOf({
+        conversationId: turn.conversationId,
+        runId: 'run_paused_tools',
+        newMessages: turn.newMessages,
+        answer: { role: 'assistant', content: '', toolCalls: [call] },
+        status: 'tool_calls',
+        startedAt,
+      }),
+    );
     await lock.release();
     // The client echoes the call (re-serialising its arguments) and adds the result.
     const resumed = await say(memory, {
@@ -360,22 +370,15 @@ describe.each(backends)('conversation memory on $name', (backend) => {
     await memory.begin({ turn, model: 'm', runs: [{ runId: 'run_lease_2', choiceIndex: 0 }], startedAt: new Date() });
     expect(await leased()).toContain(first.conversationId);
     const record = (owner: string) =>
-      memory.record({
-        conversationId: turn.conversationId,
-        owner,
-        runId: 'run_lease_2',
-        model: 'm',
-        newMessages: turn.newMessages,
-        answer: { role: 'assistant', content: 'lease a2' },
-        status: 'completed',
-        events: [],
-        agentsUsed: [],
-        usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
-        promptTokens: 0,
-        completionTokens: 0,
-        startedAt: new Date(),
-        finishedAt: new Date(),
-      });
+      memory.record(
+        recordOf({
+          conversationId: turn.conversationId,
+          owner,
+          runId: 'run_lease_2',
+          newMessages: turn.newMessages,
+          answer: { role: 'assistant', content: 'lease a2' },
+        }),
+      );
     await expect(record('intruder')).rejects.toThrow(); // refused: the write (and the release in it) rolled back
     expect(await leased()).toContain(first.conversationId);
     await record('');
@@ -391,21 +394,14 @@ describe.each(backends)('conversation memory on $name', (backend) => {
     const turn = await memory.prepare({ lock, messages: [user('q')] });
     await store.close();
     await expect(
-      memory.record({
-        conversationId: turn.conversationId,
-        runId: 'run_lost',
-        model: 'm',
-        newMessages: turn.newMessages,
-        answer: { role: 'assistant', content: 'a' },
-        status: 'completed',
-        events: [],
-        agentsUsed: [],
-        usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
-        promptTokens: 0,
-        completionTokens: 0,
-        startedAt: new Date(),
-        finishedAt: new Date(),
-      }),
+      memory.record(
+        recordOf({
+          conversationId: turn.conversationId,
+          runId: 'run_lost',
+          newMessages: turn.newMessages,
+          answer: { role: 'assistant', content: 'a' },
+        }),
+      ),
     ).rejects.toThrow();
     await lock.release();
   });
@@ -443,21 +439,15 @@ describe('conversation memory across PostgreSQL replicas', () => {
     await replicaA.begin({ turn: turnA, model: 'm', runs: [{ runId: 'run_replica_a', choiceIndex: 0 }], startedAt });
     await new Promise((r) => setTimeout(r, 100)); // B is polling for the lease meanwhile
     expect(bLocked).toBe(false);
-    await replicaA.record({
-      conversationId: id,
-      runId: 'run_replica_a',
-      model: 'm',
-      newMessages: turnA.newMessages,
-      answer: { role: 'assistant', content: 'A answered' },
-      status: 'completed',
-      events: [],
-      agentsUsed: [],
-      usage: { inputTokens: 0, outputTokens: 0, totalTokens: 0 },
-      promptTokens: 0,
-      completionTokens: 0,
-      startedAt,
-      finishedAt: new Date(),
-    });
+    await replicaA.record(
+      recordOf({
+        conversationId: id,
+        runId: 'run_replica_a',
+        newMessages: turnA.newMessages,
+        answer: { role: 'assistant', content: 'A answered' },
+        startedAt,
+      }),
+    );
     await lockA.release();
     expect((await turnB).context.map((m) => m.content)).toEqual(['from A', 'A answered', 'from B']);
   });
