@@ -58,7 +58,7 @@ export function summarise(profile: Profile, top: number, fromUs = 0): string {
     const fn = `${functionName || '(anonymous)'} ${pkg.startsWith('(') ? '' : `${pkg}:${lineNumber + 1}`}`;
     byFunction.set(fn, (byFunction.get(fn) ?? 0) + t);
   }
-  // BENCH_FOCUS=<package>: who calls into that package (the first frame outside it, up the stack).
+  // BENCH_FOCUS=<package or function name>: who calls into it (the first frame outside it, up the stack).
   const callers = new Map<string, number>();
   const focus = process.env.BENCH_FOCUS;
   if (focus) {
@@ -66,14 +66,35 @@ export function summarise(profile: Profile, top: number, fromUs = 0): string {
     for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
     for (const [id, t] of self) {
       let at: number | undefined = id;
-      if (packageOf(byId.get(at)!.callFrame.url, byId.get(at)!.callFrame.functionName) !== focus) continue;
-      while (at !== undefined && packageOf(byId.get(at)!.callFrame.url, byId.get(at)!.callFrame.functionName) === focus)
-        at = parent.get(at);
+      const inFocus = (n: number) => {
+        const { url, functionName } = byId.get(n)!.callFrame;
+        return packageOf(url, functionName) === focus || functionName === focus;
+      };
+      if (!inFocus(at)) continue;
+      while (at !== undefined && inFocus(at)) at = parent.get(at);
       const f = at === undefined ? undefined : byId.get(at)!.callFrame;
       const key = f
         ? `${f.functionName || '(anonymous)'} ${packageOf(f.url, f.functionName)}:${f.lineNumber + 1}`
         : '?';
       callers.set(key, (callers.get(key) ?? 0) + t);
+    }
+  }
+  // BENCH_INCLUSIVE=1: time with each function anywhere on the stack (what its whole subtree costs).
+  const inclusive = new Map<string, number>();
+  if (process.env.BENCH_INCLUSIVE === '1') {
+    const parent = new Map<number, number>();
+    for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+    for (const [id, t] of self) {
+      const seen = new Set<string>();
+      for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+        const { functionName, url, lineNumber } = byId.get(at)!.callFrame;
+        const pkg = packageOf(url, functionName);
+        if (pkg.startsWith('(')) continue;
+        const key = `${functionName || '(anonymous)'} ${pkg}:${lineNumber + 1}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        inclusive.set(key, (inclusive.get(key) ?? 0) + t);
+      }
     }
   }
   const rows = (m: Map<string, number>) =>
@@ -83,7 +104,8 @@ export function summarise(profile: Profile, top: number, fromUs = 0): string {
       .map(([k, t]) => `${((100 * t) / total).toFixed(1).padStart(5)} %  ${k}`)
       .join('\n');
   const focused = focus ? `\n\ncallers of ${focus}:\n${rows(callers)}` : '';
-  return `self time by package:\n${rows(byPackage)}\n\nself time by function:\n${rows(byFunction)}${focused}`;
+  const subtrees = inclusive.size ? `\n\ntime by function, callees included:\n${rows(inclusive)}` : '';
+  return `self time by package:\n${rows(byPackage)}\n\nself time by function:\n${rows(byFunction)}${focused}${subtrees}`;
 }
 
 const profDir = mkdtempSync(join(tmpdir(), 'cortex-profile-'));

@@ -1,7 +1,7 @@
 // Memory that keeps nothing: each request's messages are its whole context. Used where a store is
 // deliberately absent (unit tests of the HTTP layer, benchmarks of the wire); the server uses the
 // stored memory. Locks are real (in this process) so that turn ordering behaves the same.
-import { randomUUID } from 'node:crypto';
+import { newConversationId } from '../run/run-ids.ts';
 import { KeyedMutex } from './keyed-mutex.ts';
 import { waitDeadline } from './wait-deadline.ts';
 import {
@@ -20,7 +20,7 @@ export class StatelessMemory implements ConversationMemory {
   private readonly mutex = new KeyedMutex();
 
   async lock(input: LockTurnInput, options: LockOptions = {}): Promise<ConversationLock> {
-    const conversationId = input.conversationId ?? `conv_${randomUUID()}`;
+    const conversationId = input.conversationId ?? newConversationId();
     let unlock = this.mutex.tryLock(conversationId);
     if (!unlock) {
       const started = Date.now();

@@ -3,7 +3,7 @@
 // prepare() assembles the context (system prompt kept, oldest turns dropped to fit
 // OPENAI_COMPAT_MAX_CONTEXT_TOKENS, reading only as much history as the window needs); begin()
 // writes the user's messages and the running run(s); record() ends each run and appends the answer.
-import { randomUUID } from 'node:crypto';
+import { newConversationId } from '../run/run-ids.ts';
 import type { ChatMessage, RunCheckpoint } from '../orchestrator/types.ts';
 import { compactTrace } from '../store/trace.ts';
 import type { NewMessage, Store, StoredMessage } from '../store/types.ts';
@@ -110,7 +110,7 @@ export class StoredMemory implements ConversationMemory {
     // No id: the history decides. A plan that continues a stored conversation is made again under
     // its lock, as another turn may have moved it on while this one waited (then this one branches).
     // A plan for the minted id (a new conversation, or a branch) is final: nobody else knows the id.
-    const minted = `conv_${randomUUID()}`;
+    const minted = newConversationId();
     const answersToolCalls = rest.at(-1)?.role === 'tool';
     const holdPlan = async (lock: LeasedLock, plan: TurnPlan) => {
       const source = plan.history?.conversationId;
