@@ -104,8 +104,39 @@ export function summarise(profile: Profile, top: number, fromUs = 0): string {
       .map(([k, t]) => `${((100 * t) / total).toFixed(1).padStart(5)} %  ${k}`)
       .join('\n');
   const focused = focus ? `\n\ncallers of ${focus}:\n${rows(callers)}` : '';
+  // BENCH_OWN=1: each sample to the innermost project frame on its stack (src/: the code that caused
+  // the work, with the libraries and node internals it called), or to the outermost frame if none.
+  const owned = new Map<string, number>();
+  if (process.env.BENCH_OWN === '1') {
+    const parent = new Map<number, number>();
+    for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+    const label = (n: number) => {
+      const { functionName, url, lineNumber } = byId.get(n)!.callFrame;
+      return `${functionName || '(anonymous)'} ${packageOf(url, functionName)}:${lineNumber + 1}`;
+    };
+    for (const [id, t] of self) {
+      let key: string | undefined;
+      let outer = id;
+      for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+        if (byId.get(at)!.callFrame.url.includes('/src/')) {
+          key = label(at);
+          break;
+        }
+        if (byId.get(at)!.callFrame.functionName !== '(root)') outer = at;
+      }
+      key ??= `[${label(outer)}]`;
+      owned.set(key, (owned.get(key) ?? 0) + t);
+      // BENCH_OWN_DETAIL=<text>: what the samples of the matching entries spend their own time in.
+      const detail = process.env.BENCH_OWN_DETAIL;
+      if (detail && key.includes(detail)) {
+        const self = `  ${label(id)} <- ${parent.has(id) ? label(parent.get(id)!) : ''}`;
+        owned.set(self, (owned.get(self) ?? 0) + t);
+      }
+    }
+  }
+  const own = owned.size ? `\n\ntime by the innermost project function:\n${rows(owned)}` : '';
   const subtrees = inclusive.size ? `\n\ntime by function, callees included:\n${rows(inclusive)}` : '';
-  return `self time by package:\n${rows(byPackage)}\n\nself time by function:\n${rows(byFunction)}${focused}${subtrees}`;
+  return `self time by package:\n${rows(byPackage)}\n\nself time by function:\n${rows(byFunction)}${focused}${subtrees}${own}`;
 }
 
 const profDir = mkdtempSync(join(tmpdir(), 'cortex-profile-'));

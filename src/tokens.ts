@@ -104,6 +104,7 @@ export class TokenCounter {
   // What this turn counted, for the rate of the texts beyond its budget.
   private turnChars = 0;
   private turnTokens = 0;
+  private readonly roleTokens = new Map<string, number>();
 
   constructor(model: string) {
     this.encoding = encodingForModel(model);
@@ -123,8 +124,18 @@ export class TokenCounter {
   /** Tokens of one message inside a chat prompt, overhead included. */
   countMessage(message: CountableMessage): number {
     return (
-      3 + this.count(message.role) + this.count(message.content) + (message.name ? this.count(message.name) + 1 : 0)
+      3 + this.countRole(message.role) + this.count(message.content) + (message.name ? this.count(message.name) + 1 : 0)
     );
+  }
+
+  /** A role's tokens, remembered: every message has one, and there are five of them. */
+  private countRole(role: string): number {
+    let tokens = this.roleTokens.get(role);
+    if (tokens === undefined) {
+      tokens = this.count(role);
+      if (this.roleTokens.size < 16) this.roleTokens.set(role, tokens);
+    }
+    return tokens;
   }
 
   /** Prompt tokens of a whole chat, as OpenAI reports them in `usage.prompt_tokens`. */

@@ -27,13 +27,13 @@ export interface Costed {
 }
 
 /**
- * The newest messages that fit in `budget` tokens, whole, oldest first. A window never starts
- * with a tool result whose call was cut off.
+ * The newest messages that fit in `budget` tokens, whole, oldest first, with their costs. A window
+ * never starts with a tool result whose call was cut off.
  */
-export function fitToBudget(messages: Costed[], budget: number): ChatMessage[] {
+export function fitToBudget(messages: Costed[], budget: number): Costed[] {
   let used = 0;
   let start = messages.length;
   while (start > 0 && used + messages[start - 1].cost <= budget) used += messages[--start].cost;
   while (start < messages.length && messages[start].m.role === 'tool') start++;
-  return messages.slice(start).map((c) => c.m);
+  return messages.slice(start);
 }

@@ -169,7 +169,8 @@ export class StoredMemory implements ConversationMemory {
     const { plan } = state;
     const systemText = state.requestedSystem ?? state.storedSystem;
     const system: ChatMessage[] = systemText ? [{ role: 'system', content: systemText }] : [];
-    const budget = this.maxContextTokens - PRIMING_TOKENS - (system[0] ? this.tokens.countMessage(system[0]) : 0);
+    const systemCost = system[0] ? this.tokens.countMessage(system[0]) : 0;
+    const budget = this.maxContextTokens - PRIMING_TOKENS - systemCost;
 
     const fresh = plan.newMessages.map((m) => ({ m, cost: this.tokens.countMessage(m) }));
     state.newCosted = fresh.map((f) => ({ ...f.m, tokenCount: f.cost })); // counted once: begin() stores these
@@ -184,12 +185,14 @@ export class StoredMemory implements ConversationMemory {
     const candidates = [...history.map((m) => ({ m: strip(m), cost: m.tokenCount })), ...fresh];
     let window = fitToBudget(candidates, budget);
     // Whatever the budget, the agents must see the message they are answering.
-    const answering = plan.newMessages.at(-1) ?? (history.length ? strip(history[history.length - 1]) : undefined);
+    const answering = candidates.at(-1);
     if (!window.length && answering) window = [answering];
 
     return {
       conversationId: lock.conversationId,
-      context: [...system, ...window],
+      context: [...system, ...window.map((c) => c.m)],
+      // From the counts at hand (stored rows carry theirs): the context is not tokenised again.
+      promptTokens: PRIMING_TOKENS + systemCost + window.reduce((n, c) => n + c.cost, 0),
       // As before: a system prompt that changes is part of what the turn adds.
       newMessages: systemChanged(state)
         ? [{ role: 'system', content: state.requestedSystem! }, ...plan.newMessages]

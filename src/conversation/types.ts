@@ -49,6 +49,11 @@ export interface PreparedTurn {
   context: ChatMessage[];
   /** What this request adds to the transcript (nothing the store already had). */
   newMessages: ChatMessage[];
+  /**
+   * The context's prompt tokens, where memory knows them from the counts it assembled the window
+   * with (stored messages carry theirs); otherwise they are counted from the context.
+   */
+  promptTokens?: number;
   /** Releases the conversation's lock (the one prepare() took, or the one it was given). Idempotent. */
   release(): Promise<void>;
 }

@@ -179,6 +179,7 @@ export class ChatRun implements AsyncDisposable {
           conversationId,
           choices,
           context: turn.context,
+          promptTokens: turn.promptTokens,
           newMessages: turn.newMessages,
           resume,
           startedAt,
@@ -203,6 +204,7 @@ export class ChatRun implements AsyncDisposable {
     conversationId: string;
     choices: Choice[];
     context: ChatMessage[];
+    promptTokens: number | undefined;
     newMessages: ChatMessage[];
     resume: RunCheckpoint | undefined;
     startedAt: Date;
@@ -220,7 +222,7 @@ export class ChatRun implements AsyncDisposable {
     this.newMessages = init.newMessages;
     this.resumed = init.resume;
     this.startedAt = init.startedAt;
-    this.promptTokens = deps.tokens.countChat(init.context);
+    this.promptTokens = init.promptTokens ?? deps.tokens.countChat(init.context);
 
     this.abort = new AbortController();
     this.signal = this.abort.signal;
