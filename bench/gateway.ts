@@ -4,7 +4,7 @@
 // plain and streamed, at 32 connections; then the added median latency at concurrency 1.
 // Run: npm run bench -- gateway
 import { createRequire } from 'node:module';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, startPrinting, startServer, type Child } from './lib-processes.ts';
@@ -136,12 +136,31 @@ function cpuMs(pid: number | undefined): number | undefined {
 }
 const CLOCK_TICKS = 100;
 
+/** CPU time (ms) by thread name (the event loop is `MainThread`, worker threads `WorkerThread`). */
+function threadCpuMs(pid: number | undefined): Map<string, number> {
+  const out = new Map<string, number>();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+      const group = name === 'MainThread' || name === 'WorkerThread' ? name : 'other threads';
+      out.set(group, (out.get(group) ?? 0) + ms);
+    }
+  } catch {
+    // a thread that ended meanwhile, or no /proc: what was read is reported
+  }
+  return out;
+}
+
 try {
   const rows: Record<'plain' | 'stream', LoadResult[]> = { plain: [], stream: [] };
   const cpu: string[] = [];
   for (const mode of ['plain', 'stream'] as const)
     for (const t of targets) {
       const before = cpuMs(t.pid);
+      const threadsBefore = threadCpuMs(t.pid);
       const r = await load(`${t.label}, ${mode}`, t.url, request(mode === 'stream'), {
         connections: CONNECTIONS,
         seconds: SECONDS,
@@ -152,6 +171,12 @@ try {
       // CPU per request is what a loaded machine distorts least: the others' load slows the wall clock.
       if (before !== undefined && after !== undefined)
         cpu.push(`${r.label.padEnd(44)} ${((after - before) / (r.rps * SECONDS)).toFixed(3).padStart(8)}`);
+      // Cortex Flow's by thread: the event loop, the store's thread (WorkerThread), the rest (GC, libuv).
+      if (t === targets[3])
+        for (const [name, ms] of threadCpuMs(t.pid))
+          cpu.push(
+            `${`  of which ${name}`.padEnd(44)} ${((ms - (threadsBefore.get(name) ?? 0)) / (r.rps * SECONDS)).toFixed(3).padStart(8)}`,
+          );
     }
   printTable([...rows.plain, ...rows.stream]);
   if (cpu.length)

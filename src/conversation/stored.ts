@@ -247,12 +247,15 @@ export class StoredMemory implements ConversationMemory {
     }
     const systemPrompt = turn.newMessages.find((m) => m.role === 'system')?.content;
     const releaseLease = state && this.lastWrite(state, turn) ? state.lock.lease.holder : undefined;
+    // A begun turn's messages and title are stored already: the store writes them only for a run it
+    // does not know, so they are neither counted again nor sent.
+    const begun = state?.begun === true;
     await this.store.finishTurn({
       conversationId: turn.conversationId,
       owner,
-      title: titleOf(turn.newMessages),
+      title: begun ? '' : titleOf(turn.newMessages),
       systemPrompt,
-      messages: main ? this.costed(turn.newMessages.filter((m) => m.role !== 'system')) : [],
+      messages: main && !begun ? this.costed(turn.newMessages.filter((m) => m.role !== 'system')) : [],
       answer: main && turn.answer ? { ...turn.answer, tokenCount: this.answerTokens(turn) } : null,
       run: {
         id: turn.runId,
