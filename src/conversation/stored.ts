@@ -339,7 +339,9 @@ export class StoredMemory implements ConversationMemory {
 
 function titleOf(messages: ChatMessage[]): string {
   const firstUser = messages.find((m) => m.role === 'user')?.content ?? 'New conversation';
-  return firstUser.replace(/\s+/g, ' ').trim().slice(0, 80) || 'New conversation';
+  // Whitespace is collapsed in the head of the message only: a long message is not scanned whole.
+  const head = firstUser.trimStart().slice(0, 4 * 80);
+  return head.replace(/\s+/g, ' ').trim().slice(0, 80) || 'New conversation';
 }
 
 function systemOf(messages: ChatMessage[], stored: string | null | undefined) {
