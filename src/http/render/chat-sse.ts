@@ -30,7 +30,8 @@ export async function streamChat(run: ChatRun, reply: FastifyReply, deps: AppDep
   const hookHeaders = reply.getHeaders() as Record<string, string>;
   reply.hijack(); // from here on we own the socket: SSE frames, not a JSON body
   try {
-    sse.open(200, { ...hookHeaders, ...runHeaders(run) });
+    // The role frames follow in this same turn (streamFrames writes them before its first await).
+    sse.open(200, { ...hookHeaders, ...runHeaders(run) }, { withFirstFrames: true });
     await streamFrames(run, sse, deps, chat);
   } catch (err) {
     reply.request.log.error({ err }, 'stream failed');
