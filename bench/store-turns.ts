@@ -33,7 +33,7 @@ function trace(runId: string, at: number): RunEvent[] {
     { type: 'text_delta', text: ANSWER, at },
     {
       type: 'usage',
-      usage: { agent: 'supervisor', model: 'mock', inputTokens: 20, outputTokens: 12, totalTokens: 32 },
+      usage: { agent: 'supervisor', model: 'mock', inputTokens: 20, outputTokens: 12 },
       at,
     },
     {
