@@ -173,6 +173,15 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX responses_v6_by_conversation ON responses (conversation_id) WHERE ${V6_RESPONSE};
     `,
   },
+  {
+    version: 9,
+    name: 'runs by conversation: one index',
+    // (conversation_id) is a prefix of (conversation_id, started_at, id): every look-up of a
+    // conversation's runs uses that one, and a new run updates one index fewer.
+    sql: `
+      DROP INDEX runs_by_conversation;
+    `,
+  },
 ];
 
 const MIGRATION_LOCK = 0x43_46_4d_47; // "CFMG": one replica migrates, the others wait

@@ -21,38 +21,55 @@ export async function relaxDurability(tx: Sql): Promise<void> {
   if (tx.dialect === 'postgres') await tx.run('SET LOCAL synchronous_commit = off');
 }
 
-/** Creates the conversation if new, then locks it and checks it is the writer's own. */
+/**
+ * Creates the conversation if new, or else locks it and checks it is the writer's own. Whether this
+ * call created it.
+ */
 export async function claimConversation(
   tx: Sql,
   t: { conversationId: string; owner: string; title: string; systemPrompt?: string },
   now: string,
-): Promise<void> {
-  await tx.run(
-    'INSERT INTO conversations (id, owner, title, system_prompt, message_count, created_at, updated_at) VALUES (?, ?, ?, ?, 0, ?, ?) ON CONFLICT (id) DO NOTHING',
+): Promise<boolean> {
+  // A row the INSERT returns is new and the writer's own: no second look-up. Nobody else can lock
+  // it before this transaction ends (on PostgreSQL, another insert of the id waits for it).
+  const created = await tx.get(
+    'INSERT INTO conversations (id, owner, title, system_prompt, message_count, created_at, updated_at) VALUES (?, ?, ?, ?, 0, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING owner',
     [t.conversationId, t.owner, storedText(t.title), storedText(t.systemPrompt ?? null), now, now],
   );
+  if (created) return true;
+  await lockConversation(tx, t.conversationId, t.owner);
+  return false;
+}
+
+/** Locks a stored conversation for this transaction's writes and checks it is the writer's own. */
+export async function lockConversation(tx: Sql, conversationId: string, owner: string): Promise<void> {
   // The row lock serialises writes to one conversation across replicas (SQLite's write lock
   // already does, from BEGIN IMMEDIATE).
   const lock = tx.dialect === 'postgres' ? ' FOR UPDATE' : '';
-  const conv = await tx.get<{ owner: string }>(`SELECT owner FROM conversations WHERE id = ?${lock}`, [
-    t.conversationId,
-  ]);
-  if (!conv || conv.owner !== t.owner) throw new ForeignConversationError(t.conversationId);
+  const conv = await tx.get<{ owner: string }>(`SELECT owner FROM conversations WHERE id = ?${lock}`, [conversationId]);
+  if (!conv || conv.owner !== owner) throw new ForeignConversationError(conversationId);
 }
 
-/** Appends after the last stored message, each with its place in the owner's hash chain; the last's hash. */
+/** Where a transcript ends: its last message's seq (the message count) and chain hash. */
+export interface TranscriptEnd {
+  seq: number;
+  hash: string;
+}
+
+/**
+ * Appends after the last stored message, each with its place in the owner's hash chain; where the
+ * transcript then ends. `empty`: the conversation is known to hold no message (no need to look).
+ */
 export async function appendMessages(
   tx: Sql,
   conversationId: string,
   owner: string,
   messages: NewMessage[],
   now: string,
-): Promise<string | undefined> {
+  empty = false,
+): Promise<TranscriptEnd | undefined> {
   if (!messages.length) return undefined;
-  const last = await tx.get<{ seq: number; chain_hash: string | null }>(
-    'SELECT seq, chain_hash FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT 1',
-    [conversationId],
-  );
+  const last = empty ? undefined : await lastMessage(tx, conversationId);
   let seq = Number(last?.seq ?? 0);
   let hash = !last ? chainRoot(owner) : (last.chain_hash ?? (await backfillChain(tx, conversationId, owner)));
   for (const m of messages) {
@@ -75,7 +92,14 @@ export async function appendMessages(
       ],
     );
   }
-  return hash;
+  return { seq, hash };
+}
+
+function lastMessage(tx: Sql, conversationId: string) {
+  return tx.get<{ seq: number; chain_hash: string | null }>(
+    'SELECT seq, chain_hash FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT 1',
+    [conversationId],
+  );
 }
 
 /** Messages stored before the hash chain existed get theirs when their conversation next grows. */
@@ -126,21 +150,33 @@ export async function supersede(tx: Sql, conversationId: string, oldRunId: strin
 /**
  * After the transcript changed: its length, the chain hash of its last message (how an id-less
  * client continuing it finds it) and the time. A turn that begins (`newTurn`) also ends the
- * retryability of the one before it.
+ * retryability of the one before it. `end`: where the transcript ends, when this transaction's
+ * last change to it was an append (which knows); otherwise it is read back.
  */
 export async function touchConversation(
   tx: Sql,
   conversationId: string,
   now: string,
+  end: TranscriptEnd | undefined,
   systemPrompt?: string,
   newTurn = false,
 ): Promise<void> {
   const retry = newTurn ? ', retry_hash = NULL, retry_run_id = NULL, retry_depth = NULL' : '';
+  const rest = `updated_at = ?, system_prompt = COALESCE(?, system_prompt)${retry} WHERE id = ?`;
+  const restParams = [now, storedText(systemPrompt ?? null), conversationId];
+  if (end) {
+    await tx.run(`UPDATE conversations SET message_count = ?, head_hash = ?, ${rest}`, [
+      end.seq,
+      end.hash,
+      ...restParams,
+    ]);
+    return;
+  }
+  // Messages deleted (a retry's partial answer), copied (a branch) or none stored at all.
   await tx.run(
     'UPDATE conversations SET message_count = COALESCE((SELECT MAX(seq) FROM messages WHERE conversation_id = ?), 0), ' +
-      'head_hash = (SELECT chain_hash FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT 1), ' +
-      `updated_at = ?, system_prompt = COALESCE(?, system_prompt)${retry} WHERE id = ?`,
-    [conversationId, conversationId, now, storedText(systemPrompt ?? null), conversationId],
+      `head_hash = (SELECT chain_hash FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT 1), ${rest}`,
+    [conversationId, conversationId, ...restParams],
   );
 }
 

@@ -12,6 +12,7 @@ import {
   copyPrefix,
   finishRun,
   insertRun,
+  lockConversation,
   relaxDurability,
   supersede,
   toConversation,
@@ -183,9 +184,9 @@ export class SqlStore implements Store {
   async appendTurn(turn: NewTurn): Promise<void> {
     await this.db.transaction(async (tx) => {
       const now = new Date().toISOString();
-      await claimConversation(tx, turn, now);
-      await appendMessages(tx, turn.conversationId, turn.owner, turn.messages, now);
-      await touchConversation(tx, turn.conversationId, now, turn.systemPrompt, true);
+      const created = await claimConversation(tx, turn, now);
+      const end = await appendMessages(tx, turn.conversationId, turn.owner, turn.messages, now, created);
+      await touchConversation(tx, turn.conversationId, now, end, turn.systemPrompt, true);
       await insertRun(tx, turn.run);
       if (RETRYABLE.has(turn.run.status)) await markRetryable(tx, turn.conversationId, turn.run.id);
     });
@@ -290,22 +291,23 @@ export class SqlStore implements Store {
   async beginTurn(start: TurnStart): Promise<void> {
     await this.db.transaction(async (tx) => {
       const now = new Date().toISOString();
-      await claimConversation(tx, start, now);
+      const created = await claimConversation(tx, start, now);
       if (start.lease) await takeLease(tx, start.conversationId, start.lease);
       if (start.branchFrom) await copyPrefix(tx, start.conversationId, start.owner, start.branchFrom);
       const runId = start.runs[0]?.id;
       if (start.supersedes && runId) await supersede(tx, start.conversationId, start.supersedes, runId);
-      const head = await appendMessages(
+      const end = await appendMessages(
         tx,
         start.conversationId,
         start.owner,
         start.messages.map((m) => ({ ...m, runId: m.runId ?? runId })),
         now,
+        created && !start.branchFrom, // created now: no message, unless a branch copied some
       );
       // A retry stores no message, but the turn it retries is this conversation's from now on.
-      const stored = head ?? (start.supersedes ? await lastChainHash(tx, start.conversationId) : undefined);
+      const stored = end?.hash ?? (start.supersedes ? await lastChainHash(tx, start.conversationId) : undefined);
       if (stored) await supersedeRetries(tx, stored);
-      await touchConversation(tx, start.conversationId, now, start.systemPrompt, true);
+      await touchConversation(tx, start.conversationId, now, end, start.systemPrompt, true);
       for (const r of start.runs) {
         await insertRun(tx, {
           id: r.id,
@@ -329,13 +331,20 @@ export class SqlStore implements Store {
   async finishTurn(finish: TurnFinish): Promise<void> {
     await this.db.transaction(async (tx) => {
       const now = new Date().toISOString();
-      const begun = await tx.get<{ owner: string }>('SELECT owner FROM runs WHERE id = ?', [finish.run.id]);
+      const begun = await tx.get<{ owner: string; conversation_id: string }>(
+        'SELECT owner, conversation_id FROM runs WHERE id = ?',
+        [finish.run.id],
+      );
       if (begun && begun.owner !== finish.owner) throw new ForeignConversationError(finish.conversationId);
-      await claimConversation(tx, finish, now);
+      // A run begun in this conversation by the same owner vouches for it: it exists and is the
+      // owner's (a conversation's runs go with it). PostgreSQL still locks its row.
+      const vouched = begun?.conversation_id === finish.conversationId;
+      if (vouched && tx.dialect === 'postgres') await lockConversation(tx, finish.conversationId, finish.owner);
+      const created = !vouched && (await claimConversation(tx, finish, now));
       const messages = begun ? [] : finish.messages;
       const answer = finish.answer ? [{ ...finish.answer, runId: finish.run.id }] : [];
-      await appendMessages(tx, finish.conversationId, finish.owner, [...messages, ...answer], now);
-      await touchConversation(tx, finish.conversationId, now, begun ? undefined : finish.systemPrompt, !begun);
+      const end = await appendMessages(tx, finish.conversationId, finish.owner, [...messages, ...answer], now, created);
+      await touchConversation(tx, finish.conversationId, now, end, begun ? undefined : finish.systemPrompt, !begun);
       if (finish.response) await insertResponse(tx, finish.response);
       // The turn's last write also ends its lease: no transaction of its own for the release.
       if (finish.releaseLease)

@@ -309,6 +309,39 @@ export function storeContract(
       expect(await store.getConversation('c-begin', 'k1')).toMatchObject({ messageCount: 2, systemPrompt: 'Sys.' });
     });
 
+    it("ends where its last message is, whichever choice ends last; another owner's turn is refused", async () => {
+      const q: ChatMessage = { role: 'user', content: 'choices q' };
+      const a: ChatMessage = { role: 'assistant', content: 'choices a' };
+      const started = new Date().toISOString();
+      const begin = (owner: string, runIds: string[]) =>
+        store.beginTurn({
+          conversationId: 'c-choices',
+          owner,
+          title: 't',
+          messages: [{ ...q, tokenCount: 1 }],
+          runs: runIds.map((id) => ({ id, model: 'm', startedAt: started })),
+        });
+      const finish = (owner: string, runId: string, answer: ChatMessage | null) =>
+        store.finishTurn({
+          conversationId: 'c-choices',
+          owner,
+          title: 't',
+          messages: [],
+          answer: answer && { ...answer, tokenCount: 1 },
+          run: run('c-choices', owner, { id: runId }),
+        });
+      await begin('k-choices', ['run-choices-0', 'run-choices-1']);
+      await expect(begin('k-other', ['run-choices-other'])).rejects.toBeInstanceOf(ForeignConversationError);
+      await finish('k-choices', 'run-choices-0', a);
+      const ends = [{ id: 'c-choices', messageCount: 2 }];
+      expect(await store.conversationsEndingWith('k-choices', [q, a])).toMatchObject(ends);
+      await expect(finish('k-other', 'run-choices-1', null)).rejects.toBeInstanceOf(ForeignConversationError);
+      await finish('k-choices', 'run-choices-1', null); // a second choice stores no answer
+      expect(await store.conversationsEndingWith('k-choices', [q, a])).toMatchObject(ends);
+      expect(await store.getConversation('c-choices', 'k-choices')).toMatchObject({ messageCount: 2 });
+      expect(await store.getRun('run-choices-1', 'k-choices')).toMatchObject({ status: 'completed' });
+    });
+
     it('branches by copying a prefix, and a retry supersedes the failed partial answer', async () => {
       for (let i = 1; i <= 3; i++) await store.appendTurn(turn('c-trunk', [`t q${i}`, `t a${i}`], { owner: 'k1' }));
       const now = new Date().toISOString();
