@@ -8,6 +8,8 @@
 import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
+import { Agent as UndiciAgent } from 'undici';
+import { postAnswer, type UpstreamAnswer } from './upstream-answer.ts';
 
 const REDIRECT = new Set([301, 302, 303, 307, 308]);
 
@@ -15,15 +17,16 @@ const REDIRECT = new Set([301, 302, 303, 307, 308]);
 export interface KeepAlivePool {
   fetch: typeof fetch;
   /**
-   * One POST, answered with the bare node:http response (no WHATWG wrapping): for a caller that
-   * parses the body itself (src/llm/openai-wire.ts). A connection failure is the socket's own error.
+   * One POST over undici's dispatcher, answered without any stream wrapping (src/llm/upstream-answer.ts):
+   * for a caller that parses the body itself (src/llm/openai-wire.ts). A connection failure is the
+   * connection's own error.
    */
   post(
     url: URL,
     headers: Record<string, string>,
     body: string,
     signal: AbortSignal | undefined,
-  ): Promise<IncomingMessage>;
+  ): Promise<UpstreamAnswer>;
 }
 
 export function keepAliveFetch(): typeof fetch {
@@ -70,17 +73,11 @@ export function keepAlivePool(): KeepAlivePool {
       return asResponse(res, status);
     });
   };
-  const post: KeepAlivePool['post'] = (url, headers, body, signal) => {
-    const protocol = url.protocol as keyof typeof agents;
-    const request = protocol === 'https:' ? httpsRequest : httpRequest;
-    const req = request(url, { method: 'POST', headers, agent: agents[protocol], signal });
-    const answered = new Promise<IncomingMessage>((resolve, reject) => {
-      req.on('response', resolve);
-      req.on('error', (err) => reject(signal?.aborted ? signal.reason : err));
-    });
-    req.end(body);
-    return answered;
-  };
+  // No header or body timeouts (undici's default is 300 s each): a model may think longer than that
+  // between tokens, and the run's own deadlines decide when a call has taken too long.
+  const dispatcher = new UndiciAgent({ connections: 256, headersTimeout: 0, bodyTimeout: 0 });
+  const post: KeepAlivePool['post'] = (url, headers, body, signal) =>
+    postAnswer(dispatcher, url, headers, body, signal);
   return {
     fetch: (input, init) => {
       try {

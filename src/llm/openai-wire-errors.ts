@@ -1,8 +1,8 @@
 // The upstream's failures on the lean OpenAI-wire path, as the AI SDK's providers report them
 // (`APICallError`, with the same status, message, data and retryability), so that the retries,
 // the fallback and `classifyError()` cannot tell the two paths apart.
-import type { IncomingMessage } from 'node:http';
 import { APICallError } from '@ai-sdk/provider';
+import type { UpstreamAnswer } from './upstream-answer.ts';
 
 /** What an error report names of the call: where it went, what it sent, what came back. */
 export interface CallInfo {
@@ -39,15 +39,13 @@ export function bodyError(err: unknown, status: number | undefined, call: CallIn
 }
 
 /** An error status, as the providers report it: the upstream's own message when it sent one. */
-export async function failedResponse(res: IncomingMessage, status: number, call: CallInfo): Promise<unknown> {
+export async function failedResponse(res: UpstreamAnswer, status: number, call: CallInfo): Promise<unknown> {
   let text = '';
-  try {
-    res.setEncoding('utf8');
-    for await (const piece of res) text += piece as string;
-  } catch {
-    // A body that breaks off leaves the status and what arrived to report.
-    if (call.signal?.aborted) return call.signal.reason;
-  }
+  // A body that breaks off leaves the status and what arrived to report.
+  const broken = await new Promise<boolean>((settle) =>
+    res.listen({ data: (piece) => (text += piece), end: () => settle(false), error: () => settle(true) }),
+  );
+  if (broken && call.signal?.aborted) return call.signal.reason;
   const common = {
     url: call.url,
     requestBodyValues: call.body,
@@ -64,7 +62,7 @@ export async function failedResponse(res: IncomingMessage, status: number, call:
       // not JSON: the status text is the message
     }
   }
-  return new APICallError({ ...common, message: res.statusMessage ?? `status ${status}` });
+  return new APICallError({ ...common, message: res.statusText || `status ${status}` });
 }
 
 // An error frame before any output, as the OpenAI provider reports it: its status read from the

@@ -1,11 +1,11 @@
-// The parts of one streamed Chat Completions answer, read from the node:http response as it
+// The parts of one streamed Chat Completions answer, read from the upstream's answer as it
 // arrives: SSE split by hand (src/llm/sse-data.ts), chunks turned into stream parts
 // (src/llm/openai-wire-chunks.ts), handed out by `read()` as a web stream reader would.
-import type { IncomingMessage } from 'node:http';
 import { ChatChunkReader, type WireFlavor } from './openai-wire-chunks.ts';
 import { bodyError, streamError, type CallInfo } from './openai-wire-errors.ts';
 import type { PartReader, StreamPart } from './part-reader.ts';
 import { SseDataReader } from './sse-data.ts';
+import type { AnswerListener, UpstreamAnswer } from './upstream-answer.ts';
 
 const HIGH_WATER = 64;
 
@@ -14,8 +14,8 @@ const HIGH_WATER = 64;
  * queue only while the caller is busy (the body is paused when it grows); a waiting `read()` gets
  * the next part directly.
  */
-export class ChatPartsReader implements PartReader {
-  private readonly res: IncomingMessage;
+export class ChatPartsReader implements PartReader, AnswerListener {
+  private readonly res: UpstreamAnswer;
   private readonly call: CallInfo;
   private readonly sse = new SseDataReader();
   private readonly chunks: ChatChunkReader;
@@ -31,18 +31,14 @@ export class ChatPartsReader implements PartReader {
   /** Settles once the answer's first output (or its end, or an unreadable chunk) arrived. */
   readonly firstOutput: Promise<void>;
 
-  constructor(res: IncomingMessage, flavor: WireFlavor, call: CallInfo) {
+  constructor(res: UpstreamAnswer, flavor: WireFlavor, call: CallInfo) {
     this.res = res;
     this.call = call;
     this.flavor = flavor;
     this.chunks = new ChatChunkReader(flavor, this.push);
     this.firstOutput = new Promise((resolve, reject) => (this.opening = { resolve, reject }));
     if (flavor !== 'openai') this.opened();
-    res.setEncoding('utf8');
-    res.on('data', this.onData);
-    res.on('end', this.onEnd);
-    res.on('error', this.onError);
-    res.on('close', this.onClose);
+    res.listen(this);
   }
 
   read(): Promise<ReadableStreamReadResult<StreamPart>> {
@@ -91,7 +87,7 @@ export class ChatPartsReader implements PartReader {
     }
   };
 
-  private readonly onData = (piece: string): void => {
+  readonly data = (piece: string): void => {
     if (this.ended) return;
     this.sse.feed(piece, this.onEvent);
   };
@@ -112,7 +108,7 @@ export class ChatPartsReader implements PartReader {
     if (this.chunks.sawOutput) this.opened();
   };
 
-  private readonly onEnd = (): void => {
+  readonly end = (): void => {
     if (this.ended) return;
     this.chunks.end();
     this.ended = true;
@@ -120,16 +116,11 @@ export class ChatPartsReader implements PartReader {
     this.settleWaiter();
   };
 
-  private readonly onError = (err: unknown): void => this.fail(err);
-
-  private readonly onClose = (): void => {
-    // Closed before its end without an error event: the connection went away mid-answer.
-    if (!this.ended && this.failure === undefined) this.fail(new Error('aborted'));
-  };
+  readonly error = (err: unknown): void => this.fail(err);
 
   private fail(err: unknown): void {
     if (this.ended || this.failure !== undefined) return;
-    this.failure = bodyError(err, this.res.statusCode, this.call);
+    this.failure = bodyError(err, this.res.status, this.call);
     if (this.opening) {
       this.opening.reject(this.failure);
       this.opening = undefined;

@@ -2,12 +2,11 @@
 // provider model as the AI SDK builds it, plus `openParts`, which makes the same streamed Chat
 // Completions call without the SDK's transport. The request body is the SDK's own (its `getArgs`:
 // messages, tools, response_format, sampling, provider options), sent with the SDK's headers over
-// the keep-alive pool; the answer is read from the node:http response as it arrives: SSE split by
+// undici's dispatcher; the answer is read as it arrives (src/llm/upstream-answer.ts): SSE split by
 // hand, one JSON.parse per chunk, no web streams (the SDK pipes the body through six of them) and no
 // zod per chunk. Failures are the SDK's `APICallError`s, so retries, the fallback and the error
 // classification treat both paths alike. A provider whose model does not look as expected (another
 // SDK version) is left as it is: `doStream()` then serves every call.
-import type { IncomingMessage } from 'node:http';
 import { createRequire } from 'node:module';
 import type { LanguageModelV3, LanguageModelV3CallOptions } from '@ai-sdk/provider';
 import type { KeepAlivePool } from './http-fetch.ts';
@@ -15,6 +14,7 @@ import type { WireFlavor } from './openai-wire-chunks.ts';
 import { connectionError, failedResponse, type CallInfo } from './openai-wire-errors.ts';
 import { ChatPartsReader } from './openai-wire-reader.ts';
 import type { PartReader, PartSource } from './part-reader.ts';
+import type { UpstreamAnswer } from './upstream-answer.ts';
 
 /** The parts of the SDK's chat model this path builds on (not in its public types). */
 interface SdkChatModel extends LanguageModelV3 {
@@ -92,27 +92,20 @@ async function open(
   headers: Record<string, string>,
   flavor: WireFlavor,
 ): Promise<PartReader> {
-  let res: IncomingMessage;
+  let res: UpstreamAnswer;
   try {
     res = await pool.post(new URL(call.url), headers, JSON.stringify(call.body), call.signal);
   } catch (err) {
     throw connectionError(err, call);
   }
-  call.responseHeaders = headersOf(res);
-  const status = res.statusCode ?? 502;
+  call.responseHeaders = res.headers;
+  const status = res.status;
   if (status < 200 || status > 299) throw await failedResponse(res, status, call);
   const reader = new ChatPartsReader(res, flavor, call);
   // The OpenAI provider fails the call itself (retryable by status) when the stream's first frame
   // is an error, rather than starting an answer with it.
   if (flavor === 'openai') await reader.firstOutput;
   return reader;
-}
-
-function headersOf(res: IncomingMessage): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(res.headers))
-    if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : value;
-  return out;
 }
 
 /**

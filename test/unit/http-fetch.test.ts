@@ -1,12 +1,14 @@
-// The keep-alive fetch under the OpenAI-style providers (src/llm/http-fetch.ts): the parts of fetch
+// The keep-alive pool under the OpenAI-style providers (src/llm/http-fetch.ts): the parts of fetch
 // the providers and the run rely on. A body streams as it arrives, a connection failure reads as
 // fetch's own `TypeError('fetch failed')` with the cause, and both a cancelled body and an aborted
-// signal close the connection, so that stopping a run reaches the upstream.
+// signal close the connection, so that stopping a run reaches the upstream. The same holds for the
+// pool's bare `post()` (src/llm/upstream-answer.ts), which the lean OpenAI-wire path reads.
 import { once } from 'node:events';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { keepAliveFetch } from '../../src/llm/http-fetch.ts';
+import { keepAliveFetch, keepAlivePool } from '../../src/llm/http-fetch.ts';
+import type { UpstreamAnswer } from '../../src/llm/upstream-answer.ts';
 
 const held: ServerResponse[] = [];
 let closed = 0;
@@ -16,6 +18,25 @@ const server = createServer((req, res) => {
   req.on('end', () => {
     res.on('close', () => closed++);
     if (req.url === '/echo') return res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+    if (req.url === '/headers') {
+      // The request as the upstream saw it, with a repeated header and a body split inside a character.
+      res.writeHead(201, [
+        ['content-type', 'application/json'],
+        ['x-seen', 'one'],
+        ['x-seen', 'two'],
+      ]);
+      const text = Buffer.from(
+        JSON.stringify({ body, length: req.headers['content-length'], key: req.headers['x-key'], word: 'naïve ✓' }),
+      );
+      const cut = text.indexOf('✓') + 1;
+      res.write(text.subarray(0, cut));
+      return setTimeout(() => res.end(text.subarray(cut)), 20);
+    }
+    if (req.url === '/silent') {
+      // No answer at all until the client goes away.
+      req.socket.on('close', () => closed++);
+      return held.push(res);
+    }
     // /stream: one part now, the rest never (until the client goes away).
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     res.write('data: first\n\n');
@@ -73,5 +94,73 @@ describe('keepAliveFetch', () => {
     expect(err).toBeInstanceOf(TypeError);
     expect(err.message).toBe('fetch failed');
     expect(String(err.cause?.message)).toMatch(/ECONNREFUSED/);
+  });
+});
+
+/** Reads an answer's whole body as text. */
+function text(answer: UpstreamAnswer): Promise<string> {
+  let out = '';
+  return new Promise((resolve, reject) =>
+    answer.listen({ data: (piece) => (out += piece), end: () => resolve(out), error: reject }),
+  );
+}
+
+describe('keepAlivePool().post', () => {
+  const pool = keepAlivePool();
+  const post = (path: string, signal?: AbortSignal, body = '{"q":"é"}') =>
+    pool.post(new URL(`${base}${path}`), { 'content-type': 'application/json', 'x-key': 'k1' }, body, signal);
+
+  it('sends the body with its byte length and headers, and answers with status, headers and the whole text', async () => {
+    const answer = await post('/headers');
+    expect(answer.status).toBe(201);
+    expect(answer.headers['content-type']).toBe('application/json');
+    expect(answer.headers['x-seen']).toBe('one, two');
+    // The body arrives in two pieces, the first one ending inside a three-byte character.
+    expect(JSON.parse(await text(answer))).toEqual({ body: '{"q":"é"}', length: '10', key: 'k1', word: 'naïve ✓' });
+    expect(answer.complete).toBe(true);
+  });
+
+  it('keeps what arrived before the reader listens, and the end', async () => {
+    const answer = await post('/echo');
+    await new Promise((r) => setTimeout(r, 30));
+    expect(await text(answer)).toBe('{"q":"é"}');
+  });
+
+  it('streams the body as it arrives, and destroying an unfinished answer closes the connection', async () => {
+    const before = closed;
+    const answer = await post('/stream');
+    const first = await new Promise<string>((resolve) =>
+      answer.listen({ data: resolve, end: () => resolve('end'), error: () => resolve('error') }),
+    );
+    expect(first).toBe('data: first\n\n');
+    answer.destroy();
+    expect(await waitFor(() => closed > before)).toBe(true);
+  });
+
+  it("fails a streaming answer with the signal's reason when it fires, and the upstream sees the connection close", async () => {
+    const before = closed;
+    const stop = new AbortController();
+    const answer = await post('/stream', stop.signal);
+    const failed = text(answer).catch((e) => e);
+    stop.abort(new Error('client left'));
+    expect((await failed).message).toBe('client left');
+    expect(await waitFor(() => closed > before)).toBe(true);
+  });
+
+  it('fails at once with the reason when aborted before any answer arrived, and closes the connection', async () => {
+    const before = closed;
+    const stop = new AbortController();
+    const pending = post('/silent', stop.signal).catch((e) => e);
+    await new Promise((r) => setTimeout(r, 30));
+    stop.abort(new Error('gave up'));
+    expect((await pending).message).toBe('gave up');
+    expect(await waitFor(() => closed > before)).toBe(true);
+    // An already aborted signal sends nothing.
+    expect((await post('/echo', stop.signal).catch((e) => e)).message).toBe('gave up');
+  });
+
+  it("reports a connection failure with the connection's own error", async () => {
+    const err = await pool.post(new URL('http://127.0.0.1:9/x'), {}, '{}', undefined).catch((e) => e);
+    expect(String(err.message)).toMatch(/ECONNREFUSED/);
   });
 });
