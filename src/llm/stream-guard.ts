@@ -260,12 +260,16 @@ class SilenceTimer {
   private readonly onOuterAbort = () => this.controller.abort(this.outer!.reason);
 
   arm(): void {
-    this.disarm();
-    this.timer = setTimeout(() => {
-      this.silence = new UpstreamSilenceError(this.ms);
-      this.controller.abort(this.silence);
-    }, this.ms);
+    // Armed again on every part: restarting the one timer costs less than a new timer and closure.
+    if (this.timer) this.timer.refresh();
+    else this.timer = setTimeout(this.onSilence, this.ms);
   }
+
+  private readonly onSilence = () => {
+    this.timer = undefined;
+    this.silence = new UpstreamSilenceError(this.ms);
+    this.controller.abort(this.silence);
+  };
 
   disarm(): void {
     if (this.timer) clearTimeout(this.timer);
