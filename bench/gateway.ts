@@ -2,7 +2,10 @@
 // against what a gateway costs, side by side in one run over the same instant mock upstream:
 //   straight to the upstream | a bare node:http pass-through proxy | the Portkey AI gateway | Cortex Flow
 // plain and streamed, at 32 connections; then the added median latency at concurrency 1.
-// Run: npm run bench -- gateway
+// Each case is measured warm: after BENCH_WARMUP_SECONDS of the same load on the same target (JIT
+// tiers, heap sizes and connection pools settle over the first seconds; a long-running server is
+// measured as it runs). BENCH_WARMUP_SECONDS=0 measures each case from cold, as the first rounds did.
+// Run: npm run bench -- gateway   (BENCH_SECONDS, BENCH_WARMUP_SECONDS, BENCH_CONNECTIONS)
 import { createRequire } from 'node:module';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +17,7 @@ import { spawn } from 'node:child_process';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 10);
 
 const request = (stream: boolean) =>
   JSON.stringify({
@@ -159,6 +163,12 @@ try {
   const cpu: string[] = [];
   for (const mode of ['plain', 'stream'] as const)
     for (const t of targets) {
+      if (WARMUP_SECONDS > 0)
+        await load(`${t.label}, ${mode} (warm-up)`, t.url, request(mode === 'stream'), {
+          connections: CONNECTIONS,
+          seconds: WARMUP_SECONDS,
+          headers: t.headers,
+        });
       const before = cpuMs(t.pid);
       const threadsBefore = threadCpuMs(t.pid);
       const r = await load(`${t.label}, ${mode}`, t.url, request(mode === 'stream'), {
