@@ -1,8 +1,8 @@
 // One upstream POST over undici's dispatcher, answered as a small event source: the status and
 // headers once they arrive, then the body as text. It replaces node:http's ClientRequest and
 // IncomingMessage on the lean OpenAI-wire path (src/llm/openai-wire.ts), whose stream machinery
-// (Readable, Writable, socket events per request) was half of the client's CPU per upstream call
-// (BENCHMARKS.md, "Hot path"). One object is the dispatcher's handler and the caller's answer.
+// (Readable, Writable, socket events per request) cost a third more CPU per upstream call
+// (bench/upstream-client.ts). One object is the dispatcher's handler and the caller's answer.
 import { StringDecoder } from 'node:string_decoder';
 import type { Dispatcher } from 'undici';
 
