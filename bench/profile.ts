@@ -2,7 +2,7 @@
 // `--cpu-prof`), loads `cortex-flow-supervisor` with autocannon (plain, or streamed with
 // BENCH_STREAM=1), stops the server so that Node writes the profile, and prints the self time
 // by package (node_modules package, src/<dir>, node internals, GC, idle) and by function.
-// Run: node bench/profile.ts   (BENCH_SECONDS, BENCH_CONNECTIONS, BENCH_STREAM, BENCH_RESPONSES, BENCH_TOP)
+// Run: node bench/profile.ts   (BENCH_SECONDS, BENCH_WARMUP_SECONDS, BENCH_CONNECTIONS, BENCH_STREAM, BENCH_RESPONSES, BENCH_TOP)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +17,7 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const STREAM = process.env.BENCH_STREAM === '1';
 const RESPONSES = process.env.BENCH_RESPONSES === '1';
 const TOP = Number(process.env.BENCH_TOP ?? 25);
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 10);
 
 /** The bucket a frame's self time is counted in. */
 function packageOf(url: string, fn: string): string {
@@ -181,7 +182,8 @@ try {
         },
   );
   const url = `${baseUrl}/v1/${RESPONSES ? 'responses' : 'chat/completions'}`;
-  await load('warm-up', url, body, { connections: CONNECTIONS, seconds: 1 }); // JIT and caches
+  // JIT tiers, heap sizes and caches settle over the first seconds, as in bench/gateway.ts.
+  await load('warm-up', url, body, { connections: CONNECTIONS, seconds: WARMUP_SECONDS });
   // V8 stamps samples with the system's monotonic clock, the one hrtime reads: the start-up is left out.
   loadStartUs = Number(process.hrtime.bigint() / 1000n);
   const r = await load(`Cortex Flow, ${STREAM ? 'stream' : 'plain'}`, url, body, {
