@@ -1,4 +1,4 @@
-// The transport of one upstream call alone: the lean OpenAI-wire path's POST over undici's
+// The transport of one upstream call alone: the lean OpenAI-wire path's request over undici's
 // dispatcher (src/llm/upstream-answer.ts) against the node:http ClientRequest / IncomingMessage pair
 // it replaced, both on a keep-alive pool, both reading the whole streamed answer as text, against
 // the mock upstream in its own process. Rounds alternate between the two so that the machine's
@@ -6,7 +6,7 @@
 // Run: node bench/upstream-client.ts   (BENCH_CALLS per round, BENCH_ROUNDS, BENCH_CONCURRENCY)
 import { Agent as HttpAgent, request } from 'node:http';
 import { Agent as UndiciAgent } from 'undici';
-import { postAnswer } from '../src/llm/upstream-answer.ts';
+import { sendUpstream } from '../src/llm/upstream-answer.ts';
 import { startPrinting } from './lib-processes.ts';
 
 const CALLS = Number(process.env.BENCH_CALLS ?? 10_000);
@@ -45,10 +45,10 @@ const transports: Record<string, () => Promise<string>> = {
       req.end(body);
     }),
   'undici dispatch (upstream-answer.ts)': async () => {
-    const answer = await postAnswer(dispatcher, url, headers, body, undefined);
+    const answer = await sendUpstream(dispatcher, { method: 'POST', url, headers, body });
     return new Promise((resolve, reject) => {
       let text = '';
-      answer.listen({ data: (piece) => (text += piece), end: () => resolve(text), error: reject });
+      answer.listen({ data: (piece) => (text += piece.toString('utf8')), end: () => resolve(text), error: reject });
     });
   },
 };

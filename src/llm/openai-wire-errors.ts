@@ -40,12 +40,13 @@ export function bodyError(err: unknown, status: number | undefined, call: CallIn
 
 /** An error status, as the providers report it: the upstream's own message when it sent one. */
 export async function failedResponse(res: UpstreamAnswer, status: number, call: CallInfo): Promise<unknown> {
-  let text = '';
+  const pieces: Buffer[] = [];
   // A body that breaks off leaves the status and what arrived to report.
   const broken = await new Promise<boolean>((settle) =>
-    res.listen({ data: (piece) => (text += piece), end: () => settle(false), error: () => settle(true) }),
+    res.listen({ data: (piece) => pieces.push(piece), end: () => settle(false), error: () => settle(true) }),
   );
   if (broken && call.signal?.aborted) return call.signal.reason;
+  const text = Buffer.concat(pieces).toString('utf8');
   const common = {
     url: call.url,
     requestBodyValues: call.body,

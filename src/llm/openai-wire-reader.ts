@@ -1,6 +1,7 @@
 // The parts of one streamed Chat Completions answer, read from the upstream's answer as it
 // arrives: SSE split by hand (src/llm/sse-data.ts), chunks turned into stream parts
 // (src/llm/openai-wire-chunks.ts), handed out by `read()` as a web stream reader would.
+import { StringDecoder } from 'node:string_decoder';
 import { ChatChunkReader, type WireFlavor } from './openai-wire-chunks.ts';
 import { bodyError, streamError, type CallInfo } from './openai-wire-errors.ts';
 import type { PartReader, StreamPart } from './part-reader.ts';
@@ -18,6 +19,8 @@ export class ChatPartsReader implements PartReader, AnswerListener {
   private readonly res: UpstreamAnswer;
   private readonly call: CallInfo;
   private readonly sse = new SseDataReader();
+  /** The body's bytes as text: a character may be split across two pieces. */
+  private readonly decoder = new StringDecoder('utf8');
   private readonly chunks: ChatChunkReader;
   private readonly flavor: WireFlavor;
   private parts: StreamPart[] = [];
@@ -87,9 +90,9 @@ export class ChatPartsReader implements PartReader, AnswerListener {
     }
   };
 
-  readonly data = (piece: string): void => {
+  readonly data = (piece: Buffer): void => {
     if (this.ended) return;
-    this.sse.feed(piece, this.onEvent);
+    this.sse.feed(this.decoder.write(piece), this.onEvent);
   };
 
   private readonly onEvent = (data: string): void => {
@@ -110,6 +113,9 @@ export class ChatPartsReader implements PartReader, AnswerListener {
 
   readonly end = (): void => {
     if (this.ended) return;
+    const rest = this.decoder.end();
+    if (rest) this.sse.feed(rest, this.onEvent);
+    if (this.ended) return; // the rest held a frame that ended the answer
     this.chunks.end();
     this.ended = true;
     this.opened();

@@ -94,7 +94,13 @@ async function open(
 ): Promise<PartReader> {
   let res: UpstreamAnswer;
   try {
-    res = await pool.post(new URL(call.url), headers, JSON.stringify(call.body), call.signal);
+    res = await pool.send({
+      method: 'POST',
+      url: new URL(call.url),
+      headers,
+      body: JSON.stringify(call.body),
+      signal: call.signal,
+    });
   } catch (err) {
     throw connectionError(err, call);
   }

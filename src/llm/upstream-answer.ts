@@ -1,45 +1,50 @@
-// One upstream POST over undici's dispatcher, answered as a small event source: the status and
-// headers once they arrive, then the body as text. It replaces node:http's ClientRequest and
-// IncomingMessage on the lean OpenAI-wire path (src/llm/openai-wire.ts), whose stream machinery
+// One upstream HTTP call over undici's dispatcher, answered as a small event source: the status and
+// headers once they arrive, then the body as it comes. Both ways the OpenAI-style providers call
+// their upstream go through it, on one connection pool (src/llm/http-fetch.ts): the lean
+// OpenAI-wire path reads it directly (src/llm/openai-wire.ts), the SDK's `fetch` gets it wrapped in
+// a `Response`. It replaces node:http's ClientRequest and IncomingMessage, whose stream machinery
 // (Readable, Writable, socket events per request) cost a third more CPU per upstream call
 // (bench/upstream-client.ts). One object is the dispatcher's handler and the caller's answer.
-import { StringDecoder } from 'node:string_decoder';
 import type { Dispatcher } from 'undici';
 
 /** Where an answer's body goes once its reader is ready. */
 export interface AnswerListener {
-  data(text: string): void;
+  /** A piece of the body (a view of what the socket read: multi-byte characters may be split). */
+  data(piece: Buffer): void;
   end(): void;
   /** The connection broke off, or the call was aborted (then with the signal's reason). */
   error(err: unknown): void;
 }
 
+export interface UpstreamCall {
+  method: string;
+  url: URL;
+  headers: Record<string, string>;
+  body?: string | Uint8Array;
+  signal?: AbortSignal;
+}
+
 /**
- * Sends one POST and settles with the answer once its status and headers arrived, or fails with
+ * Sends one request and settles with the answer once its status and headers arrived, or fails with
  * the connection's error (the signal's reason when aborted, at once even while the call waits for
  * a connection).
  */
-export function postAnswer(
-  dispatcher: Dispatcher,
-  url: URL,
-  headers: Record<string, string>,
-  body: string,
-  signal: AbortSignal | undefined,
-): Promise<UpstreamAnswer> {
+export function sendUpstream(dispatcher: Dispatcher, call: UpstreamCall): Promise<UpstreamAnswer> {
+  const { signal } = call;
   if (signal?.aborted) return Promise.reject(signal.reason);
-  const bytes = Buffer.from(body);
+  const bytes = call.body === undefined ? undefined : Buffer.from(call.body);
   return new Promise((resolve, reject) => {
     const answer = new UpstreamAnswer(signal, resolve, reject);
     dispatcher.dispatch(
       {
-        origin: url.origin,
-        path: url.pathname + url.search,
-        method: 'POST',
-        headers: { ...headers, 'content-length': String(bytes.length) },
+        origin: call.url.origin,
+        path: call.url.pathname + call.url.search,
+        method: call.method as Dispatcher.HttpMethod, // any token: undici sends it as given
+        headers: bytes ? { ...call.headers, 'content-length': String(bytes.length) } : call.headers,
         // A one-shot iterable rather than the bytes themselves: undici keeps its request (and a
         // buffer body with it) until the answer ends, which for a streamed answer is its whole life.
         // (undici takes any iterable body; its types list only streams.)
-        body: once(bytes) as unknown as Dispatcher.DispatchOptions['body'],
+        body: bytes && (once(bytes) as unknown as Dispatcher.DispatchOptions['body']),
       },
       answer,
     );
@@ -67,7 +72,6 @@ export class UpstreamAnswer implements Dispatcher.DispatchHandlers {
   private failure: unknown;
   private finished = false;
   private paused = false;
-  private readonly decoder = new StringDecoder('utf8');
 
   constructor(signal: AbortSignal | undefined, resolve: (a: UpstreamAnswer) => void, reject: (e: unknown) => void) {
     this.opening = { resolve, reject };
@@ -80,9 +84,9 @@ export class UpstreamAnswer implements Dispatcher.DispatchHandlers {
     this.listener = listener;
     const early = this.early;
     this.early = undefined;
-    if (early) for (const piece of early) listener.data(this.decoder.write(piece));
+    if (early) for (const piece of early) listener.data(piece);
     if (this.failure !== undefined) listener.error(this.failure);
-    else if (this.complete) this.deliverEnd();
+    else if (this.complete) listener.end();
   }
 
   /** Stops reading the body until `resume()`: the upstream's socket is no longer read. */
@@ -121,7 +125,7 @@ export class UpstreamAnswer implements Dispatcher.DispatchHandlers {
   }
 
   onData(piece: Buffer): boolean {
-    if (this.listener) this.listener.data(this.decoder.write(piece));
+    if (this.listener) this.listener.data(piece);
     else (this.early ??= []).push(piece);
     return !this.paused;
   }
@@ -129,7 +133,7 @@ export class UpstreamAnswer implements Dispatcher.DispatchHandlers {
   onComplete(): void {
     this.complete = true;
     this.settled();
-    if (this.listener) this.deliverEnd();
+    this.listener?.end();
   }
 
   onError(err: Error): void {
@@ -143,12 +147,6 @@ export class UpstreamAnswer implements Dispatcher.DispatchHandlers {
     }
     this.failure = reason;
     this.listener?.error(reason);
-  }
-
-  private deliverEnd(): void {
-    const rest = this.decoder.end();
-    if (rest) this.listener!.data(rest);
-    this.listener!.end();
   }
 
   private settled(): void {

@@ -2,7 +2,8 @@
 // the providers and the run rely on. A body streams as it arrives, a connection failure reads as
 // fetch's own `TypeError('fetch failed')` with the cause, and both a cancelled body and an aborted
 // signal close the connection, so that stopping a run reaches the upstream. The same holds for the
-// pool's bare `post()` (src/llm/upstream-answer.ts), which the lean OpenAI-wire path reads.
+// pool's bare `send()` (src/llm/upstream-answer.ts), which the lean OpenAI-wire path reads and the
+// fetch is built on.
 import { once } from 'node:events';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -18,6 +19,7 @@ const server = createServer((req, res) => {
   req.on('end', () => {
     res.on('close', () => closed++);
     if (req.url === '/echo') return res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+    if (req.url === '/empty') return res.writeHead(204, { 'x-method': req.method ?? '' }).end();
     if (req.url === '/headers') {
       // The request as the upstream saw it, with a repeated header and a body split inside a character.
       res.writeHead(201, [
@@ -69,6 +71,13 @@ describe('keepAliveFetch', () => {
     expect(await res.json()).toEqual({ a: 1 });
   });
 
+  it('sends a request without a body, and answers a 204 with no body', async () => {
+    const res = await f(`${base}/empty`);
+    expect(res.status).toBe(204);
+    expect(res.headers.get('x-method')).toBe('GET');
+    expect(res.body).toBeNull();
+  });
+
   it('streams the body as it arrives, and a cancelled body closes the connection', async () => {
     const before = closed;
     const res = await f(`${base}/stream`, { method: 'POST', body: '{}' });
@@ -99,16 +108,26 @@ describe('keepAliveFetch', () => {
 
 /** Reads an answer's whole body as text. */
 function text(answer: UpstreamAnswer): Promise<string> {
-  let out = '';
+  const pieces: Buffer[] = [];
   return new Promise((resolve, reject) =>
-    answer.listen({ data: (piece) => (out += piece), end: () => resolve(out), error: reject }),
+    answer.listen({
+      data: (piece) => pieces.push(piece),
+      end: () => resolve(Buffer.concat(pieces).toString('utf8')),
+      error: reject,
+    }),
   );
 }
 
-describe('keepAlivePool().post', () => {
+describe('keepAlivePool().send', () => {
   const pool = keepAlivePool();
   const post = (path: string, signal?: AbortSignal, body = '{"q":"é"}') =>
-    pool.post(new URL(`${base}${path}`), { 'content-type': 'application/json', 'x-key': 'k1' }, body, signal);
+    pool.send({
+      method: 'POST',
+      url: new URL(`${base}${path}`),
+      headers: { 'content-type': 'application/json', 'x-key': 'k1' },
+      body,
+      signal,
+    });
 
   it('sends the body with its byte length and headers, and answers with status, headers and the whole text', async () => {
     const answer = await post('/headers');
@@ -130,7 +149,11 @@ describe('keepAlivePool().post', () => {
     const before = closed;
     const answer = await post('/stream');
     const first = await new Promise<string>((resolve) =>
-      answer.listen({ data: resolve, end: () => resolve('end'), error: () => resolve('error') }),
+      answer.listen({
+        data: (piece) => resolve(String(piece)),
+        end: () => resolve('end'),
+        error: () => resolve('error'),
+      }),
     );
     expect(first).toBe('data: first\n\n');
     answer.destroy();
@@ -160,7 +183,9 @@ describe('keepAlivePool().post', () => {
   });
 
   it("reports a connection failure with the connection's own error", async () => {
-    const err = await pool.post(new URL('http://127.0.0.1:9/x'), {}, '{}', undefined).catch((e) => e);
+    const err = await pool
+      .send({ method: 'POST', url: new URL('http://127.0.0.1:9/x'), headers: {}, body: '{}' })
+      .catch((e) => e);
     expect(String(err.message)).toMatch(/ECONNREFUSED/);
   });
 });
