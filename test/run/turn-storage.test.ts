@@ -7,11 +7,12 @@ import { chat, startTestServer, type TestServer } from '../support/app-server.ts
 import { streamChat, waitFor } from '../support/http-client.ts';
 import { RecordingOrchestrator } from '../support/recording-orchestrator.ts';
 
-const faults = { record: false };
+const faults = { record: false, begin: false };
 const failingRecord = (memory: StoredMemory) =>
   new Proxy(memory, {
     get(target, prop) {
-      if (prop === 'record' && faults.record) return async () => Promise.reject(new Error('connection lost'));
+      if ((prop === 'record' && faults.record) || (prop === 'begin' && faults.begin))
+        return async () => Promise.reject(new Error('connection lost'));
       const value = Reflect.get(target, prop, target);
       return typeof value === 'function' ? value.bind(target) : value;
     },
@@ -55,14 +56,43 @@ describe('a turn that could not be stored', () => {
   });
 });
 
+describe('a turn whose first write fails', () => {
+  it('stops the run it had started, records nothing and releases the conversation', async () => {
+    // Four deltas, 400 ms apart: 1.6 s if the run were left to finish.
+    team.options = { answer: () => 'slow and long', delayMs: 400 };
+    faults.begin = true;
+    try {
+      const started = Date.now();
+      const r = await chat(srv.baseUrl, ask('begin-fails'));
+      expect(r.status).toBeGreaterThanOrEqual(500);
+      expect(r.body.error).toBeDefined();
+      expect(Date.now() - started).toBeLessThan(1_000);
+      expect(team.inputs.some((i) => i.conversationId === 'begin-fails')).toBe(true); // it had started
+    } finally {
+      faults.begin = false;
+      team.options = {};
+    }
+    const runs: any = await (await fetch(`${srv.baseUrl}/v1/runs?conversation_id=begin-fails`)).json();
+    expect(runs.data ?? []).toEqual([]);
+    // The lock and the run slots were given back: the next turn of the conversation is served.
+    const next = await chat(srv.baseUrl, ask('begin-fails', 'again'));
+    expect(next.status).toBe(200);
+    expect((await srv.store.getMessages('begin-fails')).map((m) => m.content)).toEqual(['again', 'Echo: again']);
+  });
+});
+
 describe('a turn in progress', () => {
   it('is stored from the start: the user message and a running run, completed at the end', async () => {
     team.options = { answer: () => 'a slow answer, word by word', delayMs: 150 };
-    const pending = chat(srv.baseUrl, ask('in-progress', 'remember me'));
+    let answered = false;
+    const pending = chat(srv.baseUrl, ask('in-progress', 'remember me')).finally(() => (answered = true));
     await waitFor(() => team.inputs.some((i) => i.conversationId === 'in-progress'), 5_000, 'the run to start');
+    // Written as the run starts (the write overlaps its first upstream call), long before it ends.
+    await waitFor(async () => (await srv.store.getMessages('in-progress')).length > 0, 5_000, 'the turn to be written');
     const messages = await srv.store.getMessages('in-progress');
     expect(messages.map((m) => `${m.role}: ${m.content}`)).toEqual(['user: remember me']);
     const running: any = await (await fetch(`${srv.baseUrl}/v1/runs?conversation_id=in-progress`)).json();
+    expect(answered).toBe(false);
     expect(running.data).toHaveLength(1);
     expect(running.data[0]).toMatchObject({ status: 'running', finished_at: null });
     const r = await pending;
