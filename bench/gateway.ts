@@ -1,23 +1,28 @@
 // Cortex Flow on its one-call path (`cortex-flow-supervisor`, one upstream call, every turn stored)
 // against what a gateway costs, side by side in one run over the same instant mock upstream:
-//   straight to the upstream | a bare node:http pass-through proxy | the Portkey AI gateway | Cortex Flow
+//   straight to the upstream | a bare node:http pass-through proxy | the stored-turn floor (node:http
+//   and SQLite, no team: bench/servers/stored-turn-floor.ts) | the Portkey AI gateway | Cortex Flow
 // plain and streamed, at 32 connections; then the added median latency at concurrency 1.
 // Each case is measured warm: after BENCH_WARMUP_SECONDS of the same load on the same target (JIT
 // tiers, heap sizes and connection pools settle over the first seconds; a long-running server is
 // measured as it runs). BENCH_WARMUP_SECONDS=0 measures each case from cold, as the first rounds did.
-// Run: npm run bench -- gateway   (BENCH_SECONDS, BENCH_WARMUP_SECONDS, BENCH_CONNECTIONS)
+// The targets are then measured in BENCH_ROUNDS rounds, one after another within each round: a
+// target's figure is its median round, and a ratio is the median of the rounds' ratios, so that a
+// stretch of load from elsewhere on the machine moves one round rather than one target.
+// Run: npm run bench -- gateway   (BENCH_SECONDS, BENCH_ROUNDS, BENCH_WARMUP_SECONDS, BENCH_CONNECTIONS)
 import { createRequire } from 'node:module';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, startPrinting, startServer, type Child } from './lib-processes.ts';
-import { load, percentile, printTable, ratio, type LoadResult } from './lib-load.ts';
+import { load, percentile, printTable, type LoadResult } from './lib-load.ts';
 import { Agent, request as httpRequest } from 'node:http';
 import { spawn } from 'node:child_process';
 
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 10);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
 const request = (stream: boolean) =>
   JSON.stringify({
@@ -92,6 +97,7 @@ async function startPortkey(): Promise<Child & { baseUrl: string }> {
 
 const upstream = await startPrinting('bench/mock-upstream-process.ts', { BENCH_UPSTREAM_DELAY_MS: '0' });
 const proxy = await startPrinting('bench/servers/bare-proxy.ts', { BENCH_UPSTREAM: upstream.line });
+const floor = await startPrinting('bench/servers/stored-turn-floor.ts', { BENCH_UPSTREAM: upstream.line });
 const portkey = await startPortkey();
 const dataDir = mkdtempSync(join(tmpdir(), 'cortex-bench-gateway-'));
 const cortex = await startServer({
@@ -119,6 +125,12 @@ const targets = [
     url: `${proxy.line}/v1/chat/completions`,
     headers: {},
     pid: proxy.process.pid,
+  },
+  {
+    label: 'stored-turn floor (http + SQLite)',
+    url: `${floor.line}/v1/chat/completions`,
+    headers: {},
+    pid: floor.process.pid,
   },
   {
     label: 'Portkey AI gateway',
@@ -158,49 +170,73 @@ function threadCpuMs(pid: number | undefined): Map<string, number> {
   return out;
 }
 
+const [STRAIGHT, BARE, FLOOR, PORTKEY, CORTEX] = targets;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
+const ms = (x: number) => x.toFixed(3).padStart(8);
+
+/** One target's rounds: their results, CPU time and (Cortex Flow) CPU time by thread. */
+interface Rounds {
+  results: LoadResult[];
+  cpuMs: number;
+  threadMs: Map<string, number>;
+}
+
 try {
-  const rows: Record<'plain' | 'stream', LoadResult[]> = { plain: [], stream: [] };
+  const rows: LoadResult[] = [];
   const cpu: string[] = [];
-  for (const mode of ['plain', 'stream'] as const)
-    for (const t of targets) {
-      if (WARMUP_SECONDS > 0)
-        await load(`${t.label}, ${mode} (warm-up)`, t.url, request(mode === 'stream'), {
-          connections: CONNECTIONS,
-          seconds: WARMUP_SECONDS,
-          headers: t.headers,
-        });
-      const before = cpuMs(t.pid);
-      const threadsBefore = threadCpuMs(t.pid);
-      const r = await load(`${t.label}, ${mode}`, t.url, request(mode === 'stream'), {
-        connections: CONNECTIONS,
-        seconds: SECONDS,
-        headers: t.headers,
-      });
-      const after = cpuMs(t.pid);
-      rows[mode].push(r);
-      // CPU per request is what a loaded machine distorts least: the others' load slows the wall clock.
-      if (before !== undefined && after !== undefined)
-        cpu.push(`${r.label.padEnd(44)} ${((after - before) / (r.rps * SECONDS)).toFixed(3).padStart(8)}`);
-      // Cortex Flow's by thread: the event loop, the store's thread (WorkerThread), the rest (GC, libuv).
-      if (t === targets[3])
-        for (const [name, ms] of threadCpuMs(t.pid))
-          cpu.push(
-            `${`  of which ${name}`.padEnd(44)} ${((ms - (threadsBefore.get(name) ?? 0)) / (r.rps * SECONDS)).toFixed(3).padStart(8)}`,
-          );
-    }
-  printTable([...rows.plain, ...rows.stream]);
-  if (cpu.length)
-    console.log(`${'CPU of the process serving it'.padEnd(44)} ${'ms/req'.padStart(8)}\n${cpu.join('\n')}`);
+  const ratios: string[] = [];
   for (const mode of ['plain', 'stream'] as const) {
-    const [straight, bare, pk, cf] = rows[mode];
-    console.log(
-      `${mode}: Cortex Flow / Portkey ${ratio(cf.rps, pk.rps)}, / bare proxy ${ratio(cf.rps, bare.rps)}, / straight ${ratio(cf.rps, straight.rps)}`,
+    const body = request(mode === 'stream');
+    const load1 = (t: (typeof targets)[number], label: string, seconds: number) =>
+      load(label, t.url, body, { connections: CONNECTIONS, seconds, headers: t.headers });
+    if (WARMUP_SECONDS > 0) for (const t of targets) await load1(t, `${t.label}, ${mode} (warm-up)`, WARMUP_SECONDS);
+    const rounds = new Map<(typeof targets)[number], Rounds>(
+      targets.map((t) => [t, { results: [], cpuMs: 0, threadMs: new Map() }]),
+    );
+    for (let round = 0; round < ROUNDS; round++)
+      for (const t of targets) {
+        const r = rounds.get(t)!;
+        const before = cpuMs(t.pid);
+        const threadsBefore = threadCpuMs(t.pid);
+        r.results.push(await load1(t, `${t.label}, ${mode}`, SECONDS));
+        // CPU per request is what a loaded machine distorts least: the others' load slows the wall clock.
+        r.cpuMs += (cpuMs(t.pid) ?? NaN) - (before ?? NaN);
+        // Cortex Flow's by thread: the event loop, the store's thread (WorkerThread), the rest (GC, libuv).
+        if (t === CORTEX)
+          for (const [name, ms] of threadCpuMs(t.pid))
+            r.threadMs.set(name, (r.threadMs.get(name) ?? 0) + ms - (threadsBefore.get(name) ?? 0));
+      }
+    for (const t of targets) {
+      const { results, cpuMs: spent, threadMs } = rounds.get(t)!;
+      const requests = results.reduce((n, r) => n + r.rps * SECONDS, 0);
+      rows.push({
+        label: `${t.label}, ${mode}`,
+        rps: median(results.map((r) => r.rps)),
+        p50: median(results.map((r) => r.p50)),
+        p99: median(results.map((r) => r.p99)),
+      });
+      if (!Number.isNaN(spent)) cpu.push(`${`${t.label}, ${mode}`.padEnd(44)} ${ms(spent / requests)}`);
+      for (const [name, spentByThread] of threadMs)
+        cpu.push(`${`  of which ${name}`.padEnd(44)} ${ms(spentByThread / requests)}`);
+    }
+    // Per round, Cortex Flow against each reference measured in that same round.
+    const rps = (t: (typeof targets)[number]) => rounds.get(t)!.results.map((r) => r.rps);
+    const against = (other: (typeof targets)[number]) => {
+      const each = rps(CORTEX).map((cf, i) => cf / rps(other)[i]);
+      return `${median(each).toFixed(3)} (rounds ${Math.min(...each).toFixed(2)}-${Math.max(...each).toFixed(2)})`;
+    };
+    ratios.push(
+      `${mode}: Cortex Flow / Portkey ${against(PORTKEY)}, / bare proxy ${against(BARE)}, / stored-turn floor ${against(FLOOR)}, / straight ${against(STRAIGHT)}`,
     );
   }
+  console.log(`${ROUNDS} round(s) of ${SECONDS} s per case; req/s, p50 and p99: the median round`);
+  printTable(rows);
+  console.log(`${'CPU of the process serving it'.padEnd(44)} ${'ms/req'.padStart(8)}\n${cpu.join('\n')}`);
+  for (const line of ratios) console.log(line);
   // Added latency with nothing else in flight: one request after another over one keep-alive
   // connection, timed with performance.now() (autocannon rounds to whole milliseconds).
   const c1 = [];
-  for (const t of [targets[0], targets[3]]) c1.push(await sequentialLatency(t.label, t.url, request(false), t.headers));
+  for (const t of [STRAIGHT, CORTEX]) c1.push(await sequentialLatency(t.label, t.url, request(false), t.headers));
   console.log(
     `${'concurrency 1, plain'.padEnd(44)} ${'p50 ms'.padStart(8)} ${'p90 ms'.padStart(8)} ${'p99 ms'.padStart(8)}`,
   );
@@ -210,6 +246,7 @@ try {
   await cortex.stop();
   await portkey.stop();
   await proxy.stop();
+  await floor.stop();
   await upstream.stop();
   rmSync(dataDir, { recursive: true, force: true });
 }

@@ -1,0 +1,114 @@
+// Two (or more) versions of Cortex Flow on the one-call path, side by side: each checkout's server
+// against the same instant mock upstream, warmed up, then measured in alternating rounds, so that a
+// change is judged against its base under the same load from the rest of the machine rather than
+// minutes apart. Prints req/s, latency and CPU per request by thread (event loop / store thread /
+// the rest) per round. How each change of the hot path's fourth round was measured (BENCHMARKS.md).
+// Run: BENCH_CHECKOUTS="<dir>|<dir>" node bench/side-by-side.ts
+//   (each <dir> a checkout with node_modules, e.g. `git worktree add ../base HEAD~1` and a link to
+//   this checkout's node_modules; BENCH_STREAM=1, BENCH_ROUNDS, BENCH_SECONDS, BENCH_WARMUP_SECONDS)
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import { freePort, ROOT, startPrinting } from './lib-processes.ts';
+import { load } from './lib-load.ts';
+
+const CHECKOUTS = (process.env.BENCH_CHECKOUTS ?? ROOT).split('|').map((dir) => resolve(dir));
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 4);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP_SECONDS ?? 8);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const STREAM = process.env.BENCH_STREAM === '1';
+const body = JSON.stringify({
+  model: 'cortex-flow-supervisor',
+  stream: STREAM,
+  messages: [{ role: 'user', content: 'BENCH-ONE-CALL hello' }],
+});
+
+/** CPU time (ms) by thread: the event loop (`MainThread`), the store's (`WorkerThread`), the rest. */
+function threadCpuMs(pid: number): Record<'main' | 'store' | 'rest', number> {
+  const out = { main: 0, store: 0, rest: 0 };
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ms = (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms
+      out[name === 'MainThread' ? 'main' : name === 'WorkerThread' ? 'store' : 'rest'] += ms;
+    } catch {
+      // a thread that ended meanwhile
+    }
+  }
+  return out;
+}
+
+interface Contender {
+  label: string;
+  url: string;
+  process: ChildProcess;
+  dataDir: string;
+  rounds: string[];
+}
+
+async function startCheckout(dir: string, upstream: string): Promise<Contender> {
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'cortex-bench-side-'));
+  const child = spawn(process.execPath, ['src/cli.ts', 'serve'], {
+    cwd: dir,
+    env: {
+      ...process.env,
+      CORTEX_LOG_LEVEL: 'warn',
+      CORTEX_MODEL: 'openai:mock',
+      OPENAI_API_KEY: 'sk-bench',
+      OPENAI_BASE_URL: upstream,
+      CORTEX_DATA_DIR: dataDir,
+      CORTEX_LLM_MAX_RETRIES: '0',
+      OPENAI_COMPAT_PORT: String(port),
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const baseUrl = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    if (child.exitCode !== null) throw new Error(`${dir}: the server exited with ${child.exitCode}`);
+    if (
+      await fetch(`${baseUrl}/health`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
+    if (i > 300) throw new Error(`${dir}: the server did not start`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return { label: basename(dir), url: `${baseUrl}/v1/chat/completions`, process: child, dataDir, rounds: [] };
+}
+
+const upstream = await startPrinting('bench/mock-upstream-process.ts', { BENCH_UPSTREAM_DELAY_MS: '0' });
+const contenders: Contender[] = [];
+try {
+  for (const dir of CHECKOUTS) contenders.push(await startCheckout(dir, upstream.line));
+  for (const c of contenders)
+    if (WARMUP_SECONDS > 0)
+      await load(`${c.label} (warm-up)`, c.url, body, { connections: CONNECTIONS, seconds: WARMUP_SECONDS });
+  for (let round = 0; round < ROUNDS; round++)
+    for (const c of contenders) {
+      const before = threadCpuMs(c.process.pid!);
+      const r = await load(c.label, c.url, body, { connections: CONNECTIONS, seconds: SECONDS });
+      const after = threadCpuMs(c.process.pid!);
+      const per = (k: keyof typeof after) => ((after[k] - before[k]) / (r.rps * SECONDS)).toFixed(3);
+      c.rounds.push(`${r.rps.toFixed(0)} req/s, p50 ${r.p50} ms (${per('main')} / ${per('store')} / ${per('rest')})`);
+    }
+  console.log(
+    `${STREAM ? 'stream' : 'plain'}, ${CONNECTIONS} connections, ${ROUNDS} rounds of ${SECONDS} s; CPU ms per request: event loop / store thread / rest`,
+  );
+  for (const c of contenders) console.log(`${c.label}\n  ${c.rounds.join('\n  ')}`);
+} finally {
+  for (const c of contenders) {
+    const exited = c.process.exitCode === null ? once(c.process, 'exit') : undefined;
+    c.process.kill('SIGTERM');
+    await exited;
+    rmSync(c.dataDir, { recursive: true, force: true });
+  }
+  await upstream.stop();
+}
