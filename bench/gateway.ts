@@ -11,10 +11,10 @@
 // stretch of load from elsewhere on the machine moves one round rather than one target.
 // Run: npm run bench -- gateway   (BENCH_SECONDS, BENCH_ROUNDS, BENCH_WARMUP_SECONDS, BENCH_CONNECTIONS)
 import { createRequire } from 'node:module';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, startPrinting, startServer, type Child } from './lib-processes.ts';
+import { cpuMs, freePort, startPrinting, startServer, threadCpuMs, type Child } from './lib-processes.ts';
 import { load, percentile, printTable, type LoadResult } from './lib-load.ts';
 import { Agent, request as httpRequest } from 'node:http';
 import { spawn } from 'node:child_process';
@@ -140,35 +140,6 @@ const targets = [
   },
   { label: 'Cortex Flow', url: `${cortex.baseUrl}/v1/chat/completions`, headers: {}, pid: cortex.process.pid },
 ];
-
-/** CPU time (user + system, ms) a process has used so far; undefined where /proc is not there. */
-function cpuMs(pid: number | undefined): number | undefined {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
-  } catch {
-    return undefined;
-  }
-}
-const CLOCK_TICKS = 100;
-
-/** CPU time (ms) by thread name (the event loop is `MainThread`, worker threads `WorkerThread`). */
-function threadCpuMs(pid: number | undefined): Map<string, number> {
-  const out = new Map<string, number>();
-  try {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
-      const group = name === 'MainThread' || name === 'WorkerThread' ? name : 'other threads';
-      out.set(group, (out.get(group) ?? 0) + ms);
-    }
-  } catch {
-    // a thread that ended meanwhile, or no /proc: what was read is reported
-  }
-  return out;
-}
 
 const [STRAIGHT, BARE, FLOOR, PORTKEY, CORTEX] = targets;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];

@@ -2,6 +2,7 @@
 // process (and event loop), as in production, while the load generator runs in the bench itself.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
@@ -61,4 +62,33 @@ export async function startServer(env: Record<string, string>): Promise<Child & 
     await new Promise((r) => setTimeout(r, 50));
   }
   return { process: p, baseUrl, stop: stopper(p) };
+}
+
+/** CPU time (user + system, ms) a process has used so far; undefined where /proc is not there. */
+export function cpuMs(pid: number | undefined): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+const CLOCK_TICKS = 100;
+
+/** CPU time (ms) by thread name (the event loop is `MainThread`, worker threads `WorkerThread`). */
+export function threadCpuMs(pid: number | undefined): Map<string, number> {
+  const out = new Map<string, number>();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+      const group = name === 'MainThread' || name === 'WorkerThread' ? name : 'other threads';
+      out.set(group, (out.get(group) ?? 0) + ms);
+    }
+  } catch {
+    // a thread that ended meanwhile, or no /proc: what was read is reported
+  }
+  return out;
 }

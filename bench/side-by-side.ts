@@ -8,10 +8,10 @@
 //   this checkout's node_modules; BENCH_STREAM=1, BENCH_ROUNDS, BENCH_SECONDS, BENCH_WARMUP_SECONDS)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { freePort, ROOT, startPrinting } from './lib-processes.ts';
+import { freePort, ROOT, startPrinting, threadCpuMs } from './lib-processes.ts';
 import { load } from './lib-load.ts';
 
 const CHECKOUTS = (process.env.BENCH_CHECKOUTS ?? ROOT).split('|').map((dir) => resolve(dir));
@@ -26,21 +26,10 @@ const body = JSON.stringify({
   messages: [{ role: 'user', content: 'BENCH-ONE-CALL hello' }],
 });
 
-/** CPU time (ms) by thread: the event loop (`MainThread`), the store's (`WorkerThread`), the rest. */
-function threadCpuMs(pid: number): Record<'main' | 'store' | 'rest', number> {
-  const out = { main: 0, store: 0, rest: 0 };
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const ms = (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms
-      out[name === 'MainThread' ? 'main' : name === 'WorkerThread' ? 'store' : 'rest'] += ms;
-    } catch {
-      // a thread that ended meanwhile
-    }
-  }
-  return out;
+/** CPU ms by thread: the event loop (`MainThread`), the store's thread (`WorkerThread`), the rest. */
+function cpuByThread(pid: number) {
+  const ms = threadCpuMs(pid);
+  return { main: ms.get('MainThread') ?? 0, store: ms.get('WorkerThread') ?? 0, rest: ms.get('other threads') ?? 0 };
 }
 
 interface Contender {
@@ -93,9 +82,9 @@ try {
       await load(`${c.label} (warm-up)`, c.url, body, { connections: CONNECTIONS, seconds: WARMUP_SECONDS });
   for (let round = 0; round < ROUNDS; round++)
     for (const c of contenders) {
-      const before = threadCpuMs(c.process.pid!);
+      const before = cpuByThread(c.process.pid!);
       const r = await load(c.label, c.url, body, { connections: CONNECTIONS, seconds: SECONDS });
-      const after = threadCpuMs(c.process.pid!);
+      const after = cpuByThread(c.process.pid!);
       const per = (k: keyof typeof after) => ((after[k] - before[k]) / (r.rps * SECONDS)).toFixed(3);
       c.rounds.push(`${r.rps.toFixed(0)} req/s, p50 ${r.p50} ms (${per('main')} / ${per('store')} / ${per('rest')})`);
     }
