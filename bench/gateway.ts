@@ -142,6 +142,7 @@ const targets = [
 ];
 
 const [STRAIGHT, BARE, FLOOR, PORTKEY, CORTEX] = targets;
+/** The middle value (of an even count, the lower of the two middle ones). */
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 const ms = (x: number) => x.toFixed(3).padStart(8);
 
@@ -174,8 +175,8 @@ try {
         r.cpuMs += (cpuMs(t.pid) ?? NaN) - (before ?? NaN);
         // Cortex Flow's by thread: the event loop, the store's thread (WorkerThread), the rest (GC, libuv).
         if (t === CORTEX)
-          for (const [name, ms] of threadCpuMs(t.pid))
-            r.threadMs.set(name, (r.threadMs.get(name) ?? 0) + ms - (threadsBefore.get(name) ?? 0));
+          for (const [name, spentMs] of threadCpuMs(t.pid))
+            r.threadMs.set(name, (r.threadMs.get(name) ?? 0) + spentMs - (threadsBefore.get(name) ?? 0));
       }
     for (const t of targets) {
       const { results, cpuMs: spent, threadMs } = rounds.get(t)!;
