@@ -81,7 +81,8 @@ try {
     if (WARMUP_SECONDS > 0)
       await load(`${c.label} (warm-up)`, c.url, body, { connections: CONNECTIONS, seconds: WARMUP_SECONDS });
   for (let round = 0; round < ROUNDS; round++)
-    for (const c of contenders) {
+    // Each round starts with the next contender: none always follows the same one.
+    for (const c of contenders.map((_, i) => contenders[(round + i) % contenders.length])) {
       const before = cpuByThread(c.process.pid!);
       const r = await load(c.label, c.url, body, { connections: CONNECTIONS, seconds: SECONDS });
       const after = cpuByThread(c.process.pid!);
