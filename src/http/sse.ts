@@ -26,7 +26,8 @@ export class SseWriter {
    * response: they leave in one `res.write` once that work is done (process.nextTick). One upstream
    * read often brings several deltas; each `res.write` costs a chunk header and three buffered
    * socket writes in JavaScript (Node corks the socket until the next tick anyway: the bytes on the
-   * wire are the same). Streamed one-call path: -2 to -8% CPU per request on the event loop.
+   * wire are the same). Streamed one-call path: up to 8% less event-loop CPU per request in one
+   * side-by-side comparison, within the noise in another (BENCHMARKS.md, fourth round).
    */
   private pending = '';
 
