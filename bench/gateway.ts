@@ -6,9 +6,10 @@
 // Each case is measured warm: after BENCH_WARMUP_SECONDS of the same load on the same target (JIT
 // tiers, heap sizes and connection pools settle over the first seconds; a long-running server is
 // measured as it runs). BENCH_WARMUP_SECONDS=0 measures each case from cold, as the first rounds did.
-// The targets are then measured in BENCH_ROUNDS rounds, one after another within each round: a
-// target's figure is its median round, and a ratio is the median of the rounds' ratios, so that a
-// stretch of load from elsewhere on the machine moves one round rather than one target.
+// The targets are then measured in BENCH_ROUNDS rounds, one after another within each round (each
+// round starting with the next target): a target's figure is its median round, and a ratio is the
+// median of the rounds' ratios, so that a stretch of load from elsewhere on the machine moves one
+// round rather than one target.
 // Run: npm run bench -- gateway   (BENCH_SECONDS, BENCH_ROUNDS, BENCH_WARMUP_SECONDS, BENCH_CONNECTIONS)
 import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -166,7 +167,9 @@ try {
       targets.map((t) => [t, { results: [], cpuMs: 0, threadMs: new Map() }]),
     );
     for (let round = 0; round < ROUNDS; round++)
-      for (const t of targets) {
+      // Each round starts with the next target: none always follows the same one (bench/side-by-side.ts
+      // showed the position within a round to matter on this shared machine).
+      for (const t of targets.map((_, i) => targets[(round + i) % targets.length])) {
         const r = rounds.get(t)!;
         const before = cpuMs(t.pid);
         const threadsBefore = threadCpuMs(t.pid);
