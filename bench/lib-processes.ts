@@ -22,9 +22,9 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-function child(args: string[], env: Record<string, string>): ChildProcess {
+function child(args: string[], env: Record<string, string>, cwd = ROOT): ChildProcess {
   return spawn(process.execPath, args, {
-    cwd: ROOT,
+    cwd,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -46,10 +46,10 @@ export async function startPrinting(script: string, env: Record<string, string>)
   return { process: p, line, stop: stopper(p) };
 }
 
-/** Starts `cortex-flow serve` on a free port and waits for /health. */
-export async function startServer(env: Record<string, string>): Promise<Child & { baseUrl: string }> {
+/** Starts `cortex-flow serve` (of the checkout at `cwd`) on a free port and waits for /health. */
+export async function startServer(env: Record<string, string>, cwd = ROOT): Promise<Child & { baseUrl: string }> {
   const port = await freePort();
-  const p = child(['src/cli.ts', 'serve'], { CORTEX_LOG_LEVEL: 'warn', ...env, OPENAI_COMPAT_PORT: String(port) });
+  const p = child(['src/cli.ts', 'serve'], { CORTEX_LOG_LEVEL: 'warn', ...env, OPENAI_COMPAT_PORT: String(port) }, cwd);
   const baseUrl = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     if (p.exitCode !== null) throw new Error(`server exited with ${p.exitCode}`);

@@ -6,12 +6,10 @@
 // Run: BENCH_CHECKOUTS="<dir>|<dir>" node bench/side-by-side.ts
 //   (each <dir> a checkout with node_modules, e.g. `git worktree add ../base HEAD~1` and a link to
 //   this checkout's node_modules; BENCH_STREAM=1, BENCH_ROUNDS, BENCH_SECONDS, BENCH_WARMUP_SECONDS)
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { freePort, ROOT, startPrinting, threadCpuMs } from './lib-processes.ts';
+import { ROOT, startPrinting, startServer, threadCpuMs, type Child } from './lib-processes.ts';
 import { load } from './lib-load.ts';
 
 const CHECKOUTS = (process.env.BENCH_CHECKOUTS ?? ROOT).split('|').map((dir) => resolve(dir));
@@ -35,42 +33,24 @@ function cpuByThread(pid: number) {
 interface Contender {
   label: string;
   url: string;
-  process: ChildProcess;
+  server: Child;
   dataDir: string;
   rounds: string[];
 }
 
 async function startCheckout(dir: string, upstream: string): Promise<Contender> {
-  const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'cortex-bench-side-'));
-  const child = spawn(process.execPath, ['src/cli.ts', 'serve'], {
-    cwd: dir,
-    env: {
-      ...process.env,
-      CORTEX_LOG_LEVEL: 'warn',
+  const server = await startServer(
+    {
       CORTEX_MODEL: 'openai:mock',
       OPENAI_API_KEY: 'sk-bench',
       OPENAI_BASE_URL: upstream,
       CORTEX_DATA_DIR: dataDir,
       CORTEX_LLM_MAX_RETRIES: '0',
-      OPENAI_COMPAT_PORT: String(port),
     },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const baseUrl = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    if (child.exitCode !== null) throw new Error(`${dir}: the server exited with ${child.exitCode}`);
-    if (
-      await fetch(`${baseUrl}/health`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      break;
-    if (i > 300) throw new Error(`${dir}: the server did not start`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { label: basename(dir), url: `${baseUrl}/v1/chat/completions`, process: child, dataDir, rounds: [] };
+    dir,
+  );
+  return { label: basename(dir), url: `${server.baseUrl}/v1/chat/completions`, server, dataDir, rounds: [] };
 }
 
 const upstream = await startPrinting('bench/mock-upstream-process.ts', { BENCH_UPSTREAM_DELAY_MS: '0' });
@@ -83,9 +63,9 @@ try {
   for (let round = 0; round < ROUNDS; round++)
     // Each round starts with the next contender: none always follows the same one.
     for (const c of contenders.map((_, i) => contenders[(round + i) % contenders.length])) {
-      const before = cpuByThread(c.process.pid!);
+      const before = cpuByThread(c.server.process.pid!);
       const r = await load(c.label, c.url, body, { connections: CONNECTIONS, seconds: SECONDS });
-      const after = cpuByThread(c.process.pid!);
+      const after = cpuByThread(c.server.process.pid!);
       const per = (k: keyof typeof after) => ((after[k] - before[k]) / (r.rps * SECONDS)).toFixed(3);
       c.rounds.push(`${r.rps.toFixed(0)} req/s, p50 ${r.p50} ms (${per('main')} / ${per('store')} / ${per('rest')})`);
     }
@@ -95,9 +75,7 @@ try {
   for (const c of contenders) console.log(`${c.label}\n  ${c.rounds.join('\n  ')}`);
 } finally {
   for (const c of contenders) {
-    const exited = c.process.exitCode === null ? once(c.process, 'exit') : undefined;
-    c.process.kill('SIGTERM');
-    await exited;
+    await c.server.stop();
     rmSync(c.dataDir, { recursive: true, force: true });
   }
   await upstream.stop();

@@ -371,15 +371,22 @@ export class ChatRun implements AsyncDisposable {
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
+    await this.release({ record: true });
+  }
+
+  /**
+   * Stops runs that are still going (left early: an exception, a client gone), records what they
+   * produced unless told not to, and gives back everything the run took. Once.
+   */
+  private async release({ record }: { record: boolean }): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
     try {
       if (!this.drained) {
-        // Left early (an exception, a client gone): stop the runs and keep what they produced.
         this.stop(this.stopReason ?? 'client');
         await windDown(this.drain(), WIND_DOWN_MS);
       }
-      await this.record().catch(() => {}); // already logged; nobody is left to tell
+      if (record) await this.record().catch(() => {}); // already logged; nobody is left to tell
     } finally {
       await this.resources.disposeAsync();
     }
@@ -402,14 +409,8 @@ export class ChatRun implements AsyncDisposable {
    * The turn could not be written when the runs began: they are stopped (their upstream calls
    * cancelled) and everything is released; nothing is recorded, as the store has just refused.
    */
-  private async abandon(): Promise<void> {
-    this.disposed = true;
-    try {
-      this.stop('client');
-      await windDown(this.drain(), WIND_DOWN_MS);
-    } finally {
-      await this.resources.disposeAsync();
-    }
+  private abandon(): Promise<void> {
+    return this.release({ record: false });
   }
 
   private next(): Promise<[number, RunEvent] | undefined> {

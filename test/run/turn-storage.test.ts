@@ -72,6 +72,7 @@ describe('a turn whose first write fails', () => {
       faults.begin = false;
       team.options = {};
     }
+    expect(await srv.store.getMessages('begin-fails')).toEqual([]);
     const runs: any = await (await fetch(`${srv.baseUrl}/v1/runs?conversation_id=begin-fails`)).json();
     expect(runs.data ?? []).toEqual([]);
     // The lock and the run slots were given back: the next turn of the conversation is served.
