@@ -1,6 +1,8 @@
 // SQLite commits the transactions that queue up behind one another together (group commit). Each
 // caller must still get its own outcome: a transaction that fails is rolled back alone, the others
-// of its group are stored, and a reader sees all of them once their callers were answered.
+// of its group are stored, and a reader sees all of them once their callers were answered. (A group
+// runs as one plain transaction first; when one of it fails, the group is rolled back and run again
+// with each transaction in a savepoint of its own.)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
