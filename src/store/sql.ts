@@ -64,10 +64,10 @@ export class SqliteDatabase implements Database {
     // is written.
     this.db.exec('PRAGMA busy_timeout = 5000');
     this.switchToWal();
-    // temp_store = MEMORY: each turn of a group commit runs in a savepoint, and SQLite keeps the
-    // original of every page a savepoint changes in a statement journal; past 64 KiB per transaction
-    // that journal spilled to a temporary file, written page by page (55 pwrite calls per turn
-    // instead of 9, a third of the store thread's CPU; bench/store-turns.ts).
+    // temp_store = MEMORY: SQLite keeps the original of every page a savepoint (a group commit run
+    // again, commitGroup) or an undoable statement changes in a statement journal; past 64 KiB per
+    // transaction that journal spilled to a temporary file, written page by page (55 pwrite calls per
+    // turn instead of 9 when every turn had a savepoint; bench/store-turns.ts).
     this.db.exec('PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;');
   }
 
