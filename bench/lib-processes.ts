@@ -64,26 +64,33 @@ export async function startServer(env: Record<string, string>, cwd = ROOT): Prom
   return { process: p, baseUrl, stop: stopper(p) };
 }
 
+const CLOCK_TICKS = 100;
+
+/** A /proc `stat` line (of a process or a thread): its name and its CPU time, user + system, in ms. */
+function parseStat(stat: string): { name: string; ms: number } {
+  // The name is in parentheses and may hold spaces: the fields are counted after its closing one.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return {
+    name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
+    ms: ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS,
+  };
+}
+
 /** CPU time (user + system, ms) a process has used so far; undefined where /proc is not there. */
 export function cpuMs(pid: number | undefined): number | undefined {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+    return parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8')).ms;
   } catch {
     return undefined;
   }
 }
-const CLOCK_TICKS = 100;
 
 /** CPU time (ms) by thread name (the event loop is `MainThread`, worker threads `WorkerThread`). */
 export function threadCpuMs(pid: number | undefined): Map<string, number> {
   const out = new Map<string, number>();
   try {
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+      const { name, ms } = parseStat(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'));
       const group = name === 'MainThread' || name === 'WorkerThread' ? name : 'other threads';
       out.set(group, (out.get(group) ?? 0) + ms);
     }

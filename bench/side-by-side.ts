@@ -2,7 +2,7 @@
 // against the same instant mock upstream, warmed up, then measured in alternating rounds, so that a
 // change is judged against its base under the same load from the rest of the machine rather than
 // minutes apart. Prints req/s, latency and CPU per request by thread (event loop / store thread /
-// the rest) per round. How each change of the hot path's fourth round was measured (BENCHMARKS.md).
+// the rest) per round. How the hot path's changes are measured since its fourth round (BENCHMARKS.md).
 // Run: BENCH_CHECKOUTS="<dir>|<dir>" node bench/side-by-side.ts
 //   (each <dir> a checkout with node_modules, e.g. `git worktree add ../base HEAD~1` and a link to
 //   this checkout's node_modules; BENCH_STREAM=1, BENCH_ROUNDS, BENCH_SECONDS, BENCH_WARMUP_SECONDS)

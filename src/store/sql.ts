@@ -170,27 +170,18 @@ export class SqliteDatabase implements Database {
     try {
       this.control('BEGIN IMMEDIATE');
       for (const t of group) {
-        if (mode === 'together') {
-          try {
-            const value = await t.fn(this);
-            outcomes.push(() => t.resolve(value));
-          } catch (err) {
-            this.rollback();
-            if (group.length > 1) return 'isolate';
-            t.reject(err);
-            return 'done';
-          }
+        if (mode === 'isolated') {
+          outcomes.push(await this.inSavepoint(t));
           continue;
         }
-        this.control('SAVEPOINT turn');
         try {
           const value = await t.fn(this);
-          this.control('RELEASE turn');
           outcomes.push(() => t.resolve(value));
         } catch (err) {
-          this.control('ROLLBACK TO turn');
-          this.control('RELEASE turn');
-          outcomes.push(() => t.reject(err));
+          this.rollback();
+          if (group.length > 1) return 'isolate';
+          t.reject(err);
+          return 'done';
         }
       }
       this.control('COMMIT');
@@ -203,6 +194,20 @@ export class SqliteDatabase implements Database {
     }
     for (const settle of outcomes) settle();
     return 'done';
+  }
+
+  /** Runs `t` in a savepoint of its own, rolled back alone if it fails; how to tell its caller. */
+  private async inSavepoint(t: Pending): Promise<() => void> {
+    this.control('SAVEPOINT turn');
+    try {
+      const value = await t.fn(this);
+      this.control('RELEASE turn');
+      return () => t.resolve(value);
+    } catch (err) {
+      this.control('ROLLBACK TO turn');
+      this.control('RELEASE turn');
+      return () => t.reject(err);
+    }
   }
 
   private rollback(): void {
