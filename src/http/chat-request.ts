@@ -3,7 +3,8 @@
 // Wrong types and out-of-range values are 400 invalid_request_error (as OpenAI answers); a request
 // missing what it needs (no model, no messages, a malformed message) is 422 validation_error.
 import { z } from 'zod';
-import { ApiError, invalidRequest, validationError } from './errors.ts';
+import { invalidRequest } from './errors.ts';
+import { issueToError } from './request-issues.ts';
 import { checkMediaLimits, checkToolChoice, checkToolResults, dataUrlInfo, unsupportedContent } from './chat-checks.ts';
 import { checkId } from './resource-ids.ts';
 import type {
@@ -139,98 +140,6 @@ export interface ChatRequest {
   parallelToolCalls?: boolean;
   /** The request used the legacy `functions`: its call is answered as `function_call`. */
   legacyFunctions?: boolean;
-}
-
-/** OpenAI writes parameter paths as `messages[0].content`. */
-export function paramPath(path: readonly PropertyKey[]): string | null {
-  if (path.length === 0) return null;
-  return path.reduce<string>(
-    (acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : acc ? `${acc}.${String(key)}` : String(key)),
-    '',
-  );
-}
-
-const typeName = (v: unknown) =>
-  v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`;
-
-function issueToError(issue: z.core.$ZodIssue, body: unknown): ApiError {
-  const param = paramPath(issue.path);
-  const shown = param ?? 'body';
-  const value = issue.path.reduce<unknown>(
-    (v, k) => (v != null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined),
-    body,
-  );
-  switch (issue.code) {
-    case 'invalid_type':
-      if (value === undefined)
-        return validationError(`Missing required parameter: '${shown}'.`, param, 'missing_required_parameter');
-      return invalidRequest(
-        `Invalid type for '${shown}': expected ${issue.expected}, but got ${typeName(value)}.`,
-        param,
-        'invalid_type',
-      );
-    case 'too_small':
-      if (issue.origin === 'array' && Number(issue.minimum) === 1 && Array.isArray(value) && value.length === 0)
-        return validationError(
-          `Invalid '${shown}': empty array. Expected an array with minimum length 1, but got an empty array instead.`,
-          param,
-          'empty_array',
-        );
-      if (issue.origin === 'string')
-        return invalidRequest(
-          `Invalid '${shown}': string too short. Expected a string with minimum length ${issue.minimum}.`,
-          param,
-          'string_too_short',
-        );
-      return invalidRequest(
-        `Invalid '${shown}': ${JSON.stringify(value)} is lower than the minimum of ${issue.minimum}.`,
-        param,
-        'decimal_below_min_value',
-      );
-    case 'too_big':
-      if (issue.origin === 'array')
-        return invalidRequest(
-          `Invalid '${shown}': array too long. Expected an array with maximum length ${issue.maximum}.`,
-          param,
-          'array_above_max_length',
-        );
-      if (issue.origin === 'string')
-        return invalidRequest(
-          `Invalid '${shown}': string too long. Expected a string with maximum length ${issue.maximum}.`,
-          param,
-          'string_above_max_length',
-        );
-      return invalidRequest(
-        `Invalid '${shown}': ${JSON.stringify(value)} is greater than the maximum of ${issue.maximum}.`,
-        param,
-        'decimal_above_max_value',
-      );
-    case 'invalid_union':
-      // A discriminated union reports an unknown discriminator (role, type) here.
-      if ((issue as { note?: string }).note === 'No matching discriminator') {
-        const field = issue.path.length ? `${shown}` : shown;
-        return validationError(
-          `Invalid value for '${field}': ${JSON.stringify(value)} is not supported here.`,
-          param,
-          'invalid_value',
-        );
-      }
-      return invalidRequest(
-        `Invalid value for '${shown}': ${JSON.stringify(value)?.slice(0, 80)} does not match any allowed form.`,
-        param,
-        'invalid_value',
-      );
-    case 'invalid_value':
-      return invalidRequest(
-        `Invalid value for '${shown}': ${JSON.stringify(value)?.slice(0, 80)}. Supported values are: ${issue.values.map((v) => `'${String(v)}'`).join(', ')}.`,
-        param,
-        'invalid_value',
-      );
-    case 'custom':
-      return validationError(`Invalid '${shown}': ${issue.message}.`, param, 'invalid_value');
-    default:
-      return invalidRequest(`Invalid '${shown}': ${issue.message}.`, param, 'invalid_value');
-  }
 }
 
 function textOf(content: string | { type: string; text?: string; refusal?: string }[] | null | undefined): string {

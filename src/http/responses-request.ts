@@ -4,8 +4,9 @@
 // Input items and tools the server cannot honour are refused with a 400 naming them, never dropped.
 import { z } from 'zod';
 import type { ChatRequest } from './chat-request.ts';
-import { isAcceptedImageUrl, paramPath } from './chat-request.ts';
+import { isAcceptedImageUrl } from './chat-request.ts';
 import { invalidRequest, validationError } from './errors.ts';
+import { issueToError, paramPath } from './request-issues.ts';
 import { checkMediaLimits, checkToolResults } from './chat-checks.ts';
 import { checkId } from './resource-ids.ts';
 import { inResponsesTerms, type MessageOrigin } from './responses-params.ts';
@@ -140,11 +141,7 @@ export function parseResponsesRequest(body: unknown): ResponsesRequest {
   const parsed = responsesRequestSchema.safeParse(body);
   if (!parsed.success) {
     const issue = [...parsed.error.issues].sort((a, b) => a.path.length - b.path.length)[0];
-    const param = paramPath(issue.path);
-    const value = issue.path.reduce<unknown>((v, k) => (v as Record<PropertyKey, unknown> | undefined)?.[k], body);
-    if (value === undefined)
-      throw validationError(`Missing required parameter: '${param}'.`, param, 'missing_required_parameter');
-    bad(`Invalid '${param ?? 'body'}': ${issue.message}.`, param);
+    throw issueToError(issue, body);
   }
   const r = parsed.data;
   if (r.background)
@@ -407,6 +404,12 @@ function messageOf(
       `${at}.role`,
     );
   const content = item.content;
+  if (content === undefined)
+    throw validationError(
+      `Missing required parameter: '${at}.content'.`,
+      `${at}.content`,
+      'missing_required_parameter',
+    );
   const raw: Part[] =
     typeof content === 'string'
       ? [{ type: role === 'assistant' ? 'output_text' : 'input_text', text: content }]

@@ -209,4 +209,23 @@ describe('requests the server cannot serve are refused, not dropped', () => {
     });
     expect((await call('POST', '/v1/responses', { input: 'hi' })).body.error.param).toBe('model');
   });
+
+  it('a message item without content is missing it; an input of the wrong type says what it takes', async () => {
+    const missing = await create({ input: [{ role: 'user', content: 'hi' }, { role: 'user' }] });
+    expect(missing.status).toBe(422);
+    expect(missing.body.error).toEqual({
+      message: "Missing required parameter: 'input[1].content'.",
+      type: 'validation_error',
+      param: 'input[1].content',
+      code: 'missing_required_parameter',
+    });
+    const wrong = await create({ input: 42 });
+    expect(wrong.status).toBe(400);
+    expect(wrong.body.error).toEqual({
+      message: "Invalid type for 'input': expected a string or an array, but got a number.",
+      type: 'invalid_request_error',
+      param: 'input',
+      code: 'invalid_type',
+    });
+  });
 });

@@ -63,6 +63,17 @@ describe('request validation', () => {
     }
   });
 
+  it('answers a user message without content with 422 missing_required_parameter naming its content', async () => {
+    const r = await post({ model: 'cortex-flow', messages: [{ role: 'user', content: 'hi' }, { role: 'user' }] });
+    expect(r.status).toBe(422);
+    expect(r.body.error).toEqual({
+      message: "Missing required parameter: 'messages[1].content'.",
+      type: 'validation_error',
+      param: 'messages[1].content',
+      code: 'missing_required_parameter',
+    });
+  });
+
   it('rejects a message with a bad role, naming where it is', async () => {
     const r = await post({ model: 'cortex-flow', messages: [{ role: 'wizard', content: 'x' }] });
     expect(r.status).toBeGreaterThanOrEqual(400);
