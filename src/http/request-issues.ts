@@ -72,9 +72,8 @@ export function issueToError(issue: z.core.$ZodIssue, body: unknown): ApiError {
     case 'invalid_union':
       // A discriminated union reports an unknown discriminator (role, type) here.
       if ((issue as { note?: string }).note === 'No matching discriminator') {
-        const field = issue.path.length ? `${shown}` : shown;
         return validationError(
-          `Invalid value for '${field}': ${JSON.stringify(value)} is not supported here.`,
+          `Invalid value for '${shown}': ${JSON.stringify(value)} is not supported here.`,
           param,
           'invalid_value',
         );
@@ -83,15 +82,12 @@ export function issueToError(issue: z.core.$ZodIssue, body: unknown): ApiError {
       if (value === undefined)
         return validationError(`Missing required parameter: '${shown}'.`, param, 'missing_required_parameter');
       // A value of none of the union's types (a number where text or a list goes) says which.
-      {
-        const expected = unionTypes(issue);
-        if (expected)
-          return invalidRequest(
-            `Invalid type for '${shown}': expected ${expected}, but got ${typeName(value)}.`,
-            param,
-            'invalid_type',
-          );
-      }
+      if (unionTypes(issue))
+        return invalidRequest(
+          `Invalid type for '${shown}': expected ${unionTypes(issue)}, but got ${typeName(value)}.`,
+          param,
+          'invalid_type',
+        );
       return invalidRequest(
         `Invalid value for '${shown}': ${JSON.stringify(value)?.slice(0, 80)} does not match any allowed form.`,
         param,
