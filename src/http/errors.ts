@@ -38,6 +38,10 @@ export const invalidRequest = (message: string, param: string | null = null, cod
 export const validationError = (message: string, param: string | null = null, code: string | null = null) =>
   new ApiError(422, 'validation_error', message, { param, code });
 
+/** A parameter the request must have and does not (the body's, a message's, a query's). */
+export const missingParameter = (param: string) =>
+  validationError(`Missing required parameter: '${param}'.`, param, 'missing_required_parameter');
+
 export const notFound = (message: string, code: string, param: string | null = null) =>
   new ApiError(404, 'not_found_error', message, { param, code });
 

@@ -2,7 +2,7 @@
 // (`messages[0].content`), a missing parameter as 422 `missing_required_parameter`, a wrong type,
 // range or value as 400 naming what was expected. Shared by the Chat Completions and Responses parsers.
 import type { z } from 'zod';
-import { type ApiError, invalidRequest, validationError } from './errors.ts';
+import { type ApiError, invalidRequest, missingParameter, validationError } from './errors.ts';
 
 /** OpenAI writes parameter paths as `messages[0].content`. */
 export function paramPath(path: readonly PropertyKey[]): string | null {
@@ -16,9 +16,12 @@ export function paramPath(path: readonly PropertyKey[]): string | null {
 const typeName = (v: unknown) =>
   v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 
-/** The first issue of a body that failed its schema, as the ApiError OpenAI would answer. */
-export function issueToError(issue: z.core.$ZodIssue, body: unknown): ApiError {
-  const param = paramPath(issue.path);
+/**
+ * The first issue of a value that failed its schema, as the ApiError OpenAI would answer. `at` is
+ * where that value sits in the request when it is not the whole body (`['tools', 2]`).
+ */
+export function issueToError(issue: z.core.$ZodIssue, body: unknown, at: readonly PropertyKey[] = []): ApiError {
+  const param = paramPath([...at, ...issue.path]);
   const shown = param ?? 'body';
   const value = issue.path.reduce<unknown>(
     (v, k) => (v != null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined),
@@ -26,8 +29,7 @@ export function issueToError(issue: z.core.$ZodIssue, body: unknown): ApiError {
   );
   switch (issue.code) {
     case 'invalid_type':
-      if (value === undefined)
-        return validationError(`Missing required parameter: '${shown}'.`, param, 'missing_required_parameter');
+      if (value === undefined) return missingParameter(shown);
       return invalidRequest(
         `Invalid type for '${shown}': expected ${issue.expected}, but got ${typeName(value)}.`,
         param,
@@ -79,8 +81,7 @@ export function issueToError(issue: z.core.$ZodIssue, body: unknown): ApiError {
         );
       }
       // A union (a message's content, say) that is absent is missing, like any other parameter.
-      if (value === undefined)
-        return validationError(`Missing required parameter: '${shown}'.`, param, 'missing_required_parameter');
+      if (value === undefined) return missingParameter(shown);
       // A value of none of the union's types (a number where text or a list goes) says which.
       if (unionTypes(issue))
         return invalidRequest(

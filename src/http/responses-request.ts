@@ -5,8 +5,8 @@
 import { z } from 'zod';
 import type { ChatRequest } from './chat-request.ts';
 import { isAcceptedImageUrl } from './chat-request.ts';
-import { invalidRequest, validationError } from './errors.ts';
-import { issueToError, paramPath } from './request-issues.ts';
+import { invalidRequest, missingParameter, validationError } from './errors.ts';
+import { issueToError } from './request-issues.ts';
 import { checkMediaLimits, checkToolResults } from './chat-checks.ts';
 import { checkId } from './resource-ids.ts';
 import { inResponsesTerms, type MessageOrigin } from './responses-params.ts';
@@ -248,10 +248,7 @@ function functionToolOf(tool: Record<string, unknown> & { type: string }, i: num
     );
   }
   const parsed = functionTool.safeParse(tool);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    bad(`Invalid 'tools[${i}].${paramPath(issue.path)}': ${issue.message}.`, `tools[${i}].${paramPath(issue.path)}`);
-  }
+  if (!parsed.success) throw issueToError(parsed.error.issues[0], tool, ['tools', i]);
   const t = parsed.data;
   return {
     type: 'function',
@@ -404,12 +401,7 @@ function messageOf(
       `${at}.role`,
     );
   const content = item.content;
-  if (content === undefined)
-    throw validationError(
-      `Missing required parameter: '${at}.content'.`,
-      `${at}.content`,
-      'missing_required_parameter',
-    );
+  if (content === undefined) throw missingParameter(`${at}.content`);
   const raw: Part[] =
     typeof content === 'string'
       ? [{ type: role === 'assistant' ? 'output_text' : 'input_text', text: content }]
@@ -487,8 +479,7 @@ function textFileOf(part: Part, param: string): string {
 
 function str(value: unknown, param: string): string {
   if (typeof value === 'string') return value;
-  if (value === undefined)
-    throw validationError(`Missing required parameter: '${param}'.`, param, 'missing_required_parameter');
+  if (value === undefined) throw missingParameter(param);
   return bad(`Invalid type for '${param}': expected a string.`, param, 'invalid_type');
 }
 

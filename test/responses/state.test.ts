@@ -210,7 +210,7 @@ describe('requests the server cannot serve are refused, not dropped', () => {
     expect((await call('POST', '/v1/responses', { input: 'hi' })).body.error.param).toBe('model');
   });
 
-  it('a message item without content is missing it; an input of the wrong type says what it takes', async () => {
+  it('a message item or a function tool without what it needs is missing it; an input of the wrong type says what it takes', async () => {
     const missing = await create({ input: [{ role: 'user', content: 'hi' }, { role: 'user' }] });
     expect(missing.status).toBe(422);
     expect(missing.body.error).toEqual({
@@ -219,6 +219,9 @@ describe('requests the server cannot serve are refused, not dropped', () => {
       param: 'input[1].content',
       code: 'missing_required_parameter',
     });
+    const nameless = await create({ input: 'hi', tools: [{ type: 'function', parameters: {} }] });
+    expect(nameless.status).toBe(422);
+    expect(nameless.body.error).toMatchObject({ param: 'tools[0].name', code: 'missing_required_parameter' });
     const wrong = await create({ input: 42 });
     expect(wrong.status).toBe(400);
     expect(wrong.body.error).toEqual({

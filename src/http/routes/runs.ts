@@ -7,7 +7,7 @@ import type { RunRecord, Store } from '../../store/types.ts';
 import { followRun } from '../../run/follow-run.ts';
 import type { AppDeps } from '../deps.ts';
 import { SseWriter } from '../sse.ts';
-import { notFound, validationError } from '../errors.ts';
+import { missingParameter, notFound } from '../errors.ts';
 import { listObject, pageQueryShape, parseQuery, unixSeconds } from '../lists.ts';
 import { checkId } from '../resource-ids.ts';
 
@@ -43,12 +43,7 @@ const runObject = (r: RunRecord) => ({ ...runSummaryObject(r), events: r.events 
 export function registerRuns(app: FastifyInstance, store: Store, deps: AppDeps): void {
   app.get('/v1/runs', async (request) => {
     const { conversation_id: conversationId, limit, after, order } = parseQuery(listQuery, request.query);
-    if (!conversationId)
-      throw validationError(
-        "Missing required parameter: 'conversation_id'.",
-        'conversation_id',
-        'missing_required_parameter',
-      );
+    if (!conversationId) throw missingParameter('conversation_id');
     checkId(conversationId, 'conversation_id');
     const owner = request.owner ?? '';
     if (!(await store.getConversation(conversationId, owner)))
