@@ -9,13 +9,23 @@
 // The targets are then measured in BENCH_ROUNDS rounds, one after another within each round (each
 // round starting with the next target): a target's figure is its median round, and a ratio is the
 // median of the rounds' ratios, so that a stretch of load from elsewhere on the machine moves one
-// round rather than one target.
+// round rather than one target. With each target's CPU per request: how busy the whole machine was
+// during its case and, for Cortex Flow's threads, how long each waited for a core.
 // Run: npm run bench -- gateway   (BENCH_SECONDS, BENCH_ROUNDS, BENCH_WARMUP_SECONDS, BENCH_CONNECTIONS)
 import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cpuMs, freePort, startPrinting, startServer, threadCpuMs, type Child } from './lib-processes.ts';
+import {
+  cpuMs,
+  freePort,
+  machineTicks,
+  startPrinting,
+  startServer,
+  threadCpuMs,
+  threadWaitMs,
+  type Child,
+} from './lib-processes.ts';
 import { load, percentile, printTable, type LoadResult } from './lib-load.ts';
 import { Agent, request as httpRequest } from 'node:http';
 import { spawn } from 'node:child_process';
@@ -147,11 +157,19 @@ const [STRAIGHT, BARE, FLOOR, PORTKEY, CORTEX] = targets;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 const ms = (x: number) => x.toFixed(3).padStart(8);
 
-/** One target's rounds: their results, CPU time and (Cortex Flow) CPU time by thread. */
+/** One target's rounds: their results, CPU time, the machine's, and (Cortex Flow) both by thread. */
 interface Rounds {
   results: LoadResult[];
   cpuMs: number;
+  machine: { total: number; idle: number };
   threadMs: Map<string, number>;
+  /** Time its threads were ready to run but waited for a core. */
+  waitMs: Map<string, number>;
+}
+
+/** Adds to `into`, by thread, how far a counter moved over a round (`after` less `before`). */
+function addDelta(into: Map<string, number>, before: Map<string, number>, after: Map<string, number>): void {
+  for (const [name, ms] of after) into.set(name, (into.get(name) ?? 0) + ms - (before.get(name) ?? 0));
 }
 
 try {
@@ -164,7 +182,10 @@ try {
       load(label, t.url, body, { connections: CONNECTIONS, seconds, headers: t.headers });
     if (WARMUP_SECONDS > 0) for (const t of targets) await load1(t, `${t.label}, ${mode} (warm-up)`, WARMUP_SECONDS);
     const rounds = new Map<(typeof targets)[number], Rounds>(
-      targets.map((t) => [t, { results: [], cpuMs: 0, threadMs: new Map() }]),
+      targets.map((t) => [
+        t,
+        { results: [], cpuMs: 0, machine: { total: 0, idle: 0 }, threadMs: new Map(), waitMs: new Map() },
+      ]),
     );
     for (let round = 0; round < ROUNDS; round++)
       // Each round starts with the next target: none always follows the same one (bench/side-by-side.ts
@@ -173,16 +194,22 @@ try {
         const r = rounds.get(t)!;
         const before = cpuMs(t.pid);
         const threadsBefore = threadCpuMs(t.pid);
+        const waitsBefore = threadWaitMs(t.pid);
+        const machineBefore = machineTicks();
         r.results.push(await load1(t, `${t.label}, ${mode}`, SECONDS));
+        const machineAfter = machineTicks();
+        r.machine.total += machineAfter.total - machineBefore.total;
+        r.machine.idle += machineAfter.idle - machineBefore.idle;
         // CPU per request is what a loaded machine distorts least: the others' load slows the wall clock.
         r.cpuMs += (cpuMs(t.pid) ?? NaN) - (before ?? NaN);
         // Cortex Flow's by thread: the event loop, the store's thread (WorkerThread), the rest (GC, libuv).
-        if (t === CORTEX)
-          for (const [name, spentMs] of threadCpuMs(t.pid))
-            r.threadMs.set(name, (r.threadMs.get(name) ?? 0) + spentMs - (threadsBefore.get(name) ?? 0));
+        if (t === CORTEX) {
+          addDelta(r.threadMs, threadsBefore, threadCpuMs(t.pid));
+          addDelta(r.waitMs, waitsBefore, threadWaitMs(t.pid));
+        }
       }
     for (const t of targets) {
-      const { results, cpuMs: spent, threadMs } = rounds.get(t)!;
+      const { results, cpuMs: spent, machine, threadMs, waitMs } = rounds.get(t)!;
       const requests = results.reduce((n, r) => n + r.rps * SECONDS, 0);
       rows.push({
         label: `${t.label}, ${mode}`,
@@ -190,9 +217,14 @@ try {
         p50: median(results.map((r) => r.p50)),
         p99: median(results.map((r) => r.p99)),
       });
-      if (!Number.isNaN(spent)) cpu.push(`${`${t.label}, ${mode}`.padEnd(44)} ${ms(spent / requests)}`);
-      for (const [name, spentByThread] of threadMs)
-        cpu.push(`${`  of which ${name}`.padEnd(44)} ${ms(spentByThread / requests)}`);
+      // The whole machine's share in use: the load generator, the upstream and the target together.
+      const busy = `${(100 * (1 - machine.idle / machine.total)).toFixed(0)}% of the machine busy`;
+      if (!Number.isNaN(spent)) cpu.push(`${`${t.label}, ${mode}`.padEnd(44)} ${ms(spent / requests)}   ${busy}`);
+      for (const [name, spentByThread] of threadMs) {
+        const waited = waitMs.get(name);
+        const queue = waited === undefined ? '' : `   waited for a core ${ms(waited / requests).trim()}`;
+        cpu.push(`${`  of which ${name}`.padEnd(44)} ${ms(spentByThread / requests)}${queue}`);
+      }
     }
     // Per round, Cortex Flow against each reference measured in that same round.
     const rps = (t: (typeof targets)[number]) => rounds.get(t)!.results.map((r) => r.rps);

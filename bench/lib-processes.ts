@@ -87,10 +87,25 @@ export function cpuMs(pid: number | undefined): number | undefined {
 
 /** CPU time (ms) by thread name (the event loop is `MainThread`, worker threads `WorkerThread`). */
 export function threadCpuMs(pid: number | undefined): Map<string, number> {
+  return byThread(pid, (tid) => parseStat(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')));
+}
+
+/**
+ * Time (ms) by thread name spent ready to run but waiting for a core (the run queue's wait in
+ * `schedstat`, in ns): what a thread loses to the machine's other work, not to its own.
+ */
+export function threadWaitMs(pid: number | undefined): Map<string, number> {
+  return byThread(pid, (tid) => ({
+    name: readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim(),
+    ms: Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[1]) / 1e6,
+  }));
+}
+
+function byThread(pid: number | undefined, read: (tid: string) => { name: string; ms: number }): Map<string, number> {
   const out = new Map<string, number>();
   try {
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      const { name, ms } = parseStat(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'));
+      const { name, ms } = read(tid);
       const group = name === 'MainThread' || name === 'WorkerThread' ? name : 'other threads';
       out.set(group, (out.get(group) ?? 0) + ms);
     }
@@ -98,4 +113,14 @@ export function threadCpuMs(pid: number | undefined): Map<string, number> {
     // a thread that ended meanwhile, or no /proc: what was read is reported
   }
   return out;
+}
+
+/** The machine's CPU time so far (/proc/stat, in clock ticks): all of it, and the idle part. */
+export function machineTicks(): { total: number; idle: number } {
+  try {
+    const ticks = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    return { total: ticks.reduce((a, b) => a + b, 0), idle: ticks[3] + ticks[4] }; // idle + iowait
+  } catch {
+    return { total: NaN, idle: NaN };
+  }
 }
