@@ -1,9 +1,11 @@
 // Plain text out of the document formats the knowledge base takes: Markdown and text as they are
-// (unless their bytes are binary), HTML through a streaming tokenizer (scripts, styles and
+// (unless their bytes are binary) but for underlined headings, made `#` headings
+// (underlined-headings.ts), HTML through a streaming tokenizer (scripts, styles and
 // navigation dropped), PDF through unpdf in a worker thread with a time limit.
 import { basename, extname } from 'node:path';
 import { looksBinary } from './binary-content.ts';
 import { htmlToText } from './html-text.ts';
+import { normaliseHeadings } from './underlined-headings.ts';
 import { readPdf } from './pdf-text.ts';
 
 export const SUPPORTED_EXTENSIONS = ['.md', '.markdown', '.txt', '.text', '.html', '.htm', '.pdf'];
@@ -21,8 +23,9 @@ export async function extractDocument(path: string, bytes: Uint8Array): Promise<
   const fallbackTitle = basename(path, ext);
   if (ext === '.pdf') return extractPdf(bytes, fallbackTitle);
   if (looksBinary(bytes)) throw new NotADocumentError(`binary content, not ${ext.slice(1)} text`);
-  const text = new TextDecoder('utf-8').decode(bytes);
-  if (ext === '.html' || ext === '.htm') return extractHtml(text, fallbackTitle);
+  const decoded = new TextDecoder('utf-8').decode(bytes);
+  if (ext === '.html' || ext === '.htm') return extractHtml(decoded, fallbackTitle);
+  const text = normaliseHeadings(decoded);
   if (ext === '.md' || ext === '.markdown') {
     const heading = /^#\s+(.+)$/m.exec(text)?.[1]?.trim();
     return { title: heading || fallbackTitle, text };

@@ -1,4 +1,7 @@
 // Readable text out of an untrusted HTML page, in time linear in its size and with no tree.
+// Navigation is left out: the elements that hold it (<nav>, <header>, ...) and, since pages rarely
+// mark it so, any block of text that is mostly link text (a menu, "Next: ... Up: ...", an index or
+// a table of contents), which would otherwise be searched and quoted as if it said something.
 //
 // A DOM (cheerio, or htmlparser2's Parser, whose open-element stack is an array it unshifts) costs
 // time quadratic in the nesting depth: a 660 KB page of 60,000 nested elements blocked the event
@@ -31,6 +34,12 @@ const HEADINGS = new Set(['h1', 'h2', 'h3', 'h4', 'h5', 'h6']);
 // closes its <head> still has text).
 const HEAD_CONTENT = new Set(['title', 'meta', 'link', 'style', 'script', 'base', 'noscript', 'template']);
 const SLICE_CHARS = 64 * 1024;
+/**
+ * A block whose link text is more than this share of its text is navigation. Prose that links a
+ * few of its words stays well under it (an encyclopedia paragraph: a fifth to a third).
+ */
+const MAX_LINK_SHARE = 0.5;
+const visibleLength = (text: string) => text.replace(/\s+/g, '').length;
 
 class TextCollector {
   readonly html: string;
@@ -47,6 +56,10 @@ class TextCollector {
   private titleDone = false;
   private mainDepth = 0;
   private heading: { level: number; text: string } | undefined;
+  /** Inside a link. Links do not nest: an <a> ends the one still open, as in a browser. */
+  private inLink = false;
+  /** The block of text being read, held until its end shows whether it is mostly links. */
+  private block = { body: '', main: '', visible: 0, linked: 0 };
 
   constructor(html: string) {
     this.html = html;
@@ -60,8 +73,24 @@ class TextCollector {
   }
 
   private emit(data: string): void {
-    this.body += data;
-    if (this.mainDepth) this.main += data;
+    const b = this.block;
+    b.body += data;
+    if (this.mainDepth) b.main += data;
+    const visible = visibleLength(data);
+    b.visible += visible;
+    if (this.inLink) b.linked += visible;
+  }
+
+  /** The end of a block: its text is kept unless most of it is link text. */
+  endBlock(): void {
+    const b = this.block;
+    if (b.linked <= MAX_LINK_SHARE * b.visible) {
+      this.body += b.body;
+      this.main += b.main;
+    }
+    this.block = { body: '', main: '', visible: 0, linked: 0 };
+    this.body += '\n\n';
+    if (this.mainDepth) this.main += '\n\n';
   }
 
   openTagName(start: number, end: number): void {
@@ -86,11 +115,12 @@ class TextCollector {
     else if (name === 'main') {
       this.sawMain = true;
       this.mainDepth++;
-    } else if (HEADINGS.has(name) && !this.droppedDepth && !this.headDepth) {
+    } else if (name === 'a') this.inLink = true;
+    else if (HEADINGS.has(name) && !this.droppedDepth && !this.headDepth) {
       this.closeHeading();
       this.heading = { level: Number(name[1]), text: '' };
     }
-    if (BLOCKS.has(name) && !this.droppedDepth) this.emit('\n\n');
+    if (BLOCKS.has(name) && !this.droppedDepth) this.endBlock();
   }
 
   closeTag(start: number, end: number): void {
@@ -106,17 +136,24 @@ class TextCollector {
       this.titleDepth = 0;
       this.titleDone = true;
     } else if (name === 'main' && this.mainDepth) this.mainDepth--;
+    else if (name === 'a') this.inLink = false;
     else if (HEADINGS.has(name)) this.closeHeading();
-    if (BLOCKS.has(name) && !this.droppedDepth) this.emit('\n\n');
+    if (BLOCKS.has(name) && !this.droppedDepth) this.endBlock();
   }
 
-  /** A heading becomes a Markdown heading of its own paragraph, so chunks know their section. */
+  /**
+   * A heading becomes a Markdown heading of its own paragraph, so chunks know their section. It is
+   * kept even when it is a link (a section that links to itself).
+   */
   closeHeading(): void {
     if (!this.heading) return;
     const { level, text } = this.heading;
     this.heading = undefined;
     if (level === 1 && !this.firstH1) this.firstH1 = text.trim();
-    this.emit(`\n\n${'#'.repeat(level)} ${text.trim()}\n\n`);
+    this.endBlock();
+    this.body += `${'#'.repeat(level)} ${text.trim()}`;
+    if (this.mainDepth) this.main += `${'#'.repeat(level)} ${text.trim()}`;
+    this.endBlock();
   }
 }
 
@@ -170,6 +207,7 @@ export async function htmlToText(html: string, options: HtmlTextOptions = {}): P
   }
   if (!truncated) tokenizer.end();
   collector.closeHeading();
+  collector.endBlock();
   const title = normalise(collector.title) || collector.firstH1 || fallbackTitle;
   return { title, text: normalise(collector.sawMain ? collector.main : collector.body), truncated };
 }

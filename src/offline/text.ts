@@ -22,14 +22,20 @@ export function stem(word: string): string {
 /** The searchable words of a text (stop words dropped), stemmed, each once. */
 export const stems = (text: string): string[] => [...new Set(queryTerms(text).map(stem))];
 
-/** Splits prose into sentences; list markers are dropped, headings are not sentences. */
+/**
+ * A link and nothing else (a bare URL, or one Markdown link): where to read more, not something
+ * the text says. A list of them is a document's navigation.
+ */
+const ONLY_A_LINK = /^(<?[a-z][a-z0-9+.-]*:\/\/\S+?>?|\[[^\]]*\]\([^)\s]*\))[.,;:]?$/i;
+
+/** Splits prose into sentences; list markers are dropped, headings and bare links are not sentences. */
 export function sentences(text: string): string[] {
   return text
     .replace(/^#{1,6}\s+.*$/gm, ' ')
     .replace(/\s+/g, ' ')
     .split(/(?<=[.!?])\s+(?=[A-Z0-9"“(])/)
     .map((s) => s.replace(/^[-*•]\s+/, '').trim())
-    .filter((s) => s.length >= 12 && s.length <= 600);
+    .filter((s) => s.length >= 12 && s.length <= 600 && !ONLY_A_LINK.test(s));
 }
 
 export interface Paragraph {

@@ -24,6 +24,22 @@ describe('text of an HTML page', () => {
     });
   });
 
+  it('drops blocks that are mostly links (menus, next/previous lines, an index), keeps prose that links a few words', async () => {
+    // As a generated manual writes them: no <nav>, only paragraphs and tables of links.
+    const page = await htmlToText(
+      `<title>Closures</title><div class="header"><p>Next: <a href="b.html">Closure Example</a>,
+       Previous: <a href="a.html">Multiple ABIs</a>, Up: <a href="u.html">Using libffi</a></p></div>
+       <h2><a href="#c">The Closure API</a></h2>
+       <p>This facility is called the <a href="#c">closure API</a>. It builds functions at run time.</p>
+       <table><tr><td><a href="c.html">closure API</a>:</td><td><a href="c.html">The Closure API</a></td></tr>
+       <tr><td><a href="t.html">thread safety</a>:</td><td><a href="t.html">Thread Safety</a></td></tr></table>
+       <ul><li><a href="/">Home</a></li><li><a href="/docs">Documentation</a></li></ul>`,
+    );
+    expect(page.text).toBe(
+      '## The Closure API\n\nThis facility is called the closure API. It builds functions at run time.',
+    );
+  });
+
   it('reads only <main> when the page has one, and takes the first h1 when there is no title', async () => {
     const page = await htmlToText('<body><div>Sidebar</div><main><h1>Article</h1><p>Body text.</p></main></body>', {
       fallbackTitle: 'fallback',

@@ -32,6 +32,30 @@ describe('selectQuotes', () => {
     expect(quotes[0].text).toBe('Velvet Ember is a smoked black tea from the Wuyi mountains.');
   });
 
+  it('ranks a section titled with the subject above one that names it in passing', () => {
+    // As a generated manual titles its pages: the subject in the title, not in every sentence.
+    const closures = passage(
+      9,
+      'The Closure API (libffi)',
+      '## The Closure API\n\nThis facility is called the closure API. It writes a function at run time.',
+    );
+    const missing = passage(10, 'Missing Features (libffi)', '## Missing Features\n\n- Variadic closures.');
+    const { quotes } = selectQuotes('What is a closure in libffi?', [missing, closures]);
+    expect(quotes[0].text).toBe('This facility is called the closure API.');
+  });
+
+  it('never quotes a bare link: where to read more is not an answer', () => {
+    const readme = passage(
+      11,
+      'coreutils README — Reporting bugs',
+      '## Reporting bugs\n\nhttps://savannah.gnu.org/git/?group=coreutils\n\n' +
+        '- [The coreutils bug tracker](https://debbugs.gnu.org/coreutils)\n\n' +
+        'Send bug reports, questions and comments to bug-coreutils@gnu.org.',
+    );
+    const { quotes } = selectQuotes('How do I report bugs in coreutils?', [readme]);
+    expect(quotes.map((q) => q.text)).toEqual(['Send bug reports, questions and comments to bug-coreutils@gnu.org.']);
+  });
+
   it('quotes nothing when a passage shares only some words with the question', () => {
     expect(selectQuotes('Can I put milk in green tea from Japan?', [coffee, teaGuide]).quotes).toEqual([]);
     expect(selectQuotes('Who sells coffee beans?', [coffee, teaGuide]).quotes).toEqual([]);
