@@ -1,6 +1,8 @@
 // Splits a document into chunks of a few paragraphs (about CHUNK_CHARS), each knowing its
 // position, its character range in the document and the heading it sits under, so that a search
 // hit can be cited precisely.
+import { joinOpenFences } from './code-fences.ts';
+
 export interface Chunk {
   ordinal: number;
   heading: string | null;
@@ -19,17 +21,28 @@ interface Block {
   heading: string | null;
 }
 
+/** The paragraphs of a text with their offsets, a fenced code block whole (code-fences.ts). */
+function paragraphSpans(text: string): { start: number; end: number }[] {
+  const spans: { start: number; end: number }[] = [];
+  const re = /\S[\s\S]*?(?=\n\s*\n|$)/g;
+  for (let m = re.exec(text); m; m = re.exec(text)) spans.push({ start: m.index, end: m.index + m[0].length });
+  return joinOpenFences(
+    spans,
+    (s) => text.slice(s.start, s.end),
+    (a, b) => ({ start: a.start, end: b.end }),
+  );
+}
+
 function blocks(text: string): Block[] {
   const out: Block[] = [];
-  const re = /\S[\s\S]*?(?=\n\s*\n|$)/g;
   let heading: string | null = null;
-  for (let m = re.exec(text); m; m = re.exec(text)) {
-    const body = m[0].trim();
+  for (const { start, end } of paragraphSpans(text)) {
+    const body = text.slice(start, end).trim();
     const h = /^#{1,6}\s+(.+)$/.exec(body.split('\n')[0]);
     if (h) heading = h[1].trim();
     // A very long paragraph (a PDF page without blank lines) is cut at sentence ends.
     if (body.length <= MAX_CHARS) {
-      out.push({ start: m.index, end: m.index + m[0].length, text: body, heading });
+      out.push({ start, end, text: body, heading });
       continue;
     }
     let offset = 0;
@@ -43,7 +56,7 @@ function blocks(text: string): Block[] {
         const stop = body.slice(floor + 1, cut + 2).lastIndexOf('. ');
         if (stop !== -1) cut = floor + 1 + stop + 1;
       }
-      out.push({ start: m.index + offset, end: m.index + cut, text: body.slice(offset, cut).trim(), heading });
+      out.push({ start: start + offset, end: start + cut, text: body.slice(offset, cut).trim(), heading });
       offset = cut;
     }
   }

@@ -5,11 +5,10 @@
 // so these become `#` headings and the rules go; otherwise a title and its underline were read as
 // the first words of the next sentence ("Database Locking ---------------- When the frontend...")
 // and quoted as an answer.
+import { isFence } from './code-fences.ts';
 
 /** A line drawn with one punctuation character, three times or more. */
 const RULE = /^([=\-~^*#+_:`'"])\1{2,}$/;
-/** A fenced code block's fence: what is inside is code, never a heading. */
-const FENCE = /^(```|~~~)/;
 
 /** `=` underlines are the top level, `-` the next; any other character the one below. */
 const levelOf = (rule: string) => (rule[0] === '=' ? '#' : rule[0] === '-' ? '##' : '###');
@@ -24,8 +23,10 @@ export function normaliseHeadings(text: string): string {
   let inFence = false;
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i].trim();
-    if (FENCE.test(line)) inFence = !inFence; // (a fence of three backticks is no rule either)
-    if (inFence || FENCE.test(line) || !RULE.test(line)) {
+    // What is inside a fenced code block is code, never a heading (nor is a fence of ``` a rule).
+    const fence = isFence(line);
+    if (fence) inFence = !inFence;
+    if (inFence || fence || !RULE.test(line)) {
       out.push(lines[i]);
       continue;
     }

@@ -6,7 +6,7 @@
 import { queryTerms } from '../kb/types.ts';
 import type { KnowledgeResult } from '../tools/knowledge-search.ts';
 import { anyOf } from './pattern.ts';
-import { paragraphs, stem, stems } from './text.ts';
+import { isCode, paragraphs, stem, stems } from './text.ts';
 
 /** Share of the question's terms (and answer shape) the paragraph with its title must contain. */
 export const MIN_QUESTION_COVERAGE = 0.6;
@@ -84,6 +84,8 @@ const SHAPES: { asks: RegExp; consumes: string[]; answer: RegExp }[] = [
   { asks: /\bhow (do|does|did)\b.*\bwork\b/i, consumes: ['work'], answer: /./ },
 ];
 
+const HOW_TO = /\bhow (do|can|should|would) (i|we|you|one)\b|\bhow to\b/i;
+
 export function questionTerms(question: string): { terms: string[]; shape?: RegExp } {
   const shape = SHAPES.find((s) => s.asks.test(question));
   const consumed = new Set(shape?.consumes.map(stem) ?? []);
@@ -100,6 +102,8 @@ interface Para {
 
 export function selectQuotes(question: string, passages: KnowledgeResult[], opts: { max?: number } = {}): Selection {
   const { terms, shape } = questionTerms(question);
+  // A command from a code block answers how to do something, not what a thing is or does.
+  const asksHowTo = HOW_TO.test(question);
   const wanted = new Set(terms);
   const selection: Selection = { terms: queryTerms(question).filter((w) => wanted.has(stem(w))), quotes: [] };
   if (!terms.length) return selection;
@@ -129,7 +133,8 @@ export function selectQuotes(question: string, passages: KnowledgeResult[], opts
     const focus = terms.filter((t) => !p.title.has(t));
     const eligible = p.sentences
       .map((s, i) => ({ ...s, i }))
-      .filter((s) => shaped(s) && (focus.length ? focus.some((t) => s.terms.has(t)) : s.terms.size > 0));
+      .filter((s) => shaped(s) && (focus.length ? focus.some((t) => s.terms.has(t)) : s.terms.size > 0))
+      .filter((s) => asksHowTo || !isCode(s.text));
     for (const s of eligible) {
       const own = weight([...s.terms].filter((t) => !p.title.has(t)));
       // What the title names the whole paragraph is about: it counts as much as a term the sentence

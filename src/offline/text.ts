@@ -1,5 +1,6 @@
 // Small, deterministic text tools of the offline engine: word stems, sentences and paragraphs.
 // No model: only counting, so the engine never says what its sources do not.
+import { isFence, joinOpenFences } from '../kb/code-fences.ts';
 import { queryTerms, STOP_WORDS } from '../kb/types.ts';
 
 /** A crude English stemmer: enough to match "panels" with "panel" or "charging" with "charge". */
@@ -23,20 +24,32 @@ export function stem(word: string): string {
 export const stems = (text: string): string[] => [...new Set(queryTerms(text).map(stem))];
 
 /**
- * A link and nothing else (a bare URL, or one Markdown link): where to read more, not something
- * the text says. A list of them is a document's navigation.
+ * The words a unit says itself: without Markdown images and links (a badge is an image in a link),
+ * reference definitions, bare URLs and HTML tags. A unit of fewer than two is a pointer ("See [the
+ * docs](...)"), a row of badges or a line of markup, not something to quote.
  */
-const ONLY_A_LINK = /^(<?[a-z][a-z0-9+.-]*:\/\/\S+?>?|\[[^\]]*\]\([^)\s]*\))[.,;:]?$/i;
+function ownWords(text: string): number {
+  const said = text
+    .replace(/!\[[^\]]*\]\([^)]*\)/g, ' ')
+    .replace(/\[[^\]]*\]\([^)]*\)/g, ' ')
+    .replace(/\[[^\]]+\]:\s*\S+/g, ' ')
+    .replace(/<[^>]*>/g, ' ') // before URLs: a tag's own URL (src="...") must not take its `>`
+    .replace(/[a-z][a-z0-9+.-]*:\/\/\S+/gi, ' ');
+  return said.match(/\p{L}[\p{L}\p{N}'’-]*/gu)?.length ?? 0;
+}
 
-/** Splits prose into sentences; list markers are dropped, headings and bare links are not sentences. */
+/** Splits prose into sentences; list markers are dropped, headings and lines of links are not sentences. */
 export function sentences(text: string): string[] {
   return text
     .replace(/^#{1,6}\s+.*$/gm, ' ')
     .replace(/\s+/g, ' ')
     .split(/(?<=[.!?])\s+(?=[A-Z0-9"“(])/)
     .map((s) => s.replace(/^[-*•]\s+/, '').trim())
-    .filter((s) => s.length >= 12 && s.length <= 600 && !ONLY_A_LINK.test(s));
+    .filter((s) => s.length >= 12 && s.length <= 600 && ownWords(s) >= 2);
 }
+
+/** A one-line command or expression from a code block, quoted as inline code (`npm i x`). */
+export const isCode = (unit: string): boolean => /^`[^`]+`$/.test(unit);
 
 export interface Paragraph {
   /** Heading lines and title-like lines above the prose: what the paragraph is about, never quoted. */
@@ -55,23 +68,47 @@ function isTitleLine(line: string, next: string | undefined): boolean {
   return next === undefined || next === '' || /^([\p{Lu}\d#]|[-*•]\s)/u.test(next);
 }
 
-/** A chunk's paragraphs, each with the title lines that head it (and the chunk's own heading). */
+/**
+ * A chunk's paragraphs, each with the title lines that head it (and the chunk's own heading). A
+ * fenced code block of one line is a unit of its own, as inline code: a command answers "how do I"
+ * (`npm i autocannon`); a longer one is code, not something the document says, and is left out.
+ */
 export function paragraphs(text: string, heading = ''): Paragraph[] {
   const out: Paragraph[] = [];
   let current = heading;
-  for (const block of text.split(/\n\s*\n/)) {
+  const blocks = joinOpenFences(
+    text.split(/\n\s*\n/),
+    (b) => b,
+    (a, b) => `${a}\n\n${b}`,
+  );
+  for (const block of blocks) {
     const lines = block.split('\n').map((l) => l.trim());
     const titles: string[] = [];
     while (lines.length && (lines[0] === '' || isTitleLine(lines[0], lines[1])))
       titles.push(lines.shift()!.replace(/^#{1,6}\s+/, ''));
     if (titles.length) current = `${heading} ${titles.join(' ')}`.trim();
-    // Each item of a list is a statement of its own, even without a full stop.
+    // Each item of a list is a statement of its own, even without a full stop; so is a code block.
     const units: string[] = [];
+    let code: string[] | undefined;
+    let fresh = true; // the next line starts a unit
+    const endCode = () => {
+      const said = code!.filter(Boolean);
+      if (said.length === 1 && said[0].length <= 200) units.push(`\`${said[0].replace(/`/g, "'")}\``);
+      code = undefined;
+      fresh = true;
+    };
     for (const line of lines) {
-      if (/^([-*•]|\d+[.)])\s/.test(line) || !units.length) units.push(line.replace(/^([-*•]|\d+[.)])\s+/, ''));
-      else units[units.length - 1] += `\n${line}`;
+      if (isFence(line)) {
+        if (code) endCode();
+        else code = [];
+      } else if (code) code.push(line);
+      else if (/^([-*•]|\d+[.)])\s/.test(line) || fresh) {
+        units.push(line.replace(/^([-*•]|\d+[.)])\s+/, ''));
+        fresh = false;
+      } else units[units.length - 1] += `\n${line}`;
     }
-    const body = units.flatMap(sentences);
+    if (code) endCode(); // a block cut off inside its code (the chunk ended there)
+    const body = units.flatMap((u) => (isCode(u) ? [u] : sentences(u)));
     if (body.length) out.push({ heading: current, sentences: body });
   }
   return out;

@@ -24,6 +24,22 @@ describe('chunking', () => {
         expect(chunks.filter((c) => c.text.includes(`${title} paragraph ${i} `))).toHaveLength(1);
   });
 
+  it('keeps a fenced code block whole, blank lines and all, and never takes a # comment in it for a heading', () => {
+    const code = [
+      '```sh',
+      '# install the tool',
+      'npm install tidewatch',
+      '',
+      '# run it',
+      'tidewatch --harbour brest',
+      '```',
+    ];
+    const chunks = chunkText(['## Usage', '', ...code, '', 'Then read the tides.'].join('\n'));
+    expect(chunks).toHaveLength(1);
+    expect(chunks[0].heading).toBe('Usage');
+    expect(chunks[0].text).toContain(code.join('\n'));
+  });
+
   it('cuts a 20 MB paragraph with no sentence end into chunks of the target size', () => {
     // Searching back for a sentence end from each cut to the paragraph's start made this quadratic.
     const chunks = chunkText('word '.repeat(4_000_000));

@@ -56,6 +56,28 @@ describe('selectQuotes', () => {
     expect(quotes.map((q) => q.text)).toEqual(['Send bug reports, questions and comments to bug-coreutils@gnu.org.']);
   });
 
+  it('reads a README as prose: no badges, logos or link lists; a one-line command only for how to do something', () => {
+    const readme = passage(
+      12,
+      'tidewatch',
+      [
+        '# tidewatch',
+        '[![CI](https://ci.example/badge.svg)](https://ci.example) [![npm](https://img.example/v.svg)](https://npm.example)',
+        '<img align="right" alt="tidewatch logo" src="https://example.org/logo.svg">',
+        'tidewatch predicts tides from harbour gauge readings.',
+        '## Install',
+        '```sh\nnpm install tidewatch\n```',
+        '## Usage',
+        '```js\n// tidewatch reads a gauge\n\nconst tides = tidewatch(gauge)\n```',
+        '- [tidewatch on npm](https://npm.example/tidewatch)',
+        '[npm-url]: https://npm.example/tidewatch [ci-url]: https://ci.example',
+      ].join('\n\n'),
+    );
+    const quoted = (question: string) => selectQuotes(question, [readme]).quotes.map((q) => q.text);
+    expect(quoted('What is tidewatch?')).toEqual(['tidewatch predicts tides from harbour gauge readings.']);
+    expect(quoted('How do I install tidewatch?')).toEqual(['`npm install tidewatch`']);
+  });
+
   it('quotes nothing when a passage shares only some words with the question', () => {
     expect(selectQuotes('Can I put milk in green tea from Japan?', [coffee, teaGuide]).quotes).toEqual([]);
     expect(selectQuotes('Who sells coffee beans?', [coffee, teaGuide]).quotes).toEqual([]);
