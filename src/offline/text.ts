@@ -38,15 +38,21 @@ function ownWords(text: string): number {
   return said.match(/\p{L}[\p{L}\p{N}'’-]*/gu)?.length ?? 0;
 }
 
-/** Splits prose into sentences; list markers are dropped, headings and lines of links are not sentences. */
+/**
+ * Splits prose into sentences; list markers are dropped. Headings, lines of links and the entries
+ * of a table of contents (a PDF's, with dot leaders) are not sentences.
+ */
 export function sentences(text: string): string[] {
   return text
     .replace(/^#{1,6}\s+.*$/gm, ' ')
     .replace(/\s+/g, ' ')
     .split(/(?<=[.!?])\s+(?=[A-Z0-9"“(])/)
     .map((s) => s.replace(/^[-*•]\s+/, '').trim())
-    .filter((s) => s.length >= 12 && s.length <= 600 && ownWords(s) >= 2);
+    .filter((s) => s.length >= 12 && s.length <= 600 && !DOT_LEADER.test(s) && ownWords(s) >= 2);
 }
+
+/** The dots that lead a table of contents' entry to its page number ("Errors . . . . . 12"). */
+const DOT_LEADER = /(\.\s?){5,}/;
 
 /** A one-line command or expression from a code block, quoted as inline code (`npm i x`). */
 export const isCode = (unit: string): boolean => /^`[^`]+`$/.test(unit);

@@ -78,6 +78,18 @@ describe('selectQuotes', () => {
     expect(quoted('How do I install tidewatch?')).toEqual(['`npm install tidewatch`']);
   });
 
+  it("never quotes a table of contents' entry (a PDF manual's, dot leaders and page numbers)", () => {
+    const manual = passage(
+      13,
+      'libtasn1',
+      '1 Introduction . . . . . . . . . . . . 1\n11 asn1_create_element. . . . . . . . . . 14\n\n' +
+        'The structure must be created with the function asn1_create_element first.',
+    );
+    expect(selectQuotes('What does asn1_create_element do?', [manual]).quotes.map((q) => q.text)).toEqual([
+      'The structure must be created with the function asn1_create_element first.',
+    ]);
+  });
+
   it('quotes nothing when a passage shares only some words with the question', () => {
     expect(selectQuotes('Can I put milk in green tea from Japan?', [coffee, teaGuide]).quotes).toEqual([]);
     expect(selectQuotes('Who sells coffee beans?', [coffee, teaGuide]).quotes).toEqual([]);
