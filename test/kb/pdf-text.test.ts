@@ -18,6 +18,16 @@ describe('reading a PDF in a worker thread', () => {
     expect(pdf).toEqual({ title: 'Tides', text: 'The moon raises two bulges of water.' });
   });
 
+  it('joins a word the typesetter broke at the end of a line', async () => {
+    const doc = await PDFDocument.create();
+    const font = await doc.embedFont(StandardFonts.Helvetica);
+    const page = doc.addPage();
+    page.drawText('The moon raises two bul-', { x: 50, y: 700, size: 12, font });
+    page.drawText('ges of water, twice a day.', { x: 50, y: 686, size: 12, font });
+    const { text } = await readPdf(await doc.save());
+    expect(text.replace(/\s+/g, ' ')).toBe('The moon raises two bulges of water, twice a day.');
+  });
+
   it('reports a file pdf.js cannot read as an error', async () => {
     await expect(readPdf(new TextEncoder().encode('%PDF-1.7 nothing else'))).rejects.toThrow(/PDF/i);
   });
