@@ -56,6 +56,8 @@ class TextCollector {
   private titleDone = false;
   private mainDepth = 0;
   private heading: { level: number; text: string } | undefined;
+  /** The level of the last <h1>-<h6>: a definition list's terms are headings one below it. */
+  private sectionLevel = 1;
   /** Inside a link. Links do not nest: an <a> ends the one still open, as in a browser. */
   private inLink = false;
   /** The block of text being read, held until its end shows whether it is mostly links. */
@@ -116,11 +118,16 @@ class TextCollector {
       this.sawMain = true;
       this.mainDepth++;
     } else if (name === 'a') this.inLink = true;
-    else if (HEADINGS.has(name) && !this.droppedDepth && !this.headDepth) {
+    else if ((HEADINGS.has(name) || name === 'dt') && !this.droppedDepth && !this.headDepth) {
+      // A definition list's term (<dt>operator</dt>) heads its definition as a section title does:
+      // "It had uid 37." is then read under "operator", not under the chapter that lists the users.
       this.closeHeading();
-      this.heading = { level: Number(name[1]), text: '' };
+      if (name !== 'dt') this.sectionLevel = Number(name[1]);
+      this.heading = { level: name === 'dt' ? Math.min(6, this.sectionLevel + 1) : this.sectionLevel, text: '' };
     }
     if (BLOCKS.has(name) && !this.droppedDepth) this.endBlock();
+    // Preformatted text is code (or a listing): fenced, so that readers treat it as code, not prose.
+    if (name === 'pre' && !this.droppedDepth) this.emit('```\n');
   }
 
   closeTag(start: number, end: number): void {
@@ -137,7 +144,8 @@ class TextCollector {
       this.titleDone = true;
     } else if (name === 'main' && this.mainDepth) this.mainDepth--;
     else if (name === 'a') this.inLink = false;
-    else if (HEADINGS.has(name)) this.closeHeading();
+    else if (HEADINGS.has(name) || name === 'dt') this.closeHeading();
+    if (name === 'pre' && !this.droppedDepth) this.emit('\n```');
     if (BLOCKS.has(name) && !this.droppedDepth) this.endBlock();
   }
 
@@ -149,10 +157,12 @@ class TextCollector {
     if (!this.heading) return;
     const { level, text } = this.heading;
     this.heading = undefined;
-    if (level === 1 && !this.firstH1) this.firstH1 = text.trim();
+    const title = text.trim();
+    if (!title) return;
+    if (level === 1 && !this.firstH1) this.firstH1 = title;
     this.endBlock();
-    this.body += `${'#'.repeat(level)} ${text.trim()}`;
-    if (this.mainDepth) this.main += `${'#'.repeat(level)} ${text.trim()}`;
+    this.body += `${'#'.repeat(level)} ${title}`;
+    if (this.mainDepth) this.main += `${'#'.repeat(level)} ${title}`;
     this.endBlock();
   }
 }

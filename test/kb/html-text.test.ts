@@ -40,6 +40,19 @@ describe('text of an HTML page', () => {
     );
   });
 
+  it('heads a definition with its term, one level below the section, and fences preformatted text', async () => {
+    const page = await htmlToText(
+      `<h2>Users</h2><dl><dt>operator</dt><dd><p>It was in the root group. It had uid 37.</p></dd>
+       <dt>www-data</dt><dd>Some web servers run as www-data.</dd></dl>
+       <h3>Example</h3><pre>ret = deflateInit(&amp;strm, level);\nif (ret != Z_OK) return ret;</pre><p>Then compress.</p>`,
+    );
+    expect(page.text).toBe(
+      '## Users\n\n### operator\n\nIt was in the root group. It had uid 37.\n\n### www-data\n\n' +
+        'Some web servers run as www-data.\n\n### Example\n\n```\nret = deflateInit(&strm, level);\n' +
+        'if (ret != Z_OK) return ret;\n```\n\nThen compress.',
+    );
+  });
+
   it('reads only <main> when the page has one, and takes the first h1 when there is no title', async () => {
     const page = await htmlToText('<body><div>Sidebar</div><main><h1>Article</h1><p>Body text.</p></main></body>', {
       fallbackTitle: 'fallback',
