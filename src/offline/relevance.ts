@@ -135,13 +135,13 @@ export function selectQuotes(question: string, passages: KnowledgeResult[], opts
       .map((s, i) => ({ ...s, i }))
       .filter((s) => shaped(s) && (focus.length ? focus.some((t) => s.terms.has(t)) : s.terms.size > 0))
       .filter((s) => asksHowTo || !isCode(s.text));
+    // What the title names the whole paragraph is about: it counts as much as a term the sentence
+    // names, and more, as a sentence may name a term in passing. Otherwise a section titled with
+    // the question's subject ranked below any other that mentions it ("Variadic closures." in
+    // "Missing Features" above "This facility is called the closure API." in "The Closure API").
+    const subject = weight(p.title);
     for (const s of eligible) {
       const own = weight([...s.terms].filter((t) => !p.title.has(t)));
-      // What the title names the whole paragraph is about: it counts as much as a term the sentence
-      // names, and more, as a sentence may name a term in passing. Otherwise a section titled with
-      // the question's subject ranked below any other that mentions it ("Variadic closures." in
-      // "Missing Features" above "This facility is called the closure API." in "The Closure API").
-      const subject = weight(p.title);
       // A sentence that opens with what the question names is about it ("Evaporation turns...").
       const opening = new Set(stems(s.text.split(/\s+/).slice(0, 3).join(' ')));
       const about = weight(terms.filter((t) => opening.has(t) && s.terms.has(t)));
