@@ -158,9 +158,9 @@ class TextCollector {
     const { level, text } = this.heading;
     this.heading = undefined;
     const title = text.trim();
-    if (!title) return;
-    if (level === 1 && !this.firstH1) this.firstH1 = title;
     this.endBlock();
+    if (!title) return; // an empty heading still ends the paragraph before it
+    if (level === 1 && !this.firstH1) this.firstH1 = title;
     this.body += `${'#'.repeat(level)} ${title}`;
     if (this.mainDepth) this.main += `${'#'.repeat(level)} ${title}`;
     this.endBlock();
