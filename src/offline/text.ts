@@ -57,6 +57,16 @@ const DOT_LEADER = /(\.\s?){5,}/;
 /** A one-line command or expression from a code block, quoted as inline code (`npm i x`). */
 export const isCode = (unit: string): boolean => /^`[^`]+`$/.test(unit);
 
+/** A row of a Markdown table, and the rule under its header (`|---|:--:|`). */
+const TABLE_ROW = /^\|.*\|$/;
+const TABLE_RULE = /^\|(\s*:?-+:?\s*\|)+$/;
+const cellsOf = (row: string) =>
+  row
+    .slice(1, -1)
+    .split('|')
+    .map((cell) => cell.trim())
+    .filter(Boolean);
+
 export interface Paragraph {
   /** Heading lines and title-like lines above the prose: what the paragraph is about, never quoted. */
   heading: string;
@@ -103,12 +113,17 @@ export function paragraphs(text: string, heading = ''): Paragraph[] {
       code = undefined;
       fresh = true;
     };
-    for (const line of lines) {
+    for (const [i, line] of lines.entries()) {
       if (isFence(line)) {
         if (code) endCode();
         else code = [];
       } else if (code) code.push(line);
-      else if (/^([-*•]|\d+[.)])\s/.test(line) || fresh) {
+      else if (TABLE_ROW.test(line)) {
+        // A table's row is a statement of its own, its cells joined; its header and rule are not.
+        const header = TABLE_RULE.test(lines[i + 1] ?? '');
+        if (!TABLE_RULE.test(line) && !header) units.push(cellsOf(line).join(' — '));
+        fresh = true;
+      } else if (/^([-*•]|\d+[.)])\s/.test(line) || fresh) {
         units.push(line.replace(/^([-*•]|\d+[.)])\s+/, ''));
         fresh = false;
       } else units[units.length - 1] += `\n${line}`;

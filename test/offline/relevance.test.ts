@@ -78,6 +78,19 @@ describe('selectQuotes', () => {
     expect(quoted('How do I install tidewatch?')).toEqual(['`npm install tidewatch`']);
   });
 
+  it('reads a Markdown table row by row, cells joined, without its header and rule', () => {
+    const readme = passage(
+      14,
+      'debug — Environment variables',
+      '## Environment variables\n\n| Name | Purpose |\n|------|:-------:|\n' +
+        '| `DEBUG` | Enables or disables specific debugging namespaces. |\n' +
+        '| `DEBUG_HIDE_DATE` | Hides the date from debug output written to a file. |',
+    );
+    expect(selectQuotes('What does DEBUG_HIDE_DATE do?', [readme]).quotes.map((q) => q.text)).toEqual([
+      '`DEBUG_HIDE_DATE` — Hides the date from debug output written to a file.',
+    ]);
+  });
+
   it("never quotes a table of contents' entry (a PDF manual's, dot leaders and page numbers)", () => {
     const manual = passage(
       13,
