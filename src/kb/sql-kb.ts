@@ -17,6 +17,17 @@ const DOCUMENTS = `
   );
   CREATE TABLE kb_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`;
 
+/**
+ * What PostgreSQL indexes of a text: its words, also those inside a path, a URL, an e-mail address
+ * or a scoped package name. Its parser keeps `@fastify/cors`, `src/kb/chunk.ts` or `bugs@gnu.org`
+ * as one token each, so that "cors" or "chunk" found nothing there (SQLite's tokenizer splits them).
+ * Only these separators go: a character class like [:alnum:] follows the database's locale, and in
+ * a C locale would take the letters of every other script with them.
+ */
+const wordsOf = (sql: string) => `regexp_replace(${sql}, '[/@.:_\\\\]+', ' ', 'g')`;
+const TSV = (title: string, text: string) =>
+  `setweight(to_tsvector('english', ${wordsOf(title)}), 'A') || to_tsvector('english', ${wordsOf(text)})`;
+
 const SQLITE: Migration[] = [
   {
     version: 1,
@@ -52,6 +63,12 @@ const POSTGRES: Migration[] = [
       );
       CREATE INDEX kb_chunks_by_document ON kb_chunks (document_id);
       CREATE INDEX kb_chunks_tsv ON kb_chunks USING GIN (tsv);`,
+  },
+  {
+    version: 2,
+    name: 'words inside paths, URLs and addresses indexed',
+    sql: `UPDATE kb_chunks c SET tsv = ${TSV(`d.title || ' ' || coalesce(c.heading, '')`, 'c.text')}
+      FROM kb_documents d WHERE d.id = c.document_id;`,
   },
 ];
 
@@ -93,7 +110,7 @@ export class SqlKnowledgeBase implements KnowledgeBase {
         } else {
           await tx.run(
             `INSERT INTO kb_chunks (document_id, ordinal, heading, start_offset, end_offset, text, tsv)
-             VALUES (?, ?, ?, ?, ?, ?, setweight(to_tsvector('english', ?), 'A') || to_tsvector('english', ?))`,
+             VALUES (?, ?, ?, ?, ?, ?, ${TSV('?', '?')})`,
             [id, c.ordinal, c.heading, c.start, c.end, c.text, `${doc.title} ${c.heading ?? ''}`, c.text],
           );
         }

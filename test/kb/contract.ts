@@ -82,6 +82,24 @@ export function knowledgeBaseContract(
       expect(await kb.search('quantum chromodynamics', 5)).toEqual([]);
     });
 
+    it('finds the words inside a package name, a path, a URL and an e-mail address', async () => {
+      const own = mkdtempSync(join(tmpdir(), 'kb-words-')); // apart from the fixtures the next tests count
+      const file = join(own, 'setup.md');
+      writeFileSync(
+        file,
+        '# Setup\n\nRegister @fastify/cors, edit src/kb/chunker.ts, read https://example.org/guides/sandstorm ' +
+          'and write to triage@lighthouse.example.',
+      );
+      await ingestPath(kb, file);
+      for (const word of ['cors', 'chunker', 'sandstorm', 'triage', 'lighthouse'])
+        expect(
+          (await kb.search(word, 5)).map((h) => h.title),
+          word,
+        ).toEqual(['Setup']);
+      expect(await kb.remove(file)).toBe(true);
+      rmSync(own, { recursive: true, force: true });
+    });
+
     it('re-ingesting a changed file replaces its chunks; an unchanged one is skipped', async () => {
       const again = await ingestPath(kb, dir);
       expect(again).toMatchObject({ added: 0, updated: 0, unchanged: 4 });
