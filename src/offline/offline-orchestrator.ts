@@ -16,7 +16,7 @@ import { neighbours, selectQuotes, type Quote } from './relevance.ts';
 import { capabilities, clip, CONFIGURE_MODEL, FOOTER, greeting, needsModel, nothingFound } from './replies.ts';
 import { paced } from './stream.ts';
 import { MAX_SENTENCES, rankSentences, summaryLength, textRank } from './summarize.ts';
-import { sentences } from './text.ts';
+import { proseSentences } from './text.ts';
 
 export const OFFLINE_ENGINE = 'offline-extractive';
 
@@ -368,7 +368,7 @@ function dedupe(points: Point[]): Point[] {
   return points.filter((p, i) => points.findIndex((q) => q.text === p.text) === i);
 }
 
-const countSentences = (text: string) => sentences(text).length;
+const countSentences = (text: string) => proseSentences(text).length;
 
 function recallQuestions(which: 'first' | 'previous' | 'all', history: ChatMessage[]): string {
   const asked = userTurns(history);

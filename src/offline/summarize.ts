@@ -3,7 +3,7 @@
 // are the nodes of a graph whose edges weigh the words two sentences share, normalised by their
 // lengths; PageRank over that graph ranks the sentences that most of the text agrees with, and
 // the best are returned in the order the text has them. Only the text's own sentences come out.
-import { sentences, stems } from './text.ts';
+import { proseSentences, stems } from './text.ts';
 
 const DAMPING = 0.85;
 const ITERATIONS = 40;
@@ -13,7 +13,7 @@ export const MAX_SENTENCES = 1500;
 
 /** The `count` most central sentences of `text` (of its first MAX_SENTENCES), in their original order. */
 export const textRank = (text: string, count: number): string[] =>
-  rankSentences(sentences(text).slice(0, MAX_SENTENCES), count);
+  rankSentences(proseSentences(text).slice(0, MAX_SENTENCES), count);
 
 /** The `count` most central of some sentences, in their original order. */
 export function rankSentences(all: string[], count: number): string[] {

@@ -134,3 +134,12 @@ export function paragraphs(text: string, heading = ''): Paragraph[] {
   }
   return out;
 }
+
+/**
+ * The sentences a text says, read as a document is: without its headings, title lines, code,
+ * tables' headers or lines of links (what a pasted README or page is summarised from).
+ */
+export const proseSentences = (text: string): string[] =>
+  paragraphs(text)
+    .flatMap((p) => p.sentences)
+    .filter((s) => !isCode(s));

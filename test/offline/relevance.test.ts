@@ -154,4 +154,26 @@ describe('textRank', () => {
     expect(kept).not.toContain('My cousin once visited Cairns.');
     expect(text.indexOf(kept[0])).toBeLessThan(text.indexOf(kept[1]));
   });
+
+  it('summarises a pasted README from its prose, never its code, tables or badges', () => {
+    const readme = [
+      '# tidewatch',
+      '[![npm](https://img.example/v.svg)](https://npm.example/tidewatch)',
+      'Tidewatch predicts tides from harbour gauge readings. It reads a gauge every minute.',
+      '## Install',
+      '```sh\nnpm install tidewatch\n```',
+      '## Options',
+      '| Option | Meaning |\n|---|---|\n| `harbour` | The harbour whose gauge is read. |',
+      '```js\nconst tides = tidewatch({ harbour: "brest" })\nconsole.log(tides.next())\n```',
+      'The predictions follow the gauge within a few centimetres. Tidewatch keeps a week of readings.',
+    ].join('\n\n');
+    const kept = textRank(readme, 10);
+    expect(kept).toEqual([
+      'Tidewatch predicts tides from harbour gauge readings.',
+      'It reads a gauge every minute.',
+      '`harbour` — The harbour whose gauge is read.',
+      'The predictions follow the gauge within a few centimetres.',
+      'Tidewatch keeps a week of readings.',
+    ]);
+  });
 });
