@@ -4,7 +4,7 @@
 // navigation dropped), PDF through unpdf in a worker thread with a time limit.
 import { basename, extname } from 'node:path';
 import { looksBinary } from './binary-content.ts';
-import { htmlToText } from './html-text.ts';
+import { htmlToText, type HtmlTextOptions } from './html-text.ts';
 import { normaliseHeadings } from './underlined-headings.ts';
 import { readPdf } from './pdf-text.ts';
 
@@ -34,8 +34,12 @@ export async function extractDocument(path: string, bytes: Uint8Array): Promise<
 }
 
 /** Title and readable text of a page: scripts, styles and navigation dropped (see html-text.ts). */
-export async function extractHtml(html: string, fallbackTitle = 'Untitled page'): Promise<ExtractedDocument> {
-  const { title, text } = await htmlToText(html, { fallbackTitle });
+export async function extractHtml(
+  html: string,
+  fallbackTitle = 'Untitled page',
+  options: Pick<HtmlTextOptions, 'keepPagesOfLinks'> = {},
+): Promise<ExtractedDocument> {
+  const { title, text } = await htmlToText(html, { fallbackTitle, ...options });
   return { title, text };
 }
 

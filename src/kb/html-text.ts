@@ -23,6 +23,11 @@ export interface HtmlTextOptions {
   budgetMs?: number;
   /** Longest the extraction keeps the event loop busy before it yields. */
   sliceMs?: number;
+  /**
+   * A page that is little but links keeps them: what a reader of the web is shown (a front page of
+   * headlines says what it links to). Off for the knowledge base: a manual's index is no answer.
+   */
+  keepPagesOfLinks?: boolean;
 }
 
 // Content that is not the page's text: its subtree is skipped.
@@ -39,12 +44,23 @@ const SLICE_CHARS = 64 * 1024;
  * few of its words stays well under it (an encyclopedia paragraph: a fifth to a third).
  */
 const MAX_LINK_SHARE = 0.5;
+/** A page that keeps less than this share of its text without its link blocks is a page of links. */
+const MIN_KEPT_SHARE = 0.2;
 const visibleLength = (text: string) => text.replace(/\s+/g, '').length;
+
+/** The text read so far: of the whole body, and of its <main> if it has one. */
+class Output {
+  body = '';
+  main = '';
+  /** Characters other than white space: how much the page says. */
+  visible = 0;
+}
 
 class TextCollector {
   readonly html: string;
-  body = '';
-  main = '';
+  /** The text without the blocks that are mostly links, and the text with them. */
+  readonly kept = new Output();
+  readonly all = new Output();
   title = '';
   firstH1 = '';
   sawMain = false;
@@ -86,13 +102,29 @@ class TextCollector {
   /** The end of a block: its text is kept unless most of it is link text. */
   endBlock(): void {
     const b = this.block;
-    if (b.linked <= MAX_LINK_SHARE * b.visible) {
-      this.body += b.body;
-      this.main += b.main;
+    for (const out of b.linked <= MAX_LINK_SHARE * b.visible ? [this.kept, this.all] : [this.all]) {
+      out.body += b.body;
+      out.main += b.main;
+      out.visible += b.visible;
     }
     this.block = { body: '', main: '', visible: 0, linked: 0 };
-    this.body += '\n\n';
-    if (this.mainDepth) this.main += '\n\n';
+    this.write('\n\n');
+  }
+
+  /** Text that every version of the page keeps (headings, paragraph breaks). */
+  private write(text: string): void {
+    for (const out of [this.kept, this.all]) {
+      out.body += text;
+      if (this.mainDepth) out.main += text;
+      out.visible += visibleLength(text);
+    }
+  }
+
+  /** The page's text: without its link blocks, unless it is a page of links and keeps them. */
+  result(keepPagesOfLinks: boolean): string {
+    const pageOfLinks = this.kept.visible < MIN_KEPT_SHARE * this.all.visible;
+    const out = keepPagesOfLinks && pageOfLinks ? this.all : this.kept;
+    return this.sawMain ? out.main : out.body;
   }
 
   openTagName(start: number, end: number): void {
@@ -161,8 +193,7 @@ class TextCollector {
     this.endBlock();
     if (!title) return; // an empty heading still ends the paragraph before it
     if (level === 1 && !this.firstH1) this.firstH1 = title;
-    this.body += `${'#'.repeat(level)} ${title}`;
-    if (this.mainDepth) this.main += `${'#'.repeat(level)} ${title}`;
+    this.write(`${'#'.repeat(level)} ${title}`);
     this.endBlock();
   }
 }
@@ -219,5 +250,5 @@ export async function htmlToText(html: string, options: HtmlTextOptions = {}): P
   collector.closeHeading();
   collector.endBlock();
   const title = normalise(collector.title) || collector.firstH1 || fallbackTitle;
-  return { title, text: normalise(collector.sawMain ? collector.main : collector.body), truncated };
+  return { title, text: normalise(collector.result(options.keepPagesOfLinks ?? false)), truncated };
 }

@@ -19,7 +19,10 @@ export function fetchUrlTool(
       const page = await safeFetch(url, { ...limits, signal: ctx.signal });
       if (page.status >= 400) throw new Error(`The page answered HTTP ${page.status}`);
       const isHtml = /html/i.test(page.contentType) || /^\s*</.test(page.body);
-      const { title, text } = isHtml ? await extractHtml(page.body, page.url) : { title: page.url, text: page.body };
+      // A page of links keeps them here: a front page of headlines is what the agent asked to read.
+      const { title, text } = isHtml
+        ? await extractHtml(page.body, page.url, { keepPagesOfLinks: true })
+        : { title: page.url, text: page.body };
       const source = ctx.sources.add({ title, url: page.url, snippet: text.slice(0, 240) });
       return { source, url: page.url, title, text: text.slice(0, MAX_TEXT) };
     },

@@ -40,6 +40,15 @@ describe('text of an HTML page', () => {
     );
   });
 
+  it('keeps the links of a page that is nothing but links when asked (fetch_url), not for the knowledge base', async () => {
+    const front = `<title>Harbour news</title><h1>Today</h1><ul><li><a href="/1">Storm closes the harbour at Brest</a></li>
+       <li><a href="/2">Tidal records broken in March</a></li></ul>`;
+    expect((await htmlToText(front, { keepPagesOfLinks: true })).text).toBe(
+      '# Today\n\nStorm closes the harbour at Brest\n\nTidal records broken in March',
+    );
+    expect((await htmlToText(front)).text).toBe('# Today');
+  });
+
   it('heads a definition with its term, one level below the section, and fences preformatted text', async () => {
     const page = await htmlToText(
       `<h2>Users</h2><dl><dt>operator</dt><dd><p>It was in the root group. It had uid 37.</p></dd>

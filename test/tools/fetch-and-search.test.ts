@@ -27,6 +27,13 @@ beforeAll(async () => {
       return res
         .writeHead(200, { 'content-type': 'text/html' })
         .end('<html><head><title>Test page</title></head><body><nav>menu</nav><p>The answer is 42.</p></body></html>');
+    if (url.pathname === '/headlines')
+      return res
+        .writeHead(200, { 'content-type': 'text/html' })
+        .end(
+          '<title>Harbour news</title><ul><li><a href="/1">Storm closes the harbour at Brest</a></li>' +
+            '<li><a href="/2">Tidal records broken in March</a></li></ul>',
+        );
     if (url.pathname === '/nested') return res.writeHead(200, { 'content-type': 'text/html' }).end(NESTED_PAGE);
     if (url.pathname === '/big') return res.writeHead(200, { 'content-type': 'text/plain' }).end('x'.repeat(50_000));
     if (url.pathname === '/redirect-private')
@@ -104,6 +111,11 @@ describe('fetch_url', () => {
     expect(page.text).toContain('The answer is 42.');
     expect(page.text).not.toContain('menu');
     expect(c.sources.list()[0]).toMatchObject({ index: 1, url: `${base}/page` });
+  });
+
+  it('reads a page of headlines: its links are what it says', async () => {
+    const page = await open.execute({ url: `${base}/headlines` }, ctx());
+    expect(page.text).toBe('Storm closes the harbour at Brest\n\nTidal records broken in March');
   });
 
   it('reads a 60,000-level nested page (linear-time extraction, no tree)', async () => {
