@@ -42,35 +42,9 @@ export function issueToError(issue: z.core.$ZodIssue, body: unknown, at: readonl
           param,
           'empty_array',
         );
-      if (issue.origin === 'string')
-        return invalidRequest(
-          `Invalid '${shown}': string too short. Expected a string with minimum length ${issue.minimum}.`,
-          param,
-          'string_too_short',
-        );
-      return invalidRequest(
-        `Invalid '${shown}': ${JSON.stringify(value)} is lower than the minimum of ${issue.minimum}.`,
-        param,
-        'decimal_below_min_value',
-      );
+      return outOfBounds(issue, shown, param, value);
     case 'too_big':
-      if (issue.origin === 'array')
-        return invalidRequest(
-          `Invalid '${shown}': array too long. Expected an array with maximum length ${issue.maximum}.`,
-          param,
-          'array_above_max_length',
-        );
-      if (issue.origin === 'string')
-        return invalidRequest(
-          `Invalid '${shown}': string too long. Expected a string with maximum length ${issue.maximum}.`,
-          param,
-          'string_above_max_length',
-        );
-      return invalidRequest(
-        `Invalid '${shown}': ${JSON.stringify(value)} is greater than the maximum of ${issue.maximum}.`,
-        param,
-        'decimal_above_max_value',
-      );
+      return outOfBounds(issue, shown, param, value);
     case 'invalid_union':
       // A discriminated union reports an unknown discriminator (role, type) here.
       if ((issue as { note?: string }).note === 'No matching discriminator') {
@@ -83,9 +57,10 @@ export function issueToError(issue: z.core.$ZodIssue, body: unknown, at: readonl
       // A union (a message's content, say) that is absent is missing, like any other parameter.
       if (value === undefined) return missingParameter(shown);
       // A value of none of the union's types (a number where text or a list goes) says which.
-      if (unionTypes(issue))
+      const expected = unionTypes(issue);
+      if (expected)
         return invalidRequest(
-          `Invalid type for '${shown}': expected ${unionTypes(issue)}, but got ${typeName(value)}.`,
+          `Invalid type for '${shown}': expected ${expected}, but got ${typeName(value)}.`,
           param,
           'invalid_type',
         );
@@ -105,6 +80,37 @@ export function issueToError(issue: z.core.$ZodIssue, body: unknown, at: readonl
     default:
       return invalidRequest(`Invalid '${shown}': ${issue.message}.`, param, 'invalid_value');
   }
+}
+
+/** A length past its bound, as OpenAI words it: what is wrong, what was expected, the code. */
+const LENGTH_BOUNDS: Record<'too_small' | 'too_big', Partial<Record<string, readonly [string, string, string]>>> = {
+  too_small: { string: ['string too short', 'a string with minimum length', 'string_too_short'] },
+  too_big: {
+    string: ['string too long', 'a string with maximum length', 'string_above_max_length'],
+    array: ['array too long', 'an array with maximum length', 'array_above_max_length'],
+  },
+};
+/** A number past its bound: how it compares, the code. */
+const VALUE_BOUNDS = {
+  too_small: ['lower than the minimum', 'decimal_below_min_value'],
+  too_big: ['greater than the maximum', 'decimal_above_max_value'],
+} as const;
+
+/** A length or a number outside its range (a string too long, a temperature of 3). */
+function outOfBounds(
+  issue: z.core.$ZodIssueTooSmall | z.core.$ZodIssueTooBig,
+  shown: string,
+  param: string | null,
+  value: unknown,
+): ApiError {
+  const bound = issue.code === 'too_small' ? issue.minimum : issue.maximum;
+  const length = LENGTH_BOUNDS[issue.code][issue.origin];
+  if (length) {
+    const [wrong, expected, code] = length;
+    return invalidRequest(`Invalid '${shown}': ${wrong}. Expected ${expected} ${bound}.`, param, code);
+  }
+  const [comparison, code] = VALUE_BOUNDS[issue.code];
+  return invalidRequest(`Invalid '${shown}': ${JSON.stringify(value)} is ${comparison} of ${bound}.`, param, code);
 }
 
 /**

@@ -63,6 +63,24 @@ describe('request validation', () => {
     }
   });
 
+  it('words a number out of its range or a string too short as OpenAI does, naming the parameter', async () => {
+    const messages = [{ role: 'user', content: 'hi' }];
+    const cases = [
+      [{ temperature: 3 }, "Invalid 'temperature': 3 is greater than the maximum of 2.", 'decimal_above_max_value'],
+      [{ temperature: -1 }, "Invalid 'temperature': -1 is lower than the minimum of 0.", 'decimal_below_min_value'],
+      [
+        { model: '' },
+        "Invalid 'model': string too short. Expected a string with minimum length 1.",
+        'string_too_short',
+      ],
+    ] as const;
+    for (const [fields, message, code] of cases) {
+      const r = await post({ model: 'cortex-flow', messages, ...fields });
+      expect(r.status).toBe(400);
+      expect(r.body.error).toEqual({ message, type: 'invalid_request_error', param: Object.keys(fields)[0], code });
+    }
+  });
+
   it('answers a user message without content with 422 missing_required_parameter naming its content', async () => {
     const r = await post({ model: 'cortex-flow', messages: [{ role: 'user', content: 'hi' }, { role: 'user' }] });
     expect(r.status).toBe(422);
