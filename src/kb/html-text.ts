@@ -58,9 +58,14 @@ class Output {
 
 class TextCollector {
   readonly html: string;
-  /** The text without the blocks that are mostly links, and the text with them. */
+  /** The text without the blocks that are mostly links. */
   readonly kept = new Output();
-  readonly all = new Output();
+  /**
+   * The text with them, for a page of links that keeps them (built only when it may be used); how
+   * much the page says in all is counted either way.
+   */
+  readonly all: Output | undefined;
+  private allVisible = 0;
   title = '';
   firstH1 = '';
   sawMain = false;
@@ -79,8 +84,9 @@ class TextCollector {
   /** The block of text being read, held until its end shows whether it is mostly links. */
   private block = { body: '', main: '', visible: 0, linked: 0 };
 
-  constructor(html: string) {
+  constructor(html: string, keepPagesOfLinks: boolean) {
     this.html = html;
+    this.all = keepPagesOfLinks ? new Output() : undefined;
   }
 
   text(data: string): void {
@@ -102,28 +108,34 @@ class TextCollector {
   /** The end of a block: its text is kept unless most of it is link text. */
   endBlock(): void {
     const b = this.block;
-    for (const out of b.linked <= MAX_LINK_SHARE * b.visible ? [this.kept, this.all] : [this.all]) {
+    const outputs = b.linked <= MAX_LINK_SHARE * b.visible ? [this.kept, this.all] : [this.all];
+    for (const out of outputs) {
+      if (!out) continue;
       out.body += b.body;
       out.main += b.main;
       out.visible += b.visible;
     }
+    this.allVisible += b.visible;
     this.block = { body: '', main: '', visible: 0, linked: 0 };
     this.write('\n\n');
   }
 
   /** Text that every version of the page keeps (headings, paragraph breaks). */
   private write(text: string): void {
+    const visible = visibleLength(text);
     for (const out of [this.kept, this.all]) {
+      if (!out) continue;
       out.body += text;
       if (this.mainDepth) out.main += text;
-      out.visible += visibleLength(text);
+      out.visible += visible;
     }
+    this.allVisible += visible;
   }
 
   /** The page's text: without its link blocks, unless it is a page of links and keeps them. */
-  result(keepPagesOfLinks: boolean): string {
-    const pageOfLinks = this.kept.visible < MIN_KEPT_SHARE * this.all.visible;
-    const out = keepPagesOfLinks && pageOfLinks ? this.all : this.kept;
+  result(): string {
+    const pageOfLinks = this.kept.visible < MIN_KEPT_SHARE * this.allVisible;
+    const out = (pageOfLinks && this.all) || this.kept;
     return this.sawMain ? out.main : out.body;
   }
 
@@ -209,7 +221,7 @@ const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export async function htmlToText(html: string, options: HtmlTextOptions = {}): Promise<HtmlText> {
   const { fallbackTitle = 'Untitled page', budgetMs = 10_000, sliceMs = 20 } = options;
-  const collector = new TextCollector(html);
+  const collector = new TextCollector(html, options.keepPagesOfLinks ?? false);
   const decodeText = (start: number, end: number) => collector.text(html.slice(start, end));
   const tokenizer = new Tokenizer(
     { decodeEntities: true },
@@ -250,5 +262,5 @@ export async function htmlToText(html: string, options: HtmlTextOptions = {}): P
   collector.closeHeading();
   collector.endBlock();
   const title = normalise(collector.title) || collector.firstH1 || fallbackTitle;
-  return { title, text: normalise(collector.result(options.keepPagesOfLinks ?? false)), truncated };
+  return { title, text: normalise(collector.result()), truncated };
 }
