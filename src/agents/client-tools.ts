@@ -1,6 +1,7 @@
 // Functions the client declared in `tools`: offered to the model without an implementation, so a
 // call to one pauses the run (`finish_reason: "tool_calls"` and a checkpoint, see team.ts). The
 // client runs it and sends the result as a `tool` message; the next request resumes the run.
+import { randomUUID } from 'node:crypto';
 import { jsonSchema, tool, type ToolSet } from 'ai';
 import type { ClientTool, ToolChoice } from '../orchestrator/types.ts';
 
@@ -34,3 +35,6 @@ export function oneClientCall<T extends { name: string }>(calls: T[], client: To
     return true;
   });
 }
+
+/** An id for a call of a client tool: the client answers with it, and the answer finds the paused run. */
+export const newToolCallId = (): string => `call_${randomUUID().replaceAll('-', '')}`;

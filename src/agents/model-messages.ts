@@ -19,54 +19,64 @@ export function withClientInstructions(instructions: string, conversation: ChatM
     : instructions;
 }
 
+/** What the model reads for a call of the client's that no result answers (the client moved on). */
+export const NO_CLIENT_RESULT = 'The client sent no result for this call.';
+
+/**
+ * The conversation as the agent's prompt. Calls and results are paired as the providers demand
+ * (the AI SDK refuses a call without a result before it even calls the model): a stored
+ * conversation whose client moved on without answering a call reads that call as unanswered, and
+ * a result that answers no call in front of it is left out. A stored conversation stays usable.
+ */
 export function toAgentPrompt(instructions: string, conversation: ChatMessage[]): AgentPrompt {
   const system = withClientInstructions(instructions, conversation);
-  const toolNames = new Map<string, string>();
   const messages: ModelMessage[] = [];
+  /** The calls of the last assistant message that no result has answered yet, by id. */
+  let waiting = new Map<string, string>();
+  const closeTurn = () => {
+    for (const [toolCallId, toolName] of waiting) messages.push(toolResult(toolCallId, toolName, NO_CLIENT_RESULT));
+    waiting = new Map();
+  };
   for (const m of conversation) {
-    switch (m.role) {
-      case 'system':
-        break;
-      case 'user':
-        messages.push(userMessage(m));
-        break;
-      case 'assistant':
-        if (!m.toolCalls?.length) {
-          messages.push({ role: 'assistant', content: m.content });
-          break;
-        }
-        for (const c of m.toolCalls) toolNames.set(c.id, c.name);
-        messages.push({
-          role: 'assistant',
-          content: [
-            ...(m.content ? [{ type: 'text' as const, text: m.content }] : []),
-            ...m.toolCalls.map((c) => ({
-              type: 'tool-call' as const,
-              toolCallId: c.id,
-              toolName: c.name,
-              input: parseArguments(c.arguments),
-            })),
-          ],
-        });
-        break;
-      case 'tool': {
-        const toolCallId = m.toolCallId ?? '';
-        messages.push({
-          role: 'tool',
-          content: [
-            {
-              type: 'tool-result',
-              toolCallId,
-              toolName: toolNames.get(toolCallId) ?? m.name ?? 'tool',
-              output: { type: 'text', value: m.content },
-            },
-          ],
-        });
-        break;
-      }
+    if (m.role === 'system') continue;
+    if (m.role === 'tool') {
+      const toolCallId = m.toolCallId ?? '';
+      const toolName = waiting.get(toolCallId);
+      if (toolName === undefined) continue; // answers no call in front of it (or one answered already)
+      waiting.delete(toolCallId);
+      messages.push(toolResult(toolCallId, toolName, m.content));
+      continue;
+    }
+    closeTurn();
+    if (m.role === 'user') {
+      messages.push(userMessage(m));
+    } else if (!m.toolCalls?.length) {
+      messages.push({ role: 'assistant', content: m.content });
+    } else {
+      for (const c of m.toolCalls) waiting.set(c.id, c.name);
+      messages.push({
+        role: 'assistant',
+        content: [
+          ...(m.content ? [{ type: 'text' as const, text: m.content }] : []),
+          ...m.toolCalls.map((c) => ({
+            type: 'tool-call' as const,
+            toolCallId: c.id,
+            toolName: c.name,
+            input: parseArguments(c.arguments),
+          })),
+        ],
+      });
     }
   }
+  closeTurn();
   return { system, messages };
+}
+
+function toolResult(toolCallId: string, toolName: string, text: string): ModelMessage {
+  return {
+    role: 'tool',
+    content: [{ type: 'tool-result', toolCallId, toolName, output: { type: 'text', value: text } }],
+  };
 }
 
 /**
@@ -114,8 +124,10 @@ export function lastUserMessage(conversation: ChatMessage[]): string {
 }
 
 /**
- * A resumed run's request, split: the conversation before the paused turn (the agent's own record
- * of that turn is in the checkpoint) and the client's results for the calls the run waits for.
+ * A resumed run's request, split: the conversation before the paused turn and the client's results
+ * for the calls the run waits for. The paused turn (the calls and results after the last user
+ * message) is the agent's own record in the checkpoint, not the transcript's: the transcript may
+ * hold another choice's calls for that turn (n > 1) or none at all (the results sent alone).
  */
 export function splitPausedTurn(
   conversation: ChatMessage[],
@@ -123,12 +135,13 @@ export function splitPausedTurn(
 ): { before: ChatMessage[]; results: Map<string, ChatMessage> } {
   const pending = new Set(pendingIds);
   const results = new Map<string, ChatMessage>();
-  const before: ChatMessage[] = [];
-  for (const m of conversation) {
-    if (m.role === 'tool' && m.toolCallId && pending.has(m.toolCallId)) results.set(m.toolCallId, m);
-    else if (m.role === 'assistant' && m.toolCalls?.some((c) => pending.has(c.id))) continue;
-    else before.push(m);
-  }
+  for (const m of conversation)
+    if (m.role === 'tool' && m.toolCallId && pending.has(m.toolCallId) && !results.has(m.toolCallId))
+      results.set(m.toolCallId, m);
+  const lastUser = conversation.findLastIndex((m) => m.role === 'user');
+  const before = conversation.filter(
+    (m, i) => !(i > lastUser && (m.role === 'tool' || (m.role === 'assistant' && m.toolCalls?.length))),
+  );
   return { before, results };
 }
 

@@ -28,7 +28,7 @@ import type { LanguageModelV3 } from '@ai-sdk/provider';
 import { agentToolSet } from './agent-tools.ts';
 import { AnswerLimiter } from './answer-limits.ts';
 import { readCheckpoint, writeCheckpoint, type AgentLoopState } from './checkpoint.ts';
-import { clientToolSet, firstStepChoice, oneClientCall } from './client-tools.ts';
+import { clientToolSet, firstStepChoice, newToolCallId, oneClientCall } from './client-tools.ts';
 import { jsonFormatOf, refuseSchema, writeStructured } from './structured-answer.ts';
 import { canSee } from '../llm/model-spec.ts';
 import { depthOf } from './depth.ts';
@@ -309,6 +309,9 @@ export class TeamOrchestrator implements Orchestrator {
       state.steps++;
       // `parallel_tool_calls: false`: at most one client call per turn (the others are dropped unseen).
       if (run.input.parallelToolCalls === false) step.toolCalls = oneClientCall(step.toolCalls, client);
+      // The client answers a call by its id, and the answer finds the paused run by it: the id must
+      // be this server's, unique, since upstreams may number their calls (`call_0`) in every answer.
+      for (const call of step.toolCalls) if (call.name in client) call.id = newToolCallId();
       if (!step.toolCalls.length) {
         if (format) {
           const call = {

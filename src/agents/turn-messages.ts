@@ -3,6 +3,7 @@
 // internal ones as they came back and the client's once it sends them.
 import type { ModelMessage } from 'ai';
 import type { StepResult, StepToolCall } from './model-step.ts';
+import { NO_CLIENT_RESULT } from './model-messages.ts';
 
 /** The result of one tool call, as the agent's next turn reads it. */
 export interface CallResult {
@@ -56,7 +57,7 @@ export function clientResultsMessage(
       type: 'tool-result' as const,
       toolCallId: id,
       toolName: names.get(id) ?? 'tool',
-      output: { type: 'text' as const, value: results.get(id)?.content ?? 'The client sent no result for this call.' },
+      output: { type: 'text' as const, value: results.get(id)?.content ?? NO_CLIENT_RESULT },
     })),
   };
 }

@@ -145,7 +145,9 @@ export class StoredMemory implements ConversationMemory {
       if (this.turns.get(id) === held) this.turns.delete(id);
       return lock.release();
     };
-    return { conversationId: id, release, [Symbol.asyncDispose]: release };
+    const { plan } = state;
+    const buildsOn = plan.history?.conversationId ?? (plan.exists ? id : undefined);
+    return { conversationId: id, buildsOn, release, [Symbol.asyncDispose]: release };
   }
 
   async prepare(input: PrepareTurnInput): Promise<PreparedTurn> {

@@ -29,6 +29,11 @@ export interface LockOptions {
 /** A conversation held for one turn. */
 export interface ConversationLock {
   readonly conversationId: string;
+  /**
+   * The stored conversation whose transcript the turn builds on: its own when it continues one, the
+   * one it branches from for an edit or a regenerate; undefined for a new conversation.
+   */
+  readonly buildsOn?: string;
   /** Releases the lock (in process and across replicas). Idempotent, never rejects. */
   release(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;

@@ -22,28 +22,56 @@ export function checkToolChoice(tools: ClientTool[] | undefined, choice: ToolCho
 }
 
 /**
- * Every `tool` message must answer a call of an earlier assistant message of the request. Tool
- * results that lead the request (after system messages only) are the exception: they answer a run
- * paused for them, whose calls are in the store (a client may send the results alone).
+ * Tool calls and their results must pair up as OpenAI requires: the `tool` messages that follow an
+ * assistant message with `tool_calls` answer each of its calls, once, before the conversation goes
+ * on. Tool results that lead the request (after system messages only) are the exception: they
+ * answer a run paused for them, whose calls are in the store (a client may send the results alone).
  */
 export function checkToolResults(messages: ChatMessage[]): void {
-  const calls = new Set<string>();
+  /** The calls of the last assistant message that still wait for a result. */
+  let waiting = new Set<string>();
+  let last = -1;
+  let answered = new Set<string>();
   let leading = true;
+  const unanswered = (at: number) => {
+    if (!waiting.size) return;
+    throw invalidRequest(
+      `An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. ` +
+        `The following tool_call_ids did not have response messages: ${[...waiting].join(', ')}.`,
+      `messages[${at}]`,
+      'missing_tool_results',
+    );
+  };
   messages.forEach((m, i) => {
-    if (m.role === 'assistant') for (const c of m.toolCalls ?? []) calls.add(c.id);
+    if (m.role === 'system') return;
     if (m.role !== 'tool') {
-      if (m.role !== 'system') leading = false;
+      leading = false;
+      unanswered(i);
+      last = i;
+      waiting = new Set(m.role === 'assistant' ? (m.toolCalls ?? []).map((c) => c.id) : []);
+      answered = new Set();
       return;
     }
+    if (leading) return;
+    const id = m.toolCallId ?? '';
+    if (waiting.delete(id)) return answered.add(id);
+    const param = `messages[${i}].tool_call_id`;
+    if (answered.has(id))
+      throw invalidRequest(
+        `Invalid parameter: '${param}' (${JSON.stringify(id)}) answers a call that an earlier tool message already answered.`,
+        param,
+        'duplicate_tool_result',
+      );
     // A legacy `function` message answers by name (it has no call id).
-    if (leading || calls.has(m.toolCallId ?? '') || (m.name && m.toolCallId === m.name)) return;
+    if (m.name && id === m.name) return;
     throw invalidRequest(
       `Invalid parameter: messages with role 'tool' must be a response to a preceding message with 'tool_calls'; ` +
-        `'messages[${i}].tool_call_id' (${JSON.stringify(m.toolCallId)}) answers no earlier call.`,
-      `messages[${i}].tool_call_id`,
+        `'${param}' (${JSON.stringify(id)}) answers no call of the assistant message before it.`,
+      param,
       'invalid_tool_call_id',
     );
   });
+  unanswered(last);
 }
 
 /** A content part the server does not accept: a 400 with `code: "unsupported_content"`. */

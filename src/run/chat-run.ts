@@ -30,7 +30,7 @@ import {
   type LockTurnInput,
 } from '../conversation/types.ts';
 import { guardRun, mergeRuns } from './run-events.ts';
-import { answeredToolCallIds } from './resume.ts';
+import { answeredResults, checkAllAnswered, noPausedRun } from './resume.ts';
 import {
   choicesExceedCapacity,
   clientClosedRequest,
@@ -131,20 +131,33 @@ export class ChatRun implements AsyncDisposable {
           .spend(bucket, spentTokens)
           .catch((err) => options.log.warn({ err }, 'rate limit accounting failed')),
       );
-      const toolCallIds = answeredToolCallIds(chat.messages);
+      const answered = answeredResults(chat.messages);
+      const toolCallIds = answered.ids;
       let paused = toolCallIds.length ? await memory.findPausedRun({ owner, toolCallIds }) : undefined;
       if (paused && chat.conversationId !== undefined && paused.conversationId !== chat.conversationId)
         paused = undefined; // the request names another conversation: these ids are not that run's
 
+      // Results sent alone name their conversation only through the paused run. A request that
+      // resends its history is placed by that history, as any other: two copies of one resume
+      // (a retry, a double submit) then meet at one conversation's lock, and the later one, finding
+      // the run resumed, branches instead of writing the turn twice into one transcript.
       const lock = await lockConversation(
         deps,
         memory,
-        { conversationId: paused?.conversationId ?? chat.conversationId, owner, messages: chat.messages },
+        {
+          conversationId: chat.conversationId ?? (answered.alone ? paused?.conversationId : undefined),
+          owner,
+          messages: chat.messages,
+        },
         { signal: options.clientGone, waitMs: config.conversationWaitSeconds * 1000 },
       );
       resources.defer(() => lock.release());
-      // Another request may have resumed the same paused run while this one waited for the lock.
+      // Another request may have resumed the same paused run while this one waited for the lock; and
+      // a run paused in another conversation than the one this turn builds on is not this turn's.
       if (paused) paused = await memory.findPausedRun({ owner, toolCallIds });
+      if (paused && lock.buildsOn !== paused.conversationId) paused = undefined;
+      if (paused) checkAllAnswered(paused.checkpoint, toolCallIds, answered.first);
+      else if (answered.alone && chat.conversationId === undefined) throw noPausedRun(answered.first);
       const resume = paused && paused.checkpoint.model === chat.model ? paused.checkpoint : undefined;
 
       const releaseSlots = await deps.gate.acquire(options.clientGone, chat.n);

@@ -1,14 +1,47 @@
 // Which paused run a request answers: the `tool` messages at the end of its messages carry the ids
 // of the client tool calls the run paused for. OpenAI clients resend the whole history without a
 // conversation id, so these ids, not the conversation id, are what finds the run.
-import type { ChatMessage } from '../orchestrator/types.ts';
+import { invalidRequest } from '../http/errors.ts';
+import type { ChatMessage, RunCheckpoint } from '../orchestrator/types.ts';
 
-/** The tool-call ids answered by the trailing `tool` messages (none when the last message is not a tool result). */
-export function answeredToolCallIds(messages: ChatMessage[]): string[] {
+export interface AnsweredResults {
+  /** The tool-call ids answered by the trailing `tool` messages (none when the last message is not one). */
+  ids: string[];
+  /** The index of the first of those messages. */
+  first: number;
+  /** The results are all the request sends (besides system messages): no history names their calls. */
+  alone: boolean;
+}
+
+export function answeredResults(messages: ChatMessage[]): AnsweredResults {
   const ids: string[] = [];
-  for (let i = messages.length - 1; i >= 0 && messages[i].role === 'tool'; i--) {
-    const id = messages[i].toolCallId;
+  let first = messages.length;
+  while (first > 0 && messages[first - 1].role === 'tool') {
+    const id = messages[--first].toolCallId;
     if (id) ids.unshift(id);
   }
-  return ids;
+  const alone = ids.length > 0 && messages.slice(0, first).every((m) => m.role === 'system');
+  return { ids, first, alone };
+}
+
+/** A paused run resumes with the results of all of its calls, as OpenAI requires them all at once. */
+export function checkAllAnswered(checkpoint: RunCheckpoint, answered: string[], first: number): void {
+  const missing = checkpoint.pendingToolCallIds.filter((id) => !answered.includes(id));
+  if (!missing.length) return;
+  throw invalidRequest(
+    `The run these tool results answer waits for a result of each of its calls. ` +
+      `The following tool_call_ids did not have response messages: ${missing.join(', ')}.`,
+    `messages[${first}]`,
+    'missing_tool_results',
+  );
+}
+
+/** Results sent alone that no paused run waits for (never paused, another key's, or resumed already). */
+export function noPausedRun(first: number) {
+  return invalidRequest(
+    `Invalid parameter: messages with role 'tool' must be a response to a preceding message with 'tool_calls'; ` +
+      `'messages[${first}].tool_call_id' answers no call that a paused run waits for (it may have been answered already).`,
+    `messages[${first}].tool_call_id`,
+    'invalid_tool_call_id',
+  );
 }

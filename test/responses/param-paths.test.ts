@@ -58,6 +58,7 @@ describe('message limits', () => {
       { type: 'function_call', call_id: 'c1', name: 'weather', arguments: '{}' },
       { type: 'function_call', call_id: 'c2', name: 'weather', arguments: '{}' },
       { type: 'function_call_output', call_id: 'c1', output: long },
+      { type: 'function_call_output', call_id: 'c2', output: 'sunny' },
     ];
     const { error } = await refused(team, { input });
     expect(error).toMatchObject({ param: 'input[3].output', code: 'message_too_long' });

@@ -113,9 +113,12 @@ for (const make of [async () => sqliteBackend(), postgresBackend]) {
         const resumed: any = await client.chat.completions.create({ model: 'cortex-flow', messages: results, tools });
         expect(team.inputs[1].resume?.runId).toBe(first.metadata.run_id);
         expect(resumed.conversation_id).toBe(first.conversation_id);
-        // Resumed for good: the same results again start over instead of resuming twice.
-        await client.chat.completions.create({ model: 'cortex-flow', messages: results, tools });
-        expect(team.inputs[2].resume).toBeUndefined();
+        // Resumed for good: the same results alone again answer no waiting call (a 400, no second run).
+        const again = await client.chat.completions
+          .create({ model: 'cortex-flow', messages: results, tools })
+          .catch((err) => err);
+        expect(again).toMatchObject({ status: 400, code: 'invalid_tool_call_id', param: 'messages[0].tool_call_id' });
+        expect(team.inputs).toHaveLength(2);
       } finally {
         await srv.close();
       }
