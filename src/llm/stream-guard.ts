@@ -26,16 +26,11 @@ export interface GuardSettings {
 }
 
 const COMPLETE = new Set(['stop', 'length', 'tool-calls', 'content-filter']);
-/** Parts that carry the answer itself: once one is passed on, the call can no longer be redone. */
-const CONTENT = new Set([
-  'text-start',
-  'text-delta',
-  'reasoning-delta',
-  'tool-input-start',
-  'tool-input-delta',
-  'tool-call',
-  'file',
-]);
+/**
+ * Parts that carry the answer itself: once one is passed on, the call can no longer be redone. A
+ * text's start and an empty delta carry nothing (OpenAI opens every stream with `content: ""`).
+ */
+const CONTENT = new Set(['text-delta', 'reasoning-delta', 'tool-input-start', 'tool-input-delta', 'tool-call', 'file']);
 
 /**
  * The model behind the guard. It also offers `openParts`, the same guarded call read as parts
@@ -190,7 +185,7 @@ class GuardedReader implements PartReader {
         else failure = new IncompleteAnswerError(this.passedOn ? 'cut' : 'empty');
       }
       if (failure === undefined && part) {
-        if (!this.passedOn && !CONTENT.has(part.type)) {
+        if (!this.passedOn && !carriesContent(part)) {
           this.held.push(part);
           continue;
         }
@@ -230,6 +225,11 @@ class GuardedReader implements PartReader {
       return;
     }
   }
+}
+
+function carriesContent(part: LanguageModelV3StreamPart): boolean {
+  if (!CONTENT.has(part.type)) return false;
+  return !('delta' in part) || part.delta !== '';
 }
 
 /**

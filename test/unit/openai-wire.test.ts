@@ -504,6 +504,18 @@ describe('the lean OpenAI-wire path: failures, retries, aborts (through streamCa
     expect(classifyError(exhausted.error)).toMatchObject({ status: 429, code: 'upstream_rate_limited' });
   });
 
+  it("retries an unreadable frame after OpenAI's empty opening chunk: nothing of the answer was passed on yet", async () => {
+    const failing: Scripted = {
+      headers: { 'retry-after-ms': '10' },
+      pieces: [chunk({ role: 'assistant', content: '' }), 'data: {not json\n\n'],
+    };
+    const { viaSdk, viaLean, leanRequests } = await bothPaths([failing, { pieces: textAnswer('Fine') }]);
+    expect(viaLean).toEqual(viaSdk);
+    expect(leanRequests).toBe(2);
+    expect(viaLean.error).toBeUndefined();
+    expect(viaLean.parts.filter((p) => p.type === 'text')).toEqual([{ type: 'text', text: 'Fine' }]);
+  });
+
   it('reports a body cut short after part of the answer as incomplete, as the SDK path does', async () => {
     const script: Scripted[] = [{ pieces: [chunk({ role: 'assistant', content: 'Partial ' })], cut: true }];
     const { viaSdk, viaLean } = await bothPaths(script);
