@@ -14,7 +14,7 @@ export function createTeam(config: Config, tools: ToolRegistry): TeamOrchestrato
   const registry = new ProviderRegistry(config);
   const fallback = config.fallbackModel ? registry.resolve(config.fallbackModel) : undefined;
   const providers: ModelResolver = fallback
-    ? { resolve: (text) => withFallback(registry.resolve(text), fallback) }
+    ? { resolve: (text) => withFallback(registry.resolve(text), fallback, config.llmMaxRetries) }
     : registry;
   return new TeamOrchestrator({ config, agents: loadTeam(config), providers, tools });
 }

@@ -143,8 +143,23 @@ describe('upstream faults', () => {
     expect(['', 'Partial ']).toContain(content); // never the same words twice from a retry
   });
 
-  it('falls back to CORTEX_FALLBACK_MODEL when the primary keeps failing', async () => {
-    script({ status: 503 });
+  it('falls back to CORTEX_FALLBACK_MODEL once the primary has failed its retries too', async () => {
+    script({ status: 503, headers: { 'retry-after-ms': '10' } });
+    const r: any = await ask(withFallback);
+    expect(r.choices[0].message.content).toBe('Answer from the fallback model.');
+    // CORTEX_LLM_MAX_RETRIES=2: the primary is asked three times, the fallback once.
+    expect(upstream.requests.map((q) => q.body.model)).toEqual(['primary', 'primary', 'primary', 'backup']);
+  });
+
+  it('does not fall back for a failure that a retry of the primary mends', async () => {
+    script({ status: 503, headers: { 'retry-after-ms': '10' } }, { text: 'Fine now.' });
+    const r: any = await ask(withFallback);
+    expect(r.choices[0].message.content).toBe('Fine now.');
+    expect(upstream.requests.map((q) => q.body.model)).toEqual(['primary', 'primary']);
+  });
+
+  it('falls back at once for a failure no retry mends (the model is unknown upstream)', async () => {
+    script({ status: 404, error: { message: 'The model `primary` does not exist' } });
     const r: any = await ask(withFallback);
     expect(r.choices[0].message.content).toBe('Answer from the fallback model.');
     expect(upstream.requests.map((q) => q.body.model)).toEqual(['primary', 'backup']);
