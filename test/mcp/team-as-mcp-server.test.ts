@@ -3,6 +3,7 @@
 // a call cancelled, and the same API keys as /v1.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -14,6 +15,7 @@ import { startMockUpstream, type MockUpstream } from '../support/mock-openai-ups
 import { ScriptBook, teamScript, until } from '../support/team-script.ts';
 
 const KEY = 'sk-cortex-mcp-test-key';
+const OTHER_KEY = 'sk-cortex-mcp-other-key';
 let upstream: MockUpstream;
 let book: ScriptBook;
 let dir: string;
@@ -32,7 +34,7 @@ beforeAll(async () => {
       OPENAI_BASE_URL: upstream.baseUrl,
       CORTEX_DATA_DIR: dir,
       CORTEX_LOG_LEVEL: 'silent',
-      CORTEX_API_KEYS: KEY,
+      CORTEX_API_KEYS: `${KEY},${OTHER_KEY}`,
       CORTEX_LLM_TIMEOUT_SECONDS: '30',
     }),
   );
@@ -176,6 +178,57 @@ describe('the team as an MCP server over Streamable HTTP', () => {
     });
     expect(res.status).toBe(400);
     expect(((await res.json()) as any).error.code).toBe(-32000);
+  });
+
+  const initialize = (key: string, host?: string) =>
+    new Promise<{ status: number; session: string | undefined }>((resolve, reject) => {
+      const body = JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'initialize',
+        params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+      });
+      const req = httpRequest(`${baseUrl}/mcp`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          authorization: `Bearer ${key}`,
+          ...(host ? { host } : {}),
+        },
+      });
+      req.once('response', (res) => {
+        res.resume();
+        res.once('end', () => resolve({ status: res.statusCode!, session: res.headers['mcp-session-id'] as string }));
+      });
+      req.once('error', reject);
+      req.end(body);
+    });
+  const listTools = (key: string, session: string) =>
+    fetch(`${baseUrl}/mcp`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        authorization: `Bearer ${key}`,
+        'mcp-session-id': session,
+        'mcp-protocol-version': '2025-06-18',
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }),
+    }).then(async (r) => (await r.arrayBuffer(), r.status));
+
+  it("serves a client whose Host header is no URL host (its origin is not the server's URL)", async () => {
+    for (const host of ['x:notaport', 'a b', '[::1']) expect((await initialize(KEY, host)).status).toBe(200);
+  });
+
+  it("one key cannot fill the session table: past its share its oldest session makes room, other keys' stay", async () => {
+    const theirs = await initialize(KEY);
+    const mine: string[] = [];
+    for (let i = 0; i < 201; i++) mine.push((await initialize(OTHER_KEY)).session!);
+    expect(await listTools(OTHER_KEY, mine[0])).toBe(404); // evicted: the client initializes again
+    expect(await listTools(OTHER_KEY, mine[200])).toBe(200);
+    expect(await listTools(KEY, theirs.session!)).toBe(200);
+    expect((await initialize(KEY)).status).toBe(200);
   });
 
   it('reports a refused turn as a failed tool call', async () => {

@@ -15,6 +15,11 @@ import type { AppDeps } from '../deps.ts';
 /** Sessions idle this long are closed when new ones open; at most MAX_SESSIONS are kept. */
 const IDLE_MS = 30 * 60_000;
 const MAX_SESSIONS = 1000;
+/**
+ * One key's share of the table: past it, the key's least recently used session makes room for its
+ * new one, so that no key can fill the table and lock the others out.
+ */
+const MAX_SESSIONS_PER_KEY = 200;
 
 interface Session {
   transport: StreamableHTTPServerTransport;
@@ -38,6 +43,7 @@ export function registerMcp(app: FastifyInstance, deps: AppDeps): void {
         return reply.status(404).send(rpcError(-32001, 'Session not found: send an initialize request first.'));
       if (request.method !== 'POST' || !isInitializeRequest(request.body))
         return reply.status(400).send(rpcError(-32000, 'Bad request: no session; send an initialize request first.'));
+      makeRoomFor(request.owner, sessions);
       if (!evictIdle(sessions))
         return reply.status(503).send(rpcError(-32000, 'Too many MCP sessions are open; try again later.'));
       session = await openSession(sessions, deps, request);
@@ -80,6 +86,20 @@ async function openSession(sessions: Map<string, Session>, deps: AppDeps, reques
   return session;
 }
 
+/** Closes the key's least recently used session when the key holds its share of the table. */
+function makeRoomFor(owner: string | undefined, sessions: Map<string, Session>): void {
+  let held = 0;
+  let oldest: [string, Session] | undefined;
+  for (const entry of sessions) {
+    if (entry[1].owner !== owner) continue;
+    held++;
+    if (!oldest || entry[1].lastSeen < oldest[1].lastSeen) oldest = entry;
+  }
+  if (held < MAX_SESSIONS_PER_KEY || !oldest) return;
+  sessions.delete(oldest[0]);
+  void oldest[1].transport.close().catch(() => {});
+}
+
 /** Closes idle sessions; false when the table is still full. */
 function evictIdle(sessions: Map<string, Session>): boolean {
   const now = Date.now();
@@ -99,7 +119,8 @@ function webRequest(request: FastifyRequest): Request {
     if (value === undefined) continue;
     for (const one of Array.isArray(value) ? value : [value]) headers.append(name, one);
   }
-  return new Request(`http://${request.headers.host ?? 'localhost'}${request.url}`, {
+  // The URL's origin is not the client's to choose: an unparsable Host header would make it throw.
+  return new Request(new URL(request.url, 'http://localhost'), {
     method: request.method,
     headers,
   });
