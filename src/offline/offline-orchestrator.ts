@@ -343,8 +343,9 @@ export class OfflineOrchestrator implements Orchestrator {
     } else {
       const points = dedupe(answers.flatMap((a) => a.points));
       const kept = new Set(
+        // The newest points, as many as a text's summary ranks: a long history must not stall the loop.
         rankSentences(
-          points.map((p) => p.text),
+          points.slice(-MAX_SENTENCES).map((p) => p.text),
           5,
         ),
       );

@@ -8,12 +8,23 @@ import { proseSentences, stems } from './text.ts';
 const DAMPING = 0.85;
 const ITERATIONS = 40;
 
-/** Past this many sentences a text is summarised from its beginning (the graph grows as n²). */
-export const MAX_SENTENCES = 1500;
+/**
+ * Past this many sentences a text is summarised from its beginning: the graph grows as n², and it
+ * is ranked on the event loop (1,500 sentences that share their words took half a second).
+ */
+export const MAX_SENTENCES = 400;
+/** The ranks have settled once an iteration moves them by less than this in all (they sum to 1). */
+const SETTLED = 1e-6;
+
+/** The last text ranked: the n choices of one request summarise the same text, n times at once. */
+let last: { text: string; count: number; kept: string[] } | undefined;
 
 /** The `count` most central sentences of `text` (of its first MAX_SENTENCES), in their original order. */
-export const textRank = (text: string, count: number): string[] =>
-  rankSentences(proseSentences(text).slice(0, MAX_SENTENCES), count);
+export function textRank(text: string, count: number): string[] {
+  if (last?.text !== text || last.count !== count)
+    last = { text, count, kept: rankSentences(proseSentences(text).slice(0, MAX_SENTENCES), count) };
+  return [...last.kept];
+}
 
 /** The `count` most central of some sentences, in their original order. */
 export function rankSentences(all: string[], count: number): string[] {
@@ -63,7 +74,10 @@ export function rankSentences(all: string[], count: number): string[] {
       next[b] += (DAMPING * weight[e] * rank[a]) / outWeight[a];
       next[a] += (DAMPING * weight[e] * rank[b]) / outWeight[b];
     }
+    let moved = 0;
+    for (let i = 0; i < n; i++) moved += Math.abs(next[i] - rank[i]);
     [rank, next] = [next, rank];
+    if (moved < SETTLED) break;
   }
   // The opening sentence is kept whatever its rank: it usually states the topic (the LEAD baseline
   // of summarisation is hard to beat). Ties fall back to the earliest sentences.
