@@ -18,3 +18,8 @@ export const newRunId = (now = Date.now()): string => `run_${timeOrderedUuid(now
 
 /** `conv_` and a version 7 UUID. */
 export const newConversationId = (now = Date.now()): string => `conv_${timeOrderedUuid(now)}`;
+
+const MINTED_CONVERSATION = /^conv_[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+/** Whether `id` is one this server minted (newConversationId) rather than one a client chose. */
+export const isMintedConversationId = (id: string): boolean => MINTED_CONVERSATION.test(id);

@@ -1,16 +1,23 @@
 // Messages are stored with a hash chained over their owner and every message before them in the
 // conversation. A client that resends the whole history without a conversation id is then placed
 // with a few indexed look-ups: the hash of its n-th message names the stored conversations whose
-// first n messages are exactly those. Owners never share a chain (the owner seeds it).
+// first n messages are exactly those. Owners never share a chain (the owner seeds it), and neither
+// does a conversation a client named: its id seeds its own chain, so a request without an id is
+// never placed in it (where it would read that conversation's system prompt and history).
 import { hash } from 'node:crypto';
 import type { ChatMessage } from '../orchestrator/types.ts';
+import { isMintedConversationId } from '../run/run-ids.ts';
 import { storedText } from './text.ts';
 
 const ROOT_LABEL = 'cortex-flow history v1\n';
 
-/** The hash "before the first message" of `owner`'s conversations. */
-export function chainRoot(owner: string): string {
-  return hash('sha256', ROOT_LABEL + owner, 'base64url');
+/**
+ * The hash "before the first message" of `owner`'s conversations that id-less requests may find
+ * (those the server minted), or of the one conversation `conversationId` when a client named it.
+ */
+export function chainRoot(owner: string, conversationId?: string): string {
+  const named = conversationId !== undefined && !isMintedConversationId(conversationId);
+  return hash('sha256', ROOT_LABEL + owner + (named ? `\nnamed ${conversationId}` : ''), 'base64url');
 }
 
 /**

@@ -1,6 +1,7 @@
 // Versioned schema changes, applied in order at start-up inside one transaction each. The same
 // SQL serves SQLite and PostgreSQL (text timestamps in ISO 8601 UTC sort correctly in both).
 // Append new versions; never edit a released one. docs/SCHEMA.md describes the result.
+import { isMintedConversationId } from '../run/run-ids.ts';
 import { backfillRetryable } from './retry-index.ts';
 import { PostgresDatabase, type Database, type Sql } from './sql.ts';
 
@@ -182,7 +183,28 @@ export const MIGRATIONS: Migration[] = [
       DROP INDEX runs_by_conversation;
     `,
   },
+  {
+    version: 10,
+    name: 'conversations a client named leave the owner chain',
+    // A named conversation's chain is now seeded by its id (history-chain.ts): its messages' hashes
+    // are forgotten (recomputed when it next grows) and so is what an id-less request finds it by.
+    sql: '',
+    backfill: forgetNamedChains,
+  },
 ];
+
+/** Clears the chain of every conversation whose id a client chose (migration 10). */
+async function forgetNamedChains(tx: Sql): Promise<void> {
+  const ids = await tx.all<{ id: string }>('SELECT id FROM conversations');
+  for (const { id } of ids) {
+    if (isMintedConversationId(id)) continue;
+    await tx.run('UPDATE messages SET chain_hash = NULL WHERE conversation_id = ?', [id]);
+    await tx.run(
+      'UPDATE conversations SET head_hash = NULL, retry_hash = NULL, retry_run_id = NULL, retry_depth = NULL WHERE id = ?',
+      [id],
+    );
+  }
+}
 
 const MIGRATION_LOCK = 0x43_46_4d_47; // "CFMG": one replica migrates, the others wait
 
@@ -208,7 +230,7 @@ export async function migrate(
     return migrations.filter((m) => !done.has(m.version));
   };
   const apply = async (tx: Sql, m: Migration) => {
-    await tx.exec(m.sql);
+    if (m.sql) await tx.exec(m.sql);
     await m.backfill?.(tx);
     await tx.run(`INSERT INTO ${table} (version, name, applied_at) VALUES (?, ?, ?)`, [
       m.version,

@@ -71,7 +71,9 @@ export async function appendMessages(
   if (!messages.length) return undefined;
   const last = empty ? undefined : await lastMessage(tx, conversationId);
   let seq = Number(last?.seq ?? 0);
-  let hash = !last ? chainRoot(owner) : (last.chain_hash ?? (await backfillChain(tx, conversationId, owner)));
+  let hash = !last
+    ? chainRoot(owner, conversationId)
+    : (last.chain_hash ?? (await backfillChain(tx, conversationId, owner)));
   for (const m of messages) {
     hash = chainHash(hash, m);
     await tx.run(
@@ -102,10 +104,13 @@ function lastMessage(tx: Sql, conversationId: string) {
   );
 }
 
-/** Messages stored before the hash chain existed get theirs when their conversation next grows. */
+/**
+ * Messages stored before the hash chain existed (or before named conversations had chains of their
+ * own, migration 10) get theirs when their conversation next grows.
+ */
 async function backfillChain(tx: Sql, conversationId: string, owner: string): Promise<string> {
   const rows = await tx.all('SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq', [conversationId]);
-  let hash = chainRoot(owner);
+  let hash = chainRoot(owner, conversationId);
   for (const row of rows) {
     hash = chainHash(hash, toMessage(row));
     await tx.run('UPDATE messages SET chain_hash = ? WHERE conversation_id = ? AND seq = ?', [

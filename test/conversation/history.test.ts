@@ -238,6 +238,29 @@ describe.each(backends)('conversation memory on $name', (backend) => {
     expect((await store.getConversation(b.ids[0], 'key_b'))!.messageCount).toBe(6);
   });
 
+  it('never places a request without an id in a conversation a client named, failed or not', async () => {
+    const store = await open();
+    const memory = new StoredMemory(store, tokens, 10_000);
+    const named = 'tenant-alice-1';
+    const privateSystem: ChatMessage = { role: 'system', content: 'PRIVATE: alice account 9999' };
+    await say(memory, {
+      conversationId: named,
+      messages: [privateSystem, user('hi')],
+      answer: 'cut',
+      status: 'cancelled',
+    });
+    // The same first message from someone else of the same key: not a retry of alice's turn.
+    const other = await say(memory, { messages: [user('hi')], answer: 'Hello.' });
+    expect(other.conversationId).not.toBe(named);
+    expect(other.context.map((m) => m.content)).toEqual(['hi']);
+    // Nor a continuation of alice's conversation once it completed.
+    await say(memory, { conversationId: named, messages: [user('hi')], answer: 'Hello, Alice.' });
+    const next = await say(memory, { messages: [user('hi'), assistant('Hello, Alice.'), user('more')], answer: 'ok' });
+    expect(next.conversationId).not.toBe(named);
+    expect(next.context.some((m) => m.content.includes('PRIVATE'))).toBe(false);
+    expect(await contents(store, named)).toEqual(['hi', 'Hello, Alice.']);
+  });
+
   it('replaces a failed turn on retry instead of storing the history again (named conversation)', async () => {
     const store = await open();
     const memory = new StoredMemory(store, tokens, 10_000);

@@ -5,7 +5,17 @@ import type { ChatMessage, RunCheckpoint } from '../../src/orchestrator/types.ts
 import type { NewTurn, RunRecord, Store, TurnStart } from '../../src/store/types.ts';
 import { ForeignConversationError } from '../../src/store/types.ts';
 import { responseIdOfRun } from '../../src/http/render/responses-object.ts';
-import { newRunId } from '../../src/run/run-ids.ts';
+import { newConversationId, newRunId } from '../../src/run/run-ids.ts';
+
+/**
+ * A conversation id as the server mints them, one per name: id-less requests find only those (a
+ * conversation a client named has a hash chain of its own).
+ */
+const minted = new Map<string, string>();
+const conv = (name: string): string => {
+  if (!minted.has(name)) minted.set(name, newConversationId());
+  return minted.get(name)!;
+};
 
 let seq = 0;
 const run = (conversationId: string, owner = '', extra: Partial<RunRecord> = {}): RunRecord => ({
@@ -53,13 +63,13 @@ export function storeContract(
     });
 
     it('creates a conversation with its first turn and reads it back in order', async () => {
-      await store.appendTurn(turn('c-basic', ['Hello', 'Hi there'], { systemPrompt: 'Be brief.' }));
+      await store.appendTurn(turn(conv('c-basic'), ['Hello', 'Hi there'], { systemPrompt: 'Be brief.' }));
       await store.appendTurn(
-        turn('c-basic', ['How are you?', 'Fine.'], { title: 'ignored for an existing conversation' }),
+        turn(conv('c-basic'), ['How are you?', 'Fine.'], { title: 'ignored for an existing conversation' }),
       );
-      const c = await store.getConversation('c-basic', '');
-      expect(c).toMatchObject({ id: 'c-basic', title: 'Hello', systemPrompt: 'Be brief.', messageCount: 4 });
-      const messages = await store.getMessages('c-basic');
+      const c = await store.getConversation(conv('c-basic'), '');
+      expect(c).toMatchObject({ id: conv('c-basic'), title: 'Hello', systemPrompt: 'Be brief.', messageCount: 4 });
+      const messages = await store.getMessages(conv('c-basic'));
       expect(messages.map((m) => [m.seq, m.role, m.content])).toEqual([
         [1, 'user', 'Hello'],
         [2, 'assistant', 'Hi there'],
@@ -70,7 +80,7 @@ export function storeContract(
 
     it('keeps tool calls, tool results, names and images', async () => {
       await store.appendTurn({
-        conversationId: 'c-tools',
+        conversationId: conv('c-tools'),
         owner: '',
         title: 't',
         messages: [
@@ -84,9 +94,9 @@ export function storeContract(
           },
           { role: 'tool', content: '3 C', toolCallId: 'call_1', tokenCount: 3 },
         ],
-        run: run('c-tools'),
+        run: run(conv('c-tools')),
       });
-      const [u, a, t] = await store.getMessages('c-tools');
+      const [u, a, t] = await store.getMessages(conv('c-tools'));
       expect(u).toMatchObject({ name: 'bob', images: [{ url: 'https://x/y.png' }] });
       expect(a).toMatchObject({
         toolCalls: [{ id: 'call_1', name: 'get_weather', arguments: '{"city":"Oslo"}' }],
@@ -96,28 +106,28 @@ export function storeContract(
     });
 
     it('replaces the system prompt only when a turn brings a new one', async () => {
-      await store.appendTurn(turn('c-system', ['a', 'b'], { systemPrompt: 'First.' }));
-      await store.appendTurn(turn('c-system', ['c', 'd']));
-      expect((await store.getConversation('c-system', ''))!.systemPrompt).toBe('First.');
-      await store.appendTurn(turn('c-system', ['e', 'f'], { systemPrompt: 'Second.' }));
-      expect((await store.getConversation('c-system', ''))!.systemPrompt).toBe('Second.');
+      await store.appendTurn(turn(conv('c-system'), ['a', 'b'], { systemPrompt: 'First.' }));
+      await store.appendTurn(turn(conv('c-system'), ['c', 'd']));
+      expect((await store.getConversation(conv('c-system'), ''))!.systemPrompt).toBe('First.');
+      await store.appendTurn(turn(conv('c-system'), ['e', 'f'], { systemPrompt: 'Second.' }));
+      expect((await store.getConversation(conv('c-system'), ''))!.systemPrompt).toBe('Second.');
     });
 
     it('reads the tail and a token window from the end', async () => {
-      for (let i = 0; i < 50; i++) await store.appendTurn(turn('c-long', [`q${i}`, `a${i}`]));
-      expect((await store.tailMessages('c-long', 3)).map((m) => m.content)).toEqual(['a48', 'q49', 'a49']);
-      const window = await store.recentMessages('c-long', 45); // 10 tokens each: 5 messages reach 45
+      for (let i = 0; i < 50; i++) await store.appendTurn(turn(conv('c-long'), [`q${i}`, `a${i}`]));
+      expect((await store.tailMessages(conv('c-long'), 3)).map((m) => m.content)).toEqual(['a48', 'q49', 'a49']);
+      const window = await store.recentMessages(conv('c-long'), 45); // 10 tokens each: 5 messages reach 45
       expect(window.map((m) => m.content)).toEqual(['q47', 'a47', 'q48', 'a48', 'q49', 'a49'].slice(1));
-      expect((await store.recentMessages('c-long', 10_000)).length).toBe(100);
+      expect((await store.recentMessages(conv('c-long'), 10_000)).length).toBe(100);
     });
 
     it('stores runs with their trace, scoped to their owner', async () => {
-      const r = run('c-run', 'key_a', { status: 'failed', error: 'upstream said no' });
-      await store.appendTurn({ ...turn('c-run', ['x', 'y'], { owner: 'key_a' }), run: r });
+      const r = run(conv('c-run'), 'key_a', { status: 'failed', error: 'upstream said no' });
+      await store.appendTurn({ ...turn(conv('c-run'), ['x', 'y'], { owner: 'key_a' }), run: r });
       const back = await store.getRun(r.id, 'key_a');
       expect(back).toMatchObject({
         id: r.id,
-        conversationId: 'c-run',
+        conversationId: conv('c-run'),
         status: 'failed',
         error: 'upstream said no',
         agentsUsed: ['researcher', 'writer'],
@@ -129,45 +139,53 @@ export function storeContract(
     });
 
     it("never shows or extends another owner's conversation", async () => {
-      await store.appendTurn(turn('c-owned', ['mine', 'ok'], { owner: 'key_a' }));
-      expect(await store.getConversation('c-owned', 'key_b')).toBeUndefined();
-      expect(await store.getConversationOwner('c-owned')).toBe('key_a');
-      await expect(store.appendTurn(turn('c-owned', ['theirs', 'no'], { owner: 'key_b' }))).rejects.toBeInstanceOf(
-        ForeignConversationError,
-      );
-      expect(await store.deleteConversation('c-owned', 'key_b')).toBe(false);
-      expect((await store.getMessages('c-owned')).length).toBe(2);
+      await store.appendTurn(turn(conv('c-owned'), ['mine', 'ok'], { owner: 'key_a' }));
+      expect(await store.getConversation(conv('c-owned'), 'key_b')).toBeUndefined();
+      expect(await store.getConversationOwner(conv('c-owned'))).toBe('key_a');
+      await expect(
+        store.appendTurn(turn(conv('c-owned'), ['theirs', 'no'], { owner: 'key_b' })),
+      ).rejects.toBeInstanceOf(ForeignConversationError);
+      expect(await store.deleteConversation(conv('c-owned'), 'key_b')).toBe(false);
+      expect((await store.getMessages(conv('c-owned'))).length).toBe(2);
     });
 
     it('lists conversations page by page, newest first by default', async () => {
       for (let i = 0; i < 5; i++) {
-        await store.appendTurn(turn(`c-list-${i}`, [`list ${i}`, 'ok'], { owner: 'lister' }));
+        await store.appendTurn(turn(conv(`c-list-${i}`), [`list ${i}`, 'ok'], { owner: 'lister' }));
         await new Promise((r) => setTimeout(r, 3)); // distinct creation times
       }
       const first = await store.listConversations('lister', { limit: 2, order: 'desc' });
-      expect(first.data.map((c) => c.id)).toEqual(['c-list-4', 'c-list-3']);
+      expect(first.data.map((c) => c.id)).toEqual([conv('c-list-4'), conv('c-list-3')]);
       expect(first.hasMore).toBe(true);
-      const second = await store.listConversations('lister', { limit: 2, order: 'desc', after: 'c-list-3' });
-      expect(second.data.map((c) => c.id)).toEqual(['c-list-2', 'c-list-1']);
-      const last = await store.listConversations('lister', { limit: 2, order: 'desc', after: 'c-list-1' });
-      expect(last).toEqual({ data: [expect.objectContaining({ id: 'c-list-0' })], hasMore: false });
+      const second = await store.listConversations('lister', { limit: 2, order: 'desc', after: conv('c-list-3') });
+      expect(second.data.map((c) => c.id)).toEqual([conv('c-list-2'), conv('c-list-1')]);
+      const last = await store.listConversations('lister', { limit: 2, order: 'desc', after: conv('c-list-1') });
+      expect(last).toEqual({ data: [expect.objectContaining({ id: conv('c-list-0') })], hasMore: false });
       const asc = await store.listConversations('lister', { limit: 10, order: 'asc' });
-      expect(asc.data.map((c) => c.id)).toEqual(['c-list-0', 'c-list-1', 'c-list-2', 'c-list-3', 'c-list-4']);
+      expect(asc.data.map((c) => c.id)).toEqual([
+        conv('c-list-0'),
+        conv('c-list-1'),
+        conv('c-list-2'),
+        conv('c-list-3'),
+        conv('c-list-4'),
+      ]);
     });
 
     it('deletes a conversation with its messages and runs', async () => {
-      const t = turn('c-delete', ['bye', 'ok']);
+      const t = turn(conv('c-delete'), ['bye', 'ok']);
       await store.appendTurn(t);
-      expect(await store.deleteConversation('c-delete', '')).toBe(true);
-      expect(await store.getConversation('c-delete', '')).toBeUndefined();
-      expect(await store.getMessages('c-delete')).toEqual([]);
+      expect(await store.deleteConversation(conv('c-delete'), '')).toBe(true);
+      expect(await store.getConversation(conv('c-delete'), '')).toBeUndefined();
+      expect(await store.getMessages(conv('c-delete'))).toEqual([]);
       expect(await store.getRun(t.run.id, '')).toBeUndefined();
-      expect(await store.deleteConversation('c-delete', '')).toBe(false);
+      expect(await store.deleteConversation(conv('c-delete'), '')).toBe(false);
     });
 
     it('never interleaves concurrent turns of one conversation', async () => {
-      await Promise.all(Array.from({ length: 20 }, (_, i) => store.appendTurn(turn('c-race', [`q${i}`, `a${i}`]))));
-      const messages = await store.getMessages('c-race');
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) => store.appendTurn(turn(conv('c-race'), [`q${i}`, `a${i}`]))),
+      );
+      const messages = await store.getMessages(conv('c-race'));
       expect(messages.map((m) => m.seq)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
       for (let i = 0; i < 40; i += 2) expect(messages[i + 1].content).toBe(messages[i].content.replace('q', 'a'));
     });
@@ -200,10 +218,10 @@ export function storeContract(
         { role: 'user', content: 'chain q2' },
         { role: 'assistant', content: 'chain a2' },
       ];
-      await store.appendTurn(turn('c-chain', ['chain q1', 'chain a1'], { owner: 'k1' }));
-      await store.appendTurn(turn('c-chain', ['chain q2', 'chain a2'], { owner: 'k1' }));
+      await store.appendTurn(turn(conv('c-chain'), ['chain q1', 'chain a1'], { owner: 'k1' }));
+      await store.appendTurn(turn(conv('c-chain'), ['chain q2', 'chain a2'], { owner: 'k1' }));
       const full = await store.matchHistory('k1', history);
-      expect(full).toMatchObject({ depth: 4, conversations: [{ id: 'c-chain', messageCount: 4 }] });
+      expect(full).toMatchObject({ depth: 4, conversations: [{ id: conv('c-chain'), messageCount: 4 }] });
       // Whitespace at the ends does not matter; a changed message ends the match there.
       const edited = [
         history[0],
@@ -224,24 +242,29 @@ export function storeContract(
       const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
       const since = ago(60_000);
       const runs = [
-        run('c-stats', 'k-stats', {
+        run(conv('c-stats'), 'k-stats', {
           startedAt: ago(3000),
           finishedAt: ago(2000),
           events: [usage('supervisor', 10, 2)],
         }),
-        run('c-stats', 'k-stats', {
+        run(conv('c-stats'), 'k-stats', {
           startedAt: ago(5000),
           finishedAt: ago(1000),
           events: [usage('supervisor', 5, 1), usage('writer', 7, 30)],
         }),
-        run('c-stats', 'k-stats', { status: 'failed', error: 'upstream', startedAt: ago(1000), finishedAt: ago(500) }),
+        run(conv('c-stats'), 'k-stats', {
+          status: 'failed',
+          error: 'upstream',
+          startedAt: ago(1000),
+          finishedAt: ago(500),
+        }),
         // Outside the window, or another owner's: not counted.
-        run('c-stats', 'k-stats', {
+        run(conv('c-stats'), 'k-stats', {
           startedAt: ago(120_000),
           finishedAt: ago(119_000),
           events: [usage('writer', 99, 99)],
         }),
-        run('c-stats-other', 'k-other', { startedAt: ago(1000), events: [usage('writer', 99, 99)] }),
+        run(conv('c-stats-other'), 'k-other', { startedAt: ago(1000), events: [usage('writer', 99, 99)] }),
       ];
       for (const r of runs)
         await store.appendTurn({ ...turn(r.conversationId, ['q', 'a'], { owner: r.owner }), run: r });
@@ -260,21 +283,21 @@ export function storeContract(
 
     it('continues the newest of hundreds of conversations that began with the same message', async () => {
       for (let i = 0; i < 300; i++)
-        await store.appendTurn(turn(`c-many-${i}`, ['hello many', 'hi'], { owner: 'k-many' }));
+        await store.appendTurn(turn(conv(`c-many-${i}`), ['hello many', 'hi'], { owner: 'k-many' }));
       await new Promise((r) => setTimeout(r, 5)); // strictly later than every other
-      await store.appendTurn(turn('c-many-newest', ['hello many', 'hi'], { owner: 'k-many' }));
+      await store.appendTurn(turn(conv('c-many-newest'), ['hello many', 'hi'], { owner: 'k-many' }));
       const match = await store.matchHistory('k-many', [
         { role: 'user', content: 'hello many' },
         { role: 'assistant', content: 'hi' },
       ]);
       expect(match.depth).toBe(2);
-      expect(match.conversations[0].id).toBe('c-many-newest');
+      expect(match.conversations[0].id).toBe(conv('c-many-newest'));
       expect(match.conversations.length).toBeLessThanOrEqual(16);
     });
 
     it('writes a turn when it starts (running) and completes it at the end', async () => {
       const start: TurnStart = {
-        conversationId: 'c-begin',
+        conversationId: conv('c-begin'),
         owner: 'k1',
         title: 'begin',
         systemPrompt: 'Sys.',
@@ -285,20 +308,20 @@ export function storeContract(
         ],
       };
       await store.beginTurn(start);
-      expect((await store.getMessages('c-begin')).map((m) => [m.role, m.content, m.runId])).toEqual([
+      expect((await store.getMessages(conv('c-begin'))).map((m) => [m.role, m.content, m.runId])).toEqual([
         ['user', 'question', 'run-begin-0'],
       ]);
       expect(await store.getRun('run-begin-0', 'k1')).toMatchObject({ status: 'running', finishedAt: null });
       expect(await store.getRun('run-begin-1', 'k1')).toMatchObject({ status: 'running' });
       await store.finishTurn({
-        conversationId: 'c-begin',
+        conversationId: conv('c-begin'),
         owner: 'k1',
         title: 'begin',
         messages: [{ role: 'user', content: 'question', tokenCount: 4 }], // already written: not again
         answer: { role: 'assistant', content: 'answer', tokenCount: 4 },
-        run: run('c-begin', 'k1', { id: 'run-begin-0' }),
+        run: run(conv('c-begin'), 'k1', { id: 'run-begin-0' }),
       });
-      expect((await store.getMessages('c-begin')).map((m) => [m.role, m.runId])).toEqual([
+      expect((await store.getMessages(conv('c-begin'))).map((m) => [m.role, m.runId])).toEqual([
         ['user', 'run-begin-0'],
         ['assistant', 'run-begin-0'],
       ]);
@@ -306,7 +329,10 @@ export function storeContract(
         status: 'completed',
         agentsUsed: ['researcher', 'writer'],
       });
-      expect(await store.getConversation('c-begin', 'k1')).toMatchObject({ messageCount: 2, systemPrompt: 'Sys.' });
+      expect(await store.getConversation(conv('c-begin'), 'k1')).toMatchObject({
+        messageCount: 2,
+        systemPrompt: 'Sys.',
+      });
     });
 
     it("ends where its last message is, whichever choice ends last; another owner's turn is refused", async () => {
@@ -315,7 +341,7 @@ export function storeContract(
       const started = new Date().toISOString();
       const begin = (owner: string, runIds: string[]) =>
         store.beginTurn({
-          conversationId: 'c-choices',
+          conversationId: conv('c-choices'),
           owner,
           title: 't',
           messages: [{ ...q, tokenCount: 1 }],
@@ -323,50 +349,55 @@ export function storeContract(
         });
       const finish = (owner: string, runId: string, answer: ChatMessage | null) =>
         store.finishTurn({
-          conversationId: 'c-choices',
+          conversationId: conv('c-choices'),
           owner,
           title: 't',
           messages: [],
           answer: answer && { ...answer, tokenCount: 1 },
-          run: run('c-choices', owner, { id: runId }),
+          run: run(conv('c-choices'), owner, { id: runId }),
         });
       await begin('k-choices', ['run-choices-0', 'run-choices-1']);
       await expect(begin('k-other', ['run-choices-other'])).rejects.toBeInstanceOf(ForeignConversationError);
       await finish('k-choices', 'run-choices-0', a);
-      const ends = [{ id: 'c-choices', messageCount: 2 }];
+      const ends = [{ id: conv('c-choices'), messageCount: 2 }];
       expect(await store.conversationsEndingWith('k-choices', [q, a])).toMatchObject(ends);
       await expect(finish('k-other', 'run-choices-1', null)).rejects.toBeInstanceOf(ForeignConversationError);
       await finish('k-choices', 'run-choices-1', null); // a second choice stores no answer
       expect(await store.conversationsEndingWith('k-choices', [q, a])).toMatchObject(ends);
-      expect(await store.getConversation('c-choices', 'k-choices')).toMatchObject({ messageCount: 2 });
+      expect(await store.getConversation(conv('c-choices'), 'k-choices')).toMatchObject({ messageCount: 2 });
       expect(await store.getRun('run-choices-1', 'k-choices')).toMatchObject({ status: 'completed' });
     });
 
     it('branches by copying a prefix, and a retry supersedes the failed partial answer', async () => {
-      for (let i = 1; i <= 3; i++) await store.appendTurn(turn('c-trunk', [`t q${i}`, `t a${i}`], { owner: 'k1' }));
+      for (let i = 1; i <= 3; i++)
+        await store.appendTurn(turn(conv('c-trunk'), [`t q${i}`, `t a${i}`], { owner: 'k1' }));
       const now = new Date().toISOString();
       await store.beginTurn({
-        conversationId: 'c-branch',
+        conversationId: conv('c-branch'),
         owner: 'k1',
         title: 'b',
-        branchFrom: { conversationId: 'c-trunk', depth: 2 },
+        branchFrom: { conversationId: conv('c-trunk'), depth: 2 },
         messages: [{ role: 'user', content: 't q2 edited', tokenCount: 3 }],
         runs: [{ id: 'run-branch', model: 'm', startedAt: now }],
       });
-      expect((await store.getMessages('c-branch')).map((m) => m.content)).toEqual(['t q1', 't a1', 't q2 edited']);
-      expect((await store.getMessages('c-trunk')).length).toBe(6);
+      expect((await store.getMessages(conv('c-branch'))).map((m) => m.content)).toEqual([
+        't q1',
+        't a1',
+        't q2 edited',
+      ]);
+      expect((await store.getMessages(conv('c-trunk'))).length).toBe(6);
       const branched = await store.matchHistory('k1', [
         { role: 'user', content: 't q1' },
         { role: 'assistant', content: 't a1' },
         { role: 'user', content: 't q2 edited' },
       ]);
-      expect(branched.conversations.map((c) => c.id)).toEqual(['c-branch']);
+      expect(branched.conversations.map((c) => c.id)).toEqual([conv('c-branch')]);
       await expect(
         store.beginTurn({
-          conversationId: 'c-steal',
+          conversationId: conv('c-steal'),
           owner: 'k2',
           title: 'x',
-          branchFrom: { conversationId: 'c-trunk', depth: 2 },
+          branchFrom: { conversationId: conv('c-trunk'), depth: 2 },
           messages: [],
           runs: [{ id: 'run-steal', model: 'm', startedAt: now }],
         }),
@@ -374,22 +405,22 @@ export function storeContract(
 
       // The branch's turn fails with a partial answer; the retry replaces it.
       await store.finishTurn({
-        conversationId: 'c-branch',
+        conversationId: conv('c-branch'),
         owner: 'k1',
         title: 'b',
         messages: [],
         answer: { role: 'assistant', content: 'partial', tokenCount: 2 },
-        run: run('c-branch', 'k1', { id: 'run-branch', status: 'failed', error: 'boom' }),
+        run: run(conv('c-branch'), 'k1', { id: 'run-branch', status: 'failed', error: 'boom' }),
       });
       await store.beginTurn({
-        conversationId: 'c-branch',
+        conversationId: conv('c-branch'),
         owner: 'k1',
         title: 'b',
         supersedes: 'run-branch',
         messages: [],
         runs: [{ id: 'run-branch-2', model: 'm', startedAt: now }],
       });
-      expect((await store.getMessages('c-branch')).map((m) => [m.content, m.runId])).toEqual([
+      expect((await store.getMessages(conv('c-branch'))).map((m) => [m.content, m.runId])).toEqual([
         ['t q1', null],
         ['t a1', null],
         ['t q2 edited', 'run-branch-2'],
@@ -420,8 +451,8 @@ export function storeContract(
           at: 8,
         },
       ];
-      const r = run('c-trace', '', { events });
-      await store.appendTurn({ ...turn('c-trace', ['q', answer]), run: r });
+      const r = run(conv('c-trace'), '', { events });
+      await store.appendTurn({ ...turn(conv('c-trace'), ['q', answer]), run: r });
       const back = (await store.getRun(r.id, ''))!.events;
       expect(back.map((e) => e.type)).toEqual([
         'run_started',
@@ -455,7 +486,7 @@ export function storeContract(
     });
 
     it('keeps a paused run checkpoint under each pending tool-call id, for its owner only', async () => {
-      await store.appendTurn(turn('c-paused', ['call tools', ''], { owner: 'k1' }));
+      await store.appendTurn(turn(conv('c-paused'), ['call tools', ''], { owner: 'k1' }));
       const checkpoint: RunCheckpoint = {
         schemaVersion: 1,
         runId: 'run-paused',
@@ -463,8 +494,11 @@ export function storeContract(
         pendingToolCallIds: ['call_a', 'call_b'],
         state: { findings: ['x'], round: 2 },
       };
-      await store.saveCheckpoint('k1', 'c-paused', checkpoint);
-      expect(await store.findCheckpoint('k1', ['call_b'])).toMatchObject({ conversationId: 'c-paused', checkpoint });
+      await store.saveCheckpoint('k1', conv('c-paused'), checkpoint);
+      expect(await store.findCheckpoint('k1', ['call_b'])).toMatchObject({
+        conversationId: conv('c-paused'),
+        checkpoint,
+      });
       expect(await store.findCheckpoint('k1', ['nope', 'call_a'])).toMatchObject({ checkpoint });
       expect(await store.findCheckpoint('k2', ['call_a', 'call_b'])).toBeUndefined();
       expect(await store.findCheckpoint('k1', [])).toBeUndefined();
@@ -477,48 +511,50 @@ export function storeContract(
     it("lists a conversation's runs newest first, page by page, for its owner", async () => {
       const ids: string[] = [];
       for (let i = 0; i < 5; i++) {
-        const r = run('c-runs', 'k1', { startedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString() });
+        const r = run(conv('c-runs'), 'k1', { startedAt: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString() });
         ids.push(r.id);
-        await store.appendTurn({ ...turn('c-runs', [`r${i}`, 'ok'], { owner: 'k1' }), run: r });
+        await store.appendTurn({ ...turn(conv('c-runs'), [`r${i}`, 'ok'], { owner: 'k1' }), run: r });
       }
-      const first = await store.listRuns('c-runs', 'k1', { limit: 2 });
+      const first = await store.listRuns(conv('c-runs'), 'k1', { limit: 2 });
       expect(first.data.map((r) => r.id)).toEqual([ids[4], ids[3]]);
       expect(first.hasMore).toBe(true);
-      const second = await store.listRuns('c-runs', 'k1', { limit: 2, after: ids[3] });
+      const second = await store.listRuns(conv('c-runs'), 'k1', { limit: 2, after: ids[3] });
       expect(second.data.map((r) => r.id)).toEqual([ids[2], ids[1]]);
-      expect(await store.listRuns('c-runs', 'k1', { limit: 2, after: ids[1] })).toMatchObject({
+      expect(await store.listRuns(conv('c-runs'), 'k1', { limit: 2, after: ids[1] })).toMatchObject({
         data: [{ id: ids[0] }],
         hasMore: false,
       });
-      expect((await store.listRuns('c-runs', 'k1', { limit: 10, order: 'asc' })).data.map((r) => r.id)).toEqual(ids);
-      expect(await store.listRuns('c-runs', 'k2', { limit: 10 })).toEqual({ data: [], hasMore: false });
+      expect((await store.listRuns(conv('c-runs'), 'k1', { limit: 10, order: 'asc' })).data.map((r) => r.id)).toEqual(
+        ids,
+      );
+      expect(await store.listRuns(conv('c-runs'), 'k2', { limit: 10 })).toEqual({ data: [], hasMore: false });
     });
 
     it('leases a conversation to one holder; a lease taken over marks runs left running as interrupted', async () => {
-      expect(await store.acquireLease('c-lease', 'h1', 60_000)).toBe(true);
-      expect(await store.acquireLease('c-lease', 'h2', 60_000)).toBe(false);
-      expect(await store.renewLease('c-lease', 'h1', 60_000)).toBe(true);
-      expect(await store.renewLease('c-lease', 'h2', 60_000)).toBe(false);
-      await store.releaseLease('c-lease', 'h2'); // not theirs: nothing happens
-      expect(await store.acquireLease('c-lease', 'h2', 60_000)).toBe(false);
-      await store.releaseLease('c-lease', 'h1');
-      expect(await store.acquireLease('c-lease', 'h2', 60_000)).toBe(true);
-      await store.releaseLease('c-lease', 'h2');
+      expect(await store.acquireLease(conv('c-lease'), 'h1', 60_000)).toBe(true);
+      expect(await store.acquireLease(conv('c-lease'), 'h2', 60_000)).toBe(false);
+      expect(await store.renewLease(conv('c-lease'), 'h1', 60_000)).toBe(true);
+      expect(await store.renewLease(conv('c-lease'), 'h2', 60_000)).toBe(false);
+      await store.releaseLease(conv('c-lease'), 'h2'); // not theirs: nothing happens
+      expect(await store.acquireLease(conv('c-lease'), 'h2', 60_000)).toBe(false);
+      await store.releaseLease(conv('c-lease'), 'h1');
+      expect(await store.acquireLease(conv('c-lease'), 'h2', 60_000)).toBe(true);
+      await store.releaseLease(conv('c-lease'), 'h2');
 
       // A holder that dies leaves its run `running` and its lease to expire.
-      expect(await store.acquireLease('c-dead', 'dead', 1)).toBe(true);
+      expect(await store.acquireLease(conv('c-dead'), 'dead', 1)).toBe(true);
       await store.beginTurn({
-        conversationId: 'c-dead',
+        conversationId: conv('c-dead'),
         owner: '',
         title: 'd',
         messages: [{ role: 'user', content: 'still there?', tokenCount: 3 }],
         runs: [{ id: 'run-dead', model: 'm', startedAt: new Date().toISOString() }],
       });
       await new Promise((r) => setTimeout(r, 5));
-      expect(await store.acquireLease('c-dead', 'next', 60_000)).toBe(true);
+      expect(await store.acquireLease(conv('c-dead'), 'next', 60_000)).toBe(true);
       expect(await store.getRun('run-dead', '')).toMatchObject({ status: 'interrupted' });
       expect((await store.getRun('run-dead', ''))!.finishedAt).not.toBeNull();
-      await store.releaseLease('c-dead', 'next');
+      await store.releaseLease(conv('c-dead'), 'next');
     });
 
     it('marks running runs without a live lease as interrupted (a restart), leaving leased ones alone', async () => {
@@ -530,20 +566,20 @@ export function storeContract(
           messages: [{ role: 'user', content: 'q', tokenCount: 1 }],
           runs: [{ id, model: 'm', startedAt: new Date().toISOString() }],
         });
-      await begin('c-orphan', 'run-orphan');
-      expect(await store.acquireLease('c-live', 'alive', 60_000)).toBe(true);
-      await begin('c-live', 'run-live');
+      await begin(conv('c-orphan'), 'run-orphan');
+      expect(await store.acquireLease(conv('c-live'), 'alive', 60_000)).toBe(true);
+      await begin(conv('c-live'), 'run-live');
       expect(await store.interruptOrphanedRuns()).toBeGreaterThanOrEqual(1);
       expect(await store.getRun('run-orphan', '')).toMatchObject({ status: 'interrupted' });
       expect(await store.getRun('run-live', '')).toMatchObject({ status: 'running' });
-      expect((await store.getMessages('c-orphan')).map((m) => m.content)).toEqual(['q']); // the turn left a trace
-      await store.releaseLease('c-live', 'alive');
+      expect((await store.getMessages(conv('c-orphan'))).map((m) => m.content)).toEqual(['q']); // the turn left a trace
+      await store.releaseLease(conv('c-live'), 'alive');
     });
 
     it('stores NUL characters in every text field, read back as U+FFFD', async () => {
       const nul = 'a\u0000b';
       await store.appendTurn({
-        conversationId: 'c-nul',
+        conversationId: conv('c-nul'),
         owner: '',
         title: nul,
         systemPrompt: nul,
@@ -552,14 +588,14 @@ export function storeContract(
           { role: 'assistant', content: nul, toolCalls: [{ id: 'c', name: 'f', arguments: nul }], tokenCount: 3 },
           { role: 'tool', content: nul, toolCallId: nul, tokenCount: 3 },
         ],
-        run: run('c-nul', '', {
+        run: run(conv('c-nul'), '', {
           error: nul,
           events: [{ type: 'text_delta', text: nul, at: 1 }],
         }),
       });
-      const c = await store.getConversation('c-nul', '');
+      const c = await store.getConversation(conv('c-nul'), '');
       expect(c).toMatchObject({ title: 'a\uFFFDb', systemPrompt: 'a\uFFFDb' });
-      const [u, a, t] = await store.getMessages('c-nul');
+      const [u, a, t] = await store.getMessages(conv('c-nul'));
       expect(u).toMatchObject({ content: 'a\uFFFDb', name: 'a\uFFFDb' });
       expect(a.toolCalls![0].arguments).toBe(nul); // JSON text keeps it escaped
       expect(t).toMatchObject({ content: 'a\uFFFDb', toolCallId: 'a\uFFFDb' });
@@ -609,7 +645,7 @@ export function storeContract(
       // A response's id is its run's: the store finds a conversation's responses through its runs.
       const [run1, run2, run3] = [newRunId(), newRunId(), newRunId()];
       const [resp1, resp2, resp3] = [run1, run2, run3].map(responseIdOfRun);
-      const response = await finishWithResponse('c-with-response', run1, resp1);
+      const response = await finishWithResponse(conv('c-with-response'), run1, resp1);
       expect(await store.getResponse(resp1, 'k2')).toEqual(response);
       expect((await store.getRun(run1, 'k2'))?.status).toBe('completed');
       // Another owner neither sees it nor deletes it.
@@ -620,21 +656,21 @@ export function storeContract(
       expect(await store.deleteResponse(resp1, 'k2')).toBe(false);
       // Deleting a conversation deletes its responses, those with their run's id and those stored before
       // ids were (version 6: an id of its own), and no other conversation's.
-      await finishWithResponse('c-with-response', run2, resp2);
-      await finishWithResponse('c-with-response', newRunId(), 'resp_stored_before_version_8');
-      await finishWithResponse('c-other', run3, resp3);
-      await store.deleteConversation('c-with-response', 'k2');
+      await finishWithResponse(conv('c-with-response'), run2, resp2);
+      await finishWithResponse(conv('c-with-response'), newRunId(), 'resp_stored_before_version_8');
+      await finishWithResponse(conv('c-other'), run3, resp3);
+      await store.deleteConversation(conv('c-with-response'), 'k2');
       expect(await store.getResponse(resp2, 'k2')).toBeUndefined();
       expect(await store.getResponse('resp_stored_before_version_8', 'k2')).toBeUndefined();
-      expect((await store.getResponse(resp3, 'k2'))?.conversationId).toBe('c-other');
+      expect((await store.getResponse(resp3, 'k2'))?.conversationId).toBe(conv('c-other'));
     });
 
     it('finds a conversation by where it ends, and a retryable last turn by the turn it resends', async () => {
       const q = (content: string): ChatMessage => ({ role: 'user', content });
       const a = (content: string): ChatMessage => ({ role: 'assistant', content });
-      await store.appendTurn(turn('c-head', ['head q1', 'head a1'], { owner: 'k-head' }));
+      await store.appendTurn(turn(conv('c-head'), ['head q1', 'head a1'], { owner: 'k-head' }));
       expect(await store.conversationsEndingWith('k-head', [q('head q1'), a('head a1')])).toMatchObject([
-        { id: 'c-head', messageCount: 2 },
+        { id: conv('c-head'), messageCount: 2 },
       ]);
       expect(await store.conversationsEndingWith('k-head', [q('head q1')])).toEqual([]); // holds it, does not end there
       expect(await store.conversationsEndingWith('k-other', [q('head q1'), a('head a1')])).toEqual([]);
@@ -649,45 +685,48 @@ export function storeContract(
           runs: [{ id: runId, model: 'm', startedAt: new Date().toISOString() }],
           ...extra,
         });
-      await begin('c-head', 'run-head-2', 'head q2');
+      await begin(conv('c-head'), 'run-head-2', 'head q2');
       await store.finishTurn({
-        conversationId: 'c-head',
+        conversationId: conv('c-head'),
         owner: 'k-head',
         title: 't',
         messages: [],
         answer: { role: 'assistant', content: 'half', tokenCount: 1 },
-        run: run('c-head', 'k-head', { id: 'run-head-2', status: 'failed', error: 'boom' }),
+        run: run(conv('c-head'), 'k-head', { id: 'run-head-2', status: 'failed', error: 'boom' }),
       });
       const history = [q('head q1'), a('head a1'), q('head q2')];
       expect(await store.retryableTurn('k-head', history)).toMatchObject({
-        conversationId: 'c-head',
+        conversationId: conv('c-head'),
         runId: 'run-head-2',
         depth: 2,
       });
       expect(await store.retryableTurn('k-other', history)).toBeUndefined();
       expect(await store.retryableTurn('k-head', [q('head q1'), a('head a1'), q('head q3')])).toBeUndefined();
       // The retry begins: the turn is no longer retryable.
-      await begin('c-head', 'run-head-3', 'unused', { messages: [], supersedes: 'run-head-2' });
+      await begin(conv('c-head'), 'run-head-3', 'unused', { messages: [], supersedes: 'run-head-2' });
       expect(await store.retryableTurn('k-head', history)).toBeUndefined();
 
       // A turn interrupted by a lease taken over is retryable too.
-      expect(await store.acquireLease('c-taken', 'dead', 1)).toBe(true);
-      await begin('c-taken', 'run-taken', 'taken q');
+      expect(await store.acquireLease(conv('c-taken'), 'dead', 1)).toBe(true);
+      await begin(conv('c-taken'), 'run-taken', 'taken q');
       await new Promise((r) => setTimeout(r, 5));
-      expect(await store.acquireLease('c-taken', 'next', 60_000)).toBe(true);
+      expect(await store.acquireLease(conv('c-taken'), 'next', 60_000)).toBe(true);
       expect(await store.retryableTurn('k-head', [q('taken q')])).toMatchObject({
-        conversationId: 'c-taken',
+        conversationId: conv('c-taken'),
         depth: 0,
       });
-      await store.releaseLease('c-taken', 'next');
+      await store.releaseLease(conv('c-taken'), 'next');
       // A newer conversation storing the same question is where it goes now: the old failure is not retried.
-      await begin('c-taken-newer', 'run-taken-newer', 'taken q');
+      await begin(conv('c-taken-newer'), 'run-taken-newer', 'taken q');
       expect(await store.retryableTurn('k-head', [q('taken q')])).toBeUndefined();
 
       // Two turns asking the same fail: the retry goes to the newer, and leaves no older one to retry after it.
-      await begin('c-twin-1', 'run-twin-1', 'twin q');
-      await begin('c-twin-2', 'run-twin-2', 'twin q');
-      for (const twin of ['c-twin-1', 'c-twin-2']) {
+      await begin(conv('c-twin-1'), 'run-twin-1', 'twin q');
+      await begin(conv('c-twin-2'), 'run-twin-2', 'twin q');
+      for (const [twin, runId] of [
+        [conv('c-twin-1'), 'run-twin-1'],
+        [conv('c-twin-2'), 'run-twin-2'],
+      ]) {
         await new Promise((r) => setTimeout(r, 5));
         await store.finishTurn({
           conversationId: twin,
@@ -695,17 +734,17 @@ export function storeContract(
           title: 't',
           messages: [],
           answer: null,
-          run: run(twin, 'k-head', { id: `run-${twin.slice(2)}`, status: 'cancelled' }),
+          run: run(twin, 'k-head', { id: runId, status: 'cancelled' }),
         });
       }
-      expect(await store.retryableTurn('k-head', [q('twin q')])).toMatchObject({ conversationId: 'c-twin-2' });
-      await begin('c-twin-2', 'run-twin-2-retry', 'unused', { messages: [], supersedes: 'run-twin-2' });
+      expect(await store.retryableTurn('k-head', [q('twin q')])).toMatchObject({ conversationId: conv('c-twin-2') });
+      await begin(conv('c-twin-2'), 'run-twin-2-retry', 'unused', { messages: [], supersedes: 'run-twin-2' });
       expect(await store.retryableTurn('k-head', [q('twin q')])).toBeUndefined();
     });
 
     it('takes a lease with the first write of a new conversation, and frees it with its last', async () => {
       const start = (holder: string, runId: string): TurnStart => ({
-        conversationId: 'c-lease-in-turn',
+        conversationId: conv('c-lease-in-turn'),
         owner: 'k-lease',
         title: 't',
         messages: [{ role: 'user', content: 'leased q', tokenCount: 1 }],
@@ -713,28 +752,28 @@ export function storeContract(
         lease: { holder, ttlMs: 60_000 },
       });
       await store.beginTurn(start('h-turn', 'run-lease-in-turn'));
-      expect(await store.liveLeases()).toContainEqual({ conversationId: 'c-lease-in-turn', holder: 'h-turn' });
-      expect(await store.acquireLease('c-lease-in-turn', 'h-other', 60_000)).toBe(false);
+      expect(await store.liveLeases()).toContainEqual({ conversationId: conv('c-lease-in-turn'), holder: 'h-turn' });
+      expect(await store.acquireLease(conv('c-lease-in-turn'), 'h-other', 60_000)).toBe(false);
       // Another holder's live lease fails the write: nothing of that turn is stored.
       await expect(store.beginTurn(start('h-other', 'run-lease-refused'))).rejects.toThrow();
       expect(await store.getRun('run-lease-refused', 'k-lease')).toBeUndefined();
       await store.finishTurn({
-        conversationId: 'c-lease-in-turn',
+        conversationId: conv('c-lease-in-turn'),
         owner: 'k-lease',
         title: 't',
         messages: [],
         answer: { role: 'assistant', content: 'a', tokenCount: 1 },
-        run: run('c-lease-in-turn', 'k-lease', { id: 'run-lease-in-turn' }),
+        run: run(conv('c-lease-in-turn'), 'k-lease', { id: 'run-lease-in-turn' }),
         releaseLease: 'h-turn',
       });
-      expect((await store.liveLeases()).map((l) => l.conversationId)).not.toContain('c-lease-in-turn');
-      expect((await store.getMessages('c-lease-in-turn')).map((m) => m.content)).toEqual(['leased q', 'a']);
+      expect((await store.liveLeases()).map((l) => l.conversationId)).not.toContain(conv('c-lease-in-turn'));
+      expect((await store.getMessages(conv('c-lease-in-turn'))).map((m) => m.content)).toEqual(['leased q', 'a']);
     });
 
     it('makes a turn interrupted by a restart retryable', async () => {
       const q: ChatMessage = { role: 'user', content: 'restart q' };
       await store.beginTurn({
-        conversationId: 'c-restart',
+        conversationId: conv('c-restart'),
         owner: 'k-restart',
         title: 't',
         messages: [{ ...q, tokenCount: 1 }],
@@ -743,7 +782,7 @@ export function storeContract(
       expect(await store.retryableTurn('k-restart', [q])).toBeUndefined(); // running: not retryable
       await store.interruptOrphanedRuns();
       expect(await store.retryableTurn('k-restart', [q])).toMatchObject({
-        conversationId: 'c-restart',
+        conversationId: conv('c-restart'),
         runId: 'run-restart',
         depth: 0,
       });

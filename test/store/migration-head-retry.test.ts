@@ -85,7 +85,13 @@ describe.each(backends)('migration 7 on $name', (backend) => {
         ],
         { r2: 'completed', r3: 'failed' },
       );
-      expect(await migrate(db)).toContain(7);
+      // Up to 9: version 10 takes conversations a client named (as these are) out of the owner's chain.
+      expect(
+        await migrate(
+          db,
+          MIGRATIONS.filter((m) => m.version <= 9),
+        ),
+      ).toContain(7);
 
       const store = new SqlStore(db);
       expect((await store.conversationsEndingWith('k', [user('q1'), assistant('a1')])).map((c) => c.id)).toEqual([
