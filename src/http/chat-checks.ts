@@ -74,6 +74,98 @@ export function checkToolResults(messages: ChatMessage[]): void {
   unanswered(last);
 }
 
+const SCHEMA_TYPES = new Set(['object', 'array', 'string', 'number', 'integer', 'boolean', 'null']);
+/** Deeper schemas are refused: every layer that handles them (the providers' JSON) recurses. */
+export const MAX_SCHEMA_DEPTH = 64;
+/** Subschemas looked at per tool: a larger schema's rest is passed on as it is. */
+const SCHEMA_NODES_CHECKED = 10_000;
+
+/**
+ * The client's tools, as OpenAI checks them: each name once, and parameters that are a JSON Schema
+ * of an object whose types, `required` lists and local `$ref`s make sense. `at(i)` names tool i's
+ * function in the request (`tools[i].function`, or `functions[i]` for the legacy form).
+ */
+export function checkTools(
+  tools: { name: string; parameters: Record<string, unknown> | null }[] | undefined,
+  at: (i: number) => string,
+): void {
+  const seen = new Map<string, number>();
+  tools?.forEach((tool, i) => {
+    const earlier = seen.get(tool.name);
+    if (earlier !== undefined)
+      throw invalidRequest(
+        `Invalid '${at(i)}.name': '${tool.name}' is the name of '${at(earlier)}' too; tool names must be unique.`,
+        `${at(i)}.name`,
+        'duplicate_tool_name',
+      );
+    seen.set(tool.name, i);
+    const problem = tool.parameters && parametersProblem(tool.parameters);
+    if (problem)
+      throw invalidRequest(
+        `Invalid schema for function '${tool.name}': ${problem}`,
+        `${at(i)}.parameters`,
+        'invalid_function_parameters',
+      );
+  });
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** What makes `root` unusable as a function's parameters, if anything. */
+function parametersProblem(root: Record<string, unknown>): string | undefined {
+  if (root.type !== undefined && root.type !== 'object')
+    return `schema must be a JSON Schema of 'type: "object"', got 'type: ${JSON.stringify(root.type)}'.`;
+  // Walked with a list, not recursion: a schema nested 100,000 deep must not overflow the stack.
+  const pending: [unknown, number][] = [[root, 0]];
+  for (let checked = 0; pending.length && checked < SCHEMA_NODES_CHECKED; checked++) {
+    const [node, depth] = pending.pop()!;
+    if (!isObject(node)) continue;
+    if (depth > MAX_SCHEMA_DEPTH) return `the schema is nested deeper than ${MAX_SCHEMA_DEPTH} levels.`;
+    const types = Array.isArray(node.type) ? node.type : node.type === undefined ? [] : [node.type];
+    const badType = types.find((t) => typeof t !== 'string' || !SCHEMA_TYPES.has(t));
+    if (badType !== undefined) return `${JSON.stringify(badType)} is not a valid JSON Schema type.`;
+    const required = node.required;
+    if (required !== undefined && !(Array.isArray(required) && required.every((r) => typeof r === 'string')))
+      return "'required' must be an array of property names.";
+    if (node.properties !== undefined && !isObject(node.properties))
+      return "'properties' must be an object of schemas.";
+    if (typeof node.$ref === 'string' && resolvePointer(root, node.$ref) === undefined)
+      return `the reference ${JSON.stringify(node.$ref)} names nothing in the schema.`;
+    const children: unknown[] = [];
+    for (const key of ['properties', '$defs', 'definitions', 'patternProperties'])
+      if (isObject(node[key])) children.push(...Object.values(node[key]));
+    for (const key of [
+      'items',
+      'additionalProperties',
+      'not',
+      'contains',
+      'if',
+      'then',
+      'else',
+      'anyOf',
+      'oneOf',
+      'allOf',
+      'prefixItems',
+    ])
+      children.push(...(Array.isArray(node[key]) ? node[key] : [node[key]]));
+    for (const child of children) pending.push([child, depth + 1]);
+  }
+  return undefined;
+}
+
+/** The part of `root` a local JSON pointer (`#/$defs/a`) names; undefined for any other reference. */
+function resolvePointer(root: unknown, ref: string): unknown {
+  if (ref === '#') return root;
+  if (!ref.startsWith('#/')) return undefined;
+  let node = root;
+  for (const raw of ref.slice(2).split('/')) {
+    const key = decodeURIComponent(raw).replaceAll('~1', '/').replaceAll('~0', '~');
+    if (typeof node !== 'object' || node === null || !Object.hasOwn(node, key)) return undefined;
+    node = (node as Record<string, unknown>)[key];
+  }
+  return node;
+}
+
 /** A content part the server does not accept: a 400 with `code: "unsupported_content"`. */
 export function unsupportedContent(param: string, what: string) {
   return invalidRequest(`Unsupported content in '${param}': ${what}`, param, 'unsupported_content');

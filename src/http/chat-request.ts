@@ -5,7 +5,14 @@
 import { z } from 'zod';
 import { invalidRequest } from './errors.ts';
 import { issueToError } from './request-issues.ts';
-import { checkMediaLimits, checkToolChoice, checkToolResults, dataUrlInfo, unsupportedContent } from './chat-checks.ts';
+import {
+  checkMediaLimits,
+  checkToolChoice,
+  checkToolResults,
+  checkTools,
+  dataUrlInfo,
+  unsupportedContent,
+} from './chat-checks.ts';
 import { checkId } from './resource-ids.ts';
 import type {
   ChatMessage,
@@ -239,6 +246,7 @@ export function parseChatRequest(body: unknown, headers: { conversationId?: stri
       parameters: f.parameters ?? { type: 'object', properties: {} },
     }),
   );
+  checkTools(tools, (i) => (r.tools ? `tools[${i}].function` : `functions[${i}]`));
   const toolChoice = toolChoiceOf(r);
   checkToolChoice(tools, toolChoice);
   const conversationId = r.conversation_id ?? headers.conversationId;

@@ -30,6 +30,13 @@ export function issueToError(issue: z.core.$ZodIssue, body: unknown, at: readonl
   switch (issue.code) {
     case 'invalid_type':
       if (value === undefined) return missingParameter(shown);
+      if (typeof value === 'number')
+        // JSON's 1e400 parses as Infinity: a number, but none zod accepts
+        return invalidRequest(
+          `Invalid '${shown}': expected a finite number, but got one too large to represent.`,
+          param,
+          'invalid_type',
+        );
       return invalidRequest(
         `Invalid type for '${shown}': expected ${issue.expected}, but got ${typeName(value)}.`,
         param,
@@ -46,9 +53,11 @@ export function issueToError(issue: z.core.$ZodIssue, body: unknown, at: readonl
     case 'too_big':
       return outOfBounds(issue, shown, param, value);
     case 'invalid_union':
-      // A discriminated union reports an unknown discriminator (role, type) here.
+      // A discriminated union reports an unknown discriminator (role, type) here: a message of an
+      // unknown role is a malformed message (422), any other unknown kind a wrong value (400).
       if ((issue as { note?: string }).note === 'No matching discriminator') {
-        return validationError(
+        const refuse = shown.startsWith('messages[') ? validationError : invalidRequest;
+        return refuse(
           `Invalid value for '${shown}': ${JSON.stringify(value)} is not supported here.`,
           param,
           'invalid_value',

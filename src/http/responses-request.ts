@@ -7,7 +7,7 @@ import type { ChatRequest } from './chat-request.ts';
 import { isAcceptedImageUrl } from './chat-request.ts';
 import { invalidRequest, missingParameter, validationError } from './errors.ts';
 import { issueToError } from './request-issues.ts';
-import { checkMediaLimits, checkToolResults } from './chat-checks.ts';
+import { checkMediaLimits, checkToolResults, checkTools } from './chat-checks.ts';
 import { checkId } from './resource-ids.ts';
 import { inResponsesTerms, type MessageOrigin } from './responses-params.ts';
 import { newItemId } from './render/responses-object.ts';
@@ -149,6 +149,7 @@ export function parseResponsesRequest(body: unknown): ResponsesRequest {
   if (r.previous_response_id != null) checkId(r.previous_response_id, 'previous_response_id');
 
   const tools = (r.tools ?? []).map((t, i) => functionToolOf(t, i));
+  checkTools(tools, (i) => `tools[${i}]`);
   const toolChoice = toolChoiceOf(r.tool_choice, tools);
   const { messages, items, origins, media } = inputOf(r.input);
   const instructions = r.instructions ?? null;

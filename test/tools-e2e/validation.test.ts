@@ -69,6 +69,51 @@ describe('400s as OpenAI answers them', () => {
     expect(error.code).toBe('invalid_tool_call_id');
   });
 
+  it('two tools of one name, in tools, in the legacy functions and on the Responses API', async () => {
+    const other = { type: 'function', function: { name: 'get_weather', parameters: { type: 'object' } } };
+    const error = await refused({ messages: [question], tools: [weather, other] });
+    expect(error).toMatchObject({ code: 'duplicate_tool_name', param: 'tools[1].function.name' });
+    const legacy = await refused({
+      messages: [question],
+      functions: [weather.function, other.function],
+    });
+    expect(legacy).toMatchObject({ code: 'duplicate_tool_name', param: 'functions[1].name' });
+    const res = await fetch(`${team.server.baseUrl}/v1/responses`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'cortex-flow',
+        input: 'Weather?',
+        tools: [
+          { type: 'function', name: 'get_weather', parameters: WEATHER_PARAMETERS },
+          { type: 'function', name: 'get_weather', parameters: {} },
+        ],
+      }),
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as any).error).toMatchObject({ code: 'duplicate_tool_name', param: 'tools[1].name' });
+  });
+
+  it('parameters that are no JSON Schema of an object, before any run starts', async () => {
+    const requests = team.upstream.requests.length;
+    const withParameters = (parameters: unknown) => ({
+      messages: [question],
+      tools: [weather, { type: 'function', function: { name: 'get_time', parameters } }],
+    });
+    const cases: [unknown, string][] = [
+      [{ type: 'string' }, `got 'type: "string"'`],
+      [{ type: 'object', properties: { city: { type: 'nonsense' } } }, '"nonsense" is not a valid JSON Schema type'],
+      [{ type: 'object', properties: { city: { type: 'string' } }, required: 'city' }, "'required' must be an array"],
+      [{ type: 'object', properties: { city: { $ref: '#/$defs/missing' } } }, 'names nothing in the schema'],
+    ];
+    for (const [parameters, says] of cases) {
+      const error = await refused(withParameters(parameters));
+      expect(error).toMatchObject({ code: 'invalid_function_parameters', param: 'tools[1].function.parameters' });
+      expect(error.message).toContain(says);
+    }
+    expect(team.upstream.requests.length).toBe(requests);
+  });
+
   it('an input_audio part: unsupported_content, not a silent drop', async () => {
     const error = await refused({
       messages: [
@@ -119,6 +164,45 @@ describe('400s as OpenAI answers them', () => {
       },
     });
     expect(error).toMatchObject({ code: 'unsupported_schema', param: 'response_format.json_schema.schema' });
+  });
+});
+
+describe('tool schemas OpenAI accepts are accepted', () => {
+  it('local references, definitions and unions', async () => {
+    const parameters = {
+      type: 'object',
+      $defs: { city: { type: 'string', minLength: 1 } },
+      properties: {
+        city: { $ref: '#/$defs/city' },
+        unit: { anyOf: [{ type: 'string', enum: ['C', 'F'] }, { type: 'null' }] },
+        days: { type: ['integer', 'null'] },
+      },
+      required: ['city'],
+    };
+    const res = await chat(team.server.baseUrl, {
+      model: 'cortex-flow-supervisor',
+      messages: [question],
+      tools: [{ type: 'function', function: { name: 'get_weather', parameters } }],
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.choices[0].finish_reason).toBe('tool_calls');
+  });
+
+  it('a schema nested 20,000 deep is refused as too deep, not an overflow of the stack (a 502 before)', async () => {
+    const depth = 20_000;
+    const parameters = `${'{"type":"object","properties":{"next":'.repeat(depth)}{"type":"nonsense"}${'}}'.repeat(depth)}`;
+    const body = `{"model":"cortex-flow-supervisor","messages":[{"role":"user","content":"Hi"}],"tools":[{"type":"function","function":{"name":"deep","parameters":${parameters}}}]}`;
+    const res = await fetch(`${team.server.baseUrl}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as any).error).toMatchObject({
+      code: 'invalid_function_parameters',
+      param: 'tools[0].function.parameters',
+      message: "Invalid schema for function 'deep': the schema is nested deeper than 64 levels.",
+    });
   });
 });
 

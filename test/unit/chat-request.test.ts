@@ -35,11 +35,27 @@ describe('request validation', () => {
     ['stream', { stream: 'yes' }],
     ['reasoning_effort', { reasoning_effort: 'extreme' }],
     ['model', { model: 42 }],
+    ['response_format.type', { response_format: { type: 'xml' } }],
   ])('rejects a bad %s with a 400 naming it', async (param, extra) => {
     const r = await post({ model: 'cortex-flow', messages: user, ...extra });
     expect(r.status).toBe(400);
     expect(r.body.error).toMatchObject({ type: 'invalid_request_error', param });
     expect(r.body.error.message).toContain(param);
+  });
+
+  it('words a number too large for a double (1e400) as such, not as "expected number, but got a number"', async () => {
+    const r = await post(`{"model":"cortex-flow","messages":[{"role":"user","content":"hi"}],"temperature":1e400}`);
+    expect(r.status).toBe(400);
+    expect(r.body.error).toMatchObject({ param: 'temperature', code: 'invalid_type' });
+    expect(r.body.error.message).toBe(
+      "Invalid 'temperature': expected a finite number, but got one too large to represent.",
+    );
+  });
+
+  it('answers a message of an unknown role with 422: a malformed message', async () => {
+    const r = await post({ model: 'cortex-flow', messages: [{ role: 'robot', content: 'hi' }] });
+    expect(r.status).toBe(422);
+    expect(r.body.error).toMatchObject({ type: 'validation_error', param: 'messages[0].role', code: 'invalid_value' });
   });
 
   it('rejects malformed JSON and a non-object body with 400 invalid_json', async () => {
