@@ -7,6 +7,18 @@ export interface RunError {
   status: number;
   type: string;
   code: string | null;
+  /** How long the upstream asked to be left alone (its 429's Retry-After), passed on to the client. */
+  retryAfterSeconds?: number;
+}
+
+/** The wait an upstream's rate-limit answer asks for, in whole seconds (`retry-after-ms` first, as OpenAI sends). */
+function retryAfterOf(headers: Record<string, string> | undefined): number | undefined {
+  const ms = Number(headers?.['retry-after-ms']);
+  if (headers?.['retry-after-ms'] && Number.isFinite(ms) && ms >= 0) return Math.max(1, Math.ceil(ms / 1000));
+  const value = headers?.['retry-after'];
+  if (!value) return undefined;
+  const seconds = /^\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : (Date.parse(value) - Date.now()) / 1000;
+  return Number.isFinite(seconds) ? Math.max(1, Math.ceil(seconds)) : undefined;
 }
 
 /** The upstream stayed silent longer than CORTEX_LLM_TIMEOUT_SECONDS within one call. */
@@ -129,11 +141,13 @@ export function classifyError(err: unknown): RunError | undefined {
       };
     }
     if (status === 429) {
+      const retryAfterSeconds = retryAfterOf(cause.responseHeaders);
       return {
         status: 429,
         type: 'rate_limit_error',
         code: 'upstream_rate_limited',
         message: 'The upstream model is rate limiting this server; try again shortly.',
+        ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
       };
     }
     if (status === undefined) {

@@ -67,6 +67,10 @@ export type RunEvent =
       notes?: string[];
       at: number;
     }
-  | { type: 'run_failed'; error: { message: string; status: number; type: string; code: string | null }; at: number };
+  | {
+      type: 'run_failed';
+      error: { message: string; status: number; type: string; code: string | null; retryAfterSeconds?: number };
+      at: number;
+    };
 
 export type RunEventOf<T extends RunEvent['type']> = Extract<RunEvent, { type: T }>;

@@ -362,7 +362,8 @@ export class ChatRun implements AsyncDisposable {
     const failed = this.choices.find((c) => c.summary.failure);
     if (!failed) return undefined;
     const f = failed.summary.failure!;
-    return this.error(new ApiError(f.status, f.type, f.message, { code: f.code }), failed.runId);
+    const headers = f.retryAfterSeconds ? { 'retry-after': String(f.retryAfterSeconds) } : undefined;
+    return this.error(new ApiError(f.status, f.type, f.message, { code: f.code, headers }), failed.runId);
   }
 
   /** An error of this request, naming its runs (header) and the run at fault (body). */

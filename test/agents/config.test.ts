@@ -117,6 +117,24 @@ describe('upstream errors as OpenAI errors', () => {
     expect(classifyError(apiError(undefined))).toMatchObject({ status: 502, code: 'upstream_unreachable' });
   });
 
+  it("passes on a 429's Retry-After in whole seconds (retry-after-ms first, as OpenAI sends it)", () => {
+    const limited = (responseHeaders: Record<string, string>) =>
+      new APICallError({
+        message: 'slow down',
+        url: 'http://x',
+        requestBodyValues: {},
+        statusCode: 429,
+        responseHeaders,
+      });
+    expect(classifyError(limited({ 'retry-after': '7' }))).toMatchObject({ retryAfterSeconds: 7 });
+    expect(classifyError(limited({ 'retry-after-ms': '1500', 'retry-after': '9' }))).toMatchObject({
+      retryAfterSeconds: 2,
+    });
+    const date = new Date(Date.now() + 30_000).toUTCString();
+    expect(classifyError(limited({ 'retry-after': date }))!.retryAfterSeconds).toBeGreaterThanOrEqual(28);
+    expect(classifyError(limited({}))!.retryAfterSeconds).toBeUndefined();
+  });
+
   it('looks through retries at the last error, and leaves unknown errors to the caller', () => {
     const retry = new RetryError({
       message: 'gave up',

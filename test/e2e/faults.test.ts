@@ -97,6 +97,7 @@ describe('upstream faults', () => {
     const err: any = await ask(plain).catch((e) => e);
     expect(err).toBeInstanceOf(OpenAI.RateLimitError);
     expect(err.error).toMatchObject({ type: 'rate_limit_error', code: 'upstream_rate_limited' });
+    expect(err.headers.get('retry-after')).toBe('1'); // the upstream's wait, in whole seconds
     expect(primaryCalls()).toBe(3); // 1 + CORTEX_LLM_MAX_RETRIES
   });
 
