@@ -23,12 +23,35 @@ export function badToolCall(toolName: string, error: unknown): BadToolCallError 
   );
 }
 
+/**
+ * What was wrong with the arguments, in one line: the first schema issue (`task: expected string`)
+ * when a schema refused them, else the parser's last line (a schema error's last line is its `]`).
+ */
 function describe(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  return message
-    .split('\n')
-    .at(-1)!
-    .replace(/^Error message: /, '')
-    .replaceAll(INTERNAL_PREFIX, '')
-    .slice(0, 200);
+  const issue = firstIssue(error);
+  const message = issue
+    ? `${issue.path?.length ? issue.path.join('.') : 'the arguments'}: ${issue.message}`
+    : (error instanceof Error ? error.message : String(error))
+        .split('\n')
+        .at(-1)!
+        .replace(/^Error message: /, '');
+  return message.replaceAll(INTERNAL_PREFIX, '').slice(0, 200);
+}
+
+interface Issue {
+  path?: PropertyKey[];
+  message: string;
+}
+
+/** The first issue of a schema validation error somewhere along `error`'s causes. */
+function firstIssue(error: unknown): Issue | undefined {
+  for (
+    let e = error, depth = 0;
+    e && typeof e === 'object' && depth < 5;
+    e = (e as { cause?: unknown }).cause, depth++
+  ) {
+    const issues = (e as { issues?: unknown }).issues;
+    if (Array.isArray(issues) && issues.length && typeof issues[0]?.message === 'string') return issues[0] as Issue;
+  }
+  return undefined;
 }

@@ -10,13 +10,13 @@ export const STOPPED: Record<Exclude<StopReason, 'client'>, ApiError> = {
   timeout: new ApiError(
     504,
     'server_error',
-    'The run took longer than this server allows (CORTEX_MAX_RUN_SECONDS); the partial answer was stored.',
+    'The run took longer than this server allows (CORTEX_MAX_RUN_SECONDS); the turn was stored with what the run had produced.',
     { code: 'run_timeout' },
   ),
   shutdown: new ApiError(
     503,
     'server_error',
-    'The server is shutting down; the partial answer was stored. Please retry.',
+    'The server is shutting down; the turn was stored with what the run had produced. Please retry.',
     { code: 'server_shutting_down' },
   ),
 };

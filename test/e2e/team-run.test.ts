@@ -449,6 +449,17 @@ describe('cut, empty and unreadable upstream answers', () => {
     for (const q of requests) expect(supervisorTurn(q)).toBe(1);
   });
 
+  it('arguments that do not fit the tool name the field and what was wrong, not the end of a dump', async () => {
+    const misfit = { toolCalls: [{ name: 'cortex__ask_researcher', arguments: { nottask: 1 } }] };
+    const tag = supervisorOnly('misfit-args', [misfit, misfit]);
+    const err: any = await client.chat.completions
+      .create({ model: 'cortex-flow', messages: [user(tag)] })
+      .catch((e) => e);
+    expect(err.status).toBe(502);
+    expect(err.error.code).toBe('upstream_bad_tool_call');
+    expect(err.error.message).toMatch(/the tool ask_researcher with arguments that could not be read \(task: .+\)\.$/);
+  });
+
   it("a call to a server's tool by its plain name fails with a message that says so", async () => {
     // The writer is offered as cortex__ask_writer; a model that drops the prefix calls ask_writer.
     const bare = { toolCalls: [{ name: 'ask_writer', arguments: { task: 'Write it' } }] };
