@@ -2,6 +2,7 @@
 // trace, usage), the checkpoint of a choice paused for client tools, and the end of the paused run
 // this request resumed. Pure bookkeeping over the memory API; the lifecycle decides when.
 import type { ConversationMemory, TurnStatus } from '../conversation/types.ts';
+import type { RunEvent } from '../orchestrator/events.ts';
 import type { ChatMessage, RunCheckpoint } from '../orchestrator/types.ts';
 import type { RunSummary } from '../orchestrator/run-summary.ts';
 import { STOPPED, type StopReason } from '../http/run-limits.ts';
@@ -41,6 +42,39 @@ export function outcomeOf(run: RunSummary, stopReason: StopReason | undefined): 
   return { status: 'cancelled', error: 'client disconnected before the run finished' };
 }
 
+/**
+ * The trace of a run stopped before it finished, closed as a timeline needs it: each agent still at
+ * work finishes, not ok, with why it was stopped, and a run the server stopped (time limit,
+ * shutdown) ends failed with that reason. A run the client left is `cancelled` by its status.
+ */
+export function closedTrace(run: RunSummary, stopReason: StopReason | undefined): RunEvent[] {
+  if (run.done) return run.events;
+  const stopped = stopReason && stopReason !== 'client' ? STOPPED[stopReason] : undefined;
+  const reason = stopped?.message ?? 'The client disconnected before the run finished.';
+  const atWork = new Map<string, string>(); // call id -> agent
+  for (const e of run.events) {
+    if (e.type === 'agent_started') atWork.set(e.callId, e.agent);
+    else if (e.type === 'agent_finished') atWork.delete(e.callId);
+  }
+  const at = Date.now();
+  const closing: RunEvent[] = [...atWork].map(([callId, agent]) => ({
+    type: 'agent_finished',
+    agent,
+    callId,
+    ok: false,
+    output: '',
+    error: reason,
+    at,
+  }));
+  if (stopped)
+    closing.push({
+      type: 'run_failed',
+      error: { message: stopped.message, status: stopped.status, type: stopped.type, code: stopped.code },
+      at,
+    });
+  return closing.length ? [...run.events, ...closing] : run.events;
+}
+
 /** Records every choice in order; throws at the first write that fails. */
 export async function recordChoices(turn: TurnContext, choices: RecordedChoice[]): Promise<void> {
   const finishedAt = new Date();
@@ -59,7 +93,7 @@ export async function recordChoices(turn: TurnContext, choices: RecordedChoice[]
       answer: text || toolCalls ? { role: 'assistant', content: text, ...(toolCalls ? { toolCalls } : {}) } : null,
       status,
       error,
-      events: run.events,
+      events: closedTrace(run, turn.stopReason),
       agentsUsed: run.agentsUsed,
       usage: run.usageTotal(),
       promptTokens: turn.promptTokens,

@@ -50,3 +50,71 @@ describe('the run timer and a completed answer', () => {
     expect(run.status).toBe('completed');
   });
 });
+
+/** Starts the researcher, which then works until the run is stopped. */
+class StallingTeam implements Orchestrator {
+  readonly engine = 'test-stalling';
+  models(): ModelInfo[] {
+    return [{ id: 'cortex-flow', description: 'test team' }];
+  }
+  async *run(input: RunInput, signal: AbortSignal): AsyncIterable<RunEvent> {
+    yield { type: 'run_started', runId: input.runId, model: input.model, at: Date.now() };
+    yield { type: 'agent_started', agent: 'researcher', callId: 'researcher_1', task: 'Dig', at: Date.now() };
+    await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+  }
+}
+
+describe('the stored trace of a run stopped before it finished', () => {
+  let stalling: TestServer;
+  beforeAll(async () => {
+    stalling = await startTestServer(new StallingTeam(), { CORTEX_MAX_RUN_SECONDS: '1' });
+  });
+  afterAll(() => stalling.close());
+  const storedTrace = async (conversationId: string) => {
+    await expect
+      .poll(async () => (await stalling.store.listRuns(conversationId, '', { limit: 1 })).data[0]?.status)
+      .not.toBe('running');
+    return (await stalling.store.listRuns(conversationId, '', { limit: 1 })).data[0];
+  };
+
+  it('by the run timer: the agent at work finishes, not ok, and the run ends failed with the reason', async () => {
+    const r = await chat(stalling.baseUrl, {
+      conversation_id: 'stalled-timer',
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    expect(r.status).toBe(504);
+    const run = await storedTrace('stalled-timer');
+    expect(run.status).toBe('failed');
+    const [finished, failed] = run.events.slice(-2);
+    expect(finished).toMatchObject({ type: 'agent_finished', agent: 'researcher', callId: 'researcher_1', ok: false });
+    expect((finished as any).error).toContain('CORTEX_MAX_RUN_SECONDS');
+    expect(failed).toMatchObject({ type: 'run_failed', error: { status: 504, code: 'run_timeout' } });
+  });
+
+  it('by the client leaving: the agent at work finishes, not ok, saying so', async () => {
+    const abort = new AbortController();
+    const pending = fetch(`${stalling.baseUrl}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'cortex-flow',
+        conversation_id: 'stalled-left',
+        messages: [{ role: 'user', content: 'hi' }],
+      }),
+      signal: abort.signal,
+    }).catch(() => undefined);
+    await expect
+      .poll(async () => (await stalling.store.listRuns('stalled-left', '', { limit: 1 })).data.length)
+      .toBe(1);
+    abort.abort();
+    await pending;
+    const run = await storedTrace('stalled-left');
+    expect(run.status).toBe('cancelled');
+    expect(run.events.at(-1)).toMatchObject({
+      type: 'agent_finished',
+      agent: 'researcher',
+      ok: false,
+      error: 'The client disconnected before the run finished.',
+    });
+  });
+});
