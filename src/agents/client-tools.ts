@@ -12,6 +12,7 @@ export function clientToolSet(tools: ClientTool[] | undefined, choice: ToolChoic
     set[t.name] = tool({
       description: t.description,
       inputSchema: jsonSchema(t.parameters as Parameters<typeof jsonSchema>[0]),
+      ...(t.strict === undefined ? {} : { strict: t.strict }),
     });
   }
   return set;

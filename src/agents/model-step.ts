@@ -39,7 +39,11 @@ export interface ModelStepOptions {
 export function declarations(set: ToolSet): ToolSet {
   const out: ToolSet = {};
   for (const [name, t] of Object.entries(set))
-    out[name] = tool({ description: t.description, inputSchema: t.inputSchema as never });
+    out[name] = tool({
+      description: t.description,
+      inputSchema: t.inputSchema as never,
+      ...(t.strict === undefined ? {} : { strict: t.strict }),
+    });
   return out;
 }
 

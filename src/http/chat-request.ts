@@ -244,6 +244,7 @@ export function parseChatRequest(body: unknown, headers: { conversationId?: stri
       name: f.name,
       description: f.description,
       parameters: f.parameters ?? { type: 'object', properties: {} },
+      strict: f.strict ?? undefined,
     }),
   );
   checkTools(tools, (i) => (r.tools ? `tools[${i}].function` : `functions[${i}]`));

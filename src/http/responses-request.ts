@@ -11,7 +11,14 @@ import { checkMediaLimits, checkToolResults, checkTools } from './chat-checks.ts
 import { checkId } from './resource-ids.ts';
 import { inResponsesTerms, type MessageOrigin } from './responses-params.ts';
 import { newItemId } from './render/responses-object.ts';
-import type { ChatMessage, ContentImage, GenerationParams, ResponseFormat, ToolCall } from '../orchestrator/types.ts';
+import type {
+  ChatMessage,
+  ClientTool,
+  ContentImage,
+  GenerationParams,
+  ResponseFormat,
+  ToolCall,
+} from '../orchestrator/types.ts';
 
 const effort = z.enum(['none', 'minimal', 'low', 'medium', 'high', 'xhigh']);
 const functionTool = z.object({
@@ -187,11 +194,15 @@ export function parseResponsesRequest(body: unknown): ResponsesRequest {
   };
   if (r.reasoning?.effort != null) chat.reasoningEffort = r.reasoning.effort;
   if (tools.length)
-    chat.tools = tools.map((t) =>
-      t.description == null
-        ? { name: t.name, parameters: t.parameters! }
-        : { name: t.name, description: t.description, parameters: t.parameters! },
-    );
+    chat.tools = tools.map((t, i) => {
+      const tool: ClientTool = { name: t.name, parameters: t.parameters! };
+      if (t.description != null) tool.description = t.description;
+      // Passed on only as the client set it: the echoed default (true) would make providers
+      // refuse the schemas that are not written for strict mode.
+      const strict = (r.tools![i] as { strict?: boolean | null }).strict;
+      if (strict != null) tool.strict = strict;
+      return tool;
+    });
   if (r.tool_choice != null) chat.toolChoice = typeof toolChoice === 'string' ? toolChoice : { name: toolChoice.name };
   if (r.parallel_tool_calls != null) chat.parallelToolCalls = r.parallel_tool_calls;
 

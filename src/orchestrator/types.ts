@@ -61,6 +61,8 @@ export interface ClientTool {
   name: string;
   description?: string;
   parameters: Record<string, unknown>;
+  /** The client asked for strict arguments (passed on to providers that honour it). */
+  strict?: boolean;
 }
 export type ToolChoice = 'none' | 'auto' | 'required' | { name: string };
 

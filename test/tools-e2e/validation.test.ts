@@ -219,6 +219,34 @@ describe('function calling options', () => {
         : { text: 'unused' },
     );
 
+  it('strict reaches the upstream as the client set it, and only then', async () => {
+    twoCalls();
+    const strictWeather = { type: 'function', function: { ...weather.function, strict: true } };
+    await chat(team.server.baseUrl, { model: 'cortex-flow-supervisor', messages: [question], tools: [strictWeather] });
+    const sent = () =>
+      team.upstream.requests.at(-1)!.body.tools.find((t: any) => t.function.name === 'get_weather').function;
+    expect(sent().strict).toBe(true);
+    await chat(team.server.baseUrl, { model: 'cortex-flow-supervisor', messages: [question], tools: [weather] });
+    expect(sent()).not.toHaveProperty('strict');
+    // The Responses API echoes its default (true) but passes on only what the client sent.
+    const responses = async (tool: Record<string, unknown>) => {
+      const res = await fetch(`${team.server.baseUrl}/v1/responses`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          model: 'cortex-flow-supervisor',
+          input: 'Weather in Paris?',
+          tools: [{ type: 'function', name: 'get_weather', parameters: WEATHER_PARAMETERS, ...tool }],
+        }),
+      });
+      return ((await res.json()) as any).tools[0].strict;
+    };
+    expect(await responses({ strict: false })).toBe(false);
+    expect(sent().strict).toBe(false);
+    expect(await responses({})).toBe(true);
+    expect(sent()).not.toHaveProperty('strict');
+  });
+
   it('parallel_tool_calls: false means at most one client call per turn', async () => {
     twoCalls();
     const base = { model: 'cortex-flow-supervisor', messages: [question], tools: [weather] };
