@@ -1,6 +1,7 @@
 // Everything one run of the team shares: its input, its event channel, the sources found so far,
 // the findings of the agents, and the settings every upstream call is made with.
 import type { LanguageModel } from 'ai';
+import { AgentOutcomes } from '../orchestrator/agent-outcomes.ts';
 import type { RunEvent, Source } from '../orchestrator/events.ts';
 import type { RunInput } from '../orchestrator/types.ts';
 import { SourceCollector, type ToolContext } from '../tools/types.ts';
@@ -28,6 +29,7 @@ export class RunContext {
   readonly sources = new SourceCollector();
   readonly findings: Finding[] = [];
   readonly agentsUsed: string[] = [];
+  private readonly outcomes = new AgentOutcomes();
   /** When the run started; earlier for a resumed run, by the time its first part took. */
   startedAt = Date.now();
   /** The final answer as streamed so far. */
@@ -42,7 +44,13 @@ export class RunContext {
   }
 
   emit(event: DistributiveOmit<RunEvent, 'at'>): void {
+    this.outcomes.note(event);
     this.events.push({ ...event, at: Date.now() } as RunEvent);
+  }
+
+  /** The agents that worked for the answer (in the order they started): not those that only failed. */
+  contributors(): string[] {
+    return this.outcomes.contributors(this.agentsUsed);
   }
 
   progress(agent: string, text: string): void {

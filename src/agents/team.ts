@@ -192,14 +192,15 @@ export class TeamOrchestrator implements Orchestrator {
       const outcome = solo
         ? await this.runLoop(run, this.members.get(solo)!, 'solo', resumed)
         : await this.runLoop(run, this.members.get(SUPERVISOR)!, 'team', resumed);
-      if (!run.agentsUsed.length) run.agentsUsed.push(SUPERVISOR); // it answered on its own
+      const agentsUsed = run.contributors();
+      if (!agentsUsed.length) agentsUsed.push(SUPERVISOR); // it answered on its own
       run.emit({
         type: 'run_finished',
         finishReason: outcome.finishReason,
         text: run.answer,
         toolCalls: outcome.toolCalls,
         checkpoint: outcome.checkpoint,
-        agentsUsed: run.agentsUsed,
+        agentsUsed,
         iterations: outcome.iterations,
         sources: run.sources.citedIn(run.answer),
       });

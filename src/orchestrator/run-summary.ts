@@ -1,5 +1,6 @@
 // Folds a run's event stream into what a response reports: the answer, the agents that worked in
 // the order they started, iterations, sources and upstream token usage per agent and in total.
+import { AgentOutcomes } from './agent-outcomes.ts';
 import type { AgentUsage, RunEvent, RunEventOf, Source } from './events.ts';
 import type { RunCheckpoint, TokenUsage, ToolCall } from './types.ts';
 
@@ -22,12 +23,16 @@ export class RunSummary {
   readonly usage: AgentUsage[] = [];
   readonly events: RunEvent[] = [];
   private streamedText = '';
+  private readonly outcomes = new AgentOutcomes();
 
   apply(event: RunEvent): void {
     this.events.push(event);
     switch (event.type) {
       case 'agent_started':
         if (!this.agentsUsed.includes(event.agent)) this.agentsUsed.push(event.agent);
+        break;
+      case 'agent_finished':
+        this.outcomes.note(event);
         break;
       case 'text_delta':
         this.streamedText += event.text;
@@ -45,7 +50,11 @@ export class RunSummary {
         this.sources = event.sources;
         this.notes = event.notes ?? [];
         // The engine's list leads: a resumed run's agents worked before this request's (the writer).
-        this.agentsUsed = [...event.agentsUsed, ...this.agentsUsed.filter((a) => !event.agentsUsed.includes(a))];
+        // An agent that only failed did not work for the answer.
+        this.agentsUsed = [
+          ...event.agentsUsed,
+          ...this.outcomes.contributors(this.agentsUsed.filter((a) => !event.agentsUsed.includes(a))),
+        ];
         break;
       case 'run_failed':
         this.failure = event.error;

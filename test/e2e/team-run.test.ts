@@ -159,6 +159,8 @@ describe('failures are isolated to the agent', () => {
       }),
     );
     expect(trace).toContainEqual(expect.objectContaining({ type: 'agent_finished', agent: 'analyst', ok: true }));
+    // The agents that worked for the answer: not the researcher, which only failed.
+    expect(r.metadata.agents_used).toEqual(['analyst', 'writer']);
   });
 
   it('a specialist that keeps talking past its own time limit is stopped and reported', async () => {
@@ -202,6 +204,7 @@ describe('failures are isolated to the agent', () => {
         expect.objectContaining({ agent: 'analyst', ok: false, error: 'The upstream model sent an empty answer.' }),
       ]),
     );
+    expect(r.metadata.agents_used).toEqual(['supervisor']); // it answered on its own
   });
 });
 
