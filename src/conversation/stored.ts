@@ -86,6 +86,27 @@ export class StoredMemory implements ConversationMemory {
     const acquire = (id: string) =>
       this.locks.acquire(id, { signal: options.signal, waitMs: options.waitMs ?? this.lockWaitMs });
 
+    if (input.branchFrom) {
+      const { conversationId: source, depth } = input.branchFrom;
+      const stored = await this.store.getConversation(source, owner);
+      if (!stored) throw new ConversationNotFoundError(source);
+      const minted = newConversationId();
+      const plan: TurnPlan = {
+        conversationId: minted,
+        exists: false,
+        branchFrom: { conversationId: source, depth },
+        newMessages: rest,
+        history: { conversationId: source, throughSeq: depth },
+      };
+      return this.hold(this.locks.mint(minted), {
+        owner,
+        plan,
+        title,
+        answersToolCalls: rest.at(-1)?.role === 'tool',
+        ...systemOf(input.messages, stored.systemPrompt),
+      });
+    }
+
     if (input.conversationId) {
       const id = input.conversationId;
       const lock = await acquire(id);

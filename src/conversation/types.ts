@@ -17,6 +17,17 @@ export interface LockTurnInput {
   owner?: string;
   /** The messages of the request as the client sent them (whole history or just the new turn). */
   messages: ChatMessage[];
+  /**
+   * An earlier point of a stored conversation to build on instead of its end (a Responses request
+   * naming an older response): the turn branches there, into a new conversation.
+   */
+  branchFrom?: BranchPoint;
+}
+
+export interface BranchPoint {
+  conversationId: string;
+  /** How many of its messages the branch starts with. */
+  depth: number;
 }
 
 export interface LockOptions {

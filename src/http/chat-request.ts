@@ -14,6 +14,7 @@ import {
   unsupportedContent,
 } from './chat-checks.ts';
 import { checkId } from './resource-ids.ts';
+import type { BranchPoint } from '../conversation/types.ts';
 import type {
   ChatMessage,
   ClientTool,
@@ -142,6 +143,8 @@ export interface ChatRequest {
   generation: GenerationParams;
   reasoningEffort?: ReasoningEffort;
   conversationId?: string;
+  /** Where in a stored conversation the turn builds on, when not at its end (see LockTurnInput). */
+  branchFrom?: BranchPoint;
   tools?: ClientTool[];
   toolChoice?: ToolChoice;
   parallelToolCalls?: boolean;

@@ -148,6 +148,7 @@ export class ChatRun implements AsyncDisposable {
           conversationId: chat.conversationId ?? (answered.alone ? paused?.conversationId : undefined),
           owner,
           messages: chat.messages,
+          ...(chat.branchFrom ? { branchFrom: chat.branchFrom } : {}),
         },
         { signal: options.clientGone, waitMs: config.conversationWaitSeconds * 1000 },
       );

@@ -157,6 +157,14 @@ export class SqlStore implements Store {
     return rows.map(toMessage).reverse();
   }
 
+  async turnEndOf(id: string, runId: string): Promise<number | undefined> {
+    const row = await this.db.get<{ seq: number | null }>(
+      'SELECT MAX(seq) AS seq FROM messages WHERE conversation_id = ? AND run_id = ?',
+      [id, runId],
+    );
+    return row?.seq == null ? undefined : Number(row.seq);
+  }
+
   async recentMessages(id: string, tokenBudget: number, throughSeq?: number): Promise<StoredMessage[]> {
     const out: StoredMessage[] = [];
     let tokens = 0;

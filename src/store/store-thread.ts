@@ -18,6 +18,7 @@ export const THREADED_METHODS = [
   'deleteConversation',
   'getMessages',
   'tailMessages',
+  'turnEndOf',
   'recentMessages',
   'appendTurn',
   'matchHistory',

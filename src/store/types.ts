@@ -176,6 +176,8 @@ export interface Store extends ApiKeyStore, RateLimitStore {
   getMessages(id: string): Promise<StoredMessage[]>;
   /** The last `count` messages, oldest first. */
   tailMessages(id: string, count: number): Promise<StoredMessage[]>;
+  /** Where the turn of run `runId` ends in conversation `id`: the seq of its last message, if it stored any. */
+  turnEndOf(id: string, runId: string): Promise<number | undefined>;
   /**
    * The newest messages whose token counts add up to at least `tokenBudget` (or all of them),
    * oldest first: read page by page from the end, so the cost follows the window, not the history.

@@ -145,6 +145,36 @@ describe('stored responses', () => {
     expect((await srv.store.getMessages(conversationId)).length).toBe(count);
   });
 
+  it('previous_response_id naming an older response forks there: its context is that response and what came before', async () => {
+    const contents = () => team.inputs.at(-1)!.messages.map((m) => m.content);
+    const a = await create({ input: 'My colour is green.' });
+    const b = await create({ input: 'Actually it is red.', previous_response_id: a.body.id });
+    expect(b.body.metadata.conversation_id).toBe(a.body.metadata.conversation_id); // the latest: continued
+    const c = await create({ input: 'What is my colour?', previous_response_id: a.body.id });
+    expect(contents()).toEqual(['My colour is green.', 'Echo: My colour is green.', 'What is my colour?']);
+    const fork = c.body.metadata.conversation_id;
+    expect(fork).not.toBe(a.body.metadata.conversation_id);
+    // The original keeps its turns; the fork holds A and C, and goes on from C.
+    expect((await srv.store.getMessages(a.body.metadata.conversation_id)).map((m) => m.content)).toEqual([
+      'My colour is green.',
+      'Echo: My colour is green.',
+      'Actually it is red.',
+      'Echo: Actually it is red.',
+    ]);
+    const d = await create({ input: 'And now?', previous_response_id: c.body.id });
+    expect(d.body.metadata.conversation_id).toBe(fork);
+    expect(contents()).toEqual([
+      'My colour is green.',
+      'Echo: My colour is green.',
+      'What is my colour?',
+      'Echo: What is my colour?',
+      'And now?',
+    ]);
+    // Not kept, the same: A's context only.
+    await create({ input: 'Which colour?', previous_response_id: a.body.id, store: false });
+    expect(contents()).toEqual(['My colour is green.', 'Echo: My colour is green.', 'Which colour?']);
+  });
+
   it('cancels a running response: the stream ends cancelled, and it is stored so', async () => {
     team.options = { delayMs: 50, answer: () => 'a long answer that takes its time to be written out in full' };
     const started = team.inputs.length;

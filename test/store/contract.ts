@@ -113,6 +113,18 @@ export function storeContract(
       expect((await store.getConversation(conv('c-system'), ''))!.systemPrompt).toBe('Second.');
     });
 
+    it("finds where a run's turn ends in its conversation", async () => {
+      // As the lifecycle stores them: each message names its run.
+      const ran = (t: NewTurn): NewTurn => ({ ...t, messages: t.messages.map((m) => ({ ...m, runId: t.run.id })) });
+      const first = ran(turn(conv('c-turn-end'), ['first q', 'first a']));
+      const second = ran(turn(conv('c-turn-end'), ['second q', 'second a']));
+      await store.appendTurn(first);
+      await store.appendTurn(second);
+      expect(await store.turnEndOf(conv('c-turn-end'), first.run.id)).toBe(2);
+      expect(await store.turnEndOf(conv('c-turn-end'), second.run.id)).toBe(4);
+      expect(await store.turnEndOf(conv('c-turn-end'), 'run_unknown')).toBeUndefined();
+    });
+
     it('reads the tail and a token window from the end', async () => {
       for (let i = 0; i < 50; i++) await store.appendTurn(turn(conv('c-long'), [`q${i}`, `a${i}`]));
       expect((await store.tailMessages(conv('c-long'), 3)).map((m) => m.content)).toEqual(['a48', 'q49', 'a49']);

@@ -63,9 +63,20 @@ export function registerResponses(app: FastifyInstance, deps: AppDeps): void {
           'previous_response_id',
           'previous_response_not_found',
         );
-      // Kept: the turn continues the stored conversation. Not kept: it is read, and nothing is added.
-      if (keep) chat.conversationId = previous.conversationId;
-      else chat.messages = [...(await transcript(store!, previous.conversationId, owner)), ...chat.messages];
+      // The context is that response and what came before it, not what its conversation went on
+      // to say after it: naming an older response forks there (a new conversation, the original kept).
+      const conversation = await store!.getConversation(previous.conversationId, owner);
+      const end = await store!.turnEndOf(previous.conversationId, previous.runId);
+      const latest = !conversation || end === undefined || end >= conversation.messageCount;
+      // Kept: the turn continues the stored conversation (or its branch). Not kept: it is read, and
+      // nothing is added.
+      if (keep && latest) chat.conversationId = previous.conversationId;
+      else if (keep) chat.branchFrom = { conversationId: previous.conversationId, depth: end! };
+      else
+        chat.messages = [
+          ...(await transcript(store!, previous.conversationId, owner, latest ? undefined : end)),
+          ...chat.messages,
+        ];
     }
 
     // One signal stops the run whether the client went away or POST .../cancel asked (which one is
@@ -210,10 +221,16 @@ export function registerResponses(app: FastifyInstance, deps: AppDeps): void {
 }
 
 /** A stored conversation as context for a turn that keeps nothing (`store: false`). */
-async function transcript(store: Store, conversationId: string, owner: string): Promise<ChatMessage[]> {
+async function transcript(
+  store: Store,
+  conversationId: string,
+  owner: string,
+  throughSeq = Infinity,
+): Promise<ChatMessage[]> {
   const conversation = await store.getConversation(conversationId, owner);
   if (!conversation) return [];
-  const messages: ChatMessage[] = (await store.getMessages(conversationId)).map((m) => ({
+  const stored = (await store.getMessages(conversationId)).filter((m) => m.seq <= throughSeq);
+  const messages: ChatMessage[] = stored.map((m) => ({
     role: m.role,
     content: m.content,
     ...(m.images ? { images: m.images } : {}),
