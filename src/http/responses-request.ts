@@ -216,7 +216,11 @@ export function parseResponsesRequest(body: unknown): ResponsesRequest {
       tools,
       toolChoice,
       parallelToolCalls: r.parallel_tool_calls ?? true,
-      textFormat: format,
+      // Echoed whole, as Open Responses requires a json_schema format to be (description and strict).
+      textFormat:
+        format.type === 'json_schema'
+          ? { ...format, description: format.description ?? null, strict: format.strict ?? false }
+          : format,
       verbosity: r.text?.verbosity ?? 'medium',
       reasoningEffort: r.reasoning?.effort ?? null,
       reasoningSummary: r.reasoning?.summary ?? null,

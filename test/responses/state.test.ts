@@ -190,10 +190,13 @@ describe('stored responses', () => {
       await until(() => team.inputs.length > started, 'the run started');
       const running = await call('GET', `/v1/responses/${id}`);
       expect(running.body.status).toBe('in_progress');
+      // Cancelled while the answer is being written: its message item is open.
+      let rest = first;
+      while (!rest.includes('response.output_text.delta'))
+        rest += new TextDecoder().decode((await reader.read()).value);
       const cancelled = await call('POST', `/v1/responses/${id}/cancel`);
       expect(cancelled.status).toBe(200);
       expect(cancelled.body.status).toBe('cancelled');
-      let rest = first;
       for (let r = await reader.read(); !r.done; r = await reader.read()) rest += new TextDecoder().decode(r.value);
       const events = parseSse(rest);
       expect(events.at(-1)).toMatchObject({
@@ -201,7 +204,15 @@ describe('stored responses', () => {
         response: { status: 'cancelled', incomplete_details: { reason: 'cancelled' } },
       });
       for (const e of events) expectEventShape(e);
-      expect((await call('GET', `/v1/responses/${id}`)).body.status).toBe('cancelled');
+      // Every item added is done, the message as incomplete, with the text it had; none stays in progress.
+      const added = events.filter((e) => e.type === 'response.output_item.added').map((e) => e.item.id);
+      const done = events.filter((e) => e.type === 'response.output_item.done').map((e) => e.item);
+      expect(done.map((item) => item.id)).toEqual(added);
+      expect(done.at(-1)).toMatchObject({ type: 'message', status: 'incomplete' });
+      expect(events.some((e) => e.type === 'response.output_text.done')).toBe(true);
+      const stored = (await call('GET', `/v1/responses/${id}`)).body;
+      expect(stored.status).toBe('cancelled');
+      expect(stored.output.some((item: any) => item.status === 'in_progress')).toBe(false);
       const runId = cancelled.body.metadata.run_id;
       expect((await call('GET', `/v1/runs/${runId}`)).body.status).toBe('cancelled');
     } finally {

@@ -53,6 +53,14 @@ it('json_schema reaches the writer as its response_format, and is echoed whole',
   expect(res.status).toBe(200);
   expectResponseShape(body);
   expect(body.text.format).toEqual(format);
+  // Without description and strict, the echo still carries both, as Open Responses requires.
+  const { description: _d, strict: _s, ...bare } = format;
+  const echoed = await fetch(`${srv.baseUrl}/v1/responses`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'cortex-flow', input: `Capital of France? [[${tag}]]`, text: { format: bare } }),
+  });
+  expect(((await echoed.json()) as any).text.format).toEqual({ ...bare, description: null, strict: false });
   expect(JSON.parse(body.output.at(-1).content[0].text)).toEqual({ city: 'Paris' });
   const writer = book.requests(tag, 'writer')[0].body;
   expect(writer.response_format.type).toBe('json_schema');

@@ -81,6 +81,12 @@ class ResponseEvents {
       this.apply(event);
       await this.flush();
     }
+    // A run stopped before it ended (a cancel, the time limit) closes what it opened: each item
+    // added gets its .done, the message as incomplete (the stored copy is built from these items).
+    this.closeReasoning();
+    if (this.message) this.closeMessage(this.message.text, [], 'incomplete');
+    if (this.sse.isOpen) await this.flush();
+    else this.pending = '';
     try {
       await this.run.complete(); // the turn and the response stored before the final event, or an error
     } catch (err) {
@@ -199,6 +205,7 @@ class ResponseEvents {
     const item = messageItem(m.id, status, [part]);
     this.output[m.index] = item;
     this.emit('response.output_item.done', { output_index: m.index, item });
+    this.message = undefined;
   }
 
   private functionCall(call: { id: string; name: string; arguments: string }): void {
