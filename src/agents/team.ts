@@ -312,7 +312,9 @@ export class TeamOrchestrator implements Orchestrator {
       if (run.input.parallelToolCalls === false) step.toolCalls = oneClientCall(step.toolCalls, client);
       // The client answers a call by its id, and the answer finds the paused run by it: the id must
       // be this server's, unique, since upstreams may number their calls (`call_0`) in every answer.
-      for (const call of step.toolCalls) if (call.name in client) call.id = newToolCallId();
+      // A legacy `function_call` has no id: its result answers by the name, which is then the id.
+      for (const call of step.toolCalls)
+        if (call.name in client) call.id = run.input.legacyFunctions ? call.name : newToolCallId();
       if (!step.toolCalls.length) {
         if (format) {
           const call = {

@@ -84,6 +84,11 @@ export interface RunInput {
   toolChoice?: ToolChoice;
   /** `false`: at most one client tool call per turn (OpenAI's `parallel_tool_calls`). */
   parallelToolCalls?: boolean;
+  /**
+   * The client uses the legacy `functions`: its call carries no id, and its result answers by the
+   * function's name, so the call's id is that name (one call per turn).
+   */
+  legacyFunctions?: boolean;
   /** Who is asking (an API key's id), for tools that read owner-scoped data. */
   owner?: string;
   /**

@@ -297,6 +297,7 @@ export class ChatRun implements AsyncDisposable {
                 tools: chat.tools,
                 toolChoice: chat.toolChoice,
                 parallelToolCalls: chat.parallelToolCalls,
+                ...(chat.legacyFunctions ? { legacyFunctions: true } : {}),
                 owner: this.owner,
                 ...(init.resume ? { resume: init.resume } : {}),
               },

@@ -287,6 +287,12 @@ describe('function calling options', () => {
       finish_reason: 'stop',
       message: { content: 'From the function: ZX-LEGACY sunny' },
     });
+    // The paused run went on (its work kept), in the same conversation: a legacy result answers by
+    // the function's name, which is the call's id.
+    expect(final.body.conversation_id).toBe(res.body.conversation_id);
+    const trace = ((await (await fetch(`${team.server.baseUrl}/v1/runs/${final.body.metadata.run_id}`)).json()) as any)
+      .events;
+    expect(trace.some((e: any) => e.type === 'progress' && /resumes with the results/.test(e.text))).toBe(true);
   });
 
   it('a streamed legacy function call: delta.function_call, name first, then arguments', async () => {
