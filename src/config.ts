@@ -8,15 +8,45 @@ import { z } from 'zod';
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'], { message: 'expected true or false' })
   .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
-const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
-  z.coerce.number({ message: 'expected a number' }).int('expected a whole number').min(min).max(max);
-const num = (min: number, max = Number.MAX_VALUE) =>
-  z.coerce.number({ message: 'expected a number' }).min(min).max(max);
+/**
+ * A number written in decimals, within its range: an empty value is not 0 (as Number('') is), nor is
+ * `0x50` eighty; the message says which values would do.
+ */
+function decimal(min: number, max: number, whole: boolean) {
+  const unbounded = max === Number.MAX_SAFE_INTEGER || max === Number.MAX_VALUE;
+  const expected = `expected ${whole ? 'a whole number' : 'a number'} ${unbounded ? `of at least ${min}` : `from ${min} to ${max}`}`;
+  const inRange = whole ? z.number().int(expected) : z.number();
+  return z
+    .string({ message: expected })
+    .trim()
+    .regex(/^-?\d+(\.\d+)?$/, expected)
+    .transform(Number)
+    .pipe(inRange.min(min, expected).max(max, expected));
+}
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => decimal(min, max, true);
+const num = (min: number, max = Number.MAX_VALUE) => decimal(min, max, false);
 const text = z.string().min(1, 'must not be empty');
 const optionalText = z
   .string()
   .optional()
   .transform((v) => (v === '' ? undefined : v));
+/** An http(s) URL, or unset: a mistyped base URL stops start-up rather than failing every call. */
+const isUrlOf = (protocols: string[]) => (v: string) => {
+  try {
+    return protocols.includes(new URL(v).protocol);
+  } catch {
+    return false;
+  }
+};
+const httpUrl = text.refine(isUrlOf(['http:', 'https:']), 'expected an http:// or https:// URL');
+const optionalHttpUrl = optionalText.refine(
+  (v) => v === undefined || isUrlOf(['http:', 'https:'])(v),
+  'expected an http:// or https:// URL',
+);
+const optionalDatabaseUrl = optionalText.refine(
+  (v) => v === undefined || isUrlOf(['postgres:', 'postgresql:'])(v),
+  'expected a postgres:// URL',
+);
 const list = z
   .string()
   .optional()
@@ -94,7 +124,7 @@ export const SETTINGS = {
   }),
   databaseUrl: setting({
     env: 'CORTEX_DATABASE_URL',
-    schema: optionalText,
+    schema: optionalDatabaseUrl,
     doc: '`postgres://...` to keep conversations, runs and keys in PostgreSQL (shared by replicas); unset uses embedded SQLite.',
     secret: true,
   }),
@@ -185,7 +215,7 @@ export const SETTINGS = {
   }),
   openaiBaseUrl: setting({
     env: 'OPENAI_BASE_URL',
-    schema: optionalText,
+    schema: optionalHttpUrl,
     doc: 'Base URL for `openai:` models: any OpenAI-compatible server (vLLM, llama.cpp, LM Studio, OpenRouter, Groq...).',
   }),
   anthropicApiKey: setting({
@@ -196,18 +226,18 @@ export const SETTINGS = {
   }),
   anthropicBaseUrl: setting({
     env: 'ANTHROPIC_BASE_URL',
-    schema: optionalText,
+    schema: optionalHttpUrl,
     doc: 'Base URL for `anthropic:` models.',
   }),
   ollamaBaseUrl: setting({
     env: 'OLLAMA_BASE_URL',
-    schema: text,
+    schema: httpUrl,
     default: 'http://127.0.0.1:11434/v1',
     doc: 'OpenAI-compatible endpoint of Ollama for `ollama:` models.',
   }),
   compatibleBaseUrl: setting({
     env: 'CORTEX_COMPATIBLE_BASE_URL',
-    schema: optionalText,
+    schema: optionalHttpUrl,
     doc: 'Base URL of the OpenAI-compatible server for `compatible:` models.',
   }),
   compatibleApiKey: setting({
@@ -237,7 +267,7 @@ export const SETTINGS = {
   }),
   tavilyUrl: setting({
     env: 'CORTEX_TAVILY_URL',
-    schema: text,
+    schema: httpUrl,
     default: 'https://api.tavily.com',
     doc: 'Base URL of the Tavily API.',
   }),
@@ -249,13 +279,13 @@ export const SETTINGS = {
   }),
   braveUrl: setting({
     env: 'CORTEX_BRAVE_URL',
-    schema: text,
+    schema: httpUrl,
     default: 'https://api.search.brave.com',
     doc: 'Base URL of the Brave Search API.',
   }),
   searxngUrl: setting({
     env: 'CORTEX_SEARXNG_URL',
-    schema: optionalText,
+    schema: optionalHttpUrl,
     doc: 'Base URL of a SearXNG instance (with the JSON format enabled) for `CORTEX_WEB_SEARCH=searxng`.',
   }),
   fetchMaxBytes: setting({

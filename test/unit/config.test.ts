@@ -34,6 +34,37 @@ describe('configuration', () => {
     expect(() => loadConfig({ OPENAI_COMPAT_ENABLE: 'maybe' })).toThrow(/OPENAI_COMPAT_ENABLE/);
   });
 
+  it('takes numbers in decimals and within range: an empty value is no 0, 0x50 no 80', () => {
+    const refused: [Record<string, string>, string][] = [
+      [{ OPENAI_COMPAT_PORT: '' }, 'Invalid OPENAI_COMPAT_PORT (got ""): expected a whole number from 0 to 65535'],
+      [
+        { OPENAI_COMPAT_PORT: '0x50' },
+        'Invalid OPENAI_COMPAT_PORT (got "0x50"): expected a whole number from 0 to 65535',
+      ],
+      [
+        { OPENAI_COMPAT_PORT: '70000' },
+        'Invalid OPENAI_COMPAT_PORT (got "70000"): expected a whole number from 0 to 65535',
+      ],
+      [{ CORTEX_SHUTDOWN_GRACE_SECONDS: ' ' }, 'Invalid CORTEX_SHUTDOWN_GRACE_SECONDS (got " "): expected a number'],
+      [
+        { CORTEX_MAX_BODY_BYTES: '-5' },
+        'Invalid CORTEX_MAX_BODY_BYTES (got "-5"): expected a whole number of at least 1024',
+      ],
+    ];
+    for (const [env, message] of refused) expect(() => loadConfig(env)).toThrow(message);
+    expect(loadConfig({ OPENAI_COMPAT_PORT: ' 8080 ' }).port).toBe(8080);
+  });
+
+  it('takes base URLs only as http(s) URLs, and a database URL only as postgres://', () => {
+    for (const env of ['OPENAI_BASE_URL', 'CORTEX_COMPATIBLE_BASE_URL', 'OLLAMA_BASE_URL', 'CORTEX_SEARXNG_URL'])
+      for (const bad of ['not a url', 'ftp://x'])
+        expect(() => loadConfig({ [env]: bad })).toThrow(
+          `Invalid ${env} (got "${bad}"): expected an http:// or https:// URL`,
+        );
+    expect(() => loadConfig({ CORTEX_DATABASE_URL: 'mysql://x@127.0.0.1/db' })).toThrow(/expected a postgres:\/\/ URL/);
+    expect(loadConfig({ OPENAI_BASE_URL: 'http://127.0.0.1:9/v1' }).openaiBaseUrl).toBe('http://127.0.0.1:9/v1');
+  });
+
   it('lists every setting with its default in the README', () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
     for (const s of Object.values(SETTINGS)) {
