@@ -242,7 +242,7 @@ export async function migrate(
   if (db instanceof PostgresDatabase)
     return db.withAdvisoryLock(MIGRATION_LOCK, async (sql) => {
       const applied: number[] = [];
-      for (const m of await pending(sql)) applied.push(await db.transaction((tx) => apply(tx, m)));
+      for (const m of await pending(sql)) applied.push(await db.transaction((tx) => apply(tx, m), { unbounded: true }));
       return applied;
     });
   return db.transaction(async (tx) => {

@@ -226,16 +226,37 @@ const numbered = (sql: string) => {
   return sql.replace(/\?/g, () => `$${++i}`);
 };
 
+/**
+ * How long one statement may go unanswered before it fails: a database that accepts connections but
+ * never answers must become a 503 (src/http/server.ts), not a request that hangs, nor a shutdown
+ * that waits for it. Migrations and their advisory lock wait as long as they take.
+ */
+export const PG_QUERY_TIMEOUT_MS = 30_000;
+/** How long taking a new connection may take. */
+const PG_CONNECT_TIMEOUT_MS = 10_000;
+/** How long closing waits for connections still in use (a hung one is then left to the process's end). */
+const PG_CLOSE_WAIT_MS = 5_000;
+
 class PgSql implements Sql {
   readonly dialect = 'postgres' as const;
   protected readonly client: pg.Pool | pg.PoolClient;
+  /** 0: no bound (migrations). */
+  private readonly timeoutMs: number;
 
-  constructor(client: pg.Pool | pg.PoolClient) {
+  constructor(client: pg.Pool | pg.PoolClient, timeoutMs = PG_QUERY_TIMEOUT_MS) {
     this.client = client;
+    this.timeoutMs = timeoutMs;
+  }
+
+  private query(text: string, values?: Param[]): Promise<pg.QueryResult> {
+    // pg reads query_timeout from a query's config (its types leave it out).
+    const config: pg.QueryConfig<Param[]> & { query_timeout?: number } = { text, values };
+    if (this.timeoutMs) config.query_timeout = this.timeoutMs;
+    return this.client.query(config);
   }
 
   async all<T = Row>(sql: string, params: Param[] = []): Promise<T[]> {
-    return (await this.client.query(numbered(sql), params)).rows as T[];
+    return (await this.query(numbered(sql), params)).rows as T[];
   }
 
   async get<T = Row>(sql: string, params: Param[] = []): Promise<T | undefined> {
@@ -243,38 +264,54 @@ class PgSql implements Sql {
   }
 
   async run(sql: string, params: Param[] = []): Promise<number> {
-    return (await this.client.query(numbered(sql), params)).rowCount ?? 0;
+    return (await this.query(numbered(sql), params)).rowCount ?? 0;
   }
 
   async exec(sql: string): Promise<void> {
-    await this.client.query(sql);
+    await this.query(sql);
   }
 }
 
 export class PostgresDatabase extends PgSql implements Database {
   private readonly pool: pg.Pool;
 
-  constructor(connectionString: string, opts: { schema?: string; max?: number } = {}) {
-    const pool = new pg.Pool({ connectionString, max: opts.max ?? 10 });
+  private readonly queryTimeoutMs: number;
+
+  constructor(
+    connectionString: string,
+    opts: { schema?: string; max?: number; queryTimeoutMs?: number; connectTimeoutMs?: number } = {},
+  ) {
+    const pool = new pg.Pool({
+      connectionString,
+      max: opts.max ?? 10,
+      connectionTimeoutMillis: opts.connectTimeoutMs ?? PG_CONNECT_TIMEOUT_MS,
+      keepAlive: true,
+    });
     // A schema of its own (tests, or several deployments in one database).
     if (opts.schema) pool.on('connect', (c) => void c.query(`SET search_path TO "${opts.schema}"`));
     pool.on('error', () => {}); // an idle client's broken connection is replaced on next use
-    super(pool);
+    const queryTimeoutMs = opts.queryTimeoutMs ?? PG_QUERY_TIMEOUT_MS;
+    super(pool, queryTimeoutMs);
     this.pool = pool;
+    this.queryTimeoutMs = queryTimeoutMs;
   }
 
-  async transaction<T>(fn: (tx: Sql) => Promise<T>): Promise<T> {
+  /** `unbounded`: its statements may take as long as they take (migrations). */
+  async transaction<T>(fn: (tx: Sql) => Promise<T>, opts: { unbounded?: boolean } = {}): Promise<T> {
     const client = await this.pool.connect();
+    const tx = new PgSql(client, opts.unbounded ? 0 : this.queryTimeoutMs);
+    let broken = false;
     try {
-      await client.query('BEGIN');
-      const value = await fn(new PgSql(client));
-      await client.query('COMMIT');
+      await tx.exec('BEGIN');
+      const value = await fn(tx);
+      await tx.exec('COMMIT');
       return value;
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
+      // A connection that cannot even roll back (it timed out, it is gone) is not given back to the pool.
+      await tx.exec('ROLLBACK').catch(() => (broken = true));
       throw err;
     } finally {
-      client.release();
+      client.release(broken);
     }
   }
 
@@ -283,7 +320,7 @@ export class PostgresDatabase extends PgSql implements Database {
     const client = await this.pool.connect();
     try {
       await client.query('SELECT pg_advisory_lock($1)', [key]);
-      return await fn(new PgSql(client));
+      return await fn(new PgSql(client, 0));
     } finally {
       await client.query('SELECT pg_advisory_unlock($1)', [key]).catch(() => {});
       client.release();
@@ -291,6 +328,9 @@ export class PostgresDatabase extends PgSql implements Database {
   }
 
   async close(): Promise<void> {
-    await this.pool.end();
+    let timer: NodeJS.Timeout | undefined;
+    const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, PG_CLOSE_WAIT_MS)));
+    await Promise.race([this.pool.end(), waited]);
+    clearTimeout(timer);
   }
 }
