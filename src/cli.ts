@@ -34,7 +34,11 @@ Settings come from the environment and a .env file in the working directory; see
 
 async function serve(flags: { port?: string; host?: string }): Promise<void> {
   const env = effectiveEnv();
-  if (flags.port) env.OPENAI_COMPAT_PORT = flags.port;
+  if (flags.port !== undefined) {
+    if (!/^\d+$/.test(flags.port))
+      throw new ConfigError(`Invalid --port (got "${flags.port}"): expected a port number.`);
+    env.OPENAI_COMPAT_PORT = flags.port;
+  }
   if (flags.host) env.CORTEX_HOST = flags.host;
   const config = loadConfig(env);
   if (!config.enabled)
@@ -71,19 +75,32 @@ async function serve(flags: { port?: string; host?: string }): Promise<void> {
   process.once('SIGINT', () => void stop('SIGINT'));
 }
 
+/**
+ * The command line, strictly: an unknown option (`--prot`) or an option without its value (`--port`
+ * alone, which a lenient parse reads as `true`, port 1) is an error, not silently ignored.
+ */
+function parseFlags(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+        port: { type: 'string', short: 'p' },
+        host: { type: 'string' },
+        name: { type: 'string' },
+      },
+    });
+  } catch (err) {
+    const why = (err as Error).message.replace(/\s*\n\s*/g, ' '); // one line, as every start-up error
+    throw new ConfigError(`${why} Run 'cortex-flow --help' for the options.`);
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: false,
-    options: {
-      help: { type: 'boolean', short: 'h' },
-      version: { type: 'boolean', short: 'v' },
-      port: { type: 'string', short: 'p' },
-      host: { type: 'string' },
-      name: { type: 'string' },
-    },
-  });
+  const { values, positionals } = parseFlags(argv);
   const [command = 'help'] = positionals;
   if (values.version) return void console.log(VERSION);
   if (values.help || command === 'help') return void console.log(HELP);
@@ -98,8 +115,7 @@ async function main(argv: string[]): Promise<void> {
       return keysCommand(
         loadConfig(effectiveEnv()),
         positionals[1],
-        // `--name` with no value parses as `true`: that is a missing name, not a key named "true".
-        { name: typeof values.name === 'string' ? values.name : undefined, target: positionals[2] },
+        { name: values.name, target: positionals[2] },
         (line) => console.log(line),
       );
     case 'mcp':

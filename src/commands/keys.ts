@@ -31,6 +31,14 @@ export async function keysCommand(
       }
       case 'revoke': {
         if (!args.target) throw new ConfigError('keys revoke needs the id or name of a key');
+        // Names need not be unique: a name that several active keys share names none of them (an
+        // operator rotating one bot's key must not cut off another's).
+        const active = (await store.listApiKeys()).filter((k) => !k.revokedAt);
+        const named = active.filter((k) => k.id !== args.target && k.name === args.target);
+        if (!active.some((k) => k.id === args.target) && named.length > 1)
+          throw new ConfigError(
+            `${named.length} active API keys are named '${args.target}' (${named.map((k) => k.id).join(', ')}): revoke one by its id.`,
+          );
         if (!(await store.revokeApiKey(args.target)))
           throw new ConfigError(`No active API key with id or name '${args.target}'`);
         print(`Revoked ${args.target}.`);
