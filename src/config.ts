@@ -403,7 +403,10 @@ export const SETTINGS = {
   }),
   corsOrigins: setting({
     env: 'CORTEX_CORS_ORIGINS',
-    schema: list,
+    schema: list.refine(
+      (origins) => origins.every((o) => o === '*' || (isUrlOf(['http:', 'https:'])(o) && new URL(o).origin === o)),
+      'expected `*` or origins such as https://app.example.com (scheme, host and port only)',
+    ),
     doc: 'Comma-separated origins allowed by CORS (`*` for any); empty turns CORS off.',
   }),
   consoleEnabled: setting({

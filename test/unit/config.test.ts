@@ -63,6 +63,12 @@ describe('configuration', () => {
         );
     expect(() => loadConfig({ CORTEX_DATABASE_URL: 'mysql://x@127.0.0.1/db' })).toThrow(/expected a postgres:\/\/ URL/);
     expect(loadConfig({ OPENAI_BASE_URL: 'http://127.0.0.1:9/v1' }).openaiBaseUrl).toBe('http://127.0.0.1:9/v1');
+    for (const bad of ['not a url, ftp://x', 'https://app.example.com/path'])
+      expect(() => loadConfig({ CORTEX_CORS_ORIGINS: bad })).toThrow(/^Invalid CORTEX_CORS_ORIGINS/);
+    expect(loadConfig({ CORTEX_CORS_ORIGINS: 'https://a.example, http://localhost:3000' }).corsOrigins).toEqual([
+      'https://a.example',
+      'http://localhost:3000',
+    ]);
   });
 
   it('lists every setting with its default in the README', () => {
