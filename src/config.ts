@@ -4,6 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import { z } from 'zod';
+import { parseModelSpec } from './llm/model-spec.ts';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'], { message: 'expected true or false' })
@@ -47,6 +48,15 @@ const optionalDatabaseUrl = optionalText.refine(
   (v) => v === undefined || isUrlOf(['postgres:', 'postgresql:'])(v),
   'expected a postgres:// URL',
 );
+/** A `provider:model`, or unset: checked at start-up, whether or not a model is in use yet. */
+const optionalModel = optionalText.superRefine((v, ctx) => {
+  if (v === undefined) return;
+  try {
+    parseModelSpec(v);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+  }
+});
 const list = z
   .string()
   .optional()
@@ -131,23 +141,23 @@ export const SETTINGS = {
   // The LLM team (unset CORTEX_MODEL = the offline extractive engine).
   model: setting({
     env: 'CORTEX_MODEL',
-    schema: optionalText,
+    schema: optionalModel,
     doc: 'Model of the team as `provider:model` (`openai:gpt-4.1-mini`, `anthropic:claude-sonnet-4-5`, `ollama:llama3.1`, `compatible:NAME`); unset runs the offline extractive engine.',
   }),
   supervisorModel: setting({
     env: 'CORTEX_SUPERVISOR_MODEL',
-    schema: optionalText,
+    schema: optionalModel,
     doc: 'Model of the supervisor, when it should differ from `CORTEX_MODEL`.',
   }),
   researcherModel: setting({
     env: 'CORTEX_RESEARCHER_MODEL',
-    schema: optionalText,
+    schema: optionalModel,
     doc: 'Model of the researcher (e.g. a cheaper one).',
   }),
-  analystModel: setting({ env: 'CORTEX_ANALYST_MODEL', schema: optionalText, doc: 'Model of the analyst.' }),
+  analystModel: setting({ env: 'CORTEX_ANALYST_MODEL', schema: optionalModel, doc: 'Model of the analyst.' }),
   writerModel: setting({
     env: 'CORTEX_WRITER_MODEL',
-    schema: optionalText,
+    schema: optionalModel,
     doc: 'Model of the writer (e.g. a stronger one).',
   }),
   visionModels: setting({
@@ -386,7 +396,7 @@ export const SETTINGS = {
   }),
   fallbackModel: setting({
     env: 'CORTEX_FALLBACK_MODEL',
-    schema: optionalText,
+    schema: optionalModel,
     doc: '`provider:model` tried once when the configured model keeps failing (after its retries).',
   }),
   requestTimeoutSeconds: setting({

@@ -55,6 +55,16 @@ describe('configuration', () => {
     expect(loadConfig({ OPENAI_COMPAT_PORT: ' 8080 ' }).port).toBe(8080);
   });
 
+  it('takes every model setting only as provider:model, a model in use or not', () => {
+    for (const env of ['CORTEX_MODEL', 'CORTEX_WRITER_MODEL', 'CORTEX_FALLBACK_MODEL'])
+      expect(() => loadConfig({ [env]: 'bogus:x' })).toThrow(
+        `Invalid ${env} (got "bogus:x"): "bogus:x" is not provider:model`,
+      );
+    expect(loadConfig({ CORTEX_WRITER_MODEL: 'anthropic:claude-sonnet-4-5' }).writerModel).toBe(
+      'anthropic:claude-sonnet-4-5',
+    );
+  });
+
   it('takes base URLs only as http(s) URLs, and a database URL only as postgres://', () => {
     for (const env of ['OPENAI_BASE_URL', 'CORTEX_COMPATIBLE_BASE_URL', 'OLLAMA_BASE_URL', 'CORTEX_SEARXNG_URL'])
       for (const bad of ['not a url', 'ftp://x'])
