@@ -1,6 +1,6 @@
 // The knowledge base's behaviour, run on SQLite and on PostgreSQL: every format ingested from
 // fixtures made here, ranking on a known corpus, re-ingest replacing chunks, citable hits.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PDFDocument, StandardFonts } from 'pdf-lib';
@@ -97,6 +97,32 @@ export function knowledgeBaseContract(
           word,
         ).toEqual(['Setup']);
       expect(await kb.remove(file)).toBe(true);
+      rmSync(own, { recursive: true, force: true });
+    });
+
+    it('lists what a folder holds besides documents as skipped, with the reason, and reads nothing of it', async () => {
+      const own = mkdtempSync(join(tmpdir(), 'kb-skips-')); // apart from the fixtures the next tests count
+      writeFileSync(join(own, 'note.md'), '# Note\n\nThe quartermaster counts the lanterns.');
+      writeFileSync(join(own, 'data.csv'), 'a,b\n1,2\n');
+      writeFileSync(join(own, 'empty.md'), '');
+      symlinkSync(join(own, 'gone.md'), join(own, 'dangling.md'));
+      symlinkSync(join(own, 'note.md'), join(own, 'again.md'));
+      mkdirSync(join(own, 'sub'));
+      symlinkSync(own, join(own, 'sub', 'loop'));
+      const report = await ingestPath(kb, own);
+      expect(report).toMatchObject({ added: 1, failed: [] });
+      const reasons = Object.fromEntries(report.skipped.map((s) => [s.path.slice(own.length + 1), s.reason]));
+      expect(reasons).toEqual({
+        'again.md': 'a link (not followed)',
+        'dangling.md': 'a link to nothing',
+        'data.csv': expect.stringContaining('not a document type it reads'),
+        'empty.md': 'no text to index',
+        'sub/loop': 'a link (not followed)',
+      });
+      // A file of another type named on its own is passed over the same way; a path that is not there says so.
+      expect((await ingestPath(kb, join(own, 'data.csv'))).skipped).toHaveLength(1);
+      await expect(ingestPath(kb, join(own, 'nowhere.md'))).rejects.toThrow(/^No file or folder at /);
+      expect(await kb.remove(join(own, 'note.md'))).toBe(true);
       rmSync(own, { recursive: true, force: true });
     });
 
