@@ -1,7 +1,7 @@
 // The composition root: turns a Config into a running server (orchestrator, memory, store) and
 // knows how to shut it all down.
 import type { FastifyInstance } from 'fastify';
-import type { Config } from './config.ts';
+import { ConfigError, type Config } from './config.ts';
 import { StoredMemory } from './conversation/stored.ts';
 import { createStore } from './store/create-store.ts';
 import { assembleDeps, type AppDeps } from './http/deps.ts';
@@ -72,5 +72,15 @@ export async function createApp(config: Config, options: ServerOptions = {}): Pr
 /** Starts listening; resolves with the base URL (`http://host:port`). */
 export async function listen(app: App): Promise<string> {
   const { host, port } = app.deps.config;
-  return app.server.listen({ host, port });
+  try {
+    return await app.server.listen({ host, port });
+  } catch (err) {
+    // Where to listen is the operator's setting: say which one cannot be used, in one line.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES')
+      throw new ConfigError(`Invalid OPENAI_COMPAT_PORT (got "${port}"): cannot listen on it (${code}).`);
+    if (code === 'ENOTFOUND' || code === 'EADDRNOTAVAIL' || code === 'EAI_AGAIN')
+      throw new ConfigError(`Invalid CORTEX_HOST (got "${host}"): cannot listen on it (${code}).`);
+    throw err;
+  }
 }

@@ -1,7 +1,7 @@
 // The knowledge base a configuration asks for: PostgreSQL (kb_ tables) when CORTEX_DATABASE_URL is
 // set, otherwise its own SQLite file beside the conversation store. On first start it takes in
 // the sample corpus that ships with the project, once.
-import { mkdirSync } from 'node:fs';
+import { ensureDataDir } from '../store/data-dir.ts';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config.ts';
@@ -17,7 +17,7 @@ export async function openKnowledgeBase(
   opts: { schema?: string } = {},
 ): Promise<KnowledgeBase> {
   if (config.databaseUrl) return SqlKnowledgeBase.open(new PostgresDatabase(config.databaseUrl, { ...opts, max: 4 }));
-  mkdirSync(config.dataDir, { recursive: true });
+  ensureDataDir(config.dataDir);
   return SqlKnowledgeBase.open(new SqliteDatabase(join(config.dataDir, 'knowledge.db')));
 }
 

@@ -1,7 +1,7 @@
 // The store a configuration asks for: PostgreSQL when CORTEX_DATABASE_URL is set, otherwise an
 // embedded SQLite file under CORTEX_DATA_DIR, served from a thread of its own (store-thread.ts).
 // Migrations run before it is handed out.
-import { mkdirSync } from 'node:fs';
+import { ensureDataDir } from './data-dir.ts';
 import { join } from 'node:path';
 import type { Config } from '../config.ts';
 import { migrate } from './migrations.ts';
@@ -15,7 +15,7 @@ export async function openDatabase(
   opts: { schema?: string } = {},
 ): Promise<Database> {
   if (config.databaseUrl) return new PostgresDatabase(config.databaseUrl, opts);
-  mkdirSync(config.dataDir, { recursive: true });
+  ensureDataDir(config.dataDir);
   return new SqliteDatabase(join(config.dataDir, 'cortex.db'));
 }
 
@@ -24,7 +24,7 @@ export async function createStore(
   opts: { schema?: string } = {},
 ): Promise<Store> {
   if (!config.databaseUrl) {
-    mkdirSync(config.dataDir, { recursive: true });
+    ensureDataDir(config.dataDir);
     return openThreadStore(join(config.dataDir, 'cortex.db'));
   }
   return migratedStore(await openDatabase(config, opts));

@@ -3,6 +3,8 @@
 // loads the app, which takes seconds on a busy two-core machine.
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,6 +62,28 @@ describe('cortex-flow CLI', () => {
       expect(r.code, args.join(' ')).not.toBe(0);
       expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
       expect(r.stderr, args.join(' ')).toContain(says);
+    }
+  }, 90_000);
+
+  it('names the setting when the data folder, the address or the port cannot be used', async () => {
+    const file = join(tempDir(), 'a-file');
+    writeFileSync(file, 'not a folder');
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = String((taken.address() as AddressInfo).port);
+    try {
+      for (const [env, says] of [
+        [{ CORTEX_DATA_DIR: join(file, 'sub') }, 'Invalid CORTEX_DATA_DIR'],
+        [{ CORTEX_HOST: 'not-a-host.invalid' }, 'Invalid CORTEX_HOST (got "not-a-host.invalid"): cannot listen on it'],
+        [{ OPENAI_COMPAT_PORT: port }, `Invalid OPENAI_COMPAT_PORT (got "${port}"): cannot listen on it (EADDRINUSE).`],
+      ] as const) {
+        const r = await cli(['serve'], { CORTEX_DATA_DIR: join(tempDir(), 'data'), ...env });
+        expect(r.code, says).not.toBe(0);
+        expect(r.stderr.trim().split('\n'), says).toHaveLength(1);
+        expect(r.stderr, says).toContain(says);
+      }
+    } finally {
+      taken.close();
     }
   }, 90_000);
 
