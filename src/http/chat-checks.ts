@@ -27,11 +27,13 @@ export function checkToolChoice(tools: ClientTool[] | undefined, choice: ToolCho
  * on. Tool results that lead the request (after system messages only) are the exception: they
  * answer a run paused for them, whose calls are in the store (a client may send the results alone).
  */
+const NO_CALLS: ReadonlySet<string> = new Set();
+
 export function checkToolResults(messages: ChatMessage[]): void {
-  /** The calls of the last assistant message that still wait for a result. */
+  /** The calls of the last assistant message, and those of them that still wait for a result. */
+  let calls: ReadonlySet<string> = NO_CALLS;
   let waiting = new Set<string>();
   let last = -1;
-  let answered = new Set<string>();
   let leading = true;
   const unanswered = (at: number) => {
     if (!waiting.size) return;
@@ -48,15 +50,15 @@ export function checkToolResults(messages: ChatMessage[]): void {
       leading = false;
       unanswered(i);
       last = i;
-      waiting = new Set(m.role === 'assistant' ? (m.toolCalls ?? []).map((c) => c.id) : []);
-      answered = new Set();
+      calls = m.role === 'assistant' && m.toolCalls?.length ? new Set(m.toolCalls.map((c) => c.id)) : NO_CALLS;
+      waiting = new Set(calls);
       return;
     }
     if (leading) return;
     const id = m.toolCallId ?? '';
-    if (waiting.delete(id)) return answered.add(id);
+    if (waiting.delete(id)) return;
     const param = `messages[${i}].tool_call_id`;
-    if (answered.has(id))
+    if (calls.has(id))
       throw invalidRequest(
         `Invalid parameter: '${param}' (${JSON.stringify(id)}) answers a call that an earlier tool message already answered.`,
         param,
@@ -77,6 +79,10 @@ export function checkToolResults(messages: ChatMessage[]): void {
 const SCHEMA_TYPES = new Set(['object', 'array', 'string', 'number', 'integer', 'boolean', 'null']);
 /** Deeper schemas are refused: every layer that handles them (the providers' JSON) recurses. */
 export const MAX_SCHEMA_DEPTH = 64;
+/** Keywords whose value maps names to subschemas, and those holding a subschema or a list of them. */
+const SCHEMA_MAPS = ['properties', '$defs', 'definitions', 'patternProperties'];
+// prettier-ignore
+const SCHEMA_CHILDREN = ['items', 'additionalProperties', 'not', 'contains', 'if', 'then', 'else', 'anyOf', 'oneOf', 'allOf', 'prefixItems'];
 /** Subschemas looked at per tool: a larger schema's rest is passed on as it is. */
 const SCHEMA_NODES_CHECKED = 10_000;
 
@@ -116,10 +122,9 @@ function parametersProblem(root: Record<string, unknown>): string | undefined {
   if (root.type !== undefined && root.type !== 'object')
     return `schema must be a JSON Schema of 'type: "object"', got 'type: ${JSON.stringify(root.type)}'.`;
   // Walked with a list, not recursion: a schema nested 100,000 deep must not overflow the stack.
-  const pending: [unknown, number][] = [[root, 0]];
+  const pending: [Record<string, unknown>, number][] = [[root, 0]];
   for (let checked = 0; pending.length && checked < SCHEMA_NODES_CHECKED; checked++) {
     const [node, depth] = pending.pop()!;
-    if (!isObject(node)) continue;
     if (depth > MAX_SCHEMA_DEPTH) return `the schema is nested deeper than ${MAX_SCHEMA_DEPTH} levels.`;
     const types = Array.isArray(node.type) ? node.type : node.type === undefined ? [] : [node.type];
     const badType = types.find((t) => typeof t !== 'string' || !SCHEMA_TYPES.has(t));
@@ -131,24 +136,10 @@ function parametersProblem(root: Record<string, unknown>): string | undefined {
       return "'properties' must be an object of schemas.";
     if (typeof node.$ref === 'string' && resolvePointer(root, node.$ref) === undefined)
       return `the reference ${JSON.stringify(node.$ref)} names nothing in the schema.`;
-    const children: unknown[] = [];
-    for (const key of ['properties', '$defs', 'definitions', 'patternProperties'])
-      if (isObject(node[key])) children.push(...Object.values(node[key]));
-    for (const key of [
-      'items',
-      'additionalProperties',
-      'not',
-      'contains',
-      'if',
-      'then',
-      'else',
-      'anyOf',
-      'oneOf',
-      'allOf',
-      'prefixItems',
-    ])
-      children.push(...(Array.isArray(node[key]) ? node[key] : [node[key]]));
-    for (const child of children) pending.push([child, depth + 1]);
+    // Only the subschemas there are: the budget counts schemas, not the keywords a schema lacks.
+    const add = (child: unknown) => isObject(child) && pending.push([child, depth + 1]);
+    for (const key of SCHEMA_MAPS) if (isObject(node[key])) Object.values(node[key]).forEach(add);
+    for (const key of SCHEMA_CHILDREN) (Array.isArray(node[key]) ? node[key] : [node[key]]).forEach(add);
   }
   return undefined;
 }

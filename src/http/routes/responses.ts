@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { StatelessMemory } from '../../conversation/stateless.ts';
 import type { ChatMessage } from '../../orchestrator/types.ts';
 import { ChatRun } from '../../run/chat-run.ts';
-import type { Store, StoredResponse } from '../../store/types.ts';
+import type { Conversation, Store, StoredResponse } from '../../store/types.ts';
 import type { AppDeps } from '../deps.ts';
 import { ApiError, invalidRequest, notFound, serverError } from '../errors.ts';
 import { answerResponse, finalResponse, JSON_TYPE, type ResponseOutlet } from '../render/responses-json.ts';
@@ -72,11 +72,7 @@ export function registerResponses(app: FastifyInstance, deps: AppDeps): void {
       // nothing is added.
       if (keep && latest) chat.conversationId = previous.conversationId;
       else if (keep) chat.branchFrom = { conversationId: previous.conversationId, depth: end! };
-      else
-        chat.messages = [
-          ...(await transcript(store!, previous.conversationId, owner, latest ? undefined : end)),
-          ...chat.messages,
-        ];
+      else chat.messages = [...(await transcript(store!, conversation, latest ? undefined : end)), ...chat.messages];
     }
 
     // One signal stops the run whether the client went away or POST .../cancel asked (which one is
@@ -223,13 +219,11 @@ export function registerResponses(app: FastifyInstance, deps: AppDeps): void {
 /** A stored conversation as context for a turn that keeps nothing (`store: false`). */
 async function transcript(
   store: Store,
-  conversationId: string,
-  owner: string,
+  conversation: Conversation | undefined,
   throughSeq = Infinity,
 ): Promise<ChatMessage[]> {
-  const conversation = await store.getConversation(conversationId, owner);
   if (!conversation) return [];
-  const stored = (await store.getMessages(conversationId)).filter((m) => m.seq <= throughSeq);
+  const stored = (await store.getMessages(conversation.id)).filter((m) => m.seq <= throughSeq);
   const messages: ChatMessage[] = stored.map((m) => ({
     role: m.role,
     content: m.content,
