@@ -142,8 +142,9 @@ export interface ChatRequest {
   n: number;
   generation: GenerationParams;
   reasoningEffort?: ReasoningEffort;
+  /** The conversation the client names (its id, not the store's key: src/conversation/conversation-keys.ts). */
   conversationId?: string;
-  /** Where in a stored conversation the turn builds on, when not at its end (see LockTurnInput). */
+  /** Where in a stored conversation (by its key) the turn builds on, when not at its end (see LockTurnInput). */
   branchFrom?: BranchPoint;
   tools?: ClientTool[];
   toolChoice?: ToolChoice;

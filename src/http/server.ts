@@ -21,6 +21,7 @@ import { registerStats } from './routes/stats.ts';
 import { registerResponses } from './routes/responses.ts';
 import { ConversationNotFoundError } from '../conversation/stored.ts';
 import { ForeignConversationError } from '../store/types.ts';
+import { conversationIdOfKey } from '../conversation/conversation-keys.ts';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 /** The methods the API answers, for CORS preflights. */
@@ -176,7 +177,9 @@ export function buildServer(deps: AppDeps, options: ServerOptions = {}): Fastify
 function toApiError(error: FastifyError | ApiError): ApiError {
   if (error instanceof ApiError) return error;
   if (error instanceof ConversationNotFoundError || error instanceof ForeignConversationError) {
-    return notFound(`No conversation found with id '${error.message}'.`, 'conversation_not_found', 'conversation_id');
+    // The message is the conversation's store key: the client knows it by its id.
+    const id = conversationIdOfKey(error.message);
+    return notFound(`No conversation found with id '${id}'.`, 'conversation_not_found', 'conversation_id');
   }
   const status = error.statusCode ?? 500;
   if (status === 413)

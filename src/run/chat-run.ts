@@ -31,6 +31,7 @@ import {
 } from '../conversation/types.ts';
 import { guardRun, mergeRuns } from './run-events.ts';
 import { answeredResults, checkAllAnswered, noPausedRun } from './resume.ts';
+import { conversationIdOfKey, conversationKey } from '../conversation/conversation-keys.ts';
 import {
   choicesExceedCapacity,
   clientClosedRequest,
@@ -67,7 +68,10 @@ export interface Choice {
 }
 
 export class ChatRun implements AsyncDisposable {
+  /** The conversation's id as its client knows it. */
   readonly conversationId: string;
+  /** The conversation's key in the store (src/conversation/conversation-keys.ts). */
+  private readonly conversationKey: string;
   readonly choices: Choice[];
   /** Prompt tokens of the context one choice saw (usage counts them once, as OpenAI does). */
   readonly promptTokens: number;
@@ -131,11 +135,12 @@ export class ChatRun implements AsyncDisposable {
           .spend(bucket, spentTokens)
           .catch((err) => options.log.warn({ err }, 'rate limit accounting failed')),
       );
+      // The conversation the request names, as the store keys it (per API key).
+      const named = chat.conversationId === undefined ? undefined : conversationKey(owner, chat.conversationId);
       const answered = answeredResults(chat.messages);
       const toolCallIds = answered.ids;
       let paused = toolCallIds.length ? await memory.findPausedRun({ owner, toolCallIds }) : undefined;
-      if (paused && chat.conversationId !== undefined && paused.conversationId !== chat.conversationId)
-        paused = undefined; // the request names another conversation: these ids are not that run's
+      if (paused && named !== undefined && paused.conversationId !== named) paused = undefined; // the request names another conversation: these ids are not that run's
 
       // Results sent alone name their conversation only through the paused run. A request that
       // resends its history is placed by that history, as any other: two copies of one resume
@@ -145,7 +150,7 @@ export class ChatRun implements AsyncDisposable {
         deps,
         memory,
         {
-          conversationId: chat.conversationId ?? (answered.alone ? paused?.conversationId : undefined),
+          conversationId: named ?? (answered.alone ? paused?.conversationId : undefined),
           owner,
           messages: chat.messages,
           ...(chat.branchFrom ? { branchFrom: chat.branchFrom } : {}),
@@ -158,7 +163,7 @@ export class ChatRun implements AsyncDisposable {
       if (paused) paused = await memory.findPausedRun({ owner, toolCallIds });
       if (paused && lock.buildsOn !== paused.conversationId) paused = undefined;
       if (paused) checkAllAnswered(paused.checkpoint, toolCallIds, answered.first);
-      else if (answered.alone && chat.conversationId === undefined) throw noPausedRun(answered.first);
+      else if (answered.alone && named === undefined) throw noPausedRun(answered.first);
       const resume = paused && paused.checkpoint.model === chat.model ? paused.checkpoint : undefined;
 
       const releaseSlots = await deps.gate.acquire(options.clientGone, chat.n);
@@ -248,7 +253,8 @@ export class ChatRun implements AsyncDisposable {
     this.owner = options.owner;
     this.log = options.log;
     this.memory = init.memory;
-    this.conversationId = init.conversationId;
+    this.conversationKey = init.conversationId;
+    this.conversationId = conversationIdOfKey(init.conversationId);
     this.choices = init.choices;
     this.newMessages = init.newMessages;
     this.resumed = init.resume;
@@ -289,7 +295,7 @@ export class ChatRun implements AsyncDisposable {
             deps.orchestrator.run(
               {
                 runId: choice.runId,
-                conversationId: this.conversationId,
+                conversationId: this.conversationKey,
                 model: chat.model,
                 messages: init.context,
                 generation: chat.generation,
@@ -469,7 +475,7 @@ export class ChatRun implements AsyncDisposable {
       await recordChoices(
         {
           memory: this.memory,
-          conversationId: this.conversationId,
+          conversationId: this.conversationKey,
           owner: this.owner,
           model: this.chat.model,
           newMessages: this.newMessages,
@@ -483,7 +489,7 @@ export class ChatRun implements AsyncDisposable {
         this.choices,
       );
     } catch (err) {
-      this.log.error({ err, conversationId: this.conversationId }, 'failed to record the conversation turn');
+      this.log.error({ err, conversationId: this.conversationKey }, 'failed to record the conversation turn');
       throw this.error(turnNotStored());
     }
   }
@@ -508,7 +514,7 @@ async function lockConversation(
   } catch (err) {
     if (err instanceof ConversationBusyError) {
       deps.metrics.rejected.inc({ reason: 'conversation_busy' });
-      throw conversationBusy(err.conversationId, err.waitedMs / 1000);
+      throw conversationBusy(conversationIdOfKey(err.conversationId), err.waitedMs / 1000);
     }
     if (err instanceof LockWaitAbortedError) throw clientClosedRequest();
     throw err;

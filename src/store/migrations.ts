@@ -2,6 +2,7 @@
 // SQL serves SQLite and PostgreSQL (text timestamps in ISO 8601 UTC sort correctly in both).
 // Append new versions; never edit a released one. docs/SCHEMA.md describes the result.
 import { isMintedConversationId } from '../run/run-ids.ts';
+import { conversationKey } from '../conversation/conversation-keys.ts';
 import { backfillRetryable } from './retry-index.ts';
 import { PostgresDatabase, type Database, type Sql } from './sql.ts';
 
@@ -191,6 +192,14 @@ export const MIGRATIONS: Migration[] = [
     sql: '',
     backfill: forgetNamedChains,
   },
+  {
+    version: 11,
+    name: 'conversation ids a client chose are per API key',
+    // Such a conversation is now stored under `<owner>/<id>` (src/conversation/conversation-keys.ts),
+    // so that another key may use the same id. Its chain is seeded by that key: forgotten, as in v10.
+    sql: '',
+    backfill: keyNamedConversations,
+  },
 ];
 
 /** Clears the chain of every conversation whose id a client chose (migration 10). */
@@ -203,6 +212,25 @@ async function forgetNamedChains(tx: Sql): Promise<void> {
       'UPDATE conversations SET head_hash = NULL, retry_hash = NULL, retry_run_id = NULL, retry_depth = NULL WHERE id = ?',
       [id],
     );
+  }
+}
+
+/** Moves every conversation a key's client named under its key (migration 11). */
+async function keyNamedConversations(tx: Sql): Promise<void> {
+  const rows = await tx.all<{ id: string; owner: string }>("SELECT id, owner FROM conversations WHERE owner <> ''");
+  for (const { id, owner } of rows) {
+    const key = conversationKey(owner, id);
+    if (key === id || id.includes('/')) continue;
+    // The new row first, so that the rows referring to the conversation can move to it.
+    await tx.run(
+      `INSERT INTO conversations (id, owner, title, system_prompt, message_count, created_at, updated_at)
+       SELECT ?, owner, title, system_prompt, message_count, created_at, updated_at FROM conversations WHERE id = ?`,
+      [key, id],
+    );
+    for (const table of ['messages', 'runs', 'run_checkpoints', 'responses', 'conversation_leases'])
+      await tx.run(`UPDATE ${table} SET conversation_id = ? WHERE conversation_id = ?`, [key, id]);
+    await tx.run('UPDATE messages SET chain_hash = NULL WHERE conversation_id = ?', [key]);
+    await tx.run('DELETE FROM conversations WHERE id = ?', [id]);
   }
 }
 

@@ -64,7 +64,10 @@ describe('authentication on the matched route', () => {
     }
     expect(orchestrator.inputs.length).toBe(runsBefore);
     // And the attacks above deleted nothing.
-    expect((await srv.store.getMessages('conv_private')).map((m) => m.content)).toContain(SECRET);
+    const kept = await fetch(`${srv.baseUrl}/v1/conversations/conv_private`, {
+      headers: { authorization: `Bearer ${KEY}` },
+    });
+    expect(((await kept.json()) as any).messages.map((m: any) => m.content)).toContain(SECRET);
   });
 
   it('serves the same encodings to a caller with the key (the router does match them)', async () => {

@@ -402,7 +402,10 @@ describe('fuzzing request paths and headers', () => {
     // Only requests with the key ran anything, and the stored conversation is still there.
     const keyedPosts = cases.filter((c) => c.hasKey && c.method === 'POST').length;
     expect(orchestrator.inputs.length - runsBefore).toBeLessThanOrEqual(keyedPosts);
-    expect((await guarded.store.getMessages('conv_secret')).map((m) => m.content)).toContain(SECRET);
+    const kept = await fetch(`${guarded.baseUrl}/v1/conversations/conv_secret`, {
+      headers: { authorization: `Bearer ${KEY}` },
+    });
+    expect(((await kept.json()) as any).messages.map((m: any) => m.content)).toContain(SECRET);
     expect(statuses.get(401) ?? 0).toBeGreaterThan(100);
     expect(statuses.get(200) ?? 0).toBeGreaterThan(10);
     expect((await fetch(`${guarded.baseUrl}/health`)).status).toBe(200);

@@ -6,11 +6,12 @@ import type { Conversation, Store, StoredMessage } from '../../store/types.ts';
 import { notFound } from '../errors.ts';
 import { listObject, pageQueryShape, parseQuery, unixSeconds } from '../lists.ts';
 import { checkId } from '../resource-ids.ts';
+import { conversationIdOfKey, conversationKey } from '../../conversation/conversation-keys.ts';
 
 const listQuery = z.object(pageQueryShape);
 
 const conversationObject = (c: Conversation) => ({
-  id: c.id,
+  id: conversationIdOfKey(c.id),
   object: 'conversation' as const,
   title: c.title,
   created_at: unixSeconds(c.createdAt),
@@ -48,7 +49,7 @@ export function registerConversations(app: FastifyInstance, store: Store): void 
 
   app.get<{ Params: { id: string } }>('/v1/conversations/:id', async (request) => {
     checkId(request.params.id, 'conversation_id');
-    const c = await store.getConversation(request.params.id, request.owner ?? '');
+    const c = await store.getConversation(conversationKey(request.owner, request.params.id), request.owner ?? '');
     if (!c) throw conversationNotFound(request.params.id);
     const messages = await store.getMessages(c.id);
     return { ...conversationObject(c), system_prompt: c.systemPrompt, messages: messages.map(messageObject) };
@@ -56,7 +57,7 @@ export function registerConversations(app: FastifyInstance, store: Store): void 
 
   app.delete<{ Params: { id: string } }>('/v1/conversations/:id', async (request) => {
     checkId(request.params.id, 'conversation_id');
-    if (!(await store.deleteConversation(request.params.id, request.owner ?? '')))
+    if (!(await store.deleteConversation(conversationKey(request.owner, request.params.id), request.owner ?? '')))
       throw conversationNotFound(request.params.id);
     return { id: request.params.id, object: 'conversation.deleted', deleted: true };
   });

@@ -18,6 +18,7 @@ import { checkId } from '../resource-ids.ts';
 import { inResponsesTerms } from '../responses-params.ts';
 import { parseResponsesRequest } from '../responses-request.ts';
 import { checkServable } from '../run-limits.ts';
+import { conversationIdOfKey } from '../../conversation/conversation-keys.ts';
 
 /** A response still running in this process. */
 interface Running {
@@ -70,7 +71,7 @@ export function registerResponses(app: FastifyInstance, deps: AppDeps): void {
       const latest = !conversation || end === undefined || end >= conversation.messageCount;
       // Kept: the turn continues the stored conversation (or its branch). Not kept: it is read, and
       // nothing is added.
-      if (keep && latest) chat.conversationId = previous.conversationId;
+      if (keep && latest) chat.conversationId = conversationIdOfKey(previous.conversationId);
       else if (keep) chat.branchFrom = { conversationId: previous.conversationId, depth: end! };
       else chat.messages = [...(await transcript(store!, conversation, latest ? undefined : end)), ...chat.messages];
     }

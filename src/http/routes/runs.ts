@@ -10,6 +10,7 @@ import { SseWriter } from '../sse.ts';
 import { missingParameter, notFound } from '../errors.ts';
 import { listObject, pageQueryShape, parseQuery, unixSeconds } from '../lists.ts';
 import { checkId } from '../resource-ids.ts';
+import { conversationIdOfKey, conversationKey } from '../../conversation/conversation-keys.ts';
 
 const listQuery = z.object({ conversation_id: z.string().min(1).optional(), ...pageQueryShape });
 
@@ -17,7 +18,7 @@ const listQuery = z.object({ conversation_id: z.string().min(1).optional(), ...p
 const runSummaryObject = (r: RunRecord) => ({
   id: r.id,
   object: 'run' as const,
-  conversation_id: r.conversationId,
+  conversation_id: conversationIdOfKey(r.conversationId),
   model: r.model,
   status: r.status,
   error: r.error,
@@ -46,9 +47,10 @@ export function registerRuns(app: FastifyInstance, store: Store, deps: AppDeps):
     if (!conversationId) throw missingParameter('conversation_id');
     checkId(conversationId, 'conversation_id');
     const owner = request.owner ?? '';
-    if (!(await store.getConversation(conversationId, owner)))
+    const key = conversationKey(owner, conversationId);
+    if (!(await store.getConversation(key, owner)))
       throw notFound(`No conversation found with id '${conversationId}'.`, 'conversation_not_found', 'conversation_id');
-    const page = await store.listRuns(conversationId, owner, { limit, after, order });
+    const page = await store.listRuns(key, owner, { limit, after, order });
     return listObject(page.data.map(runSummaryObject), page.hasMore);
   });
 
