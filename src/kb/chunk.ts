@@ -33,12 +33,20 @@ function paragraphSpans(text: string): { start: number; end: number }[] {
   );
 }
 
+/** A Markdown ATX heading: `#` to `######` indented by at most three spaces (four make code). */
+export const MARKDOWN_HEADING = /^ {0,3}#{1,6}\s+(.+)$/;
+
 function blocks(text: string): Block[] {
   const out: Block[] = [];
   let heading: string | null = null;
-  for (const { start, end } of paragraphSpans(text)) {
-    const body = text.slice(start, end).trim();
-    const h = /^#{1,6}\s+(.+)$/.exec(body.split('\n')[0]);
+  for (const span of paragraphSpans(text)) {
+    // The first line keeps its indentation: `    # ...` is a comment in an indented example (a man
+    // page's, a plain-text manual's), not a heading that would label every passage after it.
+    const lineStart = text.lastIndexOf('\n', span.start - 1) + 1;
+    const start = /^[ \t]*$/.test(text.slice(lineStart, span.start)) ? lineStart : span.start;
+    const end = span.end;
+    const body = text.slice(start, end).trimEnd();
+    const h = MARKDOWN_HEADING.exec(body.split('\n')[0]);
     if (h) heading = h[1].trim();
     // A very long paragraph (a PDF page without blank lines) is cut at sentence ends.
     if (body.length <= MAX_CHARS) {
@@ -79,7 +87,7 @@ export function chunkText(text: string): Chunk[] {
   };
   for (const b of blocks(text)) {
     const size = current.reduce((n, c) => n + c.text.length, 0);
-    const isHeading = (x: Block) => /^#{1,6}\s/.test(x.text);
+    const isHeading = (x: Block) => MARKDOWN_HEADING.test(x.text.split('\n')[0]);
     // A new section starts a new chunk, unless the chunk so far is only headings ("# Guide").
     const startsSection = isHeading(b) && current.some((c) => !isHeading(c));
     if (current.length && (size + b.text.length > CHUNK_CHARS || startsSection)) flush();

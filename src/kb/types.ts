@@ -50,8 +50,26 @@ export function queryTerms(query: string): string[] {
   return [...new Set(words.filter((w) => w.length > 1 && !STOP_WORDS.has(w)))].slice(0, 32);
 }
 
+// Words that carry no subject: a question matching a passage on them alone is not answered by it.
+// English function words, and those of German, French and Spanish that are no English words
+// (not "die", "war", "son"): a question in another language must not match English text, nor
+// text in that language, on its articles and prepositions.
 export const STOP_WORDS = new Set(
-  'a an and are as at be but by can could did do does for from had has have how i if in into is it its me my of on or our so that the their them then there these they this to was we were what when where which who whom why will with would you your about tell please explain describe give show'.split(
-    ' ',
-  ),
+  [
+    'a an and are as at be but by can could did do does for from had has have how i if in into is it its me my of on',
+    'or our so that the their them then there these they this to was we were what when where which who whom why will',
+    'with would you your about tell please explain describe give show am been being any all some such than too very',
+    'not no nor only own same both few more most other under over per each every one ones here just now again once',
+    'upon via yet while whose shall may might must ought us him her his she he itself',
+    // German
+    'der das dem des ein eine einer eines einem einen und ist sind von zu mit im auf für wie wer wo sich es ich du er',
+    'sie wir ihr nicht auch bei aus nach oder wenn dass noch kann welche welcher welches',
+    // French
+    'le la les du un une et est sont en que qui pour dans sur au aux ce cette ces il elle ils elles ne pas par plus',
+    'avec sa ses leur quel quelle quels quelles comment pourquoi où',
+    // Spanish
+    'el los las del y es una por para como se su sus al lo qué cuál cuándo dónde quién cómo hay muy',
+  ]
+    .join(' ')
+    .split(' '),
 );

@@ -13,6 +13,7 @@ import { earlierAnswers, QUOTED_INTRO, type Point } from './earlier-answers.ts';
 import { classify, type Intent } from './intents.ts';
 import { statedName, userTurns } from './memory.ts';
 import { neighbours, selectQuotes, type Quote } from './relevance.ts';
+import { AnswerLimiter } from '../agents/answer-limits.ts';
 import { capabilities, clip, CONFIGURE_MODEL, FOOTER, greeting, needsModel, nothingFound } from './replies.ts';
 import { paced } from './stream.ts';
 import { MAX_SENTENCES, rankSentences, summaryLength, textRank } from './summarize.ts';
@@ -108,14 +109,17 @@ export class OfflineOrchestrator implements Orchestrator {
     if (signal.aborted) return;
     if (input.generation.responseFormat?.type === 'json_object')
       answer.text = JSON.stringify({ answer: answer.text, sources: answer.citations.list() });
-    for await (const piece of paced(answer.text, signal, this.pauseMs))
+    // The client's max_tokens and stop bound this answer as they would a model's.
+    const limiter = new AnswerLimiter({ stop: input.generation.stop, maxTokens: input.generation.maxTokens });
+    const text = limiter.push(answer.text) + limiter.flush();
+    for await (const piece of paced(text, signal, this.pauseMs))
       yield { type: 'text_delta', text: piece, at: Date.now() };
     if (signal.aborted) return;
     const toolsIgnored = input.tools?.length && input.toolChoice !== 'none';
     yield {
       type: 'run_finished',
-      finishReason: 'stop',
-      text: answer.text,
+      finishReason: limiter.reached ?? 'stop',
+      text,
       agentsUsed: team.agentsUsed,
       iterations: 1,
       sources: answer.citations.list(),
@@ -227,7 +231,7 @@ export class OfflineOrchestrator implements Orchestrator {
     const call = by === 'researcher' ? undefined : yield* team.start(by, 'Quote the answer with numbered citations');
     const lines = quotes.map((q) => {
       const { title, url, text } = q.passage;
-      return `- ${q.text} [${citations.cite({ title, url, snippet: text.slice(0, 240) })}]`;
+      return `- ${asQuoted(q.text)} [${citations.cite({ title, url, snippet: text.slice(0, 240) })}]`;
     });
     const text = [intro, '', ...lines, ...citations.block(), '', FOOTER].join('\n');
     if (call) yield team.finish(call, text);
@@ -444,3 +448,9 @@ class Team {
     }
   }
 }
+
+/**
+ * A document's sentence as the answer quotes it: its own bracketed numbers ("as shown in [2]") are
+ * escaped, so that they are neither read as this answer's citations nor made into annotations.
+ */
+const asQuoted = (sentence: string): string => sentence.replace(/\[(\d+)\]/g, '\\[$1\\]');

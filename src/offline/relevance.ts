@@ -8,7 +8,7 @@ import type { KnowledgeResult } from '../tools/knowledge-search.ts';
 import { anyOf } from './pattern.ts';
 import { isCode, paragraphs, stem, stems } from './text.ts';
 
-/** Share of the question's terms (and answer shape) the paragraph with its title must contain. */
+/** Share of the question's terms the paragraph with its title must contain. */
 export const MIN_QUESTION_COVERAGE = 0.6;
 /** A quote must score at least this fraction of the best quote's score. */
 export const MIN_RELATIVE_SCORE = 0.65;
@@ -34,13 +34,15 @@ const FILLER = new Set(
   [
     'know want need find info information anything something thing things kind sort way ways',
     'much many also just really ok okay get got each other after before should must',
+    'question questions document documents doc docs say says said mention mentions talk summarize summarise',
   ]
     .join(' ')
     .split(' ')
     .map(stem),
 );
 
-const NUMBER = anyOf(
+/** A figure, in digits or words. */
+const FIGURE = anyOf(
   String.raw`\d[\d.,]*`,
   ...'one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty fifty sixty'.split(
     ' ',
@@ -48,18 +50,58 @@ const NUMBER = anyOf(
   'hundred',
   'a few',
   'several',
-  'an?',
 );
+/** A count of units: a figure, or one ("an hour"). */
+const NUMBER = anyOf(FIGURE, 'an?');
+
+/** A person's name, as text writes it: "Daniel Stenberg", "Steve J. Klabnik". */
+const PERSON = String.raw`\p{Lu}\p{Ll}+\s+(\p{Lu}\.\s+)?\p{Lu}\p{Ll}+`;
+const MAKER = '([Bb]y|[Aa]uthors?|[Cc]reators?|[Mm]aintainers?|[Ff]ounders?|[Ii]nventors?|[Cc]opyright)';
 
 /** The kind of answer a question asks for, recognised by its shape ("how long" wants a duration). */
 const SHAPES: { asks: RegExp; consumes: string[]; answer: RegExp }[] = [
   {
+    // "How long" asks for a duration or a length ("How long is the bridge?").
     asks: /\b(how long|how many (years|months|weeks|days|hours|minutes))\b/i,
     consumes: ['long', 'last', 'year', 'month', 'week', 'day', 'hour', 'minute', 'take'],
     answer: new RegExp(
-      String.raw`\b${NUMBER}\s*(?:to\s*${NUMBER}\s*)?(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?)\b`,
+      String.raw`\b${NUMBER}\s*(?:to\s*${NUMBER}\s*)?(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?|ms|milliseconds?|` +
+        String.raw`(?:kilo|centi|milli)?(?:metres?|meters?)|km|cm|mm|miles?|feet|foot|ft|inch(?:es)?|characters?|bytes?)\b`,
       'i',
     ),
+  },
+  {
+    // Who made something is answered by a name ("Daniel Stenberg is the main author"), never by a
+    // sentence that only shares the verb's stem ("--create-dirs").
+    asks: /\bwho (created|wrote|writes|invented|made|founded|develops|developed|designed|built|discovered|maintains|authored|started)\b/i,
+    consumes: [
+      'creat',
+      'wrote',
+      'writ',
+      'invent',
+      'made',
+      'found',
+      'develop',
+      'design',
+      'built',
+      'discover',
+      'maintain',
+      'author',
+      'start',
+    ],
+    answer: new RegExp(
+      // "by Daniel Stenberg", or "Daniel Stenberg is the main author" (a few words apart: "Redis
+      // Cluster, one pipeline per node is created" names no maker).
+      `\\b${MAKER}\\b.*${PERSON}|${PERSON},?\\s+(\\S+\\s+){0,3}(${MAKER}|created|wrote|invented|founded|designed)\\b`,
+      'u',
+    ),
+  },
+  {
+    // When something happened is answered by a date.
+    asks: /\bwhen (was|were|did)\b/i,
+    consumes: [],
+    answer:
+      /\b(1[5-9]\d\d|20\d\d)\b|\b(january|february|march|april|may|june|july|august|september|october|november|december)\b/i,
   },
   {
     asks: /\b(what time|at what time|when does .* (open|close|start|end|begin|finish))\b/i,
@@ -79,12 +121,32 @@ const SHAPES: { asks: RegExp; consumes: string[]; answer: RegExp }[] = [
   {
     asks: /\b(how (much|many)|what temperature|how (hot|cold|far|heavy|big))\b/i,
     consumes: ['hot', 'cold', 'far', 'heavy', 'big'],
-    answer: new RegExp(String.raw`\b${NUMBER}\b`, 'i'),
+    // A figure, not "a" or "an" (which would let any sentence through).
+    answer: new RegExp(String.raw`\b${FIGURE}\b`, 'i'),
   },
   { asks: /\bhow (do|does|did)\b.*\bwork\b/i, consumes: ['work'], answer: /./ },
 ];
 
 const HOW_TO = /\bhow (do|can|should|would) (i|we|you|one)\b|\bhow to\b/i;
+
+/**
+ * What a question names exactly: command-line options (`-a`, `--ignore-case`), version numbers
+ * (`1.0`, `3.12.1`) and numbers of two digits or more (`1987`, `6455`). Words that match by stem
+ * cannot stand for them: a passage that does not name them does not answer the question.
+ */
+const EXACT = /(?<![\w-])--?[a-z][\w-]*|\b\d+(?:\.\d+)+\b|\b\d{2,}\b/gi;
+
+export function exactTerms(question: string): string[] {
+  return [...new Set(question.match(EXACT) ?? [])];
+}
+
+/** Whether `text` names `exact` as a whole (`-a` is not `-all`, `1.0` is not `1.05`), in its case. */
+const names = (text: string, exact: string): boolean =>
+  new RegExp(String.raw`(?<![\w.-])${exact.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\w-]|\.\d)`).test(text);
+
+/** The terms of the words a question writes with a capital inside it (not its first word): names. */
+const namedTerms = (question: string): string[] =>
+  [...question.matchAll(/(?<=\S\s+)\p{L}*\p{Lu}[\p{L}\p{N}]*/gu)].flatMap((m) => stems(m[0]));
 
 export function questionTerms(question: string): { terms: string[]; shape?: RegExp } {
   const shape = SHAPES.find((s) => s.asks.test(question));
@@ -95,6 +157,7 @@ export function questionTerms(question: string): { terms: string[]; shape?: RegE
 interface Para {
   passage: KnowledgeResult;
   index: number;
+  heading: string;
   title: Set<string>;
   sentences: { text: string; terms: Set<string> }[];
   all: Set<string>;
@@ -113,27 +176,52 @@ export function selectQuotes(question: string, passages: KnowledgeResult[], opts
     paragraphs(passage.text).map((p, index) => {
       const title = only(`${passage.title} ${p.heading}`);
       const sentences = p.sentences.map((text) => ({ text, terms: only(text) }));
-      return { passage, index, title, sentences, all: new Set([...title, ...sentences.flatMap((s) => [...s.terms])]) };
+      return {
+        passage,
+        index,
+        heading: p.heading,
+        title,
+        sentences,
+        all: new Set([...title, ...sentences.flatMap((s) => [...s.terms])]),
+      };
     }),
   );
   // Terms few paragraphs contain say more about which paragraph the question is about.
   const df = (t: string) => paras.filter((p) => p.all.has(t)).length;
   const idf = new Map(terms.map((t) => [t, Math.log(1 + (paras.length - df(t) + 0.5) / (df(t) + 0.5))]));
   const weight = (ts: Iterable<string>) => [...ts].reduce((n, t) => n + (idf.get(t) ?? 0), 0);
-  const units = terms.length + (shape ? 1 : 0);
 
+  const exact = exactTerms(question);
+  const named = namedTerms(question).filter((t) => wanted.has(t));
   const quotes: Quote[] = [];
   for (const p of paras) {
+    if (exact.length) {
+      const said = `${p.passage.title}\n${p.heading}\n${p.sentences.map((s) => s.text).join('\n')}`;
+      if (!exact.every((e) => names(said, e))) continue;
+    }
     const shaped = (s: { text: string }) => !shape || shape.test(s.text);
-    const coverage = (p.all.size + (shape && p.sentences.some(shaped) ? 1 : 0)) / units;
-    if (coverage < MIN_QUESTION_COVERAGE) continue;
+    // The answer's shape is a condition, not one more word matched: a question about something the
+    // passages never name ("How much memory does a Chromebook have?") is not half answered by a
+    // sentence with a number in it.
+    if (shape && !p.sentences.some(shaped)) continue;
+    // A named option or version the paragraph has (checked above) counts as a word it matched.
+    if ((p.all.size + exact.length) / (terms.length + exact.length) < MIN_QUESTION_COVERAGE) continue;
+    // What the question names with a capital (MySQL, Python, iPhone) is what it is about: a passage
+    // that never names it answers another question ("the default port" of something else).
+    if (named.some((t) => !p.all.has(t))) continue;
     // The paragraph's subject is what its title names; the question's focus is what it asks beyond
     // that ("milk" in "Can I put milk in Velvet Ember?"). The answer is a sentence that carries the
     // focus; a question about the subject alone is answered by sentences that name it.
     const focus = terms.filter((t) => !p.title.has(t));
+    // ...or, for a question about the subject alone, a sentence that names it, or has the shape of
+    // the answer ("Who created curl?" in the section of curl's authors).
+    const carries = (s: { terms: Set<string> }) =>
+      focus.length ? focus.some((t) => s.terms.has(t)) : s.terms.size > 0 || shape !== undefined;
+    // A sentence that names the option or version the question names is about it.
+    const namesExact = (text: string) => exact.length > 0 && exact.every((e) => names(text, e));
     const eligible = p.sentences
       .map((s, i) => ({ ...s, i }))
-      .filter((s) => shaped(s) && (focus.length ? focus.some((t) => s.terms.has(t)) : s.terms.size > 0))
+      .filter((s) => shaped(s) && (namesExact(s.text) || carries(s)))
       .filter((s) => asksHowTo || !isCode(s.text));
     // What the title names the whole paragraph is about: it counts as much as a term the sentence
     // names, and more, as a sentence may name a term in passing. Otherwise a section titled with

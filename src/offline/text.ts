@@ -1,5 +1,6 @@
 // Small, deterministic text tools of the offline engine: word stems, sentences and paragraphs.
 // No model: only counting, so the engine never says what its sources do not.
+import { MARKDOWN_HEADING } from '../kb/chunk.ts';
 import { isFence, joinOpenFences } from '../kb/code-fences.ts';
 import { queryTerms, STOP_WORDS } from '../kb/types.ts';
 
@@ -76,8 +77,9 @@ export interface Paragraph {
 // A short line without closing punctuation standing on its own is a title ("Velvet Ember"), not a
 // statement: it tells what the paragraph is about but answers nothing by itself. A line of
 // hard-wrapped prose is not one: the next line goes on in lower case, or the line ends mid-phrase.
-function isTitleLine(line: string, next: string | undefined): boolean {
-  if (/^#{1,6}\s/.test(line)) return true;
+function isTitleLine(raw: string, next: string | undefined): boolean {
+  if (MARKDOWN_HEADING.test(raw)) return true;
+  const line = raw.trim();
   if (!/^[\p{Lu}\d]/u.test(line) || !/^[^.!?:;]{1,80}$/.test(line)) return false;
   const last = line.split(/\s+/).at(-1)!.toLowerCase();
   if (STOP_WORDS.has(last) || ['the', 'a', 'an', 'of', 'to', 'and'].includes(last)) return false;
@@ -98,10 +100,16 @@ export function paragraphs(text: string, heading = ''): Paragraph[] {
     (a, b) => `${a}\n\n${b}`,
   );
   for (const block of blocks) {
-    const lines = block.split('\n').map((l) => l.trim());
+    const raw = block.split('\n');
     const titles: string[] = [];
-    while (lines.length && (lines[0] === '' || isTitleLine(lines[0], lines[1])))
-      titles.push(lines.shift()!.replace(/^#{1,6}\s+/, ''));
+    while (raw.length && (raw[0].trim() === '' || isTitleLine(raw[0], raw[1]?.trim())))
+      titles.push(
+        raw
+          .shift()!
+          .trim()
+          .replace(/^#{1,6}\s+/, ''),
+      );
+    const lines = raw.map((l) => l.trim());
     if (titles.length) current = `${heading} ${titles.join(' ')}`.trim();
     // Each item of a list is a statement of its own, even without a full stop; so is a code block.
     const units: string[] = [];

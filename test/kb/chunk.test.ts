@@ -53,4 +53,13 @@ describe('chunking', () => {
     expect(chunks.length).toBeGreaterThan(4);
     for (const c of chunks) expect(c.text.endsWith('.')).toBe(true);
   });
+
+  it('reads an indented `#` line as code (a comment in an example), not as a heading', () => {
+    const manual =
+      'EXAMPLES\n\n    # The following header is folded.\n    curl -H "X: 1" https://example.com\n\n' +
+      'Follow redirects with -L, --location: curl follows the Location header.';
+    const chunks = chunkText(manual);
+    expect(chunks.map((c) => c.heading)).toEqual(chunks.map(() => null));
+    expect(chunkText('# Install\n\nRun the installer.')[0].heading).toBe('Install');
+  });
 });

@@ -1,6 +1,6 @@
 // The offline extractive engine over the sample corpus: each intent, relevance-gated quotes with
 // gap-free citations, agents as models working alone, and a stream paced like a model's.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +8,8 @@ import { z } from 'zod';
 import { loadConfig } from '../../src/config.ts';
 import { openKnowledgeBase, seedSampleCorpus } from '../../src/kb/create-kb.ts';
 import type { KnowledgeBase } from '../../src/kb/types.ts';
+import { ingestPath } from '../../src/kb/ingest.ts';
+import { encode } from 'gpt-tokenizer/encoding/o200k_base';
 import { OfflineOrchestrator } from '../../src/offline/offline-orchestrator.ts';
 import type { RunEvent, RunEventOf } from '../../src/orchestrator/events.ts';
 import type { ChatMessage, RunInput } from '../../src/orchestrator/types.ts';
@@ -101,6 +103,37 @@ describe('research over the knowledge base', () => {
   it('drops the noisy "Key terms" and "Figures" lines', async () => {
     const { done } = await ask('How efficient are solar panels?');
     expect(done.text).not.toMatch(/Key terms|Figures/);
+  });
+
+  it("keeps to the client's max_tokens and stop, as a model would", async () => {
+    const question = 'How long do solar panels last?';
+    const whole = (await ask(question)).done;
+    const cut = (await ask(question, { generation: { maxTokens: 8 } })).done;
+    expect(cut.finishReason).toBe('length');
+    expect(whole.text.startsWith(cut.text)).toBe(true);
+    expect(encode(cut.text).length).toBe(8);
+    const stopped = (await ask(question, { generation: { stop: ['25 years'] } })).done;
+    expect(stopped.finishReason).toBe('stop');
+    expect(stopped.text).toBe(whole.text.slice(0, whole.text.indexOf('25 years')));
+  });
+
+  it("escapes a document's own bracketed numbers, so that they are not read as its citations", async () => {
+    const own = mkdtempSync(join(tmpdir(), 'offline-brackets-'));
+    const config = loadConfig({ CORTEX_DATA_DIR: own });
+    const base = await openKnowledgeBase(config);
+    try {
+      const file = join(own, 'zorblat.md');
+      writeFileSync(file, '# Zorblat warranty\n\nThe zorblat warranty lasts 7 years from purchase [2].\n');
+      expect((await ingestPath(base, file)).failed).toEqual([]);
+      const other = new OfflineOrchestrator('cortex-flow', createToolRegistry(config, base), { pauseMs: 0 });
+      const { done } = await ask('How long does the zorblat warranty last?', {}, other);
+      expect(done.text).toContain('The zorblat warranty lasts 7 years from purchase \\[2\\]. [1]');
+      expect(done.sources).toHaveLength(1);
+      expect([...done.text.matchAll(/(?<!\\)\[(\d+)\]/g)].map((m) => m[1])).toEqual(['1', '1']);
+    } finally {
+      await base.close();
+      rmSync(own, { recursive: true, force: true });
+    }
   });
 
   it('says plainly when nothing answers, names what it searched, and cites nothing', async () => {

@@ -108,6 +108,65 @@ describe('selectQuotes', () => {
     expect(selectQuotes('Who sells coffee beans?', [coffee, teaGuide]).quotes).toEqual([]);
   });
 
+  it('quotes nothing for a question about something the passages never name', () => {
+    // Material we did not write: the READMEs of npm packages, with their own "default port".
+    const redis = passage(
+      11,
+      'ioredis',
+      'Sentinels have a default port of 26379. Released under the MIT License. ' +
+        'Use the `enableOfflineQueue` option to stop queueing commands while the connection is down.',
+    );
+    // The capitalised name is what the question is about; the shared words are not enough.
+    expect(selectQuotes('What is the default port of MySQL?', [redis]).quotes).toEqual([]);
+    expect(selectQuotes('What is the default port of Sentinels?', [redis]).quotes.map((q) => q.text)).toEqual([
+      'Sentinels have a default port of 26379.',
+    ]);
+    // A figure is a condition of "how many", not one more word matched: "a" is not a figure.
+    const shop = passage(12, 'Alibaba', "The library is used in the world's biggest online commerce company Alibaba.");
+    expect(selectQuotes('How many employees does Alibaba have?', [shop]).quotes).toEqual([]);
+  });
+
+  it('answers "who made it" with a name, not with a sentence that shares the verb', () => {
+    const curl = passage(
+      13,
+      'curl',
+      'Example: curl --create-dirs --output local/dir/file https://example.com\n\n' +
+        'When using Redis Cluster, one pipeline per node is created.\n\n' +
+        'AUTHORS\n\nDaniel Stenberg is the main author, but the whole list of contributors is long.',
+    );
+    expect(selectQuotes('Who created curl?', [curl]).quotes.map((q) => q.text)).toEqual([
+      'Daniel Stenberg is the main author, but the whole list of contributors is long.',
+    ]);
+    expect(selectQuotes('Who created Redis Cluster?', [curl]).quotes).toEqual([]);
+  });
+
+  it('wants the very option or version a question names', () => {
+    const ls = passage(
+      14,
+      'ls',
+      '-A, --almost-all do not list implied . and ..\n\n' +
+        '-a, --all do not ignore entries starting with .\n\n' +
+        'Mandatory arguments to long options are mandatory for short options too.',
+    );
+    expect(selectQuotes('What does the -a option of ls do?', [ls]).quotes.map((q) => q.text)).toEqual([
+      '-a, --all do not ignore entries starting with .',
+    ]);
+    const book = passage(15, 'The Rust book', 'Rust 1.5 is done! That release happened in December of 2015.');
+    expect(selectQuotes('When was Rust 1.0 released?', [book]).quotes).toEqual([]);
+    expect(selectQuotes('When was Rust 1.5 released?', [book]).quotes.map((q) => q.text)).toEqual([
+      'That release happened in December of 2015.',
+    ]);
+  });
+
+  it('does not match a question in another language on its articles and prepositions', () => {
+    const gnupg = passage(
+      16,
+      'gnupg help',
+      'Bitte lassen Sie sich zuerst von einem Sicherheitsexperten beraten. Es ist zwar möglich, ein Datum einzugeben.',
+    );
+    expect(selectQuotes('Was ist die Hauptstadt von Deutschland?', [gnupg]).quotes).toEqual([]);
+  });
+
   it('wants the kind of answer the question asks for', () => {
     const { quotes } = selectQuotes('How long should Velvet Ember brew?', [teaGuide]);
     expect(quotes.map((q) => q.text)).toEqual(['Brew it at 95 °C for four minutes.']);
