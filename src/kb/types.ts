@@ -65,7 +65,7 @@ export const STOP_WORDS = new Set(
     'der das dem des ein eine einer eines einem einen und ist sind von zu mit im auf für wie wer wo sich es ich du er',
     'sie wir ihr nicht auch bei aus nach oder wenn dass noch kann welche welcher welches',
     // French
-    'le la les du un une et est sont en que qui pour dans sur au aux ce cette ces il elle ils elles ne pas par plus',
+    'le la les de du un une et est sont en que qui pour dans sur au aux ce cette ces il elle ils elles ne pas par plus',
     'avec sa ses leur quel quelle quels quelles comment pourquoi où',
     // Spanish
     'el los las del y es una por para como se su sus al lo qué cuál cuándo dónde quién cómo hay muy',

@@ -159,12 +159,13 @@ describe('selectQuotes', () => {
   });
 
   it('does not match a question in another language on its articles and prepositions', () => {
-    const gnupg = passage(
+    const faq = passage(
       16,
-      'gnupg help',
-      'Bitte lassen Sie sich zuerst von einem Sicherheitsexperten beraten. Es ist zwar möglich, ein Datum einzugeben.',
+      'FAQ',
+      'Quelle est la clé de la personne ? La clé est utilisée pour signer et chiffrer les messages.',
     );
-    expect(selectQuotes('Was ist die Hauptstadt von Deutschland?', [gnupg]).quotes).toEqual([]);
+    expect(selectQuotes('Quelle est la durée de la garantie ?', [faq]).quotes).toEqual([]);
+    expect(selectQuotes('Quelle est la clé de la personne ?', [faq]).quotes).not.toEqual([]);
   });
 
   it('wants the kind of answer the question asks for', () => {
