@@ -13,7 +13,6 @@ import { holderIsDead } from './lease-holder.ts';
 import { fitToBudget } from './merge.ts';
 import { planFromHistory, planNamed, type TurnPlan } from './turn-plan.ts';
 import {
-  ConversationBusyError,
   ConversationNotFoundError,
   type BeginTurnInput,
   type ConversationLock,
@@ -110,22 +109,26 @@ export class StoredMemory implements ConversationMemory {
     if (input.conversationId) {
       const id = input.conversationId;
       const lock = await acquire(id);
+      let plan: TurnPlan | undefined;
       try {
         const conversation = await this.store.getConversation(id, owner);
         if (!conversation && (await this.store.getConversationOwner(id)) !== undefined)
           throw new ConversationNotFoundError(id); // another key's conversation
-        const plan = await planNamed(this.store, owner, id, !!conversation, rest);
-        return this.hold(lock, {
-          owner,
-          plan,
-          title,
-          answersToolCalls: rest.at(-1)?.role === 'tool',
-          ...systemOf(input.messages, conversation?.systemPrompt),
-        });
+        plan = await planNamed(this.store, owner, id, conversation?.messageCount, rest);
+        if (plan)
+          return this.hold(lock, {
+            owner,
+            plan,
+            title,
+            answersToolCalls: rest.at(-1)?.role === 'tool',
+            ...systemOf(input.messages, conversation?.systemPrompt),
+          });
       } catch (err) {
         await lock.release();
         throw err;
       }
+      // A whole history that leaves the named transcript: placed by that history, below.
+      await lock.release();
     }
 
     // No id: the history decides. A plan that continues a stored conversation is made again under
@@ -138,6 +141,7 @@ export class StoredMemory implements ConversationMemory {
       const stored = source ? (await this.store.getConversation(source, owner))?.systemPrompt : undefined;
       return this.hold(lock, { owner, plan, title, answersToolCalls, ...systemOf(input.messages, stored) });
     };
+    const ownConversation = (): TurnPlan => ({ conversationId: minted, exists: false, newMessages: rest });
     let plan = await planFromHistory(this.store, owner, rest, minted);
     for (let attempt = 1; ; attempt++) {
       const lock = plan.conversationId === minted ? this.locks.mint(minted) : await acquire(plan.conversationId);
@@ -145,10 +149,10 @@ export class StoredMemory implements ConversationMemory {
         if (lock.lease.state === 'pending') return await holdPlan(lock, plan);
         const again = await planFromHistory(this.store, owner, rest, minted);
         if (again.conversationId === plan.conversationId) return await holdPlan(lock, again);
-        // A new conversation (or branch) is never busy: only a moving target uses up attempts.
-        if (again.conversationId !== minted && attempt >= MAX_PLAN_ATTEMPTS)
-          throw new ConversationBusyError(plan.conversationId, 0);
-        plan = again;
+        // A new conversation (or branch) is never busy: only a moving target uses up attempts. When
+        // it keeps moving (clients sending the same history at once), the turn starts a conversation
+        // of its own from the request's history rather than wait for a place that keeps changing.
+        plan = again.conversationId !== minted && attempt >= MAX_PLAN_ATTEMPTS ? ownConversation() : again;
       } catch (err) {
         await lock.release();
         throw err;

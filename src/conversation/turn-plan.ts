@@ -50,14 +50,20 @@ async function retriedRun(
   return run && RETRYABLE.has(run.status) ? turn.runId : undefined;
 }
 
-/** A request naming its conversation: today's merge rule, plus retries of a failed last turn. */
+/**
+ * A request naming its conversation: today's merge rule, plus retries of a failed last turn. Or
+ * undefined: the request resends a whole history that leaves the stored one (an earlier turn edited
+ * or regenerated, a failed question replaced), which is placed by that history as a request
+ * without an id is (src/conversation/stored.ts), rather than appended after it a second time.
+ */
 export async function planNamed(
   store: Store,
   owner: string,
   conversationId: string,
-  exists: boolean,
+  messageCount: number | undefined,
   rest: ChatMessage[],
-): Promise<TurnPlan> {
+): Promise<TurnPlan | undefined> {
+  const exists = messageCount !== undefined;
   if (!exists) return { conversationId, exists, newMessages: rest };
   const tail = await store.tailMessages(conversationId, rest.length + LAST_TURN_SLACK);
   const last = lastTurnOf(tail);
@@ -68,7 +74,26 @@ export async function planNamed(
     const supersedes = await retriedRun(store, owner, last, again);
     if (supersedes) return { conversationId, exists, supersedes, newMessages: [], history: { conversationId } };
   }
-  return { conversationId, exists, newMessages: rest.slice(overlapLength(tail, rest)), history: { conversationId } };
+  const overlap = overlapLength(tail, rest);
+  if (overlap === 0 && (await leavesTranscript(store, conversationId, messageCount, tail, rest))) return undefined;
+  return { conversationId, exists, newMessages: rest.slice(overlap), history: { conversationId } };
+}
+
+/**
+ * Whether `rest`, which does not go on from the transcript's end, is a whole history of its own:
+ * it starts where the transcript starts and has an answer in it. (A client sending only its new
+ * messages starts with neither.)
+ */
+async function leavesTranscript(
+  store: Store,
+  conversationId: string,
+  messageCount: number,
+  tail: StoredMessage[],
+  rest: ChatMessage[],
+): Promise<boolean> {
+  if (!rest.some((m) => m.role === 'assistant')) return false;
+  const first = messageCount <= tail.length ? tail[0] : (await store.recentMessages(conversationId, 1, 1))[0];
+  return first !== undefined && sameMessage(first, rest[0]);
 }
 
 /**
@@ -114,6 +139,13 @@ export async function planFromHistory(
   if (retried && !(heads[0] && heads[0].updatedAt > retried.updatedAt))
     return { ...continueIn(retried.conversationId, retried.messageCount), supersedes: retried.runId, newMessages: [] };
   if (heads[0]) return continueIn(heads[0].id, t);
+  // The turn's first messages may be stored already, at the end of a conversation whose answer to
+  // them failed ([q0, a0, q1] stored, [q0, a0, q1, q2] asked): it goes on there. Only a turn of
+  // several messages asks, one look-up per message, at most a few.
+  for (let k = rest.length - 1; k > t && k >= rest.length - LAST_TURN_SLACK; k--) {
+    const [unanswered] = await store.conversationsEndingWith(owner, rest.slice(0, k));
+    if (unanswered) return continueIn(unanswered.id, k);
+  }
   // Nothing stored before the turn: a new conversation.
   if (t === 0) return fresh;
 

@@ -193,6 +193,88 @@ describe.each(backends)('conversation memory on $name', (backend) => {
     expect(await contents(store, ids[0])).toEqual(history.map((m) => m.content));
   });
 
+  it('goes on in an id-less conversation whose last question got no answer', async () => {
+    const store = await open();
+    const memory = new StoredMemory(store, tokens, 10_000);
+    const first = await say(memory, { messages: [user('unanswered q0')], answer: 'a0' });
+    const before = (await store.listConversations('', { limit: 100, order: 'asc' })).data.length;
+    // The answer to q1 failed before any text; the user goes on with q2, q1 still in the history.
+    const q1 = [user('unanswered q0'), assistant('a0'), user('unanswered q1')];
+    await say(memory, { messages: q1, answer: '', status: 'failed' });
+    const next = await say(memory, { messages: [...q1, user('unanswered q2')], answer: 'a2' });
+    expect(next.conversationId).toBe(first.conversationId);
+    expect(await contents(store, first.conversationId)).toEqual([
+      'unanswered q0',
+      'a0',
+      'unanswered q1',
+      'unanswered q2',
+      'a2',
+    ]);
+    expect((await store.listConversations('', { limit: 100, order: 'asc' })).data.length).toBe(before);
+  });
+
+  it('branches a named conversation resent with a history that leaves it, instead of storing that history twice', async () => {
+    const store = await open();
+    const memory = new StoredMemory(store, tokens, 10_000);
+    const id = 'conv_named_regenerate';
+    await say(memory, { conversationId: id, messages: [user('n1')], answer: 'na1' });
+    const upToQ2 = [user('n1'), assistant('na1'), user('n2')];
+    await say(memory, { conversationId: id, messages: upToQ2, answer: 'na2' });
+    // Regenerate the last answer, the whole history resent with the id.
+    const again = await say(memory, { conversationId: id, messages: upToQ2, answer: 'na2, take two' });
+    expect(again.conversationId).not.toBe(id);
+    expect(again.context.map((m) => m.content)).toEqual(['n1', 'na1', 'n2']);
+    expect(await contents(store, again.conversationId)).toEqual(['n1', 'na1', 'n2', 'na2, take two']);
+    expect(await contents(store, id)).toEqual(['n1', 'na1', 'n2', 'na2']);
+    // The client goes on from the new answer, still naming its id: the branch grows, once.
+    const on = await say(memory, {
+      conversationId: id,
+      messages: [...upToQ2, assistant('na2, take two'), user('n3')],
+      answer: 'na3',
+    });
+    expect(on.conversationId).toBe(again.conversationId);
+    expect(await contents(store, on.conversationId)).toEqual(['n1', 'na1', 'n2', 'na2, take two', 'n3', 'na3']);
+    // A failed question replaced by another, the history resent: not appended after the first.
+    const other = 'conv_named_replaced';
+    await say(memory, { conversationId: other, messages: [user('m1')], answer: 'ma1' });
+    await say(memory, {
+      conversationId: other,
+      messages: [user('m1'), assistant('ma1'), user('m2')],
+      answer: '',
+      status: 'failed',
+    });
+    const replaced = await say(memory, {
+      conversationId: other,
+      messages: [user('m1'), assistant('ma1'), user('m2 instead')],
+      answer: 'ma2',
+    });
+    expect(await contents(store, replaced.conversationId)).toEqual(['m1', 'ma1', 'm2 instead', 'ma2']);
+    expect(await contents(store, other)).toEqual(['m1', 'ma1', 'm2']);
+    // Sending only the new message still goes on in the named conversation.
+    const plain = await say(memory, { conversationId: other, messages: [user('m1')], answer: 'again' });
+    expect(plain.conversationId).toBe(other);
+  });
+
+  it('places clients sending the same id-less history at once, refusing none and storing no message twice', async () => {
+    const store = await open();
+    const memory = new StoredMemory(store, tokens, 10_000);
+    const clients = Array.from({ length: 5 }, () => ({ history: [] as ChatMessage[], ids: [] as string[] }));
+    for (let turn = 1; turn <= 5; turn++)
+      await Promise.all(
+        clients.map(async (c) => {
+          c.history.push(user(`same question ${turn}`));
+          const t = await say(memory, { messages: [...c.history], answer: `same answer ${turn}` });
+          c.history.push(assistant(`same answer ${turn}`));
+          c.ids.push(t.conversationId);
+        }),
+      );
+    const expected = clients[0].history.map((m) => m.content);
+    for (const c of clients) {
+      const transcript = await contents(store, c.ids.at(-1)!);
+      expect(transcript).toEqual(expected);
+    }
+  });
+
   it('continues an id-less conversation paused for client tools with the tool results', async () => {
     const store = await open();
     const memory = new StoredMemory(store, tokens, 10_000);
