@@ -85,11 +85,12 @@ function toolResult(toolCallId: string, toolName: string, text: string): ModelMe
  * image stays a URL: the provider passes it on, the server never fetches it.
  */
 export function userMessage(m: ChatMessage): ModelMessage {
-  if (!m.images?.length) return { role: 'user', content: m.content };
+  const text = spokenBy(m);
+  if (!m.images?.length) return { role: 'user', content: text };
   return {
     role: 'user',
     content: [
-      ...(m.content ? [{ type: 'text' as const, text: m.content }] : []),
+      ...(text ? [{ type: 'text' as const, text }] : []),
       ...m.images.map((i) =>
         i.mediaType
           ? { type: 'file' as const, data: new URL(i.url), mediaType: i.mediaType, filename: i.filename }
@@ -102,6 +103,12 @@ export function userMessage(m: ChatMessage): ModelMessage {
     ],
   };
 }
+
+/**
+ * A user message's text with its participant's `name` in front ("alice: ..."): the AI SDK's message
+ * format has no name, and without it a conversation of several people reads as one person's.
+ */
+const spokenBy = (m: ChatMessage): string => (m.name && m.content ? `${m.name}: ${m.content}` : m.content);
 
 /** The last user message itself (with its images and files), for an agent that answers it. */
 export function lastUserChatMessage(conversation: ChatMessage[]): ChatMessage | undefined {

@@ -202,7 +202,12 @@ function normalizeMessage(m: RawChatRequest['messages'][number]): ChatMessage {
       // A legacy function call is answered by a `function` message naming it: the name is its id.
       if (m.function_call && !toolCalls.length)
         toolCalls.push({ id: m.function_call.name, name: m.function_call.name, arguments: m.function_call.arguments });
-      return { role: 'assistant', content: textOf(m.content), ...(toolCalls.length ? { toolCalls } : {}) };
+      return {
+        role: 'assistant',
+        content: textOf(m.content),
+        ...(m.name ? { name: m.name } : {}),
+        ...(toolCalls.length ? { toolCalls } : {}),
+      };
     }
     case 'tool':
       return { role: 'tool', content: textOf(m.content), toolCallId: m.tool_call_id };

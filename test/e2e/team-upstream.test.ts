@@ -154,6 +154,27 @@ describe('the team against an OpenAI-compatible upstream', () => {
     ).toBe(42);
   });
 
+  it("tells the model who said what in a chat of several people, and keeps the assistant's name", async () => {
+    upstream.setResponder(() => ({ text: 'Carol, Alice asked first.' }));
+    const r = await client.chat.completions.create({
+      model: 'cortex-flow',
+      messages: [
+        { role: 'user', name: 'alice', content: 'Is the meeting at 10?' },
+        { role: 'assistant', name: 'scheduler', content: 'Yes, at 10.' },
+        { role: 'user', name: 'carol', content: 'Who asked about the meeting?' },
+      ],
+    });
+    expect(r.choices[0].message.content).toBe('Carol, Alice asked first.');
+    const sent = upstream.requests[0].body.messages.filter((m: any) => m.role !== 'system');
+    expect(sent.map((m: any) => [m.role, m.content])).toEqual([
+      ['user', 'alice: Is the meeting at 10?'],
+      ['assistant', 'Yes, at 10.'],
+      ['user', 'carol: Who asked about the meeting?'],
+    ]);
+    const stored = await fetch(`${client.baseURL}/conversations/${(r as any).conversation_id}`).then((x) => x.json());
+    expect(stored.messages.map((m: any) => m.name ?? null)).toEqual(['alice', 'scheduler', 'carol', null]);
+  });
+
   it('retries after a 503 and answers', async () => {
     let calls = 0;
     upstream.setResponder(() =>
