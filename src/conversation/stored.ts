@@ -13,6 +13,7 @@ import { holderIsDead } from './lease-holder.ts';
 import { fitToBudget } from './merge.ts';
 import { planFromHistory, planNamed, type TurnPlan } from './turn-plan.ts';
 import {
+  ConversationBusyError,
   ConversationNotFoundError,
   type BeginTurnInput,
   type ConversationLock,
@@ -142,7 +143,9 @@ export class StoredMemory implements ConversationMemory {
       return this.hold(lock, { owner, plan, title, answersToolCalls, ...systemOf(input.messages, stored) });
     };
     const ownConversation = (): TurnPlan => ({ conversationId: minted, exists: false, newMessages: rest });
-    let plan = await planFromHistory(this.store, owner, rest, minted);
+    let plan = await this.settled(await planFromHistory(this.store, owner, rest, minted), acquire, () =>
+      planFromHistory(this.store, owner, rest, minted),
+    );
     for (let attempt = 1; ; attempt++) {
       const lock = plan.conversationId === minted ? this.locks.mint(minted) : await acquire(plan.conversationId);
       try {
@@ -158,6 +161,33 @@ export class StoredMemory implements ConversationMemory {
         throw err;
       }
       await lock.release();
+    }
+  }
+
+  /**
+   * A branch is planned while its source may have a turn in flight: a client that hung up and sends
+   * the same turn again at once finds its question stored but its cancelled run not recorded yet,
+   * so the retry looks like an edit. The plan is made again once that turn is over (a branch is
+   * rare: the wait costs an ordinary turn nothing); a source still busy after the wait is branched
+   * from as planned.
+   */
+  private async settled(
+    plan: TurnPlan,
+    acquire: (id: string) => Promise<LeasedLock>,
+    replan: () => Promise<TurnPlan>,
+  ): Promise<TurnPlan> {
+    if (!plan.branchFrom) return plan;
+    let source: LeasedLock;
+    try {
+      source = await acquire(plan.branchFrom.conversationId);
+    } catch (err) {
+      if (err instanceof ConversationBusyError) return plan;
+      throw err;
+    }
+    try {
+      return await replan();
+    } finally {
+      await source.release();
     }
   }
 

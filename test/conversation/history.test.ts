@@ -275,6 +275,34 @@ describe.each(backends)('conversation memory on $name', (backend) => {
     }
   });
 
+  it('takes a turn resent at once after its client hung up as the retry it is, not as an edit', async () => {
+    const store = await open();
+    const memory = new StoredMemory(store, tokens, 10_000);
+    const first = await say(memory, { messages: [user('hung q0')], answer: 'a0' });
+    const again = [user('hung q0'), assistant('a0'), user('hung q1, slow')];
+    // The first attempt's run is still winding down (its client hung up): its question is stored,
+    // its cancellation not yet.
+    const lock = await memory.lock({ messages: again });
+    const turn = await memory.prepare({ lock, messages: again });
+    const startedAt = new Date();
+    await memory.begin({ turn, model: 'cortex-flow', runs: [{ runId: 'run_hung_1', choiceIndex: 0 }], startedAt });
+    const retry = say(memory, { messages: again, answer: 'a1' });
+    await new Promise((r) => setTimeout(r, 50));
+    await memory.record(
+      recordOf({
+        conversationId: turn.conversationId,
+        runId: 'run_hung_1',
+        newMessages: turn.newMessages,
+        answer: { role: 'assistant', content: 'a1 cut sh' },
+        status: 'cancelled',
+      }),
+    );
+    await lock.release();
+    const retried = await retry;
+    expect(retried.conversationId).toBe(first.conversationId);
+    expect(await contents(store, first.conversationId)).toEqual(['hung q0', 'a0', 'hung q1, slow', 'a1']);
+  });
+
   it('continues an id-less conversation paused for client tools with the tool results', async () => {
     const store = await open();
     const memory = new StoredMemory(store, tokens, 10_000);
