@@ -376,7 +376,7 @@ export class ChatRun implements AsyncDisposable {
 
   /** An error of this request, naming its runs (header) and the run at fault (body). */
   error(error: ApiError, runId?: string): RunApiError {
-    return error instanceof RunApiError ? error : new RunApiError(error, this.runIds, runId);
+    return error instanceof RunApiError ? error : new RunApiError(error, this.runIds, runId, this.conversationId);
   }
 
   /** Completion tokens of one choice, or of all: counted once per answer (recording, billing and usage ask). */

@@ -1,19 +1,26 @@
 // The errors of a run's lifecycle, in OpenAI's envelope. Once a run exists, its error names it:
 // `x-cortex-run-id` on the response and `run_id` in the `error` object, so that a client can look
-// the failed run up (GET /v1/runs/{id}) and quote it in a bug report.
+// the failed run up (GET /v1/runs/{id}) and quote it in a bug report, and `x-conversation-id`, the
+// conversation that holds the turn.
 import { ApiError, invalidRequest } from '../http/errors.ts';
 
 export const RUN_ID_HEADER = 'x-cortex-run-id';
+export const CONVERSATION_HEADER = 'x-conversation-id';
 
 /** An ApiError that names the run(s) it ended. */
 export class RunApiError extends ApiError {
   readonly runId: string;
 
-  constructor(error: ApiError, runIds: string[], failedRunId = runIds[0]) {
+  constructor(error: ApiError, runIds: string[], failedRunId = runIds[0], conversationId?: string) {
     super(error.status, error.type, error.message, {
       param: error.param,
       code: error.code,
-      headers: { ...error.headers, [RUN_ID_HEADER]: runIds.join(',') },
+      // The conversation holds the turn (its question, the failed run): a retry can name it.
+      headers: {
+        ...error.headers,
+        [RUN_ID_HEADER]: runIds.join(','),
+        ...(conversationId ? { [CONVERSATION_HEADER]: conversationId } : {}),
+      },
     });
     this.runId = failedRunId;
   }

@@ -94,6 +94,9 @@ describe('a run releases its slot, lock and shutdown entry whatever fails', () =
         expect(plain.status).toBe(500);
         expect(plain.body.error.run_id).toMatch(/^run_/);
         expect(plain.headers.get('x-cortex-run-id')).toBe(plain.body.error.run_id);
+        // ...and the conversation that holds the failed turn, which a retry can name.
+        const held = await fetch(`${srv.baseUrl}/v1/runs?conversation_id=${plain.headers.get('x-conversation-id')}`);
+        expect(((await held.json()) as any).data.map((r: any) => r.id)).toContain(plain.body.error.run_id);
         const streamed = await streamChat(srv.baseUrl, hi(true));
         expect(streamed.frames.at(-1).error).toMatchObject({ type: 'server_error', run_id: expect.any(String) });
         expect(streamed.done).toBe(false);

@@ -1,9 +1,9 @@
 // The headers that tie a chat completion response to what the server keeps: the conversation it
 // continued and the run of each choice (comma-separated, in choice order).
 import type { ChatRun } from '../../run/chat-run.ts';
-import { RUN_ID_HEADER } from '../../run/run-errors.ts';
+import { CONVERSATION_HEADER, RUN_ID_HEADER } from '../../run/run-errors.ts';
 
-export const CONVERSATION_HEADER = 'x-conversation-id';
+export { CONVERSATION_HEADER };
 
 /**
  * A value Node accepts in a header and a client can read back: printable ASCII as is, anything
