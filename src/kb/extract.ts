@@ -2,7 +2,7 @@
 // (unless their bytes are binary) but for underlined headings, made `#` headings
 // (underlined-headings.ts), HTML through a streaming tokenizer (scripts, styles and
 // navigation dropped), PDF through unpdf in a worker thread with a time limit.
-import { basename, extname } from 'node:path';
+import { basename, dirname, extname } from 'node:path';
 import { looksBinary } from './binary-content.ts';
 import { htmlToText, type HtmlTextOptions } from './html-text.ts';
 import { normaliseHeadings } from './underlined-headings.ts';
@@ -20,16 +20,15 @@ export interface ExtractedDocument {
 
 export async function extractDocument(path: string, bytes: Uint8Array): Promise<ExtractedDocument> {
   const ext = extname(path).toLowerCase();
-  const fallbackTitle = basename(path, ext);
+  // A README or an index page is named by its folder (node_modules/fastify/README.md: "fastify").
+  const stem = basename(path, ext);
+  const fallbackTitle = /^(readme|index)$/i.test(stem) && basename(dirname(path)) ? basename(dirname(path)) : stem;
   if (ext === '.pdf') return extractPdf(bytes, fallbackTitle);
   if (looksBinary(bytes)) throw new NotADocumentError(`binary content, not ${ext.slice(1)} text`);
   const decoded = new TextDecoder('utf-8').decode(bytes);
   if (ext === '.html' || ext === '.htm') return extractHtml(decoded, fallbackTitle);
   const text = normaliseHeadings(decoded);
-  if (ext === '.md' || ext === '.markdown') {
-    const heading = /^#\s+(.+)$/m.exec(text)?.[1]?.trim();
-    return { title: heading || fallbackTitle, text };
-  }
+  if (ext === '.md' || ext === '.markdown') return { title: markdownTitle(text) || fallbackTitle, text };
   return { title: fallbackTitle, text };
 }
 
@@ -46,4 +45,38 @@ export async function extractHtml(
 async function extractPdf(bytes: Uint8Array, fallbackTitle: string): Promise<ExtractedDocument> {
   const { title, text } = await readPdf(bytes);
   return { title: title || fallbackTitle, text };
+}
+
+/** Markdown images and links as their words: a badge ([![npm](...)](...)) as nothing at all. */
+const withoutMarkup = (line: string): string =>
+  line
+    .replace(/\[!\[[^\]]*\]\([^)]*\)\]\([^)]*\)/g, ' ')
+    .replace(/!\[[^\]]*\]\([^)]*\)/g, ' ')
+    .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+
+/**
+ * A Markdown document's title: its first level-1 heading (`#` or HTML) when nothing but images,
+ * badges and blank lines come before it, without its badges ("# micromatch [![NPM version](...)](...)"). A
+ * README whose title is a logo ("[![ioredis](logo.svg)](...)", then prose, then "# Features")
+ * is titled by the logo's alternative text; otherwise the caller falls back to the file's name.
+ */
+function markdownTitle(text: string): string | undefined {
+  let logo: string | undefined;
+  for (const line of text.split('\n', 200)) {
+    const heading = /^#\s+(.+)$/.exec(line);
+    if (heading) return withoutMarkup(heading[1]) || logo;
+    // A README's HTML title (<h1 align="center">Zod</h1>, or a logo inside one).
+    if (/<h1\b/i.test(line)) {
+      const inner = /<h1\b[^>]*>([\s\S]*?)<\/h1>/i.exec(text.slice(text.indexOf(line), 8000))?.[1] ?? '';
+      return withoutMarkup(inner) || /\balt="([^"]+)"/.exec(inner)?.[1] || logo;
+    }
+    if (!line.trim() || /^#{2,6}\s/.test(line)) continue;
+    if (withoutMarkup(line)) return logo; // prose before any title
+    const alt = /^\[?!\[([^\]]+)\]/.exec(line.trim())?.[1];
+    if (!logo && alt && /^[\w@./-]+$/.test(alt)) logo = alt;
+  }
+  return logo;
 }

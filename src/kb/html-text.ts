@@ -201,7 +201,8 @@ class TextCollector {
     if (!this.heading) return;
     const { level, text } = this.heading;
     this.heading = undefined;
-    const title = text.trim();
+    // Without the permalink sign a documentation generator puts after a heading ("Usage¶").
+    const title = text.trim().replace(/\s*[¶§🔗]$/u, '');
     this.endBlock();
     if (!title) return; // an empty heading still ends the paragraph before it
     if (level === 1 && !this.firstH1) this.firstH1 = title;
