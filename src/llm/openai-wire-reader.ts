@@ -6,6 +6,7 @@ import { ChatChunkReader, type WireFlavor } from './openai-wire-chunks.ts';
 import { bodyError, streamError, type CallInfo } from './openai-wire-errors.ts';
 import type { PartReader, StreamPart } from './part-reader.ts';
 import { SseDataReader } from './sse-data.ts';
+import { NotAWireAnswerError } from './upstream-error.ts';
 import type { AnswerListener, UpstreamAnswer } from './upstream-answer.ts';
 
 const HIGH_WATER = 64;
@@ -41,6 +42,15 @@ export class ChatPartsReader implements PartReader, AnswerListener {
     this.chunks = new ChatChunkReader(flavor, this.push);
     this.firstOutput = new Promise((resolve, reject) => (this.opening = { resolve, reject }));
     if (flavor !== 'openai') this.opened();
+    // A 200 that is no stream of chunks (a proxy's or a login page's HTML) is named for what it is,
+    // not read as an answer that happened to be empty.
+    const type = res.headers['content-type'];
+    if (type && !/event-stream|json/i.test(type)) {
+      this.push({ type: 'error', error: new NotAWireAnswerError(type) });
+      this.ended = true;
+      res.destroy();
+      return;
+    }
     res.listen(this);
   }
 

@@ -35,11 +35,19 @@ const INCOMPLETE = {
   unreadable: 'The upstream model sent an answer that could not be read.',
 } as const;
 
+/** A 200 whose body is not the wire format at all (an HTML page): what it was, for the operator. */
+export class NotAWireAnswerError extends Error {
+  constructor(contentType: string) {
+    super(`It answered with ${contentType.split(';')[0].trim().slice(0, 80)}, not a stream of chat completion chunks.`);
+    this.name = 'NotAWireAnswerError';
+  }
+}
+
 /** An upstream answer that did not end as a complete answer: cut off, empty or unreadable. */
 export class IncompleteAnswerError extends Error {
   readonly kind: keyof typeof INCOMPLETE;
   constructor(kind: keyof typeof INCOMPLETE, cause?: unknown) {
-    super(INCOMPLETE[kind], { cause });
+    super(cause instanceof NotAWireAnswerError ? `${INCOMPLETE[kind]} ${cause.message}` : INCOMPLETE[kind], { cause });
     this.name = 'IncompleteAnswerError';
     this.kind = kind;
   }

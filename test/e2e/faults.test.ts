@@ -131,6 +131,17 @@ describe('upstream faults', () => {
     expect(err.error.type).toBe('server_error');
   });
 
+  it('a 200 that is an HTML page is named for what it is, after its retries', async () => {
+    script({ fault: 'html' });
+    const err: any = await ask(plain).catch((e) => e);
+    expect(err.status).toBe(502);
+    expect(err.error.code).toBe('upstream_incomplete');
+    expect(err.error.message).toBe(
+      'The upstream model sent an answer that could not be read. It answered with text/html, not a stream of chat completion chunks.',
+    );
+    expect(primaryCalls()).toBe(3);
+  });
+
   it('a truncated stream reaches a streaming client as an error frame, not a hang', async () => {
     script({ fault: 'truncate', text: 'Partial ' });
     const stream: any = await ask(plain, true);
@@ -140,7 +151,7 @@ describe('upstream faults', () => {
     })().catch((e) => e);
     expect(err).toBeInstanceOf(OpenAI.APIError);
     // Named for what happened, not "failed with status 200".
-    expect(String(err.message)).toMatch(/stream ended before the answer was complete|could not be reached/);
+    expect(String(err.message)).toMatch(/stream ended before the answer was complete/);
     expect(['', 'Partial ']).toContain(content); // never the same words twice from a retry
   });
 
