@@ -88,9 +88,13 @@ export class SseWriter {
     if (rest && !this.res.destroyed) this.res.end(rest);
     else this.res.end();
     // Frames still queued for a client that does not read: the connection goes after the same bound.
-    if (this.res.writableNeedDrain && !this.res.destroyed) {
+    // (Asked after end(), `writableNeedDrain` is always false: what tells is whether the response
+    // has been handed over whole, its `finish`.)
+    if (!this.res.writableFinished && !this.res.destroyed) {
       const cut = setTimeout(() => this.res.destroy(), this.writeTimeoutMs).unref();
-      this.res.once('close', () => clearTimeout(cut));
+      const clear = () => clearTimeout(cut);
+      this.res.once('finish', clear);
+      this.res.once('close', clear);
     }
   }
 

@@ -103,6 +103,23 @@ describe('a streaming client that stops reading', () => {
     expect(run.error).toContain('shutting down');
   });
 
+  it('is disconnected when it leaves the last frames of a finished answer unread past the write time limit', async () => {
+    const srv = await startTestServer(new WholeAnswerTeam(), { CORTEX_STREAM_WRITE_TIMEOUT_SECONDS: '1' });
+    servers.push(srv);
+    const connections = () =>
+      new Promise<number>((resolve, reject) =>
+        srv.server.server.getConnections((err, n) => (err ? reject(err) : resolve(n))),
+      );
+    await stalledStream(srv.baseUrl, 'stalled-tail');
+    await waitFor(
+      async () => (await runOf(srv, 'stalled-tail'))?.status === 'completed',
+      30_000,
+      'the turn to be stored',
+    );
+    expect(await connections()).toBe(1); // the answer is still queued for it
+    await waitFor(async () => (await connections()) === 0, 10_000, 'the connection to be closed');
+  });
+
   it('holds no run slot once its answer is complete, however slowly it takes the last frames', async () => {
     const srv = await startTestServer(new WholeAnswerTeam(), { CORTEX_STREAM_WRITE_TIMEOUT_SECONDS: '600' });
     servers.push(srv);
