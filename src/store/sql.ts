@@ -272,6 +272,9 @@ class PgSql implements Sql {
   }
 }
 
+/** A schema name as a startup option's value: double-quoted, its spaces and backslashes escaped. */
+const quotedSchema = (schema: string): string => `"${schema.replace(/"/g, '""')}"`.replace(/[\\ ]/g, '\\$&');
+
 export class PostgresDatabase extends PgSql implements Database {
   private readonly pool: pg.Pool;
 
@@ -286,9 +289,10 @@ export class PostgresDatabase extends PgSql implements Database {
       max: opts.max ?? 10,
       connectionTimeoutMillis: opts.connectTimeoutMs ?? PG_CONNECT_TIMEOUT_MS,
       keepAlive: true,
+      // A schema of its own (tests, or several deployments in one database), set as the connection
+      // starts: a `SET` sent on connect raced the pool's first query on the same client.
+      ...(opts.schema ? { options: `-c search_path=${quotedSchema(opts.schema)}` } : {}),
     });
-    // A schema of its own (tests, or several deployments in one database).
-    if (opts.schema) pool.on('connect', (c) => void c.query(`SET search_path TO "${opts.schema}"`));
     pool.on('error', () => {}); // an idle client's broken connection is replaced on next use
     const queryTimeoutMs = opts.queryTimeoutMs ?? PG_QUERY_TIMEOUT_MS;
     super(pool, queryTimeoutMs);
