@@ -2,17 +2,20 @@
 // tools are declared but not executed by the SDK, so the turn ends with the model's text and tool
 // calls and the run decides what happens next (run the calls, pause for the client, hand over).
 // Owning the loop is what makes a run resumable and keeps each upstream call's time its own.
-import { tool, type ModelMessage, type ToolSet } from 'ai';
+import { InvalidToolInputError, tool, type ModelMessage, type ToolSet } from 'ai';
 import { streamCall } from '../llm/model-call.ts';
 import type { ResolvedModel } from '../llm/providers.ts';
 import type { BadToolCallError } from '../llm/upstream-error.ts';
 import { badToolCall } from './bad-tool-call.ts';
+import { isInternalName } from './tool-names.ts';
 import type { RunContext } from './run-context.ts';
 
 export interface StepToolCall {
   id: string;
   name: string;
   input: unknown;
+  /** Arguments of a call to a client's tool that are no JSON, as the model wrote them. */
+  rawArguments?: string;
 }
 
 export interface StepResult {
@@ -87,7 +90,16 @@ async function oneTurn(
         break;
       }
     } else if (part.type === 'tool-call') {
-      if (part.invalid) bad ??= badToolCall(part.toolName, part.error);
+      // Arguments the client's own tool gets are the client's to read, as OpenAI passes them on
+      // unread; the team's own tools need arguments they can run with.
+      if (part.invalid && !isInternalName(part.toolName) && InvalidToolInputError.isInstance(part.error))
+        toolCalls.push({
+          id: part.toolCallId,
+          name: part.toolName,
+          input: part.input,
+          rawArguments: part.error.toolInput,
+        });
+      else if (part.invalid) bad ??= badToolCall(part.toolName, part.error);
       else toolCalls.push({ id: part.toolCallId, name: part.toolName, input: part.input });
     } else {
       finishReason = part.finishReason;

@@ -365,7 +365,11 @@ export class TeamOrchestrator implements Orchestrator {
         if (writerCall)
           results.push({ call: writerCall, output: 'The writer will write once the tool results are in.' });
         state.messages.push(toolMessage(results));
-        const pending = clientCalls.map((c) => ({ id: c.id, name: c.name, arguments: JSON.stringify(c.input ?? {}) }));
+        const pending = clientCalls.map((c) => ({
+          id: c.id,
+          name: c.name,
+          arguments: c.rawArguments ?? JSON.stringify(c.input ?? {}),
+        }));
         const paused: AgentLoopState = {
           ...state,
           findings: run.findings,

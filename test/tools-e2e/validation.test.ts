@@ -259,6 +259,28 @@ describe('function calling options', () => {
     ]);
   });
 
+  it("passes the model's arguments for a client tool on as written, even when they are no JSON, as OpenAI does", async () => {
+    const cut = '{"city": "Par';
+    team.script((req) =>
+      req.agent === 'supervisor' ? { toolCalls: [{ name: 'get_weather', arguments: cut }] } : { text: 'unused' },
+    );
+    for (const model of ['cortex-flow-supervisor', 'cortex-flow']) {
+      const res = await chat(team.server.baseUrl, { model, messages: [question], tools: [weather] });
+      expect(res.status, model).toBe(200);
+      expect(res.body.choices[0].finish_reason).toBe('tool_calls');
+      expect(res.body.choices[0].message.tool_calls.map((c: any) => c.function.arguments)).toEqual([cut]);
+    }
+    // The team's own tools still need arguments they can run with.
+    team.script((req) =>
+      req.agent === 'supervisor'
+        ? { toolCalls: [{ name: 'cortex__ask_researcher', arguments: '{"task": "Wea' }] }
+        : { text: 'unused' },
+    );
+    const own = await chat(team.server.baseUrl, { messages: [question], tools: [weather] });
+    expect(own.status).toBe(502);
+    expect(own.body.error.message).toContain('ask_researcher');
+  });
+
   it('the legacy functions: offered as tools, one call answered as function_call, the result as a function message', async () => {
     twoCalls();
     const functions = [{ name: 'get_weather', parameters: WEATHER_PARAMETERS }];
