@@ -1,33 +1,14 @@
 // Migration 7 indexes conversations by where they end and by their retryable last turn. Rows stored
 // before it must be found the same way right after the upgrade: the migration back-fills both.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ChatMessage } from '../../src/orchestrator/types.ts';
 import { historyHashes } from '../../src/store/history-chain.ts';
 import { migrate, MIGRATIONS } from '../../src/store/migrations.ts';
-import { PostgresDatabase, SqliteDatabase, type Database } from '../../src/store/sql.ts';
+import type { Database } from '../../src/store/sql.ts';
 import { SqlStore } from '../../src/store/sql-store.ts';
-import { freshSchema, type TestSchema } from '../support/postgres.ts';
+import { migrationBackends } from '../support/migration-backends.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'cortex-migration-7-'));
-let schema: TestSchema | undefined;
-afterAll(async () => {
-  rmSync(dir, { recursive: true, force: true });
-  await schema?.drop();
-});
-
-const backends: { name: string; open(): Promise<Database> }[] = [
-  { name: 'SQLite', open: async () => new SqliteDatabase(join(dir, 'v6.db')) },
-  {
-    name: 'PostgreSQL',
-    open: async () => {
-      schema = await freshSchema('migration7');
-      return new PostgresDatabase(schema.url, { schema: schema.schema });
-    },
-  },
-];
+const backends = migrationBackends('migration7');
 
 const user = (content: string): ChatMessage => ({ role: 'user', content });
 const assistant = (content: string): ChatMessage => ({ role: 'assistant', content });

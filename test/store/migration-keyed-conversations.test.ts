@@ -2,34 +2,15 @@
 // under `<owner>/<id>`. What was stored before moves there whole (messages, runs, the checkpoint of
 // a paused run, its responses) and keeps working under the same id for its owner; conversations of
 // the keyless namespace and minted ids stay where they are.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { migrate, MIGRATIONS } from '../../src/store/migrations.ts';
-import { PostgresDatabase, SqliteDatabase, type Database } from '../../src/store/sql.ts';
+import type { Database } from '../../src/store/sql.ts';
 import { SqlStore } from '../../src/store/sql-store.ts';
 import { newConversationId, newRunId } from '../../src/run/run-ids.ts';
 import { conversationKey } from '../../src/conversation/conversation-keys.ts';
-import { freshSchema, type TestSchema } from '../support/postgres.ts';
+import { migrationBackends } from '../support/migration-backends.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'cortex-migration-11-'));
-let schema: TestSchema | undefined;
-afterAll(async () => {
-  rmSync(dir, { recursive: true, force: true });
-  await schema?.drop();
-});
-
-const backends: { name: string; open(): Promise<Database> }[] = [
-  { name: 'SQLite', open: async () => new SqliteDatabase(join(dir, 'v10.db')) },
-  {
-    name: 'PostgreSQL',
-    open: async () => {
-      schema = await freshSchema('migration11');
-      return new PostgresDatabase(schema.url, { schema: schema.schema });
-    },
-  },
-];
+const backends = migrationBackends('migration11');
 
 /** A conversation as version 10 stored it: under the id its client sent, whoever the owner. */
 async function storeV10(db: Database, id: string, owner: string, runId: string) {

@@ -1,35 +1,16 @@
 // Migration 10: a conversation a client named gets a hash chain of its own, so that a request
 // without a conversation id is never placed in it. Rows stored before keep working: the named
 // conversation's chain is forgotten (and recomputed when it grows), a minted one's is kept.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ChatMessage } from '../../src/orchestrator/types.ts';
 import { historyHashes } from '../../src/store/history-chain.ts';
 import { migrate, MIGRATIONS } from '../../src/store/migrations.ts';
-import { PostgresDatabase, SqliteDatabase, type Database } from '../../src/store/sql.ts';
+import type { Database } from '../../src/store/sql.ts';
 import { SqlStore } from '../../src/store/sql-store.ts';
 import { newConversationId } from '../../src/run/run-ids.ts';
-import { freshSchema, type TestSchema } from '../support/postgres.ts';
+import { migrationBackends } from '../support/migration-backends.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'cortex-migration-10-'));
-let schema: TestSchema | undefined;
-afterAll(async () => {
-  rmSync(dir, { recursive: true, force: true });
-  await schema?.drop();
-});
-
-const backends: { name: string; open(): Promise<Database> }[] = [
-  { name: 'SQLite', open: async () => new SqliteDatabase(join(dir, 'v9.db')) },
-  {
-    name: 'PostgreSQL',
-    open: async () => {
-      schema = await freshSchema('migration10');
-      return new PostgresDatabase(schema.url, { schema: schema.schema });
-    },
-  },
-];
+const backends = migrationBackends('migration10');
 
 const user = (content: string): ChatMessage => ({ role: 'user', content });
 const assistant = (content: string): ChatMessage => ({ role: 'assistant', content });
