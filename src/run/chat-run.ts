@@ -140,7 +140,8 @@ export class ChatRun implements AsyncDisposable {
       const answered = answeredResults(chat.messages);
       const toolCallIds = answered.ids;
       let paused = toolCallIds.length ? await memory.findPausedRun({ owner, toolCallIds }) : undefined;
-      if (paused && named !== undefined && paused.conversationId !== named) paused = undefined; // the request names another conversation: these ids are not that run's
+      // The request names another conversation: these ids are not that run's.
+      if (paused && named !== undefined && paused.conversationId !== named) paused = undefined;
 
       // Results sent alone name their conversation only through the paused run. A request that
       // resends its history is placed by that history, as any other: two copies of one resume
