@@ -53,16 +53,23 @@ export function declarations(set: ToolSet): ToolSet {
 export async function modelStep(run: RunContext, o: ModelStepOptions): Promise<StepResult> {
   // A turn whose tool call cannot be read is asked once more, if none of its text was sent yet.
   for (let attempt = 0; ; attempt++) {
-    const outcome = await oneTurn(run, o);
+    const outcome = await oneTurn(run, o, attempt > 0);
     if (!('bad' in outcome)) return outcome;
     if (attempt >= 1 || outcome.textSent) throw outcome.bad;
     run.progress(o.agent, `${o.agent} sent an unreadable tool call; asking again`);
   }
 }
 
+/**
+ * One model turn. Arguments of a call to the client's own tool that are no JSON are the client's to
+ * read, as OpenAI passes them on unread: they are asked for once more (most models then write them
+ * whole), and passed on as written when they come back the same (`lastAttempt`) or when some of the
+ * turn's text was sent already. The team's own tools need arguments they can run with.
+ */
 async function oneTurn(
   run: RunContext,
   o: ModelStepOptions,
+  lastAttempt: boolean,
 ): Promise<StepResult | { bad: BadToolCallError; textSent: boolean }> {
   const call = streamCall({
     model: o.model.model,
@@ -80,6 +87,7 @@ async function oneTurn(
   let finishReason: string | undefined;
   const toolCalls: StepToolCall[] = [];
   let bad: BadToolCallError | undefined;
+  let unreadable: BadToolCallError | undefined;
   for await (const part of call) {
     if (part.type === 'text') {
       text += part.text;
@@ -90,16 +98,15 @@ async function oneTurn(
         break;
       }
     } else if (part.type === 'tool-call') {
-      // Arguments the client's own tool gets are the client's to read, as OpenAI passes them on
-      // unread; the team's own tools need arguments they can run with.
-      if (part.invalid && !isInternalName(part.toolName) && InvalidToolInputError.isInstance(part.error))
+      if (part.invalid && !isInternalName(part.toolName) && InvalidToolInputError.isInstance(part.error)) {
+        unreadable ??= badToolCall(part.toolName, part.error);
         toolCalls.push({
           id: part.toolCallId,
           name: part.toolName,
           input: part.input,
           rawArguments: part.error.toolInput,
         });
-      else if (part.invalid) bad ??= badToolCall(part.toolName, part.error);
+      } else if (part.invalid) bad ??= badToolCall(part.toolName, part.error);
       else toolCalls.push({ id: part.toolCallId, name: part.toolName, input: part.input });
     } else {
       finishReason = part.finishReason;
@@ -107,6 +114,7 @@ async function oneTurn(
     }
   }
   if (bad) return { bad, textSent: text.length > 0 };
+  if (unreadable && !lastAttempt && !text) return { bad: unreadable, textSent: false };
   if (limited) return { text, toolCalls: [], finishReason: 'stop' };
   return {
     text,
