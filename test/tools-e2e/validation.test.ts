@@ -2,6 +2,7 @@
 // tools never reach a client, whatever the model and whether the answer is JSON or a stream.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chat } from '../support/app-server.ts';
+import { streamChat } from '../support/http-client.ts';
 import { ask } from '../support/team-script.ts';
 import { startWeatherTeam, WEATHER_PARAMETERS, type WeatherTeam } from './weather-team.ts';
 
@@ -269,6 +270,16 @@ describe('function calling options', () => {
       expect(res.status, model).toBe(200);
       expect(res.body.choices[0].finish_reason).toBe('tool_calls');
       expect(res.body.choices[0].message.tool_calls.map((c: any) => c.function.arguments)).toEqual([cut]);
+      // Streamed, the fragments add up to the same arguments, sent once.
+      const streamed = await streamChat(team.server.baseUrl, {
+        model,
+        messages: [question],
+        tools: [weather],
+        stream: true,
+      });
+      const deltas = streamed.frames.flatMap((f) => f.choices?.[0]?.delta?.tool_calls ?? []);
+      expect(deltas.filter((d: any) => d.id)).toHaveLength(1);
+      expect(deltas.map((d: any) => d.function?.arguments ?? '').join('')).toBe(cut);
     }
     // The team's own tools still need arguments they can run with.
     team.script((req) =>
