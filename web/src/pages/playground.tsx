@@ -1,7 +1,9 @@
 // Chat with a served model: the answer streams in (SSE over fetch), the team's progress
 // (`delta.reasoning_content`) shows live and folds away once the answer is done, the answer is
 // Markdown with its citations linked to its sources, and the conversation goes on across turns.
-import { useEffect, useRef, useState } from 'preact/hooks';
+// The conversation belongs to the tab, not to the view: going to a run (even while its answer
+// streams) or to a list and back finds it as it was, and the answer goes on arriving meanwhile.
+import { useEffect, useState } from 'preact/hooks';
 import { api, apiJson, ApiFailure } from '../api.ts';
 import { answerHtml, isWebUrl, sourceAnchor, type Source } from '../markdown.ts';
 import { sseData } from '../sse.ts';
@@ -30,86 +32,120 @@ type Turn = UserTurn | AssistantTurn;
 
 const EFFORTS = ['', 'minimal', 'low', 'medium', 'high'];
 
-export function PlaygroundPage() {
-  const [models, setModels] = useState<Model[]>([]);
-  const [model, setModel] = useState('');
-  const [effort, setEffort] = useState('');
-  const [turns, setTurns] = useState<Turn[]>([]);
-  const [draft, setDraft] = useState('');
-  const [conversationId, setConversationId] = useState<string | undefined>();
-  const [busy, setBusy] = useState(false);
-  const [status, setStatus] = useState('');
-  const [loadError, setLoadError] = useState('');
-  const stop = useRef<AbortController | null>(null);
+/** The playground's conversation, kept for the life of the tab. */
+interface Session {
+  turns: Turn[];
+  conversationId?: string;
+  model: string;
+  effort: string;
+  draft: string;
+  busy: boolean;
+  status: string;
+  stop?: AbortController;
+}
 
+const session: Session = { turns: [], model: '', effort: '', draft: '', busy: false, status: '' };
+const listeners = new Set<() => void>();
+
+function change(patch: Partial<Session> | ((s: Session) => Partial<Session>)): void {
+  Object.assign(session, typeof patch === 'function' ? patch(session) : patch);
+  for (const listener of listeners) listener();
+}
+
+/** The session, re-rendering the view whenever it changes. */
+function useSession(): Session {
+  const [, rendered] = useState(0);
   useEffect(() => {
+    const listener = () => rendered((n) => n + 1);
+    listeners.add(listener);
+    return () => void listeners.delete(listener);
+  }, []);
+  return session;
+}
+
+const update = (id: number, patch: (t: AssistantTurn) => Partial<AssistantTurn>) =>
+  change((s) => ({
+    turns: s.turns.map((t) => (t.role === 'assistant' && t.id === id ? { ...t, ...patch(t) } : t)),
+  }));
+
+async function send(text: string) {
+  const { model, effort, conversationId } = session;
+  const id = Date.now();
+  const controller = new AbortController();
+  change((s) => ({
+    turns: [
+      ...s.turns,
+      { role: 'user', text },
+      { role: 'assistant', id, progress: '', answer: '', sources: [], streaming: true },
+    ],
+    draft: '',
+    busy: true,
+    status: 'The team is working…',
+    stop: controller,
+  }));
+  try {
+    const res = await api('/v1/chat/completions', {
+      method: 'POST',
+      signal: controller.signal,
+      body: JSON.stringify({
+        model,
+        stream: true,
+        messages: [{ role: 'user', content: text }],
+        ...(conversationId ? { conversation_id: conversationId } : {}),
+        ...(effort ? { reasoning_effort: effort } : {}),
+      }),
+    });
+    const runId = res.headers.get('x-cortex-run-id')?.split(',')[0]?.trim();
+    if (runId) update(id, () => ({ runId }));
+    const conversation = res.headers.get('x-conversation-id');
+    if (conversation) change({ conversationId: conversation });
+    let failed = false;
+    for await (const data of sseData(res, controller.signal)) {
+      const chunk = JSON.parse(data);
+      if (chunk.error) {
+        failed = true;
+        update(id, () => ({ error: chunk.error.message, runId: chunk.error.run_id ?? runId }));
+        continue;
+      }
+      if (chunk.conversation_id) change({ conversationId: chunk.conversation_id });
+      const delta = chunk.choices?.[0]?.delta ?? {};
+      const metadata = chunk.metadata ?? chunk.choices?.[0]?.metadata;
+      update(id, (t) => ({
+        progress: t.progress + (delta.reasoning_content ?? ''),
+        answer: t.answer + (delta.content ?? ''),
+        ...(metadata ? { sources: metadata.sources ?? [], runId: metadata.run_id ?? t.runId } : {}),
+      }));
+    }
+    // Stop ends the stream as the server's end does: the answer is marked as cut short.
+    if (controller.signal.aborted) update(id, () => ({ error: 'Stopped.' }));
+    change({ status: controller.signal.aborted ? 'Stopped.' : failed ? 'The run failed.' : 'Answer complete.' });
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    const runId = err instanceof ApiFailure ? err.runId : undefined;
+    update(id, (t) => ({ error: controller.signal.aborted ? 'Stopped.' : message, runId: t.runId ?? runId }));
+    change({ status: controller.signal.aborted ? 'Stopped.' : 'The request failed.' });
+  } finally {
+    update(id, () => ({ streaming: false }));
+    change({ busy: false, stop: undefined });
+  }
+}
+
+export function PlaygroundPage() {
+  const { turns, conversationId, model, effort, draft, busy, status } = useSession();
+  const [models, setModels] = useState<Model[]>([]);
+  const [loadError, setLoadError] = useState('');
+
+  const loadModels = () => {
+    setLoadError('');
     apiJson<{ data: Model[] }>('/v1/models')
       .then((list) => {
         setModels(list.data);
-        setModel((m) => m || (list.data.find((x) => x.id === 'cortex-flow') ?? list.data[0])?.id || '');
+        if (!session.model)
+          change({ model: (list.data.find((x) => x.id === 'cortex-flow') ?? list.data[0])?.id || '' });
       })
       .catch((err: Error) => setLoadError(err.message));
-    return () => stop.current?.abort();
-  }, []);
-
-  const update = (id: number, change: (t: AssistantTurn) => Partial<AssistantTurn>) =>
-    setTurns((all) => all.map((t) => (t.role === 'assistant' && t.id === id ? { ...t, ...change(t) } : t)));
-
-  async function send(text: string) {
-    const id = Date.now();
-    setTurns((all) => [
-      ...all,
-      { role: 'user', text },
-      { role: 'assistant', id, progress: '', answer: '', sources: [], streaming: true },
-    ]);
-    setDraft('');
-    setBusy(true);
-    setStatus('The team is working…');
-    const controller = (stop.current = new AbortController());
-    try {
-      const res = await api('/v1/chat/completions', {
-        method: 'POST',
-        signal: controller.signal,
-        body: JSON.stringify({
-          model,
-          stream: true,
-          messages: [{ role: 'user', content: text }],
-          ...(conversationId ? { conversation_id: conversationId } : {}),
-          ...(effort ? { reasoning_effort: effort } : {}),
-        }),
-      });
-      const runId = res.headers.get('x-cortex-run-id')?.split(',')[0]?.trim();
-      if (runId) update(id, () => ({ runId }));
-      const conversation = res.headers.get('x-conversation-id');
-      if (conversation) setConversationId(conversation);
-      let failed = false;
-      for await (const data of sseData(res, controller.signal)) {
-        const chunk = JSON.parse(data);
-        if (chunk.error) {
-          failed = true;
-          update(id, () => ({ error: chunk.error.message, runId: chunk.error.run_id ?? runId }));
-          continue;
-        }
-        if (chunk.conversation_id) setConversationId(chunk.conversation_id);
-        const delta = chunk.choices?.[0]?.delta ?? {};
-        const metadata = chunk.metadata ?? chunk.choices?.[0]?.metadata;
-        update(id, (t) => ({
-          progress: t.progress + (delta.reasoning_content ?? ''),
-          answer: t.answer + (delta.content ?? ''),
-          ...(metadata ? { sources: metadata.sources ?? [], runId: metadata.run_id ?? t.runId } : {}),
-        }));
-      }
-      setStatus(failed ? 'The run failed.' : 'Answer complete.');
-    } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      const runId = err instanceof ApiFailure ? err.runId : undefined;
-      update(id, (t) => ({ error: controller.signal.aborted ? 'Stopped.' : message, runId: t.runId ?? runId }));
-      setStatus('The request failed.');
-    } finally {
-      update(id, () => ({ streaming: false }));
-      setBusy(false);
-    }
-  }
+  };
+  useEffect(loadModels, []);
 
   return (
     <section class="playground" aria-labelledby="playground-heading">
@@ -118,7 +154,7 @@ export function PlaygroundPage() {
         <div class="controls">
           <label>
             Model
-            <select value={model} onChange={(e) => setModel((e.target as HTMLSelectElement).value)}>
+            <select value={model} onChange={(e) => change({ model: (e.target as HTMLSelectElement).value })}>
               {models.map((m) => (
                 <option key={m.id} value={m.id}>
                   {m.id}
@@ -128,7 +164,7 @@ export function PlaygroundPage() {
           </label>
           <label>
             Reasoning effort
-            <select value={effort} onChange={(e) => setEffort((e.target as HTMLSelectElement).value)}>
+            <select value={effort} onChange={(e) => change({ effort: (e.target as HTMLSelectElement).value })}>
               {EFFORTS.map((x) => (
                 <option key={x} value={x}>
                   {x || 'default'}
@@ -140,10 +176,7 @@ export function PlaygroundPage() {
             type="button"
             class="secondary"
             disabled={busy || !turns.length}
-            onClick={() => {
-              setTurns([]);
-              setConversationId(undefined);
-            }}
+            onClick={() => change({ turns: [], conversationId: undefined })}
           >
             New conversation
           </button>
@@ -151,7 +184,10 @@ export function PlaygroundPage() {
       </div>
       {loadError && (
         <p class="error" role="alert">
-          Could not load the models: {loadError}
+          Could not load the models: {loadError}{' '}
+          <button type="button" class="secondary" onClick={loadModels}>
+            Try again
+          </button>
         </p>
       )}
       {conversationId && (
@@ -182,7 +218,7 @@ export function PlaygroundPage() {
           rows={3}
           value={draft}
           placeholder="Ask the team… (Enter sends, Shift+Enter adds a line)"
-          onInput={(e) => setDraft((e.target as HTMLTextAreaElement).value)}
+          onInput={(e) => change({ draft: (e.target as HTMLTextAreaElement).value })}
           onKeyDown={(e) => {
             if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
               e.preventDefault();
@@ -195,7 +231,7 @@ export function PlaygroundPage() {
             Send
           </button>
           {busy && (
-            <button type="button" class="secondary" onClick={() => stop.current?.abort()}>
+            <button type="button" class="secondary" onClick={() => session.stop?.abort()}>
               Stop
             </button>
           )}

@@ -16,6 +16,7 @@ interface Run {
   upstream_usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
   started_at: number;
   finished_at: number | null;
+  duration_seconds: number | null;
   events: RunEvent[];
 }
 
@@ -72,7 +73,13 @@ export function RunPage({ id }: { id: string }) {
     );
   if (!run) return <p class="muted">Loading the run…</p>;
 
-  const timeline = buildTimeline(events, now);
+  // A run that is over ended when it was stored: its open steps (a run stopped mid-way) end there,
+  // not at the moment the page is looked at.
+  const endedAt =
+    !live && run.duration_seconds !== null
+      ? (events[0]?.at ?? run.started_at * 1000) + run.duration_seconds * 1000
+      : now;
+  const timeline = buildTimeline(events, endedAt);
   const status = live ? 'running' : run.status;
   return (
     <section aria-labelledby="run-heading" class="run">
@@ -96,7 +103,7 @@ export function RunPage({ id }: { id: string }) {
         </div>
         <div>
           <dt>Wall time</dt>
-          <dd>{seconds(timeline.end - timeline.start)}</dd>
+          <dd data-testid="wall-time">{seconds(timeline.end - timeline.start)}</dd>
         </div>
         <div>
           <dt>Upstream tokens</dt>
@@ -105,7 +112,8 @@ export function RunPage({ id }: { id: string }) {
       </dl>
       {(timeline.failure || run.error) && (
         <div class="banner failure" role="alert" data-testid="run-failure">
-          <strong>The run failed</strong>: {timeline.failure?.message ?? run.error}
+          <strong>{status === 'cancelled' ? 'The run was cancelled' : 'The run failed'}</strong>:{' '}
+          {timeline.failure?.message ?? run.error}
           {timeline.failure?.code && (
             <>
               {' '}
