@@ -30,7 +30,7 @@ import {
   type LockTurnInput,
 } from '../conversation/types.ts';
 import { guardRun, mergeRuns } from './run-events.ts';
-import { answeredResults, checkAllAnswered, noPausedRun } from './resume.ts';
+import { answeredResults, checkAllAnswered, checkAnswersPending, noPausedRun } from './resume.ts';
 import { conversationIdOfKey, conversationKey } from '../conversation/conversation-keys.ts';
 import {
   choicesExceedCapacity,
@@ -163,8 +163,10 @@ export class ChatRun implements AsyncDisposable {
       // a run paused in another conversation than the one this turn builds on is not this turn's.
       if (paused) paused = await memory.findPausedRun({ owner, toolCallIds });
       if (paused && lock.buildsOn !== paused.conversationId) paused = undefined;
-      if (paused) checkAllAnswered(paused.checkpoint, toolCallIds, answered.first);
-      else if (answered.alone && named === undefined) throw noPausedRun(answered.first);
+      if (paused) {
+        checkAllAnswered(paused.checkpoint, toolCallIds, answered.first);
+        checkAnswersPending(paused.checkpoint, answered);
+      } else if (answered.alone) throw noPausedRun(answered.first); // nothing waits for them, named or not
       const resume = paused && paused.checkpoint.model === chat.model ? paused.checkpoint : undefined;
 
       const releaseSlots = await deps.gate.acquire(options.clientGone, chat.n);

@@ -45,3 +45,9 @@ export function noPausedRun(first: number) {
     'invalid_tool_call_id',
   );
 }
+
+/** Every result answers a call the paused run waits for: another id is not that run's (nor any other's). */
+export function checkAnswersPending(checkpoint: RunCheckpoint, answered: AnsweredResults): void {
+  const stranger = answered.ids.findIndex((id) => !checkpoint.pendingToolCallIds.includes(id));
+  if (stranger >= 0) throw noPausedRun(answered.first + stranger);
+}

@@ -292,6 +292,55 @@ describe('function calling options', () => {
     expect(own.body.error.message).toContain('ask_researcher');
   });
 
+  it('refuses results that answer no call the paused run waits for, named conversation or Responses API', async () => {
+    const model = 'cortex-flow-supervisor';
+    const paused = await chat(team.server.baseUrl, { model, messages: [question], tools: [weather] });
+    const [call] = paused.body.choices[0].message.tool_calls;
+    const conversation_id = paused.body.conversation_id;
+    const result = (id: string) => ({ role: 'tool', tool_call_id: id, content: '18 C' });
+    const stranger = await chat(team.server.baseUrl, {
+      model,
+      conversation_id,
+      tools: [weather],
+      messages: [result('call_nope')],
+    });
+    expect(stranger.status).toBe(400);
+    expect(stranger.body.error).toMatchObject({ code: 'invalid_tool_call_id', param: 'messages[0].tool_call_id' });
+    const extra = await chat(team.server.baseUrl, {
+      model,
+      conversation_id,
+      tools: [weather],
+      messages: [result(call.id), result('call_nope')],
+    });
+    expect(extra.status).toBe(400);
+    expect(extra.body.error).toMatchObject({ code: 'invalid_tool_call_id', param: 'messages[1].tool_call_id' });
+    // The run still waits, and resumes with its own call's result.
+    const resumed = await chat(team.server.baseUrl, {
+      model,
+      conversation_id,
+      tools: [weather],
+      messages: [result(call.id)],
+    });
+    expect(resumed.status).toBe(200);
+    expect(resumed.body.choices[0].message.content).toBe('The weather: 18 C');
+
+    const tool = { type: 'function', name: 'get_weather', parameters: WEATHER_PARAMETERS };
+    const responses = (body: Record<string, unknown>) =>
+      fetch(`${team.server.baseUrl}/v1/responses`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model, tools: [tool], ...body }),
+      }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
+    const first = await responses({ input: 'Weather in Paris?' });
+    expect(first.body.output.at(-1).type).toBe('function_call');
+    const refused = await responses({
+      previous_response_id: first.body.id,
+      input: [{ type: 'function_call_output', call_id: 'call_nope', output: 'x' }],
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toMatchObject({ code: 'invalid_tool_call_id', param: 'input[0].call_id' });
+  });
+
   it('the legacy functions: offered as tools, one call answered as function_call, the result as a function message', async () => {
     twoCalls();
     const functions = [{ name: 'get_weather', parameters: WEATHER_PARAMETERS }];
