@@ -6,7 +6,7 @@
 import { newConversationId } from '../run/run-ids.ts';
 import type { ChatMessage, RunCheckpoint } from '../orchestrator/types.ts';
 import { compactTrace } from '../store/trace.ts';
-import type { NewMessage, Store, StoredMessage } from '../store/types.ts';
+import type { Conversation, NewMessage, Store, StoredMessage } from '../store/types.ts';
 import type { TokenCounter } from '../tokens.ts';
 import { ConversationLocks, type LeasedLock } from './conversation-locks.ts';
 import { holderIsDead } from './lease-holder.ts';
@@ -15,6 +15,7 @@ import { planFromHistory, planNamed, type TurnPlan } from './turn-plan.ts';
 import {
   ConversationBusyError,
   ConversationNotFoundError,
+  type BranchPoint,
   type BeginTurnInput,
   type ConversationLock,
   type ConversationMemory,
@@ -86,28 +87,12 @@ export class StoredMemory implements ConversationMemory {
     const acquire = (id: string) =>
       this.locks.acquire(id, { signal: options.signal, waitMs: options.waitMs ?? this.lockWaitMs });
 
-    if (input.branchFrom) {
-      const { conversationId: source, depth } = input.branchFrom;
-      const stored = await this.store.getConversation(source, owner);
-      if (!stored) throw new ConversationNotFoundError(source);
-      const minted = newConversationId();
-      const plan: TurnPlan = {
-        conversationId: minted,
-        exists: false,
-        branchFrom: { conversationId: source, depth },
-        newMessages: rest,
-        history: { conversationId: source, throughSeq: depth },
-      };
-      return this.hold(this.locks.mint(minted), {
-        owner,
-        plan,
-        title,
-        answersToolCalls: rest.at(-1)?.role === 'tool',
-        ...systemOf(input.messages, stored.systemPrompt),
-      });
+    if (input.buildsOn) {
+      const held = await this.lockAt(input.buildsOn, { owner, rest, title, messages: input.messages }, acquire);
+      if (held) return held; // else: a whole history of its own, placed by it as below
     }
 
-    if (input.conversationId) {
+    if (input.conversationId && !input.buildsOn) {
       const id = input.conversationId;
       const lock = await acquire(id);
       let plan: TurnPlan | undefined;
@@ -162,6 +147,60 @@ export class StoredMemory implements ConversationMemory {
       }
       await lock.release();
     }
+  }
+
+  /**
+   * A turn that builds on `at` (the end of a response's turn). At the conversation's end under its
+   * lock, it continues there (two requests continuing one response at once: the first continues,
+   * the second finds the conversation moved on and branches); elsewhere it branches at that point.
+   * Undefined: the request resends a whole history of its own, to be placed by it.
+   */
+  private async lockAt(
+    at: BranchPoint,
+    turn: { owner: string; rest: ChatMessage[]; title: string; messages: ChatMessage[] },
+    acquire: (id: string) => Promise<LeasedLock>,
+  ): Promise<ConversationLock | undefined> {
+    const { owner, rest, title } = turn;
+    const answersToolCalls = rest.at(-1)?.role === 'tool';
+    const lock = await acquire(at.conversationId);
+    let stored: Conversation | undefined;
+    try {
+      stored = await this.store.getConversation(at.conversationId, owner);
+      if (!stored) throw new ConversationNotFoundError(at.conversationId);
+      if (stored.messageCount === at.depth) {
+        const plan = await planNamed(this.store, owner, at.conversationId, at.depth, rest);
+        if (!plan) {
+          await lock.release();
+          return undefined;
+        }
+        return this.hold(lock, {
+          owner,
+          plan,
+          title,
+          answersToolCalls,
+          ...systemOf(turn.messages, stored.systemPrompt),
+        });
+      }
+    } catch (err) {
+      await lock.release();
+      throw err;
+    }
+    await lock.release();
+    const minted = newConversationId();
+    const plan: TurnPlan = {
+      conversationId: minted,
+      exists: false,
+      branchFrom: at,
+      newMessages: rest,
+      history: { conversationId: at.conversationId, throughSeq: at.depth },
+    };
+    return this.hold(this.locks.mint(minted), {
+      owner,
+      plan,
+      title,
+      answersToolCalls,
+      ...systemOf(turn.messages, stored.systemPrompt),
+    });
   }
 
   /**

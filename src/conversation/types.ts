@@ -18,10 +18,12 @@ export interface LockTurnInput {
   /** The messages of the request as the client sent them (whole history or just the new turn). */
   messages: ChatMessage[];
   /**
-   * An earlier point of a stored conversation to build on instead of its end (a Responses request
-   * naming an older response): the turn branches there, into a new conversation.
+   * A point of a stored conversation to build on (a Responses request naming a response: the end of
+   * that response's turn). Still the conversation's end once the turn holds its lock, the turn
+   * continues it; otherwise (an older response, or another turn got there first) it branches
+   * there, into a new conversation.
    */
-  branchFrom?: BranchPoint;
+  buildsOn?: BranchPoint;
 }
 
 export interface BranchPoint {

@@ -145,7 +145,7 @@ export interface ChatRequest {
   /** The conversation the client names (its id, not the store's key: src/conversation/conversation-keys.ts). */
   conversationId?: string;
   /** Where in a stored conversation (by its key) the turn builds on, when not at its end (see LockTurnInput). */
-  branchFrom?: BranchPoint;
+  buildsOn?: BranchPoint;
   tools?: ClientTool[];
   toolChoice?: ToolChoice;
   parallelToolCalls?: boolean;

@@ -154,7 +154,7 @@ export class ChatRun implements AsyncDisposable {
           conversationId: named ?? (answered.alone ? paused?.conversationId : undefined),
           owner,
           messages: chat.messages,
-          ...(chat.branchFrom ? { branchFrom: chat.branchFrom } : {}),
+          ...(chat.buildsOn ? { buildsOn: chat.buildsOn } : {}),
         },
         { signal: options.clientGone, waitMs: config.conversationWaitSeconds * 1000 },
       );

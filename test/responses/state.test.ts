@@ -175,6 +175,29 @@ describe('stored responses', () => {
     expect(contents()).toEqual(['My colour is green.', 'Echo: My colour is green.', 'Which colour?']);
   });
 
+  it('two requests continuing one response at once: each builds on that response alone', async () => {
+    const a = await create({ input: 'Count with me: one.' });
+    team.options = { delayMs: 20 };
+    try {
+      const [x, y] = await Promise.all([
+        create({ input: 'two (x)', previous_response_id: a.body.id }),
+        create({ input: 'two (y)', previous_response_id: a.body.id }),
+      ]);
+      expect([x.status, y.status]).toEqual([200, 200]);
+      const contextOf = (text: string) =>
+        team.inputs.find((i) => i.messages.at(-1)?.content === text)!.messages.map((m) => m.content);
+      expect(contextOf('two (x)')).toEqual(['Count with me: one.', 'Echo: Count with me: one.', 'two (x)']);
+      expect(contextOf('two (y)')).toEqual(['Count with me: one.', 'Echo: Count with me: one.', 'two (y)']);
+      // One continued the conversation, the other branched from the same point.
+      const conversations = [x.body.metadata.conversation_id, y.body.metadata.conversation_id];
+      expect(new Set(conversations).size).toBe(2);
+      expect(conversations).toContain(a.body.metadata.conversation_id);
+      expect(await srv.store.getMessages(a.body.metadata.conversation_id)).toHaveLength(4);
+    } finally {
+      team.options = {};
+    }
+  });
+
   it('cancels a running response: the stream ends cancelled, and it is stored so', async () => {
     team.options = { delayMs: 50, answer: () => 'a long answer that takes its time to be written out in full' };
     const started = team.inputs.length;

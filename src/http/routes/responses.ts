@@ -66,14 +66,17 @@ export function registerResponses(app: FastifyInstance, deps: AppDeps): void {
         );
       // The context is that response and what came before it, not what its conversation went on
       // to say after it: naming an older response forks there (a new conversation, the original kept).
-      const conversation = await store!.getConversation(previous.conversationId, owner);
       const end = await store!.turnEndOf(previous.conversationId, previous.runId);
-      const latest = !conversation || end === undefined || end >= conversation.messageCount;
-      // Kept: the turn continues the stored conversation (or its branch). Not kept: it is read, and
-      // nothing is added.
-      if (keep && latest) chat.conversationId = conversationIdOfKey(previous.conversationId);
-      else if (keep) chat.branchFrom = { conversationId: previous.conversationId, depth: end! };
-      else chat.messages = [...(await transcript(store!, conversation, latest ? undefined : end)), ...chat.messages];
+      // Kept: the turn builds on the end of that response's turn, continuing the conversation if
+      // that is still its end when the turn holds it, else branching there. Not kept: it is read,
+      // and nothing is added.
+      if (keep && end !== undefined) chat.buildsOn = { conversationId: previous.conversationId, depth: end };
+      else if (keep) chat.conversationId = conversationIdOfKey(previous.conversationId);
+      else {
+        const conversation = await store!.getConversation(previous.conversationId, owner);
+        const latest = !conversation || end === undefined || end >= conversation.messageCount;
+        chat.messages = [...(await transcript(store!, conversation, latest ? undefined : end)), ...chat.messages];
+      }
     }
 
     // One signal stops the run whether the client went away or POST .../cancel asked (which one is
