@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chat } from '../support/app-server.ts';
 import { streamChat } from '../support/http-client.ts';
 import { ask } from '../support/team-script.ts';
-import { startWeatherTeam, WEATHER_PARAMETERS, type WeatherTeam } from './weather-team.ts';
+import { startWeatherTeam, WEATHER_PARAMETERS, weatherScript, type WeatherTeam } from './weather-team.ts';
 
 let team: WeatherTeam;
 beforeAll(async () => {
@@ -293,6 +293,7 @@ describe('function calling options', () => {
   });
 
   it('refuses results that answer no call the paused run waits for, named conversation or Responses API', async () => {
+    team.script(weatherScript);
     const model = 'cortex-flow-supervisor';
     const paused = await chat(team.server.baseUrl, { model, messages: [question], tools: [weather] });
     const [call] = paused.body.choices[0].message.tool_calls;
