@@ -231,6 +231,26 @@ describe('the team as an MCP server over Streamable HTTP', () => {
     expect((await initialize(KEY)).status).toBe(200);
   });
 
+  it('never closes a session whose call is still running to make room for new ones', async () => {
+    const tag = book.add(
+      'busy-session',
+      teamScript('busy-session', {
+        writer: { text: 'Done at last. [[busy-session]]', chunkSize: 2, chunkDelayMs: 100 },
+      }),
+    );
+    const busy = await connect(OTHER_KEY);
+    try {
+      const call = busy.callTool({ name: 'cortex-flow', arguments: { message: `Take a while [[${tag}]]` } });
+      await until(() => book.requests(tag).length > 0, 'the call to start');
+      for (let i = 0; i < 201; i++) expect((await initialize(OTHER_KEY)).status).toBe(200);
+      const result = (await call) as CallToolResult;
+      expect(result.isError).toBeFalsy();
+      expect((result.structuredContent as any).answer).toBe('Done at last. [[busy-session]]');
+    } finally {
+      await busy.close();
+    }
+  });
+
   it('reports a refused turn as a failed tool call', async () => {
     const result = (await client.callTool({
       name: 'cortex-flow',

@@ -25,6 +25,8 @@ interface Session {
   transport: StreamableHTTPServerTransport;
   owner: string | undefined;
   lastSeen: number;
+  /** Its requests still being answered (a tool call's stream lasts as long as its run): never evicted then. */
+  busy: number;
 }
 
 export function registerMcp(app: FastifyInstance, deps: AppDeps): void {
@@ -43,13 +45,29 @@ export function registerMcp(app: FastifyInstance, deps: AppDeps): void {
         return reply.status(404).send(rpcError(-32001, 'Session not found: send an initialize request first.'));
       if (request.method !== 'POST' || !isInitializeRequest(request.body))
         return reply.status(400).send(rpcError(-32000, 'Bad request: no session; send an initialize request first.'));
-      makeRoomFor(request.owner, sessions);
+      if (!makeRoomFor(request.owner, sessions))
+        return reply.status(503).send(rpcError(-32000, "This key's MCP sessions are all busy; try again later."));
       if (!evictIdle(sessions))
         return reply.status(503).send(rpcError(-32000, 'Too many MCP sessions are open; try again later.'));
       session = await openSession(sessions, deps, request);
     }
-    session.lastSeen = Date.now();
-    const response = await session.transport.handleRequest(webRequest(request), { parsedBody: request.body });
+    const current = session;
+    current.lastSeen = Date.now();
+    current.busy++;
+    let answered = false;
+    const done = () => {
+      if (answered) return;
+      answered = true;
+      current.busy--;
+      current.lastSeen = Date.now();
+    };
+    let response: Response;
+    try {
+      response = await current.transport.handleRequest(webRequest(request), { parsedBody: request.body });
+    } catch (err) {
+      done();
+      throw err;
+    }
     // The answer may be an SSE stream that lasts as long as the call: written to the socket directly,
     // after the headers the hooks set.
     reply.hijack();
@@ -57,6 +75,7 @@ export function registerMcp(app: FastifyInstance, deps: AppDeps): void {
     for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) raw.setHeader(name, value);
     response.headers.forEach((value, name) => raw.setHeader(name, value));
     raw.writeHead(response.status);
+    raw.once('close', done);
     if (!response.body) return void raw.end();
     raw.flushHeaders();
     const body = Readable.fromWeb(response.body as WebReadableStream);
@@ -73,6 +92,7 @@ async function openSession(sessions: Map<string, Session>, deps: AppDeps, reques
   const session: Session = {
     owner: request.owner,
     lastSeen: Date.now(),
+    busy: 0,
     transport: new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (sid) => void sessions.set(sid, session),
@@ -86,25 +106,30 @@ async function openSession(sessions: Map<string, Session>, deps: AppDeps, reques
   return session;
 }
 
-/** Closes the key's least recently used session when the key holds its share of the table. */
-function makeRoomFor(owner: string | undefined, sessions: Map<string, Session>): void {
+/**
+ * Makes room for a new session of `owner` when the key holds its share of the table: its least
+ * recently used session that is not answering a request is closed. False when every one is busy.
+ */
+function makeRoomFor(owner: string | undefined, sessions: Map<string, Session>): boolean {
   let held = 0;
   let oldest: [string, Session] | undefined;
   for (const entry of sessions) {
     if (entry[1].owner !== owner) continue;
     held++;
-    if (!oldest || entry[1].lastSeen < oldest[1].lastSeen) oldest = entry;
+    if (entry[1].busy === 0 && (!oldest || entry[1].lastSeen < oldest[1].lastSeen)) oldest = entry;
   }
-  if (held < MAX_SESSIONS_PER_KEY || !oldest) return;
+  if (held < MAX_SESSIONS_PER_KEY) return true;
+  if (!oldest) return false;
   sessions.delete(oldest[0]);
   void oldest[1].transport.close().catch(() => {});
+  return true;
 }
 
 /** Closes idle sessions; false when the table is still full. */
 function evictIdle(sessions: Map<string, Session>): boolean {
   const now = Date.now();
   for (const [sid, s] of sessions) {
-    if (now - s.lastSeen > IDLE_MS) {
+    if (s.busy === 0 && now - s.lastSeen > IDLE_MS) {
       sessions.delete(sid);
       void s.transport.close().catch(() => {});
     }
