@@ -30,7 +30,7 @@ export function issueToError(issue: z.core.$ZodIssue, body: unknown, at: readonl
   switch (issue.code) {
     case 'invalid_type':
       if (value === undefined) return missingParameter(shown);
-      if (typeof value === 'number')
+      if (typeof value === 'number' && !Number.isFinite(value))
         // JSON's 1e400 parses as Infinity: a number, but none zod accepts
         return invalidRequest(
           `Invalid '${shown}': expected a finite number, but got one too large to represent.`,
@@ -84,6 +84,12 @@ export function issueToError(issue: z.core.$ZodIssue, body: unknown, at: readonl
         param,
         'invalid_value',
       );
+    case 'invalid_key': {
+      // A record's key (metadata's): the key's own issue (too long), naming the key.
+      const key = issue.issues[0];
+      const why = key?.code === 'too_big' ? `keys are at most ${String(key.maximum)} characters` : key?.message;
+      return invalidRequest(`Invalid key in '${shown}': ${why}.`, param, 'invalid_value');
+    }
     case 'custom':
       return validationError(`Invalid '${shown}': ${issue.message}.`, param, 'invalid_value');
     default:

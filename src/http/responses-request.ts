@@ -61,7 +61,11 @@ const responsesRequestSchema = z.object({
   presence_penalty: z.number().min(-2).max(2).nullish(),
   frequency_penalty: z.number().min(-2).max(2).nullish(),
   top_logprobs: z.number().int().min(0).max(20).nullish(),
+  // As OpenAI's: at most 16 pairs, keys of at most 64 characters, values of at most 512.
   metadata: z.record(z.string().max(64), z.string().max(512)).nullish(),
+  // OpenAI's that this server does not have: refused by name rather than dropped (below).
+  conversation: z.unknown().optional(),
+  prompt: z.unknown().optional(),
   store: z.boolean().nullish(),
   stream: z.boolean().nullish(),
   background: z.boolean().nullish(),
@@ -153,6 +157,25 @@ export function parseResponsesRequest(body: unknown): ResponsesRequest {
   const r = parsed.data;
   if (r.background)
     bad("Background responses are not supported by this server: set 'background' to false.", 'background');
+  const pairs = Object.keys(r.metadata ?? {}).length;
+  if (pairs > 16)
+    bad(
+      `Invalid 'metadata': too many properties. Expected an object with at most 16 properties, but got an object with ${pairs} properties instead.`,
+      'metadata',
+      'object_above_max_properties',
+    );
+  if (r.conversation != null)
+    bad(
+      "The 'conversation' parameter (OpenAI's Conversations API) is not supported by this server: continue a response with 'previous_response_id'.",
+      'conversation',
+      'unsupported_parameter',
+    );
+  if (r.prompt != null)
+    bad(
+      "Prompt templates ('prompt') are not supported by this server: send the prompt as 'instructions' and 'input'.",
+      'prompt',
+      'unsupported_parameter',
+    );
   if (r.previous_response_id != null) checkId(r.previous_response_id, 'previous_response_id');
 
   const tools = (r.tools ?? []).map((t, i) => functionToolOf(t, i));

@@ -79,6 +79,33 @@ describe('message limits', () => {
   });
 });
 
+describe('parameters OpenAI checks, and those this server does not have', () => {
+  it('metadata: strings only, at most 16 pairs, keys of at most 64 characters, each named', async () => {
+    expect((await refused(team, { input: 'hi', metadata: { a: 1 } })).error).toMatchObject({
+      param: 'metadata.a',
+      code: 'invalid_type',
+      message: "Invalid type for 'metadata.a': expected string, but got a number.",
+    });
+    const many = Object.fromEntries(Array.from({ length: 17 }, (_, i) => [`k${i}`, 'v']));
+    const tooMany = await refused(team, { input: 'hi', metadata: many });
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.error).toMatchObject({ param: 'metadata', code: 'object_above_max_properties' });
+    const longKey = await refused(team, { input: 'hi', metadata: { ['k'.repeat(65)]: 'v' } });
+    expect(longKey.error.message).toContain('keys are at most 64 characters');
+  });
+
+  it('conversation and prompt are refused by name, never dropped', async () => {
+    for (const [param, value] of [
+      ['conversation', 'conv_abc'],
+      ['prompt', { id: 'pmpt_1' }],
+    ] as const) {
+      const { status, error } = await refused(team, { input: 'hi', [param]: value });
+      expect(status).toBe(400);
+      expect(error).toMatchObject({ param, code: 'unsupported_parameter' });
+    }
+  });
+});
+
 describe('checks shared with chat', () => {
   it('too many images names the first one over the limit, as an input content part', async () => {
     const image = { type: 'input_image', image_url: 'https://example.com/a.png' };
