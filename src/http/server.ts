@@ -17,11 +17,9 @@ import { registerOps } from './routes/ops.ts';
 import { registerConversations } from './routes/conversations.ts';
 import { registerMcp } from './routes/mcp.ts';
 import { registerConsole } from './routes/console.ts';
+import { apiErrorOfMemory } from './memory-errors.ts';
 import { registerStats } from './routes/stats.ts';
 import { registerResponses } from './routes/responses.ts';
-import { ConversationNotFoundError } from '../conversation/stored.ts';
-import { ForeignConversationError } from '../store/types.ts';
-import { conversationIdOfKey } from '../conversation/conversation-keys.ts';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 /** The methods the API answers, for CORS preflights. */
@@ -176,11 +174,8 @@ export function buildServer(deps: AppDeps, options: ServerOptions = {}): Fastify
 
 function toApiError(error: FastifyError | ApiError): ApiError {
   if (error instanceof ApiError) return error;
-  if (error instanceof ConversationNotFoundError || error instanceof ForeignConversationError) {
-    // The message is the conversation's store key: the client knows it by its id.
-    const id = conversationIdOfKey(error.message);
-    return notFound(`No conversation found with id '${id}'.`, 'conversation_not_found', 'conversation_id');
-  }
+  const memory = apiErrorOfMemory(error);
+  if (memory) return memory;
   const status = error.statusCode ?? 500;
   if (status === 413)
     return new ApiError(413, 'invalid_request_error', 'The request body is too large.', { code: 'request_too_large' });

@@ -5,6 +5,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { AppDeps } from '../http/deps.ts';
 import { parseChatRequest } from '../http/chat-request.ts';
 import { ApiError } from '../http/errors.ts';
+import { apiErrorOfMemory } from '../http/memory-errors.ts';
 import { checkServable } from '../http/run-limits.ts';
 import type { RunEvent, Source } from '../orchestrator/events.ts';
 import { ChatRun } from '../run/chat-run.ts';
@@ -71,8 +72,9 @@ function progressLine(event: RunEvent): string | undefined {
 
 /** An error as the MCP client reads it: the message, and the OpenAI error code when there is one. */
 export function servedErrorText(err: unknown): string {
-  if (err instanceof ApiError) {
-    const body = err.toJSON().error;
+  const api = err instanceof ApiError ? err : apiErrorOfMemory(err);
+  if (api) {
+    const body = api.toJSON().error;
     return body.code ? `${body.message} (${body.code})` : body.message;
   }
   return (err as Error)?.message ?? String(err);

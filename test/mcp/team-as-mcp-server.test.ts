@@ -113,6 +113,26 @@ describe('the team as an MCP server over Streamable HTTP', () => {
     expect((await runs(out.conversation_id)).length).toBe(2);
   });
 
+  it("another key's conversation is not found, in the words of the API", async () => {
+    book.add('theirs', teamScript('theirs'));
+    const first = (await client.callTool({
+      name: 'cortex-flow',
+      arguments: { message: 'Mine [[theirs]]' },
+    })) as CallToolResult;
+    const id = (first.structuredContent as any).conversation_id;
+    const other = await connect(OTHER_KEY);
+    try {
+      const result = (await other.callTool({
+        name: 'cortex-flow',
+        arguments: { message: 'Yours? [[theirs]]', conversation_id: id },
+      })) as CallToolResult;
+      expect(result.isError).toBe(true);
+      expect((result.content as any)[0].text).toBe(`No conversation found with id '${id}'. (conversation_not_found)`);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('a cancelled call stops its run, which is stored as cancelled', async () => {
     book.add('cancel', teamScript('cancel', { specialist: () => ({ fault: 'hang' }) }));
     const abort = new AbortController();
