@@ -437,7 +437,8 @@ function titleOf(messages: ChatMessage[]): string {
   const firstUser = messages.find((m) => m.role === 'user')?.content ?? 'New conversation';
   // Whitespace is collapsed in the head of the message only: a long message is not scanned whole.
   const head = firstUser.trimStart().slice(0, 4 * 80);
-  return head.replace(/\s+/g, ' ').trim().slice(0, 80) || 'New conversation';
+  // Cut by characters, not UTF-16 units: an emoji is never cut in half.
+  return Array.from(head.replace(/\s+/g, ' ').trim()).slice(0, 80).join('') || 'New conversation';
 }
 
 function systemOf(messages: ChatMessage[], stored: string | null | undefined) {

@@ -7,7 +7,8 @@ import { invalidRequest } from './errors.ts';
 export const ID_MAX_LENGTH = 128;
 export const ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
 
-export const isValidId = (value: string): boolean => ID_PATTERN.test(value);
+/** `.` and `..` are no ids: as a URL's path segment they would name another path. */
+export const isValidId = (value: string): boolean => ID_PATTERN.test(value) && value !== '.' && value !== '..';
 
 /** The id itself, or a 400 invalid_request_error naming `param`. */
 export function checkId(value: string, param: string): string {
@@ -17,6 +18,8 @@ export function checkId(value: string, param: string): string {
       ? `it is ${value.length} characters long, at most ${ID_MAX_LENGTH} are allowed`
       : value.length === 0
         ? 'it is empty'
-        : 'it may contain only letters, digits and the characters _ . : -';
+        : value === '.' || value === '..'
+          ? "'.' and '..' are no ids"
+          : 'it may contain only letters, digits and the characters _ . : -';
   throw invalidRequest(`Invalid '${param}': ${why}.`, param, 'invalid_id');
 }

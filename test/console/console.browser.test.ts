@@ -242,6 +242,12 @@ describe('the console without keys', () => {
     expect(await page.getByTestId('run-status').innerText()).toContain('failed');
     expect(await page.locator('[data-step][data-state="failed"]').count()).toBeGreaterThan(0);
     await expectAccessible(page);
+    // From its conversation too: the question it left links to the run, as an answer would.
+    const failedRun = new URL(page.url()).pathname;
+    await page.goBack();
+    await page.getByRole('link', { name: /^conv_/ }).click();
+    await page.getByRole('heading', { name: /Break, please/ }).waitFor();
+    expect(await page.getByRole('link', { name: 'View run' }).getAttribute('href')).toBe(failedRun);
   });
 
   it('shows the last hour from the store: runs, errors, tokens by agent, latency', async () => {

@@ -139,6 +139,15 @@ describe.each(backends)('conversation memory on $name', (backend) => {
     expect((await store.getConversation(ids[0], ''))!.messageCount).toBe(40);
   });
 
+  it('titles a conversation by its first message, never cutting a character in half', async () => {
+    const store = await open();
+    const memory = new StoredMemory(store, tokens, 10_000);
+    const turn = await say(memory, { messages: [user(`a${'😀'.repeat(100)}`)], answer: 'ok' });
+    const { title } = (await store.getConversation(turn.conversationId, ''))!;
+    expect(Array.from(title)).toHaveLength(80);
+    expect(title).toBe(`a${'😀'.repeat(79)}`);
+  });
+
   it('gives the agents the whole stored history on an id-less turn', async () => {
     const store = await open();
     const memory = new StoredMemory(store, tokens, 10_000);

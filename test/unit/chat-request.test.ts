@@ -163,7 +163,7 @@ describe('ids and content parts in parseChatRequest', () => {
     expect(parseChatRequest(body(), { conversationId: id }).conversationId).toBe(id);
   });
 
-  it.each([['x'.repeat(129)], ['conv_\u4e2d'], ['caf\u00e9'], ['a b'], ['a/b'], ['a\r\nb'], ['']])(
+  it.each([['x'.repeat(129)], ['conv_\u4e2d'], ['caf\u00e9'], ['a b'], ['a/b'], ['a\r\nb'], [''], ['.'], ['..']])(
     'refuses the conversation id %j from the body and from the header with a 400 naming conversation_id',
     (id) => {
       for (const parse of [

@@ -126,7 +126,7 @@ export function ConversationPage({ id }: { id: string }) {
                 <div class="bubble">
                   <span class="who">{m.role}</span>
                   <p class="plain">{m.content ?? ''}</p>
-                  {m.role === 'assistant' && m.run_id && (
+                  {m.run_id && answeredBy(conversation.messages, i) && (
                     <p class="run-link">
                       <a href={`/runs/${m.run_id}`}>View run</a>
                     </p>
@@ -142,4 +142,12 @@ export function ConversationPage({ id }: { id: string }) {
       )}
     </section>
   );
+}
+
+/**
+ * Whether message `i` is the last of its run's in the transcript: each run's link is shown once, under
+ * its answer, or under its question when it left none (a run that failed or was stopped).
+ */
+function answeredBy(messages: readonly { run_id: string | null }[], i: number): boolean {
+  return messages[i + 1]?.run_id !== messages[i].run_id;
 }
