@@ -136,13 +136,16 @@ const HOW_TO = /\bhow (do|can|should|would) (i|we|you|one)\b|\bhow to\b/i;
  */
 const EXACT = /(?<![\w-])--?[a-z][\w-]*|\b\d+(?:\.\d+)+\b|\b\d{2,}\b/gi;
 
-export function exactTerms(question: string): string[] {
-  return [...new Set(question.match(EXACT) ?? [])];
+/** At most this many: a question naming more (a pasted table of figures) is not asking about each. */
+const MAX_EXACT = 8;
+
+function exactTerms(question: string): string[] {
+  return [...new Set(question.match(EXACT) ?? [])].slice(0, MAX_EXACT);
 }
 
-/** Whether `text` names `exact` as a whole (`-a` is not `-all`, `1.0` is not `1.05`), in its case. */
-const names = (text: string, exact: string): boolean =>
-  new RegExp(String.raw`(?<![\w.-])${exact.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\w-]|\.\d)`).test(text);
+/** What finds `exact` as a whole in a text (`-a` is not `-all`, `1.0` is not `1.05`), in its case. */
+const naming = (exact: string): RegExp =>
+  new RegExp(String.raw`(?<![\w.-])${exact.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\w-]|\.\d)`);
 
 /** The terms of the words a question writes with a capital inside it (not its first word): names. */
 const namedTerms = (question: string): string[] =>
@@ -191,13 +194,13 @@ export function selectQuotes(question: string, passages: KnowledgeResult[], opts
   const idf = new Map(terms.map((t) => [t, Math.log(1 + (paras.length - df(t) + 0.5) / (df(t) + 0.5))]));
   const weight = (ts: Iterable<string>) => [...ts].reduce((n, t) => n + (idf.get(t) ?? 0), 0);
 
-  const exact = exactTerms(question);
+  const exact = exactTerms(question).map(naming);
   const named = namedTerms(question).filter((t) => wanted.has(t));
   const quotes: Quote[] = [];
   for (const p of paras) {
     if (exact.length) {
       const said = `${p.passage.title}\n${p.heading}\n${p.sentences.map((s) => s.text).join('\n')}`;
-      if (!exact.every((e) => names(said, e))) continue;
+      if (!exact.every((e) => e.test(said))) continue;
     }
     const shaped = (s: { text: string }) => !shape || shape.test(s.text);
     // The answer's shape is a condition, not one more word matched: a question about something the
@@ -218,7 +221,7 @@ export function selectQuotes(question: string, passages: KnowledgeResult[], opts
     const carries = (s: { terms: Set<string> }) =>
       focus.length ? focus.some((t) => s.terms.has(t)) : s.terms.size > 0 || shape !== undefined;
     // A sentence that names the option or version the question names is about it.
-    const namesExact = (text: string) => exact.length > 0 && exact.every((e) => names(text, e));
+    const namesExact = (text: string) => exact.length > 0 && exact.every((e) => e.test(text));
     const eligible = p.sentences
       .map((s, i) => ({ ...s, i }))
       .filter((s) => shaped(s) && (namesExact(s.text) || carries(s)))
