@@ -42,10 +42,11 @@ export class ChatPartsReader implements PartReader, AnswerListener {
     this.chunks = new ChatChunkReader(flavor, this.push);
     this.firstOutput = new Promise((resolve, reject) => (this.opening = { resolve, reject }));
     if (flavor !== 'openai') this.opened();
-    // A 200 that is no stream of chunks (a proxy's or a login page's HTML) is named for what it is,
-    // not read as an answer that happened to be empty.
+    // A 200 that is a page (a proxy's or a login page's HTML) is named for what it is, not read as an
+    // answer that happened to be empty. Only a page: servers that label their stream `text/plain`
+    // (or not at all) are read as streams.
     const type = res.headers['content-type'];
-    if (type && !/event-stream|json/i.test(type)) {
+    if (type && /html|xml|^(image|audio|video)\//i.test(type)) {
       this.push({ type: 'error', error: new NotAWireAnswerError(type) });
       this.ended = true;
       res.destroy();
