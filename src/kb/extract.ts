@@ -27,8 +27,15 @@ export async function extractDocument(path: string, bytes: Uint8Array): Promise<
   if (looksBinary(bytes)) throw new NotADocumentError(`binary content, not ${ext.slice(1)} text`);
   const decoded = new TextDecoder('utf-8').decode(bytes);
   if (ext === '.html' || ext === '.htm') return extractHtml(decoded, fallbackTitle);
+  if (ext === '.md' || ext === '.markdown') {
+    // Front matter (`---` lines around `title: ...`, as static site generators write it) is the
+    // document's metadata, not its text: its title is the document's, and it is not indexed.
+    const front = /^---\r?\n([\s\S]*?)\r?\n---\r?\n/.exec(decoded);
+    const text = normaliseHeadings(front ? decoded.slice(front[0].length) : decoded);
+    const declared = front && /^title:\s*["']?(.+?)["']?\s*$/m.exec(front[1])?.[1];
+    return { title: declared || markdownTitle(text) || fallbackTitle, text };
+  }
   const text = normaliseHeadings(decoded);
-  if (ext === '.md' || ext === '.markdown') return { title: markdownTitle(text) || fallbackTitle, text };
   return { title: fallbackTitle, text };
 }
 
@@ -65,12 +72,17 @@ const withoutMarkup = (line: string): string =>
  */
 function markdownTitle(text: string): string | undefined {
   let logo: string | undefined;
-  for (const line of text.split('\n', 200)) {
+  let at = 0;
+  for (let n = 0; n < 200 && at < text.length; n++) {
+    const end = text.indexOf('\n', at);
+    const line = text.slice(at, end < 0 ? text.length : end);
+    const lineStart = at;
+    at = end < 0 ? text.length : end + 1;
     const heading = /^#\s+(.+)$/.exec(line);
     if (heading) return withoutMarkup(heading[1]) || logo;
     // A README's HTML title (<h1 align="center">Zod</h1>, or a logo inside one).
     if (/<h1\b/i.test(line)) {
-      const inner = /<h1\b[^>]*>([\s\S]*?)<\/h1>/i.exec(text.slice(text.indexOf(line), 8000))?.[1] ?? '';
+      const inner = /<h1\b[^>]*>([\s\S]*?)<\/h1>/i.exec(text.slice(lineStart, lineStart + 8000))?.[1] ?? '';
       return withoutMarkup(inner) || /\balt="([^"]+)"/.exec(inner)?.[1] || logo;
     }
     if (!line.trim() || /^#{2,6}\s/.test(line)) continue;

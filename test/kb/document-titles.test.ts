@@ -32,6 +32,11 @@ describe('document titles', () => {
     const fastify = '<div align="center"><img src="landscape.svg" /></div>\n\nFast and low overhead web framework.';
     expect(await titleOf('/pkgs/fastify/README.md', fastify)).toBe('fastify');
     expect(await titleOf('/notes/travel.md', 'The ferry leaves at nine.')).toBe('travel');
+    // Front matter, as static site generators write it: its title, or the first heading after it.
+    expect(await titleOf('/site/a.md', '---\ntitle: "Getting started"\nlayout: page\n---\n\nText.')).toBe(
+      'Getting started',
+    );
+    expect(await titleOf('/site/b.md', '---\nlayout: page\n---\n\n# Install\n\nText.')).toBe('Install');
   });
 
   it("drops a generated page's permalink sign from its headings", async () => {
