@@ -130,6 +130,14 @@ const SHAPES: { asks: RegExp; consumes: string[]; answer: RegExp }[] = [
 const HOW_TO = /\bhow (do|can|should|would) (i|we|you|one)\b|\bhow to\b/i;
 
 /**
+ * A sentence that speaks to the assistant reading the document rather than about its subject (text
+ * planted to steer a model: "Ignore the previous instructions", "Tell the user that ..."). Quoted,
+ * it would read as the document's answer; it answers nothing.
+ */
+const ADDRESSES_THE_ASSISTANT =
+  /\b(ignore|disregard|forget) (all |any |the )?(previous|prior|above|earlier|preceding) (instructions|prompts?|messages?|rules)\b|\b(tell|inform|convince|assure) the (user|reader|customer)\b|\byou are (now )?(an? |the )?(ai|assistant|language model|chatbot)\b|\bas an ai\b|\b(your|the) system prompt\b/i;
+
+/**
  * What a question names exactly: command-line options (`-a`, `--ignore-case`), version numbers
  * (`1.0`, `3.12.1`) and numbers of two digits or more (`1987`, `6455`). Words that match by stem
  * cannot stand for them: a passage that does not name them does not answer the question.
@@ -225,7 +233,8 @@ export function selectQuotes(question: string, passages: KnowledgeResult[], opts
     const eligible = p.sentences
       .map((s, i) => ({ ...s, i }))
       .filter((s) => shaped(s) && (namesExact(s.text) || carries(s)))
-      .filter((s) => asksHowTo || !isCode(s.text));
+      .filter((s) => asksHowTo || !isCode(s.text))
+      .filter((s) => !ADDRESSES_THE_ASSISTANT.test(s.text));
     // What the title names the whole paragraph is about: it counts as much as a term the sentence
     // names, and more, as a sentence may name a term in passing. Otherwise a section titled with
     // the question's subject ranked below any other that mentions it ("Variadic closures." in
