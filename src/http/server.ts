@@ -15,7 +15,7 @@ import { registerHealth } from './routes/health.ts';
 import { registerModels } from './routes/models.ts';
 import { registerOps } from './routes/ops.ts';
 import { registerConversations } from './routes/conversations.ts';
-import { registerMcp } from './routes/mcp.ts';
+import { mcpBodyError, registerMcp } from './routes/mcp.ts';
 import { registerConsole } from './routes/console.ts';
 import { apiErrorOfMemory } from './memory-errors.ts';
 import { registerStats } from './routes/stats.ts';
@@ -151,6 +151,8 @@ export function buildServer(deps: AppDeps, options: ServerOptions = {}): Fastify
 
   app.setErrorHandler(async (error: FastifyError | ApiError, request, reply) => {
     let apiError = toApiError(error);
+    const rpc = request.routeOptions.url === '/mcp' ? mcpBodyError(apiError) : undefined;
+    if (rpc) return reply.status(apiError.status).send(rpc);
     // An unexpected failure while the store is down is the outage, as /ready reports it: a 503
     // the client may retry, not a 500.
     if (apiError.status === 500 && !(error instanceof ApiError) && !(await storeAnswers(deps.checkReady)))

@@ -186,6 +186,24 @@ describe('the team as an MCP server over Streamable HTTP', () => {
     expect(res.status).toBe(404);
   });
 
+  it('answers a body it cannot read in JSON-RPC terms, as MCP clients read errors', async () => {
+    const res = await fetch(`${baseUrl}/mcp`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        authorization: `Bearer ${KEY}`,
+      },
+      body: '{bad',
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
+      jsonrpc: '2.0',
+      error: { code: -32700, message: 'Parse error: the request body is not valid JSON.' },
+      id: null,
+    });
+  });
+
   it('a request without a session must initialize one first', async () => {
     const res = await fetch(`${baseUrl}/mcp`, {
       method: 'POST',

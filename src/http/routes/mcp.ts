@@ -11,6 +11,7 @@ import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createTeamMcpServer } from '../../mcp/team-server.ts';
 import type { AppDeps } from '../deps.ts';
+import type { ApiError } from '../errors.ts';
 
 /** Sessions idle this long are closed when new ones open; at most MAX_SESSIONS are kept. */
 const IDLE_MS = 30 * 60_000;
@@ -152,3 +153,13 @@ function webRequest(request: FastifyRequest): Request {
 }
 
 const rpcError = (code: number, message: string) => ({ jsonrpc: '2.0', error: { code, message }, id: null });
+
+/**
+ * A body the server could not read, for an MCP client: in JSON-RPC's words (a parse error, an invalid
+ * request), as the protocol answers it, rather than in the OpenAI envelope of the /v1 routes.
+ */
+export function mcpBodyError(error: ApiError): Record<string, unknown> | undefined {
+  if (error.code === 'request_too_large') return rpcError(-32600, 'Invalid Request: the request body is too large.');
+  if (error.code === 'invalid_json') return rpcError(-32700, 'Parse error: the request body is not valid JSON.');
+  return undefined;
+}
