@@ -4,9 +4,17 @@ import type { AppDeps } from './deps.ts';
 import { ApiError, invalidRequest, modelNotFound } from './errors.ts';
 import type { ChatRequest } from './chat-request.ts';
 
-export type StopReason = 'client' | 'timeout' | 'shutdown';
+/** Why a run stopped before it finished: its client left or asked it to stop, or the server stopped it. */
+export type StopReason = 'client' | 'cancelled' | 'timeout' | 'shutdown';
+type ServerStop = Exclude<StopReason, 'client' | 'cancelled'>;
 
-export const STOPPED: Record<Exclude<StopReason, 'client'>, ApiError> = {
+export const isServerStop = (reason: StopReason | undefined): reason is ServerStop =>
+  reason === 'timeout' || reason === 'shutdown';
+
+/** The reason a client's signal is aborted with when it asks for the run to stop, rather than leaving. */
+export const CANCEL_REQUESTED = new Error('The client cancelled the run.');
+
+export const STOPPED: Record<ServerStop, ApiError> = {
   timeout: new ApiError(
     504,
     'server_error',

@@ -13,7 +13,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { AppDeps } from '../http/deps.ts';
 import type { ChatRequest } from '../http/chat-request.ts';
 import { ApiError } from '../http/errors.ts';
-import { rateLimited, STOPPED, type StopReason } from '../http/run-limits.ts';
+import { CANCEL_REQUESTED, isServerStop, rateLimited, STOPPED, type StopReason } from '../http/run-limits.ts';
 import { recordChoices } from './record-choices.ts';
 import { newRunId } from './run-ids.ts';
 import { instrument } from '../http/run-metrics.ts';
@@ -267,9 +267,10 @@ export class ChatRun implements AsyncDisposable {
     this.abort = new AbortController();
     this.signal = this.abort.signal;
     this.ended = this.end.signal;
-    const onClientGone = () => this.stop('client');
+    // A client that asked the run to stop (CANCEL_REQUESTED) is told apart from one that left.
+    const onClientGone = () => this.stop(options.clientGone.reason === CANCEL_REQUESTED ? 'cancelled' : 'client');
     options.clientGone.addEventListener('abort', onClientGone, { once: true });
-    if (options.clientGone.aborted) this.stop('client');
+    if (options.clientGone.aborted) onClientGone();
     // CORTEX_MAX_RUN_SECONDS is the one bound on a run's total time, whatever the client does.
     this.timer = setTimeout(() => this.stop('timeout'), deps.config.maxRunSeconds * 1000);
     deps.metrics.activeRuns.inc(this.choices.length);
@@ -334,9 +335,9 @@ export class ChatRun implements AsyncDisposable {
     this.attachment = attachment;
   }
 
-  /** The client went away before the answer was delivered: nobody to render for. */
+  /** The client went away, or asked the run to stop, before the answer was delivered. */
   get clientLeft(): boolean {
-    return this.stopReason === 'client';
+    return this.stopReason === 'client' || this.stopReason === 'cancelled';
   }
 
   /**
@@ -364,7 +365,7 @@ export class ChatRun implements AsyncDisposable {
   /** Why the server itself stopped an unfinished run (time limit, shutdown), if it did. */
   interruption(): ApiError | undefined {
     const reason = this.stopReason;
-    if (!reason || reason === 'client') return undefined;
+    if (!isServerStop(reason)) return undefined;
     return this.choices.some((c) => !c.summary.done) ? this.error(STOPPED[reason]) : undefined;
   }
 

@@ -5,7 +5,7 @@ import type { ConversationMemory, TurnStatus } from '../conversation/types.ts';
 import type { RunEvent } from '../orchestrator/events.ts';
 import type { ChatMessage, RunCheckpoint } from '../orchestrator/types.ts';
 import type { RunSummary } from '../orchestrator/run-summary.ts';
-import { STOPPED, type StopReason } from '../http/run-limits.ts';
+import { CANCEL_REQUESTED, isServerStop, STOPPED, type StopReason } from '../http/run-limits.ts';
 import type { StoredResponse } from '../store/types.ts';
 
 export interface RecordedChoice {
@@ -35,11 +35,16 @@ export interface TurnContext {
 export function outcomeOf(run: RunSummary, stopReason: StopReason | undefined): { status: TurnStatus; error?: string } {
   if (run.failure) return { status: 'failed', error: run.failure.message };
   // Stopped by the server (time limit, shutdown) before it finished: a failure, with the reason.
-  if (!run.done && stopReason && stopReason !== 'client')
-    return { status: 'failed', error: STOPPED[stopReason].message };
+  if (!run.done && isServerStop(stopReason)) return { status: 'failed', error: STOPPED[stopReason].message };
   if (run.finishReason === 'tool_calls') return { status: 'tool_calls' };
   if (run.finishReason) return { status: 'completed' };
-  return { status: 'cancelled', error: 'client disconnected before the run finished' };
+  return {
+    status: 'cancelled',
+    error:
+      stopReason === 'cancelled'
+        ? 'the client cancelled the run before it finished'
+        : 'client disconnected before the run finished',
+  };
 }
 
 /**
@@ -49,8 +54,10 @@ export function outcomeOf(run: RunSummary, stopReason: StopReason | undefined): 
  */
 export function closedTrace(run: RunSummary, stopReason: StopReason | undefined): RunEvent[] {
   if (run.done) return run.events;
-  const stopped = stopReason && stopReason !== 'client' ? STOPPED[stopReason] : undefined;
-  const reason = stopped?.message ?? 'The client disconnected before the run finished.';
+  const stopped = isServerStop(stopReason) ? STOPPED[stopReason] : undefined;
+  const reason =
+    stopped?.message ??
+    (stopReason === 'cancelled' ? CANCEL_REQUESTED.message : 'The client disconnected before the run finished.');
   const atWork = new Map<string, string>(); // call id -> agent
   for (const e of run.events) {
     if (e.type === 'agent_started') atWork.set(e.callId, e.agent);

@@ -237,7 +237,11 @@ describe('stored responses', () => {
       expect(stored.status).toBe('cancelled');
       expect(stored.output.some((item: any) => item.status === 'in_progress')).toBe(false);
       const runId = cancelled.body.metadata.run_id;
-      expect((await call('GET', `/v1/runs/${runId}`)).body.status).toBe('cancelled');
+      // Stored as what happened: the client asked, it did not go away.
+      expect((await call('GET', `/v1/runs/${runId}`)).body).toMatchObject({
+        status: 'cancelled',
+        error: 'the client cancelled the run before it finished',
+      });
     } finally {
       team.options = {};
     }

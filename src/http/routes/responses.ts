@@ -17,7 +17,7 @@ import { streamResponse } from '../render/responses-sse.ts';
 import { checkId } from '../resource-ids.ts';
 import { inResponsesTerms } from '../responses-params.ts';
 import { parseResponsesRequest } from '../responses-request.ts';
-import { checkServable } from '../run-limits.ts';
+import { CANCEL_REQUESTED, checkServable } from '../run-limits.ts';
 import { conversationIdOfKey } from '../../conversation/conversation-keys.ts';
 
 /** A response still running in this process. */
@@ -120,7 +120,7 @@ export function registerResponses(app: FastifyInstance, deps: AppDeps): void {
       snapshot: () => final ?? responseObject(head, { status: 'in_progress', output: outlet.streamed ?? [] }),
       cancel: () => {
         cancelled = true;
-        stop.abort();
+        stop.abort(CANCEL_REQUESTED);
       },
       deleted: false,
       done: new Promise<void>((resolve) => (finished = resolve)),
