@@ -28,6 +28,8 @@ export function onLinkClick(event: MouseEvent): void {
   if (!a || a.target || a.origin !== location.origin || event.defaultPrevented) return;
   if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
   if (a.hasAttribute('download') || a.pathname.startsWith('/v1/')) return;
+  // A link within this page (a citation's `#src-...`) is the browser's to follow: it scrolls there.
+  if (a.hash && a.pathname === location.pathname && a.search === location.search) return;
   event.preventDefault();
   navigate(a.pathname + a.search + a.hash);
 }
