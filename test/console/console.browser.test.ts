@@ -300,7 +300,17 @@ describe('the console without keys', () => {
   });
 
   it('is usable on a narrow window, and readable in dark mode', async () => {
-    const pages = ['/', runPath, '/conversations', '/overview'];
+    // A conversation whose title is one long word: its heading wraps rather than widening the page.
+    book.add('wide', teamScript('wide'));
+    const wide = await fetch(`${baseUrl}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'cortex-flow',
+        messages: [{ role: 'user', content: `${'W'.repeat(70)} [[wide]]` }],
+      }),
+    }).then((r) => r.json() as Promise<any>);
+    const pages = ['/', runPath, '/conversations', '/overview', `/conversations/${wide.conversation_id}`];
     await page.setViewportSize({ width: 360, height: 800 });
     for (const path of pages) {
       await page.goto(`${baseUrl}${path}`);
