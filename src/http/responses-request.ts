@@ -40,6 +40,18 @@ const textFormat = z.discriminatedUnion('type', [
   }),
 ]);
 
+/** What OpenAI's `include` may name: accepted (none of it is produced here), anything else refused. */
+const INCLUDABLE = [
+  'file_search_call.results',
+  'web_search_call.results',
+  'web_search_call.action.sources',
+  'message.input_image.image_url',
+  'computer_call_output.output.image_url',
+  'code_interpreter_call.outputs',
+  'reasoning.encrypted_content',
+  'message.output_text.logprobs',
+] as const;
+
 const responsesRequestSchema = z.object({
   model: z.string().min(1),
   input: z.union([z.string(), z.array(z.record(z.string(), z.unknown()))]),
@@ -56,6 +68,9 @@ const responsesRequestSchema = z.object({
   text: z.object({ format: textFormat.nullish(), verbosity: z.enum(['low', 'medium', 'high']).nullish() }).nullish(),
   reasoning: z.object({ effort: effort.nullish(), summary: z.string().nullish() }).nullish(),
   max_output_tokens: z.number().int().min(16).nullish(),
+  // A bound on calls of built-in tools, which this server has none of: echoed, nothing to bound.
+  max_tool_calls: z.number().int().min(1).nullish(),
+  include: z.array(z.enum(INCLUDABLE)).nullish(),
   temperature: z.number().min(0).max(2).nullish(),
   top_p: z.number().min(0).max(1).nullish(),
   presence_penalty: z.number().min(-2).max(2).nullish(),
@@ -100,6 +115,7 @@ export interface ResponseEcho {
   reasoningEffort: z.output<typeof effort> | null;
   reasoningSummary: string | null;
   maxOutputTokens: number | null;
+  maxToolCalls: number | null;
   temperature: number;
   topP: number;
   presencePenalty: number;
@@ -248,6 +264,7 @@ export function parseResponsesRequest(body: unknown): ResponsesRequest {
       reasoningEffort: r.reasoning?.effort ?? null,
       reasoningSummary: r.reasoning?.summary ?? null,
       maxOutputTokens: r.max_output_tokens ?? null,
+      maxToolCalls: r.max_tool_calls ?? null,
       temperature: r.temperature ?? 1,
       topP: r.top_p ?? 1,
       presencePenalty: r.presence_penalty ?? 0,

@@ -94,6 +94,24 @@ describe('parameters OpenAI checks, and those this server does not have', () => 
     expect(longKey.error.message).toContain('keys are at most 64 characters');
   });
 
+  it("include: OpenAI's values accepted, another refused naming it; max_tool_calls echoed", async () => {
+    const bogus = await refused(team, { input: 'hi', include: ['reasoning.encrypted_content', 'bogus.thing'] });
+    expect(bogus.status).toBe(400);
+    expect(bogus.error).toMatchObject({ param: 'include[1]', code: 'invalid_value' });
+    const res = await fetch(`${team.baseUrl}/v1/responses`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'cortex-flow',
+        input: 'hi',
+        include: ['reasoning.encrypted_content'],
+        max_tool_calls: 3,
+      }),
+    });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as any).max_tool_calls).toBe(3);
+  });
+
   it('conversation and prompt are refused by name, never dropped', async () => {
     for (const [param, value] of [
       ['conversation', 'conv_abc'],

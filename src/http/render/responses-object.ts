@@ -86,7 +86,7 @@ export function responseObject(head: ResponseHead, end: ResponseEnd) {
     reasoning: { effort: echo.reasoningEffort, summary: echo.reasoningSummary },
     usage: finished ? (end.usage ?? null) : null,
     max_output_tokens: echo.maxOutputTokens,
-    max_tool_calls: null,
+    max_tool_calls: echo.maxToolCalls,
     store: echo.store,
     background: false,
     service_tier: echo.serviceTier,
