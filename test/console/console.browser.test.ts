@@ -385,8 +385,15 @@ describe('the conversations list', () => {
     await page.getByRole('button', { name: 'Older' }).click();
     await expect.poll(() => items.allInnerTexts(), SETTLE).toEqual([expect.stringMatching(/^Question 1 /)]);
     expect(await page.getByRole('button', { name: 'Older' }).isDisabled()).toBe(true);
+    // The page is in the URL: a conversation opened from it, Back returns to that page.
+    await items.first().click();
+    await page.getByRole('heading', { name: /^Question 1 / }).waitFor();
+    await page.goBack();
+    await expect.poll(() => items.allInnerTexts(), SETTLE).toEqual([expect.stringMatching(/^Question 1 /)]);
     await page.getByRole('button', { name: 'Newer' }).click();
     await expect.poll(() => items.count(), SETTLE).toBe(20);
+    await page.goBack();
+    await expect.poll(() => items.count(), SETTLE).toBe(1);
     await page.close();
   });
 });

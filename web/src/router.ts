@@ -12,6 +12,17 @@ export function navigate(path: string): void {
   scrollTo(0, 0);
 }
 
+/** The query of the page's URL (a list's page, `?pages=...`), following navigation and Back. */
+export function useSearch(): string {
+  const [search, setSearch] = useState(location.search);
+  useEffect(() => {
+    const update = () => setSearch(location.search);
+    listeners.add(update);
+    return () => void listeners.delete(update);
+  }, []);
+  return search;
+}
+
 export function usePath(): string {
   const [path, setPath] = useState(location.pathname);
   useEffect(() => {

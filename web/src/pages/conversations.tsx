@@ -2,7 +2,7 @@
 // messages (each answer linked to its run); deleting one.
 import { useEffect, useState } from 'preact/hooks';
 import { api, apiJson } from '../api.ts';
-import { navigate } from '../router.ts';
+import { navigate, useSearch } from '../router.ts';
 
 interface Conversation {
   id: string;
@@ -23,9 +23,14 @@ const PAGE_SIZE = 20;
 const when = (unix: number) => new Date(unix * 1000).toLocaleString();
 const titleOf = (title: string) => (title.length > 80 ? `${title.slice(0, 80)}…` : title || '(untitled)');
 
+/** The list at the page after `trail` (the cursors of the pages before it), as a URL Back returns to. */
+const listUrl = (trail: string[]) => (trail.length ? `/conversations?pages=${trail.join(',')}` : '/conversations');
+
 export function ConversationsPage() {
-  // The cursors of the pages seen so far: the last is this page's `after`.
-  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
+  // The cursors of the pages seen so far are in the URL (ids hold no comma): the last is this
+  // page's `after`, and Back (or a link) returns to the same page.
+  const trail = (new URLSearchParams(useSearch()).get('pages') ?? '').split(',').filter(Boolean);
+  const cursors: (string | undefined)[] = [undefined, ...trail];
   const [page, setPage] = useState<{ data: Conversation[]; has_more: boolean; last_id: string | null } | null>(null);
   const [error, setError] = useState('');
   const after = cursors[cursors.length - 1];
@@ -66,7 +71,7 @@ export function ConversationsPage() {
           type="button"
           class="secondary"
           disabled={cursors.length < 2}
-          onClick={() => setCursors((c) => c.slice(0, -1))}
+          onClick={() => navigate(listUrl(trail.slice(0, -1)))}
         >
           Newer
         </button>
@@ -75,7 +80,7 @@ export function ConversationsPage() {
           type="button"
           class="secondary"
           disabled={!page?.has_more}
-          onClick={() => page?.last_id && setCursors((c) => [...c, page.last_id!])}
+          onClick={() => page?.last_id && navigate(listUrl([...trail, page.last_id]))}
         >
           Older
         </button>
