@@ -455,6 +455,43 @@ describe('the playground across views, stopped, and against hostile answers', ()
     await page.getByRole('option', { name: 'cortex-flow', exact: true }).waitFor({ state: 'attached', ...SETTLE });
   });
 
+  it('follows a live run through a lost connection, keeping what it drew', async () => {
+    const tag = book.add(
+      'dropped',
+      teamScript('dropped', {
+        writer: { text: 'Written through a dropped line. [[dropped]]', chunkSize: 3, chunkDelayMs: 150 },
+      }),
+    );
+    const chat = await fetch(`${baseUrl}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'cortex-flow',
+        stream: true,
+        messages: [{ role: 'user', content: `Go [[${tag}]]` }],
+      }),
+    });
+    const runId = chat.headers.get('x-cortex-run-id')!;
+    const delivered = (async () => {
+      for await (const _ of chat.body!);
+    })();
+    const watcher = await browser.context.newPage();
+    // The first connection to the run's events is cut, as a restarting server would cut it.
+    let cut = 0;
+    await watcher.route('**/v1/runs/*/events', (route) =>
+      cut++ === 0 ? route.abort('connectionreset') : route.continue(),
+    );
+    await watcher.goto(`${baseUrl}/runs/${runId}`);
+    const status = watcher.getByTestId('run-status');
+    await expect.poll(() => status.innerText(), SETTLE).toContain('reconnecting');
+    await expect.poll(() => status.innerText(), SETTLE).toBe('completed');
+    expect(await watcher.getByRole('alert').count()).toBe(0);
+    expect(await watcher.locator('[data-lane="writer"] [data-step]').count()).toBe(1);
+    expect(cut).toBeGreaterThanOrEqual(2);
+    await delivered;
+    await watcher.close();
+  });
+
   it('keeps the conversation across views, and a run viewed while its answer streams goes on', async () => {
     book.add(
       'viewed',

@@ -1,7 +1,7 @@
 // One run: its timeline (a lane per agent, a bar per step, tool and upstream calls as marks, the
 // critical path), failures and pauses, totals. A running run follows GET /v1/runs/{id}/events.
 import { useEffect, useState } from 'preact/hooks';
-import { api, apiJson } from '../api.ts';
+import { api, apiJson, ApiFailure } from '../api.ts';
 import { sseData } from '../sse.ts';
 import { buildTimeline, seconds, type RunEvent } from '../timeline.ts';
 import { TimelineView } from '../timeline-view.tsx';
@@ -20,12 +20,19 @@ interface Run {
   events: RunEvent[];
 }
 
+/** How often, and how far apart, a live run's lost connection is tried again (a restart takes seconds). */
+const FOLLOW_ATTEMPTS = 30;
+const FOLLOW_RETRY_MS = 2000;
+/** A failure worth waiting out: the network (fetch's TypeError) or the server's own 5xx, not a refusal. */
+const passing = (err: unknown) => err instanceof TypeError || (err instanceof ApiFailure && err.status >= 500);
+
 export function RunPage({ id }: { id: string }) {
   const [run, setRun] = useState<Run | null>(null);
   const [events, setEvents] = useState<RunEvent[]>([]);
   const [live, setLive] = useState(false);
   const [error, setError] = useState('');
   const [now, setNow] = useState(Date.now());
+  const [reconnecting, setReconnecting] = useState(false);
 
   useEffect(() => {
     const stop = new AbortController();
@@ -36,19 +43,44 @@ export function RunPage({ id }: { id: string }) {
       setEvents(first.events);
       if (first.status !== 'running') return;
       // Running: follow it live, from its start, until it ends; then the stored run has the outcome.
+      // A connection lost meanwhile (a server restarting) keeps what is drawn and tries again.
+      const sleep = () => new Promise((resolve) => setTimeout(resolve, FOLLOW_RETRY_MS));
+      const stored = async (): Promise<Run> => {
+        for (let attempt = 0; ; attempt++) {
+          try {
+            return await apiJson<Run>(path);
+          } catch (err) {
+            if (stop.signal.aborted || !passing(err) || attempt >= FOLLOW_ATTEMPTS) throw err;
+            setReconnecting(true);
+            await sleep();
+          }
+        }
+      };
       setLive(true);
-      const res = await api(`${path}/events`, { signal: stop.signal });
-      const seen: RunEvent[] = [];
-      for await (const data of sseData(res, stop.signal)) {
-        seen.push(JSON.parse(data));
-        setEvents([...seen]);
+      for (let attempt = 0; !stop.signal.aborted; attempt++) {
+        try {
+          const res = await api(`${path}/events`, { signal: stop.signal });
+          const seen: RunEvent[] = [];
+          for await (const data of sseData(res, stop.signal)) {
+            seen.push(JSON.parse(data));
+            setEvents([...seen]);
+          }
+          break;
+        } catch (err) {
+          if (stop.signal.aborted || !passing(err) || attempt >= FOLLOW_ATTEMPTS) throw err;
+          setReconnecting(true);
+          await sleep();
+          // The run may have ended meanwhile (or been marked interrupted by the restart).
+          if ((await stored()).status !== 'running') break;
+          setReconnecting(false);
+        }
       }
+      if (stop.signal.aborted) return;
+      const last = await stored();
       setLive(false);
-      if (!stop.signal.aborted) {
-        const last = await apiJson<Run>(path);
-        setRun(last);
-        setEvents(last.events);
-      }
+      setReconnecting(false);
+      setRun(last);
+      setEvents(last.events);
     })().catch((err: Error) => {
       if (!stop.signal.aborted) setError(err.message);
     });
@@ -94,7 +126,7 @@ export function RunPage({ id }: { id: string }) {
           <dt>Status</dt>
           <dd data-testid="run-status" class={`status status-${status}`}>
             {status}
-            {live && ' (live)'}
+            {live && (reconnecting ? ' (connection lost, reconnecting…)' : ' (live)')}
           </dd>
         </div>
         <div>
