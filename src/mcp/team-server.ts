@@ -8,6 +8,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { z } from 'zod';
 import type { AppDeps } from '../http/deps.ts';
 import { ApiError } from '../http/errors.ts';
+import { CANCEL_REQUESTED } from '../http/run-limits.ts';
 import { ServedRunError, serveRun, servedErrorText } from './serve-run.ts';
 
 const input = {
@@ -60,7 +61,7 @@ export function createTeamMcpServer(deps: AppDeps, context: TeamServerContext): 
           const answer = await serveRun(
             deps,
             { model: model.id, message, conversationId: conversation_id },
-            { owner: context.owner, log: context.log, signal: extra.signal, onProgress },
+            { owner: context.owner, log: context.log, signal: cancellation(extra.signal), onProgress },
           );
           return { content: [{ type: 'text', text: answer.answer }], structuredContent: { ...answer } };
         } catch (err) {
@@ -73,4 +74,17 @@ export function createTeamMcpServer(deps: AppDeps, context: TeamServerContext): 
     );
   }
   return server;
+}
+
+/**
+ * The call's signal, telling a client's `notifications/cancelled` (the SDK aborts with the reason
+ * the client gave, a string) from a connection that closed (aborted without one): the run is stored
+ * as cancelled by its client, or as left by it.
+ */
+function cancellation(signal: AbortSignal): AbortSignal {
+  const run = new AbortController();
+  const onAbort = () => run.abort(typeof signal.reason === 'string' ? CANCEL_REQUESTED : signal.reason);
+  if (signal.aborted) onAbort();
+  else signal.addEventListener('abort', onAbort, { once: true });
+  return run.signal;
 }

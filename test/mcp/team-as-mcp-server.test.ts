@@ -157,6 +157,8 @@ describe('the team as an MCP server over Streamable HTTP', () => {
       void runs('mcp-cancel-1').then((r) => (status = r[0]?.status ?? ''));
       return status === 'cancelled';
     }, 'the run to be stored as cancelled');
+    // As what happened: the client asked (notifications/cancelled), it did not go away.
+    expect((await runs('mcp-cancel-1'))[0].error).toBe('the client cancelled the run before it finished');
   });
 
   it('wants the API key when keys are on', async () => {
