@@ -84,31 +84,25 @@ export class StoredMemory implements ConversationMemory {
     const owner = input.owner ?? '';
     const rest = input.messages.filter((m) => m.role !== 'system');
     const title = titleOf(input.messages);
+    const answersToolCalls = rest.at(-1)?.role === 'tool';
     const acquire = (id: string) =>
       this.locks.acquire(id, { signal: options.signal, waitMs: options.waitMs ?? this.lockWaitMs });
+    /** Holds `lock` for `plan`; the system prompt is the request's, else the one stored with the conversation. */
+    const holdTurn = (lock: LeasedLock, plan: TurnPlan, storedSystem: string | null | undefined) =>
+      this.hold(lock, { owner, plan, title, answersToolCalls, ...systemOf(input.messages, storedSystem) });
 
     if (input.buildsOn) {
-      const held = await this.lockAt(input.buildsOn, { owner, rest, title, messages: input.messages }, acquire);
+      const held = await this.lockAt(input.buildsOn, owner, rest, holdTurn, acquire);
       if (held) return held; // else: a whole history of its own, placed by it as below
-    }
-
-    if (input.conversationId && !input.buildsOn) {
+    } else if (input.conversationId) {
       const id = input.conversationId;
       const lock = await acquire(id);
-      let plan: TurnPlan | undefined;
       try {
         const conversation = await this.store.getConversation(id, owner);
         if (!conversation && (await this.store.getConversationOwner(id)) !== undefined)
           throw new ConversationNotFoundError(id); // another key's conversation
-        plan = await planNamed(this.store, owner, id, conversation?.messageCount, rest);
-        if (plan)
-          return this.hold(lock, {
-            owner,
-            plan,
-            title,
-            answersToolCalls: rest.at(-1)?.role === 'tool',
-            ...systemOf(input.messages, conversation?.systemPrompt),
-          });
+        const plan = await planNamed(this.store, owner, id, conversation?.messageCount, rest);
+        if (plan) return holdTurn(lock, plan, conversation?.systemPrompt);
       } catch (err) {
         await lock.release();
         throw err;
@@ -121,11 +115,9 @@ export class StoredMemory implements ConversationMemory {
     // its lock, as another turn may have moved it on while this one waited (then this one branches).
     // A plan for the minted id (a new conversation, or a branch) is final: nobody else knows the id.
     const minted = newConversationId();
-    const answersToolCalls = rest.at(-1)?.role === 'tool';
     const holdPlan = async (lock: LeasedLock, plan: TurnPlan) => {
       const source = plan.history?.conversationId;
-      const stored = source ? (await this.store.getConversation(source, owner))?.systemPrompt : undefined;
-      return this.hold(lock, { owner, plan, title, answersToolCalls, ...systemOf(input.messages, stored) });
+      return holdTurn(lock, plan, source ? (await this.store.getConversation(source, owner))?.systemPrompt : undefined);
     };
     const ownConversation = (): TurnPlan => ({ conversationId: minted, exists: false, newMessages: rest });
     let plan = await this.settled(await planFromHistory(this.store, owner, rest, minted), acquire, () =>
@@ -157,11 +149,11 @@ export class StoredMemory implements ConversationMemory {
    */
   private async lockAt(
     at: BranchPoint,
-    turn: { owner: string; rest: ChatMessage[]; title: string; messages: ChatMessage[] },
+    owner: string,
+    rest: ChatMessage[],
+    holdTurn: (lock: LeasedLock, plan: TurnPlan, storedSystem: string | null) => ConversationLock,
     acquire: (id: string) => Promise<LeasedLock>,
   ): Promise<ConversationLock | undefined> {
-    const { owner, rest, title } = turn;
-    const answersToolCalls = rest.at(-1)?.role === 'tool';
     const lock = await acquire(at.conversationId);
     let stored: Conversation | undefined;
     try {
@@ -173,13 +165,7 @@ export class StoredMemory implements ConversationMemory {
           await lock.release();
           return undefined;
         }
-        return this.hold(lock, {
-          owner,
-          plan,
-          title,
-          answersToolCalls,
-          ...systemOf(turn.messages, stored.systemPrompt),
-        });
+        return holdTurn(lock, plan, stored.systemPrompt);
       }
     } catch (err) {
       await lock.release();
@@ -194,13 +180,7 @@ export class StoredMemory implements ConversationMemory {
       newMessages: rest,
       history: { conversationId: at.conversationId, throughSeq: at.depth },
     };
-    return this.hold(this.locks.mint(minted), {
-      owner,
-      plan,
-      title,
-      answersToolCalls,
-      ...systemOf(turn.messages, stored.systemPrompt),
-    });
+    return holdTurn(this.locks.mint(minted), plan, stored.systemPrompt);
   }
 
   /**

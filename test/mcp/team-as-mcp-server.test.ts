@@ -56,6 +56,19 @@ async function connect(key: string | undefined): Promise<Client> {
   return c;
 }
 
+/** A raw POST to /mcp as a Streamable HTTP client sends it, with `key` (none when null). */
+const postMcp = (body: string, key: string | null = KEY, headers: Record<string, string> = {}) =>
+  fetch(`${baseUrl}/mcp`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      ...(key ? { authorization: `Bearer ${key}` } : {}),
+      ...headers,
+    },
+    body,
+  });
+
 const runs = async (conversationId: string) =>
   (
     (await (
@@ -162,11 +175,7 @@ describe('the team as an MCP server over Streamable HTTP', () => {
   });
 
   it('wants the API key when keys are on', async () => {
-    const res = await fetch(`${baseUrl}/mcp`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
-    });
+    const res = await postMcp(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }), null);
     expect(res.status).toBe(401);
     expect(((await res.json()) as any).error).toMatchObject({ type: 'invalid_request_error' });
     await expect(connect(undefined)).rejects.toThrow(/invalid_api_key/);
@@ -174,30 +183,15 @@ describe('the team as an MCP server over Streamable HTTP', () => {
   });
 
   it('a session belongs to the key that opened it', async () => {
-    const res = await fetch(`${baseUrl}/mcp`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        authorization: `Bearer ${KEY}`,
-        'mcp-session-id': 'not-a-session',
-        'mcp-protocol-version': '2025-06-18',
-      },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+    const res = await postMcp(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }), KEY, {
+      'mcp-session-id': 'not-a-session',
+      'mcp-protocol-version': '2025-06-18',
     });
     expect(res.status).toBe(404);
   });
 
   it('answers a body it cannot read in JSON-RPC terms, as MCP clients read errors', async () => {
-    const res = await fetch(`${baseUrl}/mcp`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        authorization: `Bearer ${KEY}`,
-      },
-      body: '{bad',
-    });
+    const res = await postMcp('{bad');
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({
       jsonrpc: '2.0',
@@ -207,15 +201,7 @@ describe('the team as an MCP server over Streamable HTTP', () => {
   });
 
   it('a request without a session must initialize one first', async () => {
-    const res = await fetch(`${baseUrl}/mcp`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        authorization: `Bearer ${KEY}`,
-      },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
-    });
+    const res = await postMcp(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }));
     expect(res.status).toBe(400);
     expect(((await res.json()) as any).error.code).toBe(-32000);
   });
@@ -245,16 +231,9 @@ describe('the team as an MCP server over Streamable HTTP', () => {
       req.end(body);
     });
   const listTools = (key: string, session: string) =>
-    fetch(`${baseUrl}/mcp`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        authorization: `Bearer ${key}`,
-        'mcp-session-id': session,
-        'mcp-protocol-version': '2025-06-18',
-      },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }),
+    postMcp(JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }), key, {
+      'mcp-session-id': session,
+      'mcp-protocol-version': '2025-06-18',
     }).then(async (r) => (await r.arrayBuffer(), r.status));
 
   it("serves a client whose Host header is no URL host (its origin is not the server's URL)", async () => {

@@ -1,37 +1,23 @@
 // The console's pages are real paths (/runs/run_..., /conversations/conv_...), served index.html
 // by the server; moving between them is history.pushState, links stay links (open in a new tab).
-import { useEffect, useState } from 'preact/hooks';
+import { Shared, useShared } from './shared.ts';
 
-const listeners = new Set<() => void>();
-addEventListener('popstate', () => listeners.forEach((l) => l()));
+/** Where the page is: its path (which page) and its query (a list's page, `?pages=...`). */
+const place = new Shared({ path: location.pathname, search: location.search });
+const moved = () => place.set({ path: location.pathname, search: location.search });
+addEventListener('popstate', moved);
 
 export function navigate(path: string): void {
   if (path === location.pathname + location.search) return;
   history.pushState(null, '', path);
-  listeners.forEach((l) => l());
+  moved();
   scrollTo(0, 0);
 }
 
-/** The query of the page's URL (a list's page, `?pages=...`), following navigation and Back. */
-export function useSearch(): string {
-  const [search, setSearch] = useState(location.search);
-  useEffect(() => {
-    const update = () => setSearch(location.search);
-    listeners.add(update);
-    return () => void listeners.delete(update);
-  }, []);
-  return search;
-}
+export const usePath = (): string => useShared(place).path;
 
-export function usePath(): string {
-  const [path, setPath] = useState(location.pathname);
-  useEffect(() => {
-    const update = () => setPath(location.pathname);
-    listeners.add(update);
-    return () => void listeners.delete(update);
-  }, []);
-  return path;
-}
+/** The query of the page's URL, following navigation and Back. */
+export const useSearch = (): string => useShared(place).search;
 
 /** A click on a console link moves within the page, unless the user asked for a new tab or window. */
 export function onLinkClick(event: MouseEvent): void {

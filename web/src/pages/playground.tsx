@@ -6,6 +6,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, apiJson, ApiFailure } from '../api.ts';
 import { answerHtml, isWebUrl, sourceAnchor, type Source } from '../markdown.ts';
+import { Shared, useShared } from '../shared.ts';
 import { sseData } from '../sse.ts';
 
 interface Model {
@@ -44,23 +45,10 @@ interface Session {
   stop?: AbortController;
 }
 
-const session: Session = { turns: [], model: '', effort: '', draft: '', busy: false, status: '' };
-const listeners = new Set<() => void>();
+const session = new Shared<Session>({ turns: [], model: '', effort: '', draft: '', busy: false, status: '' });
 
 function change(patch: Partial<Session> | ((s: Session) => Partial<Session>)): void {
-  Object.assign(session, typeof patch === 'function' ? patch(session) : patch);
-  for (const listener of listeners) listener();
-}
-
-/** The session, re-rendering the view whenever it changes. */
-function useSession(): Session {
-  const [, rendered] = useState(0);
-  useEffect(() => {
-    const listener = () => rendered((n) => n + 1);
-    listeners.add(listener);
-    return () => void listeners.delete(listener);
-  }, []);
-  return session;
+  session.set({ ...session.value, ...(typeof patch === 'function' ? patch(session.value) : patch) });
 }
 
 const update = (id: number, patch: (t: AssistantTurn) => Partial<AssistantTurn>) =>
@@ -69,7 +57,7 @@ const update = (id: number, patch: (t: AssistantTurn) => Partial<AssistantTurn>)
   }));
 
 async function send(text: string) {
-  const { model, effort, conversationId } = session;
+  const { model, effort, conversationId } = session.value;
   const id = Date.now();
   const controller = new AbortController();
   change((s) => ({
@@ -131,7 +119,7 @@ async function send(text: string) {
 }
 
 export function PlaygroundPage() {
-  const { turns, conversationId, model, effort, draft, busy, status } = useSession();
+  const { turns, conversationId, model, effort, draft, busy, status, stop } = useShared(session);
   const [models, setModels] = useState<Model[]>([]);
   const [loadError, setLoadError] = useState('');
 
@@ -140,7 +128,7 @@ export function PlaygroundPage() {
     apiJson<{ data: Model[] }>('/v1/models')
       .then((list) => {
         setModels(list.data);
-        if (!session.model)
+        if (!session.value.model)
           change({ model: (list.data.find((x) => x.id === 'cortex-flow') ?? list.data[0])?.id || '' });
       })
       .catch((err: Error) => setLoadError(err.message));
@@ -231,7 +219,7 @@ export function PlaygroundPage() {
             Send
           </button>
           {busy && (
-            <button type="button" class="secondary" onClick={() => session.stop?.abort()}>
+            <button type="button" class="secondary" onClick={() => stop?.abort()}>
               Stop
             </button>
           )}
