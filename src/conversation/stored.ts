@@ -332,7 +332,8 @@ export class StoredMemory implements ConversationMemory {
       title: begun ? '' : titleOf(turn.newMessages),
       systemPrompt,
       messages: main && !begun ? this.costed(turn.newMessages.filter((m) => m.role !== 'system')) : [],
-      answer: main && turn.answer ? { ...turn.answer, tokenCount: this.answerTokens(turn) } : null,
+      answer:
+        (turn.keepsAnswer ?? main) && turn.answer ? { ...turn.answer, tokenCount: this.answerTokens(turn) } : null,
       run: {
         id: turn.runId,
         conversationId: turn.conversationId,

@@ -78,7 +78,7 @@ export interface PreparedTurn {
 
 export interface RunStart {
   runId: string;
-  /** 0 for the run whose answer enters the transcript; n > 1 requests have one run per choice. */
+  /** Which choice the run answers; n > 1 requests have one run per choice. */
   choiceIndex: number;
 }
 
@@ -100,8 +100,13 @@ export interface TurnRecord {
   conversationId: string;
   owner?: string;
   runId: string;
-  /** Which choice this run answered; only choice 0's answer enters the transcript. Default 0. */
+  /** Which choice this run answered (n > 1 requests have one run per choice). Default 0. */
   choiceIndex?: number;
+  /**
+   * Whether this run's answer enters the transcript: one choice's per turn. Default: choice 0's
+   * (the lifecycle names the first choice that completed, so that a failed choice 0 loses nothing).
+   */
+  keepsAnswer?: boolean;
   model: string;
   /** The request's new messages: written here only when begin() was not called for this run. */
   newMessages: ChatMessage[];

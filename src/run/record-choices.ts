@@ -85,9 +85,16 @@ export function closedTrace(run: RunSummary, stopReason: StopReason | undefined)
 /** Records every choice in order; throws at the first write that fails. */
 export async function recordChoices(turn: TurnContext, choices: RecordedChoice[]): Promise<void> {
   const finishedAt = new Date();
-  for (const choice of choices) {
+  const outcomes = choices.map((choice) => outcomeOf(choice.summary, turn.stopReason));
+  // The transcript keeps one answer: the first choice that completed (or paused for client tools),
+  // which a streaming client has seen; choice 0's when none did. A failed choice 0 loses nothing.
+  const kept = Math.max(
+    0,
+    outcomes.findIndex((o) => o.status === 'completed' || o.status === 'tool_calls'),
+  );
+  for (const [i, choice] of choices.entries()) {
     const run = choice.summary;
-    const { status, error } = outcomeOf(run, turn.stopReason);
+    const { status, error } = outcomes[i];
     const text = run.answerSoFar;
     const toolCalls = run.toolCalls?.length ? run.toolCalls : undefined;
     await turn.memory.record({
@@ -95,6 +102,7 @@ export async function recordChoices(turn: TurnContext, choices: RecordedChoice[]
       owner: turn.owner,
       runId: choice.runId,
       choiceIndex: choice.index,
+      keepsAnswer: i === kept,
       model: turn.model,
       newMessages: turn.newMessages,
       answer: text || toolCalls ? { role: 'assistant', content: text, ...(toolCalls ? { toolCalls } : {}) } : null,

@@ -154,8 +154,8 @@ export async function supersede(tx: Sql, conversationId: string, oldRunId: strin
 
 /**
  * After the transcript changed: its length, the chain hash of its last message (how an id-less
- * client continuing it finds it) and the time. A turn that begins (`newTurn`) also ends the
- * retryability of the one before it. `end`: where the transcript ends, when this transaction's
+ * client continuing it finds it) and the time. A turn that begins, or an answer that ends the
+ * transcript (`endsRetry`), also ends the retryability of the turn before. `end`: where the transcript ends, when this transaction's
  * last change to it was an append (which knows); otherwise it is read back.
  */
 export async function touchConversation(
@@ -164,9 +164,9 @@ export async function touchConversation(
   now: string,
   end: TranscriptEnd | undefined,
   systemPrompt?: string,
-  newTurn = false,
+  endsRetry = false,
 ): Promise<void> {
-  const retry = newTurn ? ', retry_hash = NULL, retry_run_id = NULL, retry_depth = NULL' : '';
+  const retry = endsRetry ? ', retry_hash = NULL, retry_run_id = NULL, retry_depth = NULL' : '';
   const rest = `updated_at = ?, system_prompt = COALESCE(?, system_prompt)${retry} WHERE id = ?`;
   const restParams = [now, storedText(systemPrompt ?? null), conversationId];
   if (end) {

@@ -352,7 +352,16 @@ export class SqlStore implements Store {
       const messages = begun ? [] : finish.messages;
       const answer = finish.answer ? [{ ...finish.answer, runId: finish.run.id }] : [];
       const end = await appendMessages(tx, finish.conversationId, finish.owner, [...messages, ...answer], now, created);
-      await touchConversation(tx, finish.conversationId, now, end, begun ? undefined : finish.systemPrompt, !begun);
+      // An answer now ends the transcript: the turn is answered, no longer one to retry (with n > 1,
+      // choice 0 may have failed and marked it before the choice the transcript keeps completed).
+      await touchConversation(
+        tx,
+        finish.conversationId,
+        now,
+        end,
+        begun ? undefined : finish.systemPrompt,
+        !begun || answer.length > 0,
+      );
       if (finish.response) await insertResponse(tx, finish.response);
       // The turn's last write also ends its lease: no transaction of its own for the release.
       if (finish.releaseLease)

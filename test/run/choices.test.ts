@@ -5,6 +5,20 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { chat, startTestServer, type TestServer } from '../support/app-server.ts';
 import { streamChat, waitFor } from '../support/http-client.ts';
 import { RecordingOrchestrator } from '../support/recording-orchestrator.ts';
+import type { RunEvent } from '../../src/orchestrator/events.ts';
+import type { RunInput } from '../../src/orchestrator/types.ts';
+
+/** The first run asked for (choice 0) fails after its first delta; the others answer. */
+class FirstChoiceFails extends RecordingOrchestrator {
+  private calls = 0;
+  override run(input: RunInput, signal: AbortSignal): AsyncIterable<RunEvent> {
+    if (this.calls++ > 0) return super.run(input, signal);
+    return new RecordingOrchestrator({
+      answer: () => 'a broken answer',
+      failWith: { message: 'upstream broke', status: 502, type: 'upstream_error', code: null },
+    }).run(input, signal);
+  }
+}
 
 const servers: TestServer[] = [];
 const start = async (...args: Parameters<typeof startTestServer>) => {
@@ -78,6 +92,51 @@ describe('n choices', () => {
     expect(list.data.map((x: any) => x.id).sort()).toEqual([...ids].sort());
     // The transcript keeps the request's message once and one answer.
     expect((await srv.store.getMessages('three-ways')).map((m) => m.role)).toEqual(['user', 'assistant']);
+  });
+
+  it('keeps the first choice that completed in the transcript when choice 0 failed', async () => {
+    for (const stream of [false, true]) {
+      const team = new FirstChoiceFails({ answer: () => 'the good answer' });
+      const srv = await start(team);
+      const id = `one-fails-${stream}`;
+      const body = { ...hi, n: 2, conversation_id: id };
+      if (stream) {
+        const r = await streamChat(srv.baseUrl, body);
+        // The streaming client saw the good choice whole before the failed one's error frame.
+        const text = r.frames
+          .map((f) => (f.choices?.[0]?.index === 1 ? (f.choices[0].delta?.content ?? '') : ''))
+          .join('');
+        expect(text).toBe('the good answer');
+      } else expect((await chat(srv.baseUrl, body)).status).toBe(502);
+      await waitFor(async () => (await srv.store.getMessages(id)).length === 2, 5_000, 'the turn to be stored');
+      const messages = await srv.store.getMessages(id);
+      expect(messages.map((m) => [m.role, m.content])).toEqual([
+        ['user', 'hi'],
+        ['assistant', 'the good answer'],
+      ]);
+      // The next turn builds on the answer the conversation kept.
+      const next = await chat(srv.baseUrl, { messages: [{ role: 'user', content: 'more' }], conversation_id: id });
+      expect(next.status).toBe(200);
+      expect(team.inputs.at(-1)!.messages.map((m) => m.content)).toEqual(['hi', 'the good answer', 'more']);
+    }
+  });
+
+  it('does not retry a turn whose kept choice completed when choice 0 failed: a resend branches', async () => {
+    const team = new FirstChoiceFails({ answer: () => 'the good answer' });
+    const srv = await start(team);
+    const failed = await chat(srv.baseUrl, { ...hi, n: 2 });
+    expect(failed.status).toBe(502);
+    const id = failed.headers.get('x-conversation-id')!;
+    // The client resends the turn without an id: the conversation's turn is answered, so this
+    // regenerates it in a branch; neither transcript gets two answers in a row.
+    const again = await chat(srv.baseUrl, hi);
+    expect(again.status).toBe(200);
+    expect(again.body.conversation_id).not.toBe(id);
+    expect((await srv.store.getMessages(id)).map((m) => m.content)).toEqual(['hi', 'the good answer']);
+    expect((await srv.store.getMessages(again.body.conversation_id)).map((m) => m.content)).toEqual([
+      'hi',
+      'the good answer',
+    ]);
   });
 
   it('streams each choice with its own run id in its finish chunk and in the header', async () => {
