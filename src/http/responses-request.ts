@@ -40,7 +40,10 @@ const textFormat = z.discriminatedUnion('type', [
   }),
 ]);
 
-/** What OpenAI's `include` may name: accepted (none of it is produced here), anything else refused. */
+/**
+ * What OpenAI's `include` may name: accepted, anything else refused. Only `reasoning.encrypted_content`
+ * produces something here (a paused run's sealed checkpoint); the rest names what this server has not.
+ */
 const INCLUDABLE = [
   'file_search_call.results',
   'web_search_call.results',
@@ -136,6 +139,16 @@ export interface ResponsesRequest {
   origins: MessageOrigin[];
   /** The input as items with ids, as GET /v1/responses/{id}/input_items lists them. */
   inputItems: Record<string, unknown>[];
+  /** The `encrypted_content` of the reasoning items sent back: sealed checkpoints (src/run/sealed-checkpoint.ts). */
+  sealed: SealedItem[];
+  /** `include` asks for `reasoning.encrypted_content`: a paused run's checkpoint, sealed, goes to the client. */
+  sealsCheckpoints: boolean;
+}
+
+export interface SealedItem {
+  /** The parameter that carried it, for an error that names it. */
+  param: string;
+  text: string;
 }
 
 /** Tools of the Responses API that run on OpenAI's side; this server offers none of them. */
@@ -197,7 +210,7 @@ export function parseResponsesRequest(body: unknown): ResponsesRequest {
   const tools = (r.tools ?? []).map((t, i) => functionToolOf(t, i));
   checkTools(tools, (i) => `tools[${i}]`);
   const toolChoice = toolChoiceOf(r.tool_choice, tools);
-  const { messages, items, origins, media } = inputOf(r.input);
+  const { messages, items, origins, media, sealed } = inputOf(r.input);
   const instructions = r.instructions ?? null;
   if (instructions) {
     messages.unshift({ role: 'system', content: instructions });
@@ -249,6 +262,8 @@ export function parseResponsesRequest(body: unknown): ResponsesRequest {
     chat,
     origins,
     inputItems: items,
+    sealed,
+    sealsCheckpoints: r.include?.includes('reasoning.encrypted_content') ?? false,
     echo: {
       instructions,
       previousResponseId: r.previous_response_id ?? null,
@@ -339,6 +354,7 @@ function inputOf(input: Raw['input']): {
   items: Record<string, unknown>[];
   origins: MessageOrigin[];
   media: { param: string; url: string }[];
+  sealed: SealedItem[];
 } {
   if (typeof input === 'string') {
     if (!input) bad("Invalid 'input': empty string.", 'input', 'string_too_short');
@@ -346,6 +362,7 @@ function inputOf(input: Raw['input']): {
       messages: [{ role: 'user', content: input }],
       origins: [{ item: 'input', content: 'input' }],
       media: [],
+      sealed: [],
       items: [message('user', [{ type: 'input_text', text: input }])],
     };
   }
@@ -354,6 +371,7 @@ function inputOf(input: Raw['input']): {
   const items: Record<string, unknown>[] = [];
   const origins: MessageOrigin[] = [];
   const media: { param: string; url: string }[] = [];
+  const sealed: SealedItem[] = [];
   // Function calls the model made in one turn arrive as consecutive items: one assistant message.
   let calls: ToolCall[] | undefined;
   const flushCalls = () => (calls = undefined);
@@ -421,7 +439,10 @@ function inputOf(input: Raw['input']): {
       }
       case 'reasoning':
         // The team's progress, sent back by clients that replay whole outputs (the Agents SDK): it
-        // was never part of the conversation's transcript, so it is not added to it either.
+        // was never part of the conversation's transcript, so it is not added to it either. Its
+        // encrypted content is a paused run's checkpoint, which the request may resume.
+        if (typeof item.encrypted_content === 'string' && item.encrypted_content)
+          sealed.push({ param: `${at}.encrypted_content`, text: item.encrypted_content });
         break;
       case 'item_reference':
         if (typeof item.id === 'string' && item.id.startsWith('rs_')) break; // a reasoning item: as above
@@ -438,7 +459,7 @@ function inputOf(input: Raw['input']): {
         );
     }
   });
-  return { messages, items, origins, media };
+  return { messages, items, origins, media, sealed };
 }
 
 const ROLES = ['user', 'system', 'developer', 'assistant'] as const;

@@ -200,6 +200,19 @@ export const MIGRATIONS: Migration[] = [
     sql: '',
     backfill: keyNamedConversations,
   },
+  {
+    version: 12,
+    name: 'server secrets',
+    // Random keys of the deployment, made at first use (SqlStore.serverSecret): every replica
+    // sharing the store seals and opens what clients carry (a paused run's checkpoint) with one key.
+    sql: `
+      CREATE TABLE server_secrets (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 /** Clears the chain of every conversation whose id a client chose (migration 10). */

@@ -1,5 +1,6 @@
 // The Store over SQL that SQLite and PostgreSQL both understand; the Database decides how
 // statements run and how transactions lock.
+import { randomBytes } from 'node:crypto';
 import type { StoredApiKey } from '../auth/api-keys.ts';
 import type { WindowCounts } from '../auth/rate-limit.ts';
 import type { ChatMessage, RunCheckpoint } from '../orchestrator/types.ts';
@@ -582,6 +583,16 @@ export class SqlStore implements Store {
     if (++this.windowWrites % 500 === 0)
       await this.db.run('DELETE FROM rate_limit_windows WHERE window_start < ?', [minute - 1]);
     return { requests: Number(row!.requests), tokens: Number(row!.tokens) };
+  }
+
+  async serverSecret(name: string): Promise<string> {
+    // Made by whichever process asks first; the others (and later starts) read that one.
+    await this.db.run(
+      'INSERT INTO server_secrets (name, value, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING',
+      [name, randomBytes(32).toString('base64'), new Date().toISOString()],
+    );
+    const row = await this.db.get<{ value: string }>('SELECT value FROM server_secrets WHERE name = ?', [name]);
+    return String(row!.value);
   }
 
   async ping(): Promise<void> {

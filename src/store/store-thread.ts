@@ -45,6 +45,7 @@ export const THREADED_METHODS = [
   'findApiKey',
   'countActiveApiKeys',
   'addToWindow',
+  'serverSecret',
   'ping',
 ] as const satisfies readonly Exclude<keyof Store, 'dialect' | 'close'>[];
 

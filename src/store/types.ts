@@ -238,6 +238,11 @@ export interface Store extends ApiKeyStore, RateLimitStore {
   getResponse(id: string, owner: string): Promise<StoredResponse | undefined>;
   /** Forgets this owner's response `id` (not its conversation); false if there was none. */
   deleteResponse(id: string, owner: string): Promise<boolean>;
+  /**
+   * A random secret of this deployment (32 bytes, base64), made at its first use and the same for
+   * every process sharing the store: what the server seals state a client carries with.
+   */
+  serverSecret(name: string): Promise<string>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -800,6 +800,13 @@ export function storeContract(
       });
     });
 
+    it('keeps one random secret per name, made at its first use', async () => {
+      const first = await store.serverSecret('contract_a');
+      expect(Buffer.from(first, 'base64')).toHaveLength(32);
+      expect(await store.serverSecret('contract_a')).toBe(first);
+      expect(await store.serverSecret('contract_b')).not.toBe(first);
+    });
+
     it('answers a ping', async () => {
       await expect(store.ping()).resolves.toBeUndefined();
     });

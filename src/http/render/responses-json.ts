@@ -5,6 +5,7 @@ import type { FastifyReply } from 'fastify';
 import type { ChatRun } from '../../run/chat-run.ts';
 import { RUN_ID_HEADER } from '../../run/run-errors.ts';
 import { runHeaders } from './run-headers.ts';
+import type { RunCheckpoint } from '../../orchestrator/types.ts';
 import {
   endOf,
   outputItems,
@@ -19,6 +20,8 @@ export interface ResponseOutlet {
   head: ResponseHead;
   /** Whether POST /v1/responses/{id}/cancel stopped it (rather than a client that left). */
   isCancelled(): boolean;
+  /** A paused run's checkpoint sealed for the client to carry (asked for by `include`); absent when not asked. */
+  sealCheckpoint?(checkpoint: RunCheckpoint): string;
   /** The output items as streamed so far (SSE); without them, the final items are built from the run. */
   streamed?: Record<string, unknown>[];
   /** The final response object, built once: the one stored with the turn is the one rendered. */
@@ -49,7 +52,12 @@ export const JSON_TYPE = 'application/json; charset=utf-8';
 export function finalResponse(run: ChatRun, outlet: ResponseOutlet): ResponseObject {
   const summary = run.choices[0].summary;
   const usage = responseUsage(run.promptTokens, run.completionTokens());
-  const items = outlet.streamed ?? outputItems(summary);
+  const items =
+    outlet.streamed ??
+    outputItems(
+      summary,
+      summary.checkpoint && outlet.sealCheckpoint ? outlet.sealCheckpoint(summary.checkpoint) : undefined,
+    );
   const error = run.interruption() ?? run.failure();
   if (error)
     return responseObject(outlet.head, {

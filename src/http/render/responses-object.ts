@@ -144,21 +144,26 @@ export const functionCallItem = (id: string, call: ToolCall, status: 'in_progres
   status,
 });
 
-export const reasoningItem = (id: string, summaries: string[]) => ({
+export const reasoningItem = (id: string, summaries: string[], encryptedContent?: string) => ({
   type: 'reasoning' as const,
   id,
   summary: summaries.map((text) => ({ type: 'summary_text' as const, text })),
+  // A paused run's sealed checkpoint (src/run/sealed-checkpoint.ts), when the request's `include` asked.
+  ...(encryptedContent ? { encrypted_content: encryptedContent } : {}),
 });
 
 /** The team's progress notes of a run: what each agent did, in order. */
 export const progressOf = (run: RunSummary): string[] =>
   run.events.flatMap((e) => (e.type === 'progress' ? [e.text] : []));
 
-/** A finished run's output items: the progress as reasoning, the answer, the client's tool calls. */
-export function outputItems(run: RunSummary): Record<string, unknown>[] {
+/**
+ * A finished run's output items: the progress as reasoning (carrying the run's sealed checkpoint,
+ * when given), the answer, the client's tool calls.
+ */
+export function outputItems(run: RunSummary, sealed?: string): Record<string, unknown>[] {
   const items: Record<string, unknown>[] = [];
   const progress = progressOf(run);
-  if (progress.length) items.push(reasoningItem(newItemId('rs'), progress));
+  if (progress.length || sealed) items.push(reasoningItem(newItemId('rs'), progress, sealed));
   const text = run.answerSoFar;
   const status = run.finishReason === 'stop' || run.finishReason === 'tool_calls' ? 'completed' : 'incomplete';
   if (text || !run.toolCalls?.length)

@@ -62,6 +62,8 @@ class ResponseEvents {
   private readonly output: Record<string, unknown>[] = [];
   private reasoning: { index: number; id: string; summaries: string[] } | undefined;
   private message: { index: number; id: string; text: string } | undefined;
+  /** A reasoning item carries the run's sealed checkpoint. */
+  private carried = false;
 
   constructor(sse: SseWriter, run: ChatRun, outlet: ResponseOutlet) {
     this.sse = sse;
@@ -124,6 +126,10 @@ class ResponseEvents {
         this.closeReasoning();
         return this.text(event.text);
       case 'run_finished': {
+        // A run paused for client tools: its checkpoint, sealed, goes with the reasoning item that
+        // precedes the calls (the one still open, or one of its own), when `include` asked for it.
+        const sealed = event.checkpoint && this.outlet.sealCheckpoint?.(event.checkpoint);
+        if (sealed && this.reasoning) this.carry(sealed);
         this.closeReasoning();
         const streamed = this.message?.text ?? '';
         // An engine that does not stream its answer sends it whole with run_finished.
@@ -131,6 +137,11 @@ class ResponseEvents {
         if (rest || (!this.message && !event.toolCalls?.length)) this.text(rest);
         const complete = event.finishReason === 'stop' || event.finishReason === 'tool_calls';
         if (this.message) this.closeMessage(event.text, event.sources, complete ? 'completed' : 'incomplete');
+        if (sealed && !this.carried) {
+          this.openReasoning();
+          this.carry(sealed);
+          this.closeReasoning();
+        }
         for (const call of event.toolCalls ?? []) this.functionCall(call);
         return;
       }
@@ -142,14 +153,8 @@ class ResponseEvents {
   }
 
   private progress(text: string): void {
-    if (!this.reasoning) {
-      // Progress after the answer began opens a new reasoning item: output items are never reopened.
-      this.reasoning = { index: this.output.length, id: newItemId('rs'), summaries: [] };
-      const item = reasoningItem(this.reasoning.id, []);
-      this.output.push(item);
-      this.emit('response.output_item.added', { output_index: this.reasoning.index, item });
-    }
-    const r = this.reasoning;
+    // Progress after the answer began opens a new reasoning item: output items are never reopened.
+    const r = this.reasoning ?? this.openReasoning();
     const at = { item_id: r.id, output_index: r.index, summary_index: r.summaries.length };
     r.summaries.push(text);
     this.emit('response.reasoning_summary_part.added', { ...at, part: { type: 'summary_text', text: '' } });
@@ -157,6 +162,21 @@ class ResponseEvents {
     this.emit('response.reasoning_summary_text.done', { ...at, text });
     this.emit('response.reasoning_summary_part.done', { ...at, part: { type: 'summary_text', text } });
     this.output[r.index] = reasoningItem(r.id, r.summaries);
+  }
+
+  private openReasoning(): { index: number; id: string; summaries: string[] } {
+    const r = (this.reasoning = { index: this.output.length, id: newItemId('rs'), summaries: [] });
+    const item = reasoningItem(r.id, []);
+    this.output.push(item);
+    this.emit('response.output_item.added', { output_index: r.index, item });
+    return r;
+  }
+
+  /** The open reasoning item carries the sealed checkpoint in its final form (its .done and the response). */
+  private carry(sealed: string): void {
+    const r = this.reasoning!;
+    this.output[r.index] = reasoningItem(r.id, r.summaries, sealed);
+    this.carried = true;
   }
 
   private closeReasoning(): void {

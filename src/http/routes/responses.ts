@@ -19,6 +19,8 @@ import { inResponsesTerms } from '../responses-params.ts';
 import { parseResponsesRequest } from '../responses-request.ts';
 import { CANCEL_REQUESTED, checkServable } from '../run-limits.ts';
 import { conversationIdOfKey } from '../../conversation/conversation-keys.ts';
+import { checkpointSealOf, type CheckpointSeal } from '../../run/sealed-checkpoint.ts';
+import type { SealedItem } from '../responses-request.ts';
 
 /** A response still running in this process. */
 interface Running {
@@ -46,9 +48,10 @@ export function registerResponses(app: FastifyInstance, deps: AppDeps): void {
   // `store: false`: the turn's memory keeps nothing (locks still order turns in this process).
   const forgetful = new StatelessMemory();
   const store = deps.store;
+  const checkpointSeal = checkpointSealOf(store);
 
   app.post('/v1/responses', async (request, reply) => {
-    const { chat, echo, inputItems, origins } = parseResponsesRequest(request.body);
+    const { chat, echo, inputItems, origins, sealed, sealsCheckpoints } = parseResponsesRequest(request.body);
     try {
       checkServable(chat, deps);
     } catch (err) {
@@ -56,6 +59,8 @@ export function registerResponses(app: FastifyInstance, deps: AppDeps): void {
     }
     const owner = request.owner ?? '';
     const keep = echo.store && store !== undefined;
+    // Asked for only by clients that keep their own state (OpenAI's `include`), or that send it back.
+    const seal = sealsCheckpoints || (!keep && sealed.length) ? await checkpointSeal() : undefined;
     if (echo.previousResponseId) {
       const previous = await store?.getResponse(echo.previousResponseId, owner);
       if (!previous)
@@ -90,7 +95,8 @@ export function registerResponses(app: FastifyInstance, deps: AppDeps): void {
       owner: request.owner,
       log: request.log,
       clientGone: stop.signal,
-      ...(keep ? {} : { memory: forgetful }),
+      // Not kept: the paused runs it may resume are the ones its client carries back.
+      ...(keep ? {} : { memory: forgetful.carrying(seal ? carried(seal, owner, sealed) : []) }),
     }).catch((err: unknown) => {
       throw inResponsesTerms(err, origins);
     });
@@ -110,6 +116,7 @@ export function registerResponses(app: FastifyInstance, deps: AppDeps): void {
     let finalJson: string | undefined;
     const outlet: ResponseOutlet = {
       head,
+      ...(sealsCheckpoints ? { sealCheckpoint: (checkpoint) => seal!.seal(owner, checkpoint) } : {}),
       isCancelled: () => cancelled,
       final: () => (final ??= finalResponse(run, outlet)),
       finalJson: () => (finalJson ??= JSON.stringify(outlet.final())),
@@ -217,6 +224,21 @@ export function registerResponses(app: FastifyInstance, deps: AppDeps): void {
       last_id: (data.at(-1)?.id as string) ?? null,
       has_more: start + limit < items.length,
     };
+  });
+}
+
+/** The checkpoints the client carries back, each sealed here for this key, or a 400 naming the one that is not. */
+function carried(seal: CheckpointSeal, owner: string, items: SealedItem[]) {
+  return items.map((item) => {
+    const checkpoint = seal.open(owner, item.text);
+    if (!checkpoint)
+      throw invalidRequest(
+        `The encrypted content of '${item.param.replace(/\.encrypted_content$/, '')}' could not be verified: ` +
+          'send back the reasoning item as this server returned it, with the same API key.',
+        item.param,
+        'invalid_encrypted_content',
+      );
+    return checkpoint;
   });
 }
 
