@@ -28,6 +28,8 @@ interface Session {
   lastSeen: number;
   /** Its requests still being answered (a tool call's stream lasts as long as its run): never evicted then. */
   busy: number;
+  /** Ends the stream answering a request, by its JSON-RPC id: for one its client cancelled. */
+  streams: Map<string | number, () => void>;
 }
 
 export function registerMcp(app: FastifyInstance, deps: AppDeps): void {
@@ -69,6 +71,9 @@ export function registerMcp(app: FastifyInstance, deps: AppDeps): void {
       done();
       throw err;
     }
+    // The transport has taken the cancellation (the call's run is being stopped): its stream ends.
+    const cancelled = request.method === 'POST' ? cancelledRequestId(request.body) : undefined;
+    if (cancelled !== undefined) current.streams.get(cancelled)?.();
     // The answer may be an SSE stream that lasts as long as the call: written to the socket directly,
     // after the headers the hooks set.
     reply.hijack();
@@ -83,7 +88,21 @@ export function registerMcp(app: FastifyInstance, deps: AppDeps): void {
     raw.once('close', () => body.destroy()); // a client gone: the transport's stream is cancelled
     body.on('error', () => raw.destroy());
     body.pipe(raw);
+    // A request the client cancels gets no response (as the protocol asks; the SDK sends none), so
+    // its stream would stay open, and its session busy, until the client hangs up: it ends here.
+    // (A batch's stream also answers its other requests: it is left to end with them.)
+    const ids = requestIds(request.body);
+    if (ids.length === 1) {
+      const [rpcId] = ids;
+      current.streams.set(rpcId, () => {
+        body.unpipe(raw);
+        body.destroy();
+        raw.end();
+      });
+      raw.once('close', () => current.streams.delete(rpcId));
+    }
   };
+
   app.post('/mcp', handle);
   app.get('/mcp', handle);
   app.delete('/mcp', handle);
@@ -94,6 +113,7 @@ async function openSession(sessions: Map<string, Session>, deps: AppDeps, reques
     owner: request.owner,
     lastSeen: Date.now(),
     busy: 0,
+    streams: new Map(),
     transport: new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (sid) => void sessions.set(sid, session),
@@ -105,6 +125,28 @@ async function openSession(sessions: Map<string, Session>, deps: AppDeps, reques
   };
   await createTeamMcpServer(deps, { owner: request.owner, log: request.log }).connect(session.transport);
   return session;
+}
+
+/** The ids of the JSON-RPC requests a POST body carries (one message or a batch). */
+function requestIds(body: unknown): (string | number)[] {
+  const messages = Array.isArray(body) ? body : [body];
+  return messages.flatMap((m) => {
+    const id = (m as { id?: unknown; method?: unknown } | null)?.id;
+    return (typeof id === 'string' || typeof id === 'number') && typeof (m as { method?: unknown }).method === 'string'
+      ? [id]
+      : [];
+  });
+}
+
+/** The request a `notifications/cancelled` names, if that is what the body carries. */
+function cancelledRequestId(body: unknown): string | number | undefined {
+  const messages = Array.isArray(body) ? body : [body];
+  for (const m of messages as { method?: unknown; params?: { requestId?: unknown } }[])
+    if (m?.method === 'notifications/cancelled') {
+      const id = m.params?.requestId;
+      if (typeof id === 'string' || typeof id === 'number') return id;
+    }
+  return undefined;
 }
 
 /**
