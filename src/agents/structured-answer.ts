@@ -4,10 +4,10 @@
 // there is one), a mismatch gets one repair attempt with the reason, and a second mismatch fails
 // the run: invalid JSON is never sent as a success.
 import type { ModelMessage } from 'ai';
-import { z } from 'zod';
 import type { ResolvedModel } from '../llm/providers.ts';
 import { StructuredOutputError } from '../llm/upstream-error.ts';
 import type { GenerationParams, ResponseFormat, RunRefusal } from '../orchestrator/types.ts';
+import { compileAnswerSchema, schemaMismatch } from './answer-schema.ts';
 import type { RunContext } from './run-context.ts';
 import { streamAnswer, type StreamedAnswer } from './stream-answer.ts';
 
@@ -19,16 +19,15 @@ export function jsonFormatOf(g: GenerationParams): JsonFormat | undefined {
 }
 
 /**
- * The schema as a validator, or the reason it cannot be one (an unresolvable `$ref`, a keyword
- * zod cannot express): such a request is refused before it runs.
+ * The schema as a validator, or the reason it cannot be one (an unresolvable `$ref`, a pattern that
+ * cannot run in linear time): such a request is refused before it runs. Compiled once per request.
  */
-export function schemaValidator(format: JsonFormat): { validator?: z.ZodType; error?: string } {
+const compiled = new WeakMap<JsonFormat, ReturnType<typeof compileAnswerSchema>>();
+export function schemaValidator(format: JsonFormat): ReturnType<typeof compileAnswerSchema> {
   if (format.type === 'json_object' || !format.jsonSchema.schema) return {};
-  try {
-    return { validator: z.fromJSONSchema(format.jsonSchema.schema as never) };
-  } catch (err) {
-    return { error: (err as Error).message };
-  }
+  let validator = compiled.get(format);
+  if (!validator) compiled.set(format, (validator = compileAnswerSchema(format.jsonSchema.schema)));
+  return validator;
 }
 
 /** A `json_schema` the answer could not be checked against: refused (400) before the run starts. */
@@ -55,12 +54,10 @@ export function mismatch(text: string, format: JsonFormat): string | undefined {
     return value !== null && typeof value === 'object' && !Array.isArray(value)
       ? undefined
       : 'it is not a JSON object.';
-  const { validator, error } = schemaValidator(format);
+  const { validate, error } = schemaValidator(format);
   if (error) return `the schema cannot be checked (${error}).`;
-  const parsed = validator?.safeParse(value);
-  if (!parsed || parsed.success) return undefined;
-  const issue = parsed.error.issues[0];
-  return `it does not match the schema '${format.jsonSchema.name}': at ${issue.path.join('.') || 'the top level'}, ${issue.message}.`;
+  const reason = validate && schemaMismatch(validate, value);
+  return reason && `it does not match the schema '${format.jsonSchema.name}': ${reason}.`;
 }
 
 export interface StructuredCall {

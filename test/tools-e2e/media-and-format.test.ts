@@ -160,6 +160,41 @@ describe('response_format', () => {
     expect(text).not.toContain('[DONE]');
   });
 
+  it("a schema's patterns are checked in linear time: an exponential pattern cannot freeze the server", async () => {
+    // `^(a+)+$` on 34 a's and a '!' takes V8's backtracking engine minutes, and a test runs on the
+    // event loop: without a linear-time engine this request would stall every other.
+    const evil = { type: 'object', properties: { code: { type: 'string', pattern: '^(a+)+$' } }, required: ['code'] };
+    handOver(() => ({ text: JSON.stringify({ code: `${'a'.repeat(34)}!` }) }));
+    const format = { type: 'json_schema', json_schema: { name: 'evil', schema: evil } };
+    const res = await chat(team.server.baseUrl, {
+      messages: [{ role: 'user', content: 'Code?' }],
+      response_format: format,
+    });
+    expect(res.status).toBe(502);
+    expect(res.body.error.code).toBe('invalid_structured_output');
+    expect(res.body.error.message).toContain('must match pattern');
+    // And a pattern still constrains what passes: a matching answer is sent.
+    handOver(() => ({ text: JSON.stringify({ code: 'aaa' }) }));
+    const ok = await chat(team.server.baseUrl, {
+      messages: [{ role: 'user', content: 'Code?' }],
+      response_format: format,
+    });
+    expect(JSON.parse(ok.body.choices[0].message.content)).toEqual({ code: 'aaa' });
+  });
+
+  it('a pattern no linear-time engine can run (a backreference) is refused before the run', async () => {
+    const schema = { type: 'object', properties: { w: { type: 'string', pattern: '^(a+)\\1$' } } };
+    const before = team.upstream.requests.length;
+    const res = await chat(team.server.baseUrl, {
+      messages: [{ role: 'user', content: 'Word?' }],
+      response_format: { type: 'json_schema', json_schema: { name: 'w', schema } },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 'unsupported_schema', param: 'response_format.json_schema.schema' });
+    expect(res.body.error.message).toContain('\\1');
+    expect(team.upstream.requests.length).toBe(before);
+  });
+
   it('json_object on an agent answering directly: repaired into a JSON object', async () => {
     const answers = ['Paris is sunny.', '{"summary":"Paris is sunny."}'];
     team.script(() => ({ text: answers.shift()! }));
