@@ -62,6 +62,7 @@ export async function createApp(config: Config, options: ServerOptions = {}): Pr
       const stragglers = setTimeout(() => server.server.closeAllConnections(), 5000).unref();
       await closing;
       clearTimeout(stragglers);
+      memory.stopSweeping();
       await store.close();
       await kb.close();
       await mcp?.close();

@@ -68,6 +68,7 @@ export class StoredMemory implements ConversationMemory {
   private readonly lockWaitMs: number;
   private readonly locks: ConversationLocks;
   private readonly leaseMs: number;
+  private sweeper: NodeJS.Timeout | undefined;
   /** One turn per conversation at a time in this process (the lock sees to it). */
   private readonly turns = new Map<string, TurnState>();
 
@@ -389,13 +390,22 @@ export class StoredMemory implements ConversationMemory {
   }
 
   async recoverInterruptedRuns(): Promise<number> {
-    // Leases left by a dead process on this host are broken now; those of other hosts expire. One
-    // more sweep once they have, for turns whose replica died on another host.
+    // Leases left by a dead process on this host are broken now; those of other hosts expire.
     for (const lease of await this.store.liveLeases())
       if (holderIsDead(lease.holder)) await this.store.releaseLease(lease.conversationId, lease.holder);
-    const later = setTimeout(() => void this.store.interruptOrphanedRuns().catch(() => {}), this.leaseMs + 1000);
-    later.unref();
+    // The sweep again every lease period: for turns whose replica died on another host (once their
+    // lease expired), and for runs whose turn could not be stored at all (the store down when they
+    // ended, their lease left to expire): no run stays `running` for good.
+    this.sweeper ??= setInterval(
+      () => void this.store.interruptOrphanedRuns().catch(() => {}),
+      this.leaseMs + 1000,
+    ).unref();
     return this.store.interruptOrphanedRuns();
+  }
+
+  /** Stops the sweep recoverInterruptedRuns started (the store is about to close). */
+  stopSweeping(): void {
+    clearInterval(this.sweeper);
   }
 
   /**

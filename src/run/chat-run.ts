@@ -14,7 +14,7 @@ import type { AppDeps } from '../http/deps.ts';
 import type { ChatRequest } from '../http/chat-request.ts';
 import { ApiError } from '../http/errors.ts';
 import { CANCEL_REQUESTED, isServerStop, rateLimited, STOPPED, type StopReason } from '../http/run-limits.ts';
-import { recordChoices } from './record-choices.ts';
+import { recordChoices, type TurnContext } from './record-choices.ts';
 import { newRunId } from './run-ids.ts';
 import { instrument } from '../http/run-metrics.ts';
 import type { RunEvent } from '../orchestrator/events.ts';
@@ -44,6 +44,8 @@ import {
 
 /** How long a stopped run may take to wind down before what it produced is recorded anyway. */
 const WIND_DOWN_MS = 5_000;
+/** The waits before each attempt to mark the runs of a turn that could not be stored as failed. */
+const UNSTORED_RETRY_MS = [100, 500, 2_000];
 /**
  * The reason `ended` fires with, made once: without one, `abort()` creates a DOMException (with
  * its stack trace) on every request. Nothing reads it.
@@ -475,26 +477,46 @@ export class ChatRun implements AsyncDisposable {
   }
 
   private async recordChoices(): Promise<void> {
+    const turn: TurnContext = {
+      memory: this.memory,
+      conversationId: this.conversationKey,
+      owner: this.owner,
+      model: this.chat.model,
+      newMessages: this.newMessages,
+      promptTokens: this.promptTokens,
+      startedAt: this.startedAt,
+      stopReason: this.stopReason,
+      resumed: this.resumed,
+      completionTokens: (choice) => this.completionTokens(this.choices[choice.index]),
+      ...(this.attachment ? { attachment: (choice) => this.attachment!(this.choices[choice.index]) } : {}),
+    };
+    const recorded = new Set<number>();
     try {
-      await recordChoices(
-        {
-          memory: this.memory,
-          conversationId: this.conversationKey,
-          owner: this.owner,
-          model: this.chat.model,
-          newMessages: this.newMessages,
-          promptTokens: this.promptTokens,
-          startedAt: this.startedAt,
-          stopReason: this.stopReason,
-          resumed: this.resumed,
-          completionTokens: (choice) => this.completionTokens(this.choices[choice.index]),
-          ...(this.attachment ? { attachment: (choice) => this.attachment!(this.choices[choice.index]) } : {}),
-        },
-        this.choices,
-      );
+      await recordChoices(turn, this.choices, recorded);
     } catch (err) {
       this.log.error({ err, conversationId: this.conversationKey }, 'failed to record the conversation turn');
-      throw this.error(turnNotStored());
+      const notStored = this.error(turnNotStored());
+      await this.recordUnstored(turn, recorded, notStored.message);
+      throw notStored;
+    }
+  }
+
+  /**
+   * The turn could not be stored: its runs, `running` in the store since they began, are ended as
+   * failed with the reason the client is given (their traces kept, no answer), so that they neither
+   * stay `running` (followers waiting, stats counting them) nor block a retry. A store that failed
+   * once may be briefly busy: a few attempts, the conversation still locked; if all fail, the
+   * periodic sweep of runs without a lease marks them interrupted later.
+   */
+  private async recordUnstored(turn: TurnContext, recorded: Set<number>, reason: string): Promise<void> {
+    for (const delayMs of UNSTORED_RETRY_MS) {
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      try {
+        await recordChoices(turn, this.choices, recorded, reason);
+        return;
+      } catch (err) {
+        this.log.warn({ err, conversationId: this.conversationKey }, 'failed to mark an unstored turn as failed');
+      }
     }
   }
 }

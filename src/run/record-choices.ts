@@ -82,10 +82,21 @@ export function closedTrace(run: RunSummary, stopReason: StopReason | undefined)
   return closing.length ? [...run.events, ...closing] : run.events;
 }
 
-/** Records every choice in order; throws at the first write that fails. */
-export async function recordChoices(turn: TurnContext, choices: RecordedChoice[]): Promise<void> {
+/**
+ * Records every choice in order; throws at the first write that fails. Each choice recorded is added
+ * to `recorded`, so that a later call with `unstored` (the turn could not be stored: recordUnstored)
+ * skips them.
+ */
+export async function recordChoices(
+  turn: TurnContext,
+  choices: RecordedChoice[],
+  recorded = new Set<number>(),
+  unstored?: string,
+): Promise<void> {
   const finishedAt = new Date();
-  const outcomes = choices.map((choice) => outcomeOf(choice.summary, turn.stopReason));
+  const outcomes = choices.map((choice) =>
+    unstored ? { status: 'failed' as const, error: unstored } : outcomeOf(choice.summary, turn.stopReason),
+  );
   // The transcript keeps one answer: the first choice that completed (or paused for client tools),
   // which a streaming client has seen; choice 0's when none did. A failed choice 0 loses nothing.
   const kept = Math.max(
@@ -93,6 +104,7 @@ export async function recordChoices(turn: TurnContext, choices: RecordedChoice[]
     outcomes.findIndex((o) => o.status === 'completed' || o.status === 'tool_calls'),
   );
   for (const [i, choice] of choices.entries()) {
+    if (recorded.has(choice.index)) continue;
     const run = choice.summary;
     const { status, error } = outcomes[i];
     const text = run.answerSoFar;
@@ -105,7 +117,10 @@ export async function recordChoices(turn: TurnContext, choices: RecordedChoice[]
       keepsAnswer: i === kept,
       model: turn.model,
       newMessages: turn.newMessages,
-      answer: text || toolCalls ? { role: 'assistant', content: text, ...(toolCalls ? { toolCalls } : {}) } : null,
+      answer:
+        !unstored && (text || toolCalls)
+          ? { role: 'assistant', content: text, ...(toolCalls ? { toolCalls } : {}) }
+          : null,
       status,
       error,
       events: closedTrace(run, turn.stopReason),
@@ -115,8 +130,9 @@ export async function recordChoices(turn: TurnContext, choices: RecordedChoice[]
       completionTokens: turn.completionTokens(choice),
       startedAt: turn.startedAt,
       finishedAt,
-      ...(turn.attachment ? { response: turn.attachment(choice) } : {}),
+      ...(turn.attachment && !unstored ? { response: turn.attachment(choice) } : {}),
     });
+    recorded.add(choice.index);
     if (status === 'tool_calls' && run.checkpoint)
       await turn.memory.savePausedRun({
         owner: turn.owner,
@@ -126,6 +142,6 @@ export async function recordChoices(turn: TurnContext, choices: RecordedChoice[]
   }
   // The paused run this request resumed is over once its continuation is stored (completed, or
   // paused again); a failed or cancelled continuation keeps it, so that a retry resumes it.
-  if (turn.resumed && choices.some((c) => c.summary.finishReason))
+  if (turn.resumed && !unstored && choices.some((c) => c.summary.finishReason))
     await turn.memory.resumedRun({ owner: turn.owner, runId: turn.resumed.runId });
 }

@@ -18,6 +18,7 @@ import type { ChatMessage } from '../../src/orchestrator/types.ts';
 import { createStore } from '../../src/store/create-store.ts';
 import type { Store } from '../../src/store/types.ts';
 import { TokenCounter } from '../../src/tokens.ts';
+import { waitFor } from '../support/http-client.ts';
 import { freshSchema, type TestSchema } from '../support/postgres.ts';
 
 const tokens = new TokenCounter('gpt-4');
@@ -496,6 +497,33 @@ describe.each(backends)('conversation memory on $name', (backend) => {
     expect(again.conversationId).toBe(turn.conversationId);
     expect(await contents(store, turn.conversationId)).toEqual(['restart without ids?', 'yes, once']);
     await lock.release(); // the dead replica's handle: harmless
+  });
+
+  it('sweeps a run left running without a lease (its turn never stored) while the process runs', async () => {
+    const store = await open();
+    const memory = new StoredMemory(store, tokens, 10_000, { leaseMs: 150 });
+    await memory.recoverInterruptedRuns(); // the start-up sweep, then one every lease period
+    try {
+      await new Promise((r) => setTimeout(r, 1_300)); // past the first sweep after the start
+      const messages = [user('stored at last?')];
+      const lock = await memory.lock({ messages });
+      const turn = await memory.prepare({ lock, messages });
+      await memory.begin({
+        turn,
+        model: 'm',
+        runs: [{ runId: 'run_never_stored', choiceIndex: 0 }],
+        startedAt: new Date(),
+      });
+      await lock.release(); // its record failed for good: released, still `running`
+      expect(await store.getRun('run_never_stored', '')).toMatchObject({ status: 'running' });
+      await waitFor(
+        async () => (await store.getRun('run_never_stored', ''))?.status === 'interrupted',
+        3_000,
+        'the sweep to mark the run interrupted',
+      );
+    } finally {
+      memory.stopSweeping();
+    }
   });
 
   it("frees a turn's lease with its record; a refused record keeps it", async () => {

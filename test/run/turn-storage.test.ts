@@ -7,12 +7,15 @@ import { chat, startTestServer, type TestServer } from '../support/app-server.ts
 import { streamChat, waitFor } from '../support/http-client.ts';
 import { RecordingOrchestrator } from '../support/recording-orchestrator.ts';
 
-const faults = { record: false, begin: false };
+/** `recordOnce`: only the turn's first record fails (a store briefly unreachable). */
+const faults = { record: false, begin: false, recordOnce: false };
 const failingRecord = (memory: StoredMemory) =>
   new Proxy(memory, {
     get(target, prop) {
-      if ((prop === 'record' && faults.record) || (prop === 'begin' && faults.begin))
+      if ((prop === 'record' && (faults.record || faults.recordOnce)) || (prop === 'begin' && faults.begin)) {
+        faults.recordOnce = false;
         return async () => Promise.reject(new Error('connection lost'));
+      }
       const value = Reflect.get(target, prop, target);
       return typeof value === 'function' ? value.bind(target) : value;
     },
@@ -53,6 +56,24 @@ describe('a turn that could not be stored', () => {
     } finally {
       faults.record = false;
     }
+  });
+
+  it('ends its run as failed, with the reason the client got, not running for good; a resend retries the turn', async () => {
+    faults.recordOnce = true;
+    const r = await chat(srv.baseUrl, ask('lost-once', 'first try'));
+    expect(r.status).toBe(503);
+    const runId = r.body.error.run_id;
+    const run: any = await (await fetch(`${srv.baseUrl}/v1/runs/${runId}`)).json();
+    expect(run).toMatchObject({ status: 'failed', error: r.body.error.message });
+    expect(run.finished_at).toEqual(expect.any(Number));
+    // Its events end (a follower of a run `running` in the store would wait for it), with its trace.
+    const events = await fetch(`${srv.baseUrl}/v1/runs/${runId}/events`, { signal: AbortSignal.timeout(5_000) });
+    expect(await events.text()).toContain('[DONE]');
+    // The client's retry replaces the failed turn instead of adding the question a second time.
+    const retry = await chat(srv.baseUrl, ask('lost-once', 'first try'));
+    expect(retry.status).toBe(200);
+    const stored = await srv.store.getMessages('lost-once');
+    expect(stored.map((m) => m.content)).toEqual(['first try', 'Echo: first try']);
   });
 });
 

@@ -69,6 +69,7 @@ export async function startTestServer(
     server,
     async close() {
       await server.close();
+      memory.stopSweeping();
       await store.close();
       if (ownDir) rmSync(ownDir, { recursive: true, force: true });
     },
