@@ -364,6 +364,11 @@ export const SETTINGS = {
     default: '64',
     doc: 'Runs executing at once in this process; more wait in line.',
   }),
+  maxRunsPerKey: setting({
+    env: 'CORTEX_MAX_RUNS_PER_KEY',
+    schema: int(1).optional(),
+    doc: 'Runs one API key may have executing at once (default: half of `CORTEX_MAX_CONCURRENT_RUNS`, rounded up), so that one key cannot take every slot; its further requests wait for its own runs.',
+  }),
   queueTimeoutSeconds: setting({
     env: 'CORTEX_QUEUE_TIMEOUT_SECONDS',
     schema: num(0, 600),

@@ -60,7 +60,11 @@ export function assembleDeps(core: CoreDeps): AppDeps {
       { rpm: config.rateLimitRpm, tpm: config.rateLimitTpm },
       core.rateLimitStore ?? rateLimitStoreOf(core.store),
     ),
-    gate: new RunGate(config.maxConcurrentRuns, config.queueTimeoutSeconds * 1000),
+    gate: new RunGate(
+      config.maxConcurrentRuns,
+      config.queueTimeoutSeconds * 1000,
+      config.maxRunsPerKey ?? Math.ceil(config.maxConcurrentRuns / 2),
+    ),
     metrics: new Metrics(),
     activeRuns: new ActiveRuns(),
     runEvents: new RunEventsHub(),

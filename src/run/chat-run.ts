@@ -39,6 +39,7 @@ import {
   RunApiError,
   tooManyChoices,
   tooManyConcurrentRuns,
+  tooManyRunsForKey,
   turnNotStored,
 } from './run-errors.ts';
 
@@ -113,7 +114,8 @@ export class ChatRun implements AsyncDisposable {
   static async open(deps: AppDeps, chat: ChatRequest, options: OpenRunOptions): Promise<ChatRun> {
     const { config } = deps;
     if (chat.n > config.maxChoices) throw tooManyChoices(chat.n, config.maxChoices);
-    if (chat.n > deps.gate.capacity) throw choicesExceedCapacity(chat.n, deps.gate.capacity);
+    const capacity = deps.gate.capacityFor(options.owner);
+    if (chat.n > capacity) throw choicesExceedCapacity(chat.n, capacity, capacity < deps.gate.capacity);
     const memory = options.memory ?? deps.memory;
     const owner = options.owner;
     const bucket = owner ?? 'anonymous';
@@ -171,11 +173,12 @@ export class ChatRun implements AsyncDisposable {
       } else if (answered.alone) throw noPausedRun(answered.first); // nothing waits for them, named or not
       const resume = paused && paused.checkpoint.model === chat.model ? paused.checkpoint : undefined;
 
-      const releaseSlots = await deps.gate.acquire(options.clientGone, chat.n);
+      const releaseSlots = await deps.gate.acquire(options.clientGone, chat.n, owner);
       if (!releaseSlots) {
         if (options.clientGone.aborted) throw clientClosedRequest();
-        deps.metrics.rejected.inc({ reason: 'concurrency' });
-        throw tooManyConcurrentRuns();
+        const keyAtShare = deps.gate.atShare(owner);
+        deps.metrics.rejected.inc({ reason: keyAtShare ? 'key_concurrency' : 'concurrency' });
+        throw keyAtShare ? tooManyRunsForKey(deps.gate.capacityFor(owner)) : tooManyConcurrentRuns();
       }
       resources.defer(releaseSlots);
       // The server began shutting down while this request waited: its store may be gone any moment.

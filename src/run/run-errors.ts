@@ -44,10 +44,19 @@ export const tooManyConcurrentRuns = () =>
     headers: { 'retry-after': '1' },
   });
 
+/** The API key holds its whole share of the run slots (CORTEX_MAX_RUNS_PER_KEY), and none freed up in time. */
+export const tooManyRunsForKey = (share: number) =>
+  new ApiError(
+    429,
+    'rate_limit_error',
+    `This API key already has ${share} runs in progress, its share of this server's runs; try again when one has finished.`,
+    { code: 'too_many_concurrent_runs', headers: { 'retry-after': '1' } },
+  );
+
 /** More choices than the server may ever run at once: waiting would never help. */
-export const choicesExceedCapacity = (n: number, capacity: number) =>
+export const choicesExceedCapacity = (n: number, capacity: number, perKey: boolean) =>
   invalidRequest(
-    `Invalid 'n': ${n} choices cannot run at once on this server (CORTEX_MAX_CONCURRENT_RUNS is ${capacity}).`,
+    `Invalid 'n': ${n} choices cannot run at once on this server (${perKey ? 'CORTEX_MAX_RUNS_PER_KEY' : 'CORTEX_MAX_CONCURRENT_RUNS'} is ${capacity}).`,
     'n',
     'too_many_choices',
   );

@@ -32,6 +32,29 @@ describe('RunGate with several slots per request', () => {
     expect(order).toEqual(['big', 'small']);
   });
 
+  it("holds a key to its share; its waiting request does not hold the line up for another key's", async () => {
+    const gate = new RunGate(4, 5_000, 2);
+    const a1 = (await gate.acquire(undefined, 1, 'a'))!;
+    const a2 = (await gate.acquire(undefined, 1, 'a'))!;
+    expect(gate.atShare('a')).toBe(true);
+    const order: string[] = [];
+    const a3 = gate.acquire(undefined, 1, 'a').then((r) => (order.push('a3'), r));
+    const b1 = gate.acquire(undefined, 1, 'b').then((r) => (order.push('b1'), r));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(order).toEqual(['b1']); // slots were free: only a's share held a3 back
+    expect(gate.running).toBe(3);
+    a1();
+    (await a3)!();
+    expect(order).toEqual(['b1', 'a3']);
+    a2();
+    (await b1)!();
+    expect(gate.running).toBe(0);
+    expect(gate.atShare('a')).toBe(false);
+    // More choices than a key's share can never run: refused at once. Without a key, the gate is whole.
+    expect(await gate.acquire(undefined, 3, 'a')).toBeUndefined();
+    (await gate.acquire(undefined, 4))!();
+  });
+
   it('lets the line move on when the request at its head gives up', async () => {
     const gate = new RunGate(2, 5_000);
     const held = (await gate.acquire())!;

@@ -73,6 +73,31 @@ describe('run limits', () => {
     expect(results.find((r) => r.status === 429)!.body.error.code).toBe('too_many_concurrent_runs');
   });
 
+  it("gives each API key at most its share of the run slots: one key's burst cannot lock the others out", async () => {
+    // RecordingOrchestrator streams the answer word by word, delayMs apart: about 1 s per run.
+    const srv = await start(new RecordingOrchestrator({ answer: () => 'slow answer to hold a slot', delayMs: 200 }), {
+      CORTEX_API_KEYS: 'busy,other',
+      CORTEX_MAX_CONCURRENT_RUNS: '4',
+      CORTEX_QUEUE_TIMEOUT_SECONDS: '0.3',
+    });
+    const burst = Promise.all(Array.from({ length: 4 }, () => chat(srv.baseUrl, hi, key('busy'))));
+    await new Promise((r) => setTimeout(r, 100)); // the burst has taken what it may
+    const other = await chat(srv.baseUrl, hi, key('other'));
+    expect(other.status).toBe(200);
+    const statuses = (await burst).map((r) => r.status).sort();
+    expect(statuses).toEqual([200, 200, 429, 429]); // its share: half of the 4 slots
+    const refused = (await burst).find((r) => r.status === 429)!;
+    expect(refused.body.error).toMatchObject({ code: 'too_many_concurrent_runs', type: 'rate_limit_error' });
+    expect(refused.body.error.message).toContain('This API key already has 2 runs in progress');
+    // Without keys (one namespace), a request may use every slot.
+    const open = await start(new RecordingOrchestrator({ answer: () => 'slow answer', delayMs: 100 }), {
+      CORTEX_MAX_CONCURRENT_RUNS: '4',
+      CORTEX_QUEUE_TIMEOUT_SECONDS: '0.1',
+    });
+    const all = await Promise.all(Array.from({ length: 4 }, () => chat(open.baseUrl, hi)));
+    expect(all.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+  });
+
   it('stops a run that exceeds its time limit with a 504, and stores what it had', async () => {
     const srv = await start(
       new RecordingOrchestrator({ answer: () => 'a very slow answer that will not finish in time', delayMs: 200 }),
