@@ -9,31 +9,20 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { WebStandardStreamableHTTPServerTransport as StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { SessionTable, type TableSession } from '../../mcp/session-table.ts';
 import { createTeamMcpServer } from '../../mcp/team-server.ts';
 import type { AppDeps } from '../deps.ts';
 import type { ApiError } from '../errors.ts';
 
-/** Sessions idle this long are closed when new ones open; at most MAX_SESSIONS are kept. */
-const IDLE_MS = 30 * 60_000;
-const MAX_SESSIONS = 1000;
-/**
- * One key's share of the table: past it, the key's least recently used session makes room for its
- * new one, so that no key can fill the table and lock the others out.
- */
-const MAX_SESSIONS_PER_KEY = 200;
-
-interface Session {
+interface Session extends TableSession {
   transport: StreamableHTTPServerTransport;
-  owner: string | undefined;
-  lastSeen: number;
-  /** Its requests still being answered (a tool call's stream lasts as long as its run): never evicted then. */
-  busy: number;
   /** Ends the stream answering a request, by its JSON-RPC id: for one its client cancelled. */
   streams: Map<string | number, () => void>;
 }
 
 export function registerMcp(app: FastifyInstance, deps: AppDeps): void {
-  const sessions = new Map<string, Session>();
+  const table = new SessionTable<Session>();
+  const { sessions } = table;
   app.addHook('onClose', async () => {
     await Promise.all([...sessions.values()].map((s) => s.transport.close().catch(() => {})));
   });
@@ -48,10 +37,8 @@ export function registerMcp(app: FastifyInstance, deps: AppDeps): void {
         return reply.status(404).send(rpcError(-32001, 'Session not found: send an initialize request first.'));
       if (request.method !== 'POST' || !isInitializeRequest(request.body))
         return reply.status(400).send(rpcError(-32000, 'Bad request: no session; send an initialize request first.'));
-      if (!makeRoomFor(request.owner, sessions))
-        return reply.status(503).send(rpcError(-32000, "This key's MCP sessions are all busy; try again later."));
-      if (!evictIdle(sessions))
-        return reply.status(503).send(rpcError(-32000, 'Too many MCP sessions are open; try again later.'));
+      const refused = table.makeRoomFor(request.owner);
+      if (refused) return reply.status(503).send(rpcError(-32000, refused));
       session = await openSession(sessions, deps, request);
     }
     const current = session;
@@ -147,37 +134,6 @@ function cancelledRequestId(body: unknown): string | number | undefined {
       if (typeof id === 'string' || typeof id === 'number') return id;
     }
   return undefined;
-}
-
-/**
- * Makes room for a new session of `owner` when the key holds its share of the table: its least
- * recently used session that is not answering a request is closed. False when every one is busy.
- */
-function makeRoomFor(owner: string | undefined, sessions: Map<string, Session>): boolean {
-  let held = 0;
-  let oldest: [string, Session] | undefined;
-  for (const entry of sessions) {
-    if (entry[1].owner !== owner) continue;
-    held++;
-    if (entry[1].busy === 0 && (!oldest || entry[1].lastSeen < oldest[1].lastSeen)) oldest = entry;
-  }
-  if (held < MAX_SESSIONS_PER_KEY) return true;
-  if (!oldest) return false;
-  sessions.delete(oldest[0]);
-  void oldest[1].transport.close().catch(() => {});
-  return true;
-}
-
-/** Closes idle sessions; false when the table is still full. */
-function evictIdle(sessions: Map<string, Session>): boolean {
-  const now = Date.now();
-  for (const [sid, s] of sessions) {
-    if (s.busy === 0 && now - s.lastSeen > IDLE_MS) {
-      sessions.delete(sid);
-      void s.transport.close().catch(() => {});
-    }
-  }
-  return sessions.size < MAX_SESSIONS;
 }
 
 /** The request as the Web-standard transport reads it; the body is passed parsed, separately. */
