@@ -414,7 +414,7 @@ export const SETTINGS = {
     env: 'CORTEX_MAX_CONNECTIONS',
     schema: int(1),
     default: '1000',
-    doc: 'Most open client connections; connections beyond it are closed at once.',
+    doc: 'Most open client connections; connections beyond it are closed at once. From 90% of it on, idle keep-alive connections are closed to make room.',
   }),
   corsOrigins: setting({
     env: 'CORTEX_CORS_ORIGINS',

@@ -7,6 +7,7 @@ import cors from '@fastify/cors';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { registerAuth } from './auth-hook.ts';
 import { answerClientError, answerConnect, answerExpectation } from './client-errors.ts';
+import { capConnections } from './connection-cap.ts';
 import type { AppDeps } from './deps.ts';
 import { ApiError, invalidRequest, notFound, serverError, shuttingDown, storeUnavailable } from './errors.ts';
 import { storeAnswers } from './store-status.ts';
@@ -90,9 +91,7 @@ export function buildServer(deps: AppDeps, options: ServerOptions = {}): Fastify
       void (reply as FastifyReply).status(e.status).header('x-request-id', request.id).send(e.toJSON());
     },
   });
-  // Beyond this many open connections Node closes new ones at once: a flood of idle or slow
-  // connections cannot exhaust the process's file descriptors.
-  app.server.maxConnections = deps.config.maxConnections;
+  capConnections(app.server, deps.config.maxConnections);
   app.server.on('connect', answerConnect);
   app.server.on('checkExpectation', answerExpectation);
   app.decorateRequest('owner', undefined);

@@ -5,8 +5,9 @@
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chat, startTestServer, type TestServer } from '../support/app-server.ts';
+import { waitFor } from '../support/http-client.ts';
 import { RecordingOrchestrator } from '../support/recording-orchestrator.ts';
-import { isErrorEnvelope, parseResponse, portOf } from './raw-http.ts';
+import { isErrorEnvelope, parseResponse, portOf, request } from './raw-http.ts';
 
 const KEY = 'sk-slow-0123456789';
 const auth = { authorization: `Bearer ${KEY}` };
@@ -120,36 +121,64 @@ describe('long answers', () => {
 });
 
 describe('connection cap', () => {
-  it('closes connections beyond CORTEX_MAX_CONNECTIONS at once, and accepts again when one leaves', async () => {
-    const capped = await startTestServer(new RecordingOrchestrator(), { CORTEX_MAX_CONNECTIONS: '3' });
+  /** A connection that sent `data` and stays open; resolves once the server answered it, if it does. */
+  const hold = (port: number, data: string) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.on('error', () => {});
+    const answered = new Promise<void>((resolve) => socket.once('data', () => resolve()));
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    socket.write(data);
+    return { socket, answered, closed };
+  };
+  /** A new connection asking for /health: its response, or '' if the server closed it at once. */
+  const probe = (port: number) =>
+    new Promise<string>((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      let data = '';
+      s.on('data', (d) => (data += d));
+      s.on('error', () => {});
+      s.on('close', () => resolve(data));
+      s.write('GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+      setTimeout(() => s.destroy(), 5000);
+    });
+
+  it('closes connections beyond CORTEX_MAX_CONNECTIONS at once while all serve requests, and accepts again when one leaves', async () => {
+    // Each answer streams word by word, 400 ms apart: the three requests keep their connections busy.
+    const team = new RecordingOrchestrator({ answer: () => 'one two three four five', delayMs: 400 });
+    const capped = await startTestServer(team, { CORTEX_MAX_CONNECTIONS: '3' });
     const port = portOf(capped.baseUrl);
-    const held: net.Socket[] = [];
+    const body = JSON.stringify({ model: 'cortex-flow', messages: [{ role: 'user', content: 'hi' }] });
+    const busy = request('POST', '/v1/chat/completions', { 'Content-Type': 'application/json' }, body);
+    const held: ReturnType<typeof hold>[] = [];
     try {
       for (let i = 0; i < 3; i++) {
-        const s = net.connect(port, '127.0.0.1');
-        s.on('error', () => {});
-        held.push(s);
+        held.push(hold(port, busy));
+        await waitFor(() => team.inputs.length === i + 1, 5_000, 'the request to start its run');
       }
-      // Wait until the server has counted them.
-      const count = () => new Promise<number>((r) => capped.server.server.getConnections((_, n) => r(n)));
-      while ((await count()) < 3) await new Promise((r) => setTimeout(r, 20));
-
-      const extra = await new Promise<{ closed: boolean; data: string }>((resolve) => {
-        const s = net.connect(port, '127.0.0.1');
-        let data = '';
-        s.on('data', (d) => (data += d));
-        s.on('error', () => {});
-        s.on('close', () => resolve({ closed: true, data }));
-        s.write('GET /health HTTP/1.1\r\nHost: x\r\n\r\n');
-        setTimeout(() => (s.destroy(), resolve({ closed: false, data })), 5000);
-      });
-      expect(extra).toEqual({ closed: true, data: '' });
-
-      held.pop()!.destroy();
-      while ((await count()) > 2) await new Promise((r) => setTimeout(r, 20));
-      expect((await fetch(`${capped.baseUrl}/health`, { headers: { connection: 'close' } })).status).toBe(200);
+      expect(await probe(port)).toBe('');
+      await held[0].answered; // one request done: its connection closes (Connection: close)
+      await held[0].closed;
+      expect(await probe(port)).toMatch(/^HTTP\/1\.1 200/);
     } finally {
-      held.forEach((s) => s.destroy());
+      held.forEach((h) => h.socket.destroy());
+      await capped.close();
+    }
+  });
+
+  it('closes idle keep-alive connections near the cap: a client leaving many idle cannot lock others out', async () => {
+    const capped = await startTestServer(new RecordingOrchestrator(), { CORTEX_MAX_CONNECTIONS: '10' });
+    const port = portOf(capped.baseUrl);
+    const held: ReturnType<typeof hold>[] = [];
+    try {
+      // Ten connections, each served once and then kept alive, idle (a keep-alive lasts 72 s).
+      for (let i = 0; i < 10; i++) {
+        const h = hold(port, 'GET /health HTTP/1.1\r\nHost: x\r\n\r\n');
+        held.push(h);
+        await Promise.race([h.answered, h.closed]);
+      }
+      expect(await probe(port)).toMatch(/^HTTP\/1\.1 200/);
+    } finally {
+      held.forEach((h) => h.socket.destroy());
       await capped.close();
     }
   });
