@@ -2,6 +2,7 @@
 // (a malformed request line, headers too large), a header value Node refuses, a request during
 // shutdown; a store outage is a 503 (as /ready says), not a 500; CORS allows the API's methods.
 import net from 'node:net';
+import { DatabaseSync } from 'node:sqlite';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -187,6 +188,29 @@ describe('a store outage', () => {
       await s.server.close();
       await s.store.close().catch(() => {});
       await schema.drop().catch(() => {});
+    }
+  });
+});
+
+describe('a busy store', () => {
+  it('answers 503 store_busy with Retry-After while another writer holds the SQLite database, then serves again', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cortex-busy-'));
+    const s = await startTestServer(new RecordingOrchestrator(), { CORTEX_DATA_DIR: dir });
+    // Another process's long write (a backup, an operator's sqlite3 shell) holds the write lock.
+    const other = new DatabaseSync(join(dir, 'cortex.db'));
+    try {
+      other.exec('BEGIN IMMEDIATE');
+      const hi = { messages: [{ role: 'user', content: 'hi' }] };
+      const refused = await chat(s.baseUrl, hi); // after SQLite's busy_timeout (5 s)
+      expect(refused.status).toBe(503);
+      expect(refused.body.error).toMatchObject({ code: 'store_busy', type: 'service_unavailable' });
+      expect(refused.headers.get('retry-after')).toBe('1');
+      other.exec('ROLLBACK');
+      expect((await chat(s.baseUrl, hi)).status).toBe(200);
+    } finally {
+      other.close();
+      await s.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
