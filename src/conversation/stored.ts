@@ -3,7 +3,7 @@
 // prepare() assembles the context (system prompt kept, oldest turns dropped to fit
 // OPENAI_COMPAT_MAX_CONTEXT_TOKENS, reading only as much history as the window needs); begin()
 // writes the user's messages and the running run(s); record() ends each run and appends the answer.
-import { newConversationId } from '../run/run-ids.ts';
+import { isMintedConversationId, newConversationId } from '../run/run-ids.ts';
 import type { ChatMessage, RunCheckpoint } from '../orchestrator/types.ts';
 import { compactTrace } from '../store/trace.ts';
 import type { Conversation, NewMessage, Store, StoredMessage } from '../store/types.ts';
@@ -100,8 +100,11 @@ export class StoredMemory implements ConversationMemory {
       const lock = await acquire(id);
       try {
         const conversation = await this.store.getConversation(id, owner);
-        if (!conversation && (await this.store.getConversationOwner(id)) !== undefined)
-          throw new ConversationNotFoundError(id); // another key's conversation
+        // Another key's conversation is not found. Nor is an unknown id of the form the server mints:
+        // those are stored without the key's prefix (conversation-keys.ts), so a client may continue
+        // one it was given but not create one, which another key could then not (or, found, tell it exists).
+        if (!conversation && (isMintedConversationId(id) || (await this.store.getConversationOwner(id)) !== undefined))
+          throw new ConversationNotFoundError(id);
         const plan = await planNamed(this.store, owner, id, conversation?.messageCount, rest);
         if (plan) return holdTurn(lock, plan, conversation?.systemPrompt);
       } catch (err) {

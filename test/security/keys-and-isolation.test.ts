@@ -98,6 +98,25 @@ describe('isolation between keys', () => {
     expect((await fetch(`${srv.baseUrl}/v1/runs/${runId}`, { headers: as(STATIC_KEY) })).status).toBe(200);
   });
 
+  it("lets no key create a conversation under an id of the form the server mints (not found, as another key's is)", async () => {
+    const minted = (await chat(srv.baseUrl, { messages: [{ role: 'user', content: 'mint me one' }] }, as(STATIC_KEY)))
+      .body.conversation_id;
+    expect(minted).toMatch(/^conv_[0-9a-f-]{36}$/);
+    // Shaped like the server's ids, but never made by it: a key could otherwise take it before its
+    // owner, or tell from a 404 that another key holds it. Both read the same now.
+    const unknown = `conv_${minted.slice(5, -12)}${'0'.repeat(12)}`;
+    const ask = (id: string) => ({ conversation_id: id, messages: [{ role: 'user', content: 'hi' }] });
+    const made = await chat(srv.baseUrl, ask(unknown), as(storedKey));
+    const foreign = await chat(srv.baseUrl, ask(minted), as(storedKey));
+    for (const r of [made, foreign]) {
+      expect(r.status).toBe(404);
+      expect(r.body.error).toMatchObject({ code: 'conversation_not_found', param: 'conversation_id' });
+    }
+    expect(made.body.error.message.replace(unknown, 'ID')).toBe(foreign.body.error.message.replace(minted, 'ID'));
+    // Its owner continues it.
+    expect((await chat(srv.baseUrl, ask(minted), as(STATIC_KEY))).status).toBe(200);
+  });
+
   it('gives each key a conversation of its own under an id both chose, on every surface', async () => {
     const convId = 'user_123_conv_1';
     const alice = await chat(
