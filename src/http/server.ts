@@ -8,6 +8,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } f
 import { registerAuth } from './auth-hook.ts';
 import { answerClientError, answerConnect, answerExpectation } from './client-errors.ts';
 import { capConnections } from './connection-cap.ts';
+import { MAX_JSON_DEPTH, nestedDeeperThan } from './json-depth.ts';
 import type { AppDeps } from './deps.ts';
 import { ApiError, invalidRequest, notFound, serverError, shuttingDown, storeUnavailable } from './errors.ts';
 import { storeAnswers } from './store-status.ts';
@@ -129,6 +130,15 @@ export function buildServer(deps: AppDeps, options: ServerOptions = {}): Fastify
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
     const text = body as string;
     if (text.trim() === '') return done(null, undefined);
+    if (nestedDeeperThan(text))
+      return done(
+        invalidRequest(
+          `We could not parse the JSON body of your request: it is nested deeper than ${MAX_JSON_DEPTH} levels.`,
+          null,
+          'invalid_json',
+        ),
+        undefined,
+      );
     try {
       done(null, JSON.parse(text));
     } catch (err) {

@@ -68,6 +68,40 @@ describe('the event loop under pathological input', () => {
     expect(worstMs).toBeLessThan(HEALTH_BOUND_MS);
   });
 
+  it('refuses a body nested 2,000,000 levels deep before parsing it (close to a second of JSON.parse each)', async () => {
+    const srv = await startTestServer(new ScriptedOrchestrator());
+    cleanups.push(() => srv.close());
+    const deep = `${'['.repeat(2_000_000)}${']'.repeat(2_000_000)}`;
+    const body = chatBody('hi').replace(/}$/, `,"user":"u","junk":${deep}}`);
+    const { worstMs, result } = await healthDuring(srv.baseUrl, async () => {
+      const sent = Array.from({ length: 4 }, () =>
+        fetch(`${srv.baseUrl}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+        }),
+      );
+      return Promise.all(sent.map(async (r) => ({ status: (await r).status, body: (await (await r).json()) as any })));
+    });
+    for (const r of result) {
+      expect(r.status).toBe(400);
+      expect(r.body.error).toMatchObject({ type: 'invalid_request_error', code: 'invalid_json' });
+      expect(r.body.error.message).toContain('nested deeper than 512 levels');
+    }
+    expect(worstMs).toBeLessThan(HEALTH_BOUND_MS);
+    // Nesting as deep as a request may need is parsed, and a bracket inside a string counts for nothing.
+    const fine = chatBody(`${'[{'.repeat(300)} \\" quoted ]`).replace(
+      /}$/,
+      `,"junk":${'['.repeat(200)}${']'.repeat(200)}}`,
+    );
+    const ok = await fetch(`${srv.baseUrl}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: fine,
+    });
+    expect(ok.status).toBe(200);
+  });
+
   // TextRank's graph grows as the square of the sentences, once per choice: 4-8 s before.
   it('answers /health while summarising 199,000 characters of sentences that share their words, n=8 (offline engine)', async () => {
     const server = await startMeasuredServer('http://127.0.0.1:9/v1', tempDir(), { CORTEX_MODEL: '' });
