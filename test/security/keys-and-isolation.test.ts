@@ -117,6 +117,27 @@ describe('isolation between keys', () => {
     expect((await chat(srv.baseUrl, ask(minted), as(STATIC_KEY))).status).toBe(200);
   });
 
+  it('pages through the conversations of a key with keys on, past ids the client chose', async () => {
+    const key = generateApiKey();
+    await srv.store.createApiKey({ id: 'key_pager', name: 'pager', hash: hashApiKey(key) });
+    const ask = (conversation_id?: string) => ({ conversation_id, messages: [{ role: 'user', content: 'page me' }] });
+    const made: string[] = [];
+    for (const id of ['pg-a', undefined, 'pg-b', 'pg-c'])
+      made.push((await chat(srv.baseUrl, ask(id), as(key))).body.conversation_id);
+    for (const order of ['desc', 'asc']) {
+      const seen: string[] = [];
+      let after: string | undefined;
+      for (let page = 0; page < 10; page++) {
+        const url = `${srv.baseUrl}/v1/conversations?limit=1&order=${order}${after ? `&after=${after}` : ''}`;
+        const list = (await (await fetch(url, { headers: as(key) })).json()) as any;
+        seen.push(...list.data.map((c: any) => c.id));
+        if (!list.has_more) break;
+        after = list.last_id;
+      }
+      expect(seen, order).toEqual(order === 'asc' ? made : [...made].reverse());
+    }
+  });
+
   it('gives each key a conversation of its own under an id both chose, on every surface', async () => {
     const convId = 'user_123_conv_1';
     const alice = await chat(

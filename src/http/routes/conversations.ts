@@ -43,7 +43,9 @@ const conversationNotFound = (id: string) =>
 export function registerConversations(app: FastifyInstance, store: Store): void {
   app.get('/v1/conversations', async (request) => {
     const query = parseQuery(listQuery, request.query);
-    const page = await store.listConversations(request.owner ?? '', query);
+    // The cursor is an id as the client knows it (the last of the previous page): keyed as stored.
+    const after = query.after === undefined ? undefined : conversationKey(request.owner, query.after);
+    const page = await store.listConversations(request.owner ?? '', { ...query, after });
     return listObject(page.data.map(conversationObject), page.hasMore);
   });
 
