@@ -215,7 +215,7 @@ export const SETTINGS = {
     env: 'CORTEX_LLM_MAX_RETRIES',
     schema: int(0, 10),
     default: '2',
-    doc: 'Retries of an upstream call on 429, 5xx and connection errors (with backoff, honouring `Retry-After`).',
+    doc: 'Retries of an upstream call on 429, 5xx and connection errors (with backoff, honouring `Retry-After`), of an answer cut off, empty or unreadable before any of it was used, and the further attempts a specialist gets after a tool call it got wrong.',
   }),
   openaiApiKey: setting({
     env: 'OPENAI_API_KEY',

@@ -6,6 +6,7 @@ import type { ToolRegistry } from '../tools/types.ts';
 import type { RunContext } from './run-context.ts';
 import { internalName } from './tool-names.ts';
 import { toolSchema } from './tool-schema.ts';
+import { newToolSet } from './tool-set.ts';
 
 export interface AgentToolOptions {
   /** Offer the tools under the reserved prefix: for an agent that also sees the client's tools. */
@@ -22,7 +23,7 @@ export function agentToolSet(
   options: AgentToolOptions = {},
 ): ToolSet {
   const signal = options.signal ?? run.signal;
-  const set: ToolSet = {};
+  const set = newToolSet();
   // The agent's named tools, then those an MCP server offers it (namespaced: they cannot clash).
   const tools = [...names.map((name) => registry.get(name)), ...registry.extraFor(agent)];
   for (const t of tools) {

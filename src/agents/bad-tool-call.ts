@@ -1,7 +1,7 @@
 // The client's words for a tool call the upstream model got wrong. Named as the trace names it: an
 // internal tool's prefix never reaches a client, even in an error; and each message says what was
 // wrong with the call, the arguments or the name.
-import { NoSuchToolError } from 'ai';
+import { InvalidToolInputError, JSONParseError, NoSuchToolError } from 'ai';
 import { BadToolCallError } from '../llm/upstream-error.ts';
 import { INTERNAL_PREFIX, internalName, isInternalName, plainName } from './tool-names.ts';
 
@@ -21,6 +21,20 @@ export function badToolCall(toolName: string, error: unknown): BadToolCallError 
   return new BadToolCallError(
     `The upstream model called the tool ${name}, which was not offered to it (tools offered: ${offered}).`,
   );
+}
+
+/**
+ * What was wrong with a specialist's call, after `<agent> called`: the tool (by its plain name) and
+ * what was wrong with it, for its trace, its progress and, when it fails the task, the supervisor.
+ */
+export function badCallWhat(toolName: string, error: unknown): string {
+  const name = plainName(toolName);
+  if (NoSuchToolError.isInstance(error)) {
+    const tools = (error.availableTools ?? []).map(plainName).join(', ') || 'none';
+    return `${name}, a tool it does not have (its tools: ${tools})`;
+  }
+  const notJson = InvalidToolInputError.isInstance(error) && JSONParseError.isInstance(error.cause);
+  return `${name} with arguments that ${notJson ? 'are not valid JSON' : 'do not fit the tool'} (${describe(error)})`;
 }
 
 /**

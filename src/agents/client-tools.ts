@@ -4,9 +4,10 @@
 import { randomUUID } from 'node:crypto';
 import { jsonSchema, tool, type ToolSet } from 'ai';
 import type { ClientTool, ToolChoice } from '../orchestrator/types.ts';
+import { hasTool, newToolSet } from './tool-set.ts';
 
 export function clientToolSet(tools: ClientTool[] | undefined, choice: ToolChoice | undefined): ToolSet {
-  const set: ToolSet = {};
+  const set = newToolSet();
   if (!tools?.length || choice === 'none') return set;
   for (const t of tools) {
     set[t.name] = tool({
@@ -30,7 +31,7 @@ export function firstStepChoice(set: ToolSet, choice: ToolChoice | undefined) {
 export function oneClientCall<T extends { name: string }>(calls: T[], client: ToolSet): T[] {
   let seen = false;
   return calls.filter((c) => {
-    if (!(c.name in client)) return true;
+    if (!hasTool(client, c.name)) return true;
     if (seen) return false;
     seen = true;
     return true;

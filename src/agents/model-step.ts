@@ -8,6 +8,7 @@ import type { ResolvedModel } from '../llm/providers.ts';
 import type { BadToolCallError } from '../llm/upstream-error.ts';
 import { badToolCall } from './bad-tool-call.ts';
 import { isInternalName } from './tool-names.ts';
+import { newToolSet } from './tool-set.ts';
 import type { RunContext } from './run-context.ts';
 
 export interface StepToolCall {
@@ -38,10 +39,10 @@ export interface ModelStepOptions {
   onText: (text: string) => boolean;
 }
 
-/** The tools of a set as declarations only: a call to one ends the turn instead of running it. */
-export function declarations(set: ToolSet): ToolSet {
-  const out: ToolSet = {};
-  for (const [name, t] of Object.entries(set))
+/** The tools of the sets as declarations only: a call to one ends the turn instead of running it. */
+export function declarations(...sets: ToolSet[]): ToolSet {
+  const out = newToolSet();
+  for (const [name, t] of sets.flatMap((set) => Object.entries(set)))
     out[name] = tool({
       description: t.description,
       inputSchema: t.inputSchema as never,

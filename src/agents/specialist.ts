@@ -2,13 +2,16 @@
 // the supervisor gave it and the findings of the team so far, never the raw conversation. Its calls
 // stream (so that a long report is timed by the upstream's silence, not its length) and obey the
 // agent's own signal: its time limit ends it without ending the run.
-import { stepCountIs, streamText, type ModelMessage } from 'ai';
+import { stepCountIs, streamText, type ModelMessage, type StopCondition, type ToolSet } from 'ai';
 import type { ResolvedModel } from '../llm/providers.ts';
+import { BadToolCallError } from '../llm/upstream-error.ts';
 import type { ToolRegistry } from '../tools/types.ts';
 import { agentToolSet } from './agent-tools.ts';
+import { badCallWhat } from './bad-tool-call.ts';
 import { specialistSettings } from './generation.ts';
 import type { RunContext } from './run-context.ts';
 import type { AgentSpec } from './spec.ts';
+import { plainName } from './tool-names.ts';
 
 export interface Assignment {
   task: string;
@@ -29,28 +32,46 @@ export async function runSpecialist(
   a: Assignment,
   signal: AbortSignal,
 ): Promise<string> {
+  const agent = spec.name;
+  const { maxRetries } = run.limits;
   const result = streamText({
     ...run.callSettings(model.model, signal),
     ...specialistSettings(),
     system: spec.instructions,
     prompt: briefing(run, a),
-    tools: agentToolSet(spec.tools, registry, run, spec.name, { signal }),
-    stopWhen: stepCountIs(run.depth.agentSteps),
+    tools: agentToolSet(spec.tools, registry, run, agent, { signal }),
+    // A malformed call reaches the model as that call's error, so its next step is its next
+    // attempt: it gets as many as CORTEX_LLM_MAX_RETRIES, as a failed upstream call does.
+    stopWhen: [stepCountIs(run.depth.agentSteps), malformedMoreThan(maxRetries)],
     // The last step must write the report rather than call yet another tool.
     prepareStep: ({ stepNumber }) => (stepNumber >= run.depth.agentSteps - 1 ? { toolChoice: 'none' } : undefined),
     onError: () => {}, // errors arrive as `error` parts below; the SDK would otherwise print them
   });
   let text = '';
+  let steps = 0;
+  /** What was wrong with the current step's first malformed call, and how many steps had one. */
+  let malformed: string | undefined;
+  let malformedSteps = 0;
   for await (const part of result.fullStream) {
     switch (part.type) {
       case 'start-step':
+        steps++;
         text = ''; // the report is the text of the last step
+        malformed = undefined;
         break;
       case 'text-delta':
         text += part.text;
         break;
+      case 'tool-call':
+        // A valid call is traced by the tool itself as it runs (agent-tools.ts); this one never runs.
+        if (part.invalid) malformed ??= traceMalformedCall(run, agent, part);
+        break;
       case 'finish-step':
-        run.usage(spec.name, model.name, part.usage);
+        run.usage(agent, model.name, part.usage);
+        if (malformed) {
+          const retry = ++malformedSteps <= maxRetries && steps < run.depth.agentSteps;
+          run.progress(agent, `${agent} called ${malformed}${retry ? '; asking it again' : ''}`);
+        }
         break;
       case 'error':
         throw part.error;
@@ -58,7 +79,32 @@ export async function runSpecialist(
         throw signal.reason ?? new Error('the agent was stopped');
     }
   }
+  // Its last step was a malformed call (its attempts, or its steps, are spent): that is the failure.
+  if (malformed) throw new BadToolCallError(`it called ${malformed}.`);
   return text.trim();
+}
+
+/** Stops once more steps than `retries` made a malformed call (arguments that are no JSON, no such tool). */
+const malformedMoreThan =
+  (retries: number): StopCondition<ToolSet> =>
+  ({ steps }) =>
+    steps.filter((s) => s.toolCalls.some((c) => c.invalid)).length > retries;
+
+/**
+ * Records a call the agent's model got wrong as a tool call that failed with what was wrong, as the
+ * trace shows any failed call, and returns that (the tool, then what was wrong with the call).
+ */
+function traceMalformedCall(
+  run: RunContext,
+  agent: string,
+  call: { toolCallId: string; toolName: string; input: unknown; error?: unknown },
+): string {
+  const what = badCallWhat(call.toolName, call.error);
+  const toolName = plainName(call.toolName);
+  run.emit({ type: 'tool_call', agent, toolCallId: call.toolCallId, toolName, input: call.input });
+  const error = `${agent} called ${what}`;
+  run.emit({ type: 'tool_result', agent, toolCallId: call.toolCallId, toolName, output: { error }, isError: true });
+  return what;
 }
 
 /**

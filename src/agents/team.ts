@@ -41,6 +41,7 @@ import { runSpecialist, type Assignment } from './specialist.ts';
 import { delegationName, plainName, refuseReservedNames } from './tool-names.ts';
 import { assistantMessage, clientResultsMessage, toolMessage, type CallResult } from './turn-messages.ts';
 import { toolSchema } from './tool-schema.ts';
+import { hasTool, newToolSet, toolNamed } from './tool-set.ts';
 import { writeAnswer } from './writer.ts';
 
 export interface TeamOptions {
@@ -90,7 +91,7 @@ interface Delegation {
   tools: ToolSet;
   delegates: ReadonlyMap<string, Member>;
 }
-const NO_DELEGATION: Delegation = { tools: {}, delegates: new Map() };
+const NO_DELEGATION: Delegation = { tools: newToolSet(), delegates: new Map() };
 const HANDOVER_TASK = "Write the answer to the user's request from the team's findings.";
 
 export class TeamOrchestrator implements Orchestrator {
@@ -253,7 +254,7 @@ export class TeamOrchestrator implements Orchestrator {
     const client = clientToolSet(run.input.tools, run.input.toolChoice);
     const { tools: delegation, delegates } = team ? this.delegation() : NO_DELEGATION;
     const writerTool = writer ? delegationName(WRITER) : undefined;
-    const tools = declarations({ ...own, ...client, ...delegation });
+    const tools = declarations(own, client, delegation);
     const instructions = this.instructionsOf(spec, team);
     const prompt = toAgentPrompt(instructions, conversation);
     const { maxIterations } = run.depth;
@@ -314,7 +315,7 @@ export class TeamOrchestrator implements Orchestrator {
       // be this server's, unique, since upstreams may number their calls (`call_0`) in every answer.
       // A legacy `function_call` has no id: its result answers by the name, which is then the id.
       for (const call of step.toolCalls)
-        if (call.name in client) call.id = run.input.legacyFunctions ? call.name : newToolCallId();
+        if (hasTool(client, call.name)) call.id = run.input.legacyFunctions ? call.name : newToolCallId();
       if (!step.toolCalls.length) {
         if (format) {
           const call = {
@@ -324,7 +325,8 @@ export class TeamOrchestrator implements Orchestrator {
             messages: [...prompt.messages, ...state.messages],
             generation: run.input.generation,
           };
-          const answer = await writeStructured(run, call, format, held);
+          const finishReason = limiter.reached ?? step.finishReason;
+          const answer = await writeStructured(run, call, format, { text: held, finishReason });
           if (!team)
             run.emit({
               type: 'agent_finished',
@@ -347,7 +349,7 @@ export class TeamOrchestrator implements Orchestrator {
       }
       state.messages.push(assistantMessage(step));
 
-      const clientCalls = step.toolCalls.filter((c) => c.name in client);
+      const clientCalls = step.toolCalls.filter((c) => hasTool(client, c.name));
       const writerCall = step.toolCalls.find((c) => c.name === writerTool);
       const specialistCalls = step.toolCalls.filter(
         (c) => mayDelegate && delegates.has(c.name) && c.name !== writerTool,
@@ -406,7 +408,7 @@ export class TeamOrchestrator implements Orchestrator {
    */
   private delegation(): Delegation {
     if (!this.delegationOnce) {
-      const tools: ToolSet = {};
+      const tools = newToolSet();
       const delegates = new Map<string, Member>();
       for (const member of this.specialists) {
         const name = delegationName(member.spec.name);
@@ -446,11 +448,11 @@ export class TeamOrchestrator implements Orchestrator {
     tools: { own: ToolSet; delegates: ReadonlyMap<string, Member>; client: ToolSet; writerTool: string | undefined },
   ): Promise<CallResult[]> {
     const work = calls
-      .filter((c) => !(c.name in tools.client) && c.name !== tools.writerTool)
+      .filter((c) => !hasTool(tools.client, c.name) && c.name !== tools.writerTool)
       .map(async (call): Promise<CallResult> => {
         const member = tools.delegates.get(call.name);
         if (member) return { call, output: await this.delegate(run, member, call.input as Assignment, call.id) };
-        const own = tools.own[call.name];
+        const own = toolNamed(tools.own, call.name);
         if (own?.execute) {
           const output = await own.execute(call.input, { toolCallId: call.id, messages: [] } as never);
           return { call, output };

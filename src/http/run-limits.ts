@@ -14,6 +14,7 @@ export const isServerStop = (reason: StopReason | undefined): reason is ServerSt
 /** The reason a client's signal is aborted with when it asks for the run to stop, rather than leaving. */
 export const CANCEL_REQUESTED = new Error('The client cancelled the run.');
 
+/** What a client is told when the server stopped its run: the run had started, so its turn is stored. */
 export const STOPPED: Record<ServerStop, ApiError> = {
   timeout: new ApiError(
     504,
@@ -24,10 +25,24 @@ export const STOPPED: Record<ServerStop, ApiError> = {
   shutdown: new ApiError(
     503,
     'server_error',
-    'The server is shutting down; the turn was stored with what the run had produced. Please retry.',
+    'The server is shutting down and stopped the run; the turn was stored with what the run had produced. Please retry.',
     { code: 'server_shutting_down' },
   ),
 };
+
+/** A request admitted once a shutdown's drain began: its run never started, and nothing was stored. */
+export const NOT_STARTED_SHUTTING_DOWN = new ApiError(
+  503,
+  'server_error',
+  'The server is shutting down, so the run was not started and nothing was stored. Please retry.',
+  { code: 'server_shutting_down' },
+);
+
+/**
+ * A refusal the server means to give, not a failure to look into: a shutdown refusing or stopping
+ * work (by the request hook, the run gate or the drain) is logged as such, without a stack.
+ */
+export const isExpectedRefusal = (error: ApiError): boolean => error.code === 'server_shutting_down';
 
 export function rateLimited(limit: 'requests' | 'tokens', retryAfterSeconds: number): ApiError {
   const what = limit === 'requests' ? 'requests per minute' : 'tokens per minute';

@@ -22,6 +22,7 @@ import { registerConsole } from './routes/console.ts';
 import { apiErrorOfMemory } from './memory-errors.ts';
 import { registerStats } from './routes/stats.ts';
 import { registerResponses } from './routes/responses.ts';
+import { isExpectedRefusal } from './run-limits.ts';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 /** The methods the API answers, for CORS preflights. */
@@ -166,7 +167,8 @@ export function buildServer(deps: AppDeps, options: ServerOptions = {}): Fastify
     // the client may retry, not a 500.
     if (apiError.status === 500 && !(error instanceof ApiError) && !(await storeAnswers(deps.checkReady)))
       apiError = storeUnavailable();
-    if (apiError.status >= 500) request.log.error({ err: error }, 'request failed');
+    if (isExpectedRefusal(apiError)) request.log.warn({ code: apiError.code }, apiError.message);
+    else if (apiError.status >= 500) request.log.error({ err: error }, 'request failed');
     dropUnsendableHeaders(reply);
     return reply.status(apiError.status).headers(apiError.headers).send(apiError.toJSON());
   });

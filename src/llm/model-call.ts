@@ -144,7 +144,8 @@ function promptOf(system: string | undefined, messages: ModelMessage[]) {
 /** A tool call as `streamText` reports it: arguments parsed and checked, or marked invalid. */
 async function parseToolCall(call: LanguageModelV3ToolCall, tools: ToolSet | undefined): Promise<CallPart> {
   const { toolCallId, toolName } = call;
-  const t = tools?.[toolName];
+  // An own key only: the model names the tool, and `toString` is no tool because objects have one.
+  const t = tools && Object.hasOwn(tools, toolName) ? tools[toolName] : undefined;
   if (!t) {
     const error = new NoSuchToolError({ toolName, availableTools: tools ? Object.keys(tools) : undefined });
     return { type: 'tool-call', toolCallId, toolName, input: rawInput(call.input), invalid: true, error };

@@ -6,7 +6,7 @@ import { ChatChunkReader, type WireFlavor } from './openai-wire-chunks.ts';
 import { bodyError, streamError, type CallInfo } from './openai-wire-errors.ts';
 import type { PartReader, StreamPart } from './part-reader.ts';
 import { SseDataReader } from './sse-data.ts';
-import { NotAWireAnswerError } from './upstream-error.ts';
+import { isPageContentType, NotAWireAnswerError } from './upstream-error.ts';
 import type { AnswerListener, UpstreamAnswer } from './upstream-answer.ts';
 
 const HIGH_WATER = 64;
@@ -42,11 +42,9 @@ export class ChatPartsReader implements PartReader, AnswerListener {
     this.chunks = new ChatChunkReader(flavor, this.push);
     this.firstOutput = new Promise((resolve, reject) => (this.opening = { resolve, reject }));
     if (flavor !== 'openai') this.opened();
-    // A 200 that is a page (a proxy's or a login page's HTML) is named for what it is, not read as an
-    // answer that happened to be empty. Only a page: servers that label their stream `text/plain`
-    // (or not at all) are read as streams.
     const type = res.headers['content-type'];
-    if (type && /html|xml|^(image|audio|video)\//i.test(type)) {
+    // A proxy's error page is named as such, not read as an answer that happened to be empty.
+    if (isPageContentType(type)) {
       this.push({ type: 'error', error: new NotAWireAnswerError(type) });
       this.ended = true;
       res.destroy();

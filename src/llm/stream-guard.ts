@@ -7,6 +7,7 @@
 //    a finish reason, carries nothing, or is not a stream at all (a 200 HTML page) is an
 //    `IncompleteAnswerError`. It is retried while nothing of it has reached the caller, and
 //    otherwise ends the stream with that error (the caller already showed part of the answer).
+//    A page is named by its content type on every path (the lean reader's, `readerOf()`'s).
 import type {
   LanguageModelV3,
   LanguageModelV3CallOptions,
@@ -15,7 +16,7 @@ import type {
   LanguageModelV3StreamResult,
 } from '@ai-sdk/provider';
 import { wrapLanguageModel } from 'ai';
-import { asReadableStream, openParts, type PartReader, type PartSource } from './part-reader.ts';
+import { asReadableStream, openParts, readerOf, type PartReader, type PartSource } from './part-reader.ts';
 import { IncompleteAnswerError, UpstreamSilenceError } from './upstream-error.ts';
 
 export interface GuardSettings {
@@ -69,7 +70,7 @@ export function guardMiddleware(settings: GuardSettings): LanguageModelV3Middlew
       const open = (p: LanguageModelV3CallOptions) =>
         Promise.resolve(model.doStream(p)).then((result) => {
           first ??= result;
-          return result.stream.getReader();
+          return readerOf(result);
         });
       const { reader } = await guardedParts(open, params, settings);
       return { ...first!, stream: asReadableStream(reader) };

@@ -166,11 +166,12 @@ export class UpstreamAnswer implements Dispatcher.DispatchHandlers {
 }
 
 function headersOf(raw: Buffer[]): Record<string, string> {
-  const out: Record<string, string> = {};
+  // Named by the upstream (or a proxy on the way): a `constructor` or `__proto__` header is a header.
+  const out: Record<string, string> = Object.create(null);
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!.toString('latin1').toLowerCase();
     const value = raw[i + 1]!.toString('latin1');
-    out[name] = name in out ? `${out[name]}, ${value}` : value;
+    out[name] = Object.hasOwn(out, name) ? `${out[name]}, ${value}` : value;
   }
   return out;
 }

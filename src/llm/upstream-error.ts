@@ -35,6 +35,14 @@ const INCOMPLETE = {
   unreadable: 'The upstream model sent an answer that could not be read.',
 } as const;
 
+/**
+ * A 200 labelled as a page (a proxy's or a login page's HTML) is named for what it is, not read as
+ * an answer that happened to be empty. Only a page: servers that label their stream `text/plain`
+ * (or not at all) are read as streams.
+ */
+export const isPageContentType = (type: string | undefined): type is string =>
+  !!type && /html|xml|^(image|audio|video)\//i.test(type);
+
 /** A 200 whose body is not the wire format at all (an HTML page): what it was, for the operator. */
 export class NotAWireAnswerError extends Error {
   constructor(contentType: string) {

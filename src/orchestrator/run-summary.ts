@@ -82,7 +82,8 @@ export class RunSummary {
   }
 
   usageByAgent(): Record<string, UsageTotals & { models: string[] }> {
-    const out: Record<string, UsageTotals & { models: string[] }> = {};
+    // Keyed by agent names, which the agents file chooses (`constructor` is a valid one): no prototype.
+    const out: Record<string, UsageTotals & { models: string[] }> = Object.create(null);
     for (const u of this.usage) {
       const a = (out[u.agent] ??= { inputTokens: 0, outputTokens: 0, totalTokens: 0, models: [] });
       a.inputTokens += u.inputTokens;

@@ -13,7 +13,14 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { AppDeps } from '../http/deps.ts';
 import type { ChatRequest } from '../http/chat-request.ts';
 import { ApiError } from '../http/errors.ts';
-import { CANCEL_REQUESTED, isServerStop, rateLimited, STOPPED, type StopReason } from '../http/run-limits.ts';
+import {
+  CANCEL_REQUESTED,
+  isServerStop,
+  NOT_STARTED_SHUTTING_DOWN,
+  rateLimited,
+  STOPPED,
+  type StopReason,
+} from '../http/run-limits.ts';
 import { recordChoices, type TurnContext } from './record-choices.ts';
 import { newRunId } from './run-ids.ts';
 import { instrument } from '../http/run-metrics.ts';
@@ -182,7 +189,7 @@ export class ChatRun implements AsyncDisposable {
       }
       resources.defer(releaseSlots);
       // The server began shutting down while this request waited: its store may be gone any moment.
-      if (deps.activeRuns.draining) throw STOPPED.shutdown;
+      if (deps.activeRuns.draining) throw NOT_STARTED_SHUTTING_DOWN;
 
       const turn = await memory.prepare({ lock, owner, messages: chat.messages });
       const conversationId = turn.conversationId;

@@ -27,7 +27,8 @@ const ERRORS = new Set(['failed', 'interrupted']);
 
 export function runStats(since: string, rows: readonly RunStatsRow[]): RunStats {
   const byStatus: Record<string, number> = {};
-  const tokensByAgent: RunStats['tokensByAgent'] = {};
+  // Keyed by agent names, which the agents file chooses (`constructor` is a valid one): no prototype.
+  const tokensByAgent: RunStats['tokensByAgent'] = Object.create(null);
   const durations: number[] = [];
   for (const row of rows) {
     byStatus[row.status] = (byStatus[row.status] ?? 0) + 1;

@@ -201,7 +201,13 @@ describe('failures are isolated to the agent', () => {
           ok: false,
           error: 'The upstream model failed with status 500.',
         }),
-        expect.objectContaining({ agent: 'analyst', ok: false, error: 'The upstream model sent an empty answer.' }),
+        // A proxy's error page, named by its content type as on the supervisor's path.
+        expect.objectContaining({
+          agent: 'analyst',
+          ok: false,
+          error:
+            'The upstream model sent an answer that could not be read. It answered with text/html, not a stream of chat completion chunks.',
+        }),
       ]),
     );
     expect(r.metadata.agents_used).toEqual(['supervisor']); // it answered on its own

@@ -29,6 +29,8 @@ export interface TestServerOptions {
   wrapMemory?: (memory: StoredMemory) => ConversationMemory;
   /** Hooks or routes added before the server listens. */
   configure?: (server: FastifyInstance) => void;
+  /** Where the server's JSON logs go (with a CORTEX_LOG_LEVEL other than `silent`). */
+  logStream?: NodeJS.WritableStream;
 }
 
 export async function startTestServer(
@@ -59,7 +61,7 @@ export async function startTestServer(
     version: 'test',
     store,
   });
-  const server = buildServer(deps);
+  const server = buildServer(deps, { logStream: storeOpts.logStream });
   storeOpts.configure?.(server);
   const baseUrl = await server.listen({ host: '127.0.0.1', port: 0 });
   return {

@@ -491,6 +491,34 @@ describe('the lean OpenAI-wire path: failures, retries, aborts (through streamCa
     });
   });
 
+  it("names a 200 HTML page (a proxy's error page) by its content type on both paths, after its retries", async () => {
+    const page: Scripted = {
+      headers: { 'content-type': 'text/html; charset=utf-8' },
+      pieces: ['<html><body><h1>502 Bad Gateway</h1></body></html>'],
+    };
+    const { viaSdk, viaLean, sdkRequests, leanRequests } = await bothPaths([page, page, page]);
+    expect([sdkRequests, leanRequests]).toEqual([2, 2]); // 1 + the guard's retry
+    expect(classifyError(viaSdk.error)).toEqual(classifyError(viaLean.error));
+    expect(classifyError(viaSdk.error)).toMatchObject({
+      status: 502,
+      code: 'upstream_incomplete',
+      message:
+        'The upstream model sent an answer that could not be read. It answered with text/html, not a stream of chat completion chunks.',
+    });
+  });
+
+  it('reads a response header named like an object property as a header', async () => {
+    const refusal: Scripted = {
+      status: 400,
+      headers: { constructor: 'proxy-7' },
+      pieces: ['{"error":{"message":"No","type":"invalid_request_error"}}'],
+    };
+    const { viaSdk, viaLean } = await bothPaths([refusal]);
+    const headerOf = (e: unknown) => (e as { responseHeaders?: Record<string, string> }).responseHeaders?.constructor;
+    expect(headerOf(viaSdk.error)).toBe('proxy-7');
+    expect(headerOf(viaLean.error)).toBe('proxy-7');
+  });
+
   it('retries an error frame that comes before any output, with the status its code names', async () => {
     const frame = `data: ${JSON.stringify({ error: { message: 'Rate limit reached', type: 'tokens', code: 'rate_limit_exceeded' } })}\n\n`;
     // The retry-after of the stream's own response applies, as to an error status.
