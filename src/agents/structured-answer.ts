@@ -2,7 +2,8 @@
 // client that asked for JSON parses what it gets. The model is asked through the provider's native
 // structured output (see stream-answer.ts); its text is then checked (JSON, and the schema when
 // there is one), a mismatch gets one repair attempt with the reason, and a second mismatch fails
-// the run: invalid JSON is never sent as a success.
+// the run: invalid JSON is never sent as a success. The exception is an answer cut by the client's
+// `max_tokens` (finish reason `length`): sent as it was cut, with that finish reason, as OpenAI does.
 import type { ModelMessage } from 'ai';
 import type { ResolvedModel } from '../llm/providers.ts';
 import { StructuredOutputError } from '../llm/upstream-error.ts';
@@ -72,36 +73,46 @@ export interface StructuredCall {
 async function collect(run: RunContext, call: StructuredCall): Promise<{ text: string; answer: StreamedAnswer }> {
   let text = '';
   const answer = await streamAnswer(run, { ...call, onText: (t) => (text += t) });
-  return { text: text.trim(), answer };
+  return { text, answer };
 }
+
+/** An answer the client's `max_tokens` cut: no JSON to check, sent as it was cut (as OpenAI sends it). */
+const cut = (attempt: { answer: StreamedAnswer }) => attempt.answer.finishReason === 'length';
 
 /**
  * Writes the answer in the requested JSON format and sends it whole once it validates. `draft` is
- * text the agent already wrote (a supervisor answering directly); without one the model is asked.
+ * what the agent already wrote (a supervisor answering directly) and how it ended; without one the
+ * model is asked.
  */
 export async function writeStructured(
   run: RunContext,
   call: StructuredCall,
   format: JsonFormat,
-  draft?: string,
+  draft?: { text: string; finishReason: StreamedAnswer['finishReason'] },
 ): Promise<StreamedAnswer> {
   let attempt =
-    draft === undefined ? await collect(run, call) : { text: draft.trim(), answer: { finishReason: 'stop' as const } };
-  let reason = mismatch(attempt.text, format);
+    draft === undefined ? await collect(run, call) : { text: draft.text, answer: { finishReason: draft.finishReason } };
+  if (cut(attempt)) return sent(run, attempt);
+  let reason = mismatch(attempt.text.trim(), format);
   if (reason) {
     run.progress(call.agent, `${call.agent}'s answer is not valid for the response format; repairing it`);
     const repair: ModelMessage[] = [
       ...call.messages,
-      { role: 'assistant', content: attempt.text },
+      { role: 'assistant', content: attempt.text.trim() },
       {
         role: 'user',
         content: `Your answer cannot be used: ${reason} Reply with the corrected JSON only, nothing else.`,
       },
     ];
     attempt = await collect(run, { ...call, messages: repair });
-    reason = mismatch(attempt.text, format);
+    if (cut(attempt)) return sent(run, attempt);
+    reason = mismatch(attempt.text.trim(), format);
   }
   if (reason) throw new StructuredOutputError(reason);
+  return sent(run, { text: attempt.text.trim(), answer: attempt.answer });
+}
+
+function sent(run: RunContext, attempt: { text: string; answer: StreamedAnswer }): StreamedAnswer {
   run.answerDelta(attempt.text);
   return attempt.answer;
 }

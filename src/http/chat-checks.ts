@@ -2,7 +2,8 @@
 // and the calls its messages answer must agree, and every content part must be one the models can
 // read. Each check works on the orchestrator's plain types (or the raw parts) and throws a 400 naming
 // the parameter path, so the Chat Completions and Responses edges can share them.
-import { invalidRequest } from './errors.ts';
+import { invalidRequest, unsupportedParameter } from './errors.ts';
+import { typeName } from './request-issues.ts';
 import type { ChatMessage, ClientTool, ToolChoice } from '../orchestrator/types.ts';
 
 /** At most this many images and files in one request (every agent that reads the content gets them). */
@@ -190,4 +191,92 @@ export function checkMediaLimits(parts: { param: string; url: string }[]): void 
         'content_part_too_large',
       );
   }
+}
+
+/** OpenAI's bounds of `metadata`: at most 16 pairs, keys of at most 64 characters, string values of at most 512. */
+const METADATA_PAIRS = 16;
+const METADATA_KEY_CHARS = 64;
+const METADATA_VALUE_CHARS = 512;
+
+/**
+ * `metadata` of a chat completion or a Responses request, checked as OpenAI checks it. Read from the
+ * body as parsed (JSON.parse makes `"__proto__"` an own key, which a schema's record would skip), so
+ * every key the client sent is counted and checked; the pairs come back as own properties.
+ */
+export function checkMetadata(value: unknown, param = 'metadata'): Record<string, string> | undefined {
+  if (value == null) return undefined;
+  if (!isObject(value))
+    throw invalidRequest(
+      `Invalid type for '${param}': expected an object, but got ${typeName(value)}.`,
+      param,
+      'invalid_type',
+    );
+  const keys = Object.keys(value);
+  if (keys.length > METADATA_PAIRS)
+    throw invalidRequest(
+      `Invalid '${param}': too many properties. Expected an object with at most ${METADATA_PAIRS} properties, but got an object with ${keys.length} properties instead.`,
+      param,
+      'object_above_max_properties',
+    );
+  const pairs: [string, string][] = [];
+  for (const key of keys) {
+    if (key.length > METADATA_KEY_CHARS)
+      throw invalidRequest(
+        `Invalid key in '${param}': keys are at most ${METADATA_KEY_CHARS} characters.`,
+        param,
+        'invalid_value',
+      );
+    const v = value[key];
+    const at = `${param}.${key}`;
+    if (typeof v !== 'string')
+      throw invalidRequest(`Invalid type for '${at}': expected string, but got ${typeName(v)}.`, at, 'invalid_type');
+    if (v.length > METADATA_VALUE_CHARS)
+      throw invalidRequest(
+        `Invalid '${at}': string too long. Expected a string with maximum length ${METADATA_VALUE_CHARS}.`,
+        at,
+        'string_above_max_length',
+      );
+    pairs.push([key, v]);
+  }
+  return Object.fromEntries(pairs); // own properties, `__proto__` included
+}
+
+const TOKEN_ID = /^\d{1,10}$/;
+
+/**
+ * `logit_bias`, checked as OpenAI checks it (token ids as decimal strings, biases from -100 to 100),
+ * then refused when it biases anything: its token ids are a provider model's, and the answer is
+ * written by a team whose models (and their fallback) may each have another tokenizer, after turns
+ * the bias must not touch. An empty one changes nothing and is accepted.
+ */
+export function checkLogitBias(value: unknown): void {
+  const param = 'logit_bias';
+  if (value == null) return;
+  if (!isObject(value))
+    throw invalidRequest(
+      `Invalid type for '${param}': expected an object, but got ${typeName(value)}.`,
+      param,
+      'invalid_type',
+    );
+  const keys = Object.keys(value);
+  for (const key of keys) {
+    if (!TOKEN_ID.test(key))
+      throw invalidRequest(
+        `Invalid key in '${param}': ${JSON.stringify(key.slice(0, 40))} is not a token id; keys are token ids as decimal strings ("50256").`,
+        param,
+        'invalid_value',
+      );
+    const bias = value[key];
+    if (typeof bias !== 'number' || !Number.isFinite(bias) || bias < -100 || bias > 100)
+      throw invalidRequest(
+        `Invalid value in '${param}' for token ${key}: ${JSON.stringify(bias)?.slice(0, 40)}; a bias is a number from -100 to 100.`,
+        param,
+        'invalid_value',
+      );
+  }
+  if (keys.length)
+    throw unsupportedParameter(
+      param,
+      "is not supported by this server: token ids are a provider model's, and the answer is written by a team of agents whose models may each tokenize differently, so no bias can be applied as asked.",
+    );
 }

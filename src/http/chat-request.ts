@@ -3,10 +3,12 @@
 // Wrong types and out-of-range values are 400 invalid_request_error (as OpenAI answers); a request
 // missing what it needs (no model, no messages, a malformed message) is 422 validation_error.
 import { z } from 'zod';
-import { invalidRequest } from './errors.ts';
+import { invalidRequest, unsupportedParameter } from './errors.ts';
 import { issueToError } from './request-issues.ts';
 import {
+  checkLogitBias,
   checkMediaLimits,
+  checkMetadata,
   checkToolChoice,
   checkToolResults,
   checkTools,
@@ -52,7 +54,15 @@ const toolCallSchema = z.object({
   type: z.literal('function'),
   function: z.object({ name: z.string().min(1), arguments: z.string() }),
 });
-const name = z.string().min(1).optional();
+// A participant's name, as OpenAI enforces it (its docs say 64 characters; its check, this pattern).
+const name = z
+  .string()
+  .max(64)
+  .regex(
+    /^[a-zA-Z0-9_-]+$/,
+    "string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]+$'",
+  )
+  .optional();
 
 const messageSchema = z.discriminatedUnion('role', [
   z.object({ role: z.literal('system'), content: textContent, name }),
@@ -99,6 +109,27 @@ const responseFormatSchema = z.discriminatedUnion('type', [
     }),
   }),
 ]);
+/** OpenAI's service tiers; every request is served the same way, reported as `default`. */
+export const serviceTierSchema = z.enum(['auto', 'default', 'flex', 'scale', 'priority', 'fast']);
+const audioOutput = z.object({
+  voice: z.union([z.string(), z.object({ id: z.string() })]),
+  format: z.enum(['wav', 'aac', 'mp3', 'flac', 'opus', 'pcm16']),
+});
+const predictionSchema = z.object({ type: z.literal('content'), content: textContent });
+const webSearchOptions = z.object({
+  search_context_size: z.enum(['low', 'medium', 'high']).optional(),
+  user_location: z
+    .object({
+      type: z.literal('approximate'),
+      approximate: z.object({
+        city: z.string().optional(),
+        country: z.string().optional(),
+        region: z.string().optional(),
+        timezone: z.string().optional(),
+      }),
+    })
+    .nullish(),
+});
 const toolChoiceSchema = z.union([
   z.enum(['none', 'auto', 'required']),
   z.object({ type: z.literal('function'), function: z.object({ name: z.string().min(1) }) }),
@@ -117,11 +148,19 @@ export const chatRequestSchema = z.object({
   max_completion_tokens: opt(z.number().int().min(1)),
   presence_penalty: opt(z.number().min(-2).max(2)),
   frequency_penalty: opt(z.number().min(-2).max(2)),
-  logit_bias: opt(z.record(z.string(), z.number().min(-100).max(100))),
+  // logit_bias and metadata are checked on the body as parsed (checkLogitBias, checkMetadata): a
+  // record schema would skip a `"__proto__"` key.
   logprobs: opt(z.boolean()),
   top_logprobs: opt(z.number().int().min(0).max(20)),
   seed: opt(z.number().int()),
   user: opt(z.string()),
+  service_tier: opt(serviceTierSchema),
+  // Checked, then refused when they ask for audio: the answer is text only.
+  modalities: opt(z.array(z.enum(['text', 'audio']))),
+  audio: opt(audioOutput),
+  // Predicted output only makes an answer faster to write: checked, then nothing to do with it.
+  prediction: opt(predictionSchema),
+  web_search_options: opt(webSearchOptions),
   reasoning_effort: opt(z.enum(['none', 'minimal', 'low', 'medium', 'high', 'xhigh'])),
   tools: opt(z.array(toolSchema).max(128)),
   tool_choice: opt(toolChoiceSchema),
@@ -233,6 +272,7 @@ export function parseChatRequest(body: unknown, headers: { conversationId?: stri
       'stream_options',
       'invalid_value',
     );
+  refuseUnsupported(r, body as Record<string, unknown>);
   if (r.top_logprobs != null && !r.logprobs)
     throw invalidRequest("Using 'top_logprobs' requires 'logprobs' to be true.", 'top_logprobs', 'invalid_value');
   if (r.tool_choice && r.tool_choice !== 'none' && r.tool_choice !== 'auto' && !r.tools?.length)
@@ -287,6 +327,29 @@ export function parseChatRequest(body: unknown, headers: { conversationId?: stri
     parallelToolCalls: r.parallel_tool_calls ?? (r.functions && !r.tools ? false : undefined),
     legacyFunctions: r.functions && !r.tools ? true : undefined,
   }) as ChatRequest;
+}
+
+/**
+ * What OpenAI offers and this server cannot honour, refused by name rather than dropped: token log
+ * probabilities and logit biases (the answer is written by a team of agents, not one model's
+ * sampling), audio output, and web search options (the team does its own research).
+ */
+function refuseUnsupported(r: RawChatRequest, body: Record<string, unknown>): void {
+  if (r.logprobs)
+    throw unsupportedParameter(
+      'logprobs',
+      "is not supported by this server: the answer is written by a team of agents, and no token log probabilities of it are available. Leave 'logprobs' unset or false.",
+    );
+  checkLogitBias(body.logit_bias);
+  checkMetadata(body.metadata);
+  if (r.modalities?.includes('audio'))
+    throw unsupportedContent('modalities', 'audio output is not supported; answers are text only (["text"]).');
+  if (r.audio != null) throw unsupportedContent('audio', 'audio output is not supported; answers are text only.');
+  if (r.web_search_options != null)
+    throw unsupportedParameter(
+      'web_search_options',
+      "is not supported by this server: its team does its own research (with web search where the server is configured for it). Leave 'web_search_options' unset.",
+    );
 }
 
 function toolChoiceOf(r: RawChatRequest): ToolChoice | undefined {

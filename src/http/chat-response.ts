@@ -1,6 +1,7 @@
 // The shapes OpenAI clients parse: a chat.completion body and chat.completion.chunk frames.
 // Fields OpenAI's schema requires are always present, `null` where there is no value.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import type { Config } from '../config.ts';
 import type { RunSummary } from '../orchestrator/run-summary.ts';
 import type { ToolCall } from '../orchestrator/types.ts';
 
@@ -11,13 +12,64 @@ export interface Usage {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
+  prompt_tokens_details: { cached_tokens: number; audio_tokens: number };
+  completion_tokens_details: {
+    reasoning_tokens: number;
+    audio_tokens: number;
+    accepted_prediction_tokens: number;
+    rejected_prediction_tokens: number;
+  };
 }
 
+/**
+ * The answer's usage with OpenAI's breakdown. `prompt_tokens` counts the context the team received
+ * and `completion_tokens` the answer (src/tokens.ts), not upstream calls: none of those tokens came
+ * from a cache, none is reasoning (the team's upstream tokens, reasoning included, are in
+ * `metadata.upstream_usage`), and there is no audio or predicted output.
+ */
 export const usageOf = (prompt: number, completion: number): Usage => ({
   prompt_tokens: prompt,
   completion_tokens: completion,
   total_tokens: prompt + completion,
+  prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+  completion_tokens_details: {
+    reasoning_tokens: 0,
+    audio_tokens: 0,
+    accepted_prediction_tokens: 0,
+    rejected_prediction_tokens: 0,
+  },
 });
+
+/** How every request is served, as OpenAI's `service_tier` reports it: one way, whatever was asked. */
+export const SERVICE_TIER = 'default';
+
+const fingerprints = new WeakMap<Config, string>();
+
+/**
+ * OpenAI's `system_fingerprint`: the backend configuration an answer was made with, so a client can
+ * tell when it changed. Here: the server's version, its engine and the models it serves with
+ * (`fp_` + 10 hex digits of their hash), the same for every answer of one configuration.
+ */
+export function systemFingerprint(config: Config, version: string, engine: string): string {
+  let fingerprint = fingerprints.get(config);
+  if (fingerprint === undefined) {
+    const parts = [
+      version,
+      engine,
+      config.modelName,
+      config.model,
+      config.supervisorModel,
+      config.researcherModel,
+      config.analystModel,
+      config.writerModel,
+      config.fallbackModel,
+      config.agentsFile,
+    ];
+    const hash = createHash('sha256').update(JSON.stringify(parts)).digest('hex');
+    fingerprints.set(config, (fingerprint = `fp_${hash.slice(0, 10)}`));
+  }
+  return fingerprint;
+}
 
 export function wireToolCalls(calls: ToolCall[]) {
   return calls.map((c) => ({
@@ -111,6 +163,7 @@ export interface ChunkHead {
   id: string;
   created: number;
   model: string;
+  systemFingerprint: string;
   conversationId: string;
   includeUsage: boolean;
 }
@@ -121,6 +174,9 @@ export function chunk(head: ChunkHead, choices: unknown[], extra: Record<string,
     object: 'chat.completion.chunk',
     created: head.created,
     model: head.model,
+    // On every chunk, as OpenAI sends them.
+    service_tier: SERVICE_TIER,
+    system_fingerprint: head.systemFingerprint,
     choices,
     // With include_usage, OpenAI sends `usage: null` on every chunk but the last.
     ...(head.includeUsage ? { usage: null } : {}),

@@ -1,7 +1,9 @@
 // What Node's HTTP server would answer by itself, bodiless or not at all, before Fastify sees a
 // request: parser failures (a malformed request line, a request line or headers over the size
 // limit, a request not received in time), an `Expect` it does not know, a CONNECT. Each gets
-// OpenAI's error envelope, written on the raw socket where there is no request to reply to.
+// OpenAI's error envelope, written on the raw socket where there is no request to reply to, with an
+// `x-request-id` as every other answer has (a new one: the request's own headers were not read).
+import { randomUUID } from 'node:crypto';
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ErrorBody } from './errors.ts';
@@ -10,12 +12,16 @@ const envelope = (message: string, code: string): ErrorBody => ({
   error: { message, type: 'invalid_request_error', param: null, code },
 });
 
+/** A request id of the server's own, as Fastify's `genReqId` makes them (src/http/server.ts). */
+const newRequestId = () => `req_${randomUUID()}`;
+
 /** A complete HTTP/1.1 response that ends the connection. */
-function rawResponse(status: number, body: ErrorBody): string {
+function rawResponse(status: number, body: ErrorBody, requestId = newRequestId()): string {
   const text = JSON.stringify(body);
   return (
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\n` +
-    `Content-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`
+    `Content-Length: ${Buffer.byteLength(text)}\r\nX-Request-Id: ${requestId}\r\n` +
+    `Connection: close\r\n\r\n${text}`
   );
 }
 
@@ -49,14 +55,23 @@ export function clientErrorBody(err: ClientError): { status: number; body: Error
   return { status: 400, body: envelope('The HTTP request is malformed.', 'malformed_request') };
 }
 
-/** Fastify's `clientErrorHandler`: answer once, then close the connection. */
-export function answerClientError(err: ClientError, socket: Duplex): void {
+/**
+ * Fastify's `clientErrorHandler` (called on the Fastify instance): answer once, then close the
+ * connection. The answer's request id is logged, so a client reporting it can be found.
+ */
+export function answerClientError(
+  this: { log?: { debug(obj: object, msg: string): void } } | void,
+  err: ClientError,
+  socket: Duplex,
+): void {
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   // As Node itself does: never write into a response that has already begun on this socket.
   const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
   if (!socket.writable || inFlight?.headersSent) return void socket.destroy();
   const { status, body } = clientErrorBody(err);
-  answerAndClose(socket, rawResponse(status, body));
+  const requestId = newRequestId();
+  this?.log?.debug({ reqId: requestId, status, code: err.code }, 'client error answered');
+  answerAndClose(socket, rawResponse(status, body, requestId));
 }
 
 /** The server's `connect` listener: this is not a proxy (without one, Node drops the socket silently). */
@@ -69,6 +84,6 @@ export function answerExpectation(request: IncomingMessage, response: ServerResp
   const text = JSON.stringify(
     envelope(`The expectation '${request.headers.expect}' is not supported.`, 'expectation_failed'),
   );
-  response.writeHead(417, { 'content-type': 'application/json', connection: 'close' });
+  response.writeHead(417, { 'content-type': 'application/json', 'x-request-id': newRequestId(), connection: 'close' });
   response.end(text);
 }

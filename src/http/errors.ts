@@ -35,6 +35,10 @@ export class ApiError extends Error {
 export const invalidRequest = (message: string, param: string | null = null, code: string | null = null) =>
   new ApiError(400, 'invalid_request_error', message, { param, code });
 
+/** A parameter OpenAI has that this server cannot honour: refused by name, never dropped. */
+export const unsupportedParameter = (param: string, why: string) =>
+  invalidRequest(`Unsupported parameter: '${param}' ${why}`, param, 'unsupported_parameter');
+
 export const validationError = (message: string, param: string | null = null, code: string | null = null) =>
   new ApiError(422, 'validation_error', message, { param, code });
 

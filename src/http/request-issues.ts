@@ -13,7 +13,8 @@ export function paramPath(path: readonly PropertyKey[]): string | null {
   );
 }
 
-const typeName = (v: unknown) =>
+/** How a message names the type of a value a client sent: `a number`, `an array`, `null`. */
+export const typeName = (v: unknown) =>
   v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `a ${typeof v}`;
 
 /**

@@ -4,10 +4,10 @@
 // Input items and tools the server cannot honour are refused with a 400 naming them, never dropped.
 import { z } from 'zod';
 import type { ChatRequest } from './chat-request.ts';
-import { isAcceptedImageUrl } from './chat-request.ts';
-import { invalidRequest, missingParameter, validationError } from './errors.ts';
+import { isAcceptedImageUrl, serviceTierSchema } from './chat-request.ts';
+import { invalidRequest, missingParameter, unsupportedParameter, validationError } from './errors.ts';
 import { issueToError } from './request-issues.ts';
-import { checkMediaLimits, checkToolResults, checkTools } from './chat-checks.ts';
+import { checkMediaLimits, checkMetadata, checkToolResults, checkTools } from './chat-checks.ts';
 import { checkId } from './resource-ids.ts';
 import { inResponsesTerms, type MessageOrigin } from './responses-params.ts';
 import { newItemId } from './render/responses-object.ts';
@@ -42,7 +42,8 @@ const textFormat = z.discriminatedUnion('type', [
 
 /**
  * What OpenAI's `include` may name: accepted, anything else refused. Only `reasoning.encrypted_content`
- * produces something here (a paused run's sealed checkpoint); the rest names what this server has not.
+ * produces something here (a paused run's sealed checkpoint); the rest names what this server has not,
+ * except `message.output_text.logprobs`, which asks for something of every answer: refused below.
  */
 const INCLUDABLE = [
   'file_search_call.results',
@@ -79,8 +80,8 @@ const responsesRequestSchema = z.object({
   presence_penalty: z.number().min(-2).max(2).nullish(),
   frequency_penalty: z.number().min(-2).max(2).nullish(),
   top_logprobs: z.number().int().min(0).max(20).nullish(),
-  // As OpenAI's: at most 16 pairs, keys of at most 64 characters, values of at most 512.
-  metadata: z.record(z.string().max(64), z.string().max(512)).nullish(),
+  // metadata is checked on the body as parsed (checkMetadata): a record schema would skip a
+  // `"__proto__"` key.
   // OpenAI's that this server does not have: refused by name rather than dropped (below).
   conversation: z.unknown().optional(),
   prompt: z.unknown().optional(),
@@ -91,7 +92,7 @@ const responsesRequestSchema = z.object({
   user: z.string().nullish(),
   safety_identifier: z.string().nullish(),
   prompt_cache_key: z.string().nullish(),
-  service_tier: z.string().nullish(),
+  service_tier: serviceTierSchema.nullish(),
 });
 type Raw = z.output<typeof responsesRequestSchema>;
 
@@ -186,13 +187,14 @@ export function parseResponsesRequest(body: unknown): ResponsesRequest {
   const r = parsed.data;
   if (r.background)
     bad("Background responses are not supported by this server: set 'background' to false.", 'background');
-  const pairs = Object.keys(r.metadata ?? {}).length;
-  if (pairs > 16)
-    bad(
-      `Invalid 'metadata': too many properties. Expected an object with at most 16 properties, but got an object with ${pairs} properties instead.`,
-      'metadata',
-      'object_above_max_properties',
-    );
+  const metadata = checkMetadata((body as Record<string, unknown>).metadata) ?? {};
+  // The answer is written by a team of agents: no token log probabilities of it exist to return.
+  const noLogprobs =
+    'is not supported by this server: the answer is written by a team of agents, and no token log probabilities of it are available.';
+  if (r.top_logprobs) throw unsupportedParameter('top_logprobs', noLogprobs);
+  const logprobs = r.include?.indexOf('message.output_text.logprobs') ?? -1;
+  if (logprobs >= 0)
+    bad(`Unsupported value: 'message.output_text.logprobs' ${noLogprobs}`, `include[${logprobs}]`, 'unsupported_value');
   if (r.conversation != null)
     bad(
       "The 'conversation' parameter (OpenAI's Conversations API) is not supported by this server: continue a response with 'previous_response_id'.",
@@ -285,12 +287,13 @@ export function parseResponsesRequest(body: unknown): ResponsesRequest {
       presencePenalty: r.presence_penalty ?? 0,
       frequencyPenalty: r.frequency_penalty ?? 0,
       topLogprobs: r.top_logprobs ?? 0,
-      metadata: r.metadata ?? {},
+      metadata,
       store: r.store ?? true,
       truncation: r.truncation ?? 'disabled',
       safetyIdentifier: r.safety_identifier ?? null,
       promptCacheKey: r.prompt_cache_key ?? null,
-      serviceTier: r.service_tier ?? 'default',
+      // How it was served, as OpenAI reports it: every request is served the same way.
+      serviceTier: 'default',
     },
   };
 }

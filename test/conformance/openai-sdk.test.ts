@@ -2,6 +2,8 @@
 // against OpenAI's own schemas.
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
+import { systemFingerprint } from '../../src/http/chat-response.ts';
 import { startTestServer, type TestServer } from '../support/app-server.ts';
 import { expectOpenAiShape } from '../support/openai-schemas.ts';
 import { SCRIPTED_ANSWER, ScriptedOrchestrator } from '../support/scripted-orchestrator.ts';
@@ -43,6 +45,47 @@ describe('official openai client', () => {
     });
     expect(r.metadata.execution_time_seconds).toBeGreaterThanOrEqual(0);
     expect(r.metadata.upstream_usage).toMatchObject({ prompt_tokens: 30, completion_tokens: 10, total_tokens: 40 });
+  });
+
+  it("carries OpenAI's system_fingerprint, service_tier and usage details, the same for every answer", async () => {
+    const r: any = await client.chat.completions.create({ ...ask, service_tier: 'flex' });
+    expect(r.system_fingerprint).toMatch(/^fp_[0-9a-f]{10}$/);
+    expect(r.service_tier).toBe('default'); // how it was served: there is one way
+    // The team's upstream tokens (cached or reasoning) are in metadata.upstream_usage, not in these.
+    expect(r.usage.prompt_tokens_details).toEqual({ cached_tokens: 0, audio_tokens: 0 });
+    expect(r.usage.completion_tokens_details).toEqual({
+      reasoning_tokens: 0,
+      audio_tokens: 0,
+      accepted_prediction_tokens: 0,
+      rejected_prediction_tokens: 0,
+    });
+    const again: any = await client.chat.completions.create(ask);
+    expect(again.system_fingerprint).toBe(r.system_fingerprint);
+
+    const stream = await client.chat.completions.create({
+      ...ask,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    const chunks: any[] = [];
+    for await (const c of stream) chunks.push(c);
+    for (const c of chunks) {
+      expectOpenAiShape('CreateChatCompletionStreamResponse', c);
+      expect(c).toMatchObject({ system_fingerprint: r.system_fingerprint, service_tier: 'default' });
+    }
+    expect(chunks.at(-1).usage).toMatchObject({
+      prompt_tokens_details: r.usage.prompt_tokens_details,
+      completion_tokens_details: r.usage.completion_tokens_details,
+    });
+  });
+
+  it('system_fingerprint follows the version and the models served with', () => {
+    const of = (env: Record<string, string>, version = '1.0.0') => systemFingerprint(loadConfig(env), version, 'llm');
+    const base = of({ CORTEX_MODEL: 'openai:gpt-4.1-mini' });
+    expect(of({ CORTEX_MODEL: 'openai:gpt-4.1-mini' })).toBe(base);
+    expect(of({ CORTEX_MODEL: 'openai:gpt-4.1' })).not.toBe(base);
+    expect(of({ CORTEX_MODEL: 'openai:gpt-4.1-mini', CORTEX_WRITER_MODEL: 'openai:gpt-4.1' })).not.toBe(base);
+    expect(of({ CORTEX_MODEL: 'openai:gpt-4.1-mini' }, '1.0.1')).not.toBe(base);
   });
 
   it('streams content, a finish chunk, a usage chunk, all with one id', async () => {

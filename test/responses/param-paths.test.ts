@@ -94,6 +94,64 @@ describe('parameters OpenAI checks, and those this server does not have', () => 
     expect(longKey.error.message).toContain('keys are at most 64 characters');
   });
 
+  it('metadata: a "__proto__" key (an own property of the parsed body) is checked like any other', async () => {
+    const raw = async (metadata: string) => {
+      const res = await fetch(`${team.baseUrl}/v1/responses`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: `{"model":"cortex-flow","input":"hi","metadata":${metadata}}`,
+      });
+      return { status: res.status, body: (await res.json()) as any };
+    };
+    const nested = await raw('{"__proto__":{"k":"v"}}');
+    expect(nested.status).toBe(400);
+    expect(nested.body.error).toMatchObject({ param: 'metadata.__proto__', code: 'invalid_type' });
+    const long = await raw(`{"__proto__":"${'v'.repeat(513)}"}`);
+    expect(long.body.error).toMatchObject({ param: 'metadata.__proto__', code: 'string_above_max_length' });
+    const many = Array.from({ length: 16 }, (_, i) => `"k${i}":"v"`).join(',');
+    expect((await raw(`{"__proto__":"v",${many}}`)).body.error.code).toBe('object_above_max_properties');
+    // A valid one is echoed as the client sent it.
+    const ok = await raw('{"__proto__":"v","a":"b"}');
+    expect(ok.status).toBe(200);
+    expect(Object.entries(ok.body.metadata)).toEqual(
+      expect.arrayContaining([
+        ['__proto__', 'v'],
+        ['a', 'b'],
+      ]),
+    );
+  });
+
+  it("service_tier: one of OpenAI's tiers, reported as the tier that served it", async () => {
+    const bad = await refused(team, { input: 'hi', service_tier: 'turbo' });
+    expect(bad.status).toBe(400);
+    expect(bad.error).toMatchObject({ param: 'service_tier', code: 'invalid_value' });
+    const res = await fetch(`${team.baseUrl}/v1/responses`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'cortex-flow', input: 'hi', service_tier: 'flex' }),
+    });
+    expect(((await res.json()) as any).service_tier).toBe('default');
+  });
+
+  it('token log probabilities (top_logprobs > 0, include message.output_text.logprobs) are refused', async () => {
+    const top = await refused(team, { input: 'hi', top_logprobs: 5 });
+    expect(top.status).toBe(400);
+    expect(top.error).toMatchObject({ param: 'top_logprobs', code: 'unsupported_parameter' });
+    const include = await refused(team, {
+      input: 'hi',
+      include: ['reasoning.encrypted_content', 'message.output_text.logprobs'],
+    });
+    expect(include.status).toBe(400);
+    expect(include.error).toMatchObject({ param: 'include[1]', code: 'unsupported_value' });
+    expect((await refused(team, { input: 'hi', top_logprobs: 21 })).error.param).toBe('top_logprobs');
+    const res = await fetch(`${team.baseUrl}/v1/responses`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'cortex-flow', input: 'hi', top_logprobs: 0 }),
+    });
+    expect(res.status).toBe(200);
+  });
+
   it("include: OpenAI's values accepted, another refused naming it; max_tool_calls echoed", async () => {
     const bogus = await refused(team, { input: 'hi', include: ['reasoning.encrypted_content', 'bogus.thing'] });
     expect(bogus.status).toBe(400);

@@ -40,6 +40,7 @@ describe('errors outside the routes', () => {
     );
     expect(response?.status).toBe(431);
     expect(isErrorEnvelope(response!.body)).toBe(true);
+    expect(response!.headers['x-request-id']).toMatch(/^req_[0-9a-f-]{36}$/);
     expect(closed).toBe(true);
   });
 
@@ -60,6 +61,7 @@ describe('errors outside the routes', () => {
     const { response, closed } = await exchange(portOf(srv.baseUrl), raw);
     expect(response?.status).toBe(400);
     expect(isErrorEnvelope(response!.body)).toBe(true);
+    expect(response!.headers['x-request-id']).toMatch(/^req_/);
     expect(closed).toBe(true);
   });
 
@@ -71,6 +73,7 @@ describe('errors outside the routes', () => {
     const { response } = await exchange(portOf(srv.baseUrl), raw);
     expect(response?.status).toBe(status);
     expect(isErrorEnvelope(response!.body), response?.body).toBe(true);
+    expect(response!.headers['x-request-id']).toMatch(/^req_/);
   });
 
   it('answers in the envelope when a response header value is one Node refuses', async () => {

@@ -53,6 +53,7 @@ describe('slow requests', () => {
     const response = parseResponse(raw);
     expect(response?.status).toBe(408);
     expect(isErrorEnvelope(response!.body)).toBe(true);
+    expect(response!.headers['x-request-id']).toMatch(/^req_[0-9a-f-]{36}$/);
   });
 
   it('closes a connection whose body trickles in, even with a valid key', async () => {

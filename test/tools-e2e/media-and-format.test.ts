@@ -12,6 +12,7 @@ import { OfflineOrchestrator } from '../../src/offline/offline-orchestrator.ts';
 import { calculatorTool } from '../../src/tools/calculator.ts';
 import { ToolRegistry } from '../../src/tools/types.ts';
 import { chat, startTestServer } from '../support/app-server.ts';
+import { streamChat } from '../support/http-client.ts';
 import { ask } from '../support/team-script.ts';
 import { startWeatherTeam, type WeatherTeam } from './weather-team.ts';
 
@@ -158,6 +159,36 @@ describe('response_format', () => {
     expect(text).toContain('invalid_structured_output');
     expect(text).not.toContain('Sunny');
     expect(text).not.toContain('[DONE]');
+  });
+
+  it('an answer cut by max_tokens is sent as cut, with finish_reason length, as OpenAI sends it (not a 502)', async () => {
+    const whole = JSON.stringify({ city: 'Paris', celsius: 21, note: 'Sunny all afternoon, a light breeze.' });
+    const body = { messages: [{ role: 'user', content: 'Paris?' }], response_format: jsonSchema, max_tokens: 5 };
+    // The writer's call: the upstream stops at max_tokens (the mock's ~4 characters a token).
+    handOver(() => ({ text: whole }));
+    const before = team.upstream.requests.length;
+    const res = await chat(team.server.baseUrl, body);
+    expect(res.status).toBe(200);
+    expect(res.body.choices[0].finish_reason).toBe('length');
+    expect(res.body.choices[0].message.content).toBe(whole.slice(0, 20));
+    // No repair attempt: a cut answer has nothing to repair.
+    expect(team.upstream.requests.slice(before).filter((r) => r.agent === 'writer')).toHaveLength(1);
+    handOver(() => ({ text: whole }));
+    const streamed = await streamChat(team.server.baseUrl, body);
+    expect(streamed.done).toBe(true);
+    expect(streamed.frames.map((f) => f.choices[0]?.delta?.content ?? '').join('')).toBe(whole.slice(0, 20));
+    expect(streamed.frames.find((f) => f.choices[0]?.finish_reason)?.choices[0].finish_reason).toBe('length');
+    // An agent answering directly: its answer is cut at max_tokens by the server, with the same outcome.
+    team.script(() => ({ text: whole }));
+    const direct = await chat(team.server.baseUrl, {
+      ...body,
+      model: 'cortex-flow-supervisor',
+      response_format: { type: 'json_object' },
+    });
+    expect(direct.status).toBe(200);
+    expect(direct.body.choices[0].finish_reason).toBe('length');
+    expect(whole.startsWith(direct.body.choices[0].message.content)).toBe(true);
+    expect(direct.body.choices[0].message.content.length).toBeLessThan(whole.length);
   });
 
   it("a schema's patterns are checked in linear time: an exponential pattern cannot freeze the server", async () => {

@@ -3,7 +3,15 @@ import type { FastifyReply } from 'fastify';
 import type { ChatRun } from '../../run/chat-run.ts';
 import type { AppDeps } from '../deps.ts';
 import type { ChatRequest } from '../chat-request.ts';
-import { choiceMessage, newCompletionId, runMetadata, usageOf, wireFinishReason } from '../chat-response.ts';
+import {
+  choiceMessage,
+  newCompletionId,
+  runMetadata,
+  SERVICE_TIER,
+  systemFingerprint,
+  usageOf,
+  wireFinishReason,
+} from '../chat-response.ts';
 import { runHeaders } from './run-headers.ts';
 
 export async function answerChat(run: ChatRun, reply: FastifyReply, deps: AppDeps, chat: ChatRequest) {
@@ -20,6 +28,8 @@ export async function answerChat(run: ChatRun, reply: FastifyReply, deps: AppDep
     object: 'chat.completion',
     created: Math.floor(Date.now() / 1000),
     model: chat.model,
+    service_tier: SERVICE_TIER,
+    system_fingerprint: systemFingerprint(deps.config, deps.version, deps.orchestrator.engine),
     choices: run.choices.map((c) => ({
       index: c.index,
       message: choiceMessage(c.summary, chat.legacyFunctions),

@@ -11,6 +11,7 @@ import {
   deltaChoice,
   newCompletionId,
   runMetadata,
+  systemFingerprint,
   toolCallDeltas,
   wireFinishReason,
   usageOf,
@@ -51,6 +52,7 @@ async function streamFrames(run: ChatRun, sse: SseWriter, deps: AppDeps, chat: C
     id: newCompletionId(),
     created: Math.floor(Date.now() / 1000),
     model: chat.model,
+    systemFingerprint: systemFingerprint(deps.config, deps.version, deps.orchestrator.engine),
     conversationId: run.conversationId,
     includeUsage: chat.includeUsage,
   };
