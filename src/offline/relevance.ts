@@ -13,6 +13,8 @@ export const MIN_QUESTION_COVERAGE = 0.6;
 /** A quote must score at least this fraction of the best quote's score. */
 export const MIN_RELATIVE_SCORE = 0.65;
 export const MAX_QUOTES = 3;
+/** A second sentence of a quoted paragraph must score at least this fraction of the first's. */
+export const SECOND_IN_PARAGRAPH = 0.9;
 
 export interface Quote {
   text: string;
@@ -32,9 +34,13 @@ export interface Selection {
 // Words that say how a question is asked, not what it is about.
 const FILLER = new Set(
   [
-    'know want need find info information anything something thing things kind sort way ways',
+    'know want need find info information anything something thing things kind sort way ways use using used',
     'much many also just really ok okay get got each other after before should must',
     'question questions document documents doc docs say says said mention mentions talk summarize summarise',
+    // Function words of English the search keeps (prepositions, conjunctions): they say how a
+    // question is put, not what it is about. (Contractions are spelt out first: "don't" is "do not".)
+    'll ve re myself yourself ourselves themselves himself herself because until against between through during',
+    'above below up down out off further whether unless otherwise like across around toward towards',
   ]
     .join(' ')
     .split(' ')
@@ -159,10 +165,103 @@ const naming = (exact: string): RegExp =>
 const namedTerms = (question: string): string[] =>
   [...question.matchAll(/(?<=\S\s+)\p{L}*\p{Lu}[\p{L}\p{N}]*/gu)].flatMap((m) => stems(m[0]));
 
+/** Phrasal verbs said in one word ("turn on" is "enable"), in a question and in the text alike. */
+const PHRASAL: [RegExp, string][] = [
+  [/\b(?:turn|switch)(?:s|ed|ing)? on\b/gi, 'enable'],
+  [/\b(?:turn|switch)(?:s|ed|ing)? off\b/gi, 'disable'],
+  [/\bset(?:s|ting)? up\b/gi, 'setup'],
+  [/\bshut(?:s|ting)? down\b/gi, 'shutdown'],
+  [/\bclean(?:s|ed|ing)? up\b/gi, 'cleanup'],
+  [/\bout of the box\b/gi, 'default'],
+  [/\bturn(?:s|ed|ing)?\b(?=(?:\s+\S+){1,5}?\s+into\b)/gi, 'convert'],
+];
+const oneWord = (text: string): string =>
+  PHRASAL.reduce(
+    (t, [phrase, word]) => t.replace(phrase, word),
+    text
+      .replace(
+        /\b(won|can|shan)['’]t\b/gi,
+        (_, w: string) => `${{ won: 'will', can: 'can', shan: 'shall' }[w.toLowerCase()]} not`,
+      )
+      .replace(/n['’]t\b/gi, ' not'),
+  );
+
+/**
+ * Words that documentation uses for one another: the common verbs and nouns of technical writing
+ * ("remove" for "delete", "enable" for "turn on"). A question's word is found in a text that says
+ * one of its related words instead. General English, never the words of one document.
+ */
+const RELATED_WORDS = [
+  'enable activate',
+  'disable deactivate stop',
+  'delete remove erase',
+  'install setup',
+  'create generate',
+  'start begin launch',
+  'shutdown terminate',
+  'stop prevent',
+  'error failure fail',
+  'support accept handle',
+  'allow permit',
+  'check verify validate',
+  'convert transform',
+  'maximum max limit',
+  'minimum min',
+  'big large size',
+  'folder directory',
+  'app application',
+  'package module library',
+  // Abbreviations, and the words they stand for.
+  'auto automatic',
+  'config configuration',
+  'dir directory',
+  'env environment',
+  'repo repository',
+  'db database',
+  'param parameter',
+  'arg argument',
+  'auth authentication',
+  'init initialize',
+  'lib library',
+  'pkg package',
+  'msg message',
+  'conn connection',
+];
+const RELATED = new Map<string, Set<string>>();
+for (const line of RELATED_WORDS) {
+  const group = line.split(' ').map(stem);
+  for (const w of group) RELATED.set(w, new Set([...(RELATED.get(w) ?? []), ...group.filter((g) => g !== w)]));
+}
+
+/** The words of a camel-cased name ("enableOfflineQueue" says "enable offline queue"). */
+const CAMEL = /\b[a-z]+(?:[A-Z][a-z]+)+\b/g;
+const camelWords = (text: string): string =>
+  (text.match(CAMEL) ?? []).map((name) => name.replace(/([a-z])([A-Z])/g, '$1 $2')).join(' ');
+
+/** A text without the addresses of its links: a link says its text, not the words of its URL. */
+const withoutUrls = (text: string): string =>
+  text.replace(/\]\([^)\s]*\)/g, ']').replace(/\b[a-z][a-z0-9+.-]*:\/\/\S+/gi, ' ');
+
+/** The stems of a text, with its phrasal verbs said in one word and its names' words. */
+const textStems = (text: string): string[] => {
+  const said = withoutUrls(text);
+  return stems(`${oneWord(said)} ${camelWords(said)}`);
+};
+
+/** The question's terms a text's stems stand for: each itself, and the related words it is said by. */
+function standsFor(textTerms: Iterable<string>, wanted: Set<string>): Set<string> {
+  const out = new Set<string>();
+  for (const t of textTerms) {
+    if (wanted.has(t)) out.add(t);
+    for (const r of RELATED.get(t) ?? []) if (wanted.has(r)) out.add(r);
+  }
+  return out;
+}
+
 export function questionTerms(question: string): { terms: string[]; shape?: RegExp } {
   const shape = SHAPES.find((s) => s.asks.test(question));
   const consumed = new Set(shape?.consumes.map(stem) ?? []);
-  return { terms: stems(question).filter((t) => !FILLER.has(t) && !consumed.has(t)), shape: shape?.answer };
+  return { terms: textStems(question).filter((t) => !FILLER.has(t) && !consumed.has(t)), shape: shape?.answer };
 }
 
 interface Para {
@@ -181,7 +280,7 @@ export function selectQuotes(question: string, passages: KnowledgeResult[], opts
   const wanted = new Set(terms);
   const selection: Selection = { terms: queryTerms(question).filter((w) => wanted.has(stem(w))), quotes: [] };
   if (!terms.length) return selection;
-  const only = (text: string) => new Set(stems(text).filter((t) => wanted.has(t)));
+  const only = (text: string) => standsFor(textStems(text), wanted);
 
   const paras: Para[] = passages.flatMap((passage) =>
     paragraphs(passage.text).map((p, index) => {
@@ -230,9 +329,18 @@ export function selectQuotes(question: string, passages: KnowledgeResult[], opts
       focus.length ? focus.some((t) => s.terms.has(t)) : s.terms.size > 0 || shape !== undefined;
     // A sentence that names the option or version the question names is about it.
     const namesExact = (text: string) => exact.length > 0 && exact.every((e) => e.test(text));
+    // A question heading is answered by the first sentence under it, as in a FAQ ("How to connect
+    // via a proxy?" by "Use a custom `http.Agent`..."): when the section covers the question and
+    // none of its sentences names what the question asks beyond the heading, the heading is the
+    // context of that sentence. (A heading that names a subject, "Solar energy", is no question:
+    // its first sentence does not answer "Is solar energy expensive?".)
+    const leads =
+      /\?\s*$/.test(p.heading) &&
+      !paras.some((o) => o.passage === p.passage && o.index < p.index && o.heading === p.heading) &&
+      !p.sentences.some(carries);
     const eligible = p.sentences
       .map((s, i) => ({ ...s, i }))
-      .filter((s) => shaped(s) && (namesExact(s.text) || carries(s)))
+      .filter((s) => shaped(s) && (namesExact(s.text) || carries(s) || (leads && s.i === 0)))
       .filter((s) => asksHowTo || !isCode(s.text))
       .filter((s) => !ADDRESSES_THE_ASSISTANT.test(s.text));
     // What the title names the whole paragraph is about: it counts as much as a term the sentence
@@ -255,13 +363,16 @@ export function selectQuotes(question: string, passages: KnowledgeResult[], opts
   quotes.sort((a, b) => b.score - a.score);
   const best = quotes[0]?.score ?? 0;
   const seen = new Set<string>();
-  // One sentence per paragraph: its best. "Tell me more" gives the rest.
-  const quotedParagraphs = new Set<string>();
+  // One sentence per paragraph, its best, and a second only when it scores about as well (two rows
+  // of one table, a statement and its reason). "Tell me more" gives the rest.
+  const quotedParagraphs = new Map<string, { score: number; count: number }>();
   for (const q of quotes) {
     const paragraph = `${q.passage.url}/${q.paragraph}`;
-    if (q.score < MIN_RELATIVE_SCORE * best || seen.has(q.text) || quotedParagraphs.has(paragraph)) continue;
+    const first = quotedParagraphs.get(paragraph);
+    if (q.score < MIN_RELATIVE_SCORE * best || seen.has(q.text)) continue;
+    if (first && (first.count > 1 || q.score < SECOND_IN_PARAGRAPH * first.score)) continue;
     seen.add(q.text);
-    quotedParagraphs.add(paragraph);
+    quotedParagraphs.set(paragraph, first ? { ...first, count: 2 } : { score: q.score, count: 1 });
     selection.quotes.push(q);
     if (selection.quotes.length === (opts.max ?? MAX_QUOTES)) break;
   }

@@ -4,9 +4,117 @@ import { MARKDOWN_HEADING } from '../kb/chunk.ts';
 import { isFence, joinOpenFences } from '../kb/code-fences.ts';
 import { queryTerms, STOP_WORDS } from '../kb/types.ts';
 
+/**
+ * The irregular forms of common English verbs (and plurals), by their base form: "fed" is "feed",
+ * "written" is "write". Forms that are also other words are left out ("found", "left", "saw",
+ * "spoke", "won", "lay", "felt", "ground", "wound").
+ */
+const IRREGULAR = new Map(
+  [
+    'arise arose arisen',
+    'awake awoke awoken',
+    'become became',
+    'begin began begun',
+    'bend bent',
+    'bind bound',
+    'bite bit bitten',
+    'bleed bled',
+    'blow blew blown',
+    'break broke broken',
+    'breed bred',
+    'bring brought',
+    'build built',
+    'burn burnt',
+    'buy bought',
+    'catch caught',
+    'choose chose chosen',
+    'come came',
+    'creep crept',
+    'deal dealt',
+    'die died dying',
+    'dig dug',
+    'draw drew drawn',
+    'drink drank drunk',
+    'drive drove driven',
+    'eat ate eaten',
+    'fall fell fallen',
+    'feed fed',
+    'fight fought',
+    'flee fled',
+    'fly flew flown',
+    'forget forgot forgotten',
+    'freeze froze frozen',
+    'get got gotten',
+    'give gave given',
+    'go went gone',
+    'grow grew grown',
+    'hang hung',
+    'hear heard',
+    'hide hid hidden',
+    'hold held',
+    'keep kept',
+    'know knew known',
+    'lead led',
+    'lend lent',
+    'lie lied lying',
+    'lose lost',
+    'make made',
+    'mean meant',
+    'meet met',
+    'pay paid',
+    'ride rode ridden',
+    'ring rang rung',
+    'rise rose risen',
+    'run ran',
+    'say said',
+    'seek sought',
+    'sell sold',
+    'send sent',
+    'shake shook shaken',
+    'shine shone',
+    'shoot shot',
+    'show shown',
+    'shrink shrank shrunk',
+    'sing sang sung',
+    'sink sank sunk',
+    'sit sat',
+    'sleep slept',
+    'slide slid',
+    'spend spent',
+    'spin spun',
+    'stand stood',
+    'steal stole stolen',
+    'stick stuck',
+    'strike struck',
+    'swear swore sworn',
+    'sweep swept',
+    'swim swam swum',
+    'take took taken',
+    'teach taught',
+    'tear tore torn',
+    'think thought',
+    'throw threw thrown',
+    'tie tied tying',
+    'understand understood',
+    'wake woke woken',
+    'wear wore worn',
+    'write wrote written',
+    'child children',
+    'foot feet',
+    'tooth teeth',
+    'mouse mice',
+    'man men',
+    'woman women',
+  ].flatMap((line) => {
+    const [base, ...forms] = line.split(' ');
+    return forms.map((form) => [form, base] as const);
+  }),
+);
+
 /** A crude English stemmer: enough to match "panels" with "panel" or "charging" with "charge". */
 export function stem(word: string): string {
   let w = word.toLowerCase();
+  w = IRREGULAR.get(w) ?? w;
   if (w.length > 4 && (w.endsWith('ency') || w.endsWith('ancy'))) return `${w.slice(0, -2)}t`; // efficiency ~ efficient
   for (const suffix of ['ingly', 'edly', 'ing', 'ies', 'ied', 'es', 'ed', 'ly', 's']) {
     if (!w.endsWith(suffix) || w.length - suffix.length < 3) continue;
@@ -15,6 +123,9 @@ export function stem(word: string): string {
     // "-es" is a suffix only after a hissing sound ("boxes", "wishes"); "lives" is "live" + "s".
     if (suffix === 'es' && !/(s|x|z|ch|sh)es$/.test(w)) continue;
     w = suffix === 'ies' || suffix === 'ied' ? `${w.slice(0, -3)}y` : w.slice(0, -suffix.length);
+    // A consonant doubled before "-ing" or "-ed" is one: "stopped" and "setting" are "stop" and
+    // "set" ("add", "fill", "pass" keep theirs).
+    if ((suffix === 'ing' || suffix === 'ed') && w.length >= 4 && /([^aeiouylsz])\1$/.test(w)) w = w.slice(0, -1);
     break;
   }
   // A final silent e goes too, so that "store" meets "storing" and "live" meets "lives".

@@ -23,6 +23,8 @@ interface EvalSet {
   dir: string;
   /** The share of cases that must pass, overall and in every category (unless it has its own). */
   threshold: { overall: number; category: number; own?: Partial<Record<Case['category'], number>> };
+  /** The fewest cases the set must have (40 unless it says). */
+  minCases?: number;
 }
 
 interface Case {
@@ -46,7 +48,18 @@ const SETS: EvalSet[] = [
     // Measured when the set was written (2026-11-26): 31/66 before the engine learnt from it, 43/66
     // after; its questions still say things in other words than the READMEs do (recall is what an
     // extractive engine lacks), while an off-topic question is answered with nothing 23 times of 25.
-    threshold: { overall: 0.6, category: 0.45, own: { 'off-topic': 0.85 } },
+    // After the recall work of 2026-11-26 (tuned on this set and the first): 51/66, 27 of 40 facts.
+    threshold: { overall: 0.72, category: 0.6, own: { 'off-topic': 0.85 } },
+  },
+  // Held out: three more npm READMEs (body-parser, pg-pool, tmp) with 24 fact questions and 8
+  // off-topic traps, written and scored before the engine's recall work, and never tuned on.
+  {
+    name: 'offline engine on held-out material',
+    dir: join(FIXTURES, 'held-out'),
+    // Measured when the set was written (2026-11-26), before the engine changed: 17/32 (9 of 24
+    // facts, 8 of 8 off-topic); after the recall work tuned on the two sets above: 19/32 (11 facts).
+    threshold: { overall: 0.55, category: 0.4, own: { 'off-topic': 0.85 } },
+    minCases: 30,
   },
 ];
 
@@ -139,7 +152,7 @@ describe.each(SETS)('$name', (set) => {
   const own = Object.entries(threshold.own ?? {}).map(([k, v]) => `, ${v * 100}% ${k}`);
   const title = `scores at least ${threshold.overall * 100}% overall and ${threshold.category * 100}% in each category${own.join('')}`;
   it(title, async () => {
-    expect(cases.length).toBeGreaterThanOrEqual(40);
+    expect(cases.length).toBeGreaterThanOrEqual(set.minCases ?? 40);
     const byCategory = new Map<string, { passed: number; total: number }>();
     const failures: string[] = [];
     const heldOut = { passed: 0, total: 0 };

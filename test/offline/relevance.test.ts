@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { selectQuotes } from '../../src/offline/relevance.ts';
 import { textRank } from '../../src/offline/summarize.ts';
+import { stem } from '../../src/offline/text.ts';
 import type { KnowledgeResult } from '../../src/tools/knowledge-search.ts';
 
 const passage = (source: number, title: string, text: string): KnowledgeResult => ({
@@ -248,5 +249,41 @@ describe('textRank', () => {
       'The predictions follow the gauge within a few centimetres.',
       'Tidewatch keeps a week of readings.',
     ]);
+  });
+});
+
+describe('recall on text written in other words than the question', () => {
+  it('stems irregular verbs and doubled consonants to the base form', () => {
+    expect(['fed', 'feeding', 'feeds'].map(stem)).toEqual(['feed', 'feed', 'feed']);
+    expect(['wrote', 'written', 'writing'].map(stem)).toEqual(['writ', 'writ', 'writ']);
+    expect(['stopped', 'setting', 'added', 'filled'].map(stem)).toEqual(['stop', 'set', 'add', 'fill']);
+  });
+
+  it("finds a question's phrasal verb and common technical words said otherwise", () => {
+    const guide = passage(
+      20,
+      'queue-lib — Pipelining',
+      '## Pipelining\n\nPipelining batches commands. It can be enabled by setting the `autoPipeline` option.',
+    );
+    const { quotes } = selectQuotes('How do I turn on pipelining in queue-lib?', [guide]);
+    expect(quotes.map((q) => q.text)).toContain('It can be enabled by setting the `autoPipeline` option.');
+  });
+
+  it('answers a question heading with the first sentence under it, but not a subject heading', () => {
+    const faq = passage(
+      21,
+      'sockets — FAQ',
+      '## How to connect via a proxy?\n\nUse a custom agent implementation such as a tunnelling agent.',
+    );
+    expect(selectQuotes('How do I make a sockets client connect through a proxy?', [faq]).quotes[0]?.text).toBe(
+      'Use a custom agent implementation such as a tunnelling agent.',
+    );
+    const topic = passage(22, 'Solar energy', '## Solar energy\n\nSolar panels turn sunlight into electricity.');
+    expect(selectQuotes('Is solar energy expensive?', [topic]).quotes).toEqual([]);
+  });
+
+  it("does not match the words of a link's address", () => {
+    const page = passage(23, 'widgets', 'Widgets render with the [native engine](https://example.com/browser/api).');
+    expect(selectQuotes('Do widgets work in a browser?', [page]).quotes).toEqual([]);
   });
 });
