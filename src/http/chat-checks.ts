@@ -30,12 +30,21 @@ export function checkToolChoice(tools: ClientTool[] | undefined, choice: ToolCho
  */
 const NO_CALLS: ReadonlySet<string> = new Set();
 
+const duplicateResult = (param: string, id: string) =>
+  invalidRequest(
+    `Invalid parameter: '${param}' (${JSON.stringify(id)}) answers a call that an earlier tool message already answered.`,
+    param,
+    'duplicate_tool_result',
+  );
+
 export function checkToolResults(messages: ChatMessage[]): void {
   /** The calls of the last assistant message, and those of them that still wait for a result. */
   let calls: ReadonlySet<string> = NO_CALLS;
   let waiting = new Set<string>();
   let last = -1;
   let leading = true;
+  /** The calls the leading results answer (a paused run's): each once, as anywhere else. */
+  const leadingAnswered = new Set<string>();
   const unanswered = (at: number) => {
     if (!waiting.size) return;
     throw invalidRequest(
@@ -55,16 +64,14 @@ export function checkToolResults(messages: ChatMessage[]): void {
       waiting = new Set(calls);
       return;
     }
-    if (leading) return;
     const id = m.toolCallId ?? '';
-    if (waiting.delete(id)) return;
     const param = `messages[${i}].tool_call_id`;
-    if (calls.has(id))
-      throw invalidRequest(
-        `Invalid parameter: '${param}' (${JSON.stringify(id)}) answers a call that an earlier tool message already answered.`,
-        param,
-        'duplicate_tool_result',
-      );
+    if (leading) {
+      if (!leadingAnswered.has(id)) return void leadingAnswered.add(id);
+      throw duplicateResult(param, id);
+    }
+    if (waiting.delete(id)) return;
+    if (calls.has(id)) throw duplicateResult(param, id);
     // A legacy `function` message answers by name (it has no call id).
     if (m.name && id === m.name) return;
     throw invalidRequest(

@@ -160,6 +160,15 @@ describe('histories OpenAI refuses are refused with a 400 naming the message', (
     expect(late).toMatchObject({ code: 'invalid_tool_call_id', param: 'messages[4].tool_call_id' });
   });
 
+  it('two results for one call sent alone (answering a paused run)', async () => {
+    const paused = await pause('Weather in Quito?');
+    const [only] = paused.choices[0].message.tool_calls;
+    const requests = team.upstream.requests.length;
+    const twice = await refused([resultFor(only, 'sunny'), resultFor(only, 'rain')]);
+    expect(twice).toMatchObject({ code: 'duplicate_tool_result', param: 'messages[1].tool_call_id' });
+    expect(team.upstream.requests.length).toBe(requests); // no run started
+  });
+
   it('results sent alone for only some of the calls a run waits for', async () => {
     sameIdEveryTime(2);
     const paused = await pause('Weather in Lima?');
