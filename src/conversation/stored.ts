@@ -385,7 +385,12 @@ export class StoredMemory implements ConversationMemory {
 
   async findPausedRun(input: { owner?: string; toolCallIds: string[] }): Promise<PausedRun | undefined> {
     const found = await this.store.findCheckpoint(input.owner ?? '', input.toolCallIds);
-    return found && { conversationId: found.conversationId, checkpoint: found.checkpoint };
+    if (!found) return undefined;
+    // Only while its calls end the transcript: a later turn read them as unanswered and went on, and
+    // results sent now would land after that turn's answer (a branch from the calls is a full history).
+    const [last] = await this.store.tailMessages(found.conversationId, 1);
+    if (last?.runId !== found.checkpoint.runId) return undefined;
+    return { conversationId: found.conversationId, checkpoint: found.checkpoint };
   }
 
   async resumedRun(input: { owner?: string; runId: string }): Promise<void> {

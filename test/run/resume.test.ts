@@ -96,29 +96,66 @@ for (const make of [async () => sqliteBackend(), postgresBackend]) {
     });
 
     it(`is found by its tool-call ids alone, once, and only for the same model (${backend.name})`, async () => {
+      const resultsFor = (paused: any) => [
+        { role: 'tool' as const, tool_call_id: paused.choices[0].message.tool_calls[0].id, content: 'shipped Monday' },
+      ];
       const first = await pause(backend);
-      const call = first.choices[0].message.tool_calls[0];
-      const results = [{ role: 'tool' as const, tool_call_id: call.id, content: 'shipped Monday' }];
       const { team, srv, client } = await boot(backend);
       try {
-        // Another model does not resume this team's run.
+        // Another model does not resume this team's run: it answers the results in a turn of its own.
         const other: any = await client.chat.completions.create({
           model: 'cortex-flow-supervisor',
-          messages: results,
+          messages: resultsFor(first),
           tools,
         });
         expect(other.choices[0].message.content).toBe('Researched everything again.');
         expect(team.inputs[0].resume).toBeUndefined();
+        // That turn answered the calls and went on: the paused run is no longer there to resume.
+        const late = await client.chat.completions
+          .create({ model: 'cortex-flow', messages: resultsFor(first), tools })
+          .catch((err) => err);
+        expect(late).toMatchObject({ status: 400, code: 'invalid_tool_call_id' });
+
+        const second = await pause(backend);
         // Only the tool results, no history, no conversation id: the paused conversation goes on.
-        const resumed: any = await client.chat.completions.create({ model: 'cortex-flow', messages: results, tools });
-        expect(team.inputs[1].resume?.runId).toBe(first.metadata.run_id);
-        expect(resumed.conversation_id).toBe(first.conversation_id);
+        const resumed: any = await client.chat.completions.create({
+          model: 'cortex-flow',
+          messages: resultsFor(second),
+          tools,
+        });
+        expect(team.inputs[1].resume?.runId).toBe(second.metadata.run_id);
+        expect(resumed.conversation_id).toBe(second.conversation_id);
         // Resumed for good: the same results alone again answer no waiting call (a 400, no second run).
         const again = await client.chat.completions
-          .create({ model: 'cortex-flow', messages: results, tools })
+          .create({ model: 'cortex-flow', messages: resultsFor(second), tools })
           .catch((err) => err);
         expect(again).toMatchObject({ status: 400, code: 'invalid_tool_call_id', param: 'messages[0].tool_call_id' });
         expect(team.inputs).toHaveLength(2);
+      } finally {
+        await srv.close();
+      }
+    });
+
+    it(`is not resumed once a later turn of its conversation went on without the results (${backend.name})`, async () => {
+      const first = await pause(backend);
+      const call = first.choices[0].message.tool_calls[0];
+      const { team, srv, client } = await boot(backend);
+      try {
+        const moved: any = await client.chat.completions.create({
+          model: 'cortex-flow',
+          messages: [{ role: 'user', content: 'Forget it.' }],
+          tools,
+          // @ts-expect-error: the conversation_id extension
+          conversation_id: first.conversation_id,
+        });
+        expect(moved.conversation_id).toBe(first.conversation_id);
+        const stale = await client.chat.completions
+          .create({ model: 'cortex-flow', messages: [{ role: 'tool', tool_call_id: call.id, content: 'x' }], tools })
+          .catch((err) => err);
+        expect(stale).toMatchObject({ status: 400, code: 'invalid_tool_call_id' });
+        expect(team.inputs.every((i) => i.resume === undefined)).toBe(true);
+        const roles = (await srv.store.getMessages(first.conversation_id)).map((m) => m.role);
+        expect(roles).toEqual(['user', 'assistant', 'user', 'assistant']);
       } finally {
         await srv.close();
       }
