@@ -90,7 +90,13 @@ export class StoredMemory implements ConversationMemory {
       this.locks.acquire(id, { signal: options.signal, waitMs: options.waitMs ?? this.lockWaitMs });
     /** Holds `lock` for `plan`; the system prompt is the request's, else the one stored with the conversation. */
     const holdTurn = (lock: LeasedLock, plan: TurnPlan, storedSystem: string | null | undefined) =>
-      this.hold(lock, { owner, plan, title, answersToolCalls, ...systemOf(input.messages, storedSystem) });
+      this.hold(lock, {
+        owner,
+        plan,
+        title,
+        answersToolCalls,
+        ...systemOf(input.messages, input.systemNotCarried ? undefined : storedSystem),
+      });
 
     if (input.buildsOn) {
       const held = await this.lockAt(input.buildsOn, owner, rest, holdTurn, acquire);

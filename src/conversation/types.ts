@@ -24,6 +24,11 @@ export interface LockTurnInput {
    * there, into a new conversation.
    */
   buildsOn?: BranchPoint;
+  /**
+   * The request's system messages are all the system prompt its turn has: the one stored with the
+   * conversation is not carried over when it brings none (the Responses API's `instructions`).
+   */
+  systemNotCarried?: boolean;
 }
 
 export interface BranchPoint {

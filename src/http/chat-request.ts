@@ -190,6 +190,8 @@ export interface ChatRequest {
   parallelToolCalls?: boolean;
   /** The request used the legacy `functions`: its call is answered as `function_call`. */
   legacyFunctions?: boolean;
+  /** Its system messages are all of its system prompt (see LockTurnInput.systemNotCarried). */
+  systemNotCarried?: boolean;
 }
 
 function textOf(content: string | { type: string; text?: string; refusal?: string }[] | null | undefined): string {

@@ -245,6 +245,8 @@ export function parseResponsesRequest(body: unknown): ResponsesRequest {
     includeUsage: false,
     n: 1,
     generation,
+    // OpenAI: "the instructions from a previous response will not be carried over to the next".
+    systemNotCarried: true,
   };
   if (r.reasoning?.effort != null) chat.reasoningEffort = r.reasoning.effort;
   if (tools.length)

@@ -166,6 +166,7 @@ export class ChatRun implements AsyncDisposable {
           owner,
           messages: chat.messages,
           ...(chat.buildsOn ? { buildsOn: chat.buildsOn } : {}),
+          ...(chat.systemNotCarried ? { systemNotCarried: true } : {}),
         },
         { signal: options.clientGone, waitMs: config.conversationWaitSeconds * 1000 },
       );

@@ -175,6 +175,24 @@ describe('stored responses', () => {
     expect(contents()).toEqual(['My colour is green.', 'Echo: My colour is green.', 'Which colour?']);
   });
 
+  it("a previous response's instructions are not carried over (as OpenAI documents), kept or not", async () => {
+    const system = () =>
+      team.inputs
+        .at(-1)!
+        .messages.filter((m) => m.role === 'system')
+        .map((m) => m.content);
+    const a = await create({ input: 'Hello.', instructions: 'Answer in French.' });
+    expect(system()).toEqual(['Answer in French.']);
+    const b = await create({ input: 'And now?', previous_response_id: a.body.id });
+    expect(b.body.instructions).toBeNull();
+    expect(system()).toEqual([]);
+    await create({ input: 'Not kept?', previous_response_id: b.body.id, store: false });
+    expect(system()).toEqual([]);
+    const c = await create({ input: 'Again?', previous_response_id: b.body.id, instructions: 'Answer in German.' });
+    expect(c.body.instructions).toBe('Answer in German.');
+    expect(system()).toEqual(['Answer in German.']);
+  });
+
   it('two requests continuing one response at once: each builds on that response alone', async () => {
     const a = await create({ input: 'Count with me: one.' });
     team.options = { delayMs: 20 };

@@ -257,5 +257,6 @@ async function transcript(
     ...(m.toolCalls ? { toolCalls: m.toolCalls } : {}),
     ...(m.toolCallId ? { toolCallId: m.toolCallId } : {}),
   }));
-  return conversation.systemPrompt ? [{ role: 'system', content: conversation.systemPrompt }, ...messages] : messages;
+  // Without its system prompt: a previous response's instructions are not carried over (OpenAI).
+  return messages;
 }
