@@ -37,7 +37,7 @@ import {
   type LockTurnInput,
 } from '../conversation/types.ts';
 import { guardRun, mergeRuns } from './run-events.ts';
-import { answeredResults, checkAllAnswered, checkAnswersPending, noPausedRun } from './resume.ts';
+import { answeredResults, answersCallsBefore, checkAllAnswered, checkAnswersPending, noPausedRun } from './resume.ts';
 import { conversationIdOfKey, conversationKey } from '../conversation/conversation-keys.ts';
 import {
   choicesExceedCapacity,
@@ -178,7 +178,7 @@ export class ChatRun implements AsyncDisposable {
       if (paused) {
         checkAllAnswered(paused.checkpoint, toolCallIds, answered.first);
         checkAnswersPending(paused.checkpoint, answered);
-      } else if (answered.alone) throw noPausedRun(answered.first); // nothing waits for them, named or not
+      } else if (answered.alone && !chat.buildsOn) throw noPausedRun(answered.first); // nothing waits for them
       const resume = paused && paused.checkpoint.model === chat.model ? paused.checkpoint : undefined;
 
       const releaseSlots = await deps.gate.acquire(options.clientGone, chat.n, owner);
@@ -193,6 +193,12 @@ export class ChatRun implements AsyncDisposable {
       if (deps.activeRuns.draining) throw NOT_STARTED_SHUTTING_DOWN;
 
       const turn = await memory.prepare({ lock, owner, messages: chat.messages });
+      // Results alone that build on a stored response whose paused run is gone (resumed by an earlier
+      // copy of this request, or its conversation went on): the calls they answer end the history
+      // they build on, so the turn goes on from there (a branch, if the conversation moved) and the
+      // team starts again with the calls and their results in its context.
+      if (answered.alone && !paused && !answersCallsBefore(turn.context, toolCallIds))
+        throw noPausedRun(answered.first);
       const conversationId = turn.conversationId;
       const startedAt = new Date();
       const choices: Choice[] = Array.from({ length: chat.n }, (_, index) => ({

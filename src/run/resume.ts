@@ -36,6 +36,15 @@ export function checkAllAnswered(checkpoint: RunCheckpoint, answered: string[], 
   );
 }
 
+/** Whether `ids` answer every call of the assistant message before the trailing results of `context`, and only those. */
+export function answersCallsBefore(context: ChatMessage[], ids: string[]): boolean {
+  const { first } = answeredResults(context);
+  const calls = context[first - 1]?.role === 'assistant' ? (context[first - 1].toolCalls ?? []) : [];
+  return (
+    calls.length > 0 && ids.every((id) => calls.some((c) => c.id === id)) && calls.every((c) => ids.includes(c.id))
+  );
+}
+
 /** Results sent alone that no paused run waits for (never paused, another key's, or resumed already). */
 export function noPausedRun(first: number) {
   return invalidRequest(

@@ -234,6 +234,34 @@ describe('Open Responses conformance', () => {
     expect(pauser.researchCalls).toBe(1);
   });
 
+  it('the same output sent again (a retry, a double submit) is answered in a branch, not refused', async () => {
+    const { body } = await create(pausing, { input: 'Where is order 7?', tools: [weather] });
+    const call = body.output.find((i: any) => i.type === 'function_call');
+    const output = {
+      previous_response_id: body.id,
+      input: [{ type: 'function_call_output', call_id: call.call_id, output: 'shipped' }],
+      tools: [weather],
+    };
+    const resumed = await create(pausing, output);
+    const researched = pauser.researchCalls;
+    const again = await create(pausing, output);
+    expect(again.status).toBe(200);
+    expectResponseShape(again.body);
+    // The paused run was resumed once: the copy starts the team again from the call and its output.
+    expect(pauser.researchCalls).toBe(researched + 1);
+    expect(pauser.inputs.at(-1)!.resume).toBeUndefined();
+    const context = pauser.inputs.at(-1)!.messages;
+    expect(context.at(-2)).toMatchObject({ role: 'assistant', toolCalls: [{ id: call.call_id }] });
+    expect(context.at(-1)).toMatchObject({ role: 'tool', toolCallId: call.call_id, content: 'shipped' });
+    // In a branch: the first answer's conversation keeps one copy of the output.
+    expect(again.body.metadata.conversation_id).not.toBe(resumed.body.metadata.conversation_id);
+    const kept = await pausing.store.getMessages(resumed.body.metadata.conversation_id);
+    expect(kept.filter((m) => m.role === 'tool')).toHaveLength(1);
+    // Output for a call the response never made is still refused.
+    const stranger = await create(pausing, { ...output, input: [{ ...output.input[0], call_id: 'call_unknown' }] });
+    expect(stranger.status).toBe(400);
+  });
+
   it('a streamed function tool call: arguments delta and done, then the item done', async () => {
     const events = await stream(pausing, { input: 'Where is order 42?', tools: [weather] });
     const types = events.map((e) => e.type);
