@@ -273,6 +273,9 @@ export class StoredMemory implements ConversationMemory {
     // Whatever the budget, the agents must see the message they are answering.
     const answering = candidates.at(-1);
     if (!window.length && answering) window = [answering];
+    // Left out: stored messages before the first one read (read only as far as the budget went), or
+    // candidates the window did not take.
+    const trimmed = (plan.history !== undefined && (stored[0]?.seq ?? 2) > 1) || window.length < candidates.length;
 
     return {
       conversationId: lock.conversationId,
@@ -284,6 +287,7 @@ export class StoredMemory implements ConversationMemory {
         ? [{ role: 'system', content: state.requestedSystem! }, ...plan.newMessages]
         : plan.newMessages,
       release: () => lock.release(),
+      trimmed,
     };
   }
 

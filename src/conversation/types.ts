@@ -79,6 +79,8 @@ export interface PreparedTurn {
   promptTokens?: number;
   /** Releases the conversation's lock (the one prepare() took, or the one it was given). Idempotent. */
   release(): Promise<void>;
+  /** Whether older messages were left out of `context` to fit the budget. */
+  trimmed?: boolean;
 }
 
 export interface RunStart {

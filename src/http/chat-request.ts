@@ -192,6 +192,8 @@ export interface ChatRequest {
   legacyFunctions?: boolean;
   /** Its system messages are all of its system prompt (see LockTurnInput.systemNotCarried). */
   systemNotCarried?: boolean;
+  /** A context that does not fit the budget is refused, not trimmed (Responses `truncation: "disabled"`). */
+  untruncated?: boolean;
 }
 
 function textOf(content: string | { type: string; text?: string; refusal?: string }[] | null | undefined): string {

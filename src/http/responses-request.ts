@@ -248,6 +248,9 @@ export function parseResponsesRequest(body: unknown): ResponsesRequest {
     // OpenAI: "the instructions from a previous response will not be carried over to the next".
     systemNotCarried: true,
   };
+  // The server fits every context to OPENAI_COMPAT_MAX_CONTEXT_TOKENS, dropping the oldest turns
+  // (`auto`, also when the client says nothing); a client that asks for `disabled` is refused instead.
+  if (r.truncation === 'disabled') chat.untruncated = true;
   if (r.reasoning?.effort != null) chat.reasoningEffort = r.reasoning.effort;
   if (tools.length)
     chat.tools = tools.map((t, i) => {
@@ -291,7 +294,7 @@ export function parseResponsesRequest(body: unknown): ResponsesRequest {
       topLogprobs: r.top_logprobs ?? 0,
       metadata,
       store: r.store ?? true,
-      truncation: r.truncation ?? 'disabled',
+      truncation: r.truncation ?? 'auto',
       safetyIdentifier: r.safety_identifier ?? null,
       promptCacheKey: r.prompt_cache_key ?? null,
       // How it was served, as OpenAI reports it: every request is served the same way.

@@ -53,6 +53,15 @@ export const tooManyRunsForKey = (share: number) =>
     { code: 'too_many_concurrent_runs', headers: { 'retry-after': '1' } },
   );
 
+/** A context over the budget, from a client that asked not to have it trimmed (Responses `truncation: "disabled"`). */
+export const contextTooLong = (budget: number) =>
+  invalidRequest(
+    `Your input exceeds the context window of this server (${budget} tokens, OPENAI_COMPAT_MAX_CONTEXT_TOKENS) and 'truncation' is 'disabled'. ` +
+      `Send less input, or set 'truncation' to 'auto' to drop the oldest turns.`,
+    'input',
+    'context_length_exceeded',
+  );
+
 /** More choices than the server may ever run at once: waiting would never help. */
 export const choicesExceedCapacity = (n: number, capacity: number, perKey: boolean) =>
   invalidRequest(

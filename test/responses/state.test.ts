@@ -193,6 +193,38 @@ describe('stored responses', () => {
     expect(system()).toEqual(['Answer in German.']);
   });
 
+  it("truncation: the oldest turns are dropped to fit ('auto', the default here), or the request refused ('disabled')", async () => {
+    const small = await startTestServer(new RecordingOrchestrator(), { OPENAI_COMPAT_MAX_CONTEXT_TOKENS: '300' });
+    try {
+      const post = async (body: Record<string, unknown>) => {
+        const res = await fetch(`${small.baseUrl}/v1/responses`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'cortex-flow', ...body }),
+        });
+        return { status: res.status, body: (await res.json()) as any };
+      };
+      const words = (w: string) => Array.from({ length: 200 }, () => w).join(' ');
+      const a = await post({ input: words('alpha') });
+      expect(a.body.truncation).toBe('auto');
+      const refused = await post({ previous_response_id: a.body.id, input: words('beta'), truncation: 'disabled' });
+      expect(refused.status).toBe(400);
+      expect(refused.body.error).toMatchObject({ code: 'context_length_exceeded', param: 'input' });
+      const trimmed = await post({ previous_response_id: a.body.id, input: words('beta') });
+      expect(trimmed.status).toBe(200);
+      expect(trimmed.body.truncation).toBe('auto');
+      // What fits is not refused.
+      const b = await post({ input: 'short', truncation: 'disabled' });
+      expect(b.status).toBe(200);
+      expect(b.body.truncation).toBe('disabled');
+      expect(
+        (await post({ previous_response_id: b.body.id, input: 'still short', truncation: 'disabled' })).status,
+      ).toBe(200);
+    } finally {
+      await small.close();
+    }
+  });
+
   it('two requests continuing one response at once: each builds on that response alone', async () => {
     const a = await create({ input: 'Count with me: one.' });
     team.options = { delayMs: 20 };
