@@ -200,6 +200,16 @@ export function checkMediaLimits(parts: { param: string; url: string }[]): void 
   }
 }
 
+/** `value` as an object, or a 400 naming `param` and what it got instead. */
+function objectAt(value: unknown, param: string): Record<string, unknown> {
+  if (isObject(value)) return value;
+  throw invalidRequest(
+    `Invalid type for '${param}': expected an object, but got ${typeName(value)}.`,
+    param,
+    'invalid_type',
+  );
+}
+
 /** OpenAI's bounds of `metadata`: at most 16 pairs, keys of at most 64 characters, string values of at most 512. */
 const METADATA_PAIRS = 16;
 const METADATA_KEY_CHARS = 64;
@@ -210,14 +220,9 @@ const METADATA_VALUE_CHARS = 512;
  * body as parsed (JSON.parse makes `"__proto__"` an own key, which a schema's record would skip), so
  * every key the client sent is counted and checked; the pairs come back as own properties.
  */
-export function checkMetadata(value: unknown, param = 'metadata'): Record<string, string> | undefined {
-  if (value == null) return undefined;
-  if (!isObject(value))
-    throw invalidRequest(
-      `Invalid type for '${param}': expected an object, but got ${typeName(value)}.`,
-      param,
-      'invalid_type',
-    );
+export function checkMetadata(raw: unknown, param = 'metadata'): Record<string, string> | undefined {
+  if (raw == null) return undefined;
+  const value = objectAt(raw, param);
   const keys = Object.keys(value);
   if (keys.length > METADATA_PAIRS)
     throw invalidRequest(
@@ -256,15 +261,10 @@ const TOKEN_ID = /^\d{1,10}$/;
  * written by a team whose models (and their fallback) may each have another tokenizer, after turns
  * the bias must not touch. An empty one changes nothing and is accepted.
  */
-export function checkLogitBias(value: unknown): void {
+export function checkLogitBias(raw: unknown): void {
   const param = 'logit_bias';
-  if (value == null) return;
-  if (!isObject(value))
-    throw invalidRequest(
-      `Invalid type for '${param}': expected an object, but got ${typeName(value)}.`,
-      param,
-      'invalid_type',
-    );
+  if (raw == null) return;
+  const value = objectAt(raw, param);
   const keys = Object.keys(value);
   for (const key of keys) {
     if (!TOKEN_ID.test(key))
