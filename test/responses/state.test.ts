@@ -225,6 +225,22 @@ describe('stored responses', () => {
     }
   });
 
+  it("metadata is echoed as sent: the run's and conversation's ids are added only where they take no key of the client's and fit in 16 pairs", async () => {
+    const mine = await create({ input: 'Hi.', metadata: { run_id: 'my-run', conversation_id: 'my-conv', topic: 'x' } });
+    expect(mine.body.metadata).toEqual({ run_id: 'my-run', conversation_id: 'my-conv', topic: 'x' });
+    const plain = await create({ input: 'Hi.', metadata: { topic: 'x' } });
+    expect(plain.body.metadata).toEqual({
+      topic: 'x',
+      conversation_id: expect.stringMatching(/^conv_/),
+      run_id: expect.stringMatching(/^run_/),
+    });
+    const full = Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`k${i}`, 'v']));
+    const sixteen = await create({ input: 'Hi.', metadata: full });
+    expect(sixteen.body.metadata).toEqual(full);
+    // An echo can be sent back as it came.
+    expect((await create({ input: 'Again.', metadata: plain.body.metadata })).status).toBe(200);
+  });
+
   it('two requests continuing one response at once: each builds on that response alone', async () => {
     const a = await create({ input: 'Count with me: one.' });
     team.options = { delayMs: 20 };

@@ -90,18 +90,32 @@ export function responseObject(head: ResponseHead, end: ResponseEnd) {
     store: echo.store,
     background: false,
     service_tier: echo.serviceTier,
-    metadata: {
-      ...echo.metadata,
-      // The stored conversation this response belongs to, as a chat completion's conversation_id names it.
-      ...(head.conversationId ? { conversation_id: head.conversationId } : {}),
-      run_id: head.runId,
-    },
+    metadata: withIds(echo.metadata, head),
     safety_identifier: echo.safetyIdentifier,
     prompt_cache_key: echo.promptCacheKey,
   };
 }
 
 export type ResponseObject = ReturnType<typeof responseObject>;
+
+/** At most this many pairs: what OpenAI accepts, so that an echo can be sent back as it came. */
+const METADATA_PAIRS = 16;
+
+/**
+ * The request's metadata as it came, with the run's id and the stored conversation's (as a chat
+ * completion's conversation_id names it) where they fit: never over a key of the client's, never
+ * past 16 pairs. (Both ids are also in the `x-cortex-run-id` and `x-conversation-id` headers.)
+ */
+function withIds(metadata: Record<string, string> | null, head: { conversationId?: string; runId: string }) {
+  const out: Record<string, string> = { ...metadata };
+  const ids: [string, string | undefined][] = [
+    ['conversation_id', head.conversationId],
+    ['run_id', head.runId],
+  ];
+  for (const [key, value] of ids)
+    if (value !== undefined && !Object.hasOwn(out, key) && Object.keys(out).length < METADATA_PAIRS) out[key] = value;
+  return out;
+}
 
 /** The answer's `[n]` markers as url_citation annotations of the sources they cite. */
 export function citations(text: string, sources: Source[]) {
