@@ -430,6 +430,12 @@ export const SETTINGS = {
     default: 'true',
     doc: 'Serve the web console at `/` (playground, conversations, run timelines, overview); `false` turns it off.',
   }),
+  traceSaveSeconds: setting({
+    env: 'CORTEX_TRACE_SAVE_SECONDS',
+    schema: num(0, 3600),
+    default: '5',
+    doc: 'How often a run still going writes its trace so far to the store, so that a process killed mid-run leaves it with the interrupted run; 0 turns it off.',
+  }),
   shutdownGraceSeconds: setting({
     env: 'CORTEX_SHUTDOWN_GRACE_SECONDS',
     schema: num(0, 3600),

@@ -75,6 +75,7 @@ export class StatelessMemory implements ConversationMemory {
     return checkpoint && { conversationId: this.carriedIn!, checkpoint };
   }
   async resumedRun(): Promise<void> {}
+  async saveProgress(): Promise<void> {}
   async recoverInterruptedRuns(): Promise<number> {
     return 0;
   }

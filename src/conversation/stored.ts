@@ -6,7 +6,7 @@
 import { isMintedConversationId, newConversationId } from '../run/run-ids.ts';
 import type { ChatMessage, RunCheckpoint } from '../orchestrator/types.ts';
 import { compactTrace } from '../store/trace.ts';
-import type { Conversation, NewMessage, Store, StoredMessage } from '../store/types.ts';
+import type { Conversation, NewMessage, RunProgress, Store, StoredMessage } from '../store/types.ts';
 import type { TokenCounter } from '../tokens.ts';
 import { ConversationLocks, type LeasedLock } from './conversation-locks.ts';
 import { holderIsDead } from './lease-holder.ts';
@@ -401,6 +401,10 @@ export class StoredMemory implements ConversationMemory {
     const [last] = await this.store.tailMessages(found.conversationId, 1);
     if (last?.runId !== found.checkpoint.runId) return undefined;
     return { conversationId: found.conversationId, checkpoint: found.checkpoint };
+  }
+
+  async saveProgress(progress: RunProgress): Promise<void> {
+    await this.store.saveRunProgress(progress);
   }
 
   async resumedRun(input: { owner?: string; runId: string }): Promise<void> {

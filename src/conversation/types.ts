@@ -9,7 +9,7 @@
 import type { RunEvent } from '../orchestrator/events.ts';
 import type { ChatMessage, RunCheckpoint } from '../orchestrator/types.ts';
 import type { UsageTotals } from '../orchestrator/run-summary.ts';
-import type { StoredResponse } from '../store/types.ts';
+import type { RunProgress, StoredResponse } from '../store/types.ts';
 
 export interface LockTurnInput {
   /** The conversation the request names; absent: found from the history it resends, or minted. */
@@ -150,6 +150,8 @@ export interface ConversationMemory {
   resumedRun(input: { owner?: string; runId: string }): Promise<void>;
   /** At start-up: marks runs left `running` by a process that died as `interrupted`. */
   recoverInterruptedRuns(): Promise<number>;
+  /** Writes what a run still going has done so far (see Store.saveRunProgress); no-op where nothing is kept. */
+  saveProgress(progress: RunProgress): Promise<void>;
 }
 
 /** The conversation exists but belongs to someone else: answered as "not found". */

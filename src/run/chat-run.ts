@@ -306,6 +306,8 @@ export class ChatRun implements AsyncDisposable {
     // Followers of these runs stop once they are recorded (the store has their traces from then on).
     resources.defer(() => this.runIds.forEach((id) => deps.runEvents.close(id)));
     resources.use(init.resources);
+    const saving = this.saveProgressEvery(deps.config.traceSaveSeconds * 1000);
+    resources.defer(() => clearInterval(saving));
     resources.defer(() => {
       init.spend(this.completionTokens());
       clearTimeout(this.timer);
@@ -445,6 +447,33 @@ export class ChatRun implements AsyncDisposable {
     clearTimeout(this.timer);
     this.abort.abort(new Error(reason));
     this.end.abort(RUN_OVER);
+  }
+
+  /**
+   * Every `ms`, the trace so far of each choice still going that has moved on, written to its run
+   * (Store.saveRunProgress): the final record replaces it, and a process killed before that leaves
+   * it with the interrupted run. Long runs only: a run that ends sooner never writes one.
+   */
+  private saveProgressEvery(ms: number): NodeJS.Timeout | undefined {
+    if (!ms) return undefined;
+    const saved = new Map<number, number>(); // choice -> events written
+    const timer = setInterval(() => {
+      for (const choice of this.choices) {
+        const run = choice.summary;
+        if (run.done || saved.get(choice.index) === run.events.length) continue;
+        saved.set(choice.index, run.events.length);
+        this.memory
+          .saveProgress({
+            runId: choice.runId,
+            owner: this.owner ?? '',
+            events: run.events,
+            agentsUsed: run.agentsUsed,
+            usage: run.usageTotal(),
+          })
+          .catch((err) => this.log.warn({ err, runId: choice.runId }, "failed to save a run's progress"));
+      }
+    }, ms);
+    return timer.unref();
   }
 
   /** Starts the runs: their first step (the upstream call) is under way before anyone reads. */

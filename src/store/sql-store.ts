@@ -24,6 +24,7 @@ import {
 import { markRetryable, RETRYABLE_STATUSES, supersedeRetries } from './retry-index.ts';
 import { runStats, type RunStats, type RunStatsRow } from './run-stats.ts';
 import { storedText } from './text.ts';
+import { compactTrace } from './trace.ts';
 import {
   ForeignConversationError,
   type Conversation,
@@ -33,6 +34,7 @@ import {
   type NewTurn,
   type Page,
   type RetryableTurn,
+  type RunProgress,
   type RunRecord,
   type Store,
   type StoredCheckpoint,
@@ -461,6 +463,13 @@ export class SqlStore implements Store {
       [Date.now()],
     );
     return rows.map((r) => ({ conversationId: String(r.conversation_id), holder: String(r.holder) }));
+  }
+
+  async saveRunProgress(p: RunProgress): Promise<void> {
+    await this.db.run(
+      "UPDATE runs SET events = ?, agents_used = ?, usage = ? WHERE id = ? AND owner = ? AND status = 'running'",
+      [JSON.stringify(compactTrace(p.events)), JSON.stringify(p.agentsUsed), JSON.stringify(p.usage), p.runId, p.owner],
+    );
   }
 
   async interruptOrphanedRuns(): Promise<number> {

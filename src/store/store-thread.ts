@@ -34,6 +34,7 @@ export const THREADED_METHODS = [
   'releaseLease',
   'liveLeases',
   'interruptOrphanedRuns',
+  'saveRunProgress',
   'saveCheckpoint',
   'findCheckpoint',
   'deleteCheckpoint',

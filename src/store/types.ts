@@ -25,6 +25,15 @@ export interface Conversation {
   updatedAt: string;
 }
 
+/** What a running run has done so far: the trace (compact), the agents that worked, the usage. */
+export interface RunProgress {
+  runId: string;
+  owner: string;
+  events: RunEvent[];
+  agentsUsed: string[];
+  usage: UsageTotals;
+}
+
 export interface RunRecord {
   id: string;
   conversationId: string;
@@ -228,6 +237,11 @@ export interface Store extends ApiKeyStore, RateLimitStore {
   liveLeases(): Promise<{ conversationId: string; holder: string }[]>;
   /** Marks `running` runs whose conversation has no live lease as `interrupted`; how many. */
   interruptOrphanedRuns(): Promise<number>;
+  /**
+   * Writes what a run still `running` has done so far (its trace, agents and usage), so that a
+   * process killed mid-run leaves them with its interrupted run. Nothing for a run that has ended.
+   */
+  saveRunProgress(progress: RunProgress): Promise<void>;
   /** Keeps a paused run's checkpoint under each of its pending tool-call ids. */
   saveCheckpoint(owner: string, conversationId: string, checkpoint: RunCheckpoint): Promise<void>;
   /** The checkpoint waiting for any of `toolCallIds`, this owner's only. */

@@ -124,3 +124,30 @@ describe('a turn in progress', () => {
     team.options = {};
   });
 });
+
+describe('a long run', () => {
+  it('writes its trace so far while it runs, so that a process killed mid-run leaves it', async () => {
+    const slow = new RecordingOrchestrator({ answer: () => 'a long answer, four letters at a time', delayMs: 100 });
+    const saving = await startTestServer(slow, { CORTEX_TRACE_SAVE_SECONDS: '0.2' });
+    try {
+      const pending = chat(saving.baseUrl, ask('long-run', 'take your time'));
+      await waitFor(() => slow.inputs.length > 0, 5_000, 'the run to start');
+      const runId = slow.inputs[0].runId;
+      await waitFor(
+        async () => ((await saving.store.getRun(runId, ''))?.events.length ?? 0) > 1,
+        5_000,
+        'the trace so far to be written',
+      );
+      const running = (await saving.store.getRun(runId, ''))!;
+      expect(running.status).toBe('running');
+      expect(running.events.map((e) => e.type)).toContain('run_started');
+      const r = await pending;
+      expect(r.status).toBe(200);
+      const done = (await saving.store.getRun(runId, ''))!;
+      expect(done.status).toBe('completed');
+      expect(done.events.at(-1)).toMatchObject({ type: 'run_finished' });
+    } finally {
+      await saving.close();
+    }
+  });
+});

@@ -588,6 +588,40 @@ export function storeContract(
       await store.releaseLease(conv('c-live'), 'alive');
     });
 
+    it("keeps a running run's progress, which an interruption leaves in place; an ended run's is not touched", async () => {
+      await store.beginTurn({
+        conversationId: conv('c-progress'),
+        owner: 'alice',
+        title: 'p',
+        messages: [{ role: 'user', content: 'long one', tokenCount: 2 }],
+        runs: [{ id: 'run-progress', model: 'm', startedAt: new Date().toISOString() }],
+      });
+      const at = Date.now();
+      const progress = {
+        runId: 'run-progress',
+        owner: 'alice',
+        events: [
+          { type: 'agent_started' as const, agent: 'researcher', callId: 'a1', task: 'dig', at },
+          { type: 'agent_finished' as const, agent: 'researcher', callId: 'a1', ok: true, output: 'found', at },
+        ],
+        agentsUsed: ['researcher'],
+        usage: { inputTokens: 10, outputTokens: 5, totalTokens: 15 },
+      };
+      await store.saveRunProgress({ ...progress, owner: 'mallory' }); // another key's run: nothing
+      expect((await store.getRun('run-progress', 'alice'))!.events).toEqual([]);
+      await store.saveRunProgress(progress);
+      expect(await store.getRun('run-progress', 'alice')).toMatchObject({
+        status: 'running',
+        agentsUsed: ['researcher'],
+        events: progress.events,
+      });
+      expect(await store.interruptOrphanedRuns()).toBeGreaterThanOrEqual(1); // killed: no lease left
+      const interrupted = await store.getRun('run-progress', 'alice');
+      expect(interrupted).toMatchObject({ status: 'interrupted', agentsUsed: ['researcher'], events: progress.events });
+      await store.saveRunProgress({ ...progress, agentsUsed: ['late'] }); // ended: not overwritten
+      expect((await store.getRun('run-progress', 'alice'))!.agentsUsed).toEqual(['researcher']);
+    });
+
     it('stores NUL characters in every text field, read back as U+FFFD', async () => {
       const nul = 'a\u0000b';
       await store.appendTurn({
