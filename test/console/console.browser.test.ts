@@ -537,4 +537,22 @@ describe('the playground across views, stopped, and against hostile answers', ()
     const res = await fetch(baseUrl);
     expect(res.headers.get('content-security-policy')).toContain("form-action 'none'");
   });
+
+  it("keeps the console's own classes and ids out of an answer, and survives a link to a malformed path", async () => {
+    const lookalike =
+      '<a href="https://attacker.example/" class="key-prompt card" id="main">API key needed</a> ' +
+      '[broken](/runs/%E0%A4%A) [[lookalike]]';
+    book.add('lookalike', teamScript('lookalike', { writer: { text: lookalike } }));
+    await page.getByRole('button', { name: 'New conversation' }).click();
+    await send(page, 'Anything [[lookalike]]');
+    await expect.poll(() => page.getByTestId('answer').last().innerText(), SETTLE).toContain('API key needed');
+    const answer = page.getByTestId('answer').last();
+    expect(await answer.locator('[class], [id]').count()).toBe(0);
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await answer.getByRole('link', { name: 'broken' }).click();
+    await expect.poll(() => page.getByRole('heading', { name: 'Not found' }).count(), SETTLE).toBe(1);
+    expect(errors).toEqual([]);
+    await page.getByRole('link', { name: 'Playground' }).click();
+  });
 });

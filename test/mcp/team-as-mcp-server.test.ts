@@ -214,6 +214,85 @@ describe('the team as an MCP server over Streamable HTTP', () => {
     );
   });
 
+  /** A raw POST to /mcp in `session`, read to its end (or 'still open' after 10 s). */
+  const postAndRead = (session: string, body: unknown) =>
+    new Promise<string>((resolve, reject) => {
+      const req = httpRequest(`${baseUrl}/mcp`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          authorization: `Bearer ${KEY}`,
+          'mcp-session-id': session,
+          'mcp-protocol-version': '2025-06-18',
+        },
+      });
+      req.once('response', (res) => {
+        res.setEncoding('utf8');
+        let text = '';
+        res.on('data', (d) => (text += d));
+        res.once('end', () => resolve(text));
+        setTimeout(() => (req.destroy(), resolve('still open')), 10_000).unref();
+      });
+      req.once('error', reject);
+      req.end(JSON.stringify(body));
+    });
+  const callOf = (id: number, tag: string) => ({
+    jsonrpc: '2.0',
+    id,
+    method: 'tools/call',
+    params: { name: 'cortex-flow', arguments: { message: `Go [[${tag}]]` } },
+  });
+
+  it("ends a batch's stream once its other requests are answered when one of them is cancelled", async () => {
+    book.add('batch-hang', teamScript('batch-hang', { specialist: () => ({ fault: 'hang' }) }));
+    book.add('batch-quick', teamScript('batch-quick'));
+    const { session } = await initialize(KEY);
+    const ended = postAndRead(session!, [callOf(21, 'batch-hang'), callOf(22, 'batch-quick')]);
+    await until(() => book.requests('batch-hang', 'researcher').length > 0, 'the hanging call to start');
+    const cancel = { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 21, reason: 'enough' } };
+    expect(
+      (await postMcp(JSON.stringify(cancel), KEY, { 'mcp-session-id': session!, 'mcp-protocol-version': '2025-06-18' }))
+        .status,
+    ).toBe(202);
+    const text = await ended;
+    expect(text).not.toBe('still open');
+    expect(text).toContain('"id":22');
+    expect(text).toContain('The answer is 42. [[batch-quick]]');
+  });
+
+  it('refuses a request whose id is still in flight in its session, instead of crossing the answers', async () => {
+    book.add(
+      'dup-slow',
+      teamScript('dup-slow', { writer: { text: 'Slow one. [[dup-slow]]', chunkSize: 2, chunkDelayMs: 50 } }),
+    );
+    book.add('dup-other', teamScript('dup-other'));
+    const { session } = await initialize(KEY);
+    const first = postAndRead(session!, callOf(7, 'dup-slow'));
+    await until(() => book.requests('dup-slow').length > 0, 'the first call to start');
+    const second = await postMcp(JSON.stringify(callOf(7, 'dup-other')), KEY, {
+      'mcp-session-id': session!,
+      'mcp-protocol-version': '2025-06-18',
+    });
+    expect(second.status).toBe(400);
+    expect(await second.json()).toMatchObject({ jsonrpc: '2.0', id: 7, error: { code: -32600 } });
+    expect(book.requests('dup-other')).toHaveLength(0);
+    const answer = await first;
+    expect(answer).toContain('Slow one. [[dup-slow]]');
+    // Once answered, the id may be used again.
+    expect(await postAndRead(session!, callOf(7, 'dup-other'))).toContain('[[dup-other]]');
+  });
+
+  it('offers no stream to a GET (405): the team sends nothing of its own accord', async () => {
+    const { session } = await initialize(KEY);
+    const res = await fetch(`${baseUrl}/mcp`, {
+      headers: { accept: 'text/event-stream', authorization: `Bearer ${KEY}`, 'mcp-session-id': session! },
+    });
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe('POST, DELETE');
+    expect(((await res.json()) as any).error.code).toBe(-32000);
+  });
+
   it('wants the API key when keys are on', async () => {
     const res = await postMcp(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }), null);
     expect(res.status).toBe(401);

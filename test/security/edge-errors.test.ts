@@ -248,7 +248,10 @@ describe('CORS', () => {
         headers: { origin: 'https://app.example', authorization: 'Bearer sk-cors' },
       });
       const exposed = answered.headers.get('access-control-expose-headers')!.split(/,\s*/);
-      expect(exposed).toEqual(expect.arrayContaining(['x-request-id', 'x-conversation-id', 'x-cortex-run-id']));
+      // (mcp-session-id: a browser's MCP client must read it from the initialize answer.)
+      expect(exposed).toEqual(
+        expect.arrayContaining(['x-request-id', 'x-conversation-id', 'x-cortex-run-id', 'mcp-session-id']),
+      );
     } finally {
       await s.close();
     }

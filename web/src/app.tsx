@@ -15,11 +15,29 @@ const NAV = [
   { href: '/overview', label: 'Overview', match: (p: string) => p === '/overview' },
 ];
 
+/** A path segment as the id it names; undefined for a malformed percent-encoding (an answer's link may hold one). */
+function idOf(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
+const NotFound = () => (
+  <section>
+    <h1>Not found</h1>
+    <p>This address names no page of the console.</p>
+  </section>
+);
+
 function page(path: string) {
   const run = /^\/runs\/([^/]+)$/.exec(path);
-  if (run) return <RunPage id={decodeURIComponent(run[1])} />;
   const conversation = /^\/conversations\/([^/]+)$/.exec(path);
-  if (conversation) return <ConversationPage id={decodeURIComponent(conversation[1])} />;
+  const id = idOf((run ?? conversation)?.[1] ?? '');
+  if ((run || conversation) && id === undefined) return <NotFound />;
+  if (run) return <RunPage id={id!} />;
+  if (conversation) return <ConversationPage id={id!} />;
   if (path === '/conversations') return <ConversationsPage />;
   if (path === '/overview') return <OverviewPage />;
   return <PlaygroundPage />;

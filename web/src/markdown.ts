@@ -14,11 +14,12 @@ export const sourceAnchor = (scope: string, index: number) => `src-${scope}-${in
 
 /**
  * What an answer may not hold besides scripts: form controls (a fake sign-in form that posts the
- * key elsewhere) and styles (an overlay covering the console). An answer is text and links.
+ * key elsewhere), styles (an overlay covering the console), and the console's own classes and ids
+ * (a fake key prompt drawn in its look, a citation anchor taken over). An answer is text and links.
  */
 const SANITIZE = {
   FORBID_TAGS: ['form', 'input', 'button', 'textarea', 'select', 'option', 'style', 'dialog'],
-  FORBID_ATTR: ['style', 'action', 'formaction'],
+  FORBID_ATTR: ['style', 'action', 'formaction', 'class', 'id'],
 };
 
 export function answerHtml(text: string, sources: readonly Source[], scope: string): string {

@@ -16,7 +16,10 @@ import type { ApiError } from '../errors.ts';
 
 interface Session extends TableSession {
   transport: StreamableHTTPServerTransport;
-  /** Ends the stream answering a request, by its JSON-RPC id: for one its client cancelled. */
+  /**
+   * The requests in flight, by JSON-RPC id (an id is unique among them), each with how to close it
+   * out once its client cancels it (it gets no response, so its stream would otherwise never end).
+   */
   streams: Map<string | number, () => void>;
 }
 
@@ -42,14 +45,32 @@ export function registerMcp(app: FastifyInstance, deps: AppDeps): void {
       session = await openSession(sessions, deps, request);
     }
     const current = session;
+    const ids = request.method === 'POST' ? requestIds(request.body) : [];
+    // The transport routes answers by id alone: a second request under an id in flight would get
+    // the first one's answer, and the first none.
+    const taken = ids.find((rpcId) => current.streams.has(rpcId));
+    if (taken !== undefined)
+      return reply.status(400).send({
+        jsonrpc: '2.0',
+        error: {
+          code: -32600,
+          message: `Invalid Request: a request with id ${JSON.stringify(taken)} is still in progress in this session.`,
+        },
+        id: taken,
+      });
     current.lastSeen = Date.now();
     current.busy++;
+    // The ids are in flight from now until the answer's stream closes; how a cancelled one is closed
+    // out is known once that stream is (below).
+    let closeOut = (_rpcId: string | number) => {};
+    for (const rpcId of ids) current.streams.set(rpcId, () => closeOut(rpcId));
     let answered = false;
     const done = () => {
       if (answered) return;
       answered = true;
       current.busy--;
       current.lastSeen = Date.now();
+      for (const rpcId of ids) current.streams.delete(rpcId);
     };
     let response: Response;
     try {
@@ -76,23 +97,33 @@ export function registerMcp(app: FastifyInstance, deps: AppDeps): void {
     body.on('error', () => raw.destroy());
     body.pipe(raw);
     // A request the client cancels gets no response (as the protocol asks; the SDK sends none), so
-    // its stream would stay open, and its session busy, until the client hangs up: it ends here.
-    // (A batch's stream also answers its other requests: it is left to end with them.)
-    const ids = requestIds(request.body);
-    if (ids.length === 1) {
-      const [rpcId] = ids;
-      current.streams.set(rpcId, () => {
-        body.unpipe(raw);
-        body.destroy();
-        raw.end();
-      });
-      raw.once('close', () => current.streams.delete(rpcId));
-    }
+    // its stream would stay open, and its session busy, until the client hangs up. A request alone:
+    // its stream ends. In a batch: the stream also answers the others, and the transport ends it once
+    // each request has an answer, so the cancelled one gets an error answer (which a client that
+    // cancelled ignores, as the protocol asks it to).
+    closeOut =
+      ids.length === 1
+        ? () => {
+            body.unpipe(raw);
+            body.destroy();
+            raw.end();
+          }
+        : (rpcId) =>
+            void current.transport
+              .send({ jsonrpc: '2.0', id: rpcId, error: { code: -32800, message: 'Request cancelled.' } })
+              .catch(() => {});
   };
 
   app.post('/mcp', handle);
-  app.get('/mcp', handle);
   app.delete('/mcp', handle);
+  // The team sends nothing of its own accord (a call's progress goes on that call's stream): no
+  // stream for a GET to hold open, as the transport allows (405).
+  app.get('/mcp', async (_request, reply) =>
+    reply
+      .status(405)
+      .header('allow', 'POST, DELETE')
+      .send(rpcError(-32000, 'Method not allowed: this server offers no stream of its own; POST requests.')),
+  );
 }
 
 async function openSession(sessions: Map<string, Session>, deps: AppDeps, request: FastifyRequest): Promise<Session> {
