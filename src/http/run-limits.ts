@@ -4,9 +4,15 @@ import type { AppDeps } from './deps.ts';
 import { ApiError, invalidRequest, modelNotFound } from './errors.ts';
 import type { ChatRequest } from './chat-request.ts';
 
-/** Why a run stopped before it finished: its client left or asked it to stop, or the server stopped it. */
-export type StopReason = 'client' | 'cancelled' | 'timeout' | 'shutdown';
-type ServerStop = Exclude<StopReason, 'client' | 'cancelled'>;
+/**
+ * Why a run stopped before it finished: its client left or asked it to stop, the server stopped it,
+ * or another choice of its request (n > 1) failed, which fails the request.
+ */
+export type StopReason = 'client' | 'cancelled' | 'timeout' | 'shutdown' | 'choice_failed';
+type ServerStop = Exclude<StopReason, 'client' | 'cancelled' | 'choice_failed'>;
+
+/** Why a choice stopped because another one failed, in its record and its trace. */
+export const CHOICE_FAILED = 'another choice of the request failed, which ended the request';
 
 export const isServerStop = (reason: StopReason | undefined): reason is ServerStop =>
   reason === 'timeout' || reason === 'shutdown';

@@ -505,6 +505,8 @@ export class ChatRun implements AsyncDisposable {
     const [index, event] = result.value;
     this.choices[index].summary.apply(event);
     this.deps.runEvents.publish(this.choices[index].runId, event);
+    // One failed choice fails the request (as one failed completion fails OpenAI's): the others stop.
+    if (event.type === 'run_failed' && this.choices.length > 1) this.stop('choice_failed');
     if (this.choices.every((c) => c.summary.done)) this.settle();
     return result.value;
   }

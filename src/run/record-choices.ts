@@ -5,7 +5,7 @@ import type { ConversationMemory, TurnStatus } from '../conversation/types.ts';
 import type { RunEvent } from '../orchestrator/events.ts';
 import type { ChatMessage, RunCheckpoint } from '../orchestrator/types.ts';
 import type { RunSummary } from '../orchestrator/run-summary.ts';
-import { CANCEL_REQUESTED, isServerStop, STOPPED, type StopReason } from '../http/run-limits.ts';
+import { CANCEL_REQUESTED, CHOICE_FAILED, isServerStop, STOPPED, type StopReason } from '../http/run-limits.ts';
 import type { StoredResponse } from '../store/types.ts';
 
 export interface RecordedChoice {
@@ -38,6 +38,7 @@ export function outcomeOf(run: RunSummary, stopReason: StopReason | undefined): 
   if (!run.done && isServerStop(stopReason)) return { status: 'failed', error: STOPPED[stopReason].message };
   if (run.finishReason === 'tool_calls') return { status: 'tool_calls' };
   if (run.finishReason) return { status: 'completed' };
+  if (stopReason === 'choice_failed') return { status: 'cancelled', error: CHOICE_FAILED };
   return {
     status: 'cancelled',
     error:
@@ -57,7 +58,11 @@ export function closedTrace(run: RunSummary, stopReason: StopReason | undefined)
   const stopped = isServerStop(stopReason) ? STOPPED[stopReason] : undefined;
   const reason =
     stopped?.message ??
-    (stopReason === 'cancelled' ? CANCEL_REQUESTED.message : 'The client disconnected before the run finished.');
+    (stopReason === 'cancelled'
+      ? CANCEL_REQUESTED.message
+      : stopReason === 'choice_failed'
+        ? `Stopped: ${CHOICE_FAILED}.`
+        : 'The client disconnected before the run finished.');
   const atWork = new Map<string, string>(); // call id -> agent
   for (const e of run.events) {
     if (e.type === 'agent_started') atWork.set(e.callId, e.agent);
@@ -97,12 +102,17 @@ export async function recordChoices(
   const outcomes = choices.map((choice) =>
     unstored ? { status: 'failed' as const, error: unstored } : outcomeOf(choice.summary, turn.stopReason),
   );
-  // The transcript keeps one answer: the first choice that completed (or paused for client tools),
-  // which a streaming client has seen; choice 0's when none did. A failed choice 0 loses nothing.
-  const kept = Math.max(
-    0,
-    outcomes.findIndex((o) => o.status === 'completed' || o.status === 'tool_calls'),
-  );
+  // The transcript keeps one answer. A failed choice fails the request (its client gets the error):
+  // the turn is kept as failed, with that choice's partial answer, to be retried as with n = 1.
+  // Otherwise the first choice that completed (or paused for client tools); choice 0's when none did.
+  const failed = outcomes.findIndex((o) => o.status === 'failed');
+  const kept =
+    failed >= 0
+      ? failed
+      : Math.max(
+          0,
+          outcomes.findIndex((o) => o.status === 'completed' || o.status === 'tool_calls'),
+        );
   for (const [i, choice] of choices.entries()) {
     if (recorded.has(choice.index)) continue;
     const run = choice.summary;

@@ -94,49 +94,53 @@ describe('n choices', () => {
     expect((await srv.store.getMessages('three-ways')).map((m) => m.role)).toEqual(['user', 'assistant']);
   });
 
-  it('keeps the first choice that completed in the transcript when choice 0 failed', async () => {
+  it('a failed choice fails the request: the others stop, the stream ends at its error frame, and the turn is kept as failed', async () => {
     for (const stream of [false, true]) {
-      const team = new FirstChoiceFails({ answer: () => 'the good answer' });
+      // The good choice streams slowly: it is still going when choice 0 fails.
+      const team = new FirstChoiceFails({ answer: () => 'the good answer, slowly', delayMs: 50 });
       const srv = await start(team);
       const id = `one-fails-${stream}`;
       const body = { ...hi, n: 2, conversation_id: id };
       if (stream) {
         const r = await streamChat(srv.baseUrl, body);
-        // The streaming client saw the good choice whole before the failed one's error frame.
-        const text = r.frames
-          .map((f) => (f.choices?.[0]?.index === 1 ? (f.choices[0].delta?.content ?? '') : ''))
-          .join('');
-        expect(text).toBe('the good answer');
+        expect(r.frames.at(-1).error).toMatchObject({ code: null, message: 'upstream broke' });
+        expect(r.done).toBe(false);
+        // Nothing of the other choice follows the error frame.
+        const failedAt = r.frames.findIndex((f) => f.error);
+        expect(r.frames.slice(failedAt + 1)).toEqual([]);
       } else expect((await chat(srv.baseUrl, body)).status).toBe(502);
-      await waitFor(async () => (await srv.store.getMessages(id)).length === 2, 5_000, 'the turn to be stored');
+      await waitFor(
+        async () => (await srv.store.listRuns(id, '', { limit: 10 })).data.every((r) => r.status !== 'running'),
+        5_000,
+        'the runs to be stored',
+      );
+      const runs = (await srv.store.listRuns(id, '', { limit: 10, order: 'asc' })).data;
+      expect(runs.map((r) => r.status).sort()).toEqual(['cancelled', 'failed']);
+      expect(runs.find((r) => r.status === 'cancelled')!.error).toBe(
+        'another choice of the request failed, which ended the request',
+      );
+      // The transcript never holds an answer its client was not given: the failed turn, to retry.
       const messages = await srv.store.getMessages(id);
       expect(messages.map((m) => [m.role, m.content])).toEqual([
         ['user', 'hi'],
-        ['assistant', 'the good answer'],
+        ['assistant', 'a br'],
       ]);
-      // The next turn builds on the answer the conversation kept.
-      const next = await chat(srv.baseUrl, { messages: [{ role: 'user', content: 'more' }], conversation_id: id });
-      expect(next.status).toBe(200);
-      expect(team.inputs.at(-1)!.messages.map((m) => m.content)).toEqual(['hi', 'the good answer', 'more']);
+      const retry = await chat(srv.baseUrl, body);
+      expect(retry.status).toBe(200);
+      expect((await srv.store.getMessages(id)).map((m) => m.content)).toEqual(['hi', 'the good answer, slowly']);
     }
   });
 
-  it('does not retry a turn whose kept choice completed when choice 0 failed: a resend branches', async () => {
+  it('a resend of a request whose choice failed retries its turn, in its conversation', async () => {
     const team = new FirstChoiceFails({ answer: () => 'the good answer' });
     const srv = await start(team);
     const failed = await chat(srv.baseUrl, { ...hi, n: 2 });
     expect(failed.status).toBe(502);
     const id = failed.headers.get('x-conversation-id')!;
-    // The client resends the turn without an id: the conversation's turn is answered, so this
-    // regenerates it in a branch; neither transcript gets two answers in a row.
     const again = await chat(srv.baseUrl, hi);
     expect(again.status).toBe(200);
-    expect(again.body.conversation_id).not.toBe(id);
+    expect(again.body.conversation_id).toBe(id);
     expect((await srv.store.getMessages(id)).map((m) => m.content)).toEqual(['hi', 'the good answer']);
-    expect((await srv.store.getMessages(again.body.conversation_id)).map((m) => m.content)).toEqual([
-      'hi',
-      'the good answer',
-    ]);
   });
 
   it('streams each choice with its own run id in its finish chunk and in the header', async () => {

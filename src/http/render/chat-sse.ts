@@ -57,11 +57,14 @@ async function streamFrames(run: ChatRun, sse: SseWriter, deps: AppDeps, chat: C
     includeUsage: chat.includeUsage,
   };
   const streamed = run.choices.map(() => '');
+  /** A choice failed: its error frame ended the stream (the other choices are being stopped). */
+  let failed = false;
   deps.metrics.activeStreams.inc();
   try {
     for (const c of run.choices) await sse.data(chunk(head, [deltaChoice(c.index, { role: 'assistant' })]));
     for await (const [i, event] of run.events()) {
-      if (!sse.isOpen) continue; // keep consuming: the run is being stopped and must still be recorded
+      // Keep consuming: a run being stopped must still be recorded.
+      if (!sse.isOpen || failed) continue;
       const choice = run.choices[i];
       switch (event.type) {
         case 'progress':
@@ -88,6 +91,7 @@ async function streamFrames(run: ChatRun, sse: SseWriter, deps: AppDeps, chat: C
         case 'run_failed': {
           const { status, type, message, code } = event.error;
           await sse.data(run.error(new ApiError(status, type, message, { code }), choice.runId).toJSON());
+          failed = true;
           break;
         }
       }
