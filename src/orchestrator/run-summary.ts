@@ -10,6 +10,8 @@ export interface UsageTotals extends TokenUsage {
 
 export class RunSummary {
   readonly startedAt = performance.now();
+  /** When it finished or failed (performance.now()); a choice's time is its own, not its request's. */
+  endedAt: number | undefined;
   text = '';
   agentsUsed: string[] = [];
   iterations = 0;
@@ -41,6 +43,7 @@ export class RunSummary {
         this.usage.push(event.usage);
         break;
       case 'run_finished':
+        this.endedAt = performance.now();
         this.finishReason = event.finishReason;
         // The final text is authoritative; deltas are what a stream saw of it so far.
         this.text = event.text;
@@ -57,6 +60,7 @@ export class RunSummary {
         ];
         break;
       case 'run_failed':
+        this.endedAt = performance.now();
         this.failure = event.error;
         break;
     }
@@ -72,7 +76,12 @@ export class RunSummary {
   }
 
   elapsedSeconds(): number {
-    return Math.round(performance.now() - this.startedAt) / 1000;
+    return Math.round((this.endedAt ?? performance.now()) - this.startedAt) / 1000;
+  }
+
+  /** When it ended as a date, for its record; `fallback` (the record's time) for a run stopped unfinished. */
+  endedDate(fallback: Date): Date {
+    return this.endedAt === undefined ? fallback : new Date(performance.timeOrigin + this.endedAt);
   }
 
   usageTotal(): UsageTotals {

@@ -139,7 +139,7 @@ export async function recordChoices(
       promptTokens: turn.promptTokens,
       completionTokens: turn.completionTokens(choice),
       startedAt: turn.startedAt,
-      finishedAt,
+      finishedAt: run.endedDate(finishedAt),
       ...(turn.attachment && !unstored ? { response: turn.attachment(choice) } : {}),
     });
     recorded.add(choice.index);

@@ -20,6 +20,15 @@ class FirstChoiceFails extends RecordingOrchestrator {
   }
 }
 
+/** The first choice answers at once, the second slowly (about 0.6 s). */
+class SecondChoiceSlow extends RecordingOrchestrator {
+  private calls = 0;
+  override run(input: RunInput, signal: AbortSignal): AsyncIterable<RunEvent> {
+    const delayMs = this.calls++ === 0 ? 0 : 100;
+    return new RecordingOrchestrator({ answer: () => 'twenty four letters long', delayMs }).run(input, signal);
+  }
+}
+
 const servers: TestServer[] = [];
 const start = async (...args: Parameters<typeof startTestServer>) => {
   const s = await startTestServer(...args);
@@ -141,6 +150,21 @@ describe('n choices', () => {
     expect(again.status).toBe(200);
     expect(again.body.conversation_id).toBe(id);
     expect((await srv.store.getMessages(id)).map((m) => m.content)).toEqual(['hi', 'the good answer']);
+  });
+
+  it("times each choice by its own run, not by its request's slowest choice", async () => {
+    const srv = await start(new SecondChoiceSlow());
+    const r = await chat(srv.baseUrl, { ...hi, n: 2, conversation_id: 'two-paces' });
+    expect(r.status).toBe(200);
+    const [fast, slow] = r.body.choices.map((c: any) => c.metadata);
+    expect(slow.execution_time_seconds).toBeGreaterThanOrEqual(0.5);
+    expect(fast.execution_time_seconds).toBeLessThan(0.3);
+    const stored = async (id: string) => {
+      const run = (await srv.store.getRun(id, ''))!;
+      return (Date.parse(run.finishedAt!) - Date.parse(run.startedAt)) / 1000;
+    };
+    expect(await stored(fast.run_id)).toBeLessThan(0.3);
+    expect(await stored(slow.run_id)).toBeGreaterThanOrEqual(0.5);
   });
 
   it('streams each choice with its own run id in its finish chunk and in the header', async () => {
