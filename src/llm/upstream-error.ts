@@ -51,11 +51,26 @@ export class NotAWireAnswerError extends Error {
   }
 }
 
+/** The message of an error frame the upstream sent in its stream (`data: {"error": {...}}`), if that is the cause. */
+function frameMessage(cause: unknown): string | undefined {
+  if (typeof cause !== 'object' || cause === null || cause instanceof Error) return undefined;
+  const message = (cause as { message?: unknown }).message;
+  return typeof message === 'string' && message ? message.slice(0, 300) : undefined;
+}
+
 /** An upstream answer that did not end as a complete answer: cut off, empty or unreadable. */
 export class IncompleteAnswerError extends Error {
   readonly kind: keyof typeof INCOMPLETE;
   constructor(kind: keyof typeof INCOMPLETE, cause?: unknown) {
-    super(cause instanceof NotAWireAnswerError ? `${INCOMPLETE[kind]} ${cause.message}` : INCOMPLETE[kind], { cause });
+    const said = frameMessage(cause);
+    super(
+      cause instanceof NotAWireAnswerError
+        ? `${INCOMPLETE[kind]} ${cause.message}`
+        : said !== undefined
+          ? `The upstream model ended its stream with an error: ${JSON.stringify(said)}.`
+          : INCOMPLETE[kind],
+      { cause },
+    );
     this.name = 'IncompleteAnswerError';
     this.kind = kind;
   }

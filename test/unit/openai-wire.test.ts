@@ -491,6 +491,22 @@ describe('the lean OpenAI-wire path: failures, retries, aborts (through streamCa
     });
   });
 
+  it('passes on an error frame sent after the answer began in the upstream’s own words, on both paths', async () => {
+    const broken: Scripted = {
+      pieces: [
+        chunk({ role: 'assistant', content: 'Hel' }),
+        `data: ${JSON.stringify({ error: { message: 'Overloaded mid-stream', type: 'server_error' } })}\n\n`,
+      ],
+    };
+    const { viaSdk, viaLean } = await bothPaths([broken]);
+    expect(classifyError(viaSdk.error)).toEqual(classifyError(viaLean.error));
+    expect(classifyError(viaLean.error)).toMatchObject({
+      status: 502,
+      code: 'upstream_incomplete',
+      message: 'The upstream model ended its stream with an error: "Overloaded mid-stream".',
+    });
+  });
+
   it("names a 200 HTML page (a proxy's error page) by its content type on both paths, after its retries", async () => {
     const page: Scripted = {
       headers: { 'content-type': 'text/html; charset=utf-8' },
