@@ -102,6 +102,11 @@ export class ChatChunkReader {
     this.push({ type: 'finish', finishReason, usage: convertUsage(this.usage, this.flavor) });
   }
 
+  /** Whether a finish reason arrived: what may still come is the usage and `[DONE]`. */
+  get finished(): boolean {
+    return this.rawFinishReason !== undefined && !this.failed;
+  }
+
   private fail(error: unknown): void {
     this.failed = true;
     this.rawFinishReason = undefined;

@@ -10,6 +10,12 @@ import { isPageContentType, NotAWireAnswerError } from './upstream-error.ts';
 import type { AnswerListener, UpstreamAnswer } from './upstream-answer.ts';
 
 const HIGH_WATER = 64;
+/**
+ * After the finish reason, what may still come is the usage and `[DONE]`, within milliseconds. An
+ * upstream that goes silent there instead of ending its answer has given it whole: it ends here
+ * rather than being waited on until the call's time limit turns a complete answer into a timeout.
+ */
+const TRAILER_MS = 1000;
 
 /**
  * The parts of one streamed answer, read from the response body as it arrives. Parts wait in a
@@ -32,6 +38,7 @@ export class ChatPartsReader implements PartReader, AnswerListener {
   private failure: unknown;
   private paused = false;
   private opening: { resolve: () => void; reject: (e: unknown) => void } | undefined;
+  private trailer: NodeJS.Timeout | undefined;
   /** Settles once the answer's first output (or its end, or an unreadable chunk) arrived. */
   readonly firstOutput: Promise<void>;
 
@@ -70,6 +77,7 @@ export class ChatPartsReader implements PartReader, AnswerListener {
   }
 
   cancel(): Promise<void> {
+    clearTimeout(this.trailer);
     this.ended = true;
     this.parts = [];
     this.head = 0;
@@ -102,6 +110,17 @@ export class ChatPartsReader implements PartReader, AnswerListener {
   readonly data = (piece: Buffer): void => {
     if (this.ended) return;
     this.sse.feed(this.decoder.write(piece), this.onEvent);
+    if (this.chunks.finished && !this.ended) this.awaitTrailer();
+  };
+
+  private awaitTrailer(): void {
+    if (this.trailer) this.trailer.refresh();
+    else this.trailer = setTimeout(this.endAfterFinish, TRAILER_MS);
+  }
+
+  private readonly endAfterFinish = (): void => {
+    this.end();
+    if (!this.res.complete) this.res.destroy(); // the connection cannot be reused
   };
 
   private readonly onEvent = (data: string): void => {
@@ -121,6 +140,7 @@ export class ChatPartsReader implements PartReader, AnswerListener {
   };
 
   readonly end = (): void => {
+    clearTimeout(this.trailer);
     if (this.ended) return;
     const rest = this.decoder.end();
     if (rest) this.sse.feed(rest, this.onEvent);
@@ -134,6 +154,7 @@ export class ChatPartsReader implements PartReader, AnswerListener {
   readonly error = (err: unknown): void => this.fail(err);
 
   private fail(err: unknown): void {
+    clearTimeout(this.trailer);
     if (this.ended || this.failure !== undefined) return;
     this.failure = bodyError(err, this.res.status, this.call);
     if (this.opening) {

@@ -491,6 +491,30 @@ describe('the lean OpenAI-wire path: failures, retries, aborts (through streamCa
     });
   });
 
+  it('takes an answer whose upstream goes silent after its finish reason and usage, instead of timing it out', async () => {
+    const { lean } = openaiModels();
+    replies = [
+      {
+        pieces: [
+          chunk({ role: 'assistant', content: 'Hel' }),
+          chunk({ content: 'lo' }),
+          chunk({}, {}, 'stop'),
+          usageChunk(USAGE),
+        ],
+        hold: true,
+      },
+    ];
+    const started = Date.now();
+    const result = await run(call(guarded(lean, 10_000)));
+    expect(result.error).toBeUndefined();
+    expect(result.parts).toEqual([
+      { type: 'text', text: 'Hel' },
+      { type: 'text', text: 'lo' },
+      { type: 'finish', finishReason: 'stop', usage: expect.objectContaining({ inputTokens: 12, outputTokens: 5 }) },
+    ]);
+    expect(Date.now() - started).toBeLessThan(5_000); // well before the 10 s silence limit
+  });
+
   it('passes on an error frame sent after the answer began in the upstream’s own words, on both paths', async () => {
     const broken: Scripted = {
       pieces: [
