@@ -215,7 +215,8 @@ export function registerResponses(app: FastifyInstance, deps: AppDeps): void {
     const { limit, order, after } = parsed.data;
     const items = order === 'asc' ? inputItems : [...inputItems].reverse();
     const start = after ? items.findIndex((item) => item.id === after) + 1 : 0;
-    if (after && start === 0) throw invalidRequest(`No input item with id '${after}' in this response.`, 'after');
+    if (after && start === 0)
+      throw invalidRequest(`No input item with id '${after}' in this response.`, 'after', 'invalid_value');
     const data = items.slice(start, start + limit);
     return {
       object: 'list',
