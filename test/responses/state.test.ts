@@ -57,6 +57,9 @@ describe('stored responses', () => {
     const next = await call('GET', `/v1/responses/${created.body.id}/input_items?limit=2&after=${first.body.last_id}`);
     expect(next.body.data.map((i: any) => i.content[0].text)).toEqual(['one']);
     expect(next.body).toMatchObject({ has_more: false, first_id: next.body.data[0].id });
+    const streamed = await call('GET', `/v1/responses/${created.body.id}?stream=true`);
+    expect(streamed.status).toBe(400);
+    expect(streamed.body.error).toMatchObject({ param: 'stream', code: 'unsupported_parameter' });
     const unknown = await call('GET', `/v1/responses/${created.body.id}/input_items?after=msg_nope`);
     expect(unknown.status).toBe(400);
     expect(unknown.body.error).toMatchObject({ param: 'after', code: 'invalid_value' });

@@ -178,7 +178,15 @@ export function registerResponses(app: FastifyInstance, deps: AppDeps): void {
     return found.stored.body;
   }
 
-  app.get<{ Params: { id: string } }>('/v1/responses/:id', async (request, reply) => {
+  app.get<{ Params: { id: string }; Querystring: { stream?: string } }>('/v1/responses/:id', async (request, reply) => {
+    // OpenAI streams a background response's events again; here no response runs in the background
+    // (each is streamed by the request that creates it): refused by name, not answered as JSON.
+    if (request.query.stream === 'true')
+      throw invalidRequest(
+        "Unsupported parameter: 'stream' is not supported when retrieving a response: responses are not run in the background here; one is streamed by the request that creates it.",
+        'stream',
+        'unsupported_parameter',
+      );
     return render(await find(request.params.id, request.owner ?? ''), reply);
   });
 
