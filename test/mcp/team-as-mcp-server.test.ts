@@ -174,46 +174,6 @@ describe('the team as an MCP server over Streamable HTTP', () => {
     expect((await runs('mcp-cancel-1'))[0].error).toBe('the client cancelled the run before it finished');
   });
 
-  it("ends a cancelled call's stream, which gets no response, instead of holding it open", async () => {
-    book.add('cancel-stream', teamScript('cancel-stream', { specialist: () => ({ fault: 'hang' }) }));
-    const { session } = await initialize(KEY);
-    const headers = {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      authorization: `Bearer ${KEY}`,
-      'mcp-session-id': session!,
-      'mcp-protocol-version': '2025-06-18',
-    };
-    const call = { name: 'cortex-flow', arguments: { message: 'Wait [[cancel-stream]]' } };
-    // The call's stream, read to its end (or to the client giving up on it after 10 s).
-    const ended = new Promise<string>((resolve, reject) => {
-      const req = httpRequest(`${baseUrl}/mcp`, { method: 'POST', headers });
-      req.once('response', (res) => {
-        res.setEncoding('utf8');
-        let text = '';
-        res.on('data', (d) => (text += d));
-        res.once('end', () => resolve(text));
-        setTimeout(() => (req.destroy(), resolve('still open')), 10_000).unref();
-      });
-      req.once('error', reject);
-      req.end(JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/call', params: call }));
-    });
-    await until(() => book.requests('cancel-stream', 'researcher').length > 0, 'the researcher to start');
-    const cancel = await postMcp(
-      JSON.stringify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 9, reason: 'enough' } }),
-      KEY,
-      { 'mcp-session-id': session!, 'mcp-protocol-version': '2025-06-18' },
-    );
-    expect(cancel.status).toBe(202);
-    const text = await ended;
-    expect(text).not.toBe('still open');
-    expect(text).not.toContain('"id":9'); // no response to a cancelled request, as the protocol asks
-    await until(
-      () => book.requests('cancel-stream').every((r) => r.abortedByClient || r.answeredAt),
-      'the upstream calls to stop',
-    );
-  });
-
   /** A raw POST to /mcp in `session`, read to its end (or 'still open' after 10 s). */
   const postAndRead = (session: string, body: unknown) =>
     new Promise<string>((resolve, reject) => {
@@ -242,6 +202,27 @@ describe('the team as an MCP server over Streamable HTTP', () => {
     id,
     method: 'tools/call',
     params: { name: 'cortex-flow', arguments: { message: `Go [[${tag}]]` } },
+  });
+
+  it("ends a cancelled call's stream, which gets no response, instead of holding it open", async () => {
+    book.add('cancel-stream', teamScript('cancel-stream', { specialist: () => ({ fault: 'hang' }) }));
+    const { session } = await initialize(KEY);
+    // The call's stream, read to its end (or to the client giving up on it after 10 s).
+    const ended = postAndRead(session!, callOf(9, 'cancel-stream'));
+    await until(() => book.requests('cancel-stream', 'researcher').length > 0, 'the researcher to start');
+    const cancel = await postMcp(
+      JSON.stringify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 9, reason: 'enough' } }),
+      KEY,
+      { 'mcp-session-id': session!, 'mcp-protocol-version': '2025-06-18' },
+    );
+    expect(cancel.status).toBe(202);
+    const text = await ended;
+    expect(text).not.toBe('still open');
+    expect(text).not.toContain('"id":9'); // no response to a cancelled request, as the protocol asks
+    await until(
+      () => book.requests('cancel-stream').every((r) => r.abortedByClient || r.answeredAt),
+      'the upstream calls to stop',
+    );
   });
 
   it("ends a batch's stream once its other requests are answered when one of them is cancelled", async () => {
