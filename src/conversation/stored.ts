@@ -273,9 +273,10 @@ export class StoredMemory implements ConversationMemory {
     // Whatever the budget, the agents must see the message they are answering.
     const answering = candidates.at(-1);
     if (!window.length && answering) window = [answering];
-    // Left out: stored messages before the first one read (read only as far as the budget went), or
-    // candidates the window did not take.
-    const trimmed = (plan.history !== undefined && (stored[0]?.seq ?? 2) > 1) || window.length < candidates.length;
+    // Left out: stored messages before the first one read (read only as far as the budget went, which
+    // may be none of them), or candidates the window did not take.
+    const storedLeftOut = plan.history !== undefined && (stored.length === 0 || stored[0].seq > 1);
+    const trimmed = storedLeftOut || window.length < candidates.length;
 
     return {
       conversationId: lock.conversationId,

@@ -67,8 +67,9 @@ export function checkToolResults(messages: ChatMessage[]): void {
     const id = m.toolCallId ?? '';
     const param = `messages[${i}].tool_call_id`;
     if (leading) {
-      if (!leadingAnswered.has(id)) return void leadingAnswered.add(id);
-      throw duplicateResult(param, id);
+      if (leadingAnswered.has(id)) throw duplicateResult(param, id);
+      leadingAnswered.add(id);
+      return;
     }
     if (waiting.delete(id)) return;
     if (calls.has(id)) throw duplicateResult(param, id);
@@ -211,7 +212,7 @@ function objectAt(value: unknown, param: string): Record<string, unknown> {
 }
 
 /** OpenAI's bounds of `metadata`: at most 16 pairs, keys of at most 64 characters, string values of at most 512. */
-const METADATA_PAIRS = 16;
+export const METADATA_PAIRS = 16;
 const METADATA_KEY_CHARS = 64;
 const METADATA_VALUE_CHARS = 512;
 

@@ -65,6 +65,13 @@ export const storeUnavailable = () =>
     code: 'store_unreachable',
   });
 
+/** The store answers but another writer holds it past the wait: transient, retry shortly. */
+export const storeBusy = () =>
+  new ApiError(503, 'service_unavailable', 'The store is busy (another writer holds it); please retry shortly.', {
+    code: 'store_busy',
+    headers: { 'retry-after': '1' },
+  });
+
 export const shuttingDown = () =>
   new ApiError(503, 'server_error', 'The server is shutting down; please retry.', {
     code: 'server_shutting_down',

@@ -48,6 +48,13 @@ export function outcomeOf(run: RunSummary, stopReason: StopReason | undefined): 
   };
 }
 
+/** Why a run the server did not stop ended unfinished, as its trace says it. */
+const UNFINISHED = {
+  cancelled: CANCEL_REQUESTED.message,
+  choice_failed: `Stopped: ${CHOICE_FAILED}.`,
+  client: 'The client disconnected before the run finished.',
+};
+
 /**
  * The trace of a run stopped before it finished, closed as a timeline needs it: each agent still at
  * work finishes, not ok, with why it was stopped, and a run the server stopped (time limit,
@@ -58,11 +65,7 @@ export function closedTrace(run: RunSummary, stopReason: StopReason | undefined)
   const stopped = isServerStop(stopReason) ? STOPPED[stopReason] : undefined;
   const reason =
     stopped?.message ??
-    (stopReason === 'cancelled'
-      ? CANCEL_REQUESTED.message
-      : stopReason === 'choice_failed'
-        ? `Stopped: ${CHOICE_FAILED}.`
-        : 'The client disconnected before the run finished.');
+    UNFINISHED[stopReason === 'cancelled' || stopReason === 'choice_failed' ? stopReason : 'client'];
   const atWork = new Map<string, string>(); // call id -> agent
   for (const e of run.events) {
     if (e.type === 'agent_started') atWork.set(e.callId, e.agent);

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { Source } from '../../orchestrator/events.ts';
 import type { RunSummary } from '../../orchestrator/run-summary.ts';
 import type { ToolCall } from '../../orchestrator/types.ts';
+import { METADATA_PAIRS } from '../chat-checks.ts';
 import type { ResponseEcho } from '../responses-request.ts';
 
 // Item ids need only be unique: a random part drawn once per process, then a counter (a UUID per item
@@ -98,13 +99,10 @@ export function responseObject(head: ResponseHead, end: ResponseEnd) {
 
 export type ResponseObject = ReturnType<typeof responseObject>;
 
-/** At most this many pairs: what OpenAI accepts, so that an echo can be sent back as it came. */
-const METADATA_PAIRS = 16;
-
 /**
  * The request's metadata as it came, with the run's id and the stored conversation's (as a chat
  * completion's conversation_id names it) where they fit: never over a key of the client's, never
- * past 16 pairs. (Both ids are also in the `x-cortex-run-id` and `x-conversation-id` headers.)
+ * past the pairs OpenAI accepts (so that an echo can be sent back as it came). (Both ids are also in the `x-cortex-run-id` and `x-conversation-id` headers.)
  */
 function withIds(metadata: Record<string, string> | null, head: { conversationId?: string; runId: string }) {
   const out: Record<string, string> = { ...metadata };
