@@ -18,6 +18,17 @@ beforeAll(async () => {
 afterAll(() => srv.close());
 
 const ask = { model: 'cortex-flow', messages: [{ role: 'user' as const, content: 'What is the capital of France?' }] };
+/** Every chunk of `ask` streamed, usage included, as the official client reads them. */
+async function streamedChunks(): Promise<any[]> {
+  const stream = await client.chat.completions.create({
+    ...ask,
+    stream: true,
+    stream_options: { include_usage: true },
+  });
+  const chunks: any[] = [];
+  for await (const c of stream) chunks.push(c);
+  return chunks;
+}
 
 describe('official openai client', () => {
   it('lists and retrieves models', async () => {
@@ -62,13 +73,7 @@ describe('official openai client', () => {
     const again: any = await client.chat.completions.create(ask);
     expect(again.system_fingerprint).toBe(r.system_fingerprint);
 
-    const stream = await client.chat.completions.create({
-      ...ask,
-      stream: true,
-      stream_options: { include_usage: true },
-    });
-    const chunks: any[] = [];
-    for await (const c of stream) chunks.push(c);
+    const chunks = await streamedChunks();
     for (const c of chunks) {
       expectOpenAiShape('CreateChatCompletionStreamResponse', c);
       expect(c).toMatchObject({ system_fingerprint: r.system_fingerprint, service_tier: 'default' });
@@ -89,13 +94,7 @@ describe('official openai client', () => {
   });
 
   it('streams content, a finish chunk, a usage chunk, all with one id', async () => {
-    const stream = await client.chat.completions.create({
-      ...ask,
-      stream: true,
-      stream_options: { include_usage: true },
-    });
-    const chunks: any[] = [];
-    for await (const c of stream) chunks.push(c);
+    const chunks = await streamedChunks();
     for (const c of chunks) expectOpenAiShape('CreateChatCompletionStreamResponse', c);
     expect(new Set(chunks.map((c) => c.id)).size).toBe(1);
     expect(new Set(chunks.map((c) => c.created)).size).toBe(1);
