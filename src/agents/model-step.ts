@@ -75,6 +75,7 @@ async function oneTurn(
   const call = streamCall({
     model: o.model.model,
     maxRetries: run.limits.maxRetries,
+    retries: run.retryWatch(o.agent, o.model),
     abortSignal: run.signal,
     settings: o.settings,
     system: o.system,

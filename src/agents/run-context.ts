@@ -1,6 +1,7 @@
 // Everything one run of the team shares: its input, its event channel, the sources found so far,
 // the findings of the agents, and the settings every upstream call is made with.
-import type { LanguageModel } from 'ai';
+import type { ResolvedModel } from '../llm/providers.ts';
+import { RetryWatch, watchRetries } from '../llm/retry-watch.ts';
 import { AgentOutcomes } from '../orchestrator/agent-outcomes.ts';
 import type { RunEvent, Source } from '../orchestrator/events.ts';
 import type { RunInput } from '../orchestrator/types.ts';
@@ -81,13 +82,25 @@ export class RunContext {
     });
   }
 
+  /** What one upstream call of `agent` tells of its retries, traced as `upstream_retry`. */
+  retryWatch(agent: string, model: ResolvedModel): RetryWatch {
+    return new RetryWatch(this.limits.maxRetries, (retry) =>
+      this.emit({ type: 'upstream_retry', agent, model: model.name, ...retry }),
+    );
+  }
+
   /**
-   * Settings of every upstream call of this run: retries and cancellation (by the run's signal, or
-   * a narrower one, e.g. an agent's own time limit). The time limit of a call is its upstream's
-   * silence, which the model's guard (src/llm/stream-guard.ts) enforces; there is no total.
+   * Settings of a `streamText` call of `agent` in this run: retries (traced) and cancellation (by
+   * the run's signal, or a narrower one, e.g. an agent's own time limit). The time limit of a call
+   * is its upstream's silence, which the model's guard (src/llm/stream-guard.ts) enforces; there is
+   * no total.
    */
-  callSettings(model: LanguageModel, signal: AbortSignal = this.signal) {
-    return { model, maxRetries: this.limits.maxRetries, abortSignal: signal };
+  callSettings(agent: string, model: ResolvedModel, signal: AbortSignal = this.signal) {
+    return {
+      model: watchRetries(model.model, this.retryWatch(agent, model)),
+      maxRetries: this.limits.maxRetries,
+      abortSignal: signal,
+    };
   }
 
   /** Takes over what a paused run had: findings, sources, agents used, time spent. */

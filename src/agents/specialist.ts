@@ -35,7 +35,7 @@ export async function runSpecialist(
   const agent = spec.name;
   const { maxRetries } = run.limits;
   const result = streamText({
-    ...run.callSettings(model.model, signal),
+    ...run.callSettings(agent, model, signal),
     ...specialistSettings(),
     system: spec.instructions,
     prompt: briefing(run, a),
@@ -115,7 +115,7 @@ export async function collectText(
   o: { agent: string; model: ResolvedModel; system: string; prompt: string | ModelMessage[] },
 ): Promise<string> {
   const result = streamText({
-    ...run.callSettings(o.model.model),
+    ...run.callSettings(o.agent, o.model),
     ...specialistSettings(),
     system: o.system,
     prompt: o.prompt,

@@ -27,6 +27,7 @@ export async function streamAnswer(run: RunContext, o: StreamAnswerOptions): Pro
     model: o.model.model,
     responseFormat: responseFormatOf(o.generation),
     maxRetries: run.limits.maxRetries,
+    retries: run.retryWatch(o.agent, o.model),
     abortSignal: run.signal,
     settings: answerSettings(o.generation),
     system: o.system,

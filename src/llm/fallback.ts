@@ -2,11 +2,13 @@
 // (5xx, 429, connection errors, timeouts, unknown model), the same call goes to the fallback, once.
 // The wrapper sits under the AI SDK's retries: a failure the SDK will retry is passed up while the
 // configured model has retries left, so the fallback is asked only in place of the last one (or at
-// once for a failure the SDK does not retry, as an unknown model or a silent upstream).
+// once for a failure the SDK does not retry, as an unknown model or a silent upstream). The run's
+// trace says so, as it says of a retry (src/llm/retry-watch.ts).
 import type { LanguageModelV3, LanguageModelV3CallOptions } from '@ai-sdk/provider';
 import { APICallError } from 'ai';
 import { openParts, type PartSource } from './part-reader.ts';
 import type { ResolvedModel } from './providers.ts';
+import { watchOf } from './retry-watch.ts';
 
 function worthFallingBack(err: unknown, signal: AbortSignal | undefined): boolean {
   if (signal?.aborted) return false;
@@ -29,6 +31,7 @@ export function withFallback(primary: ResolvedModel, fallback: ResolvedModel, ma
     const tried = (attempts.get(options.prompt) ?? 0) + 1;
     attempts.set(options.prompt, tried);
     if (APICallError.isInstance(err) && err.isRetryable && tried <= maxRetries) throw err;
+    watchOf(options)?.fellBack(err, tried, fallback.name);
     return viaFallback();
   };
   const model: PartSource = {

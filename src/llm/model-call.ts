@@ -26,6 +26,7 @@ import {
   standardizePrompt,
 } from 'ai/internal';
 import { openParts } from './part-reader.ts';
+import { watchCall, type RetryWatch } from './retry-watch.ts';
 
 export interface ModelCall {
   model: LanguageModel;
@@ -42,6 +43,8 @@ export interface ModelCall {
   responseFormat?: LanguageModelV3CallOptions['responseFormat'];
   maxRetries: number;
   abortSignal: AbortSignal;
+  /** Told of the call's retries, for the run's trace (src/llm/retry-watch.ts). */
+  retries?: RetryWatch;
 }
 
 export type CallPart =
@@ -126,6 +129,7 @@ async function openStream(c: ModelCall) {
     abortSignal: c.abortSignal,
   };
   if (c.responseFormat) options.responseFormat = c.responseFormat;
+  if (c.retries) watchCall(options, c.retries);
   return retry(() => openParts(model, options));
 }
 

@@ -8,6 +8,8 @@
 //    `IncompleteAnswerError`. It is retried while nothing of it has reached the caller, and
 //    otherwise ends the stream with that error (the caller already showed part of the answer).
 //    A page is named by its content type on every path (the lean reader's, `readerOf()`'s).
+// Attempts that fail, the SDK's and its own, are told to the call's retry watch, for the run's
+// trace (src/llm/retry-watch.ts).
 import type {
   LanguageModelV3,
   LanguageModelV3CallOptions,
@@ -17,6 +19,7 @@ import type {
 } from '@ai-sdk/provider';
 import { wrapLanguageModel } from 'ai';
 import { asReadableStream, openParts, readerOf, type PartReader, type PartSource } from './part-reader.ts';
+import { watchOf, type RetryWatch } from './retry-watch.ts';
 import { IncompleteAnswerError, UpstreamSilenceError } from './upstream-error.ts';
 
 export interface GuardSettings {
@@ -88,17 +91,28 @@ function guardedParts(
   settings: GuardSettings,
 ): Promise<{ reader: PartReader }> {
   const silence = new SilenceTimer(settings.timeoutMs, params.abortSignal);
-  return openGuarded(open, params, silence).then((first) => ({
+  return openGuarded(open, params, silence, watchOf(params)).then((first) => ({
     reader: new GuardedReader(first, open, params, settings, silence),
   }));
 }
 
-function openGuarded(open: Opener, params: LanguageModelV3CallOptions, silence: SilenceTimer): Promise<PartReader> {
+/**
+ * An attempt, opened. When a call fails to open, the SDK may retry it: `watch` (the call's, see
+ * src/llm/retry-watch.ts) is told. A redo of the guard's own that fails to open ends the answer.
+ */
+function openGuarded(
+  open: Opener,
+  params: LanguageModelV3CallOptions,
+  silence: SilenceTimer,
+  watch?: RetryWatch,
+): Promise<PartReader> {
   return Promise.resolve()
     .then(() => open({ ...params, abortSignal: silence.signal }))
     .catch((err: unknown) => {
       silence.stop();
-      throw silence.explain(err);
+      const cause = silence.explain(err);
+      watch?.openFailed(cause, params.prompt);
+      throw cause;
     });
 }
 
@@ -210,6 +224,7 @@ class GuardedReader implements PartReader {
         !(failure instanceof UpstreamSilenceError)
       ) {
         this.attempt++;
+        watchOf(params)?.redone(failure, this.attempt);
         this.held = [];
         this.finished = false;
         this.silence = new SilenceTimer(settings.timeoutMs, params.abortSignal);

@@ -52,6 +52,26 @@ export type RunEvent =
   | { type: 'text_delta'; text: string; at: number }
   /** Upstream tokens spent by one LLM call of one agent. */
   | { type: 'usage'; usage: AgentUsage; at: number }
+  /**
+   * An attempt of one LLM call of `agent` failed and the call is tried again: after `delayMs` (the
+   * backoff, or the upstream's Retry-After) for a 429, a 5xx or a connection error (CORTEX_LLM_MAX_RETRIES);
+   * at once for an answer that ended before any of it was used, or on the `fallback` model.
+   */
+  | {
+      type: 'upstream_retry';
+      agent: string;
+      model: string;
+      /** The attempt that failed, from 1. */
+      attempt: number;
+      /** The upstream's HTTP status, when it answered with one. */
+      status?: number;
+      /** What failed, as the API's errors name it: `upstream_rate_limited`, `upstream_error`... */
+      code: string;
+      delayMs: number;
+      /** The model the next attempt goes to (CORTEX_FALLBACK_MODEL). */
+      fallback?: string;
+      at: number;
+    }
   | {
       type: 'run_finished';
       /** `tool_calls` when the run pauses for the client to execute `toolCalls`. */

@@ -451,6 +451,42 @@ describe('serving the console', () => {
   });
 });
 
+describe('the timeline of a run whose upstream calls were retried', () => {
+  it("marks the retry on the agent's lane, with what failed and when it was tried again", async () => {
+    const baseUrl = await startServer({ CORTEX_LLM_MAX_RETRIES: '1' });
+    let researcherCalls = 0;
+    const tag = book.add(
+      'retried',
+      teamScript('retried', {
+        specialist: (agent) =>
+          agent === 'researcher' && ++researcherCalls === 1
+            ? { status: 429, headers: { 'retry-after-ms': '30' }, error: { message: 'Rate limit reached' } }
+            : { text: `The ${agent} found 42. [[retried]]` },
+      }),
+    );
+    const chat = await fetch(`${baseUrl}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'cortex-flow', messages: [{ role: 'user', content: `Go [[${tag}]]` }] }),
+    });
+    expect(chat.status).toBe(200);
+    const page = await browser.context.newPage();
+    await page.goto(`${baseUrl}/runs/${chat.headers.get('x-cortex-run-id')}`);
+    await page.getByTestId('timeline').waitFor(SETTLE);
+    expect(await page.getByTestId('run-status').innerText()).toContain('completed');
+    const retry = page.locator('[data-lane="researcher"] [data-retry]');
+    expect(await retry.count()).toBe(1);
+    expect(await page.locator('[data-retry]').count()).toBe(1);
+    await retry.click();
+    const details = () => page.locator('.details').innerText();
+    await expect.poll(details, SETTLE).toContain('429 (upstream_rate_limited)');
+    expect(await details()).toContain('after 0.03 s');
+    expect(await page.locator('[data-lane="researcher"] [data-step][data-state="ok"]').count()).toBe(1);
+    await expectAccessible(page);
+    await page.close();
+  });
+});
+
 describe('the playground across views, stopped, and against hostile answers', () => {
   let baseUrl: string;
   let page: Page;

@@ -1,7 +1,7 @@
 // The run view's model: a run's events folded into lanes, steps, marks, the critical path, and how
 // the run ended. The events are those the team emits (see src/orchestrator/events.ts).
 import { describe, expect, it } from 'vitest';
-import { buildTimeline, type RunEvent } from '../../web/src/timeline.ts';
+import { buildTimeline, retryCause, retryNext, type RunEvent } from '../../web/src/timeline.ts';
 
 const usage = (agent: string, at: number, inputTokens = 10, outputTokens = 5): RunEvent => ({
   type: 'usage',
@@ -175,6 +175,62 @@ describe('buildTimeline', () => {
     expect(t.lanes).toHaveLength(1);
     expect(t.lanes[0].steps).toHaveLength(1);
     expect(t.lanes[0].calls).toHaveLength(1);
+  });
+
+  it("marks upstream retries on their agent's lane, within the call they retried (which still starts where it did)", () => {
+    const retry = (agent: string, at: number, more: Record<string, unknown>): RunEvent => ({
+      type: 'upstream_retry',
+      agent,
+      model: 'openai:mock-model',
+      attempt: 1,
+      code: 'upstream_rate_limited',
+      status: 429,
+      delayMs: 30,
+      at,
+      ...more,
+    });
+    const events = [...teamRun];
+    events.splice(2, 0, retry('supervisor', 1050, {}));
+    const researcherAt = events.findIndex((e) => e.type === 'usage' && e.usage.agent === 'researcher');
+    events.splice(
+      researcherAt,
+      0,
+      retry('researcher', 1150, { attempt: 2, status: undefined, code: 'upstream_unreachable', delayMs: 4000 }),
+    );
+    const t = buildTimeline(events);
+    const supervisor = t.lanes.find((l) => l.agent === 'supervisor')!;
+    const researcher = t.lanes.find((l) => l.agent === 'researcher')!;
+    expect(supervisor.retries).toEqual([
+      {
+        id: 'supervisor:retry1',
+        agent: 'supervisor',
+        model: 'openai:mock-model',
+        attempt: 1,
+        status: 429,
+        code: 'upstream_rate_limited',
+        delayMs: 30,
+        at: 1050,
+      },
+    ]);
+    expect(researcher.retries).toEqual([
+      expect.objectContaining({ attempt: 2, code: 'upstream_unreachable', at: 1150 }),
+    ]);
+    // The retried calls span their failed attempts: from the turn's start, from the step's start.
+    expect(supervisor.steps[0]).toMatchObject({ start: 1000, end: 1100 });
+    expect(researcher.calls[0]).toMatchObject({ start: 1110, end: 1190 });
+    expect(supervisor.calls).toHaveLength(2); // a retry is no call of its own
+    expect([retryCause(supervisor.retries[0]), retryNext(supervisor.retries[0])]).toEqual([
+      '429 (upstream_rate_limited)',
+      'after 0.03 s',
+    ]);
+    expect([retryCause(researcher.retries[0]), retryNext(researcher.retries[0])]).toEqual([
+      'upstream_unreachable',
+      'after 4.00 s',
+    ]);
+    const fallback = buildTimeline([teamRun[0], retry('supervisor', 1050, { delayMs: 0, fallback: 'openai:backup' })]);
+    expect(retryNext(fallback.lanes[0].retries[0])).toBe('to the fallback model openai:backup');
+    // A lane whose only news so far is a retry is drawn: the operator sees why it waits.
+    expect(fallback.lanes.map((l) => l.agent)).toEqual(['supervisor']);
   });
 
   it('draws a running run up to now, its open steps still running', () => {

@@ -115,6 +115,11 @@ describe('upstream faults', () => {
     const r: any = await ask(plain);
     expect(r.choices[0].message.content).toBe('After the reset.');
     expect(primaryCalls()).toBe(2);
+    // Traced with the SDK's own backoff (no Retry-After to honour) and no status (none came back).
+    const run: any = await (await fetch(`${plainUrl}/v1/runs/${r.metadata.run_id}`)).json();
+    const retries = run.events.filter((e: any) => e.type === 'upstream_retry');
+    expect(retries).toEqual([expect.objectContaining({ attempt: 1, code: 'upstream_unreachable', delayMs: 2000 })]);
+    expect(retries[0].status).toBeUndefined();
   });
 
   it('an upstream that never answers: the call times out with a 504', async () => {
@@ -161,6 +166,14 @@ describe('upstream faults', () => {
     expect(r.choices[0].message.content).toBe('Answer from the fallback model.');
     // CORTEX_LLM_MAX_RETRIES=2: the primary is asked three times, the fallback once.
     expect(upstream.requests.map((q) => q.body.model)).toEqual(['primary', 'primary', 'primary', 'backup']);
+    // The trace says so: two retries after their waits, then the fallback in place of the third.
+    const run: any = await (await fetch(`${withFallback.baseURL}/runs/${r.metadata.run_id}`)).json();
+    const retry = { type: 'upstream_retry', agent: 'supervisor', status: 503, code: 'upstream_error' };
+    expect(run.events.filter((e: any) => e.type === 'upstream_retry')).toEqual([
+      expect.objectContaining({ ...retry, attempt: 1, delayMs: 10 }),
+      expect.objectContaining({ ...retry, attempt: 2, delayMs: 10 }),
+      expect.objectContaining({ ...retry, attempt: 3, delayMs: 0, fallback: 'openai:backup' }),
+    ]);
   });
 
   it('does not fall back for a failure that a retry of the primary mends', async () => {

@@ -49,6 +49,18 @@ const until = async (check: () => boolean, what: string, ms = 5000) => {
   }
 };
 
+/** A run as a client reads it: GET /v1/runs/{id}, its trace in `events`. */
+const runOf = async (id: string): Promise<any> => (await fetch(`${client.baseURL}/runs/${id}`)).json();
+
+/** A run's events as GET /v1/runs/{id}/events replays them (one JSON event per `data:` line). */
+const replayOf = async (id: string): Promise<any[]> => {
+  const text = await (await fetch(`${client.baseURL}/runs/${id}/events`)).text();
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith('data: ') && line !== 'data: [DONE]')
+    .map((line) => JSON.parse(line.slice(6)));
+};
+
 describe('the team against an OpenAI-compatible upstream', () => {
   it('streams a full team run with the official client: parallel research and analysis, then the writer', async () => {
     upstream.setResponder(
@@ -190,6 +202,119 @@ describe('the team against an OpenAI-compatible upstream', () => {
     expect(upstream.requests).toHaveLength(2);
   });
 
+  it("traces a retry of the supervisor's call: the upstream's status and the wait, in the run and its events", async () => {
+    let calls = 0;
+    upstream.setResponder(() =>
+      ++calls === 1
+        ? {
+            status: 429,
+            headers: { 'retry-after-ms': '30' },
+            error: { message: 'Rate limit reached for requests', type: 'requests', code: 'rate_limit_exceeded' },
+          }
+        : { text: 'Recovered.' },
+    );
+    const r: any = await client.chat.completions.create({
+      model: 'cortex-flow',
+      messages: [{ role: 'user', content: 'Hello' }],
+    });
+    expect(r.choices[0].message.content).toBe('Recovered.');
+    expect(upstream.requests).toHaveLength(2);
+    const retry = {
+      type: 'upstream_retry',
+      agent: 'supervisor',
+      model: 'openai:mock-model',
+      attempt: 1,
+      status: 429,
+      code: 'upstream_rate_limited',
+      delayMs: 30,
+      at: expect.any(Number),
+    };
+    const run = await runOf(r.metadata.run_id);
+    expect(run.status).toBe('completed');
+    expect(run.events.filter((e: any) => e.type === 'upstream_retry')).toEqual([retry]);
+    // Before the usage of the call that answered.
+    const types = run.events.map((e: any) => e.type);
+    expect(types.indexOf('upstream_retry')).toBeLessThan(types.indexOf('usage'));
+    // The events API replays it as stored.
+    const replayed = await replayOf(r.metadata.run_id);
+    expect(replayed.filter((e: any) => e.type === 'upstream_retry')).toEqual([retry]);
+  });
+
+  it("traces a retry of a specialist's call, within its step, and the run goes on", async () => {
+    upstream.setResponder(
+      scriptByAgent({
+        supervisor: [
+          { toolCalls: [{ name: 'cortex__ask_researcher', arguments: { task: 'Find the boiling point of water' } }] },
+          { toolCalls: [{ name: 'cortex__ask_writer', arguments: { task: 'Answer with the figure' } }] },
+        ],
+        researcher: [
+          { status: 429, headers: { 'retry-after-ms': '30' }, error: { message: 'Rate limit reached for tokens' } },
+          { text: 'Water boils at 100 °C at sea level.' },
+        ],
+        writer: [{ text: 'Water boils at 100 °C.' }],
+      }),
+    );
+    const r: any = await client.chat.completions.create({
+      model: 'cortex-flow',
+      messages: [{ role: 'user', content: 'At what temperature does water boil?' }],
+    });
+    expect(r.choices[0].message.content).toBe('Water boils at 100 °C.');
+    expect(r.metadata.agents_used).toEqual(['researcher', 'writer']);
+    expect(upstream.requests.filter((q) => q.agent === 'researcher')).toHaveLength(2);
+    const run = await runOf(r.metadata.run_id);
+    const retries = run.events.filter((e: any) => e.type === 'upstream_retry');
+    expect(retries).toEqual([
+      {
+        type: 'upstream_retry',
+        agent: 'researcher',
+        model: 'openai:mock-model',
+        attempt: 1,
+        status: 429,
+        code: 'upstream_rate_limited',
+        delayMs: 30,
+        at: expect.any(Number),
+      },
+    ]);
+    // Said within the researcher's step, which then succeeded.
+    const at = (match: (e: any) => boolean) => run.events.findIndex(match);
+    const retryAt = at((e: any) => e.type === 'upstream_retry');
+    expect(retryAt).toBeGreaterThan(at((e: any) => e.type === 'agent_started' && e.agent === 'researcher'));
+    expect(retryAt).toBeLessThan(at((e: any) => e.type === 'agent_finished' && e.agent === 'researcher' && e.ok));
+    expect((await replayOf(r.metadata.run_id)).filter((e: any) => e.type === 'upstream_retry')).toEqual(retries);
+  });
+
+  it('traces an empty answer asked for again, at once, without a status', async () => {
+    let calls = 0;
+    upstream.setResponder(() => (++calls === 1 ? { fault: 'empty' } : { text: 'Second time lucky.' }));
+    const r: any = await client.chat.completions.create({
+      model: 'cortex-flow',
+      messages: [{ role: 'user', content: 'Hello' }],
+    });
+    expect(r.choices[0].message.content).toBe('Second time lucky.');
+    const run = await runOf(r.metadata.run_id);
+    expect(run.events.filter((e: any) => e.type === 'upstream_retry')).toEqual([
+      {
+        type: 'upstream_retry',
+        agent: 'supervisor',
+        model: 'openai:mock-model',
+        attempt: 1,
+        code: 'upstream_incomplete',
+        delayMs: 0,
+        at: expect.any(Number),
+      },
+    ]);
+  });
+
+  it('traces nothing of retries when the upstream answers at once', async () => {
+    upstream.setResponder(() => ({ text: 'At once.' }));
+    const r: any = await client.chat.completions.create({
+      model: 'cortex-flow',
+      messages: [{ role: 'user', content: 'Hello' }],
+    });
+    const run = await runOf(r.metadata.run_id);
+    expect(run.events.some((e: any) => e.type === 'upstream_retry')).toBe(false);
+  });
+
   it('reports an upstream 400 as an OpenAI error, without retrying', async () => {
     upstream.setResponder(() => ({
       status: 400,
@@ -206,6 +331,10 @@ describe('the team against an OpenAI-compatible upstream', () => {
     expect(err.error.message).toContain('maximum context length');
     expect(err.error.type).toBe('invalid_request_error');
     expect(upstream.requests).toHaveLength(1);
+    // Not retried, so no retry in its trace.
+    const run = await runOf(err.error.run_id);
+    expect(run.status).toBe('failed');
+    expect(run.events.some((e: any) => e.type === 'upstream_retry')).toBe(false);
   });
 
   it('closes the upstream connection when the client disconnects', async () => {

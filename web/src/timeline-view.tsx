@@ -2,9 +2,23 @@
 // the run's wall time (so it fits any width), marks are small buttons on the lane. Everything is
 // focusable and labelled: the details of what is selected show below, for keyboard and pointer.
 import { useState } from 'preact/hooks';
-import { seconds, type Lane, type Step, type Timeline, type ToolMark, type UpstreamMark } from './timeline.ts';
+import {
+  retryCause,
+  retryNext,
+  seconds,
+  type Lane,
+  type RetryMark,
+  type Step,
+  type Timeline,
+  type ToolMark,
+  type UpstreamMark,
+} from './timeline.ts';
 
-type Selected = { kind: 'step'; item: Step } | { kind: 'tool'; item: ToolMark } | { kind: 'call'; item: UpstreamMark };
+type Selected =
+  | { kind: 'step'; item: Step }
+  | { kind: 'tool'; item: ToolMark }
+  | { kind: 'call'; item: UpstreamMark }
+  | { kind: 'retry'; item: RetryMark };
 
 const json = (value: unknown) => (typeof value === 'string' ? value : JSON.stringify(value, null, 2));
 
@@ -34,6 +48,9 @@ export function TimelineView({ timeline }: { timeline: Timeline }) {
           </li>
           <li>
             <span class="swatch mark-tool" aria-hidden="true" /> tool call
+          </li>
+          <li>
+            <span class="swatch mark-retry" aria-hidden="true" /> upstream retry
           </li>
         </ul>
         <div class="timeline" data-testid="timeline">
@@ -104,6 +121,18 @@ function LaneRow(props: {
             onClick={() => select({ kind: 'call', item: c })}
           />
         ))}
+        {lane.retries.map((r) => (
+          <button
+            type="button"
+            key={r.id}
+            data-retry={r.code}
+            class="mark mark-retry"
+            style={{ left: x(r.at) }}
+            title={`${r.model}: attempt ${r.attempt} failed with ${retryCause(r)}, tried again ${retryNext(r)}`}
+            aria-label={`Upstream retry of ${lane.agent}: attempt ${r.attempt} failed with ${retryCause(r)}, tried again ${retryNext(r)}`}
+            onClick={() => select({ kind: 'retry', item: r })}
+          />
+        ))}
         {lane.tools.map((t) => (
           <button
             type="button"
@@ -172,6 +201,18 @@ function Details({ selected }: { selected: Selected | null }) {
           </dd>
         </dl>
       )}
+      {selected?.kind === 'retry' && (
+        <dl>
+          <dt>Upstream retry</dt>
+          <dd>
+            {selected.item.agent} → {selected.item.model}
+          </dd>
+          <dt>Attempt {selected.item.attempt} failed with</dt>
+          <dd>{retryCause(selected.item)}</dd>
+          <dt>Tried again</dt>
+          <dd>{retryNext(selected.item)}</dd>
+        </dl>
+      )}
       {selected?.kind === 'call' && (
         <dl>
           <dt>Upstream call</dt>
@@ -205,6 +246,7 @@ function Totals({ timeline }: { timeline: Timeline }) {
               <th scope="col">Agent</th>
               <th scope="col">Steps</th>
               <th scope="col">Upstream calls</th>
+              <th scope="col">Retries</th>
               <th scope="col">Prompt tokens</th>
               <th scope="col">Completion tokens</th>
               <th scope="col">Busy</th>
@@ -216,6 +258,7 @@ function Totals({ timeline }: { timeline: Timeline }) {
                 <th scope="row">{l.agent}</th>
                 <td>{l.steps.length}</td>
                 <td>{l.calls.length}</td>
+                <td>{l.retries.length}</td>
                 <td>{l.tokens.input}</td>
                 <td>{l.tokens.output}</td>
                 <td>{seconds(busy(l))}</td>

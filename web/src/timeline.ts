@@ -1,6 +1,7 @@
 // A run's events (GET /v1/runs/{id} or the live /events stream) folded into what the timeline
-// draws: one lane per agent, a bar per agent step, tool calls and upstream calls as marks, the
-// critical path, failures and pauses, totals. Pure: the same events always draw the same timeline.
+// draws: one lane per agent, a bar per agent step, tool calls, upstream calls and their retries as
+// marks, the critical path, failures and pauses, totals. Pure: the same events always draw the same
+// timeline.
 
 export type RunEvent = { type: string; at: number; agent?: string; [key: string]: any };
 
@@ -41,11 +42,27 @@ export interface UpstreamMark {
   end: number;
 }
 
+/** An upstream call's attempt that failed and was tried again (`upstream_retry`). */
+export interface RetryMark {
+  id: string;
+  agent: string;
+  model: string;
+  /** The attempt that failed, from 1. */
+  attempt: number;
+  status?: number;
+  code: string;
+  delayMs: number;
+  /** The model the next attempt went to, when it was the fallback. */
+  fallback?: string;
+  at: number;
+}
+
 export interface Lane {
   agent: string;
   steps: Step[];
   tools: ToolMark[];
   calls: UpstreamMark[];
+  retries: RetryMark[];
   tokens: { input: number; output: number };
 }
 
@@ -69,7 +86,8 @@ export function buildTimeline(events: readonly RunEvent[], now = Date.now()): Ti
   const lanes = new Map<string, Lane>();
   const lane = (agent: string) => {
     let l = lanes.get(agent);
-    if (!l) lanes.set(agent, (l = { agent, steps: [], tools: [], calls: [], tokens: { input: 0, output: 0 } }));
+    if (!l)
+      lanes.set(agent, (l = { agent, steps: [], tools: [], calls: [], retries: [], tokens: { input: 0, output: 0 } }));
     return l;
   };
   const open = new Map<string, Step>();
@@ -171,6 +189,21 @@ export function buildTimeline(events: readonly RunEvent[], now = Date.now()): Ti
         }
         break;
       }
+      case 'upstream_retry': {
+        const l = lane(e.agent!);
+        l.retries.push({
+          id: `${e.agent}:retry${l.retries.length + 1}`,
+          agent: e.agent!,
+          model: e.model ?? '',
+          attempt: e.attempt,
+          status: e.status,
+          code: e.code ?? '',
+          delayMs: e.delayMs ?? 0,
+          fallback: e.fallback,
+          at: e.at,
+        });
+        break;
+      }
       case 'run_finished':
         end = e.at;
         timeline.status = e.finishReason === 'tool_calls' ? 'paused' : 'finished';
@@ -188,8 +221,8 @@ export function buildTimeline(events: readonly RunEvent[], now = Date.now()): Ti
         timeline.failure = { message: e.error?.message ?? 'failed', code: e.error?.code ?? null, at: e.at };
         break;
     }
-    // Progress is said while a call runs: it does not start the next one.
-    if (agent && e.type !== 'progress') lastAt.set(agent, e.at);
+    // Progress and retries are said while a call runs: they do not start the next one.
+    if (agent && e.type !== 'progress' && e.type !== 'upstream_retry') lastAt.set(agent, e.at);
   }
 
   timeline.end = end ?? now;
@@ -220,7 +253,7 @@ export function buildTimeline(events: readonly RunEvent[], now = Date.now()): Ti
   }
 
   timeline.lanes = [...lanes.values()]
-    .filter((l) => l.steps.length || l.tools.length)
+    .filter((l) => l.steps.length || l.tools.length || l.retries.length)
     .sort((a, b) => rank(a.agent) - rank(b.agent));
   timeline.critical = criticalPath(
     timeline.lanes.flatMap((l) => l.steps),
@@ -255,3 +288,12 @@ export function criticalPath(steps: readonly Step[], runEnd: number): Set<string
 }
 
 export const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+
+/** What failed, as a retry's mark and details say it: `429 (upstream_rate_limited)`. */
+export const retryCause = (r: RetryMark) => (r.status === undefined ? r.code : `${r.status} (${r.code})`);
+
+/** When and where the attempt after a failed one went. */
+export function retryNext(r: RetryMark): string {
+  if (r.fallback) return `to the fallback model ${r.fallback}`;
+  return r.delayMs > 0 ? `after ${seconds(r.delayMs)}` : 'at once';
+}
