@@ -2,8 +2,9 @@
 // PostgreSQL's full-text search (tsvector, GIN index, ts_rank_cd) when that store is used.
 import { createHash } from 'node:crypto';
 import { migrate, type Migration } from '../store/migrations.ts';
-import type { Database, Sql } from '../store/sql.ts';
+import type { Database, Dialect, Sql } from '../store/sql.ts';
 import { queryTerms, type KbDocument, type KbHit, type KnowledgeBase, type NewDocument } from './types.ts';
+import { separateWords, UNSPACED } from './words.ts';
 
 const DOCUMENTS = `
   CREATE TABLE kb_documents (
@@ -28,6 +29,22 @@ const wordsOf = (sql: string) => `regexp_replace(${sql}, '[/@.:_\\\\]+', ' ', 'g
 const TSV = (title: string, text: string) =>
   `setweight(to_tsvector('english', ${wordsOf(title)}), 'A') || to_tsvector('english', ${wordsOf(text)})`;
 
+/**
+ * Chinese and Japanese write no spaces, and both tokenizers read a run of Han or kana as one word,
+ * which no query word matched. The index gets the text with its words set apart (words.ts): on
+ * SQLite, whose FTS table also holds the text returned, by a zero-width space (a separator to
+ * unicode61, invisible, taken out again when read); on PostgreSQL, which keeps the text apart from
+ * its tsvector, by a space.
+ */
+const ZWSP = '\u200b';
+const indexedSqlite = (text: string) => separateWords(text, ZWSP);
+const indexedPostgres = (text: string) => separateWords(text, ' ');
+const SET_APART = /(?<=[\p{L}\p{N}])\u200b(?=[\p{L}\p{N}])/gu;
+const asWritten = (text: string) => (text.includes(ZWSP) && UNSPACED.test(text) ? text.replace(SET_APART, '') : text);
+
+/** Han and kana, roughly, for a database to find the chunks indexed before their words were set apart. */
+const UNSPACED_RANGES = '\u2e80-\u9fff\uf900-\ufaff\uff66-\uff9d\u{1b000}-\u{1b16f}\u{20000}-\u{323af}';
+
 const SQLITE: Migration[] = [
   {
     version: 1,
@@ -43,6 +60,23 @@ const SQLITE: Migration[] = [
       );
       CREATE INDEX kb_chunks_by_document ON kb_chunks (document_id);
       CREATE VIRTUAL TABLE kb_fts USING fts5(heading, text, tokenize = 'porter unicode61');`,
+  },
+  {
+    version: 2,
+    name: 'Chinese and Japanese indexed word by word',
+    sql: '',
+    async backfill(tx) {
+      const rows = await tx.all<{ rowid: number; heading: string; text: string }>(
+        'SELECT rowid, heading, text FROM kb_fts WHERE heading GLOB ? OR text GLOB ?',
+        [`*[${UNSPACED_RANGES}]*`, `*[${UNSPACED_RANGES}]*`],
+      );
+      for (const r of rows)
+        await tx.run('UPDATE kb_fts SET heading = ?, text = ? WHERE rowid = ?', [
+          indexedSqlite(r.heading),
+          indexedSqlite(r.text),
+          r.rowid,
+        ]);
+    },
   },
 ];
 
@@ -70,7 +104,28 @@ const POSTGRES: Migration[] = [
     sql: `UPDATE kb_chunks c SET tsv = ${TSV(`d.title || ' ' || coalesce(c.heading, '')`, 'c.text')}
       FROM kb_documents d WHERE d.id = c.document_id;`,
   },
+  {
+    version: 3,
+    name: 'Chinese and Japanese indexed word by word',
+    sql: '',
+    async backfill(tx) {
+      const rows = await tx.all<{ id: number; title: string; heading: string | null; text: string }>(
+        `SELECT c.id, d.title, c.heading, c.text FROM kb_chunks c JOIN kb_documents d ON d.id = c.document_id
+         WHERE (d.title || ' ' || coalesce(c.heading, '') || ' ' || c.text) ~ ?`,
+        [`[${UNSPACED_RANGES}]`],
+      );
+      for (const r of rows)
+        await tx.run(`UPDATE kb_chunks SET tsv = ${TSV('?', '?')} WHERE id = ?`, [
+          indexedPostgres(`${r.title} ${r.heading ?? ''}`),
+          indexedPostgres(r.text),
+          r.id,
+        ]);
+    },
+  },
 ];
+
+/** The knowledge base's schema versions on a database, recorded in `kb_schema_migrations`. */
+export const kbMigrations = (dialect: Dialect): Migration[] => (dialect === 'sqlite' ? SQLITE : POSTGRES);
 
 const documentId = (source: string) => `doc_${createHash('sha256').update(source).digest('hex').slice(0, 16)}`;
 
@@ -82,7 +137,7 @@ export class SqlKnowledgeBase implements KnowledgeBase {
   }
 
   static async open(db: Database): Promise<SqlKnowledgeBase> {
-    await migrate(db, db.dialect === 'sqlite' ? SQLITE : POSTGRES, 'kb_schema_migrations');
+    await migrate(db, kbMigrations(db.dialect), 'kb_schema_migrations');
     return new SqlKnowledgeBase(db);
   }
 
@@ -104,14 +159,23 @@ export class SqlKnowledgeBase implements KnowledgeBase {
           );
           await tx.run('INSERT INTO kb_fts (rowid, heading, text) VALUES (?, ?, ?)', [
             row!.id,
-            `${doc.title} ${c.heading ?? ''}`,
-            c.text,
+            indexedSqlite(`${doc.title} ${c.heading ?? ''}`),
+            indexedSqlite(c.text),
           ]);
         } else {
           await tx.run(
             `INSERT INTO kb_chunks (document_id, ordinal, heading, start_offset, end_offset, text, tsv)
              VALUES (?, ?, ?, ?, ?, ?, ${TSV('?', '?')})`,
-            [id, c.ordinal, c.heading, c.start, c.end, c.text, `${doc.title} ${c.heading ?? ''}`, c.text],
+            [
+              id,
+              c.ordinal,
+              c.heading,
+              c.start,
+              c.end,
+              c.text,
+              indexedPostgres(`${doc.title} ${c.heading ?? ''}`),
+              indexedPostgres(c.text),
+            ],
           );
         }
       }
@@ -150,7 +214,7 @@ export class SqlKnowledgeBase implements KnowledgeBase {
       source: String(r.source),
       ordinal: Number(r.ordinal),
       heading: (r.heading as string | null) ?? null,
-      text: String(r.text),
+      text: this.db.dialect === 'sqlite' ? asWritten(String(r.text)) : String(r.text),
       score: Number(r.score),
     }));
   }

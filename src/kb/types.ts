@@ -1,4 +1,6 @@
 // The local knowledge base: documents split into chunks, indexed for full-text ranking.
+import { wordsOf } from './words.ts';
+
 export interface KbDocument {
   id: string;
   source: string;
@@ -40,20 +42,23 @@ export interface KnowledgeBase {
   close(): Promise<void>;
 }
 
-/** Words worth searching for: lower-case letters and digits, short stop words dropped. */
+/**
+ * Words worth searching for: lower-case letters and digits, Chinese and Japanese split into words
+ * (words.ts), short stop words dropped.
+ */
 export function queryTerms(query: string): string[] {
-  const words =
-    query
-      .toLowerCase()
-      .normalize('NFKC')
-      .match(/[\p{L}\p{N}]+/gu) ?? [];
-  return [...new Set(words.filter((w) => w.length > 1 && !STOP_WORDS.has(w)))].slice(0, 32);
+  const words = wordsOf(query.toLowerCase().normalize('NFKC'));
+  return [...new Set(words.filter((w) => (w.length > 1 || IDEOGRAM.test(w)) && !STOP_WORDS.has(w)))].slice(0, 32);
 }
+
+/** A word of one character that says something: a Han character ("水", water) or a Hangul syllable. */
+const IDEOGRAM = /^[\p{sc=Han}\p{sc=Hangul}]$/u;
 
 // Words that carry no subject: a question matching a passage on them alone is not answered by it.
 // English function words, and those of German, French and Spanish that are no English words
 // (not "die", "war", "son"): a question in another language must not match English text, nor
-// text in that language, on its articles and prepositions.
+// text in that language, on its articles and prepositions. Chinese and Japanese likewise, each
+// word as Intl.Segmenter cuts it.
 export const STOP_WORDS = new Set(
   [
     'a an and are as at be but by can could did do does for from had has have how i if in into is it its me my of on',
@@ -69,6 +74,14 @@ export const STOP_WORDS = new Set(
     'avec sa ses leur quel quelle quels quelles comment pourquoi où',
     // Spanish
     'el los las del y es una por para como se su sus al lo qué cuál cuándo dónde quién cómo hay muy',
+    // Chinese, as Intl.Segmenter splits it (words.ts): particles, pronouns, question words
+    '的 了 着 过 是 在 和 与 或 及 也 都 就 而 吗 呢 吧 啊 呀 么 这 那 哪 谁 我 你 您 他 她 它 有 不 把 被 让 给 从 对 于 以 为',
+    '之 其 个 请 会 能 要 该 还 很 又 即 将 此 这个 那个 这些 那些 哪个 哪些 我们 你们 他们 她们 它们 什么 怎么 怎样 如何',
+    '为什么 多少 几个 可以 能够 应该 需要 是否 没有 关于 告诉 请问',
+    // Japanese: particles, auxiliaries and question words (one kana is no word already)
+    'から まで より ので のは には では とは です でした ます ました ません ない する して した され される いる います',
+    'ある あり あります なる なり これ それ あれ この その あの どこ どの どれ どう どんな いつ なに 何 なぜ 誰 だれ など',
+    'ください くだ さい について による ため こと もの よう くらい ぐらい いくら いくつ',
   ]
     .join(' ')
     .split(' '),

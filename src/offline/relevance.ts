@@ -4,9 +4,10 @@
 // it scores close to the best hit, and then only through its answer-bearing sentence: the one
 // that carries what the question asks beyond the paragraph's subject, never the title line.
 import { queryTerms } from '../kb/types.ts';
+import { wordsOf } from '../kb/words.ts';
 import type { KnowledgeResult } from '../tools/knowledge-search.ts';
 import { anyOf } from './pattern.ts';
-import { isCode, paragraphs, stem, stems } from './text.ts';
+import { isCode, paragraphs, stem, stems, wordList } from './text.ts';
 
 /** Share of the question's terms the paragraph with its title must contain. */
 export const MIN_QUESTION_COVERAGE = 0.6;
@@ -41,6 +42,8 @@ const FILLER = new Set(
     // question is put, not what it is about. (Contractions are spelt out first: "don't" is "do not".)
     'll ve re myself yourself ourselves themselves himself herself because until against between through during',
     'above below up down out off further whether unless otherwise like across around toward towards',
+    // The same in Chinese and Japanese ("the way to", "information about", "want to know").
+    '方法 办法 方式 信息 资料 东西 事情 知道 想 想要 我想 我要 使用 用 一下 やり方 仕方 情報 知り たい 教え',
   ]
     .join(' ')
     .split(' ')
@@ -161,9 +164,19 @@ function exactTerms(question: string): string[] {
 const naming = (exact: string): RegExp =>
   new RegExp(String.raw`(?<![\w.-])${exact.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\w-]|\.\d)`);
 
-/** The terms of the words a question writes with a capital inside it (not its first word): names. */
+/**
+ * The terms of the words a question writes with a capital inside it (not its first word): names.
+ * Next to Chinese or Japanese, without a space, the name is the word of the run that has the
+ * capital ("Redis" of "配置Redis端口").
+ */
 const namedTerms = (question: string): string[] =>
-  [...question.matchAll(/(?<=\S\s+)\p{L}*\p{Lu}[\p{L}\p{N}]*/gu)].flatMap((m) => stems(m[0]));
+  [...question.matchAll(/(?<=\S\s+)\p{L}*\p{Lu}[\p{L}\p{N}]*/gu)].flatMap((m) =>
+    stems(
+      wordsOf(m[0])
+        .filter((w) => /\p{Lu}/u.test(w))
+        .join(' '),
+    ),
+  );
 
 /** Phrasal verbs said in one word ("turn on" is "enable"), in a question and in the text alike. */
 const PHRASAL: [RegExp, string][] = [
@@ -351,10 +364,11 @@ export function selectQuotes(question: string, passages: KnowledgeResult[], opts
     for (const s of eligible) {
       const own = weight([...s.terms].filter((t) => !p.title.has(t)));
       // A sentence that opens with what the question names is about it ("Evaporation turns...").
-      const opening = new Set(stems(s.text.split(/\s+/).slice(0, 3).join(' ')));
+      const words = wordList(s.text);
+      const opening = new Set(stems(words.slice(0, 3).join(' ')));
       const about = weight(terms.filter((t) => opening.has(t) && s.terms.has(t)));
       // BM25's length normalisation: a long sentence that mentions a term in passing ranks lower.
-      const length = s.text.split(/\s+/).length;
+      const length = words.length;
       const score =
         (weight(p.all) + 2 * own + 3 * subject + 0.5 * about) / (0.75 + 0.25 * Math.max(1, length / 20)) - s.i * 0.01;
       quotes.push({ text: s.text, passage: p.passage, paragraph: p.index, sentence: s.i, score });

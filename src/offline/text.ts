@@ -3,6 +3,7 @@
 import { MARKDOWN_HEADING } from '../kb/chunk.ts';
 import { isFence, joinOpenFences } from '../kb/code-fences.ts';
 import { queryTerms, STOP_WORDS } from '../kb/types.ts';
+import { HAN_KANA, unspacedCount, UNSPACED, wordsOf, wordsOfEach } from '../kb/words.ts';
 
 /**
  * The irregular forms of common English verbs (and plurals), by their base form: "fed" is "feed",
@@ -136,31 +137,69 @@ export function stem(word: string): string {
 export const stems = (text: string): string[] => [...new Set(queryTerms(text).map(stem))];
 
 /**
- * The words a unit says itself: without Markdown images and links (a badge is an image in a link),
- * reference definitions, bare URLs and HTML tags. A unit of fewer than two is a pointer ("See [the
- * docs](...)"), a row of badges or a line of markup, not something to quote.
+ * The words of a text in order, as its length is counted: what spaces separate, and in Chinese or
+ * Japanese, which separate none, the words Intl.Segmenter finds (words.ts).
  */
-function ownWords(text: string): number {
-  const said = text
-    .replace(/!\[[^\]]*\]\([^)]*\)/g, ' ')
-    .replace(/\[[^\]]*\]\([^)]*\)/g, ' ')
-    .replace(/\[[^\]]+\]:\s*\S+/g, ' ')
-    .replace(/<[^>]*>/g, ' ') // before URLs: a tag's own URL (src="...") must not take its `>`
-    .replace(/[a-z][a-z0-9+.-]*:\/\/\S+/gi, ' ');
-  return said.match(/\p{L}[\p{L}\p{N}'’-]*/gu)?.length ?? 0;
+export const wordList = (text: string): string[] => (UNSPACED.test(text) ? wordsOf(text) : text.split(/\s+/));
+
+/**
+ * How many words each unit says itself: without Markdown images and links (a badge is an image in a
+ * link), reference definitions, bare URLs and HTML tags. A unit of fewer than two is a pointer ("See
+ * [the docs](...)"), a row of badges or a line of markup, not something to quote.
+ */
+function ownWords(units: string[]): number[] {
+  const said = units.map((text) =>
+    text
+      .replace(/!\[[^\]]*\]\([^)]*\)/g, ' ')
+      .replace(/\[[^\]]*\]\([^)]*\)/g, ' ')
+      .replace(/\[[^\]]+\]:\s*\S+/g, ' ')
+      .replace(/<[^>]*>/g, ' ') // before URLs: a tag's own URL (src="...") must not take its `>`
+      .replace(/[a-z][a-z0-9+.-]*:\/\/\S+/gi, ' '),
+  );
+  // Chinese and Japanese are split into words for all the units at once (words.ts).
+  const unspaced = said.map((s) => UNSPACED.test(s));
+  const split = wordsOfEach(said.filter((_, i) => unspaced[i]));
+  let next = 0;
+  return said.map((s, i) =>
+    unspaced[i] ? split[next++].filter((w) => LETTER.test(w)).length : (s.match(OWN_WORD)?.length ?? 0),
+  );
 }
+const LETTER = /\p{L}/u;
+const OWN_WORD = /\p{L}[\p{L}\p{N}'’-]*/gu;
+
+/**
+ * A sentence end: a full stop, question or exclamation mark followed by a space and a capital (or a
+ * Chinese or Japanese character); or a Chinese or Japanese one (。！？), closing quotes and
+ * brackets after it, which need no space after them.
+ */
+const SENTENCE_END = new RegExp(
+  String.raw`(?<=[.!?])\s+(?=[A-Z0-9"“(${HAN_KANA}])|(?<=[。！？][」』”’）)]*)(?![」』”’）)。！？])\s*`,
+  'u',
+);
+/** A line break inside a sentence of Chinese or Japanese, hard-wrapped: it stands for no space. */
+const UNSPACED_WRAP = new RegExp(String.raw`(?<=[${HAN_KANA}，、])[^\S\n]*\n\s*(?=[${HAN_KANA}])`, 'gu');
+
+/**
+ * The length of a sentence, with each character of Han or kana counted as three: one says about as
+ * much as a short word of English with its space.
+ */
+const weightedLength = (s: string) => s.length + 2 * unspacedCount(s);
 
 /**
  * Splits prose into sentences; list markers are dropped. Headings, lines of links and the entries
  * of a table of contents (a PDF's, with dot leaders) are not sentences.
  */
 export function sentences(text: string): string[] {
-  return text
-    .replace(/^#{1,6}\s+.*$/gm, ' ')
+  const prose = text.replace(/^#{1,6}\s+.*$/gm, ' ');
+  // Text without Chinese or Japanese takes the plain path, as it did before they were read.
+  const unspaced = UNSPACED.test(prose);
+  const candidates = (unspaced ? prose.replace(UNSPACED_WRAP, '') : prose)
     .replace(/\s+/g, ' ')
-    .split(/(?<=[.!?])\s+(?=[A-Z0-9"“(])/)
+    .split(unspaced ? SENTENCE_END : /(?<=[.!?])\s+(?=[A-Z0-9"“(])/)
     .map((s) => s.replace(/^[-*•]\s+/, '').trim())
-    .filter((s) => s.length >= 12 && s.length <= 600 && !DOT_LEADER.test(s) && ownWords(s) >= 2);
+    .filter((s) => (unspaced ? weightedLength(s) : s.length) >= 12 && s.length <= 600 && !DOT_LEADER.test(s));
+  const words = ownWords(candidates);
+  return candidates.filter((_, i) => words[i] >= 2);
 }
 
 /** The dots that lead a table of contents' entry to its page number ("Errors . . . . . 12"). */
@@ -185,16 +224,28 @@ export interface Paragraph {
   sentences: string[];
 }
 
+// Chinese and Japanese have no capitals: there a title is a short line without punctuation
+// ("绿茶的冲泡方法"), over a line that starts a statement. A hard-wrapped line of prose is longer,
+// or has its commas.
+const UNSPACED_START = new RegExp(String.raw`^[${HAN_KANA}]`, 'u');
+const isUnspacedTitle = (line: string, next: string | undefined): boolean =>
+  line.length <= 20 && !/[。！？：；，、.!?:;,]/.test(line) && startsStatement(next);
+
+/** Whether the line under a title-like one starts a statement: none, a capital, an item, Han or kana. */
+const startsStatement = (next: string | undefined): boolean =>
+  next === undefined || next === '' || /^([\p{Lu}\d#]|[-*•]\s)/u.test(next) || UNSPACED_START.test(next);
+
 // A short line without closing punctuation standing on its own is a title ("Velvet Ember"), not a
 // statement: it tells what the paragraph is about but answers nothing by itself. A line of
 // hard-wrapped prose is not one: the next line goes on in lower case, or the line ends mid-phrase.
 function isTitleLine(raw: string, next: string | undefined): boolean {
   if (MARKDOWN_HEADING.test(raw)) return true;
   const line = raw.trim();
-  if (!/^[\p{Lu}\d]/u.test(line) || !/^[^.!?:;]{1,80}$/.test(line)) return false;
+  if (UNSPACED_START.test(line)) return isUnspacedTitle(line, next);
+  if (!/^[\p{Lu}\d]/u.test(line) || !/^[^.!?:;。！？：；]{1,80}$/.test(line)) return false;
   const last = line.split(/\s+/).at(-1)!.toLowerCase();
   if (STOP_WORDS.has(last) || ['the', 'a', 'an', 'of', 'to', 'and'].includes(last)) return false;
-  return next === undefined || next === '' || /^([\p{Lu}\d#]|[-*•]\s)/u.test(next);
+  return startsStatement(next);
 }
 
 /**

@@ -100,6 +100,22 @@ export function knowledgeBaseContract(
       rmSync(own, { recursive: true, force: true });
     });
 
+    it('finds a Chinese or Japanese word inside a sentence, and returns the text as written', async () => {
+      const own = mkdtempSync(join(tmpdir(), 'kb-unspaced-')); // apart from the fixtures the next tests count
+      const tea = '# 绿茶\n\n绿茶应该用八十度左右的水冲泡。冲泡时间大约两到三分钟。';
+      const bicycle = '# 自転車の手入れ\n\nタイヤの空気圧は毎週確認してください。チェーンには月に一度油をさします。';
+      writeFileSync(join(own, 'tea.md'), tea);
+      writeFileSync(join(own, 'bicycle.md'), bicycle);
+      await ingestPath(kb, own);
+      expect((await kb.search('冲泡时间', 5)).map((h) => h.text)).toEqual([tea]);
+      expect((await kb.search('分钟', 5)).map((h) => h.text)).toEqual([tea]);
+      expect((await kb.search('空気圧', 5)).map((h) => h.text)).toEqual([bicycle]);
+      expect((await kb.search('チェーンの油', 5)).map((h) => h.title)).toEqual(['自転車の手入れ']);
+      expect(await kb.search('红茶价格', 5)).toEqual([]);
+      for (const file of ['tea.md', 'bicycle.md']) expect(await kb.remove(join(own, file))).toBe(true);
+      rmSync(own, { recursive: true, force: true });
+    });
+
     it('lists what a folder holds besides documents as skipped, with the reason, and reads nothing of it', async () => {
       const own = mkdtempSync(join(tmpdir(), 'kb-skips-')); // apart from the fixtures the next tests count
       writeFileSync(join(own, 'note.md'), '# Note\n\nThe quartermaster counts the lanterns.');

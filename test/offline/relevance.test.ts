@@ -287,3 +287,70 @@ describe('recall on text written in other words than the question', () => {
     expect(selectQuotes('Do widgets work in a browser?', [page]).quotes).toEqual([]);
   });
 });
+
+describe('Chinese and Japanese, written without spaces between words', () => {
+  const greenTea = passage(
+    40,
+    '绿茶',
+    '绿茶的冲泡方法\n\n' +
+      '绿茶应该用八十度左右的水冲泡。冲泡时间大约两到三分钟。' +
+      '绿茶含有丰富的抗氧化物质，每天喝两杯有益健康。',
+  );
+  const bicycle = passage(
+    41,
+    '自転車の手入れ',
+    'タイヤの空気圧は毎週確認してください。チェーンには月に一度油をさします。' +
+      'ブレーキの効きが悪いときは、すぐに自転車店で点検を受けましょう。',
+  );
+  const quoted = (question: string, passages = [greenTea, bicycle]) =>
+    selectQuotes(question, passages).quotes.map((q) => q.text);
+
+  it('quotes the Chinese sentence that answers, not the others of its paragraph', () => {
+    expect(quoted('绿茶应该用多少度的水冲泡？')).toEqual(['绿茶应该用八十度左右的水冲泡。']);
+    expect(quoted('绿茶要冲泡多长时间？')).toEqual(['冲泡时间大约两到三分钟。']);
+  });
+
+  it('quotes the Japanese sentence that answers, not the others of its paragraph', () => {
+    expect(quoted('チェーンにはどのくらいの頻度で油をさしますか？')).toEqual(['チェーンには月に一度油をさします。']);
+    expect(quoted('タイヤの空気圧はいつ確認しますか？')).toEqual(['タイヤの空気圧は毎週確認してください。']);
+  });
+
+  it('quotes nothing for a question the text does not answer, though it shares a word with it', () => {
+    const price = selectQuotes('绿茶的价格是多少？', [greenTea, bicycle]);
+    expect(price.terms).toEqual(['绿茶', '价格']);
+    expect(price.quotes).toEqual([]);
+    const bicyclePrice = selectQuotes('自転車の値段はいくらですか？', [greenTea, bicycle]);
+    expect(bicyclePrice.terms).toEqual(['自転車', '値段']);
+    expect(bicyclePrice.quotes).toEqual([]);
+  });
+
+  it('reads a short line without punctuation as a title, never quoted', () => {
+    const method = quoted('绿茶的冲泡方法');
+    expect(method).toContain('绿茶应该用八十度左右的水冲泡。');
+    expect(method).not.toContain('绿茶的冲泡方法');
+  });
+
+  it('reads Latin names and figures inside Chinese text', () => {
+    const redis = passage(
+      42,
+      'Redis 入门',
+      'Redis 默认监听 6379 端口。使用 redis-cli 命令可以连接到本地服务器。Redis 把所有数据保存在内存中。',
+    );
+    expect(quoted('Redis 的默认端口是多少？', [redis, greenTea])).toEqual(['Redis 默认监听 6379 端口。']);
+    expect(quoted('怎么用redis-cli连接服务器？', [redis, greenTea])).toEqual([
+      '使用 redis-cli 命令可以连接到本地服务器。',
+    ]);
+    expect(quoted('Which port does Redis listen on by default?', [redis])).toEqual([]);
+  });
+
+  it('summarises a pasted Chinese text from its own sentences', () => {
+    const text =
+      '珊瑚礁由名为珊瑚虫的微小动物建造。珊瑚礁覆盖的海底面积不到百分之一。' +
+      '然而珊瑚礁为四分之一的海洋物种提供了栖息地。海水变暖会使珊瑚虫排出体内的藻类。' +
+      '失去藻类后，珊瑚礁会白化并饿死。我的表哥曾经去过凯恩斯。';
+    const kept = textRank(text, 2);
+    expect(kept).toHaveLength(2);
+    for (const s of kept) expect(s).toMatch(/^[^。]+。$/);
+    expect(kept).not.toContain('我的表哥曾经去过凯恩斯。');
+  });
+});
