@@ -2,7 +2,7 @@
 // turn, branch from one (an edited or regenerated earlier turn), or start a new one. Read-only: the
 // plan is written by beginTurn once the conversation's lock is held.
 import type { ChatMessage } from '../orchestrator/types.ts';
-import type { Store, StoredMessage } from '../store/types.ts';
+import type { RetryableTurn, Store, StoredMessage } from '../store/types.ts';
 import type { RunStatus } from './types.ts';
 import { overlapLength, sameMessage } from './merge.ts';
 
@@ -31,8 +31,9 @@ function lastTurnOf(tail: StoredMessage[]) {
   let start = tail.length;
   while (start > 0 && tail[start - 1].runId === runId) start--;
   const turn = tail.slice(start);
-  const messages = turn.at(-1)!.role === 'assistant' ? turn.slice(0, -1) : turn; // without its (partial) answer
-  return { runId, before: tail.slice(0, start), messages };
+  const answer = turn.at(-1)!.role === 'assistant' ? turn.at(-1) : undefined;
+  const messages = answer ? turn.slice(0, -1) : turn; // without its (partial) answer
+  return { runId, before: tail.slice(0, start), messages, answer };
 }
 
 const sameMessages = (a: readonly ChatMessage[], b: readonly ChatMessage[]) =>
@@ -71,8 +72,18 @@ export async function planNamed(
     // Matched against the transcript as it was before the last turn, does the request bring exactly
     // that turn's messages again? Then it is a retry (whole history resent, or only the new message).
     const again = rest.slice(overlapLength(last.before, rest));
-    const supersedes = await retriedRun(store, owner, last, again);
-    if (supersedes) return { conversationId, exists, supersedes, newMessages: [], history: { conversationId } };
+    const turn = again.slice(0, last.messages.length);
+    const after = again.slice(last.messages.length);
+    // Or that turn's messages and then more, where its failed run's partial answer was: a client that
+    // got an error instead of that answer (or kept its own part of a stream it stopped) goes on after
+    // its question. It goes on here, the partial answer leaving the transcript as on a retry; read
+    // as a history that leaves the transcript, it branched, storing the history a second time.
+    // (A turn that completed is continued by its answer: no run is read for that.)
+    const goesOn = after.length > 0 && last.answer !== undefined && !sameMessage(after[0], last.answer);
+    if (!after.length || goesOn) {
+      const supersedes = await retriedRun(store, owner, last, turn);
+      if (supersedes) return { conversationId, exists, supersedes, newMessages: after, history: { conversationId } };
+    }
   }
   const overlap = overlapLength(tail, rest);
   if (overlap === 0 && (await leavesTranscript(store, conversationId, messageCount, tail, rest))) return undefined;
@@ -116,6 +127,11 @@ export async function planFromHistory(
     newMessages: rest.slice(depth),
     history: { conversationId: id },
   });
+  /** Goes on after the user's messages of a failed last turn (stored up to `depth`): its partial answer goes. */
+  const goOnAfter = (failed: RetryableTurn, depth: number): TurnPlan => ({
+    ...continueIn(failed.conversationId, depth),
+    supersedes: failed.runId,
+  });
   const branchFrom = (id: string | undefined, depth: number): TurnPlan =>
     !id || depth === 0
       ? fresh
@@ -129,22 +145,34 @@ export async function planFromHistory(
 
   // A linear chat continues the conversation that ends where the request's history ends; a retry of
   // a failed last turn resends that turn exactly: two indexed look-ups, the second normally empty.
+  // A retryable turn found is a conversation whose transcript, but for its failed run's partial
+  // answer, is the request, message for message (the chain says so): a retry, even when that turn
+  // does not start where the request's history ends (it follows a question left unanswered, or
+  // holds an answer of the client's own: going on after a failed turn, below). Required to start
+  // there, such a retry branched, storing the history once more.
   const history = rest.slice(0, t);
   // Asked together: with the store on its own thread, both questions cross in one message.
-  const [heads, retry] = await Promise.all([
+  const [heads, retried] = await Promise.all([
     t > 0 ? store.conversationsEndingWith(owner, history) : [],
     store.retryableTurn(owner, rest),
   ]);
-  const retried = retry?.depth === t ? retry : undefined;
   if (retried && !(heads[0] && heads[0].updatedAt > retried.updatedAt))
     return { ...continueIn(retried.conversationId, retried.messageCount), supersedes: retried.runId, newMessages: [] };
   if (heads[0]) return continueIn(heads[0].id, t);
   // The turn's first messages may be stored already, at the end of a conversation whose answer to
   // them failed ([q0, a0, q1] stored, [q0, a0, q1, q2] asked): it goes on there. Only a turn of
-  // several messages asks, one look-up per message, at most a few.
+  // several messages asks, one look-up per message, at most a few. The failed run may have left a
+  // partial answer after them ([q0, a0, q1, partial a1] stored), which a client that got an error
+  // never had: found through the retry index, the turn goes on there too, the partial answer
+  // leaving the transcript as it does on a retry (not a branch storing the history once more).
   for (let k = rest.length - 1; k > t && k >= rest.length - LAST_TURN_SLACK; k--) {
-    const [unanswered] = await store.conversationsEndingWith(owner, rest.slice(0, k));
+    const prefix = rest.slice(0, k);
+    const [[unanswered], failed] = await Promise.all([
+      store.conversationsEndingWith(owner, prefix),
+      store.retryableTurn(owner, prefix),
+    ]);
     if (unanswered) return continueIn(unanswered.id, k);
+    if (failed) return goOnAfter(failed, k);
   }
   // Nothing stored before the turn: a new conversation.
   if (t === 0) return fresh;
@@ -153,9 +181,16 @@ export async function planFromHistory(
   // how deep it is stored decides (a binary search over the chain).
   const match = await store.matchHistory(owner, history);
   if (match.depth < t) {
-    // Extend a conversation that ends there, or branch.
-    const head = match.depth ? (await store.conversationsEndingWith(owner, rest.slice(0, match.depth)))[0] : undefined;
-    return head ? continueIn(head.id, match.depth) : branchFrom(match.conversations[0]?.id, match.depth);
+    // Extend a conversation that ends there, or branch. Or the history leaves a conversation where
+    // the partial answer of its failed last turn begins: the client has an answer of its own there
+    // (what it received of a stream it stopped, an error shown as the answer). It goes on there, its
+    // answer replacing the partial one, as a retry replaces it.
+    const prefix = rest.slice(0, match.depth);
+    const [[head], failed] = match.depth
+      ? await Promise.all([store.conversationsEndingWith(owner, prefix), store.retryableTurn(owner, prefix)])
+      : [[], undefined];
+    if (head) return continueIn(head.id, match.depth);
+    return failed ? goOnAfter(failed, match.depth) : branchFrom(match.conversations[0]?.id, match.depth);
   }
   return branchFrom(match.conversations[0]?.id, t);
 }

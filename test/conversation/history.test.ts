@@ -223,6 +223,35 @@ describe.each(backends)('conversation memory on $name', (backend) => {
     expect((await store.listConversations('', { limit: 100, order: 'asc' })).data.length).toBe(before);
   });
 
+  it('goes on in an id-less conversation whose last answer failed part way, the partial answer leaving it', async () => {
+    const store = await open();
+    const memory = new StoredMemory(store, tokens, 10_000);
+    const first = await say(memory, { messages: [user('partial q0')], answer: 'a0' });
+    const q1 = [user('partial q0'), assistant('a0'), user('partial q1')];
+    await say(memory, { messages: q1, answer: 'a1 cut sh', status: 'failed' });
+    // The client never had 'a1 cut sh': it asks its next question after q1.
+    const next = await say(memory, { messages: [...q1, user('partial q2')], answer: 'a2' });
+    expect(next.conversationId).toBe(first.conversationId);
+    expect(next.context.map((m) => m.content)).toEqual(['partial q0', 'a0', 'partial q1', 'partial q2']);
+    expect(await contents(store, first.conversationId)).toEqual(['partial q0', 'a0', 'partial q1', 'partial q2', 'a2']);
+    // Another client shows an answer of its own in place of the failed one, and goes on; that turn
+    // fails too and is retried: all in one conversation.
+    const own = [
+      ...q1,
+      user('partial q2'),
+      assistant('a2'),
+      user('partial q3'),
+      assistant('(no answer)'),
+      user('partial q4'),
+    ];
+    await say(memory, { messages: own.slice(0, 6), answer: 'a3 cut', status: 'cancelled' });
+    await say(memory, { messages: own, answer: 'a4 cut', status: 'failed' });
+    const retried = await say(memory, { messages: own, answer: 'a4' });
+    expect(retried.conversationId).toBe(first.conversationId);
+    expect(retried.context.map((m) => m.content)).toEqual(own.map((m) => m.content));
+    expect(await contents(store, first.conversationId)).toEqual([...own, assistant('a4')].map((m) => m.content));
+  });
+
   it('branches a named conversation resent with a history that leaves it, instead of storing that history twice', async () => {
     const store = await open();
     const memory = new StoredMemory(store, tokens, 10_000);
