@@ -10,7 +10,7 @@ import type { Conversation, NewMessage, RunProgress, Store, StoredMessage } from
 import type { TokenCounter } from '../tokens.ts';
 import { ConversationLocks, type LeasedLock } from './conversation-locks.ts';
 import { holderIsDead } from './lease-holder.ts';
-import { fitToBudget } from './merge.ts';
+import { fitToBudget, sameMessage } from './merge.ts';
 import { planFromHistory, planNamed, type TurnPlan } from './turn-plan.ts';
 import {
   ConversationBusyError,
@@ -47,6 +47,8 @@ interface TurnState {
   lock: LeasedLock;
   owner: string;
   plan: TurnPlan;
+  /** The request's non-system messages, as sent. */
+  request: ChatMessage[];
   title: string;
   /** The request's system messages, joined; they replace the stored prompt. */
   requestedSystem?: string;
@@ -71,6 +73,8 @@ export class StoredMemory implements ConversationMemory {
   private sweeper: NodeJS.Timeout | undefined;
   /** One turn per conversation at a time in this process (the lock sees to it). */
   private readonly turns = new Map<string, TurnState>();
+  /** The turns among those whose client left, until they release their lock (see settled()). */
+  private readonly abandoned = new Map<string, TurnState>();
 
   constructor(store: Store, tokens: TokenCounter, maxContextTokens: number, options: StoredMemoryOptions = {}) {
     this.store = store;
@@ -93,6 +97,7 @@ export class StoredMemory implements ConversationMemory {
       this.hold(lock, {
         owner,
         plan,
+        request: rest,
         title,
         answersToolCalls,
         ...systemOf(input.messages, input.systemNotCarried ? undefined : storedSystem),
@@ -130,7 +135,7 @@ export class StoredMemory implements ConversationMemory {
       return holdTurn(lock, plan, source ? (await this.store.getConversation(source, owner))?.systemPrompt : undefined);
     };
     const ownConversation = (): TurnPlan => ({ conversationId: minted, exists: false, newMessages: rest });
-    let plan = await this.settled(await planFromHistory(this.store, owner, rest, minted), acquire, () =>
+    let plan = await this.settled(await planFromHistory(this.store, owner, rest, minted), owner, rest, acquire, () =>
       planFromHistory(this.store, owner, rest, minted),
     );
     for (let attempt = 1; ; attempt++) {
@@ -198,17 +203,23 @@ export class StoredMemory implements ConversationMemory {
    * the same turn again at once finds its question stored but its cancelled run not recorded yet,
    * so the retry looks like an edit. The plan is made again once that turn is over (a branch is
    * rare: the wait costs an ordinary turn nothing); a source still busy after the wait is branched
-   * from as planned.
+   * from as planned. A first turn sent again that way (an SDK's retry after its timeout) has no
+   * history to branch from and would start a new conversation beside the abandoned one, storing its
+   * question twice: it waits in the same way for a turn of the same messages whose client left
+   * (in this process; never for one still being served, which may be another client's).
    */
   private async settled(
     plan: TurnPlan,
+    owner: string,
+    rest: ChatMessage[],
     acquire: (id: string) => Promise<LeasedLock>,
     replan: () => Promise<TurnPlan>,
   ): Promise<TurnPlan> {
-    if (!plan.branchFrom) return plan;
+    const sourceId = plan.branchFrom?.conversationId ?? (plan.exists ? undefined : this.abandonedTurn(owner, rest));
+    if (!sourceId) return plan;
     let source: LeasedLock;
     try {
-      source = await acquire(plan.branchFrom.conversationId);
+      source = await acquire(sourceId);
     } catch (err) {
       if (err instanceof ConversationBusyError) return plan;
       throw err;
@@ -220,6 +231,18 @@ export class StoredMemory implements ConversationMemory {
     }
   }
 
+  /** The conversation of a turn held here for the same owner and messages, whose client left. */
+  private abandonedTurn(owner: string, rest: ChatMessage[]): string | undefined {
+    for (const [id, turn] of this.abandoned)
+      if (
+        turn.owner === owner &&
+        turn.request.length === rest.length &&
+        turn.request.every((m, i) => sameMessage(m, rest[i]))
+      )
+        return id;
+    return undefined;
+  }
+
   private hold(lock: LeasedLock, state: Omit<TurnState, 'begun' | 'lock'>): ConversationLock {
     const id = lock.conversationId;
     const held: TurnState = { ...state, lock, begun: false };
@@ -227,11 +250,15 @@ export class StoredMemory implements ConversationMemory {
     const release = () => {
       // Idempotent: a second call must not forget the state of the turn that holds the lock next.
       if (this.turns.get(id) === held) this.turns.delete(id);
+      if (this.abandoned.get(id) === held) this.abandoned.delete(id);
       return lock.release();
+    };
+    const abandon = () => {
+      if (this.turns.get(id) === held) this.abandoned.set(id, held);
     };
     const { plan } = state;
     const buildsOn = plan.history?.conversationId ?? (plan.exists ? id : undefined);
-    return { conversationId: id, buildsOn, release, [Symbol.asyncDispose]: release };
+    return { conversationId: id, buildsOn, release, abandon, [Symbol.asyncDispose]: release };
   }
 
   async prepare(input: PrepareTurnInput): Promise<PreparedTurn> {

@@ -54,6 +54,11 @@ export interface ConversationLock {
   readonly buildsOn?: string;
   /** Releases the lock (in process and across replicas). Idempotent, never rejects. */
   release(): Promise<void>;
+  /**
+   * The client left (or cancelled): the turn will end cancelled. Until it is recorded, a request
+   * without an id resending the same messages waits for it, to retry it in its conversation.
+   */
+  abandon?(): void;
   [Symbol.asyncDispose](): Promise<void>;
 }
 

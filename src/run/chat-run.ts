@@ -116,6 +116,8 @@ export class ChatRun implements AsyncDisposable {
   private disposed = false;
   /** Completion tokens counted per choice, with what they were counted for (created when first asked). */
   private counted: Map<number, { key: string; tokens: number }> | undefined;
+  /** Tells the conversation's lock that the client left (ConversationLock.abandon). */
+  private readonly abandonTurn: () => void;
   private attachment: ((choice: Choice) => StoredResponse | undefined) | undefined;
 
   /** Admits the request and starts its runs; throws (having released what it took) when it cannot. */
@@ -234,6 +236,7 @@ export class ChatRun implements AsyncDisposable {
           newMessages: turn.newMessages,
           resume,
           startedAt,
+          abandon: () => lock.abandon?.(),
           resources: taken,
           spend: (tokens) => (spentTokens = tokens),
         });
@@ -268,6 +271,7 @@ export class ChatRun implements AsyncDisposable {
     newMessages: ChatMessage[];
     resume: RunCheckpoint | undefined;
     startedAt: Date;
+    abandon: () => void;
     resources: AsyncDisposableStack;
     spend: (tokens: number) => void;
   }) {
@@ -283,6 +287,7 @@ export class ChatRun implements AsyncDisposable {
     this.newMessages = init.newMessages;
     this.resumed = init.resume;
     this.startedAt = init.startedAt;
+    this.abandonTurn = init.abandon;
     this.promptTokens = init.promptTokens ?? deps.tokens.countChat(init.context);
 
     this.abort = new AbortController();
@@ -444,6 +449,10 @@ export class ChatRun implements AsyncDisposable {
   private stop(reason: StopReason): void {
     if (this.abort.signal.aborted) return;
     this.stopReason = reason;
+    // A client that left may send the same request again at once (an SDK's retry after its
+    // timeout): the memory has it wait for this turn's record, so that it retries the turn in its
+    // conversation instead of storing the question again in a new one beside it.
+    if (reason === 'client' || reason === 'cancelled') this.abandonTurn();
     clearTimeout(this.timer);
     this.abort.abort(new Error(reason));
     this.end.abort(RUN_OVER);

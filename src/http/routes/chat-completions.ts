@@ -5,6 +5,7 @@ import type { AppDeps } from '../deps.ts';
 import { ApiError, serverError } from '../errors.ts';
 import { parseChatRequest } from '../chat-request.ts';
 import { checkServable } from '../run-limits.ts';
+import { watchClient } from '../client-gone.ts';
 import { ChatRun } from '../../run/chat-run.ts';
 import { answerChat } from '../render/chat-json.ts';
 import { streamChat } from '../render/chat-sse.ts';
@@ -22,10 +23,7 @@ export function registerChatCompletions(app: FastifyInstance, deps: AppDeps): vo
     checkServable(chat, deps);
 
     // A client that goes away stops waiting for a lock or a slot, and stops its run.
-    const clientGone = new AbortController();
-    reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) clientGone.abort();
-    });
+    const clientGone = watchClient(reply.raw);
     await using run = await ChatRun.open(deps, chat, {
       owner: request.owner,
       log: request.log,

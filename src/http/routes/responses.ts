@@ -15,6 +15,7 @@ import { answerResponse, finalResponse, JSON_TYPE, type ResponseOutlet } from '.
 import { newItemId, responseIdOfRun, responseObject, type ResponseObject } from '../render/responses-object.ts';
 import { streamResponse } from '../render/responses-sse.ts';
 import { checkId } from '../resource-ids.ts';
+import { watchClient } from '../client-gone.ts';
 import { inResponsesTerms } from '../responses-params.ts';
 import { parseResponsesRequest } from '../responses-request.ts';
 import { CANCEL_REQUESTED, checkServable } from '../run-limits.ts';
@@ -51,6 +52,12 @@ export function registerResponses(app: FastifyInstance, deps: AppDeps): void {
   const checkpointSeal = checkpointSealOf(store);
 
   app.post('/v1/responses', async (request, reply) => {
+    // One signal stops the run whether the client went away or POST .../cancel asked (which one is
+    // told by `cancelled`): an AbortSignal.any of two would cost its weak references on every request.
+    // Watched before the first await below (the previous response looked up, the seal's key read):
+    // a client that leaves meanwhile must not leave a run going for nobody, holding its slot.
+    const stop = watchClient(reply.raw);
+    let cancelled = false;
     const { chat, echo, inputItems, origins, sealed, sealsCheckpoints } = parseResponsesRequest(request.body);
     try {
       checkServable(chat, deps);
@@ -84,13 +91,6 @@ export function registerResponses(app: FastifyInstance, deps: AppDeps): void {
       }
     }
 
-    // One signal stops the run whether the client went away or POST .../cancel asked (which one is
-    // told by `cancelled`): an AbortSignal.any of two would cost its weak references on every request.
-    const stop = new AbortController();
-    let cancelled = false;
-    reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) stop.abort();
-    });
     await using run = await ChatRun.open(deps, chat, {
       owner: request.owner,
       log: request.log,

@@ -7,6 +7,7 @@ import type { RunRecord, Store } from '../../store/types.ts';
 import { followRun } from '../../run/follow-run.ts';
 import type { AppDeps } from '../deps.ts';
 import { SseWriter } from '../sse.ts';
+import { watchClient } from '../client-gone.ts';
 import { missingParameter, notFound } from '../errors.ts';
 import { listObject, pageQueryShape, parseQuery, unixSeconds } from '../lists.ts';
 import { checkId } from '../resource-ids.ts';
@@ -65,11 +66,11 @@ export function registerRuns(app: FastifyInstance, store: Store, deps: AppDeps):
   // while it runs here, replayed from its stored trace once it is over; `data: [DONE]` when it ends.
   app.get<{ Params: { id: string } }>('/v1/runs/:id/events', async (request, reply) => {
     checkId(request.params.id, 'run_id');
+    // Watched before the run is looked up: a follower gone meanwhile is not followed for nothing.
+    const gone = watchClient(reply.raw);
     const owner = request.owner ?? '';
     const run = await store.getRun(request.params.id, owner);
     if (!run) throw notFound(`No run found with id '${request.params.id}'.`, 'run_not_found', 'run_id');
-    const gone = new AbortController();
-    reply.raw.once('close', () => gone.abort());
     const sse = new SseWriter(reply.raw, {
       keepAliveSeconds: deps.config.keepAliveSeconds,
       writeTimeoutSeconds: deps.config.streamWriteTimeoutSeconds,
