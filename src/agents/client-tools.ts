@@ -4,22 +4,51 @@
 import { randomUUID } from 'node:crypto';
 import { jsonSchema, tool, type ToolSet } from 'ai';
 import type { ClientTool, ToolChoice } from '../orchestrator/types.ts';
+import type { ValidateFunction } from 'ajv';
+import { compileAnswerSchema, schemaMismatch } from './answer-schema.ts';
 import { hasTool, newToolSet } from './tool-set.ts';
 
 export function clientToolSet(tools: ClientTool[] | undefined, choice: ToolChoice | undefined): ToolSet {
   const set = newToolSet();
   if (!tools?.length || choice === 'none') return set;
   for (const t of tools) {
+    const parameters = t.parameters as Parameters<typeof jsonSchema>[0];
     set[t.name] = tool({
       description: t.description,
-      inputSchema: jsonSchema(t.parameters as Parameters<typeof jsonSchema>[0]),
+      inputSchema: t.strict ? strictSchema(parameters) : jsonSchema(parameters),
       ...(t.strict === undefined ? {} : { strict: t.strict }),
     });
   }
   return set;
 }
 
-/** The tool choice of the first step: the client may require a call (to one tool or any of its own). */
+/**
+ * A `strict: true` function's parameters, with a validator: OpenAI guarantees that a strict
+ * function's arguments fit its schema, and clients rely on it (they parse them with the schema), but
+ * an upstream that ignores `strict` (another provider, a local model) may write anything. A call
+ * that does not fit is then a bad tool call (asked for once more, else `upstream_bad_tool_call`,
+ * model-step.ts), never handed to the client. The schema is compiled when a call to the function
+ * arrives, not with the request: ajv generates code per schema (about a millisecond each), and a
+ * client sends all its tools with every request but calls few. A schema the validator cannot compile
+ * (a pattern RE2 cannot run) is passed on unchecked, as before.
+ */
+function strictSchema(parameters: Parameters<typeof jsonSchema>[0]) {
+  /** Compiled on first use; null when it cannot be. */
+  let validate: ValidateFunction | null | undefined;
+  return jsonSchema(parameters, {
+    validate: (value) => {
+      if (validate === undefined)
+        validate = compileAnswerSchema(parameters as Record<string, unknown>).validate ?? null;
+      const mismatch = validate ? schemaMismatch(validate, value) : undefined;
+      return mismatch ? { success: false, error: new Error(mismatch) } : { success: true, value };
+    },
+  });
+}
+
+/**
+ * The tool choice of a request's first model turn (a fresh run's or a resumed one's): the client may
+ * require a call (to one tool or any of its own). Later turns of the request are the team's own.
+ */
 export function firstStepChoice(set: ToolSet, choice: ToolChoice | undefined) {
   const names = Object.keys(set);
   if (!names.length || choice === undefined || choice === 'auto' || choice === 'none') return undefined;

@@ -8,7 +8,7 @@ import type { ResolvedModel } from '../llm/providers.ts';
 import type { BadToolCallError } from '../llm/upstream-error.ts';
 import { badToolCall } from './bad-tool-call.ts';
 import { isInternalName } from './tool-names.ts';
-import { newToolSet } from './tool-set.ts';
+import { newToolSet, toolNamed } from './tool-set.ts';
 import type { RunContext } from './run-context.ts';
 
 export interface StepToolCall {
@@ -65,7 +65,8 @@ export async function modelStep(run: RunContext, o: ModelStepOptions): Promise<S
  * One model turn. Arguments of a call to the client's own tool that are no JSON are the client's to
  * read, as OpenAI passes them on unread: they are asked for once more (most models then write them
  * whole), and passed on as written when they come back the same (`lastAttempt`) or when some of the
- * turn's text was sent already. The team's own tools need arguments they can run with.
+ * turn's text was sent already. The team's own tools need arguments they can run with, and so does
+ * a client's `strict` function: its arguments must fit its schema, as OpenAI guarantees.
  */
 async function oneTurn(
   run: RunContext,
@@ -100,7 +101,9 @@ async function oneTurn(
         break;
       }
     } else if (part.type === 'tool-call') {
-      if (part.invalid && !isInternalName(part.toolName) && InvalidToolInputError.isInstance(part.error)) {
+      // A strict client function's arguments must fit its schema (client-tools.ts): not passed on.
+      const strict = toolNamed(o.tools, part.toolName)?.strict === true;
+      if (part.invalid && !strict && !isInternalName(part.toolName) && InvalidToolInputError.isInstance(part.error)) {
         unreadable ??= badToolCall(part.toolName, part.error);
         toolCalls.push({
           id: part.toolCallId,

@@ -266,15 +266,26 @@ export class TeamOrchestrator implements Orchestrator {
       if (outcome.answer) return { finishReason: outcome.answer.finishReason, iterations: state.steps };
       throw outcome.fatal ?? outcome.error;
     };
-    if (resumed?.writerTask && writer) return handOver(resumed.writerTask, `${WRITER}_resumed`, writer);
+    // A `tool_choice` that requires a client call ("required", or a named function) holds for the
+    // first model turn of every request, a resumed one too: OpenAI applies it to each request, and
+    // a client that sends it with its tool results (the AI SDK's `toolChoice: 'required'` with an
+    // answer tool, every step) expects a call, not text (the AI SDK throws AI_ToolChoiceViolationError).
+    // So a forced request skips a pending hand-over to the writer, whose answer would be text.
+    const stepsBefore = state.steps;
+    const forcedChoice = () =>
+      state.steps === stepsBefore ? firstStepChoice(client, run.input.toolChoice) : undefined;
+    if (resumed?.writerTask && writer && !forcedChoice())
+      return handOver(resumed.writerTask, `${WRITER}_resumed`, writer);
 
     if (!resumed)
       run.progress(spec.name, `${spec.name === SUPERVISOR ? 'Supervisor' : spec.name} is reading the request`);
     while (true) {
       const mayDelegate = team && state.rounds < maxIterations && Date.now() < deadline;
       const lastStep = state.steps >= maxSteps - 1;
-      // The round cap ends delegation, never the hand-over: material gathered goes to the writer.
-      if (team && writer && run.findings.length && (!mayDelegate || lastStep)) {
+      const first = forcedChoice();
+      // The round cap ends delegation, never the hand-over: material gathered goes to the writer
+      // (unless this turn must call a client tool).
+      if (team && writer && run.findings.length && (!mayDelegate || lastStep) && !first) {
         run.progress(SUPERVISOR, 'The delegation rounds are spent: handing over to the writer');
         return handOver({ task: HANDOVER_TASK }, `${WRITER}_${state.steps + 1}`, writer);
       }
@@ -285,7 +296,6 @@ export class TeamOrchestrator implements Orchestrator {
             ...Object.keys(client),
             ...(mayDelegate ? Object.keys(delegation) : writerTool ? [writerTool] : []),
           ];
-      const first = state.steps === 0 && !resumed ? firstStepChoice(client, run.input.toolChoice) : undefined;
       // Once the team has material, the answer is the writer's: the supervisor delegates or hands over.
       const mustCall = team && writer && run.findings.length ? ('required' as const) : undefined;
       const limiter = new AnswerLimiter(run.input.generation);

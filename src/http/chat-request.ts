@@ -54,15 +54,18 @@ const toolCallSchema = z.object({
   type: z.literal('function'),
   function: z.object({ name: z.string().min(1), arguments: z.string() }),
 });
-// A participant's name, as OpenAI enforces it (its docs say 64 characters; its check, this pattern).
-const name = z
+// A participant's or a function's (a json_schema's) name, as OpenAI enforces and words it (its docs
+// say 64 characters; its check, this pattern): too long is `string_above_max_length`, another
+// character `invalid_value` naming the pattern (one pattern of 1-64 characters answered a function
+// name too long as invalid_value, unlike OpenAI).
+export const functionName = z
   .string()
   .max(64)
   .regex(
     /^[a-zA-Z0-9_-]+$/,
     "string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]+$'",
-  )
-  .optional();
+  );
+const name = functionName.optional();
 
 const messageSchema = z.discriminatedUnion('role', [
   z.object({ role: z.literal('system'), content: textContent, name }),
@@ -88,7 +91,6 @@ const messageSchema = z.discriminatedUnion('role', [
   z.object({ role: z.literal('function'), content: z.string().nullable(), name: z.string().min(1) }),
 ]);
 
-const functionName = z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, underscores or dashes');
 const functionSchema = z.object({
   name: functionName,
   description: z.string().optional(),

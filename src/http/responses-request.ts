@@ -4,7 +4,7 @@
 // Input items and tools the server cannot honour are refused with a 400 naming them, never dropped.
 import { z } from 'zod';
 import type { ChatRequest } from './chat-request.ts';
-import { isAcceptedImageUrl, serviceTierSchema } from './chat-request.ts';
+import { functionName, isAcceptedImageUrl, serviceTierSchema } from './chat-request.ts';
 import { invalidRequest, missingParameter, unsupportedParameter, validationError } from './errors.ts';
 import { issueToError } from './request-issues.ts';
 import { checkMediaLimits, checkMetadata, checkToolResults, checkTools } from './chat-checks.ts';
@@ -23,7 +23,7 @@ import type {
 const effort = z.enum(['none', 'minimal', 'low', 'medium', 'high', 'xhigh']);
 const functionTool = z.object({
   type: z.literal('function'),
-  name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'must be 1-64 letters, digits, underscores or dashes'),
+  name: functionName,
   description: z.string().nullish(),
   parameters: z.record(z.string(), z.unknown()).nullish(),
   strict: z.boolean().nullish(),

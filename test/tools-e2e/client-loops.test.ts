@@ -7,12 +7,12 @@ import { HumanMessage, ToolMessage } from '@langchain/core/messages';
 import { ChatOpenAI } from '@langchain/openai';
 import { Agent, run, setTracingDisabled, tool as agentTool } from '@openai/agents';
 import { OpenAIChatCompletionsModel } from '@openai/agents-openai';
-import { generateText, stepCountIs, tool } from 'ai';
+import { generateText, hasToolCall, stepCountIs, tool } from 'ai';
 import OpenAI from 'openai';
 import type { RunnableToolFunctionWithParse } from 'openai/lib/RunnableFunction';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { LONG_NOTE, startWeatherTeam, WEATHER_PARAMETERS, type WeatherTeam } from './weather-team.ts';
+import { LONG_NOTE, startWeatherTeam, WEATHER_PARAMETERS, weatherScript, type WeatherTeam } from './weather-team.ts';
 
 let team: WeatherTeam;
 let client: OpenAI;
@@ -73,6 +73,39 @@ it("the AI SDK's generateText runs the tool over several steps", async () => {
   expect(result.steps).toHaveLength(2);
   expect(result.steps[0].toolCalls.map((c) => c.toolName)).toEqual(['get_weather']);
   expect(result.text).toBe(`The weather: ${RESULT} in Paris`);
+});
+
+it("the AI SDK's answer-tool loop: toolChoice 'required' gets a call on every step, the resumed one too", async () => {
+  // The AI SDK's pattern for a structured final answer: a tool without `execute` that ends the loop,
+  // and `toolChoice: 'required'` on every step. The model calls `answer` only when it must call.
+  team.script((req) => {
+    const result = [...req.body.messages].reverse().find((m: any) => m.role === 'tool')?.content;
+    if (result === undefined) return { toolCalls: [{ name: 'get_weather', arguments: { city: 'Paris' } }] };
+    if (req.body.tool_choice === 'required') return { toolCalls: [{ name: 'answer', arguments: { summary: result } }] };
+    return { text: `The weather: ${result}` };
+  });
+  const provider = createOpenAICompatible({ name: 'cortex', baseURL: `${team.server.baseUrl}/v1` });
+  try {
+    for (const model of ['cortex-flow-supervisor', 'cortex-flow']) {
+      const result = await generateText({
+        model: provider(model),
+        prompt: 'Weather in Paris?',
+        toolChoice: 'required',
+        tools: {
+          get_weather: tool({ inputSchema: z.object({ city: z.string() }), execute: async () => RESULT }),
+          answer: tool({ inputSchema: z.object({ summary: z.string() }) }),
+        },
+        stopWhen: hasToolCall('answer'),
+      });
+      expect(
+        result.steps.map((s) => s.toolCalls.map((c) => c.toolName)),
+        model,
+      ).toEqual([['get_weather'], ['answer']]);
+      expect(result.steps[1].toolCalls[0].input).toEqual({ summary: RESULT });
+    }
+  } finally {
+    team.script(weatherScript);
+  }
 });
 
 it("LangChain's bindTools with a tool message round trip", async () => {

@@ -4,7 +4,8 @@
 import { Agent, run, setTracingDisabled } from '@openai/agents';
 import { OpenAIChatCompletionsModel } from '@openai/agents-openai';
 import OpenAI from 'openai';
-import { zodResponseFormat } from 'openai/helpers/zod';
+import { zodFunction, zodResponseFormat } from 'openai/helpers/zod';
+import type { ParsedFunctionToolCall } from 'openai/resources/chat/completions';
 import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
@@ -257,6 +258,41 @@ describe('structured output with real clients', () => {
       response_format: zodResponseFormat(Forecast, 'forecast'),
     });
     expect(completion.choices[0].message.parsed).toEqual({ city: 'Paris', celsius: 21 });
+  });
+
+  it("the openai package's parse() with a strict zodFunction: arguments that do not fit are asked for again, never handed over", async () => {
+    // An upstream that ignores `strict` (another provider, a local model) writes the arguments wrong
+    // `wrong` times, then right. OpenAI guarantees a strict function's arguments fit its schema.
+    const script = (wrong: number) => {
+      let calls = 0;
+      team.script(() => ({
+        toolCalls: [
+          {
+            name: 'forecast',
+            arguments: calls++ < wrong ? { city: 'Paris', celsius: 'warm' } : { city: 'Paris', celsius: 21 },
+          },
+        ],
+      }));
+      return () => calls;
+    };
+    const client = new OpenAI({ baseURL: `${team.server.baseUrl}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const request = {
+      model: 'cortex-flow-supervisor',
+      messages: [{ role: 'user' as const, content: 'Paris?' }],
+      tools: [zodFunction({ name: 'forecast', parameters: Forecast })],
+    };
+    const once = script(1);
+    const completion = await client.chat.completions.parse(request);
+    expect(once()).toBe(2);
+    const [call] = completion.choices[0].message.tool_calls as ParsedFunctionToolCall[];
+    expect(call.function.parsed_arguments).toEqual({ city: 'Paris', celsius: 21 });
+    // Wrong again after the one retry: the run fails as the upstream's fault, naming what was wrong.
+    script(2);
+    const error = await client.chat.completions.parse(request).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpenAI.APIError);
+    expect(error).toMatchObject({ status: 502, code: 'upstream_bad_tool_call' });
+    expect((error as Error).message).toContain('forecast');
+    expect((error as Error).message).toContain('celsius');
   });
 
   it('the OpenAI Agents SDK with an output type', async () => {

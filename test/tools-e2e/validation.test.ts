@@ -25,12 +25,33 @@ async function refused(body: Record<string, unknown>) {
 }
 
 describe('400s as OpenAI answers them', () => {
-  it('a tool name outside ^[a-zA-Z0-9_-]{1,64}$', async () => {
-    const error = await refused({
-      messages: [question],
-      tools: [{ type: 'function', function: { name: 'get weather!', parameters: {} } }],
+  it('a tool name outside ^[a-zA-Z0-9_-]{1,64}$: too long, or another character, worded and coded as OpenAI does', async () => {
+    const named = (name: string) => ({ messages: [question], tools: [{ type: 'function', function: { name } }] });
+    expect(await refused(named('get weather!'))).toMatchObject({
+      param: 'tools[0].function.name',
+      code: 'invalid_value',
+      message:
+        "Invalid 'tools[0].function.name': string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]+$'.",
     });
-    expect(error.param).toBe('tools[0].function.name');
+    expect(await refused(named('a'.repeat(65)))).toMatchObject({
+      param: 'tools[0].function.name',
+      code: 'string_above_max_length',
+      message: "Invalid 'tools[0].function.name': string too long. Expected a string with maximum length 64.",
+    });
+    const res = await fetch(`${team.server.baseUrl}/v1/responses`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'cortex-flow',
+        input: 'Weather?',
+        tools: [{ type: 'function', name: 'a'.repeat(65) }],
+      }),
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as any).error).toMatchObject({
+      param: 'tools[0].name',
+      code: 'string_above_max_length',
+    });
   });
 
   it('a tool_choice naming a function that is not offered', async () => {
@@ -264,6 +285,63 @@ describe('function calling options', () => {
     expect(single.body.choices[0].message.tool_calls.map((c: any) => c.function.arguments)).toEqual([
       '{"city":"Paris"}',
     ]);
+  });
+
+  it('a tool_choice that requires a call holds for the request that resumes the run too, streamed and on the Responses API', async () => {
+    // The first turn calls the client's tool and hands over to the writer; a resumed turn calls the
+    // tool again only when it must. OpenAI applies tool_choice to every request, results or not.
+    team.script((req) => {
+      if (req.agent === 'writer') return { text: 'The writer wrote.' };
+      const handOver = req.body.tools.some((t: any) => t.function.name === 'cortex__ask_writer');
+      if (!req.body.messages.some((m: any) => m.role === 'tool'))
+        return {
+          toolCalls: [
+            { name: 'get_weather', arguments: { city: 'Paris' } },
+            ...(handOver ? [ask('writer', 'Write it')] : []),
+          ],
+        };
+      if (req.body.tool_choice === 'auto') return { text: 'The weather: sunny' };
+      return { toolCalls: [{ name: 'get_weather', arguments: { city: 'Rome' } }] };
+    });
+    // A paused run, and the request that sends its result.
+    const resumeOfPaused = async () => {
+      const paused = await chat(team.server.baseUrl, { messages: [question], tools: [weather] });
+      const message = paused.body.choices[0].message;
+      return {
+        messages: [question, message, { role: 'tool', tool_call_id: message.tool_calls[0].id, content: 'sunny' }],
+        tools: [weather],
+      };
+    };
+    const named = { type: 'function', function: { name: 'get_weather' } };
+    const streamed = await streamChat(team.server.baseUrl, { ...(await resumeOfPaused()), tool_choice: named });
+    expect(team.upstream.requests.at(-1)!.body.tool_choice).toEqual(named);
+    const deltas = streamed.frames.flatMap((f) => f.choices?.[0]?.delta?.tool_calls ?? []);
+    expect(deltas[0]).toMatchObject({ index: 0, function: { name: 'get_weather' } });
+    expect(deltas.map((d: any) => d.function.arguments).join('')).toBe('{"city":"Rome"}');
+    expect(streamed.frames.find((f) => f.choices?.[0]?.finish_reason).choices[0].finish_reason).toBe('tool_calls');
+    // Without a forced choice the resumed run goes on as before: the writer writes the answer.
+    const answered = await chat(team.server.baseUrl, await resumeOfPaused());
+    expect(answered.body.choices[0].message.content).toBe('The writer wrote.');
+
+    const responses = (body: Record<string, unknown>) =>
+      fetch(`${team.server.baseUrl}/v1/responses`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          model: 'cortex-flow-supervisor',
+          tools: [{ type: 'function', name: 'get_weather', parameters: WEATHER_PARAMETERS }],
+          tool_choice: 'required',
+          ...body,
+        }),
+      }).then(async (r) => (await r.json()) as any);
+    const first = await responses({ input: 'Weather in Paris?' });
+    const call = first.output.find((i: any) => i.type === 'function_call');
+    const next = await responses({
+      previous_response_id: first.id,
+      input: [{ type: 'function_call_output', call_id: call.call_id, output: 'sunny' }],
+    });
+    expect(team.upstream.requests.at(-1)!.body.tool_choice).toBe('required');
+    expect(next.output.at(-1)).toMatchObject({ type: 'function_call', arguments: '{"city":"Rome"}' });
   });
 
   it("passes the model's arguments for a client tool on as written, even when they are no JSON, as OpenAI does", async () => {
