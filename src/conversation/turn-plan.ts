@@ -185,12 +185,22 @@ export async function planFromHistory(
     // the partial answer of its failed last turn begins: the client has an answer of its own there
     // (what it received of a stream it stopped, an error shown as the answer). It goes on there, its
     // answer replacing the partial one, as a retry replaces it.
+    // Or the history is the end of a longer conversation: a client that drops its oldest messages to
+    // fit its own context window (keeping the system prompt) sends one that starts later than the
+    // conversation, where nothing or another conversation starts (a branch made from an earlier
+    // window), and ends where it ends. Found by its last two messages and checked whole against the
+    // stored tail, it goes on there, the agents seeing the stored transcript fitted to the budget. An
+    // edited or regenerated turn inside the window ends elsewhere: it branches as before.
     const prefix = rest.slice(0, match.depth);
-    const [[head], failed] = match.depth
-      ? await Promise.all([store.conversationsEndingWith(owner, prefix), store.retryableTurn(owner, prefix)])
-      : [[], undefined];
+    const [[head], failed, slid] = await Promise.all([
+      match.depth ? store.conversationsEndingWith(owner, prefix) : [],
+      match.depth ? store.retryableTurn(owner, prefix) : undefined,
+      store.conversationEndingWithWindow(owner, history),
+    ]);
     if (head) return continueIn(head.id, match.depth);
-    return failed ? goOnAfter(failed, match.depth) : branchFrom(match.conversations[0]?.id, match.depth);
+    if (failed) return goOnAfter(failed, match.depth);
+    if (slid) return continueIn(slid.id, t);
+    return branchFrom(match.conversations[0]?.id, match.depth);
   }
   return branchFrom(match.conversations[0]?.id, t);
 }

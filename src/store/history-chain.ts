@@ -41,6 +41,19 @@ export function chainHash(previous: string, m: ChatMessage): string {
   return hash('sha256', previous + '\n' + identity(m), 'base64url');
 }
 
+/**
+ * The hash of a transcript's last two messages, `previous` and then `last`, with the chain's hashing
+ * from the same root: where a transcript ends, whatever came before (`conversations.tail_hash`). A
+ * client that drops its oldest messages to fit its own context window sends a history that starts
+ * later than the stored one but ends as it does.
+ */
+export function tailHash(root: string, previous: ChatMessage, last: ChatMessage): string {
+  return chainHash(chainHash(root, previous), last);
+}
+
+/** Whether two messages are the same to the chain (what a client sends back unchanged). */
+export const sameInChain = (a: ChatMessage, b: ChatMessage): boolean => identity(a) === identity(b);
+
 /** A request's messages are looked up more than once (before and under its lock): hashed once. */
 const memo = new WeakMap<ChatMessage, { previous: string; hash: string }>();
 

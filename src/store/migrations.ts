@@ -4,6 +4,7 @@
 import { isMintedConversationId } from '../run/run-ids.ts';
 import { conversationKey } from '../conversation/conversation-keys.ts';
 import { backfillRetryable } from './retry-index.ts';
+import { CHAIN_COLUMNS, tailOf, toChainMessage } from './sql-rows.ts';
 import { PostgresDatabase, type Database, type Sql } from './sql.ts';
 
 /** A response stored before version 8: its id is not derived from its run's. */
@@ -213,7 +214,46 @@ export const MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    version: 13,
+    name: 'conversations by their last two messages',
+    // A client that drops its oldest messages to fit its own context window sends a history that
+    // starts later than the stored transcript but ends where it ends: the hash of the last two
+    // messages, a question and its answer (tail_hash, sql-rows.ts), finds the conversation, whose
+    // tail is then compared with the history. Null while a transcript does not end with an answer,
+    // and for conversations a client named: the index holds only what id-less requests may find.
+    sql: `
+      ALTER TABLE conversations ADD COLUMN tail_hash TEXT;
+      CREATE INDEX conversations_by_tail ON conversations (tail_hash, updated_at) WHERE tail_hash IS NOT NULL;
+    `,
+    backfill: backfillTails,
+  },
 ];
+
+/** Fills `tail_hash` for the conversations stored before version 13, a page of them at a time. */
+async function backfillTails(tx: Sql): Promise<void> {
+  for (let after = ''; ;) {
+    const page = await tx.all<{ id: string; owner: string; message_count: number }>(
+      'SELECT id, owner, message_count FROM conversations WHERE id > ? AND message_count > 2 ORDER BY id LIMIT 500',
+      [after],
+    );
+    if (!page.length) return;
+    after = String(page.at(-1)!.id);
+    const minted = page.filter((c) => isMintedConversationId(String(c.id)));
+    if (!minted.length) continue;
+    const rows = await tx.all<Record<string, unknown>>(
+      `SELECT m.conversation_id, ${CHAIN_COLUMNS} FROM conversations c JOIN messages m ON m.conversation_id = c.id ` +
+        `AND m.seq >= c.message_count - 1 WHERE c.id IN (${minted.map(() => '?').join(', ')}) ORDER BY m.conversation_id, m.seq`,
+      minted.map((c) => String(c.id)),
+    );
+    const ends = Map.groupBy(rows, (r) => String(r.conversation_id));
+    for (const c of minted) {
+      const [previous, last] = (ends.get(String(c.id)) ?? []).map(toChainMessage);
+      const tail = last ? tailOf(String(c.id), String(c.owner), Number(c.message_count), previous, last) : null;
+      if (tail) await tx.run('UPDATE conversations SET tail_hash = ? WHERE id = ?', [tail, String(c.id)]);
+    }
+  }
+}
 
 /** Clears the chain of every conversation whose id a client chose (migration 10). */
 async function forgetNamedChains(tx: Sql): Promise<void> {

@@ -1,6 +1,8 @@
 // The statements a turn is written with and the rows it reads back as, shared by SqlStore's
 // methods: one place for the hash chain, the NUL rule and the compact trace on the way in and out.
-import { chainHash, chainRoot } from './history-chain.ts';
+import type { ChatMessage } from '../orchestrator/types.ts';
+import { isMintedConversationId } from '../run/run-ids.ts';
+import { chainHash, chainRoot, tailHash } from './history-chain.ts';
 import type { Param, Row, Sql } from './sql.ts';
 import { storedText } from './text.ts';
 import { compactTrace, expandTrace } from './trace.ts';
@@ -50,10 +52,43 @@ export async function lockConversation(tx: Sql, conversationId: string, owner: s
   if (!conv || conv.owner !== owner) throw new ForeignConversationError(conversationId);
 }
 
-/** Where a transcript ends: its last message's seq (the message count) and chain hash. */
+/** Where a transcript ends: its last message's seq (the message count), chain hash and tail hash. */
 export interface TranscriptEnd {
   seq: number;
   hash: string;
+  /** See tailOf(). */
+  tail: string | null;
+}
+
+/** The columns a message's place in the chain is computed from (see toChainMessage). */
+export const CHAIN_COLUMNS = 'role, content, tool_call_id, tool_calls, images';
+
+/** A stored message as far as the chain tells messages apart (read with CHAIN_COLUMNS). */
+export function toChainMessage(row: Row): ChatMessage {
+  const m: ChatMessage = { role: row.role as ChatMessage['role'], content: String(row.content) };
+  if (row.tool_call_id) m.toolCallId = String(row.tool_call_id);
+  if (row.tool_calls) m.toolCalls = JSON.parse(String(row.tool_calls));
+  if (row.images) m.images = JSON.parse(String(row.images));
+  return m;
+}
+
+/**
+ * The conversation's `tail_hash`: the hash of its last two messages when the last is an answer, in
+ * the chain of the owner's conversations that id-less requests find (only those the server minted);
+ * null otherwise. A client whose window of the history slid finds the conversation by it. Null too
+ * for a transcript of two messages (`length`): their tail hash is their head hash, and a window of
+ * such a conversation is all of it, found by `head_hash` (a first turn writes no index entry more).
+ */
+export function tailOf(
+  conversationId: string,
+  owner: string,
+  length: number,
+  previous: ChatMessage | undefined,
+  last: ChatMessage,
+) {
+  return length > 2 && previous && last.role === 'assistant' && isMintedConversationId(conversationId)
+    ? tailHash(chainRoot(owner), previous, last)
+    : null;
 }
 
 /**
@@ -69,7 +104,10 @@ export async function appendMessages(
   empty = false,
 ): Promise<TranscriptEnd | undefined> {
   if (!messages.length) return undefined;
-  const last = empty ? undefined : await lastMessage(tx, conversationId);
+  const answer = messages.at(-1)!;
+  // The stored message before a lone answer is read whole, for the tail hash (same statement).
+  const withPrevious = messages.length === 1 && answer.role === 'assistant' && isMintedConversationId(conversationId);
+  const last = empty ? undefined : await lastMessage(tx, conversationId, withPrevious);
   let seq = Number(last?.seq ?? 0);
   let hash = !last
     ? chainRoot(owner, conversationId)
@@ -94,12 +132,13 @@ export async function appendMessages(
       ],
     );
   }
-  return { seq, hash };
+  const previous = messages.length > 1 ? messages.at(-2) : withPrevious && last ? toChainMessage(last) : undefined;
+  return { seq, hash, tail: tailOf(conversationId, owner, seq, previous, answer) };
 }
 
-function lastMessage(tx: Sql, conversationId: string) {
-  return tx.get<{ seq: number; chain_hash: string | null }>(
-    'SELECT seq, chain_hash FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT 1',
+function lastMessage(tx: Sql, conversationId: string, whole: boolean) {
+  return tx.get<Row & { seq: number; chain_hash: string | null }>(
+    `SELECT seq, chain_hash${whole ? `, ${CHAIN_COLUMNS}` : ''} FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT 1`,
     [conversationId],
   );
 }
@@ -154,35 +193,50 @@ export async function supersede(tx: Sql, conversationId: string, oldRunId: strin
 
 /**
  * After the transcript changed: its length, the chain hash of its last message (how an id-less
- * client continuing it finds it) and the time. A turn that begins, or an answer that ends the
- * transcript (`endsRetry`), also ends the retryability of the turn before. `end`: where the transcript ends, when this transaction's
- * last change to it was an append (which knows); otherwise it is read back.
+ * client continuing it finds it), the hash of its last two messages (how one whose window of the
+ * history slid finds it) and the time, in one statement. A turn that begins, or an answer that ends
+ * the transcript (`endsRetry`), also ends the retryability of the turn before. `end`: where the
+ * transcript ends, when this transaction's last change to it was an append (which knows); `unchanged`
+ * when this transaction changed no message (the end stays as it was); otherwise it is read back.
  */
 export async function touchConversation(
   tx: Sql,
   conversationId: string,
+  owner: string,
   now: string,
-  end: TranscriptEnd | undefined,
+  end: TranscriptEnd | 'unchanged' | undefined,
   systemPrompt?: string,
   endsRetry = false,
 ): Promise<void> {
   const retry = endsRetry ? ', retry_hash = NULL, retry_run_id = NULL, retry_depth = NULL' : '';
-  const rest = `updated_at = ?, system_prompt = COALESCE(?, system_prompt)${retry} WHERE id = ?`;
-  const restParams = [now, storedText(systemPrompt ?? null), conversationId];
-  if (end) {
-    await tx.run(`UPDATE conversations SET message_count = ?, head_hash = ?, ${rest}`, [
-      end.seq,
-      end.hash,
-      ...restParams,
-    ]);
+  if (end === 'unchanged') {
+    await tx.run(
+      `UPDATE conversations SET updated_at = ?, system_prompt = COALESCE(?, system_prompt)${retry} WHERE id = ?`,
+      [now, storedText(systemPrompt ?? null), conversationId],
+    );
     return;
   }
-  // Messages deleted (a retry's partial answer), copied (a branch) or none stored at all.
+  // Messages deleted (a retry's partial answer), copied (a branch) or none stored at all: read back.
+  const at = end ?? (await readEnd(tx, conversationId, owner));
   await tx.run(
-    'UPDATE conversations SET message_count = COALESCE((SELECT MAX(seq) FROM messages WHERE conversation_id = ?), 0), ' +
-      `head_hash = (SELECT chain_hash FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT 1), ${rest}`,
-    [conversationId, conversationId, ...restParams],
+    'UPDATE conversations SET message_count = ?, head_hash = ?, tail_hash = ?, updated_at = ?, ' +
+      `system_prompt = COALESCE(?, system_prompt)${retry} WHERE id = ?`,
+    [at.seq, at.hash, at.tail, now, storedText(systemPrompt ?? null), conversationId],
   );
+}
+
+async function readEnd(tx: Sql, conversationId: string, owner: string) {
+  const [last, previous] = await tx.all<Row & { seq: number; chain_hash: string | null }>(
+    `SELECT seq, chain_hash, ${CHAIN_COLUMNS} FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT 2`,
+    [conversationId],
+  );
+  return {
+    seq: Number(last?.seq ?? 0),
+    hash: last?.chain_hash ?? null,
+    tail: last
+      ? tailOf(conversationId, owner, Number(last.seq), previous && toChainMessage(previous), toChainMessage(last))
+      : null,
+  };
 }
 
 /** What a run ended with, as its columns: status, error, agents_used, events, usage, prompt and completion tokens. */

@@ -4,11 +4,12 @@ import { randomBytes } from 'node:crypto';
 import type { StoredApiKey } from '../auth/api-keys.ts';
 import type { WindowCounts } from '../auth/rate-limit.ts';
 import type { ChatMessage, RunCheckpoint } from '../orchestrator/types.ts';
-import { historyHashes } from './history-chain.ts';
+import { chainRoot, historyHashes, sameInChain, tailHash } from './history-chain.ts';
 import { V6_RESPONSE } from './migrations.ts';
 import type { Database, Param, Sql } from './sql.ts';
 import {
   appendMessages,
+  CHAIN_COLUMNS,
   claimConversation,
   copyPrefix,
   finishRun,
@@ -16,6 +17,7 @@ import {
   lockConversation,
   relaxDurability,
   supersede,
+  toChainMessage,
   toConversation,
   toMessage,
   toRun,
@@ -64,6 +66,8 @@ const INTERRUPTED = 'the server stopped before the run finished (interrupted)';
 const PAGE = 64;
 /** Conversations holding one history prefix that a look-up considers, newest first. */
 const HOLDERS = 32;
+/** Conversations ending with one pair of messages whose tails a look-up reads, newest first. */
+const WINDOW_HOLDERS = 4;
 
 const compareDesc = (a: string, b: string) => (a < b ? 1 : a > b ? -1 : 0);
 const RETRYABLE: ReadonlySet<string> = new Set(RETRYABLE_STATUSES);
@@ -197,7 +201,7 @@ export class SqlStore implements Store {
       const now = new Date().toISOString();
       const created = await claimConversation(tx, turn, now);
       const end = await appendMessages(tx, turn.conversationId, turn.owner, turn.messages, now, created);
-      await touchConversation(tx, turn.conversationId, now, end, turn.systemPrompt, true);
+      await touchConversation(tx, turn.conversationId, turn.owner, now, end, turn.systemPrompt, true);
       await insertRun(tx, turn.run);
       if (RETRYABLE.has(turn.run.status)) await markRetryable(tx, turn.conversationId, turn.run.id);
     });
@@ -230,13 +234,18 @@ export class SqlStore implements Store {
         .slice(0, 16);
     };
     // A linear chat hits at once; an edited history costs a binary search (stored prefixes are
-    // prefix-closed: a conversation holding depth d holds every depth below it).
-    let rows = await at(history.length);
+    // prefix-closed: a conversation holding depth d holds every depth below it). Its first probe, the
+    // first message, is asked with the whole history: a history whose start is not stored at all (a
+    // client's window of it slid) is known at once, without a search.
+    const [whole, first] = await Promise.all([at(history.length), history.length > 1 ? at(1) : undefined]);
+    let rows = whole;
     let depth = history.length;
     if (!rows.length) {
       let lo = 0; // known stored (0: trivially)
       let hi = history.length; // known not stored
       let best: typeof rows = [];
+      if (first?.length) [lo, best] = [1, first];
+      else if (first) hi = 1;
       while (hi - lo > 1) {
         const mid = (lo + hi) >> 1;
         const found = await at(mid);
@@ -265,6 +274,26 @@ export class SqlStore implements Store {
     return rows
       .filter((r) => r.owner === owner)
       .map((r) => ({ id: String(r.id), messageCount: Number(r.message_count), updatedAt: String(r.updated_at) }));
+  }
+
+  async conversationEndingWithWindow(owner: string, history: ChatMessage[]): Promise<ConversationHead | undefined> {
+    if (history.length < 2 || history.at(-1)!.role !== 'assistant') return undefined;
+    const rows = await this.db.all<{ id: string; owner: string; message_count: number; updated_at: string }>(
+      `SELECT id, owner, message_count, updated_at FROM conversations WHERE tail_hash = ? ORDER BY updated_at DESC LIMIT ${WINDOW_HOLDERS}`,
+      [tailHash(chainRoot(owner), history.at(-2)!, history.at(-1)!)],
+    );
+    for (const r of rows) {
+      // The hash is seeded with the owner; checked anyway, as every read of a conversation is.
+      if (r.owner !== owner || Number(r.message_count) < history.length) continue;
+      // The last two messages matched by their hash; the whole window must be the transcript's end.
+      const tail = await this.db.all(
+        `SELECT ${CHAIN_COLUMNS} FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT ${history.length}`,
+        [r.id],
+      );
+      if (tail.length === history.length && tail.every((m, i) => sameInChain(toChainMessage(m), history.at(-1 - i)!)))
+        return { id: String(r.id), messageCount: Number(r.message_count), updatedAt: String(r.updated_at) };
+    }
+    return undefined;
   }
 
   async retryableTurn(owner: string, history: ChatMessage[]): Promise<RetryableTurn | undefined> {
@@ -318,7 +347,7 @@ export class SqlStore implements Store {
       // A retry stores no message, but the turn it retries is this conversation's from now on.
       const stored = end?.hash ?? (start.supersedes ? await lastChainHash(tx, start.conversationId) : undefined);
       if (stored) await supersedeRetries(tx, stored);
-      await touchConversation(tx, start.conversationId, now, end, start.systemPrompt, true);
+      await touchConversation(tx, start.conversationId, start.owner, now, end, start.systemPrompt, true);
       for (const r of start.runs) {
         await insertRun(tx, {
           id: r.id,
@@ -360,8 +389,9 @@ export class SqlStore implements Store {
       await touchConversation(
         tx,
         finish.conversationId,
+        finish.owner,
         now,
-        end,
+        end ?? (begun ? 'unchanged' : undefined), // a begun run's turn stored its messages already
         begun ? undefined : finish.systemPrompt,
         !begun || answer.length > 0,
       );

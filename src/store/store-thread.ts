@@ -23,6 +23,7 @@ export const THREADED_METHODS = [
   'appendTurn',
   'matchHistory',
   'conversationsEndingWith',
+  'conversationEndingWithWindow',
   'retryableTurn',
   'beginTurn',
   'finishTurn',

@@ -207,6 +207,13 @@ export interface Store extends ApiKeyStore, RateLimitStore {
    */
   conversationsEndingWith(owner: string, history: ChatMessage[]): Promise<ConversationHead[]>;
   /**
+   * The owner's most recently updated conversation whose transcript ends with `history` (at least two
+   * messages, the last an answer), also when it starts earlier: a client that drops its oldest
+   * messages to fit its own context window. Found by the hash of the last two messages
+   * (`tail_hash`), then checked message by message against the stored tail.
+   */
+  conversationEndingWithWindow(owner: string, history: ChatMessage[]): Promise<ConversationHead | undefined>;
+  /**
    * The owner's conversation whose retryable last turn ends with `history`'s last message, its
    * transcript before the turn's partial answer being exactly `history`: one indexed look-up,
    * normally empty.

@@ -788,6 +788,85 @@ export function storeContract(
       expect(await store.retryableTurn('k-head', [q('twin q')])).toBeUndefined();
     });
 
+    it('finds a conversation by the window of its end a client kept, checked message by message', async () => {
+      const q = (content: string): ChatMessage => ({ role: 'user', content });
+      const a = (content: string): ChatMessage => ({ role: 'assistant', content });
+      const owner = 'k-window';
+      const id = conv('c-window');
+      for (const i of [1, 2, 3]) await store.appendTurn(turn(id, [`win q${i}`, `win a${i}`], { owner }));
+      const window = (...messages: ChatMessage[]) => store.conversationEndingWithWindow(owner, messages);
+      const found = { id, messageCount: 6 };
+      expect(await window(q('win q2'), a('win a2'), q('win q3'), a('win a3'))).toMatchObject(found);
+      expect(await window(q('win q3'), a('  win a3\n'))).toMatchObject(found); // compared as the chain compares
+      expect(await window(a('win a2'), q('win q3'), a('win a3'))).toMatchObject(found);
+      expect(await window(...[1, 2, 3].flatMap((i) => [q(`win q${i}`), a(`win a${i}`)]))).toMatchObject(found);
+      // The same last pair after other messages, a pair inside the transcript, a question: not found.
+      expect(await window(q('win q2'), a('another a2'), q('win q3'), a('win a3'))).toBeUndefined();
+      expect(
+        await window(
+          q('win q0'),
+          a('win a0'),
+          q('win q1'),
+          a('win a1'),
+          q('win q2'),
+          a('win a2'),
+          q('win q3'),
+          a('win a3'),
+        ),
+      ).toBeUndefined();
+      expect(await window(q('win q2'), a('win a2'))).toBeUndefined();
+      expect(await window(a('win a3'))).toBeUndefined();
+      expect(await window(q('win q3'), a('win a3'), q('win q4'))).toBeUndefined();
+      // Another owner's, or a conversation a client named, is never found.
+      expect(await store.conversationEndingWithWindow('k-window-other', [q('win q3'), a('win a3')])).toBeUndefined();
+      await store.appendTurn(turn('named-window', ['named q', 'named a'], { owner }));
+      expect(await window(q('named q'), a('named a'))).toBeUndefined();
+      // Nor is a conversation of two messages: a window of it is all of it (conversationsEndingWith finds it).
+      await store.appendTurn(turn(conv('c-window-pair'), ['pair q', 'pair a'], { owner }));
+      expect(await window(q('pair q'), a('pair a'))).toBeUndefined();
+      expect(await store.conversationsEndingWith(owner, [q('pair q'), a('pair a')])).toMatchObject([
+        { id: conv('c-window-pair') },
+      ]);
+
+      // While a turn runs, the transcript ends with its question; its answer ends it again (appended alone).
+      await store.beginTurn({
+        conversationId: id,
+        owner,
+        title: 't',
+        messages: [{ ...q('win q4'), tokenCount: 1 }],
+        runs: [{ id: 'run-window-4', model: 'm', startedAt: new Date().toISOString() }],
+      });
+      expect(await window(q('win q3'), a('win a3'))).toBeUndefined();
+      await store.finishTurn({
+        conversationId: id,
+        owner,
+        title: '',
+        messages: [],
+        answer: { ...a('win a4'), tokenCount: 1 },
+        run: run(id, owner, { id: 'run-window-4' }),
+      });
+      expect(await window(q('win q3'), a('win a3'), q('win q4'), a('win a4'))).toMatchObject({ id, messageCount: 8 });
+
+      // A branch copying a prefix that ends with an answer ends there (the end read back).
+      const branch = conv('c-window-branch');
+      await store.beginTurn({
+        conversationId: branch,
+        owner,
+        title: 't',
+        branchFrom: { conversationId: id, depth: 4 },
+        messages: [],
+        runs: [],
+      });
+      expect(await window(q('win q1'), a('win a1'), q('win q2'), a('win a2'))).toMatchObject({
+        id: branch,
+        messageCount: 4,
+      });
+      // Two conversations ending with the same window: the most recently updated one.
+      await new Promise((r) => setTimeout(r, 5));
+      await store.appendTurn(turn(id, ['win q2', 'win a2'], { owner }));
+      expect(await window(q('win q2'), a('win a2'))).toMatchObject({ id, messageCount: 10 });
+    });
+
     it('takes a lease with the first write of a new conversation, and frees it with its last', async () => {
       const start = (holder: string, runId: string): TurnStart => ({
         conversationId: conv('c-lease-in-turn'),

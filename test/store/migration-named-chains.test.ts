@@ -8,6 +8,7 @@ import { migrate, MIGRATIONS } from '../../src/store/migrations.ts';
 import type { Database } from '../../src/store/sql.ts';
 import { SqlStore } from '../../src/store/sql-store.ts';
 import { newConversationId } from '../../src/run/run-ids.ts';
+import { conversationKey } from '../../src/conversation/conversation-keys.ts';
 import { migrationBackends } from '../support/migration-backends.ts';
 
 const backends = migrationBackends('migration10');
@@ -52,16 +53,19 @@ describe.each(backends)('migration 10 on $name', (backend) => {
       const store = new SqlStore(db);
       expect((await store.conversationsEndingWith('k', history)).map((c) => c.id)).toEqual([minted]);
       expect((await store.matchHistory('k', history)).conversations.map((c) => c.id)).toEqual([minted]);
-      // The named conversation grows on its own chain: still not where an id-less request goes.
+      // The named conversation grows on its own chain: still not where an id-less request goes. (The
+      // store writes the columns of the latest version: the later ones first, 11 moving it under its key.)
+      await migrate(db);
+      const named = conversationKey('k', 'tenant-alice-1');
       const now = new Date().toISOString();
       await store.appendTurn({
-        conversationId: 'tenant-alice-1',
+        conversationId: named,
         owner: 'k',
         title: 't',
         messages: [{ ...user('And tomorrow?'), tokenCount: 3 }],
         run: {
           id: 'run_1',
-          conversationId: 'tenant-alice-1',
+          conversationId: named,
           owner: 'k',
           model: 'cortex-flow',
           status: 'completed',
@@ -77,7 +81,7 @@ describe.each(backends)('migration 10 on $name', (backend) => {
       });
       const longer = [...history, user('And tomorrow?')];
       expect(await store.conversationsEndingWith('k', longer)).toEqual([]);
-      expect((await store.getMessages('tenant-alice-1')).map((m) => m.content)).toEqual([
+      expect((await store.getMessages(named)).map((m) => m.content)).toEqual([
         'hello',
         'Hi! How can I help?',
         'And tomorrow?',
