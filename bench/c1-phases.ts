@@ -11,18 +11,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startPrinting, startServer, threadCpuMs } from './lib-processes.ts';
+import { startPrinting, startServer, threadCpuMs, mockUpstreamEnv } from './lib-processes.ts';
 
 const REQUESTS = Number(process.env.BENCH_C1_REQUESTS ?? 600);
 const upstream = await startPrinting('bench/mock-upstream-process.ts', { BENCH_UPSTREAM_DELAY_MS: '0' });
 const dataDir = mkdtempSync(join(tmpdir(), 'cortex-bench-c1-'));
-const cortex = await startServer({
-  CORTEX_MODEL: 'openai:mock',
-  OPENAI_API_KEY: 'sk-bench',
-  OPENAI_BASE_URL: upstream.line,
-  CORTEX_DATA_DIR: dataDir,
-  CORTEX_LLM_MAX_RETRIES: '0',
-});
+const cortex = await startServer(mockUpstreamEnv(upstream.line, dataDir));
 const body = JSON.stringify({
   model: 'cortex-flow-supervisor',
   messages: [{ role: 'user', content: 'BENCH-ONE-CALL hello' }],

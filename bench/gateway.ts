@@ -25,6 +25,7 @@ import {
   threadCpuMs,
   threadWaitMs,
   type Child,
+  mockUpstreamEnv,
 } from './lib-processes.ts';
 import { load, percentile, printTable, type LoadResult } from './lib-load.ts';
 import { Agent, request as httpRequest } from 'node:http';
@@ -111,13 +112,7 @@ const proxy = await startPrinting('bench/servers/bare-proxy.ts', { BENCH_UPSTREA
 const floor = await startPrinting('bench/servers/stored-turn-floor.ts', { BENCH_UPSTREAM: upstream.line });
 const portkey = await startPortkey();
 const dataDir = mkdtempSync(join(tmpdir(), 'cortex-bench-gateway-'));
-const cortex = await startServer({
-  CORTEX_MODEL: 'openai:mock',
-  OPENAI_API_KEY: 'sk-bench',
-  OPENAI_BASE_URL: upstream.line,
-  CORTEX_DATA_DIR: dataDir,
-  CORTEX_LLM_MAX_RETRIES: '0',
-});
+const cortex = await startServer(mockUpstreamEnv(upstream.line, dataDir));
 const portkeyHeaders = {
   'x-portkey-provider': 'openai',
   'x-portkey-custom-host': upstream.line,

@@ -46,6 +46,15 @@ export async function startPrinting(script: string, env: Record<string, string>)
   return { process: p, line, stop: stopper(p) };
 }
 
+/** Cortex Flow's environment for the one-call path: the mock upstream as its only model, no retries. */
+export const mockUpstreamEnv = (upstream: string, dataDir: string): Record<string, string> => ({
+  CORTEX_MODEL: 'openai:mock',
+  OPENAI_API_KEY: 'sk-bench',
+  OPENAI_BASE_URL: upstream,
+  CORTEX_DATA_DIR: dataDir,
+  CORTEX_LLM_MAX_RETRIES: '0',
+});
+
 /** Starts `cortex-flow serve` (of the checkout at `cwd`) on a free port and waits for /health. */
 export async function startServer(env: Record<string, string>, cwd = ROOT): Promise<Child & { baseUrl: string }> {
   const port = await freePort();

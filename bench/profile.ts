@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { freePort, ROOT, startPrinting } from './lib-processes.ts';
+import { freePort, ROOT, startPrinting, mockUpstreamEnv } from './lib-processes.ts';
 import { readProfiles, type Profile } from './lib-cpu-profile.ts';
 import { load } from './lib-load.ts';
 
@@ -149,11 +149,7 @@ const server = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${profDir}
   env: {
     ...process.env,
     CORTEX_LOG_LEVEL: 'warn',
-    CORTEX_MODEL: 'openai:mock',
-    OPENAI_API_KEY: 'sk-bench',
-    OPENAI_BASE_URL: upstream.line,
-    CORTEX_DATA_DIR: dataDir,
-    CORTEX_LLM_MAX_RETRIES: '0',
+    ...mockUpstreamEnv(upstream.line, dataDir),
     OPENAI_COMPAT_PORT: String(port),
   },
   stdio: ['ignore', 'inherit', 'inherit'],

@@ -13,7 +13,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { startPrinting, startServer } from './lib-processes.ts';
+import { startPrinting, startServer, mockUpstreamEnv } from './lib-processes.ts';
 
 const DELAY_MS = Number(process.env.BENCH_UPSTREAM_DELAY_MS ?? 0);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -43,13 +43,7 @@ async function main() {
   // same conditions, and their ratio is not the drift of the machine's load between two moments.
   const start = async (path: string, body: string) => {
     const dataDir = mkdtempSync(join(tmpdir(), 'cortex-bench-responses-'));
-    const server = await startServer({
-      CORTEX_MODEL: 'openai:mock',
-      OPENAI_API_KEY: 'sk-bench',
-      OPENAI_BASE_URL: upstream.line,
-      CORTEX_DATA_DIR: dataDir,
-      CORTEX_LLM_MAX_RETRIES: '0',
-    });
+    const server = await startServer(mockUpstreamEnv(upstream.line, dataDir));
     const url = `${server.baseUrl}${path}`;
     const res = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
     const text = await res.text();

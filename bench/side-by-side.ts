@@ -9,7 +9,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { ROOT, startPrinting, startServer, threadCpuMs, type Child } from './lib-processes.ts';
+import { ROOT, startPrinting, startServer, threadCpuMs, type Child, mockUpstreamEnv } from './lib-processes.ts';
 import { load } from './lib-load.ts';
 
 const CHECKOUTS = (process.env.BENCH_CHECKOUTS ?? ROOT).split('|').map((dir) => resolve(dir));
@@ -40,16 +40,7 @@ interface Contender {
 
 async function startCheckout(dir: string, upstream: string): Promise<Contender> {
   const dataDir = mkdtempSync(join(tmpdir(), 'cortex-bench-side-'));
-  const server = await startServer(
-    {
-      CORTEX_MODEL: 'openai:mock',
-      OPENAI_API_KEY: 'sk-bench',
-      OPENAI_BASE_URL: upstream,
-      CORTEX_DATA_DIR: dataDir,
-      CORTEX_LLM_MAX_RETRIES: '0',
-    },
-    dir,
-  );
+  const server = await startServer(mockUpstreamEnv(upstream, dataDir), dir);
   return { label: basename(dir), url: `${server.baseUrl}/v1/chat/completions`, server, dataDir, rounds: [] };
 }
 
