@@ -503,7 +503,8 @@ describe.each(backends)('conversation memory on $name', (backend) => {
 
   it('retries an id-less turn interrupted by a restart in its conversation, found through the retry index', async () => {
     const doomed = await backend.open();
-    const memory = new StoredMemory(doomed, tokens, 10_000, { leaseMs: 150 });
+    // A lease long enough to be read back live on a loaded machine (150 ms was not, once in CI).
+    const memory = new StoredMemory(doomed, tokens, 10_000, { leaseMs: 600 });
     const messages = [user('restart without ids?')];
     const lock = await memory.lock({ messages });
     const turn = await memory.prepare({ lock, messages });
@@ -516,7 +517,7 @@ describe.each(backends)('conversation memory on $name', (backend) => {
     // A running run of a new conversation holds its lease: taken with the turn's first write.
     expect((await doomed.liveLeases()).map((l) => l.conversationId)).toContain(turn.conversationId);
     await doomed.close(); // killed: no record, no release
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, 900)); // past the lease
 
     const store = await open();
     const restarted = new StoredMemory(store, tokens, 10_000);
