@@ -16,8 +16,7 @@ import { neighbours, selectQuotes, type Quote } from './relevance.ts';
 import { AnswerLimiter } from '../agents/answer-limits.ts';
 import { capabilities, clip, CONFIGURE_MODEL, FOOTER, greeting, needsModel, nothingFound } from './replies.ts';
 import { paced } from './stream.ts';
-import { MAX_SENTENCES, rankSentences, summaryLength, textRank } from './summarize.ts';
-import { proseSentences } from './text.ts';
+import { MAX_SENTENCES, rankSentences, sentencesOf, summaryLength, textRank } from './summarize.ts';
 
 export const OFFLINE_ENGINE = 'offline-extractive';
 
@@ -373,7 +372,7 @@ function dedupe(points: Point[]): Point[] {
   return points.filter((p, i) => points.findIndex((q) => q.text === p.text) === i);
 }
 
-const countSentences = (text: string) => proseSentences(text).length;
+const countSentences = (text: string) => sentencesOf(text).length;
 
 function recallQuestions(which: 'first' | 'previous' | 'all', history: ChatMessage[]): string {
   const asked = userTurns(history);
