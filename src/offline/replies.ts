@@ -41,10 +41,11 @@ export function capabilities(): string {
 
 export function nothingFound(question: string, terms: string[], matched: number): string {
   const one = matched === 1;
+  // One word searched is "it", not "them" ("...for "photosynthesis": no passage contains it.").
   const found = matched
-    ? `${matched} passage${one ? '' : 's'} share${one ? 's' : ''} some of these words, ` +
+    ? `${matched} passage${one ? '' : 's'} share${one ? 's' : ''} ${terms.length === 1 ? 'this word' : 'some of these words'}, ` +
       `but none answers the question, so I am not quoting ${one ? 'it' : 'them'}.`
-    : 'no passage contains them.';
+    : `no passage contains ${terms.length === 1 ? 'it' : 'them'}.`;
   const searched = terms.length
     ? `I searched the knowledge base for ${terms.map((t) => `"${t}"`).join(', ')}: ${found}`
     : 'Your message has no words I could search the knowledge base for.';

@@ -143,6 +143,11 @@ describe('research over the knowledge base', () => {
     expect(done.sources).toEqual([]);
   });
 
+  it('speaks of one searched word as "it"', async () => {
+    const { done } = await ask('What is photosynthesis?');
+    expect(done.text).toContain('I searched the knowledge base for "photosynthesis": no passage contains it.');
+  });
+
   it('echoes a long message only in part', async () => {
     const long = 'Why do the northern lights dance across the polar sky at night? '.repeat(200);
     const { done } = await ask(long);
