@@ -69,6 +69,13 @@ const HOLDERS = 32;
 /** Conversations ending with one pair of messages whose tails a look-up reads, newest first. */
 const WINDOW_HOLDERS = 4;
 
+/** A conversation row as a look-up by where it ends answers it. */
+const toHead = (r: { id: string; message_count: number; updated_at: string }): ConversationHead => ({
+  id: String(r.id),
+  messageCount: Number(r.message_count),
+  updatedAt: String(r.updated_at),
+});
+
 const compareDesc = (a: string, b: string) => (a < b ? 1 : a > b ? -1 : 0);
 const RETRYABLE: ReadonlySet<string> = new Set(RETRYABLE_STATUSES);
 
@@ -256,11 +263,7 @@ export class SqlStore implements Store {
     }
     return {
       depth,
-      conversations: rows.map((r) => ({
-        id: String(r.id),
-        messageCount: Number(r.message_count),
-        updatedAt: String(r.updated_at),
-      })),
+      conversations: rows.map(toHead),
     };
   }
 
@@ -271,9 +274,7 @@ export class SqlStore implements Store {
       [historyHashes(owner, history).at(-1)!],
     );
     // The hash is seeded with the owner; checked anyway, as every read of a conversation is.
-    return rows
-      .filter((r) => r.owner === owner)
-      .map((r) => ({ id: String(r.id), messageCount: Number(r.message_count), updatedAt: String(r.updated_at) }));
+    return rows.filter((r) => r.owner === owner).map(toHead);
   }
 
   async conversationEndingWithWindow(owner: string, history: ChatMessage[]): Promise<ConversationHead | undefined> {
@@ -291,7 +292,7 @@ export class SqlStore implements Store {
         [r.id],
       );
       if (tail.length === history.length && tail.every((m, i) => sameInChain(toChainMessage(m), history.at(-1 - i)!)))
-        return { id: String(r.id), messageCount: Number(r.message_count), updatedAt: String(r.updated_at) };
+        return toHead(r);
     }
     return undefined;
   }
