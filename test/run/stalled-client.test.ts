@@ -16,7 +16,10 @@ class WholeAnswerTeam implements Orchestrator {
     return [{ id: 'cortex-flow', description: 'test team' }];
   }
   async *run(input: RunInput): AsyncIterable<RunEvent> {
-    const text = 'lorem ipsum '.repeat(350_000); // about 4 MB: more than the socket buffers take
+    // About 17 MB: four times what the kernel's socket buffers took on loopback here (the sender's
+    // grow to tcp_wmem's maximum, commonly 4 MB; a receiver that never reads keeps its first size).
+    // At 4 MB a CI machine once took the whole answer: the response finished with nothing unread.
+    const text = 'lorem ipsum '.repeat(1_400_000);
     yield { type: 'run_started', runId: input.runId, model: input.model, at: Date.now() };
     yield {
       type: 'run_finished',
