@@ -164,12 +164,13 @@ export const chatRequestSchema = z.object({
   prediction: opt(predictionSchema),
   web_search_options: opt(webSearchOptions),
   reasoning_effort: opt(z.enum(['none', 'minimal', 'low', 'medium', 'high', 'xhigh'])),
-  tools: opt(z.array(toolSchema).max(128)),
+  // Empty lists are refused as OpenAI refuses them (a client meaning "no tools" leaves them out).
+  tools: opt(z.array(toolSchema).min(1).max(128)),
   tool_choice: opt(toolChoiceSchema),
   parallel_tool_calls: opt(z.boolean()),
   response_format: opt(responseFormatSchema),
   // The legacy form of tools and tool_choice, still sent by older clients.
-  functions: opt(z.array(functionSchema).max(128)),
+  functions: opt(z.array(functionSchema).min(1).max(128)),
   function_call: opt(z.union([z.enum(['none', 'auto']), z.object({ name: z.string().min(1) })])),
   conversation_id: opt(z.string()),
 });

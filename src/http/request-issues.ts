@@ -44,8 +44,10 @@ export function issueToError(issue: z.core.$ZodIssue, body: unknown, at: readonl
         'invalid_type',
       );
     case 'too_small':
+      // An empty list of messages (or of a message's parts) is a request missing what it needs (422);
+      // any other empty list, `tools: []`, a wrong value (400), as in the union case below.
       if (issue.origin === 'array' && Number(issue.minimum) === 1 && Array.isArray(value) && value.length === 0)
-        return validationError(
+        return (shown.startsWith('messages') ? validationError : invalidRequest)(
           `Invalid '${shown}': empty array. Expected an array with minimum length 1, but got an empty array instead.`,
           param,
           'empty_array',

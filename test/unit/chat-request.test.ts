@@ -79,6 +79,19 @@ describe('request validation', () => {
     }
   });
 
+  it('refuses an empty tools or functions list with 400 empty_array, as OpenAI does', async () => {
+    for (const param of ['tools', 'functions']) {
+      const r = await post({ model: 'cortex-flow', messages: [{ role: 'user', content: 'hi' }], [param]: [] });
+      expect(r.status).toBe(400);
+      expect(r.body.error).toEqual({
+        message: `Invalid '${param}': empty array. Expected an array with minimum length 1, but got an empty array instead.`,
+        type: 'invalid_request_error',
+        param,
+        code: 'empty_array',
+      });
+    }
+  });
+
   it('words a number out of its range or a string too short as OpenAI does, naming the parameter', async () => {
     const messages = [{ role: 'user', content: 'hi' }];
     const cases = [
