@@ -3,7 +3,8 @@ import type { RunEvent } from '../orchestrator/events.ts';
 import type { AppDeps } from './deps.ts';
 
 /**
- * Feeds the metrics from a run's events: time to first token, upstream tokens, upstream errors.
+ * Feeds the metrics from a run's events: time to first token, upstream tokens, upstream errors and
+ * retries (an upstream that fails now and then shows in its retries before any run fails).
  * A mapping over the run's iterator rather than a generator: nothing is held while the run waits.
  */
 export function instrument(
@@ -28,6 +29,8 @@ export function instrument(
         { agent: event.usage.agent, model: event.usage.model, direction: 'output' },
         event.usage.outputTokens,
       );
+    } else if (event.type === 'upstream_retry') {
+      deps.metrics.upstreamRetries.inc({ model: event.model, code: event.code });
     } else if (event.type === 'run_failed' && event.error.code?.startsWith('upstream')) {
       deps.metrics.upstreamErrors.inc({ code: event.error.code });
     }

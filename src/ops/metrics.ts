@@ -36,6 +36,12 @@ export class Metrics {
     labelNames: ['code'],
     registers: [this.registry],
   });
+  readonly upstreamRetries = new Counter({
+    name: 'cortex_upstream_retries_total',
+    help: 'Upstream LLM calls tried again (a 429, a 5xx, a connection error, a fallback), by model and error code.',
+    labelNames: ['model', 'code'],
+    registers: [this.registry],
+  });
   readonly activeRuns = new Gauge({
     name: 'cortex_active_runs',
     help: 'Runs executing now.',

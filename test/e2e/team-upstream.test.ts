@@ -52,6 +52,15 @@ const until = async (check: () => boolean, what: string, ms = 5000) => {
 /** A run as a client reads it: GET /v1/runs/{id}, its trace in `events`. */
 const runOf = async (id: string): Promise<any> => (await fetch(`${client.baseURL}/runs/${id}`)).json();
 
+/** What /metrics counts of the mock model's calls tried again after a 429. */
+const rateLimitRetries = async (): Promise<number> => {
+  const metrics = await (await fetch(client.baseURL.replace(/\/v1$/, '/metrics'))).text();
+  const line = metrics
+    .split('\n')
+    .find((l) => l.startsWith('cortex_upstream_retries_total{model="openai:mock-model",code="upstream_rate_limited"}'));
+  return line ? Number(line.split(' ').at(-1)) : 0;
+};
+
 /** A run's events as GET /v1/runs/{id}/events replays them (one JSON event per `data:` line). */
 const replayOf = async (id: string): Promise<any[]> => {
   const text = await (await fetch(`${client.baseURL}/runs/${id}/events`)).text();
@@ -203,6 +212,7 @@ describe('the team against an OpenAI-compatible upstream', () => {
   });
 
   it("traces a retry of the supervisor's call: the upstream's status and the wait, in the run and its events", async () => {
+    const retriesBefore = await rateLimitRetries();
     let calls = 0;
     upstream.setResponder(() =>
       ++calls === 1
@@ -238,6 +248,8 @@ describe('the team against an OpenAI-compatible upstream', () => {
     // The events API replays it as stored.
     const replayed = await replayOf(r.metadata.run_id);
     expect(replayed.filter((e: any) => e.type === 'upstream_retry')).toEqual([retry]);
+    // And operators see it in /metrics, though no run failed.
+    expect((await rateLimitRetries()) - retriesBefore).toBe(1);
   });
 
   it("traces a retry of a specialist's call, within its step, and the run goes on", async () => {
