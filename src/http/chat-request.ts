@@ -199,13 +199,20 @@ export interface ChatRequest {
   untruncated?: boolean;
 }
 
-function textOf(content: string | { type: string; text?: string; refusal?: string }[] | null | undefined): string {
+/**
+ * A message's text parts, each on its own line; `separator` '' for an answer's parts, which are pieces
+ * of one text (see the assistant case below).
+ */
+function textOf(
+  content: string | { type: string; text?: string; refusal?: string }[] | null | undefined,
+  separator = '\n',
+): string {
   if (content == null) return '';
   if (typeof content === 'string') return content;
   return content
     .map((p) => p.text ?? p.refusal ?? '')
     .filter(Boolean)
-    .join('\n');
+    .join(separator);
 }
 
 function normalizeMessage(m: RawChatRequest['messages'][number]): ChatMessage {
@@ -250,7 +257,10 @@ function normalizeMessage(m: RawChatRequest['messages'][number]): ChatMessage {
         toolCalls.push({ id: m.function_call.name, name: m.function_call.name, arguments: m.function_call.arguments });
       return {
         role: 'assistant',
-        content: textOf(m.content),
+        // An answer sent back as parts is the answer as the client received it, cut where its stream
+        // was (LangChain's content blocks keep one text part per streamed chunk): joined as written,
+        // not a line apart, it is the answer the server stored, and the history is found again.
+        content: textOf(m.content, ''),
         ...(m.name ? { name: m.name } : {}),
         ...(toolCalls.length ? { toolCalls } : {}),
       };
