@@ -52,10 +52,17 @@ export function agentToolSet(
           });
           return output;
         } catch (err) {
-          if (signal.aborted) throw err;
-          const error = (err as Error).message ?? String(err);
+          // The run stopped: its lifecycle closes the stored trace, this call with it, saying why.
+          if (run.signal.aborted) throw err;
+          // The agent stopped (its time limit) while the run goes on: the call still ends in the
+          // trace, or the run's timeline would show the tool running for good.
+          const stopped = signal.aborted;
+          const error = stopped
+            ? `The ${agent} was stopped by its time limit before the tool finished.`
+            : ((err as Error).message ?? String(err));
           const result = { output: { error }, isError: true, ...mcp, durationMs: durationMs() };
           run.emit({ type: 'tool_result', agent, toolCallId, toolName: name, ...result });
+          if (stopped) throw err;
           return { error };
         }
       },

@@ -33,7 +33,11 @@ export class AnswerLimiter {
       this.reached = 'stop';
       return this.count(this.pending.slice(0, at));
     }
-    const ready = this.pending.slice(0, Math.max(0, this.pending.length - this.holdBack));
+    let end = Math.max(0, this.pending.length - this.holdBack);
+    // Never between the two halves of a surrogate pair (an emoji): each delta the client gets must
+    // be well-formed text, which a client that decodes every chunk on its own (Python, Go) needs.
+    if (end > 0 && end < this.pending.length && isHighSurrogate(this.pending.charCodeAt(end - 1))) end--;
+    const ready = this.pending.slice(0, end);
     this.pending = this.pending.slice(ready.length);
     return this.count(ready);
   }
@@ -79,3 +83,5 @@ export class AnswerLimiter {
     return out;
   }
 }
+
+const isHighSurrogate = (code: number) => code >= 0xd800 && code <= 0xdbff;

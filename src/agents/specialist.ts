@@ -2,7 +2,16 @@
 // the supervisor gave it and the findings of the team so far, never the raw conversation. Its calls
 // stream (so that a long report is timed by the upstream's silence, not its length) and obey the
 // agent's own signal: its time limit ends it without ending the run.
-import { stepCountIs, streamText, type ModelMessage, type StopCondition, type ToolSet } from 'ai';
+import type { LanguageModelV3StreamPart } from '@ai-sdk/provider';
+import {
+  stepCountIs,
+  streamText,
+  wrapLanguageModel,
+  type LanguageModel,
+  type ModelMessage,
+  type StopCondition,
+  type ToolSet,
+} from 'ai';
 import type { ResolvedModel } from '../llm/providers.ts';
 import { BadToolCallError } from '../llm/upstream-error.ts';
 import type { ToolRegistry } from '../tools/types.ts';
@@ -34,8 +43,11 @@ export async function runSpecialist(
 ): Promise<string> {
   const agent = spec.name;
   const { maxRetries } = run.limits;
+  const settings = run.callSettings(agent, model, signal);
+  const reporting = reportingUsage(settings.model, (usage) => run.usage(agent, model.name, usage));
   const result = streamText({
-    ...run.callSettings(agent, model, signal),
+    ...settings,
+    ...(reporting ? { model: reporting } : {}),
     ...specialistSettings(),
     system: spec.instructions,
     prompt: briefing(run, a),
@@ -67,7 +79,7 @@ export async function runSpecialist(
         if (part.invalid) malformed ??= traceMalformedCall(run, agent, part);
         break;
       case 'finish-step':
-        run.usage(agent, model.name, part.usage);
+        if (!reporting) run.usage(agent, model.name, part.usage);
         if (malformed) {
           const retry = ++malformedSteps <= maxRetries && steps < run.depth.agentSteps;
           run.progress(agent, `${agent} called ${malformed}${retry ? '; asking it again' : ''}`);
@@ -82,6 +94,38 @@ export async function runSpecialist(
   // Its last step was a malformed call (its attempts, or its steps, are spent): that is the failure.
   if (malformed) throw new BadToolCallError(`it called ${malformed}.`);
   return text.trim();
+}
+
+/**
+ * `model`, telling `report` each call's usage as soon as the call ends. A step's `finish-step`
+ * comes only after the tools it asked for have run: a call's usage would be stamped with the end of
+ * its tools (the timeline would draw the call over them), and lost with a tool that never ends (the
+ * agent's time limit stops it), although the upstream spent those tokens.
+ */
+function reportingUsage(
+  model: LanguageModel,
+  report: (usage: { inputTokens: number | undefined; outputTokens: number | undefined }) => void,
+): LanguageModel | undefined {
+  if (typeof model !== 'object' || model.specificationVersion !== 'v3') return undefined;
+  return wrapLanguageModel({
+    model,
+    middleware: {
+      specificationVersion: 'v3',
+      wrapStream: async ({ doStream }) => {
+        const result = await doStream();
+        const stream = result.stream.pipeThrough(
+          new TransformStream<LanguageModelV3StreamPart, LanguageModelV3StreamPart>({
+            transform(part, controller) {
+              if (part.type === 'finish')
+                report({ inputTokens: part.usage.inputTokens.total, outputTokens: part.usage.outputTokens.total });
+              controller.enqueue(part);
+            },
+          }),
+        );
+        return { ...result, stream };
+      },
+    },
+  });
 }
 
 /** Stops once more steps than `retries` made a malformed call (arguments that are no JSON, no such tool). */

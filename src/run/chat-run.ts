@@ -548,6 +548,7 @@ export class ChatRun implements AsyncDisposable {
       resumed: this.resumed,
       completionTokens: (choice) => this.completionTokens(this.choices[choice.index]),
       ...(this.attachment ? { attachment: (choice) => this.attachment!(this.choices[choice.index]) } : {}),
+      closed: (choice, events) => events.forEach((event) => this.deps.runEvents.publish(choice.runId, event)),
     };
     const recorded = new Set<number>();
     try {

@@ -2,7 +2,7 @@
 // trace, usage), the checkpoint of a choice paused for client tools, and the end of the paused run
 // this request resumed. Pure bookkeeping over the memory API; the lifecycle decides when.
 import type { ConversationMemory, TurnStatus } from '../conversation/types.ts';
-import type { RunEvent } from '../orchestrator/events.ts';
+import type { RunEvent, RunEventOf } from '../orchestrator/events.ts';
 import type { ChatMessage, RunCheckpoint } from '../orchestrator/types.ts';
 import type { RunSummary } from '../orchestrator/run-summary.ts';
 import { CANCEL_REQUESTED, CHOICE_FAILED, isServerStop, STOPPED, type StopReason } from '../http/run-limits.ts';
@@ -29,6 +29,11 @@ export interface TurnContext {
   completionTokens(choice: RecordedChoice): number;
   /** What else a choice's record carries (a Responses API response), built once the run is over. */
   attachment?(choice: RecordedChoice): StoredResponse | undefined;
+  /**
+   * The events that closed the stored trace of a choice stopped before it finished (closedTrace),
+   * once stored: its live followers get them too, so that they see the run end as a replay does.
+   */
+  closed?(choice: RecordedChoice, events: RunEvent[]): void;
 }
 
 /** A choice's final status and the reason it did not complete, as stored with its run. */
@@ -56,9 +61,11 @@ const UNFINISHED = {
 };
 
 /**
- * The trace of a run stopped before it finished, closed as a timeline needs it: each agent still at
- * work finishes, not ok, with why it was stopped, and a run the server stopped (time limit,
- * shutdown) ends failed with that reason. A run the client left is `cancelled` by its status.
+ * The trace of a run stopped before it finished, closed as a timeline needs it: each tool call still
+ * running gets a result, an error saying why it was stopped (a tool that does not heed the run's
+ * signal would otherwise stay "running" in the stored trace for good), each agent still at work
+ * finishes, not ok, with the same reason, and a run the server stopped (time limit, shutdown) ends
+ * failed with that reason. A run the client left is `cancelled` by its status.
  */
 export function closedTrace(run: RunSummary, stopReason: StopReason | undefined): RunEvent[] {
   if (run.done) return run.events;
@@ -67,20 +74,35 @@ export function closedTrace(run: RunSummary, stopReason: StopReason | undefined)
     stopped?.message ??
     UNFINISHED[stopReason === 'cancelled' || stopReason === 'choice_failed' ? stopReason : 'client'];
   const atWork = new Map<string, string>(); // call id -> agent
+  const running = new Map<string, RunEventOf<'tool_call'>>(); // tool call id -> its call
   for (const e of run.events) {
     if (e.type === 'agent_started') atWork.set(e.callId, e.agent);
     else if (e.type === 'agent_finished') atWork.delete(e.callId);
+    else if (e.type === 'tool_call') running.set(e.toolCallId, e);
+    else if (e.type === 'tool_result') running.delete(e.toolCallId);
   }
   const at = Date.now();
-  const closing: RunEvent[] = [...atWork].map(([callId, agent]) => ({
-    type: 'agent_finished',
-    agent,
-    callId,
-    ok: false,
-    output: '',
-    error: reason,
-    at,
-  }));
+  const closing: RunEvent[] = [
+    ...[...running.values()].map((call): RunEvent => ({
+      type: 'tool_result',
+      agent: call.agent,
+      toolCallId: call.toolCallId,
+      toolName: call.toolName,
+      output: { error: reason },
+      isError: true,
+      ...(call.mcp ? { mcp: call.mcp } : {}),
+      at,
+    })),
+    ...[...atWork].map(([callId, agent]): RunEvent => ({
+      type: 'agent_finished',
+      agent,
+      callId,
+      ok: false,
+      output: '',
+      error: reason,
+      at,
+    })),
+  ];
   if (stopped)
     closing.push({
       type: 'run_failed',
@@ -122,6 +144,7 @@ export async function recordChoices(
     const { status, error } = outcomes[i];
     const text = run.answerSoFar;
     const toolCalls = run.toolCalls?.length ? run.toolCalls : undefined;
+    const events = closedTrace(run, turn.stopReason);
     await turn.memory.record({
       conversationId: turn.conversationId,
       owner: turn.owner,
@@ -136,7 +159,7 @@ export async function recordChoices(
           : null,
       status,
       error,
-      events: closedTrace(run, turn.stopReason),
+      events,
       agentsUsed: run.agentsUsed,
       usage: run.usageTotal(),
       promptTokens: turn.promptTokens,
@@ -146,6 +169,7 @@ export async function recordChoices(
       ...(turn.attachment && !unstored ? { response: turn.attachment(choice) } : {}),
     });
     recorded.add(choice.index);
+    if (events.length > run.events.length) turn.closed?.(choice, events.slice(run.events.length));
     if (status === 'tool_calls' && run.checkpoint)
       await turn.memory.savePausedRun({
         owner: turn.owner,

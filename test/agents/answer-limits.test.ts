@@ -11,6 +11,14 @@ describe('the client limits on a streamed answer', () => {
     expect(limiter.reached).toBe('stop');
   });
 
+  it('never splits an emoji between two deltas while it holds back a possible stop sequence', () => {
+    const limiter = new AnswerLimiter({ stop: ['END'] });
+    const deltas = ['ab😀x', 'y漢😀z', ' e\u0301 E', 'ND more'].map((c) => limiter.push(c));
+    deltas.push(limiter.flush());
+    expect(deltas.every((d) => d.isWellFormed())).toBe(true);
+    expect(deltas.join('')).toBe('ab😀xy漢😀z e\u0301 ');
+  });
+
   it('passes everything on when no limit is reached', () => {
     const limiter = new AnswerLimiter({ stop: ['END'], maxTokens: 100 });
     expect(feed(limiter, ['Hel', 'lo E', 'N', 'ough'])).toBe('Hello ENough');

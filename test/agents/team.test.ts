@@ -19,7 +19,12 @@ const knowledgeTool = {
 
 function team(
   scripts: Record<string, ScriptedReply[]>,
-  opts: { delayMs?: Record<string, number>; maxIterations?: number; timeoutSeconds?: Record<string, number> } = {},
+  opts: {
+    delayMs?: Record<string, number>;
+    maxIterations?: number;
+    timeoutSeconds?: Record<string, number>;
+    tools?: ToolRegistry;
+  } = {},
 ) {
   const models: Record<string, ScriptedModel> = {};
   for (const agent of ['supervisor', 'researcher', 'analyst', 'writer'])
@@ -41,7 +46,7 @@ function team(
       agentsFile: undefined,
     }).map((a) => ({ ...a, timeoutSeconds: opts.timeoutSeconds?.[a.name] })),
     providers: scriptedResolver(models),
-    tools: new ToolRegistry().register(knowledgeTool),
+    tools: opts.tools ?? new ToolRegistry().register(knowledgeTool),
   });
   return { orchestrator, models };
 }
@@ -182,6 +187,55 @@ describe('the team on mock models', () => {
     expect(JSON.stringify(models.supervisor.calls[1].prompt)).toContain('The researcher failed');
     expect(JSON.stringify(models.writer.calls[0].prompt)).toContain('Y is 3.');
     expect(finished(events).text).toBe('Y is 3; X could not be found in time.');
+  });
+
+  /** A researcher whose search never answers, until its time limit (0.1 s) stops it. */
+  async function searchCutOff(): Promise<RunEvent[]> {
+    const hanging = {
+      ...knowledgeTool,
+      execute: (_: unknown, ctx: import('../../src/tools/types.ts').ToolContext) =>
+        new Promise<string>((_resolve, reject) =>
+          ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason), { once: true }),
+        ),
+    };
+    const { orchestrator } = team(
+      {
+        supervisor: [
+          { toolCalls: [{ name: 'cortex__ask_researcher', input: { task: 'Find X' } }] },
+          { toolCalls: [{ name: 'cortex__ask_writer', input: { task: 'Answer' } }] },
+        ],
+        researcher: [{ toolCalls: [{ name: 'search_knowledge_base', input: { query: 'X' } }] }],
+        writer: [{ text: 'X could not be found in time.' }],
+      },
+      { timeoutSeconds: { researcher: 0.1 }, tools: new ToolRegistry().register(hanging) },
+    );
+    return collect(orchestrator.run(input('X?'), new AbortController().signal));
+  }
+
+  it("ends the tool call a specialist's time limit cut off with a result saying so: none left running", async () => {
+    const events = await searchCutOff();
+    const call = events.find((e) => e.type === 'tool_call')!;
+    expect(call).toMatchObject({ agent: 'researcher', toolName: 'search_knowledge_base', input: { query: 'X' } });
+    const result = events.find((e) => e.type === 'tool_result');
+    expect(result).toMatchObject({
+      agent: 'researcher',
+      toolCallId: (call as Extract<RunEvent, { type: 'tool_call' }>).toolCallId,
+      isError: true,
+      output: { error: 'The researcher was stopped by its time limit before the tool finished.' },
+    });
+    // The call ends before its agent does, and the run goes on to its answer.
+    const agentEnd = events.findIndex((e) => e.type === 'agent_finished' && e.agent === 'researcher');
+    expect(events.indexOf(result!)).toBeLessThan(agentEnd);
+    expect(finished(events).text).toBe('X could not be found in time.');
+  });
+
+  it("counts a specialist's model call when it ends, before its tools run: a tool cut off loses no tokens", async () => {
+    const events = await searchCutOff();
+    const usage = events.filter((e) => e.type === 'usage' && e.usage.agent === 'researcher');
+    // The one upstream call the researcher made (it asked for the search) is in the run's usage...
+    expect(usage).toEqual([expect.objectContaining({ usage: expect.objectContaining({ inputTokens: 10 }) })]);
+    // ...stamped when it ended, so that the timeline draws it before the tool, not over it.
+    expect(events.indexOf(usage[0])).toBeLessThan(events.findIndex((e) => e.type === 'tool_call'));
   });
 
   it('treats an empty report as a failure', async () => {

@@ -51,7 +51,7 @@ describe('the run timer and a completed answer', () => {
   });
 });
 
-/** Starts the researcher, which then works until the run is stopped. */
+/** Starts the researcher, whose tool call then works until the run is stopped. */
 class StallingTeam implements Orchestrator {
   readonly engine = 'test-stalling';
   models(): ModelInfo[] {
@@ -60,6 +60,14 @@ class StallingTeam implements Orchestrator {
   async *run(input: RunInput, signal: AbortSignal): AsyncIterable<RunEvent> {
     yield { type: 'run_started', runId: input.runId, model: input.model, at: Date.now() };
     yield { type: 'agent_started', agent: 'researcher', callId: 'researcher_1', task: 'Dig', at: Date.now() };
+    yield {
+      type: 'tool_call',
+      agent: 'researcher',
+      toolCallId: 'tool_1',
+      toolName: 'fetch_url',
+      input: { url: 'https://example.com/slow' },
+      at: Date.now(),
+    };
     await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
   }
 }
@@ -91,6 +99,25 @@ describe('the stored trace of a run stopped before it finished', () => {
     expect(failed).toMatchObject({ type: 'run_failed', error: { status: 504, code: 'run_timeout' } });
   });
 
+  it('by the run timer: the tool call at work ends with an error saying why, before its agent', async () => {
+    const r = await chat(stalling.baseUrl, {
+      conversation_id: 'stalled-tool',
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    expect(r.status).toBe(504);
+    const run = await storedTrace('stalled-tool');
+    const [result, finished] = run.events.slice(-3);
+    expect(result).toMatchObject({
+      type: 'tool_result',
+      agent: 'researcher',
+      toolCallId: 'tool_1',
+      toolName: 'fetch_url',
+      isError: true,
+      output: { error: expect.stringContaining('CORTEX_MAX_RUN_SECONDS') },
+    });
+    expect(finished).toMatchObject({ type: 'agent_finished', agent: 'researcher', ok: false });
+  });
+
   it('by the client leaving: the agent at work finishes, not ok, saying so', async () => {
     const abort = new AbortController();
     const pending = fetch(`${stalling.baseUrl}/v1/chat/completions`, {
@@ -116,5 +143,33 @@ describe('the stored trace of a run stopped before it finished', () => {
       ok: false,
       error: 'The client disconnected before the run finished.',
     });
+  });
+
+  it('by the run timer: a live follower of the run sees it end as its stored trace does', async () => {
+    const asked = chat(stalling.baseUrl, {
+      conversation_id: 'stalled-followed',
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    await expect
+      .poll(async () => (await stalling.store.listRuns('stalled-followed', '', { limit: 1 })).data.length)
+      .toBe(1);
+    const { id } = (await stalling.store.listRuns('stalled-followed', '', { limit: 1 })).data[0];
+    const followed = await fetch(`${stalling.baseUrl}/v1/runs/${id}/events`);
+    const body = await followed.text();
+    expect((await asked).status).toBe(504);
+    const live = body
+      .split('\n\n')
+      .filter((frame) => frame.startsWith('data: {'))
+      .map((frame) => JSON.parse(frame.slice(6)));
+    expect(body.trimEnd().endsWith('data: [DONE]')).toBe(true);
+    expect(live.map((e) => e.type)).toEqual([
+      'run_started',
+      'agent_started',
+      'tool_call',
+      'tool_result',
+      'agent_finished',
+      'run_failed',
+    ]);
+    expect(live).toEqual((await storedTrace('stalled-followed')).events);
   });
 });
