@@ -3,6 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import { ConfigError, type Config } from './config.ts';
 import { StoredMemory } from './conversation/stored.ts';
+import { leaseFor } from './conversation/conversation-locks.ts';
 import { createStore } from './store/create-store.ts';
 import { assembleDeps, type AppDeps } from './http/deps.ts';
 import { buildServer, type ServerOptions } from './http/server.ts';
@@ -29,7 +30,9 @@ export async function createApp(config: Config, options: ServerOptions = {}): Pr
   const orchestrator = llmConfigured(config)
     ? createTeam(config, tools)
     : new OfflineOrchestrator(config.modelName, tools);
-  const memory = new StoredMemory(store, tokens, config.maxContextTokens);
+  const memory = new StoredMemory(store, tokens, config.maxContextTokens, {
+    leaseMs: leaseFor(config.conversationWaitSeconds),
+  });
   // Runs a killed process left `running` are marked interrupted, so that their turns say what happened.
   await memory.recoverInterruptedRuns();
   const deps: AppDeps = assembleDeps({

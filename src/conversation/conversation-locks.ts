@@ -34,6 +34,14 @@ export interface LeasedLock extends ConversationLock {
   readonly lease: TurnLease;
 }
 
+/**
+ * The lease for a conversation wait of `waitSeconds`: no longer than the wait (3 to 15 s), so that a
+ * turn resent to another replica when the process serving the conversation died (killed, OOM) finds
+ * its lease run out before its own wait does, and retries the interrupted turn in its conversation
+ * instead of answering 409 (a 15 s lease outlasted the default 10 s wait). Renewed every third of it.
+ */
+export const leaseFor = (waitSeconds: number): number => Math.min(15_000, Math.max(3_000, waitSeconds * 1000));
+
 const FIRST_POLL_MS = 10;
 const MAX_POLL_MS = 250;
 
@@ -69,9 +77,13 @@ export class ConversationLocks {
           throw failure();
         });
       }
-      for (let pause = FIRST_POLL_MS; !(await this.store.acquireLease(conversationId, holder, this.leaseMs));) {
-        if (!(await sleep(pause, wait().signal))) throw failure();
-        pause = Math.min(MAX_POLL_MS, pause * 2);
+      const take = () => this.store.acquireLease(conversationId, holder, this.leaseMs);
+      for (let pause = FIRST_POLL_MS; !(await take()); pause = Math.min(MAX_POLL_MS, pause * 2)) {
+        if (await sleep(pause, wait().signal)) continue;
+        // The wait is over: one last try, for a lease that ran out since the last poll (a dead
+        // holder's lease ends within the wait, but polls are up to 250 ms apart).
+        if (deadline!.cancelled() || !(await take())) throw failure();
+        break;
       }
     } catch (err) {
       unlock?.();

@@ -254,7 +254,9 @@ export class StoredMemory implements ConversationMemory {
       return lock.release();
     };
     const abandon = () => {
-      if (this.turns.get(id) === held) this.abandoned.set(id, held);
+      if (this.turns.get(id) !== held) return;
+      this.abandoned.set(id, held);
+      this.tellReplicas(id, held);
     };
     const { plan } = state;
     const buildsOn = plan.history?.conversationId ?? (plan.exists ? id : undefined);
@@ -347,6 +349,19 @@ export class StoredMemory implements ConversationMemory {
     lease.written();
     state.begun = true;
     state.unrecorded = new Set(runs.map((r) => r.runId));
+    // The client left while the turn was being written.
+    if (this.abandoned.get(input.turn.conversationId) === state) this.tellReplicas(input.turn.conversationId, state);
+  }
+
+  /**
+   * A turn whose client left, once written, enters the store's retry index (Store.abandonRun): the
+   * same messages resent to another replica wait for it there, as they do here (settled()).
+   */
+  private tellReplicas(conversationId: string, state: TurnState): void {
+    const mainRun = state.unrecorded?.values().next().value;
+    if (!state.begun || mainRun === undefined) return;
+    // Best effort: if it fails, the resend is placed as before the mark (a new conversation).
+    void this.store.abandonRun(conversationId, mainRun).catch(() => {});
   }
 
   async record(turn: TurnRecord): Promise<void> {

@@ -26,7 +26,7 @@ import { newRunId } from './run-ids.ts';
 import { instrument } from '../http/run-metrics.ts';
 import type { RunEvent } from '../orchestrator/events.ts';
 import { RunSummary } from '../orchestrator/run-summary.ts';
-import type { StoredResponse } from '../store/types.ts';
+import { TurnTakenOverError, type StoredResponse } from '../store/types.ts';
 import type { ChatMessage, RunCheckpoint } from '../orchestrator/types.ts';
 import {
   ConversationBusyError,
@@ -49,6 +49,7 @@ import {
   tooManyConcurrentRuns,
   tooManyRunsForKey,
   turnNotStored,
+  turnTakenOver,
 } from './run-errors.ts';
 
 /** How long a stopped run may take to wind down before what it produced is recorded anyway. */
@@ -554,6 +555,11 @@ export class ChatRun implements AsyncDisposable {
     try {
       await recordChoices(turn, this.choices, recorded);
     } catch (err) {
+      // Its runs are marked interrupted already, by the turn that took the conversation over.
+      if (err instanceof TurnTakenOverError) {
+        this.log.warn({ err, conversationId: this.conversationKey }, 'the turn lost its conversation to another turn');
+        throw this.error(turnTakenOver());
+      }
       this.log.error({ err, conversationId: this.conversationKey }, 'failed to record the conversation turn');
       const notStored = this.error(turnNotStored());
       await this.recordUnstored(turn, recorded, notStored.message);

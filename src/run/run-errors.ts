@@ -87,6 +87,15 @@ export const turnNotStored = () =>
     headers: { 'retry-after': '1' },
   });
 
+/** Another turn took the conversation over while this one ran (its lease ran out): its answer is not kept. */
+export const turnTakenOver = () =>
+  new ApiError(
+    503,
+    'server_error',
+    'The conversation went on without this turn (the server lost its hold on it while the turn ran), so its answer was not kept. Please retry.',
+    { code: 'turn_not_stored', headers: { 'retry-after': '1' } },
+  );
+
 /** The client went away while its request waited: nobody will read this, it only ends the request. */
 export const clientClosedRequest = () =>
   new ApiError(499, 'invalid_request_error', 'The client closed the request before it was served.', {

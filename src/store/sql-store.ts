@@ -29,6 +29,7 @@ import { storedText } from './text.ts';
 import { compactTrace } from './trace.ts';
 import {
   ForeignConversationError,
+  TurnTakenOverError,
   type Conversation,
   type ConversationHead,
   type HistoryMatch,
@@ -319,7 +320,8 @@ export class SqlStore implements Store {
       hit.retry_run_id,
       owner,
     ]);
-    if (!run || !RETRYABLE.has(String(run.status))) return undefined;
+    // A run still going is in the index only once its client left (abandonRun).
+    if (!run || !(RETRYABLE.has(String(run.status)) || run.status === 'running')) return undefined;
     return {
       conversationId: String(hit.id),
       runId: String(hit.retry_run_id),
@@ -327,6 +329,17 @@ export class SqlStore implements Store {
       messageCount: Number(hit.message_count),
       updatedAt: String(hit.updated_at),
     };
+  }
+
+  async abandonRun(conversationId: string, runId: string): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await relaxDurability(tx);
+      const run = await tx.get<{ status: string }>('SELECT status FROM runs WHERE id = ? AND conversation_id = ?', [
+        runId,
+        conversationId,
+      ]);
+      if (run?.status === 'running') await markRetryable(tx, conversationId, runId);
+    });
   }
 
   async beginTurn(start: TurnStart): Promise<void> {
@@ -372,11 +385,17 @@ export class SqlStore implements Store {
   async finishTurn(finish: TurnFinish): Promise<void> {
     await this.db.transaction(async (tx) => {
       const now = new Date().toISOString();
-      const begun = await tx.get<{ owner: string; conversation_id: string }>(
-        'SELECT owner, conversation_id FROM runs WHERE id = ?',
+      // Locked on PostgreSQL: another process taking the conversation's lease marks this run
+      // interrupted in its own transaction, which this one then waits for and reads.
+      const begun = await tx.get<{ owner: string; conversation_id: string; status: string }>(
+        `SELECT owner, conversation_id, status FROM runs WHERE id = ?${tx.dialect === 'postgres' ? ' FOR UPDATE' : ''}`,
         [finish.run.id],
       );
       if (begun && begun.owner !== finish.owner) throw new ForeignConversationError(finish.conversationId);
+      // Only another turn, having taken the lease this run's turn let run out, marks a live run
+      // interrupted: the conversation went on without it, and its answer would land after that turn.
+      if (begun?.status === 'interrupted')
+        throw new TurnTakenOverError(`run ${finish.run.id} lost its conversation's lease to another turn`);
       // A run begun in this conversation by the same owner vouches for it: it exists and is the
       // owner's (a conversation's runs go with it). PostgreSQL still locks its row.
       const vouched = begun?.conversation_id === finish.conversationId;

@@ -8,7 +8,7 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Store } from './types.ts';
-import { ForeignConversationError } from './types.ts';
+import { ForeignConversationError, TurnTakenOverError } from './types.ts';
 
 /** Every Store method that runs in the worker (all but `dialect` and `close`). */
 export const THREADED_METHODS = [
@@ -25,6 +25,7 @@ export const THREADED_METHODS = [
   'conversationsEndingWith',
   'conversationEndingWithWindow',
   'retryableTurn',
+  'abandonRun',
   'beginTurn',
   'finishTurn',
   'getRun',
@@ -90,7 +91,11 @@ export function toErrorShape(err: unknown): ErrorShape {
 
 function fromErrorShape(shape: ErrorShape): Error {
   const err =
-    shape.name === 'ForeignConversationError' ? new ForeignConversationError(shape.message) : new Error(shape.message);
+    shape.name === 'ForeignConversationError'
+      ? new ForeignConversationError(shape.message)
+      : shape.name === 'TurnTakenOverError'
+        ? new TurnTakenOverError(shape.message)
+        : new Error(shape.message);
   if (shape.name !== 'ForeignConversationError') err.name = shape.name;
   if (shape.code !== undefined) Object.assign(err, { code: shape.code });
   if (shape.errcode !== undefined) Object.assign(err, { errcode: shape.errcode });

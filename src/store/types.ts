@@ -216,9 +216,17 @@ export interface Store extends ApiKeyStore, RateLimitStore {
   /**
    * The owner's conversation whose retryable last turn ends with `history`'s last message, its
    * transcript before the turn's partial answer being exactly `history`: one indexed look-up,
-   * normally empty.
+   * normally empty. The turn may still be `running`, its client gone (abandonRun): a plan to retry
+   * it is made again under its conversation's lock, once it is recorded.
    */
   retryableTurn(owner: string, history: ChatMessage[]): Promise<RetryableTurn | undefined>;
+  /**
+   * The client of `runId`'s turn left while the run winds down: the turn enters the retry index
+   * now, still `running`, so that its messages resent to another replica (an SDK's retry after its
+   * timeout) find it and wait there for its record, retrying it in its conversation instead of
+   * storing the question again in a new one beside it. Nothing when the run is over already.
+   */
+  abandonRun(conversationId: string, runId: string): Promise<void>;
   /** Writes a turn's new messages and its run(s) with status `running`, atomically. */
   beginTurn(start: TurnStart): Promise<void>;
   /** Ends a run: status, trace, usage; appends its answer. Atomic; throws if nothing could be stored. */
@@ -270,3 +278,12 @@ export interface Store extends ApiKeyStore, RateLimitStore {
 
 /** The conversation exists but belongs to another API key. */
 export class ForeignConversationError extends Error {}
+
+/**
+ * The run being recorded was declared dead by another turn: its conversation's lease ran out (the
+ * process stalled, or lost the database, past the lease) and another process took the conversation,
+ * marking the run interrupted. Its answer is not stored: the conversation has gone on without it.
+ */
+export class TurnTakenOverError extends Error {
+  override name = 'TurnTakenOverError';
+}

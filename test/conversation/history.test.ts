@@ -16,7 +16,7 @@ import {
 } from '../../src/conversation/types.ts';
 import type { ChatMessage } from '../../src/orchestrator/types.ts';
 import { createStore } from '../../src/store/create-store.ts';
-import type { Store } from '../../src/store/types.ts';
+import { TurnTakenOverError, type Store } from '../../src/store/types.ts';
 import { TokenCounter } from '../../src/tokens.ts';
 import { waitFor } from '../support/http-client.ts';
 import { freshSchema, type TestSchema } from '../support/postgres.ts';
@@ -650,6 +650,70 @@ describe('conversation memory across PostgreSQL replicas', () => {
     );
     await lockA.release();
     expect((await turnB).context.map((m) => m.content)).toEqual(['from A', 'A answered', 'from B']);
+  });
+
+  it('retries on another replica a first turn whose client left there, waiting for its record instead of storing the question again', async () => {
+    const [storeA, storeB] = [await postgres.open(), await postgres.open()];
+    stores.push(storeA, storeB);
+    const replicaA = new StoredMemory(storeA, tokens, 10_000);
+    const replicaB = new StoredMemory(storeB, tokens, 10_000);
+    const question = [user('left on replica A')];
+    const lockA = await replicaA.lock({ messages: question });
+    const turnA = await replicaA.prepare({ lock: lockA, messages: question });
+    const startedAt = new Date();
+    await replicaA.begin({ turn: turnA, model: 'm', runs: [{ runId: 'run_left_a', choiceIndex: 0 }], startedAt });
+    // Its client hangs up: the run winds down on A (slowly: an engine between two steps).
+    lockA.abandon?.();
+    await waitFor(async () => (await storeB.retryableTurn('', question)) !== undefined, 5_000, 'the turn to be marked');
+    // The SDK's retry lands on replica B meanwhile.
+    let retried = false;
+    const retry = say(replicaB, { messages: question, answer: 'answered on B' }).finally(() => (retried = true));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(retried).toBe(false); // waiting for A's turn to be recorded
+    await replicaA.record(
+      recordOf({
+        conversationId: turnA.conversationId,
+        runId: 'run_left_a',
+        newMessages: turnA.newMessages,
+        answer: null,
+        status: 'cancelled',
+        startedAt,
+      }),
+    );
+    await lockA.release();
+    expect((await retry).conversationId).toBe(turnA.conversationId);
+    expect(await contents(storeB, turnA.conversationId)).toEqual(['left on replica A', 'answered on B']);
+  });
+
+  it('keeps a turn that lost its lease out of the conversation another replica took over, refusing its record', async () => {
+    const [storeA, storeB] = [await postgres.open(), await postgres.open()];
+    stores.push(storeA, storeB);
+    const replicaA = new StoredMemory(storeA, tokens, 10_000, { leaseMs: 60_000 });
+    const replicaB = new StoredMemory(storeB, tokens, 10_000);
+    const id = 'conv_lease_lost';
+    const lockA = await replicaA.lock({ conversationId: id, messages: [user('q1 on A')] });
+    const turnA = await replicaA.prepare({ lock: lockA, messages: [user('q1 on A')] });
+    const startedAt = new Date();
+    await replicaA.begin({ turn: turnA, model: 'm', runs: [{ runId: 'run_stalled_a', choiceIndex: 0 }], startedAt });
+    // A stalls past its lease (a long pause, the database out of reach): the lease ends unrenewed.
+    const [held] = (await storeA.liveLeases()).filter((l) => l.conversationId === id);
+    await storeA.renewLease(id, held.holder, -1_000);
+    const b = await say(replicaB, { conversationId: id, messages: [user('q2 on B')], answer: 'a2 on B' });
+    expect(b.context.map((m) => m.content)).toEqual(['q1 on A', 'q2 on B']);
+    await expect(
+      replicaA.record(
+        recordOf({
+          conversationId: id,
+          runId: 'run_stalled_a',
+          newMessages: turnA.newMessages,
+          answer: { role: 'assistant', content: 'a1 on A, late' },
+          startedAt,
+        }),
+      ),
+    ).rejects.toThrow(TurnTakenOverError);
+    await lockA.release();
+    expect(await contents(storeB, id)).toEqual(['q1 on A', 'q2 on B', 'a2 on B']);
+    expect((await storeB.getRun('run_stalled_a', ''))?.status).toBe('interrupted');
   });
 
   it('refuses a second key racing for the same new conversation id, before its run starts', async () => {
