@@ -447,7 +447,9 @@ export class StoredMemory implements ConversationMemory {
   }
 
   async saveProgress(progress: RunProgress): Promise<void> {
-    await this.store.saveRunProgress(progress);
+    // Folded here, as record() folds the final trace: a long streamed run's raw trace (one event per
+    // delta) would otherwise be copied whole to the store's thread at every save.
+    await this.store.saveRunProgress({ ...progress, events: compactTrace(progress.events) });
   }
 
   async resumedRun(input: { owner?: string; runId: string }): Promise<void> {
