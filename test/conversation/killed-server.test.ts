@@ -1,18 +1,16 @@
 // kill -9 in the middle of a turn: the question and its run were written when the run started, and
 // the restarted server marks the run `interrupted` at once (the lease its dead predecessor held on
 // the conversation is recognised as dead: same host, that process is gone).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { holderIsDead, newHolder } from '../../src/conversation/lease-holder.ts';
 import { startMockUpstream, type MockUpstream } from '../support/mock-openai-upstream.ts';
+import { startServerProcess } from '../support/server-process.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 let upstream: MockUpstream;
 const dataDir = mkdtempSync(join(tmpdir(), 'cortex-killed-'));
 
@@ -24,45 +22,7 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-async function freePort(): Promise<number> {
-  const srv = createServer().listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
-async function startServer(): Promise<{ url: string; child: ChildProcess }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['src/cli.ts', 'serve'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      CORTEX_LOG_LEVEL: 'warn',
-      CORTEX_MODEL: 'openai:mock',
-      OPENAI_API_KEY: 'sk-test',
-      OPENAI_BASE_URL: upstream.baseUrl,
-      OPENAI_COMPAT_PORT: String(port),
-      CORTEX_DATA_DIR: dataDir,
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    if (child.exitCode !== null) throw new Error(`server exited: ${stderr}`);
-    if (
-      await fetch(`${url}/health`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      return { url, child };
-    if (i > 400) throw new Error(`server did not start: ${stderr}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const startServer = () => startServerProcess(upstream.baseUrl, { CORTEX_DATA_DIR: dataDir });
 
 describe('a server killed mid-turn', () => {
   it('leaves the question and an interrupted run, marked at restart', async () => {

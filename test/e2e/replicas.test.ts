@@ -2,17 +2,14 @@
 // request of a client landing on any of them, and requests that race (a double submit, an SDK's
 // retry after its client hung up, a process killed mid-run). The servers run the LLM team against
 // the in-suite upstream, which echoes the user messages it was given.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMockUpstream, type MockUpstream } from '../support/mock-openai-upstream.ts';
-import { sleep, waitFor } from '../support/http-client.ts';
+import { startServerProcess, type ServerProcess } from '../support/server-process.ts';
+import { waitFor } from '../support/http-client.ts';
 import { freshSchema, urlWithSchema, type TestSchema } from '../support/postgres.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 let upstream: MockUpstream;
 let schema: TestSchema;
 let env: Record<string, string>;
@@ -55,52 +52,11 @@ afterAll(async () => {
   await schema?.drop();
 });
 
-async function freePort(): Promise<number> {
-  const srv = createServer().listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
-interface ServerProcess {
-  url: string;
-  child: ChildProcess;
-}
-
-async function startServer(extra: Record<string, string>): Promise<ServerProcess> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['src/cli.ts', 'serve'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      CORTEX_LOG_LEVEL: 'warn',
-      CORTEX_MODEL: 'openai:mock',
-      OPENAI_API_KEY: 'sk-test',
-      OPENAI_BASE_URL: upstream.baseUrl,
-      OPENAI_COMPAT_PORT: String(port),
-      CORTEX_SAMPLE_CORPUS: 'false',
-      ...extra,
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
-  const server = { url: `http://127.0.0.1:${port}`, child };
+const startServer = async (extra: Record<string, string>) => {
+  const server = await startServerProcess(upstream.baseUrl, { CORTEX_SAMPLE_CORPUS: 'false', ...extra });
   servers.push(server);
-  for (let i = 0; ; i++) {
-    if (child.exitCode !== null) throw new Error(`server exited: ${stderr}`);
-    if (
-      await fetch(`${server.url}/health`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      return server;
-    if (i > 400) throw new Error(`server did not start: ${stderr}`);
-    await sleep(25);
-  }
-}
+  return server;
+};
 
 interface Answer {
   status: number;

@@ -1,18 +1,14 @@
 // Conversations outlive a process: two server processes sharing one PostgreSQL serve alternate
 // turns of one conversation, and a server on SQLite restarted mid-conversation continues it. The
 // servers run the LLM team against the in-suite upstream, which shows what context reached it.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMockUpstream, type MockUpstream } from '../support/mock-openai-upstream.ts';
+import { startServerProcess } from '../support/server-process.ts';
 import { freshSchema, urlWithSchema, type TestSchema } from '../support/postgres.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 let upstream: MockUpstream;
 
 beforeAll(async () => {
@@ -26,60 +22,7 @@ beforeAll(async () => {
 });
 afterAll(() => upstream.close());
 
-async function freePort(): Promise<number> {
-  const srv = createServer().listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
-
-interface ServerProcess {
-  url: string;
-  child: ChildProcess;
-  stop(): Promise<number | null>;
-}
-
-async function startServer(env: Record<string, string>): Promise<ServerProcess> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['src/cli.ts', 'serve'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      CORTEX_LOG_LEVEL: 'warn',
-      CORTEX_MODEL: 'openai:mock',
-      OPENAI_API_KEY: 'sk-test',
-      OPENAI_BASE_URL: upstream.baseUrl,
-      OPENAI_COMPAT_PORT: String(port),
-      ...env,
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    if (child.exitCode !== null) throw new Error(`server exited: ${stderr}`);
-    if (
-      await fetch(`${url}/health`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      break;
-    if (i > 400) throw new Error(`server did not start: ${stderr}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  return {
-    url,
-    child,
-    async stop() {
-      child.kill('SIGTERM');
-      const [code] = await once(child, 'exit');
-      return code as number | null;
-    },
-  };
-}
+const startServer = (env: Record<string, string>) => startServerProcess(upstream.baseUrl, env);
 
 async function ask(url: string, conversationId: string, content: string): Promise<string> {
   const res = await fetch(`${url}/v1/chat/completions`, {
