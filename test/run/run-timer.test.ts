@@ -1,5 +1,6 @@
 // Issue 11 "Timeouts mean what they say": CORTEX_MAX_RUN_SECONDS bounds a run's work, never the
 // delivery of an answer that was completed: such a stream ends with finish_reason and [DONE].
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../src/orchestrator/events.ts';
 import type { ModelInfo, Orchestrator, RunInput } from '../../src/orchestrator/types.ts';
@@ -119,22 +120,30 @@ describe('the stored trace of a run stopped before it finished', () => {
   });
 
   it('by the client leaving: the agent at work finishes, not ok, saying so', async () => {
-    const abort = new AbortController();
-    const pending = fetch(`${stalling.baseUrl}/v1/chat/completions`, {
+    // The client leaves by closing a connection of its own. (Aborting a fetch does the same on the
+    // wire, but undici's pool then opens a fresh connection that carries no request. Node counts such
+    // a connection as busy, not idle, and stops cutting silent ones once closing: unless a later test
+    // sends its request on it, the server's close() in afterAll waits until undici drops it, about
+    // 70 s later, after the 72 s keep-alive the server announces.)
+    const leaving = request(`${stalling.baseUrl}/v1/chat/completions`, {
       method: 'POST',
+      agent: false,
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
+    });
+    leaving.on('error', () => {}); // the hang-up the client caused itself
+    const left = new Promise((resolve) => leaving.once('close', resolve));
+    leaving.end(
+      JSON.stringify({
         model: 'cortex-flow',
         conversation_id: 'stalled-left',
         messages: [{ role: 'user', content: 'hi' }],
       }),
-      signal: abort.signal,
-    }).catch(() => undefined);
+    );
     await expect
       .poll(async () => (await stalling.store.listRuns('stalled-left', '', { limit: 1 })).data.length)
       .toBe(1);
-    abort.abort();
-    await pending;
+    leaving.destroy();
+    await left;
     const run = await storedTrace('stalled-left');
     expect(run.status).toBe('cancelled');
     expect(run.events.at(-1)).toMatchObject({
