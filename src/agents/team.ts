@@ -33,13 +33,19 @@ import { jsonFormatOf, refuseSchema, writeStructured } from './structured-answer
 import { canSee } from '../llm/model-spec.ts';
 import { depthOf } from './depth.ts';
 import { planningSettings } from './generation.ts';
-import { lastUserMessage, splitPausedTurn, toAgentPrompt } from './model-messages.ts';
+import { lastUserMessage, NO_CLIENT_RESULT, splitPausedTurn, toAgentPrompt } from './model-messages.ts';
 import { declarations, modelStep, type StepToolCall } from './model-step.ts';
 import { RunContext } from './run-context.ts';
 import { SUPERVISOR, WRITER, type AgentSpec } from './spec.ts';
 import { runSpecialist, type Assignment } from './specialist.ts';
 import { delegationName, plainName, refuseReservedNames } from './tool-names.ts';
-import { assistantMessage, clientResultsMessage, toolMessage, type CallResult } from './turn-messages.ts';
+import {
+  assistantMessage,
+  clientResults,
+  clientResultsMessage,
+  toolMessage,
+  type CallResult,
+} from './turn-messages.ts';
 import { toolSchema } from './tool-schema.ts';
 import { hasTool, newToolSet, toolNamed } from './tool-set.ts';
 import { writeAnswer } from './writer.ts';
@@ -244,7 +250,20 @@ export class TeamOrchestrator implements Orchestrator {
       run.restore(resumed);
       const split = splitPausedTurn(run.input.messages, run.input.resume!.pendingToolCallIds);
       conversation = split.before;
-      state.messages.push(clientResultsMessage(state.messages, run.input.resume!.pendingToolCallIds, split.results));
+      const results = clientResults(state.messages, run.input.resume!.pendingToolCallIds, split.results);
+      state.messages.push(clientResultsMessage(results));
+      // The results this run goes on from, first in its trace: its timeline then reads on its own.
+      for (const r of results)
+        run.emit({
+          type: 'tool_result',
+          agent: spec.name,
+          toolCallId: r.toolCallId,
+          toolName: r.toolName,
+          ...(r.output === undefined
+            ? { output: { error: NO_CLIENT_RESULT }, isError: true }
+            : { output: r.output, isError: false }),
+          client: true,
+        });
       run.progress(spec.name, `${spec.name} resumes with the results of the client's tools`);
     } else if (!team) {
       run.agentStarted(spec.name, lastUserMessage(run.input.messages));
@@ -390,6 +409,16 @@ export class TeamOrchestrator implements Orchestrator {
           writerTask: writerCall ? (writerCall.input as Assignment) : undefined,
           elapsedMs: Date.now() - run.startedAt,
         };
+        // Handed to the client now: traced as calls of this agent, their results in the run that resumes.
+        for (const c of clientCalls)
+          run.emit({
+            type: 'tool_call',
+            agent: spec.name,
+            toolCallId: c.id,
+            toolName: c.name,
+            input: c.rawArguments ?? c.input ?? {},
+            client: true,
+          });
         run.progress(spec.name, `${spec.name} waits for the client's tools: ${pending.map((c) => c.name).join(', ')}`);
         return {
           finishReason: 'tool_calls',

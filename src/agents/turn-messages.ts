@@ -41,23 +41,39 @@ export function toolMessage(results: CallResult[]): ModelMessage {
   };
 }
 
-/** The client's results for the calls a run paused on, in the shape of the agent's own turns. */
-export function clientResultsMessage(
+/** The client's result for one call a run paused on; no `output` when the client sent none. */
+export interface ClientResult {
+  toolCallId: string;
+  toolName: string;
+  output?: string;
+}
+
+/** The client's results for the calls a run paused on, each named by the call in the agent's turns. */
+export function clientResults(
   messages: ModelMessage[],
   pendingIds: string[],
   results: Map<string, { content: string }>,
-): ModelMessage {
+): ClientResult[] {
   const names = new Map<string, string>();
   for (const m of messages)
     if (m.role === 'assistant' && Array.isArray(m.content))
       for (const p of m.content) if (p.type === 'tool-call') names.set(p.toolCallId, p.toolName);
+  return pendingIds.map((id) => ({
+    toolCallId: id,
+    toolName: names.get(id) ?? 'tool',
+    output: results.get(id)?.content,
+  }));
+}
+
+/** The client's results, in the shape of the agent's own turns. */
+export function clientResultsMessage(results: ClientResult[]): ModelMessage {
   return {
     role: 'tool',
-    content: pendingIds.map((id) => ({
+    content: results.map((r) => ({
       type: 'tool-result' as const,
-      toolCallId: id,
-      toolName: names.get(id) ?? 'tool',
-      output: { type: 'text' as const, value: results.get(id)?.content ?? NO_CLIENT_RESULT },
+      toolCallId: r.toolCallId,
+      toolName: r.toolName,
+      output: { type: 'text' as const, value: r.output ?? NO_CLIENT_RESULT },
     })),
   };
 }

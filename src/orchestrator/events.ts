@@ -33,6 +33,12 @@ export type RunEvent =
       input: unknown;
       /** A tool of an MCP server: the server and the tool's name there. */
       mcp?: McpToolRef;
+      /**
+       * A function tool of the API client: the run hands the call to the client and pauses
+       * (`run_finished` with `tool_calls`), so the call has no result in this run's trace; the result
+       * is a `tool_result` of the run that resumes.
+       */
+      client?: true;
       at: number;
     }
   | {
@@ -43,6 +49,12 @@ export type RunEvent =
       output: unknown;
       isError: boolean;
       mcp?: McpToolRef;
+      /**
+       * The client's result for a call of the run this one resumes (traced at its start, before its
+       * first model turn): `output` is the `tool` message's content as the client sent it. The call
+       * itself is a `tool_call` of the paused run, with the same `toolCallId`.
+       */
+      client?: true;
       durationMs?: number;
       at: number;
     }

@@ -358,7 +358,15 @@ describe('the team on mock models', () => {
     );
     expect(finished(second)).toMatchObject({ text: 'Panels last 25 years [1]; it is sunny.', iterations: 2 });
     // The knowledge base was searched once, and its source kept its number across the pause.
-    expect([...first, ...second].filter((e) => e.type === 'tool_call')).toHaveLength(1);
+    expect([...first, ...second].filter((e) => e.type === 'tool_call' && !e.client)).toHaveLength(1);
+    // The client's call is the researcher's in the paused run's trace, its result in the resumed one's.
+    const id = paused.toolCalls![0].id;
+    expect(first.filter((e) => e.type === 'tool_call' && e.client)).toMatchObject([
+      { agent: 'researcher', toolCallId: id, toolName: 'get_weather', input: { city: 'Paris' } },
+    ]);
+    expect(second.filter((e) => e.type === 'tool_result' && e.client)).toMatchObject([
+      { agent: 'researcher', toolCallId: id, toolName: 'get_weather', output: 'Sunny', isError: false },
+    ]);
     expect(finished(second).sources.map((s) => s.url)).toEqual(['kb://solar#1']);
     const resumedPrompt = JSON.stringify(models.researcher.calls[1].prompt);
     expect(resumedPrompt).toContain('Panels last 25 years.');

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { startMockUpstream, type MockUpstream } from '../support/mock-openai-upstream.ts';
-import { ScriptBook, teamScript, until } from '../support/team-script.ts';
+import { ask as delegate, ScriptBook, teamScript, until } from '../support/team-script.ts';
 
 let upstream: MockUpstream;
 let book: ScriptBook;
@@ -198,5 +198,137 @@ describe('GET /v1/stats', () => {
     expect(after.latency_seconds.p50).toBeGreaterThan(0);
     expect(after.latency_seconds.p95).toBeGreaterThanOrEqual(after.latency_seconds.p50);
     expect((await fetch(`${baseUrl}/v1/stats?window=5`)).status).toBe(400);
+  });
+});
+
+describe("a client's tools in the trace", () => {
+  const weather = {
+    name: 'get_weather',
+    parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+  };
+  const post = (path: string, body: unknown) =>
+    fetch(`${baseUrl}/v1/${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  const storedRun = async (runId: string) => (await (await fetch(`${baseUrl}/v1/runs/${runId}`)).json()) as any;
+  /** The events a timeline draws: all but the answer's deltas, which the stored trace folds. */
+  const steps = (events: any[]) => events.filter((e) => e.type !== 'text_delta');
+
+  it('the paused run ends with the call, the resumed one starts with the result: live as stored', async () => {
+    // A slow researcher keeps the first run going while it is followed; a slow writer the second.
+    const tag = book.add(
+      'client-tool',
+      teamScript('client-tool', {
+        plan: {
+          toolCalls: [
+            delegate('researcher', 'Find the facts [[client-tool]]'),
+            { name: weather.name, arguments: { city: 'Oslo' } },
+          ],
+        },
+        specialist: (agent) => ({ text: `The ${agent} found 42. [[client-tool]]`, delayMs: 300 }),
+        writer: { text: 'Wear a coat. [[client-tool]]', chunkSize: 4, chunkDelayMs: 40 },
+      }),
+    );
+    const messages = [{ role: 'user', content: `Oslo today? [[${tag}]]` }];
+    const tools = [{ type: 'function', function: weather }];
+    const paused = post('chat/completions', { model: 'cortex-flow', stream: true, messages, tools });
+    const res = await paused;
+    const pausedId = res.headers.get('x-cortex-run-id')!;
+    const chunks = readEvents(res);
+    await until(() => book.requests(tag, 'researcher').length > 0, 'the researcher to start');
+    expect((await storedRun(pausedId)).status).toBe('running');
+    const live = (await readEvents(await fetch(`${baseUrl}/v1/runs/${pausedId}/events`))).events;
+    const call = (await chunks).events.flatMap((c) => c.choices?.[0]?.delta?.tool_calls ?? [])[0];
+    expect(call.function.name).toBe('get_weather');
+
+    const callEvent = {
+      type: 'tool_call',
+      agent: 'supervisor',
+      toolCallId: call.id,
+      toolName: 'get_weather',
+      input: { city: 'Oslo' },
+      client: true,
+      at: expect.any(Number),
+    };
+    expect(live.filter((e) => e.type === 'tool_call')).toEqual([callEvent]);
+    expect(live.at(-1)).toMatchObject({ type: 'run_finished', finishReason: 'tool_calls' });
+    const first = await storedRun(pausedId);
+    expect(first.status).toBe('tool_calls');
+    expect(steps(first.events)).toEqual(steps(live));
+
+    const resumed = await post('chat/completions', {
+      model: 'cortex-flow',
+      stream: true,
+      tools,
+      messages: [
+        ...messages,
+        { role: 'assistant', content: null, tool_calls: [{ id: call.id, type: 'function', function: call.function }] },
+        { role: 'tool', tool_call_id: call.id, content: 'ZX-OSLO -3 C' },
+      ],
+    });
+    const resumedId = resumed.headers.get('x-cortex-run-id')!;
+    const answer = readEvents(resumed);
+    await until(() => book.requests(tag, 'writer').length > 0, 'the writer to start');
+    expect((await storedRun(resumedId)).status).toBe('running');
+    const liveResumed = (await readEvents(await fetch(`${baseUrl}/v1/runs/${resumedId}/events`))).events;
+    await answer;
+    expect(liveResumed.slice(0, 2)).toEqual([
+      expect.objectContaining({ type: 'run_started', runId: resumedId }),
+      {
+        type: 'tool_result',
+        agent: 'supervisor',
+        toolCallId: call.id,
+        toolName: 'get_weather',
+        output: 'ZX-OSLO -3 C',
+        isError: false,
+        client: true,
+        at: expect.any(Number),
+      },
+    ]);
+    expect(liveResumed.filter((e) => e.type === 'tool_call')).toEqual([]);
+    const second = await storedRun(resumedId);
+    expect(second.status).toBe('completed');
+    expect(steps(second.events)).toEqual(steps(liveResumed));
+  });
+
+  it('the same over the Responses API: a function_call and the function_call_output that resumes it', async () => {
+    const tag = book.add(
+      'responses-tool',
+      teamScript('responses-tool', { plan: { toolCalls: [{ name: weather.name, arguments: { city: 'Rome' } }] } }),
+    );
+    const tools = [{ type: 'function', ...weather }];
+    const res = await post('responses', { model: 'cortex-flow', input: `Rome today? [[${tag}]]`, tools });
+    expect(res.status).toBe(200);
+    const response = (await res.json()) as any;
+    const call = response.output.find((o: any) => o.type === 'function_call');
+    const first = await storedRun(res.headers.get('x-cortex-run-id')!);
+    expect(first.status).toBe('tool_calls');
+    expect(first.events.filter((e: any) => e.type === 'tool_call')).toEqual([
+      expect.objectContaining({ agent: 'supervisor', toolCallId: call.call_id, toolName: 'get_weather', client: true }),
+    ]);
+
+    const next = await post('responses', {
+      model: 'cortex-flow',
+      previous_response_id: response.id,
+      input: [{ type: 'function_call_output', call_id: call.call_id, output: 'ZX-ROME 25 C' }],
+      tools,
+    });
+    expect(next.status).toBe(200);
+    const message = ((await next.json()) as any).output.find((o: any) => o.type === 'message');
+    expect(message.content[0].text).toBe(`The answer is 42. [[${tag}]]`);
+    const second = await storedRun(next.headers.get('x-cortex-run-id')!);
+    expect(second.events[1]).toMatchObject({
+      type: 'tool_result',
+      agent: 'supervisor',
+      toolCallId: call.call_id,
+      toolName: 'get_weather',
+      output: 'ZX-ROME 25 C',
+      isError: false,
+      client: true,
+    });
+    const replayed = await readEvents(await fetch(`${baseUrl}/v1/runs/${second.id}/events`));
+    expect(replayed.events).toEqual(second.events);
   });
 });

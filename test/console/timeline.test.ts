@@ -1,7 +1,7 @@
 // The run view's model: a run's events folded into lanes, steps, marks, the critical path, and how
 // the run ended. The events are those the team emits (see src/orchestrator/events.ts).
 import { describe, expect, it } from 'vitest';
-import { buildTimeline, retryCause, retryNext, type RunEvent } from '../../web/src/timeline.ts';
+import { buildTimeline, retryCause, retryNext, toolState, type RunEvent } from '../../web/src/timeline.ts';
 
 const usage = (agent: string, at: number, inputTokens = 10, outputTokens = 5): RunEvent => ({
   type: 'usage',
@@ -137,10 +137,19 @@ describe('buildTimeline', () => {
     ]);
   });
 
-  it('marks a run paused for client tools', () => {
+  it("marks a run paused for client tools, its client's call last, waiting for the client", () => {
     const t = buildTimeline([
       teamRun[0],
       usage('supervisor', 1100),
+      {
+        type: 'tool_call',
+        agent: 'supervisor',
+        toolCallId: 'call_1',
+        toolName: 'get_weather',
+        input: { city: 'Paris' },
+        client: true,
+        at: 1105,
+      },
       {
         type: 'run_finished',
         finishReason: 'tool_calls',
@@ -154,6 +163,58 @@ describe('buildTimeline', () => {
     ]);
     expect(t.status).toBe('paused');
     expect(t.pause).toEqual({ at: 1110, toolCalls: [{ name: 'get_weather', arguments: '{"city":"Paris"}' }] });
+    const [call] = t.lanes[0].tools;
+    expect(call).toEqual({
+      id: 'call_1',
+      agent: 'supervisor',
+      name: 'get_weather',
+      input: { city: 'Paris' },
+      isError: false,
+      start: 1105,
+      end: null,
+      client: 'call',
+    });
+    expect(toolState(call)).toBe('waiting for the client');
+  });
+
+  it('shows the results a resumed run went on from, on the lane of the agent that asked for them', () => {
+    const result = (toolCallId: string, output: unknown, isError: boolean, at: number): RunEvent => ({
+      type: 'tool_result',
+      agent: 'supervisor',
+      toolCallId,
+      toolName: 'get_weather',
+      output,
+      isError,
+      client: true,
+      at,
+    });
+    const t = buildTimeline([
+      { type: 'run_started', runId: 'run_2', model: 'cortex-flow', at: 2000 },
+      result('call_1', '12 C and rain', false, 2001),
+      result('call_2', { error: 'The client sent no result for this call.' }, true, 2001),
+      usage('supervisor', 2100),
+      {
+        type: 'run_finished',
+        finishReason: 'stop',
+        text: 'Take an umbrella.',
+        agentsUsed: ['supervisor'],
+        iterations: 2,
+        sources: [],
+        at: 2110,
+      },
+    ]);
+    expect(t.status).toBe('finished');
+    const supervisor = t.lanes.find((l) => l.agent === 'supervisor')!;
+    expect(supervisor.tools).toEqual([
+      expect.objectContaining({ id: 'call_1', output: '12 C and rain', start: 2001, end: 2001, client: 'result' }),
+      expect.objectContaining({ id: 'call_2', isError: true, client: 'result' }),
+    ]);
+    expect(supervisor.tools.map(toolState)).toEqual(['result sent by the client', 'the client sent no result']);
+    // The supervisor's turn after them is still one model turn from the run's start.
+    expect(supervisor.steps).toEqual([expect.objectContaining({ start: 2001, end: 2100, implicit: true })]);
+    // A result of a server tool whose call is not in the trace stays ignored, as before.
+    const orphan = buildTimeline([{ ...result('t9', 'x', false, 2001), client: undefined }]);
+    expect(orphan.lanes).toEqual([]);
   });
 
   it('keeps a solo agent run to its own steps: its model calls are not extra steps', () => {

@@ -93,10 +93,26 @@ describe('a client tool called alongside delegation', () => {
       { role: 'system', content: 'Answer in French (ZX-SYSTEM).' },
       { role: 'user', content: 'What should I wear in Paris today? [[resume]]' },
     ];
-    const first = finished(await run({ messages: history, tools: [weather] }));
+    const paused = await run({ messages: history, tools: [weather] });
+    const first = finished(paused);
     expect(first.finishReason).toBe('tool_calls');
     // Only the client's own call reaches the client, with arguments encoded once.
     expect(first.toolCalls).toEqual([{ id: expect.any(String), name: 'get_weather', arguments: '{"city":"Paris"}' }]);
+    // The trace has the call as a tool call of the supervisor, handed to the client: it ends the run
+    // unanswered (no result in this run), after the specialists' work.
+    const callId = first.toolCalls![0].id;
+    const clientCall = paused.findIndex((e) => e.type === 'tool_call' && e.toolCallId === callId);
+    expect(paused[clientCall]).toEqual({
+      type: 'tool_call',
+      agent: 'supervisor',
+      toolCallId: callId,
+      toolName: 'get_weather',
+      input: { city: 'Paris' },
+      client: true,
+      at: expect.any(Number),
+    });
+    expect(paused.filter((e) => e.type === 'tool_result' && e.toolCallId === callId)).toEqual([]);
+    expect(clientCall).toBeGreaterThan(paused.findLastIndex((e) => e.type === 'agent_finished'));
     expect(first.checkpoint).toMatchObject({
       schemaVersion: 1,
       model: 'cortex-flow',
@@ -118,6 +134,18 @@ describe('a client tool called alongside delegation', () => {
     );
     const done = finished(second);
     expect(done).toMatchObject({ finishReason: 'stop', text: 'The answer is 42. [[resume]]' });
+    // The resumed run's trace starts with the result it goes on from, as the client sent it.
+    expect(second[1]).toEqual({
+      type: 'tool_result',
+      agent: 'supervisor',
+      toolCallId: callId,
+      toolName: 'get_weather',
+      output: 'ZX-WEATHER 12 C and rain',
+      isError: false,
+      client: true,
+      at: expect.any(Number),
+    });
+    expect(second.filter((e) => e.type === 'tool_call' || e.type === 'tool_result')).toHaveLength(1);
     expect(done.agentsUsed).toEqual(['researcher', 'analyst', 'writer']);
     // Zero repeated specialist calls: the findings came from the checkpoint.
     expect(book.requests(tag, 'researcher')).toHaveLength(1);
@@ -168,6 +196,54 @@ describe('a client tool called alongside delegation', () => {
     const writer = JSON.stringify(book.requests(tag, 'writer')[0].body.messages);
     expect(writer).toContain('ZX-OSLO -3 C');
     expect(writer).toContain('Say what to wear');
+  });
+});
+
+describe('the trace of a resumed run', () => {
+  it('starts with each result, in the order of the calls; one the client did not send is a failed result', async () => {
+    const tag = book.add(
+      'unanswered',
+      teamScript('unanswered', {
+        plan: {
+          toolCalls: [
+            { name: 'get_weather', arguments: { city: 'Lima' } },
+            { name: 'get_weather', arguments: { city: 'Quito' } },
+          ],
+        },
+        next: () => ({ text: 'Warm enough. [[unanswered]]' }),
+      }),
+    );
+    const history: ChatMessage[] = [{ role: 'user', content: 'Lima or Quito? [[unanswered]]' }];
+    const paused = await run({ messages: history, tools: [weather] });
+    const first = finished(paused);
+    const [lima, quito] = first.toolCalls!.map((c) => c.id);
+    expect(paused.filter((e) => e.type === 'tool_call')).toMatchObject([
+      { toolCallId: lima, input: { city: 'Lima' }, client: true },
+      { toolCallId: quito, input: { city: 'Quito' }, client: true },
+    ]);
+    // The engine's contract lets a result be missing (the HTTP layer asks for all of them).
+    const resumed = await run({
+      messages: [
+        ...history,
+        { role: 'assistant', content: '', toolCalls: first.toolCalls },
+        { role: 'tool', content: 'ZX-LIMA 24 C', toolCallId: lima },
+      ],
+      tools: [weather],
+      resume: stored(first.checkpoint),
+    });
+    expect(finished(resumed).text).toBe('Warm enough. [[unanswered]]');
+    expect(resumed.slice(1, 3)).toMatchObject([
+      { type: 'tool_result', toolCallId: lima, toolName: 'get_weather', output: 'ZX-LIMA 24 C', isError: false },
+      {
+        type: 'tool_result',
+        toolCallId: quito,
+        toolName: 'get_weather',
+        output: { error: 'The client sent no result for this call.' },
+        isError: true,
+        client: true,
+      },
+    ]);
+    expect(book.requests(tag, 'supervisor')).toHaveLength(2);
   });
 });
 

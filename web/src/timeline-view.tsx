@@ -6,6 +6,7 @@ import {
   retryCause,
   retryNext,
   seconds,
+  toolState,
   type Lane,
   type RetryMark,
   type Step,
@@ -49,6 +50,11 @@ export function TimelineView({ timeline }: { timeline: Timeline }) {
           <li>
             <span class="swatch mark-tool" aria-hidden="true" /> tool call
           </li>
+          {timeline.lanes.some((l) => l.tools.some((t) => t.client)) && (
+            <li>
+              <span class="swatch mark-tool mark-client" aria-hidden="true" /> client tool
+            </li>
+          )}
           <li>
             <span class="swatch mark-retry" aria-hidden="true" /> upstream retry
           </li>
@@ -138,10 +144,21 @@ function LaneRow(props: {
             type="button"
             key={t.id}
             data-tool={t.name}
-            class={`mark mark-tool${t.isError ? ' mark-error' : ''}`}
+            data-client={t.client}
+            class={`mark mark-tool${t.client ? ' mark-client' : ''}${t.isError ? ' mark-error' : ''}`}
             style={{ left: x(t.start) }}
-            title={`${t.name}(${json(t.input)})`}
-            aria-label={`Tool call ${t.name} by ${lane.agent}${t.isError ? ', failed' : ''}`}
+            title={
+              t.client === 'result'
+                ? `${t.name}: ${toolState(t)}`
+                : `${t.name}(${json(t.input)})${t.client ? `: ${toolState(t)}` : ''}`
+            }
+            aria-label={
+              t.client === 'result'
+                ? `Result of the client's tool ${t.name} for ${lane.agent}: ${toolState(t)}`
+                : `${t.client ? "Call of the client's tool" : 'Tool call'} ${t.name} by ${lane.agent}${
+                    t.client ? `, ${toolState(t)}` : t.isError ? ', failed' : ''
+                  }`
+            }
             onClick={() => select({ kind: 'tool', item: t })}
           />
         ))}
@@ -189,15 +206,24 @@ function Details({ selected }: { selected: Selected | null }) {
         <dl>
           <dt>Tool</dt>
           <dd>
-            {selected.item.name} ({selected.item.agent})
+            {selected.item.name} ({selected.item.agent}){selected.item.client && ', run by the client'}
           </dd>
-          <dt>Arguments</dt>
-          <dd>
-            <pre>{json(selected.item.input)}</pre>
-          </dd>
+          {selected.item.client === 'result' ? (
+            <>
+              <dt>Call</dt>
+              <dd>made by the run that paused for it; this run resumed with its result</dd>
+            </>
+          ) : (
+            <>
+              <dt>Arguments</dt>
+              <dd>
+                <pre>{json(selected.item.input)}</pre>
+              </dd>
+            </>
+          )}
           <dt>{selected.item.isError ? 'Error' : 'Result'}</dt>
           <dd>
-            <pre>{selected.item.end === null ? '(running)' : json(selected.item.output)}</pre>
+            <pre>{selected.item.end === null ? `(${toolState(selected.item)})` : json(selected.item.output)}</pre>
           </dd>
         </dl>
       )}

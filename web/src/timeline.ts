@@ -30,6 +30,12 @@ export interface ToolMark {
   isError: boolean;
   start: number;
   end: number | null;
+  /**
+   * A function tool of the API client. `call`: handed to the client, which the run then waits for
+   * (no result in this run: it ends paused). `result`: the client's result this run resumed with;
+   * the call was the paused run's, so the mark has no arguments and starts and ends at once.
+   */
+  client?: 'call' | 'result';
 }
 
 export interface UpstreamMark {
@@ -143,6 +149,7 @@ export function buildTimeline(events: readonly RunEvent[], now = Date.now()): Ti
           isError: false,
           start: e.at,
           end: null,
+          ...(e.client ? { client: 'call' as const } : {}),
         };
         tools.set(e.toolCallId, mark);
         lane(e.agent!).tools.push(mark);
@@ -154,7 +161,18 @@ export function buildTimeline(events: readonly RunEvent[], now = Date.now()): Ti
           mark.end = e.at;
           mark.output = e.output;
           mark.isError = e.isError;
-        }
+        } else if (e.client)
+          lane(e.agent!).tools.push({
+            id: e.toolCallId,
+            agent: e.agent!,
+            name: e.toolName,
+            input: undefined,
+            output: e.output,
+            isError: e.isError,
+            start: e.at,
+            end: e.at,
+            client: 'result',
+          });
         break;
       }
       case 'usage': {
@@ -288,6 +306,13 @@ export function criticalPath(steps: readonly Step[], runEnd: number): Set<string
 }
 
 export const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+
+/** Where a tool call stands, as its mark and details say it. */
+export function toolState(t: ToolMark): string {
+  if (t.end === null) return t.client ? 'waiting for the client' : 'running';
+  if (t.client === 'result') return t.isError ? 'the client sent no result' : 'result sent by the client';
+  return t.isError ? 'failed' : 'done';
+}
 
 /** What failed, as a retry's mark and details say it: `429 (upstream_rate_limited)`. */
 export const retryCause = (r: RetryMark) => (r.status === undefined ? r.code : `${r.status} (${r.code})`);
