@@ -1,16 +1,16 @@
 // The console in a real browser (playwright-core + Debian's Chromium), served by Cortex Flow in
 // this process against the in-suite scripted upstream: chat in the playground and watch the
 // team's progress and the answer stream in, follow "View run" to the timeline, open a failed run,
-// browse and delete conversations, the overview, the key prompt when keys are on, and an axe-core
-// scan of every page. The screenshots in docs/ are taken here.
+// browse and delete conversations, the overview, the key prompt when keys are on, a long streamed
+// run followed live, and an axe-core scan of every page. The screenshots in docs/ are taken here.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
+import { sseData } from '../../web/src/sse.ts';
 import { exchange, request } from '../security/raw-http.ts';
 import { launchBrowser, seriousViolations, type Page, type TestBrowser } from '../support/browser.ts';
 import { startMockUpstream, type MockUpstream } from '../support/mock-openai-upstream.ts';
@@ -46,8 +46,6 @@ async function startServer(extra: Record<string, string> = {}): Promise<string> 
 }
 
 beforeAll(async () => {
-  // The console as `npm ci` builds it (the `prepare` script), from the sources under test.
-  await build({ configFile: join(ROOT, 'web/vite.config.ts'), logLevel: 'warn' });
   upstream = await startMockUpstream(() => ({ status: 500 }));
   book = new ScriptBook(upstream);
   browser = await launchBrowser();
@@ -590,5 +588,100 @@ describe('the playground across views, stopped, and against hostile answers', ()
     await expect.poll(() => page.getByRole('heading', { name: 'Not found' }).count(), SETTLE).toBe(1);
     expect(errors).toEqual([]);
     await page.getByRole('link', { name: 'Playground' }).click();
+  });
+});
+
+describe('the live page of a long streamed run', () => {
+  it('follows thousands of deltas building its timeline at most once a frame, and ends as the stored replay draws it', async () => {
+    const DELTAS = 3000;
+    // The writer's answer waits until the page follows the run live, then comes one character a
+    // delta, as fast as the server sends it. An upstream of its own: its answers may wait.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const tag = 'long';
+    const script = teamScript(tag, { writer: { text: 'x'.repeat(DELTAS), chunkSize: 1 } });
+    const own = await startMockUpstream(async (req) => {
+      if (req.agent === 'writer') await held;
+      return script(req);
+    });
+    const baseUrl = await startServer({ OPENAI_BASE_URL: own.baseUrl });
+    const chat = await fetch(`${baseUrl}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'cortex-flow',
+        stream: true,
+        messages: [{ role: 'user', content: `Go [[${tag}]]` }],
+      }),
+    });
+    const delivered = (async () => {
+      for await (const _ of chat.body!);
+    })();
+    const runId = chat.headers.get('x-cortex-run-id')!;
+    // What any follower of the run receives live: the deltas one by one, not folded.
+    const followed = (async () => {
+      let deltas = 0;
+      const res = await fetch(`${baseUrl}/v1/runs/${runId}/events`);
+      for await (const data of sseData(res)) if (JSON.parse(data).type === 'text_delta') deltas++;
+      return deltas;
+    })();
+
+    const watcher = await browser.context.newPage();
+    // The frames the page had, counted by the page itself.
+    await watcher.addInitScript(() => {
+      const w = window as any;
+      w.__frames = 0;
+      const count = () => {
+        w.__frames++;
+        requestAnimationFrame(count);
+      };
+      requestAnimationFrame(count);
+    });
+    // How many times each of the page's functions ran: V8's precise coverage, from before it loads.
+    const cdp = await browser.context.newCDPSession(watcher);
+    await cdp.send('Profiler.enable');
+    await cdp.send('Profiler.startPreciseCoverage', { callCount: true, detailed: false });
+    await watcher.goto(`${baseUrl}/runs/${runId}`);
+    const status = watcher.getByTestId('run-status');
+    await expect.poll(() => status.innerText(), SETTLE).toContain('live');
+    // Drawn live: the writer's step, running, its answer not begun.
+    await expect
+      .poll(() => watcher.locator('[data-lane="writer"] [data-step]').getAttribute('data-state'), SETTLE)
+      .toBe('running');
+    release();
+    await expect.poll(() => status.innerText(), SETTLE).toBe('completed');
+    await delivered;
+    expect(await followed).toBe(DELTAS);
+
+    const { result } = (await cdp.send('Profiler.takePreciseCoverage')) as any;
+    const { frames, uptime } = await watcher.evaluate(() => ({
+      frames: (window as any).__frames as number,
+      uptime: performance.now(),
+    }));
+    // buildTimeline in the minified bundle: the innermost function around a string only it holds.
+    const bundle = result.find((s: any) => /\/assets\/.*\.js$/.test(s.url));
+    const source = await (await fetch(bundle.url)).text();
+    const at = source.indexOf('supervisor:turn');
+    expect(at).toBeGreaterThan(0);
+    const builds = bundle.functions
+      .map((f: any) => f.ranges[0])
+      .filter((r: any) => r.startOffset <= at && at < r.endOffset)
+      .sort((a: any, b: any) => a.endOffset - a.startOffset - (b.endOffset - b.startOffset))[0].count;
+    // The timeline is built at most once a frame, plus once a tick of the live clock (250 ms) and a
+    // few times as the page loads and the run ends: not once a delta (3000 and more when it was).
+    expect(builds).toBeGreaterThan(1);
+    expect(builds).toBeLessThanOrEqual(frames + Math.ceil(uptime / 250) + 10);
+
+    // The stored replay of the run, opened afresh, draws the same page.
+    const replay = await browser.context.newPage();
+    await replay.goto(`${baseUrl}/runs/${runId}`);
+    await replay.getByTestId('timeline').waitFor(SETTLE);
+    expect(await replay.getByTestId('run-status').innerText()).toBe('completed');
+    const drawn = (p: Page) => p.locator('main').innerHTML();
+    expect(await drawn(watcher)).toBe(await drawn(replay));
+    expect(await watcher.locator('[data-lane="writer"] [data-step][data-state="ok"]').count()).toBe(1);
+    await replay.close();
+    await watcher.close();
+    await own.close();
   });
 });

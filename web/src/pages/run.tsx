@@ -1,7 +1,8 @@
 // One run: its timeline (a lane per agent, a bar per step, tool and upstream calls as marks, the
 // critical path), failures and pauses, totals. A running run follows GET /v1/runs/{id}/events.
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api, apiJson, ApiFailure } from '../api.ts';
+import { RunEventLog } from '../run-events.ts';
 import { sseData } from '../sse.ts';
 import { buildTimeline, seconds, type RunEvent } from '../timeline.ts';
 import { TimelineView } from '../timeline-view.tsx';
@@ -28,7 +29,9 @@ const passing = (err: unknown) => err instanceof TypeError || (err instanceof Ap
 
 export function RunPage({ id }: { id: string }) {
   const [run, setRun] = useState<Run | null>(null);
-  const [events, setEvents] = useState<RunEvent[]>([]);
+  // The events live outside the state, appended to in place; `version` is the log's version drawn last.
+  const [log] = useState(() => new RunEventLog());
+  const [version, setVersion] = useState(0);
   const [live, setLive] = useState(false);
   const [error, setError] = useState('');
   const [now, setNow] = useState(Date.now());
@@ -37,10 +40,27 @@ export function RunPage({ id }: { id: string }) {
   useEffect(() => {
     const stop = new AbortController();
     const path = `/v1/runs/${encodeURIComponent(id)}`;
+    // Live events are drawn once a frame, however many arrived since the last one (thousands of
+    // deltas a second, for a fast stream); a hidden tab draws nothing until it is looked at again.
+    let frame = 0;
+    const drawSoon = () => {
+      frame ||= requestAnimationFrame(() => {
+        frame = 0;
+        setVersion(log.version);
+      });
+    };
+    const drawNow = () => {
+      cancelAnimationFrame(frame);
+      frame = 0;
+      setVersion(log.version);
+    };
     (async () => {
       const first = await apiJson<Run>(path);
+      // Another run opened meanwhile: the log is its now.
+      if (stop.signal.aborted) return;
+      log.reset(first.events);
       setRun(first);
-      setEvents(first.events);
+      drawNow();
       if (first.status !== 'running') return;
       // Running: follow it live, from its start, until it ends; then the stored run has the outcome.
       // A connection lost meanwhile (a server restarting) keeps what is drawn and tries again.
@@ -60,10 +80,13 @@ export function RunPage({ id }: { id: string }) {
       for (let attempt = 0; !stop.signal.aborted; attempt++) {
         try {
           const res = await api(`${path}/events`, { signal: stop.signal });
-          const seen: RunEvent[] = [];
+          // Each connection sends the run from its start: what is drawn stays until it sends.
+          let fresh = true;
           for await (const data of sseData(res, stop.signal)) {
-            seen.push(JSON.parse(data));
-            setEvents([...seen]);
+            if (fresh) log.reset();
+            fresh = false;
+            log.push(JSON.parse(data));
+            drawSoon();
           }
           break;
         } catch (err) {
@@ -79,12 +102,16 @@ export function RunPage({ id }: { id: string }) {
       const last = await stored();
       setLive(false);
       setReconnecting(false);
+      log.reset(last.events);
       setRun(last);
-      setEvents(last.events);
+      drawNow();
     })().catch((err: Error) => {
       if (!stop.signal.aborted) setError(err.message);
     });
-    return () => stop.abort();
+    return () => {
+      stop.abort();
+      cancelAnimationFrame(frame);
+    };
   }, [id]);
 
   // While live, the open bars grow with the clock.
@@ -93,6 +120,16 @@ export function RunPage({ id }: { id: string }) {
     const timer = setInterval(() => setNow(Date.now()), 250);
     return () => clearInterval(timer);
   }, [live]);
+
+  const events = log.events;
+  // A run that is over ended when it was stored: its open steps (a run stopped mid-way) end there,
+  // not at the moment the page is looked at.
+  const endedAt =
+    run && !live && run.duration_seconds !== null
+      ? (events[0]?.at ?? run.started_at * 1000) + run.duration_seconds * 1000
+      : now;
+  // Built again only when the events drawn or the clock changed, not at every render.
+  const timeline = useMemo(() => buildTimeline(events, endedAt), [log, version, endedAt]);
 
   if (error)
     return (
@@ -105,13 +142,6 @@ export function RunPage({ id }: { id: string }) {
     );
   if (!run) return <p class="muted">Loading the run…</p>;
 
-  // A run that is over ended when it was stored: its open steps (a run stopped mid-way) end there,
-  // not at the moment the page is looked at.
-  const endedAt =
-    !live && run.duration_seconds !== null
-      ? (events[0]?.at ?? run.started_at * 1000) + run.duration_seconds * 1000
-      : now;
-  const timeline = buildTimeline(events, endedAt);
   const status = live ? 'running' : run.status;
   return (
     <section aria-labelledby="run-heading" class="run">
