@@ -4,8 +4,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
@@ -13,7 +11,6 @@ import { launchBrowser, seriousViolations, type Page, type TestBrowser } from '.
 import { startMockUpstream, type MockUpstream } from '../support/mock-openai-upstream.ts';
 import { ScriptBook, teamScript } from '../support/team-script.ts';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** How long a page may take to show what is awaited (a loaded machine runs the browser slowly). */
 const SETTLE = { timeout: 15_000 };
 
@@ -25,8 +22,6 @@ let page: Page;
 const dataDir = mkdtempSync(join(tmpdir(), 'cortex-console-client-tools-'));
 
 beforeAll(async () => {
-  // The console as `npm ci` builds it (the `prepare` script), from the sources under test.
-  await build({ configFile: join(ROOT, 'web/vite.config.ts'), logLevel: 'warn' });
   upstream = await startMockUpstream(() => ({ status: 500 }));
   new ScriptBook(upstream).add(
     'client',
