@@ -74,6 +74,11 @@ async function slowRun(baseUrl: string, name: string) {
       writer: { text: `Written slowly, word by word. [[${name}]]`, chunkSize: 3, chunkDelayMs: 150 },
     }),
   );
+  return streamTeamRun(baseUrl, tag);
+}
+
+/** Starts a streamed team run of the script `tag`; its run id, and the whole answer read meanwhile. */
+async function streamTeamRun(baseUrl: string, tag: string) {
   const chat = await fetch(`${baseUrl}/v1/chat/completions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -605,19 +610,7 @@ describe('the live page of a long streamed run', () => {
       return script(req);
     });
     const baseUrl = await startServer({ OPENAI_BASE_URL: own.baseUrl });
-    const chat = await fetch(`${baseUrl}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        model: 'cortex-flow',
-        stream: true,
-        messages: [{ role: 'user', content: `Go [[${tag}]]` }],
-      }),
-    });
-    const delivered = (async () => {
-      for await (const _ of chat.body!);
-    })();
-    const runId = chat.headers.get('x-cortex-run-id')!;
+    const { runId, delivered } = await streamTeamRun(baseUrl, tag);
     // What any follower of the run receives live: the deltas one by one, not folded.
     const followed = (async () => {
       let deltas = 0;
