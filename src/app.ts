@@ -7,6 +7,7 @@ import { leaseFor } from './conversation/conversation-locks.ts';
 import { createStore } from './store/create-store.ts';
 import { assembleDeps, type AppDeps } from './http/deps.ts';
 import { buildServer, type ServerOptions } from './http/server.ts';
+import { trackUnusedConnections } from './http/unused-connections.ts';
 import { createTeam, llmConfigured } from './agents/create-team.ts';
 import { createToolRegistry } from './tools/create-tools.ts';
 import { openKnowledgeBase, seedSampleCorpus } from './kb/create-kb.ts';
@@ -44,6 +45,7 @@ export async function createApp(config: Config, options: ServerOptions = {}): Pr
     store,
   });
   const server = buildServer(deps, options);
+  const unusedConnections = trackUnusedConnections(server.server);
   // The agents' MCP servers: connected before the first request, their failures only logged.
   const mcp = config.mcpConfig && llmConfigured(config) ? await startMcp(config, server.log) : undefined;
   if (mcp) {
@@ -60,8 +62,10 @@ export async function createApp(config: Config, options: ServerOptions = {}): Pr
       // them), and only then close the listener and what the runs need.
       const closing = server.close();
       await deps.activeRuns.drain(config.shutdownGraceSeconds * 1000);
-      // Keep-alive connections that served those runs are idle now; nothing else will end them.
+      // Keep-alive connections that served those runs are idle now; nothing else will end them. Nor
+      // those that never carried a request: the listener is closed, they can bring nothing more.
       server.server.closeIdleConnections();
+      unusedConnections.close();
       const stragglers = setTimeout(() => server.server.closeAllConnections(), 5000).unref();
       await closing;
       clearTimeout(stragglers);

@@ -2,6 +2,7 @@
 // produced, exit 0. A run longer than the grace period is stopped, told so, and still stored.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { connect } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -107,6 +108,21 @@ describe('SIGTERM', () => {
     expect(messages[0].content).toBe('count to ten');
     expect(await store.getRun(messages[1].runId!, '')).toMatchObject({ status: 'failed' });
     await store.close();
+  });
+
+  it('does not wait for a connection that never carried a request (a browser preconnects one)', async () => {
+    const { child, url } = await startServer('30');
+    const { hostname, port } = new URL(url);
+    const idle = connect(Number(port), hostname);
+    await once(idle, 'connect');
+    const closed = once(idle, 'close');
+    const asked = performance.now();
+    child.kill('SIGTERM');
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(0);
+    await closed;
+    // Without being closed, such a connection held the shutdown until its 5 s last resort.
+    expect(performance.now() - asked).toBeLessThan(4_000);
   });
 
   it('keeps serving, and exits 0, after streams whose conversation id cannot go into a header', async () => {
