@@ -3,7 +3,7 @@
 // Markdown with its citations linked to its sources, and the conversation goes on across turns.
 // The conversation belongs to the tab, not to the view: going to a run (even while its answer
 // streams) or to a list and back finds it as it was, and the answer goes on arriving meanwhile.
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api, apiJson, ApiFailure } from '../api.ts';
 import { answerHtml, isWebUrl, sourceAnchor, type Source } from '../markdown.ts';
 import { Shared, useShared } from '../shared.ts';
@@ -56,10 +56,57 @@ const update = (id: number, patch: (t: AssistantTurn) => Partial<AssistantTurn>)
     turns: s.turns.map((t) => (t.role === 'assistant' && t.id === id ? { ...t, ...patch(t) } : t)),
   }));
 
+/**
+ * The deltas of an answer not yet drawn. A long answer streams in as thousands of small deltas, and
+ * drawing each one re-rendered the page and parsed the whole Markdown answer again: quadratic work
+ * (3,000 one-character deltas blocked the page for 21 s). A delta costs constant work here (its text
+ * appended to what waits), and what waits is drawn at most once a frame, however many arrived since;
+ * and at once before anything else changes the turn (an error, the stream's end), so nothing is
+ * drawn out of order. A hidden tab draws nothing until it is looked at again or the stream ends.
+ */
+class PendingDeltas {
+  private progress = '';
+  private answer = '';
+  private metadata?: { sources: Source[]; runId?: string };
+  private frame = 0;
+  private readonly id: number;
+
+  constructor(id: number) {
+    this.id = id;
+  }
+
+  add(delta: { content?: string; reasoning_content?: string }, metadata?: { sources?: Source[]; run_id?: string }) {
+    this.progress += delta.reasoning_content ?? '';
+    this.answer += delta.content ?? '';
+    // Folded as drawing each would have: the last sources, the last run id given.
+    if (metadata) this.metadata = { sources: metadata.sources ?? [], runId: metadata.run_id ?? this.metadata?.runId };
+    this.frame ||= requestAnimationFrame(() => {
+      this.frame = 0;
+      this.flush();
+    });
+  }
+
+  /** Draws what waits, now. */
+  flush() {
+    cancelAnimationFrame(this.frame);
+    this.frame = 0;
+    const { progress, answer, metadata } = this;
+    if (!progress && !answer && !metadata) return;
+    this.progress = this.answer = '';
+    this.metadata = undefined;
+    update(this.id, (t) => ({
+      progress: t.progress + progress,
+      answer: t.answer + answer,
+      ...(metadata ? { sources: metadata.sources, runId: metadata.runId ?? t.runId } : {}),
+    }));
+  }
+}
+
 async function send(text: string) {
   const { model, effort, conversationId } = session.value;
   const id = Date.now();
   const controller = new AbortController();
+  const pending = new PendingDeltas(id);
   change((s) => ({
     turns: [
       ...s.turns,
@@ -92,22 +139,21 @@ async function send(text: string) {
       const chunk = JSON.parse(data);
       if (chunk.error) {
         failed = true;
+        pending.flush();
         update(id, () => ({ error: chunk.error.message, runId: chunk.error.run_id ?? runId }));
         continue;
       }
-      if (chunk.conversation_id) change({ conversationId: chunk.conversation_id });
-      const delta = chunk.choices?.[0]?.delta ?? {};
-      const metadata = chunk.metadata ?? chunk.choices?.[0]?.metadata;
-      update(id, (t) => ({
-        progress: t.progress + (delta.reasoning_content ?? ''),
-        answer: t.answer + (delta.content ?? ''),
-        ...(metadata ? { sources: metadata.sources ?? [], runId: metadata.run_id ?? t.runId } : {}),
-      }));
+      // Every chunk names the conversation: a render only when it is new, not one a chunk.
+      if (chunk.conversation_id && chunk.conversation_id !== session.value.conversationId)
+        change({ conversationId: chunk.conversation_id });
+      pending.add(chunk.choices?.[0]?.delta ?? {}, chunk.metadata ?? chunk.choices?.[0]?.metadata);
     }
+    pending.flush();
     // Stop ends the stream as the server's end does: the answer is marked as cut short.
     if (controller.signal.aborted) update(id, () => ({ error: 'Stopped.' }));
     change({ status: controller.signal.aborted ? 'Stopped.' : failed ? 'The run failed.' : 'Answer complete.' });
   } catch (err) {
+    pending.flush();
     const message = err instanceof Error ? err.message : String(err);
     const runId = err instanceof ApiFailure ? err.runId : undefined;
     update(id, (t) => ({ error: controller.signal.aborted ? 'Stopped.' : message, runId: t.runId ?? runId }));
@@ -240,6 +286,12 @@ function UserMessage({ text }: { text: string }) {
 
 function Answer({ turn }: { turn: AssistantTurn }) {
   const scope = String(turn.id);
+  // Parsed again only when the answer changed: not at each keystroke in the composer below, nor for
+  // the earlier answers of the conversation while a new one streams in.
+  const html = useMemo(
+    () => (turn.answer ? answerHtml(turn.answer, turn.sources, scope) : ''),
+    [turn.answer, turn.sources, scope],
+  );
   const steps = turn.progress.split('\n').filter(Boolean);
   return (
     <div class="bubble" aria-busy={turn.streaming}>
@@ -258,11 +310,7 @@ function Answer({ turn }: { turn: AssistantTurn }) {
         </details>
       )}
       {turn.answer ? (
-        <div
-          class="markdown"
-          data-testid="answer"
-          dangerouslySetInnerHTML={{ __html: answerHtml(turn.answer, turn.sources, scope) }}
-        />
+        <div class="markdown" data-testid="answer" dangerouslySetInnerHTML={{ __html: html }} />
       ) : (
         turn.streaming && <p class="muted">Waiting for the answer…</p>
       )}
