@@ -3,7 +3,7 @@
 // `{answer, conversation_id, run_id, agents_used, sources}` as structured content. The same server
 // is spoken over Streamable HTTP (/mcp) and over stdio (`cortex-flow mcp serve`).
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyBaseLogger } from 'fastify';
 import { z } from 'zod';
 import type { AppDeps } from '../http/deps.ts';
@@ -31,6 +31,11 @@ export interface TeamServerContext {
   /** The API key's id the session was opened with; undefined when auth is off or over stdio. */
   owner?: string;
   log: FastifyBaseLogger;
+  /**
+   * What the transport knows of a request beyond the SDK (HTTP: its client cancelled it, or closed
+   * its stream), aborted with CANCEL_REQUESTED when the client asked; undefined over stdio.
+   */
+  requestSignal?: (requestId: RequestId) => AbortSignal | undefined;
 }
 
 export function createTeamMcpServer(deps: AppDeps, context: TeamServerContext): McpServer {
@@ -61,7 +66,12 @@ export function createTeamMcpServer(deps: AppDeps, context: TeamServerContext): 
           const answer = await serveRun(
             deps,
             { model: model.id, message, conversationId: conversation_id },
-            { owner: context.owner, log: context.log, signal: cancellation(extra.signal), onProgress },
+            {
+              owner: context.owner,
+              log: context.log,
+              signal: cancellation(extra.signal, context.requestSignal?.(extra.requestId)),
+              onProgress,
+            },
           );
           return { content: [{ type: 'text', text: answer.answer }], structuredContent: { ...answer } };
         } catch (err) {
@@ -78,13 +88,19 @@ export function createTeamMcpServer(deps: AppDeps, context: TeamServerContext): 
 
 /**
  * The call's signal, telling a client's `notifications/cancelled` (the SDK aborts with the reason
- * the client gave, a string) from a connection that closed (aborted without one): the run is stored
- * as cancelled by its client, or as left by it.
+ * the client gave, a string; the transport with CANCEL_REQUESTED) from a connection or stream that
+ * closed (aborted with anything else): the run is stored as cancelled by its client, or as left by it.
  */
-function cancellation(signal: AbortSignal): AbortSignal {
+function cancellation(...signals: (AbortSignal | undefined)[]): AbortSignal {
   const run = new AbortController();
-  const onAbort = () => run.abort(typeof signal.reason === 'string' ? CANCEL_REQUESTED : signal.reason);
-  if (signal.aborted) onAbort();
-  else signal.addEventListener('abort', onAbort, { once: true });
+  for (const signal of signals) {
+    if (!signal) continue;
+    const onAbort = () =>
+      run.abort(
+        typeof signal.reason === 'string' || signal.reason === CANCEL_REQUESTED ? CANCEL_REQUESTED : signal.reason,
+      );
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  }
   return run.signal;
 }

@@ -242,6 +242,58 @@ describe('the team as an MCP server over Streamable HTTP', () => {
     expect(text).toContain('The answer is 42. [[batch-quick]]');
   });
 
+  /** The run's status and error once it is no longer running (or what it is after 5 s). */
+  const settledRun = async (conversationId: string) => {
+    let run: any;
+    await until(
+      () => {
+        void runs(conversationId).then((r) => (run = r[0]));
+        return run !== undefined && run.status !== 'running';
+      },
+      'the run to end',
+      5_000,
+    ).catch(() => {});
+    return [run?.status, run?.error];
+  };
+
+  it("a client that closes a call's stream stops its run, as a chat completion's client that leaves", async () => {
+    book.add('leave', teamScript('leave', { specialist: () => ({ fault: 'hang' }) }));
+    const leaving = await connect(KEY);
+    const call = leaving
+      .callTool({ name: 'cortex-flow', arguments: { message: 'Wait [[leave]]', conversation_id: 'mcp-leave-1' } })
+      .catch((err: Error) => err);
+    await until(() => book.requests('leave', 'researcher').length > 0, 'the researcher to start');
+    await leaving.close(); // drops the call's stream, without a cancellation
+    expect(await call).toBeInstanceOf(Error);
+    // Stored as left by its client, its upstream calls cancelled and its run slot given back.
+    expect(await settledRun('mcp-leave-1')).toEqual(['cancelled', 'client disconnected before the run finished']);
+    expect(book.requests('leave').every((r) => r.abortedByClient || r.answeredAt)).toBe(true);
+    await until(() => app.deps.gate.running === 0, 'the run slot to be freed', 5_000);
+  });
+
+  it('a cancellation without a reason, or of the request with id 0, stops its run as cancelled', async () => {
+    for (const [id, tag, params] of [
+      [3, 'cancel-no-reason', { requestId: 3 }],
+      [0, 'cancel-id-0', { requestId: 0, reason: 'enough' }],
+    ] as const) {
+      book.add(tag, teamScript(tag, { specialist: () => ({ fault: 'hang' }) }));
+      const { session } = await initialize(KEY);
+      const call = {
+        ...callOf(id, tag),
+        params: { name: 'cortex-flow', arguments: { message: `Go [[${tag}]]`, conversation_id: `mcp-${tag}` } },
+      };
+      const ended = postAndRead(session!, call);
+      await until(() => book.requests(tag, 'researcher').length > 0, 'the researcher to start');
+      const cancel = { jsonrpc: '2.0', method: 'notifications/cancelled', params };
+      const headers = { 'mcp-session-id': session!, 'mcp-protocol-version': '2025-06-18' };
+      expect((await postMcp(JSON.stringify(cancel), KEY, headers)).status).toBe(202);
+      expect(await ended).not.toBe('still open');
+      expect(await settledRun(`mcp-${tag}`)).toEqual(['cancelled', 'the client cancelled the run before it finished']);
+      expect(book.requests(tag).every((r) => r.abortedByClient || r.answeredAt)).toBe(true);
+    }
+    await until(() => app.deps.gate.running === 0, 'the run slot to be freed', 5_000);
+  });
+
   it('refuses a request whose id is still in flight in its session, instead of crossing the answers', async () => {
     book.add(
       'dup-slow',

@@ -13,15 +13,27 @@ import { SessionTable, type TableSession } from '../../mcp/session-table.ts';
 import { createTeamMcpServer } from '../../mcp/team-server.ts';
 import type { AppDeps } from '../deps.ts';
 import type { ApiError } from '../errors.ts';
+import { CANCEL_REQUESTED } from '../run-limits.ts';
 
 interface Session extends TableSession {
   transport: StreamableHTTPServerTransport;
-  /**
-   * The requests in flight, by JSON-RPC id (an id is unique among them), each with how to close it
-   * out once its client cancels it (it gets no response, so its stream would otherwise never end).
-   */
-  streams: Map<string | number, () => void>;
+  /** The requests in flight, by JSON-RPC id (an id is unique among them). */
+  streams: Map<string | number, InFlight>;
 }
+
+interface InFlight {
+  /**
+   * Aborted when its client cancels it or closes its stream: the SDK aborts a handler only on a
+   * `notifications/cancelled` it accepts (not for id 0) and never when the stream drops, which
+   * would leave the run going, its slot held, until it ends or its timer stops it.
+   */
+  stop: AbortController;
+  /** Closes it out once its client cancels it (it gets no response, so its stream would never end). */
+  closeOut: () => void;
+}
+
+/** Why a call's run stops when its client closed the call's stream: it left, it did not ask. */
+const STREAM_CLOSED = new Error("The MCP client closed the call's stream.");
 
 export function registerMcp(app: FastifyInstance, deps: AppDeps): void {
   const table = new SessionTable<Session>();
@@ -63,15 +75,26 @@ export function registerMcp(app: FastifyInstance, deps: AppDeps): void {
     // The ids are in flight from now until the answer's stream closes; how a cancelled one is closed
     // out is known once that stream is (below).
     let closeOut = (_rpcId: string | number) => {};
-    for (const rpcId of ids) current.streams.set(rpcId, () => closeOut(rpcId));
+    for (const rpcId of ids)
+      current.streams.set(rpcId, { stop: new AbortController(), closeOut: () => closeOut(rpcId) });
     let answered = false;
     const done = () => {
       if (answered) return;
       answered = true;
       current.busy--;
       current.lastSeen = Date.now();
-      for (const rpcId of ids) current.streams.delete(rpcId);
+      for (const rpcId of ids) {
+        // The stream is over: a run still going for it has nobody left to answer (a run that has
+        // answered is over, and unmoved by this).
+        current.streams.get(rpcId)?.stop.abort(STREAM_CLOSED);
+        current.streams.delete(rpcId);
+      }
     };
+    // A cancellation stops the call's run as one its client asked for, before the SDK (which stops it
+    // as if the client had left when the notification gives no reason) is handed it.
+    const cancelled = request.method === 'POST' ? cancelledRequestId(request.body) : undefined;
+    const inFlight = cancelled === undefined ? undefined : current.streams.get(cancelled);
+    inFlight?.stop.abort(CANCEL_REQUESTED);
     let response: Response;
     try {
       response = await current.transport.handleRequest(webRequest(request), { parsedBody: request.body });
@@ -80,8 +103,7 @@ export function registerMcp(app: FastifyInstance, deps: AppDeps): void {
       throw err;
     }
     // The transport has taken the cancellation (the call's run is being stopped): its stream ends.
-    const cancelled = request.method === 'POST' ? cancelledRequestId(request.body) : undefined;
-    if (cancelled !== undefined) current.streams.get(cancelled)?.();
+    inFlight?.closeOut();
     // The answer may be an SSE stream that lasts as long as the call: written to the socket directly,
     // after the headers the hooks set.
     reply.hijack();
@@ -141,7 +163,11 @@ async function openSession(sessions: Map<string, Session>, deps: AppDeps, reques
   session.transport.onclose = () => {
     if (session.transport.sessionId) sessions.delete(session.transport.sessionId);
   };
-  await createTeamMcpServer(deps, { owner: request.owner, log: request.log }).connect(session.transport);
+  await createTeamMcpServer(deps, {
+    owner: request.owner,
+    log: request.log,
+    requestSignal: (rpcId) => session.streams.get(rpcId)?.stop.signal,
+  }).connect(session.transport);
   return session;
 }
 
