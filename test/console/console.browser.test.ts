@@ -77,6 +77,43 @@ async function slowRun(baseUrl: string, name: string) {
   return streamTeamRun(baseUrl, tag);
 }
 
+/**
+ * Counts the work of `page` from before it loads: the animation frames it gets (counted by the page
+ * itself) and how many times functions of the console's bundle run (V8's precise coverage).
+ */
+async function countWork(page: Page) {
+  await page.addInitScript(() => {
+    const w = window as any;
+    w.__frames = 0;
+    const count = () => {
+      w.__frames++;
+      requestAnimationFrame(count);
+    };
+    requestAnimationFrame(count);
+  });
+  const cdp = await browser.context.newCDPSession(page);
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.startPreciseCoverage', { callCount: true, detailed: false });
+  return {
+    /** The frames so far, and the page's age (ms). */
+    frames: () => page.evaluate(() => ({ frames: (window as any).__frames as number, uptime: performance.now() })),
+    /** The calls so far of the innermost function of the minified bundle around each marker (a string only it holds). */
+    async callsAround(...markers: string[]): Promise<number[]> {
+      const { result } = (await cdp.send('Profiler.takePreciseCoverage')) as any;
+      const bundle = result.find((s: any) => /\/assets\/.*\.js$/.test(s.url));
+      const source = await (await fetch(bundle.url)).text();
+      return markers.map((marker) => {
+        const at = source.indexOf(marker);
+        expect(at).toBeGreaterThan(0);
+        return bundle.functions
+          .map((f: any) => f.ranges[0])
+          .filter((r: any) => r.startOffset <= at && at < r.endOffset)
+          .sort((a: any, b: any) => a.endOffset - a.startOffset - (b.endOffset - b.startOffset))[0].count;
+      });
+    },
+  };
+}
+
 /** Starts a streamed team run of the script `tag`; its run id, and the whole answer read meanwhile. */
 async function streamTeamRun(baseUrl: string, tag: string) {
   const chat = await fetch(`${baseUrl}/v1/chat/completions`, {
@@ -620,20 +657,7 @@ describe('the live page of a long streamed run', () => {
     })();
 
     const watcher = await browser.context.newPage();
-    // The frames the page had, counted by the page itself.
-    await watcher.addInitScript(() => {
-      const w = window as any;
-      w.__frames = 0;
-      const count = () => {
-        w.__frames++;
-        requestAnimationFrame(count);
-      };
-      requestAnimationFrame(count);
-    });
-    // How many times each of the page's functions ran: V8's precise coverage, from before it loads.
-    const cdp = await browser.context.newCDPSession(watcher);
-    await cdp.send('Profiler.enable');
-    await cdp.send('Profiler.startPreciseCoverage', { callCount: true, detailed: false });
+    const work = await countWork(watcher);
     await watcher.goto(`${baseUrl}/runs/${runId}`);
     const status = watcher.getByTestId('run-status');
     await expect.poll(() => status.innerText(), SETTLE).toContain('live');
@@ -646,20 +670,9 @@ describe('the live page of a long streamed run', () => {
     await delivered;
     expect(await followed).toBe(DELTAS);
 
-    const { result } = (await cdp.send('Profiler.takePreciseCoverage')) as any;
-    const { frames, uptime } = await watcher.evaluate(() => ({
-      frames: (window as any).__frames as number,
-      uptime: performance.now(),
-    }));
-    // buildTimeline in the minified bundle: the innermost function around a string only it holds.
-    const bundle = result.find((s: any) => /\/assets\/.*\.js$/.test(s.url));
-    const source = await (await fetch(bundle.url)).text();
-    const at = source.indexOf('supervisor:turn');
-    expect(at).toBeGreaterThan(0);
-    const builds = bundle.functions
-      .map((f: any) => f.ranges[0])
-      .filter((r: any) => r.startOffset <= at && at < r.endOffset)
-      .sort((a: any, b: any) => a.endOffset - a.startOffset - (b.endOffset - b.startOffset))[0].count;
+    // buildTimeline: the function around a string only it holds.
+    const [builds] = await work.callsAround('supervisor:turn');
+    const { frames, uptime } = await work.frames();
     // The timeline is built at most once a frame, plus once a tick of the live clock (250 ms) and a
     // few times as the page loads and the run ends: not once a delta (3000 and more when it was).
     expect(builds).toBeGreaterThan(1);
@@ -703,41 +716,15 @@ describe('the playground streaming a long answer', () => {
     expect(deltas).toBe(text.length);
 
     const page = await browser.context.newPage();
-    // The frames the page had, counted by the page itself.
-    await page.addInitScript(() => {
-      const w = window as any;
-      w.__frames = 0;
-      const count = () => {
-        w.__frames++;
-        requestAnimationFrame(count);
-      };
-      requestAnimationFrame(count);
-    });
-    // How many times each of the page's functions ran: V8's precise coverage, from before it loads.
-    const cdp = await browser.context.newCDPSession(page);
-    await cdp.send('Profiler.enable');
-    await cdp.send('Profiler.startPreciseCoverage', { callCount: true, detailed: false });
+    const work = await countWork(page);
     await page.goto(baseUrl);
     await expect.poll(() => page.getByRole('combobox', { name: 'Model' }).inputValue(), SETTLE).toBe('cortex-flow');
     await send(page, `Write at length [[${tag}]]`);
     await expect.poll(() => page.getByRole('status').innerText(), { timeout: 60_000 }).toBe('Answer complete.');
 
-    const { result } = (await cdp.send('Profiler.takePreciseCoverage')) as any;
-    const frames: number = await page.evaluate(() => (window as any).__frames);
-    const bundle = result.find((s: any) => /\/assets\/.*\.js$/.test(s.url));
-    const source = await (await fetch(bundle.url)).text();
-    /** The calls of the innermost function of the minified bundle around a string only it holds. */
-    const calls = (marker: string) => {
-      const at = source.indexOf(marker);
-      expect(at).toBeGreaterThan(0);
-      return bundle.functions
-        .map((f: any) => f.ranges[0])
-        .filter((r: any) => r.startOffset <= at && at < r.endOffset)
-        .sort((a: any, b: any) => a.endOffset - a.startOffset - (b.endOffset - b.startOffset))[0].count;
-    };
     // answerHtml (its citation pattern) parses the whole answer; PlaygroundPage renders the page.
-    const parses = calls('(?![(:])');
-    const renders = calls('playground-heading');
+    const [parses, renders] = await work.callsAround('(?![(:])', 'playground-heading');
+    const { frames } = await work.frames();
     // At most once a frame, plus a few times as the page loads and the answer ends: not once a
     // delta (3,000 and more each when they were, the page blocked for 21 s).
     expect(parses).toBeGreaterThan(1);
