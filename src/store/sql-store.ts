@@ -23,6 +23,7 @@ import {
   toRun,
   touchConversation,
 } from './sql-rows.ts';
+import { deleteExpiredLeases, liveLeases, noLiveLease, renewLease, takeLease } from './lease-sql.ts';
 import { markRetryable, RETRYABLE_STATUSES, supersedeRetries } from './retry-index.ts';
 import { runStats, type RunStats, type RunStatsRow } from './run-stats.ts';
 import { storedText } from './text.ts';
@@ -89,13 +90,9 @@ async function lastChainHash(tx: Sql, conversationId: string): Promise<string | 
 }
 
 /** A lease row written in a turn's own transaction (a conversation nobody else can know yet). */
-async function takeLease(tx: Sql, conversationId: string, lease: { holder: string; ttlMs: number }): Promise<void> {
-  const now = Date.now();
-  const row = await tx.get(
-    'INSERT INTO conversation_leases (conversation_id, holder, expires_at) VALUES (?, ?, ?) ON CONFLICT (conversation_id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at WHERE conversation_leases.expires_at <= ? RETURNING holder',
-    [conversationId, lease.holder, now + lease.ttlMs, now],
-  );
-  if (!row) throw new Error(`conversation ${conversationId} is leased by another turn`);
+async function takeTurnLease(tx: Sql, conversationId: string, lease: { holder: string; ttlMs: number }): Promise<void> {
+  if (!(await takeLease(tx, conversationId, lease.holder, lease.ttlMs)))
+    throw new Error(`conversation ${conversationId} is leased by another turn`);
 }
 
 export class SqlStore implements Store {
@@ -346,7 +343,7 @@ export class SqlStore implements Store {
     await this.db.transaction(async (tx) => {
       const now = new Date().toISOString();
       const created = await claimConversation(tx, start, now);
-      if (start.lease) await takeLease(tx, start.conversationId, start.lease);
+      if (start.lease) await takeTurnLease(tx, start.conversationId, start.lease);
       if (start.branchFrom) await copyPrefix(tx, start.conversationId, start.owner, start.branchFrom);
       const runId = start.runs[0]?.id;
       if (start.supersedes && runId) await supersede(tx, start.conversationId, start.supersedes, runId);
@@ -470,17 +467,12 @@ export class SqlStore implements Store {
   async acquireLease(conversationId: string, holder: string, ttlMs: number): Promise<boolean> {
     return this.db.transaction(async (tx) => {
       await relaxDurability(tx);
-      const now = Date.now();
-      const row = await tx.get(
-        'INSERT INTO conversation_leases (conversation_id, holder, expires_at) VALUES (?, ?, ?) ON CONFLICT (conversation_id) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at WHERE conversation_leases.expires_at <= ? RETURNING holder',
-        [conversationId, holder, now + ttlMs, now],
-      );
-      if (!row) return false;
+      if (!(await takeLease(tx, conversationId, holder, ttlMs))) return false;
       // A live run always holds its conversation's lease: one still `running` now was left by a
       // process that died.
       const interrupted = await tx.all<{ id: string }>(
         "UPDATE runs SET status = 'interrupted', error = ?, finished_at = ? WHERE conversation_id = ? AND status = 'running' RETURNING id",
-        [INTERRUPTED, new Date(now).toISOString(), conversationId],
+        [INTERRUPTED, new Date().toISOString(), conversationId],
       );
       for (const r of interrupted) await markRetryable(tx, conversationId, String(r.id));
       return true;
@@ -488,13 +480,7 @@ export class SqlStore implements Store {
   }
 
   async renewLease(conversationId: string, holder: string, ttlMs: number): Promise<boolean> {
-    return (
-      (await this.db.run('UPDATE conversation_leases SET expires_at = ? WHERE conversation_id = ? AND holder = ?', [
-        Date.now() + ttlMs,
-        conversationId,
-        holder,
-      ])) > 0
-    );
+    return renewLease(this.db, conversationId, holder, ttlMs);
   }
 
   async releaseLease(conversationId: string, holder: string): Promise<void> {
@@ -508,11 +494,7 @@ export class SqlStore implements Store {
   }
 
   async liveLeases(): Promise<{ conversationId: string; holder: string }[]> {
-    const rows = await this.db.all<{ conversation_id: string; holder: string }>(
-      'SELECT conversation_id, holder FROM conversation_leases WHERE expires_at > ?',
-      [Date.now()],
-    );
-    return rows.map((r) => ({ conversationId: String(r.conversation_id), holder: String(r.holder) }));
+    return liveLeases(this.db);
   }
 
   async saveRunProgress(p: RunProgress): Promise<void> {
@@ -523,15 +505,13 @@ export class SqlStore implements Store {
   }
 
   async interruptOrphanedRuns(): Promise<number> {
-    const now = Date.now();
     return this.db.transaction(async (tx) => {
       const marked = await tx.all<{ id: string; conversation_id: string }>(
-        "UPDATE runs SET status = 'interrupted', error = ?, finished_at = ? WHERE status = 'running' AND NOT EXISTS (SELECT 1 FROM conversation_leases l WHERE l.conversation_id = runs.conversation_id AND l.expires_at > ?) RETURNING id, conversation_id",
-        [INTERRUPTED, new Date(now).toISOString(), now],
+        `UPDATE runs SET status = 'interrupted', error = ?, finished_at = ? WHERE status = 'running' AND ${noLiveLease(tx.dialect, 'runs.conversation_id')} RETURNING id, conversation_id`,
+        [INTERRUPTED, new Date().toISOString()],
       );
       for (const r of marked) await markRetryable(tx, String(r.conversation_id), String(r.id));
-      // Expired leases of dead processes would otherwise stay until their conversation's next turn.
-      await tx.run('DELETE FROM conversation_leases WHERE expires_at <= ?', [now]);
+      await deleteExpiredLeases(tx);
       return marked.length;
     });
   }
