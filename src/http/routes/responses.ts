@@ -22,18 +22,7 @@ import { CANCEL_REQUESTED, checkServable } from '../run-limits.ts';
 import { conversationIdOfKey } from '../../conversation/conversation-keys.ts';
 import { checkpointSealOf, type CheckpointSeal } from '../../run/sealed-checkpoint.ts';
 import type { SealedItem } from '../responses-request.ts';
-
-/** A response still running in this process. */
-interface Running {
-  owner: string;
-  inputItems: Record<string, unknown>[];
-  /** The response as it stands: in progress (with what was streamed so far), or final. */
-  snapshot(): ResponseObject;
-  /** Stops the run as POST .../cancel does (the response ends `cancelled`). */
-  cancel(): void;
-  deleted: boolean;
-  done: Promise<void>;
-}
+import { settled, type LiveResponse } from '../live-responses.ts';
 
 const responseNotFound = (id: string) =>
   notFound(`Response with id '${id}' not found.`, 'response_not_found', 'response_id');
@@ -45,7 +34,7 @@ const listQuery = z.object({
 });
 
 export function registerResponses(app: FastifyInstance, deps: AppDeps): void {
-  const running = new Map<string, Running>();
+  const running = new Map<string, LiveResponse>();
   // `store: false`: the turn's memory keeps nothing (locks still order turns in this process).
   const forgetful = new StatelessMemory();
   const store = deps.store;
@@ -69,6 +58,10 @@ export function registerResponses(app: FastifyInstance, deps: AppDeps): void {
     // Asked for only by clients that keep their own state (OpenAI's `include`), or that send it back.
     const seal = sealsCheckpoints || (!keep && sealed.length) ? await checkpointSeal() : undefined;
     if (echo.previousResponseId) {
+      // Still running here: it is waited for, as its conversation's turn would be, then read as stored.
+      const live = running.get(echo.previousResponseId);
+      if (live?.owner === owner)
+        await settled(live, echo.previousResponseId, deps.config.conversationWaitSeconds, stop.signal);
       const previous = await store?.getResponse(echo.previousResponseId, owner);
       if (!previous)
         throw invalidRequest(
@@ -91,6 +84,10 @@ export function registerResponses(app: FastifyInstance, deps: AppDeps): void {
       }
     }
 
+    // Disposed after the run (declared before it): the response stays findable here until its run is
+    // recorded and released, whichever path records it, and `done` means it is stored (or deleted).
+    let unregister: (() => void) | undefined;
+    await using _registered = { [Symbol.asyncDispose]: async () => unregister?.() };
     await using run = await ChatRun.open(deps, chat, {
       owner: request.owner,
       log: request.log,
@@ -111,7 +108,6 @@ export function registerResponses(app: FastifyInstance, deps: AppDeps): void {
       ...(keep ? { conversationId: run.conversationId } : {}),
       runId: run.runIds[0],
     };
-    let finished!: () => void;
     let final: ResponseObject | undefined;
     let finalJson: string | undefined;
     const outlet: ResponseOutlet = {
@@ -121,7 +117,8 @@ export function registerResponses(app: FastifyInstance, deps: AppDeps): void {
       final: () => (final ??= finalResponse(run, outlet)),
       finalJson: () => (finalJson ??= JSON.stringify(outlet.final())),
     };
-    const entry: Running = {
+    let finished!: () => void;
+    const entry: LiveResponse = {
       owner,
       inputItems,
       snapshot: () => final ?? responseObject(head, { status: 'in_progress', output: outlet.streamed ?? [] }),
@@ -150,19 +147,20 @@ export function registerResponses(app: FastifyInstance, deps: AppDeps): void {
       });
       running.set(id, entry);
     }
+    unregister = () => {
+      if (keep) running.delete(id);
+      finished();
+    };
     try {
       return chat.stream ? await streamResponse(run, reply, deps, outlet) : await answerResponse(run, reply, outlet);
     } catch (err) {
       if (!(err instanceof ApiError)) request.log.error({ err }, 'response failed');
       throw run.error(err instanceof ApiError ? err : serverError());
-    } finally {
-      if (keep) running.delete(id);
-      finished();
     }
   });
 
   /** A response of this owner: the running one, else the stored one; another owner's is not found. */
-  async function find(id: string, owner: string): Promise<{ live: Running } | { stored: StoredResponse }> {
+  async function find(id: string, owner: string): Promise<{ live: LiveResponse } | { stored: StoredResponse }> {
     checkId(id, 'response_id');
     const live = running.get(id);
     if (live && live.owner === owner && !live.deleted) return { live };
@@ -172,7 +170,7 @@ export function registerResponses(app: FastifyInstance, deps: AppDeps): void {
   }
 
   /** A response as it stands: the live snapshot, or the stored JSON text as it was sent. */
-  function render(found: { live: Running } | { stored: StoredResponse }, reply: FastifyReply) {
+  function render(found: { live: LiveResponse } | { stored: StoredResponse }, reply: FastifyReply) {
     if ('live' in found) return found.live.snapshot();
     reply.type(JSON_TYPE); // a string with this type is sent as it is, not serialised again
     return found.stored.body;
@@ -197,6 +195,8 @@ export function registerResponses(app: FastifyInstance, deps: AppDeps): void {
     if ('live' in found) {
       found.live.deleted = true; // never saved once it ends
       found.live.cancel();
+      // Its final write may already be under way, the response in it: deleted once that has landed.
+      await found.live.done;
     }
     await store?.deleteResponse(id, owner);
     return { id, object: 'response', deleted: true };
