@@ -319,7 +319,13 @@ export const SETTINGS = {
   // Security, limits and operations.
   apiKeys: setting({
     env: 'CORTEX_API_KEYS',
-    schema: list,
+    // A key travels as `Authorization: Bearer KEY`: a space ends it, and HTTP headers are read
+    // byte by byte (latin1), so a key with other characters could never match; keys being
+    // required, such a key would lock every client out instead of stopping start-up.
+    schema: list.refine(
+      (keys) => keys.every((k) => /^[\x21-\x7e]+$/.test(k)),
+      'expected keys of visible ASCII characters only (no spaces, no accents or other non-ASCII letters)',
+    ),
     doc: 'Comma-separated static API keys. When any key exists (static or created with `cortex-flow keys create`), every API route requires `Authorization: Bearer KEY`.',
     secret: true,
   }),

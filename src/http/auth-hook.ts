@@ -5,6 +5,7 @@
 // treated as protected too. A wrong key is never echoed back.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppDeps } from './deps.ts';
+import { checkBrowserOrigin } from './browser-origin.ts';
 import { ApiError } from './errors.ts';
 
 declare module 'fastify' {
@@ -38,7 +39,13 @@ export function registerAuth(app: FastifyInstance, deps: AppDeps): void {
   // failure), and before the body is read.
   app.addHook('preParsing', async (request) => {
     if (isPublic(request)) return;
-    if (!(await deps.auth.required())) return;
+    // Without keys, a browser's request is served only from the server's own pages and the
+    // origins the operator allows (browser-origin.ts: cross-site forgery, DNS rebinding).
+    if (!(await deps.auth.required())) return checkBrowserOrigin(request, deps.config.corsOrigins);
+    // Node keeps the first of two Authorization headers, a proxy in front may check the last:
+    // a request carrying two is refused rather than read one way here and another way there.
+    if (authorizationCount(request.raw.rawHeaders) > 1)
+      throw invalidKey('Send one Authorization header; this request has several.');
     const header = request.headers.authorization ?? '';
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match) throw invalidKey("You didn't provide an API key. Send it in the Authorization header as 'Bearer KEY'.");
@@ -46,4 +53,10 @@ export function registerAuth(app: FastifyInstance, deps: AppDeps): void {
     if (!owner) throw invalidKey('Incorrect API key provided.');
     request.owner = owner;
   });
+}
+
+function authorizationCount(rawHeaders: string[]): number {
+  let count = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i].toLowerCase() === 'authorization') count++;
+  return count;
 }

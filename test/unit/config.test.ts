@@ -81,6 +81,17 @@ describe('configuration', () => {
     ]);
   });
 
+  it('refuses static keys no client could send (a space, a non-ASCII letter), without showing them', () => {
+    // A header is read as latin1 and a space ends the bearer token: such a key would never match,
+    // and, keys being required, every client would be locked out.
+    for (const bad of ['sk-clé-secrète', 'sk-ok, two words', 'sk-ключ', 'sk-tab\there'])
+      expect(() => loadConfig({ CORTEX_API_KEYS: bad })).toThrow(
+        /^Invalid CORTEX_API_KEYS: expected keys of visible ASCII characters only/,
+      );
+    expect(() => loadConfig({ CORTEX_API_KEYS: 'sk-clé-secrète' })).not.toThrow(/secr/);
+    expect(loadConfig({ CORTEX_API_KEYS: 'sk-a_1.B~+/=, cf-x' }).apiKeys).toEqual(['sk-a_1.B~+/=', 'cf-x']);
+  });
+
   it('lists every setting with its default in the README', () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
     for (const s of Object.values(SETTINGS)) {
