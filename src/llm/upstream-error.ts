@@ -9,6 +9,11 @@ export interface RunError {
   code: string | null;
   /** How long the upstream asked to be left alone (its 429's Retry-After), passed on to the client. */
   retryAfterSeconds?: number;
+  /**
+   * For the server's log only, never sent nor stored (guardRun logs it and takes it off the event):
+   * the upstream's address and what its connection said, which name internal hosts.
+   */
+  detail?: string;
 }
 
 /** The wait an upstream's rate-limit answer asks for, in whole seconds (`retry-after-ms` first, as OpenAI sends). */
@@ -124,6 +129,18 @@ export function connectionCause(err: unknown): string {
   return text || 'unknown cause';
 }
 
+/** The innermost error code of a connection failure (`ECONNREFUSED`, `ENOTFOUND`), which names no host. */
+export function connectionCode(err: unknown): string {
+  let cause: unknown = err;
+  let found = 'connection failed';
+  for (let depth = 0; cause instanceof Error && depth < 5; depth++) {
+    const code = (cause as { code?: unknown }).code;
+    if (typeof code === 'string' && /^[A-Z][A-Z0-9_]{2,40}$/.test(code)) found = code;
+    cause = cause.cause;
+  }
+  return found;
+}
+
 /** The client-facing error of an upstream failure; undefined for an error that is not the upstream's. */
 export function classifyError(err: unknown): RunError | undefined {
   const cause = lastCause(err);
@@ -186,7 +203,10 @@ export function classifyError(err: unknown): RunError | undefined {
         status: 502,
         type: 'server_error',
         code: 'upstream_unreachable',
-        message: `The upstream model could not be reached at ${safeUrl(cause.url)}: ${connectionCause(cause.cause ?? cause)}.`,
+        // Its address and the connection's own words (`getaddrinfo ENOTFOUND llm.internal`) name
+        // hosts of the operator's network: the client hears the error code, the log the rest.
+        message: `The upstream model could not be reached (${connectionCode(cause.cause ?? cause)}); the server's log names the address.`,
+        detail: `${safeUrl(cause.url)}: ${connectionCause(cause.cause ?? cause)}`,
       };
     }
     if (status >= 200 && status < 300) {

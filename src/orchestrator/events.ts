@@ -101,7 +101,15 @@ export type RunEvent =
     }
   | {
       type: 'run_failed';
-      error: { message: string; status: number; type: string; code: string | null; retryAfterSeconds?: number };
+      error: {
+        message: string;
+        status: number;
+        type: string;
+        code: string | null;
+        retryAfterSeconds?: number;
+        /** The server's log only: guardRun logs it and removes it before the event goes anywhere. */
+        detail?: string;
+      };
       at: number;
     };
 

@@ -7,7 +7,7 @@
 // request queue and promises alive for that whole time (BENCHMARKS.md, "memory per open stream").
 import type { FastifyBaseLogger } from 'fastify';
 import { ApiError, serverError } from '../http/errors.ts';
-import type { RunEvent } from '../orchestrator/events.ts';
+import type { RunEvent, RunEventOf } from '../orchestrator/events.ts';
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
@@ -31,6 +31,7 @@ export function guardRun(start: () => AsyncIterable<RunEvent>, log: FastifyBaseL
   };
   const settled = (r: IteratorResult<RunEvent>) => {
     if (r.done) over = true;
+    else if (r.value.type === 'run_failed' && r.value.error.detail !== undefined) return logDetail(r.value, log);
     return r;
   };
   return {
@@ -44,6 +45,16 @@ export function guardRun(start: () => AsyncIterable<RunEvent>, log: FastifyBaseL
       }
     },
   };
+}
+
+/**
+ * A failure's detail (the upstream's address) goes to the log, and the event on without it: what
+ * follows (the client's answer, followers, the stored trace) is read by API clients.
+ */
+function logDetail(event: RunEventOf<'run_failed'>, log: FastifyBaseLogger): IteratorResult<RunEvent> {
+  const { detail, ...error } = event.error;
+  log.warn({ code: error.code, detail }, 'run failed: %s', error.message);
+  return { done: false, value: { ...event, error } };
 }
 
 /** Interleaves the events of the n runs of one request, tagged with their choice index. */
