@@ -42,6 +42,10 @@ const RENAMED: Record<string, string> = {
   reasoning_effort: 'reasoning.effort',
 };
 
+/** Chat's rule for tool results, which a Responses client knows as function call outputs. */
+const CHAT_TOOL_RESULT_RULE = "messages with role 'tool' must be a response to a preceding message with 'tool_calls'";
+const RESPONSES_TOOL_RESULT_RULE = "a 'function_call_output' must answer a 'function_call' by its 'call_id'";
+
 /** The error with its parameter (and the message's mentions of it) in the Responses request's terms. */
 export function inResponsesTerms(err: unknown, origins: readonly MessageOrigin[]): unknown {
   if (!(err instanceof ApiError) || err.param == null) return err;
@@ -49,8 +53,9 @@ export function inResponsesTerms(err: unknown, origins: readonly MessageOrigin[]
   if (param === err.param) return err;
   // A bare word (`messages`) is left alone in prose ("Too many messages"); a path or a quoted name is
   // the parameter itself.
-  const message = /[.[]/.test(err.param)
+  const renamed = /[.[]/.test(err.param)
     ? err.message.replaceAll(err.param, param)
     : err.message.replaceAll(`'${err.param}'`, `'${param}'`);
+  const message = renamed.replace(CHAT_TOOL_RESULT_RULE, RESPONSES_TOOL_RESULT_RULE);
   return new ApiError(err.status, err.type, message, { param, code: err.code, headers: err.headers });
 }

@@ -197,6 +197,9 @@ describe('checks shared with chat', () => {
     expect(status).toBe(400);
     expect(error).toMatchObject({ param: 'input[1].call_id', code: 'invalid_tool_call_id' });
     expect(error.message).toContain("'input[1].call_id'");
+    // In the Responses request's words: it sent no message with role 'tool', nor 'tool_calls'.
+    expect(error.message).toContain("a 'function_call_output' must answer a 'function_call'");
+    expect(error.message).not.toMatch(/role 'tool'|tool_calls/);
   });
 
   it('a reserved tool name names tools[i].name', async () => {
