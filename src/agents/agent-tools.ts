@@ -39,7 +39,9 @@ export function agentToolSet(
         const started = performance.now();
         const durationMs = () => Math.round(performance.now() - started);
         try {
-          const output = await t.execute(input, run.toolContext(signal));
+          // Not waited for past the agent's signal: a tool that ignores it (a hung request without
+          // a timeout, a library that takes no signal) would hold its agent, and the run, for good.
+          const output = await untilAborted(t.execute(input, run.toolContext(signal)), signal);
           run.emit({
             type: 'tool_result',
             agent,
@@ -69,6 +71,17 @@ export function agentToolSet(
     });
   }
   return set;
+}
+
+/** `work`'s outcome, or `signal`'s reason as soon as it aborts (the work itself goes on unheard). */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  let onAbort!: () => void;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return Promise.race([work, aborted]).finally(() => signal.removeEventListener('abort', onAbort));
 }
 
 function summarise(input: unknown): string {

@@ -189,14 +189,17 @@ describe('the team on mock models', () => {
     expect(finished(events).text).toBe('Y is 3; X could not be found in time.');
   });
 
-  /** A researcher whose search never answers, until its time limit (0.1 s) stops it. */
-  async function searchCutOff(): Promise<RunEvent[]> {
+  /**
+   * A researcher whose search never answers, until its time limit (0.1 s) stops it; a search that
+   * `ignoresAbort` does not even stop then (a tool that never looks at its signal).
+   */
+  async function searchCutOff(ignoresAbort = false): Promise<RunEvent[]> {
     const hanging = {
       ...knowledgeTool,
       execute: (_: unknown, ctx: import('../../src/tools/types.ts').ToolContext) =>
-        new Promise<string>((_resolve, reject) =>
-          ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason), { once: true }),
-        ),
+        new Promise<string>((_resolve, reject) => {
+          if (!ignoresAbort) ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason), { once: true });
+        }),
     };
     const { orchestrator } = team(
       {
@@ -212,22 +215,28 @@ describe('the team on mock models', () => {
     return collect(orchestrator.run(input('X?'), new AbortController().signal));
   }
 
-  it("ends the tool call a specialist's time limit cut off with a result saying so: none left running", async () => {
-    const events = await searchCutOff();
-    const call = events.find((e) => e.type === 'tool_call')!;
-    expect(call).toMatchObject({ agent: 'researcher', toolName: 'search_knowledge_base', input: { query: 'X' } });
-    const result = events.find((e) => e.type === 'tool_result');
-    expect(result).toMatchObject({
-      agent: 'researcher',
-      toolCallId: (call as Extract<RunEvent, { type: 'tool_call' }>).toolCallId,
-      isError: true,
-      output: { error: 'The researcher was stopped by its time limit before the tool finished.' },
-    });
-    // The call ends before its agent does, and the run goes on to its answer.
-    const agentEnd = events.findIndex((e) => e.type === 'agent_finished' && e.agent === 'researcher');
-    expect(events.indexOf(result!)).toBeLessThan(agentEnd);
-    expect(finished(events).text).toBe('X could not be found in time.');
-  });
+  it.each([
+    ['that stops when told', false],
+    ['that ignores the abort', true],
+  ])(
+    "ends the tool call a specialist's time limit cut off, %s, with a result saying so: none left running",
+    async (_, ignoresAbort) => {
+      const events = await searchCutOff(ignoresAbort);
+      const call = events.find((e) => e.type === 'tool_call')!;
+      expect(call).toMatchObject({ agent: 'researcher', toolName: 'search_knowledge_base', input: { query: 'X' } });
+      const result = events.find((e) => e.type === 'tool_result');
+      expect(result).toMatchObject({
+        agent: 'researcher',
+        toolCallId: (call as Extract<RunEvent, { type: 'tool_call' }>).toolCallId,
+        isError: true,
+        output: { error: 'The researcher was stopped by its time limit before the tool finished.' },
+      });
+      // The call ends before its agent does, and the run goes on to its answer.
+      const agentEnd = events.findIndex((e) => e.type === 'agent_finished' && e.agent === 'researcher');
+      expect(events.indexOf(result!)).toBeLessThan(agentEnd);
+      expect(finished(events).text).toBe('X could not be found in time.');
+    },
+  );
 
   it("counts a specialist's model call when it ends, before its tools run: a tool cut off loses no tokens", async () => {
     const events = await searchCutOff();
