@@ -14,7 +14,7 @@ export interface MessageOrigin {
 }
 
 /** Chat's name of a parameter as the Responses request names it (unchanged when they agree). */
-export function responsesParam(param: string, origins: readonly MessageOrigin[]): string {
+export function responsesParam(param: string, origins: readonly (MessageOrigin | undefined)[]): string {
   const message = /^messages\[(\d+)\](.*)$/.exec(param);
   if (message) {
     const origin = origins[Number(message[1])];
@@ -47,7 +47,7 @@ const CHAT_TOOL_RESULT_RULE = "messages with role 'tool' must be a response to a
 const RESPONSES_TOOL_RESULT_RULE = "a 'function_call_output' must answer a 'function_call' by its 'call_id'";
 
 /** The error with its parameter (and the message's mentions of it) in the Responses request's terms. */
-export function inResponsesTerms(err: unknown, origins: readonly MessageOrigin[]): unknown {
+export function inResponsesTerms(err: unknown, origins: readonly (MessageOrigin | undefined)[]): unknown {
   if (!(err instanceof ApiError) || err.param == null) return err;
   const param = responsesParam(err.param, origins);
   if (param === err.param) return err;

@@ -37,7 +37,14 @@ import {
   type LockTurnInput,
 } from '../conversation/types.ts';
 import { guardRun, mergeRuns } from './run-events.ts';
-import { answeredResults, answersCallsBefore, checkAllAnswered, checkAnswersPending, noPausedRun } from './resume.ts';
+import {
+  answeredResults,
+  answersCallsBefore,
+  carriedRun,
+  checkAllAnswered,
+  checkAnswersPending,
+  noPausedRun,
+} from './resume.ts';
 import { conversationIdOfKey, conversationKey } from '../conversation/conversation-keys.ts';
 import {
   choicesExceedCapacity,
@@ -70,6 +77,12 @@ export interface OpenRunOptions {
   clientGone: AbortSignal;
   /** The memory of this request's turn instead of the server's (a request that asks to keep nothing). */
   memory?: ConversationMemory;
+  /**
+   * Paused runs the request brings along rather than its memory holding them: checkpoints its client
+   * carries back sealed, or the stored one of the response a `store: false` request continues. One
+   * resumes when the request answers its calls and the memory has no paused run for them.
+   */
+  carried?: RunCheckpoint[];
 }
 
 /** One choice of the request: a run of its own, with its own id, trace and record. */
@@ -179,6 +192,9 @@ export class ChatRun implements AsyncDisposable {
       // a run paused in another conversation than the one this turn builds on is not this turn's.
       if (paused) paused = await memory.findPausedRun({ owner, toolCallIds });
       if (paused && lock.buildsOn !== paused.conversationId) paused = undefined;
+      // Brought along, a run resumes in whatever conversation the turn is in: the request vouches for
+      // it (a seal only this server makes, or the response it names), not where the turn landed.
+      paused ??= carriedRun(options.carried, toolCallIds, lock.conversationId);
       if (paused) {
         checkAllAnswered(paused.checkpoint, toolCallIds, answered.first);
         checkAnswersPending(paused.checkpoint, answered);

@@ -2,6 +2,7 @@
 // of the client tool calls the run paused for. OpenAI clients resend the whole history without a
 // conversation id, so these ids, not the conversation id, are what finds the run.
 import { invalidRequest } from '../http/errors.ts';
+import type { PausedRun } from '../conversation/types.ts';
 import type { ChatMessage, RunCheckpoint } from '../orchestrator/types.ts';
 
 export interface AnsweredResults {
@@ -22,6 +23,16 @@ export function answeredResults(messages: ChatMessage[]): AnsweredResults {
   }
   const alone = ids.length > 0 && messages.slice(0, first).every((m) => m.role === 'system');
   return { ids, first, alone };
+}
+
+/** The run among those a request brings along (OpenRunOptions.carried) whose calls it answers, placed in its turn's conversation. */
+export function carriedRun(
+  carried: RunCheckpoint[] | undefined,
+  answered: string[],
+  conversationId: string,
+): PausedRun | undefined {
+  const checkpoint = carried?.find((c) => c.pendingToolCallIds.some((id) => answered.includes(id)));
+  return checkpoint && { conversationId, checkpoint };
 }
 
 /** A paused run resumes with the results of all of its calls, as OpenAI requires them all at once. */

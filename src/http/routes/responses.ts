@@ -6,9 +6,8 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { StatelessMemory } from '../../conversation/stateless.ts';
-import type { ChatMessage } from '../../orchestrator/types.ts';
 import { ChatRun } from '../../run/chat-run.ts';
-import type { Conversation, Store, StoredResponse } from '../../store/types.ts';
+import type { StoredResponse } from '../../store/types.ts';
 import type { AppDeps } from '../deps.ts';
 import { ApiError, invalidRequest, notFound, serverError } from '../errors.ts';
 import { answerResponse, finalResponse, JSON_TYPE, type ResponseOutlet } from '../render/responses-json.ts';
@@ -16,7 +15,8 @@ import { newItemId, responseIdOfRun, responseObject, type ResponseObject } from 
 import { streamResponse } from '../render/responses-sse.ts';
 import { checkId } from '../resource-ids.ts';
 import { watchClient } from '../client-gone.ts';
-import { inResponsesTerms } from '../responses-params.ts';
+import { inResponsesTerms, type MessageOrigin } from '../responses-params.ts';
+import { continueUnkept } from '../responses-unkept.ts';
 import { parseResponsesRequest } from '../responses-request.ts';
 import { CANCEL_REQUESTED, checkServable } from '../run-limits.ts';
 import { conversationIdOfKey } from '../../conversation/conversation-keys.ts';
@@ -47,7 +47,8 @@ export function registerResponses(app: FastifyInstance, deps: AppDeps): void {
     // a client that leaves meanwhile must not leave a run going for nobody, holding its slot.
     const stop = watchClient(reply.raw);
     let cancelled = false;
-    const { chat, echo, inputItems, origins, sealed, sealsCheckpoints } = parseResponsesRequest(request.body);
+    const { chat, echo, inputItems, sealed, sealsCheckpoints, ...parsed } = parseResponsesRequest(request.body);
+    let origins: readonly (MessageOrigin | undefined)[] = parsed.origins;
     try {
       checkServable(chat, deps);
     } catch (err) {
@@ -55,8 +56,10 @@ export function registerResponses(app: FastifyInstance, deps: AppDeps): void {
     }
     const owner = request.owner ?? '';
     const keep = echo.store && store !== undefined;
-    // Asked for only by clients that keep their own state (OpenAI's `include`), or that send it back.
-    const seal = sealsCheckpoints || (!keep && sealed.length) ? await checkpointSeal() : undefined;
+    // Asked for only by clients that keep their own state (OpenAI's `include`), or that send it back:
+    // a sealed checkpoint resumes its run whether or not this response is kept.
+    const seal = sealsCheckpoints || sealed.length ? await checkpointSeal() : undefined;
+    const brought = seal ? carried(seal, owner, sealed) : [];
     if (echo.previousResponseId) {
       // Still running here: it is waited for, as its conversation's turn would be, then read as stored.
       const live = running.get(echo.previousResponseId);
@@ -74,13 +77,14 @@ export function registerResponses(app: FastifyInstance, deps: AppDeps): void {
       const end = await store!.turnEndOf(previous.conversationId, previous.runId);
       // Kept: the turn builds on the end of that response's turn, continuing the conversation if
       // that is still its end when the turn holds it, else branching there. Not kept: it is read,
-      // and nothing is added.
+      // its paused run resumed if the request answers it, and nothing is added.
       if (keep && end !== undefined) chat.buildsOn = { conversationId: previous.conversationId, depth: end };
       else if (keep) chat.conversationId = conversationIdOfKey(previous.conversationId);
       else {
-        const conversation = await store!.getConversation(previous.conversationId, owner);
-        const latest = !conversation || end === undefined || end >= conversation.messageCount;
-        chat.messages = [...(await transcript(store!, conversation, latest ? undefined : end)), ...chat.messages];
+        const continued = await continueUnkept(store!, owner, previous, end, { messages: chat.messages, origins });
+        chat.messages = continued.messages;
+        origins = continued.origins;
+        brought.push(...continued.carried);
       }
     }
 
@@ -92,8 +96,8 @@ export function registerResponses(app: FastifyInstance, deps: AppDeps): void {
       owner: request.owner,
       log: request.log,
       clientGone: stop.signal,
-      // Not kept: the paused runs it may resume are the ones its client carries back.
-      ...(keep ? {} : { memory: forgetful.carrying(seal ? carried(seal, owner, sealed) : []) }),
+      ...(keep ? {} : { memory: forgetful }),
+      ...(brought.length ? { carried: brought } : {}),
     }).catch((err: unknown) => {
       throw inResponsesTerms(err, origins);
     });
@@ -249,23 +253,4 @@ function carried(seal: CheckpointSeal, owner: string, items: SealedItem[]) {
       );
     return checkpoint;
   });
-}
-
-/** A stored conversation as context for a turn that keeps nothing (`store: false`). */
-async function transcript(
-  store: Store,
-  conversation: Conversation | undefined,
-  throughSeq = Infinity,
-): Promise<ChatMessage[]> {
-  if (!conversation) return [];
-  const stored = (await store.getMessages(conversation.id)).filter((m) => m.seq <= throughSeq);
-  const messages: ChatMessage[] = stored.map((m) => ({
-    role: m.role,
-    content: m.content,
-    ...(m.images ? { images: m.images } : {}),
-    ...(m.toolCalls ? { toolCalls: m.toolCalls } : {}),
-    ...(m.toolCallId ? { toolCallId: m.toolCallId } : {}),
-  }));
-  // Without its system prompt: a previous response's instructions are not carried over (OpenAI).
-  return messages;
 }
