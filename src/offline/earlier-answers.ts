@@ -3,6 +3,7 @@
 // findings", "tell me more", "and the second point?") work on these, and cite the same sources.
 import type { ChatMessage } from '../orchestrator/types.ts';
 import { pattern } from './pattern.ts';
+import { questionTerms } from './relevance.ts';
 
 export interface CitedSource {
   title: string;
@@ -87,3 +88,39 @@ export function pointAsked(q: string): number | undefined {
   const word = m[1].toLowerCase();
   return word === 'last' ? -1 : (ORDINALS[word] ?? Number(word));
 }
+
+/**
+ * A question that leans on the one before it ("And when did it end?", "Is there a maximum?",
+ * "And films?"): it opens with "and" or "what about", or says "it", "they", "there"; and it names
+ * little of its own (a question with its own subject is a new question, whatever its pronouns).
+ */
+const LEANS_BACK = pattern(
+  'i',
+  String.raw`^\s*(?:and|but|also|what about|how about)\b`,
+  String.raw`|\b(?:it|its|they|them|their|this|that|these|those|he|him|his|she|her|there|then|the same)\b`,
+);
+/** A question naming more terms than this has a subject of its own. */
+const MAX_LEANING_TERMS = 2;
+
+export interface FollowUp {
+  /** The question of the answer it follows. */
+  topic: string;
+  /** The documents that answer quoted (their addresses without the passage: `kb://doc_x`). */
+  documents: Set<string>;
+}
+
+/**
+ * What a follow-up question is about: the last answer's question and the documents it quoted. A
+ * question alone ("And when did it end?") shares a word or two with any document ("Ending the
+ * agreement" of some terms of service); read after its topic, it is asked of the same documents.
+ */
+export function followUpOf(question: string, history: ChatMessage[]): FollowUp | undefined {
+  if (!LEANS_BACK.test(question) || questionTerms(question).terms.length > MAX_LEANING_TERMS) return undefined;
+  const last = earlierAnswers(history).at(-1);
+  if (!last?.topic) return undefined;
+  const documents = new Set(last.points.flatMap((p) => (p.source ? [documentOf(p.source.url)] : [])));
+  return documents.size ? { topic: last.topic, documents } : undefined;
+}
+
+/** The document of a passage's address: `kb://doc_x#3` is of `kb://doc_x`. */
+export const documentOf = (url: string): string => url.replace(/#.*$/, '');

@@ -5,7 +5,7 @@
 import type { ChatMessage } from '../orchestrator/types.ts';
 import { calculationOf, type Calculation } from './arithmetic.ts';
 import { anyOf, pattern } from './pattern.ts';
-import { stems } from './text.ts';
+import { proseSentences, stems } from './text.ts';
 import { earlierAnswers, pointAsked } from './earlier-answers.ts';
 import {
   asksForName,
@@ -24,6 +24,7 @@ export type Intent =
   | { kind: 'about-user'; statements: string[] }
   | { kind: 'conversation'; which: ConversationQuestion }
   | { kind: 'summarize-text'; text: string; style: 'points' | 'shorter' }
+  | { kind: 'ask-text'; text: string; question: string }
   | { kind: 'key-findings' }
   | { kind: 'more' }
   | { kind: 'point'; n: number }
@@ -84,8 +85,33 @@ const PASTED_AFTER = pattern(
 const PASTED_BEFORE = pattern(
   'i',
   String.raw`^([\s\S]{80,}?)\s*\n\s*${POLITE}(${SUMMARY_VERB})\b`,
-  String.raw`(?:\s+(?:this|that|the above|it)(?:\s+text)?)?\s*[?.!]*\s*$`,
+  String.raw`(?:\s+(?:this|that|the above|it)(?:\s+text)?)?(?:\s+(?:please|for me))?\s*[?.!]*\s*$`,
 );
+
+/**
+ * A question about a text the message brings along: the text, a blank line, then the question
+ * ("<a lease>\n\nWhat does this say about the deposit?"); or a question that points at the text
+ * after it ("What does the following text say about parking? <text>"). The text must be prose of a
+ * few sentences: a question with a line of context is still a question for the knowledge base.
+ */
+const QUESTION_AFTER_TEXT = /^([\s\S]{150,}?)\n[^\S\n]*\n\s*([^\n]{3,300}\?)\s*$/;
+const QUESTION_BEFORE_TEXT = pattern(
+  'i',
+  String.raw`^\s*([^\n?]{0,200}\b(?:the following|below|this|these)\b[^\n?]{0,100}\?)\s*`,
+  String.raw`([\s\S]{150,})$`,
+);
+/** The text's own introduction, on its first line ("Here is the refund policy of a shop:"). */
+const INTRODUCED = /^[^\n]{0,120}:[^\S\n]*\n/;
+/** The fewest sentences a brought text has: fewer are context of a question, not a document. */
+const MIN_TEXT_SENTENCES = 3;
+
+function questionAboutText(q: string): Extract<Intent, { kind: 'ask-text' }> | undefined {
+  const after = QUESTION_AFTER_TEXT.exec(q);
+  const before = after ? undefined : QUESTION_BEFORE_TEXT.exec(q);
+  const [text, question] = after ? [after[1].replace(INTRODUCED, ''), after[2]] : before ? [before[2], before[1]] : [];
+  if (!text || !question || proseSentences(text).length < MIN_TEXT_SENTENCES) return undefined;
+  return { kind: 'ask-text', text: text.trim(), question: question.trim() };
+}
 // "Summarize the key findings", "recap", "tl;dr": the conversation's findings, not a search topic.
 const KEY_FINDINGS = pattern(
   'i',
@@ -188,6 +214,8 @@ export function classify(question: string, history: ChatMessage[]): Intent {
   if (pasted) return { kind: 'summarize-text', text: pasted[2], style: styleOf(pasted[1]) };
   const before = PASTED_BEFORE.exec(q);
   if (before) return { kind: 'summarize-text', text: before[1], style: styleOf(before[2]) };
+  const aboutText = questionAboutText(q);
+  if (aboutText) return aboutText;
 
   const name = nameIn(q);
   const facts = factsIn(q);

@@ -9,7 +9,7 @@ import type { ChatMessage, ModelInfo, Orchestrator, RunInput, RunRefusal, RunReq
 import type { KnowledgeResult } from '../tools/knowledge-search.ts';
 import { SourceCollector, type ToolContext, type ToolRegistry } from '../tools/types.ts';
 import { Citations } from './citations.ts';
-import { earlierAnswers, QUOTED_INTRO, type Point } from './earlier-answers.ts';
+import { documentOf, earlierAnswers, followUpOf, QUOTED_INTRO, type Point } from './earlier-answers.ts';
 import { classify, type Intent } from './intents.ts';
 import { statedName, userTurns } from './memory.ts';
 import { neighbours, selectQuotes, type Quote } from './relevance.ts';
@@ -143,7 +143,7 @@ export class OfflineOrchestrator implements Orchestrator {
     if (role === 'researcher')
       return intent.kind === 'more'
         ? yield* this.more(history, team, 'researcher')
-        : yield* this.research(question, team, 'researcher');
+        : yield* this.research(question, history, team, 'researcher');
     if (role === 'analyst') {
       if (intent.kind === 'calculate' || intent.kind === 'compare') return yield* this.analyse(intent, team);
       return yield* team.say(
@@ -156,6 +156,7 @@ export class OfflineOrchestrator implements Orchestrator {
     if (role === 'writer') {
       if (intent.kind === 'summarize-text' || intent.kind === 'key-findings' || intent.kind === 'point')
         return yield* this.write(intent, history, team);
+      if (intent.kind === 'ask-text') return yield* this.askText(intent, team);
       return yield* team.say(
         'writer',
         'Find material in the conversation to rewrite',
@@ -208,21 +209,52 @@ export class OfflineOrchestrator implements Orchestrator {
       case 'key-findings':
       case 'point':
         return yield* this.write(intent, history, team);
+      case 'ask-text':
+        return yield* this.askText(intent, team);
       case 'more':
         return yield* this.more(history, team, 'writer');
       case 'research':
-        return yield* this.research(question, team, 'writer');
+        return yield* this.research(question, history, team, 'writer');
     }
   }
 
   /** The researcher searches and keeps what answers; the writer (or the researcher alone) quotes it. */
-  private async *research(question: string, team: Team, composer: Agent): Step<Answer> {
-    const call = yield* team.start('researcher', `Search the knowledge base for: ${question.trim()}`);
-    const passages = yield* team.search('researcher', question);
+  private async *research(question: string, history: ChatMessage[], team: Team, composer: Agent): Step<Answer> {
+    // A follow-up ("And when did it end?") is searched with its topic, in the documents quoted for it.
+    const follows = followUpOf(question, history);
+    const query = follows ? `${question.trim()} ${follows.topic.trim()}` : question.trim();
+    const call = yield* team.start('researcher', `Search the knowledge base for: ${query}`);
+    const found = yield* team.search('researcher', query);
+    const passages = follows ? found.filter((p) => follows.documents.has(documentOf(p.url))) : found;
     const { terms, quotes } = selectQuotes(question, passages);
     yield team.finish(call, `${quotes.length} sentences of ${passages.length} passages answer the question`);
-    if (!quotes.length) return { text: nothingFound(question, terms, passages.length), citations: new Citations() };
+    if (!quotes.length)
+      return { text: nothingFound(question, terms, passages.length, follows?.topic), citations: new Citations() };
     return yield* this.quote(composer, quotes, QUOTED_INTRO, team);
+  }
+
+  /**
+   * A question about the text the message brings: answered from that text's sentences alone, as a
+   * knowledge-base question is from its passages; the knowledge base is not searched, since its
+   * documents are not the text asked about.
+   */
+  private async *askText(intent: Extract<Intent, { kind: 'ask-text' }>, team: Team): Step<Answer> {
+    const call = yield* team.start('writer', `Find what the text in the message says: ${intent.question}`);
+    const passage = { source: 0, title: '', url: '', text: intent.text };
+    const { terms, quotes } = selectQuotes(withoutTextReferences(intent.question), [passage]);
+    const text = quotes.length
+      ? [
+          'From the text you sent:',
+          '',
+          ...quotes.map((q) => `- ${q.text}`),
+          '',
+          '*Quoted from your text by the offline extractive engine: no language model wrote this answer.*',
+        ].join('\n')
+      : `Your text says nothing I could quote that answers "${clip(intent.question)}"` +
+        (terms.length ? ` (no sentence of it is about ${terms.map((t) => `"${t}"`).join(', ')}).` : '.') +
+        ` The offline extractive engine only quotes what a text says. ${CONFIGURE_MODEL}`;
+    yield team.finish(call, text);
+    return { text, citations: new Citations() };
   }
 
   private async *quote(by: Agent, quotes: Quote[], intro: string, team: Team): Step<Answer> {
@@ -367,6 +399,10 @@ export class OfflineOrchestrator implements Orchestrator {
     return { text, citations };
   }
 }
+
+/** A question's words that point at the text it is asked about ("the following text"), not at its subject. */
+const withoutTextReferences = (question: string): string =>
+  question.replace(/\b(?:following|above|below|text|passage|paragraph|document|article)\b/gi, ' ');
 
 function dedupe(points: Point[]): Point[] {
   return points.filter((p, i) => points.findIndex((q) => q.text === p.text) === i);

@@ -42,6 +42,11 @@ const FILLER = new Set(
     // question is put, not what it is about. (Contractions are spelt out first: "don't" is "do not".)
     'll ve re myself yourself ourselves themselves himself herself because until against between through during',
     'above below up down out off further whether unless otherwise like across around toward towards',
+    // Auxiliaries and question words of German, French and Spanish the search keeps: "Wann wurde
+    // die Schwebebahn eröffnet?" is not answered by any sentence that says "wurde".
+    'wurde wurden wird werden worden hat haben hatte hatten bin bist seid waren wann warum wieso weshalb viel viele',
+    'combien faut quand quoi été était étaient ont avait peut doit',
+    'cuánto cuánta cuántos cuántas fue fueron son está están tiene tienen puede',
     // The same in Chinese and Japanese ("the way to", "information about", "want to know").
     '方法 办法 方式 信息 资料 东西 事情 知道 想 想要 我想 我要 使用 用 一下 やり方 仕方 情報 知り たい 教え',
   ]
@@ -107,10 +112,11 @@ const SHAPES: { asks: RegExp; consumes: string[]; answer: RegExp }[] = [
   },
   {
     // When something happened is answered by a date.
-    asks: /\bwhen (was|were|did)\b/i,
+    asks: /\bwhen (was|were|did)\b|(?<!\p{L})(wann|quand|cuándo)(?!\p{L})/iu,
     consumes: [],
+    // A year (a thousand years back: "the Peace of Stralsund in 1370"), a decade, a century or a month.
     answer:
-      /\b(1[5-9]\d\d|20\d\d)\b|\b(january|february|march|april|may|june|july|august|september|october|november|december)\b/i,
+      /\b(1\d\d\d|20\d\d)s?\b|\b(january|february|march|april|may|june|july|august|september|october|november|december|century|centuries)\b/i,
   },
   {
     asks: /\b(what time|at what time|when does .* (open|close|start|end|begin|finish))\b/i,
@@ -128,7 +134,7 @@ const SHAPES: { asks: RegExp; consumes: string[]; answer: RegExp }[] = [
     answer: /\d[\d.,]*\s*(%|percent)/i,
   },
   {
-    asks: /\b(how (much|many)|what temperature|how (hot|cold|far|heavy|big))\b/i,
+    asks: /\b(how (much|many)|what temperature|how (hot|cold|far|heavy|big))\b|(?<!\p{L})(wie ?viele?|combien|cuánt[oa]s?)(?!\p{L})/iu,
     consumes: ['hot', 'cold', 'far', 'heavy', 'big'],
     // A figure, not "a" or "an" (which would let any sentence through).
     answer: new RegExp(String.raw`\b${FIGURE}\b`, 'i'),
@@ -145,6 +151,13 @@ const HOW_TO = /\bhow (do|can|should|would) (i|we|you|one)\b|\bhow to\b/i;
  */
 const ADDRESSES_THE_ASSISTANT =
   /\b(ignore|disregard|forget) (all |any |the )?(previous|prior|above|earlier|preceding) (instructions|prompts?|messages?|rules)\b|\b(tell|inform|convince|assure) the (user|reader|customer)\b|\byou are (now )?(an? |the )?(ai|assistant|language model|chatbot)\b|\bas an ai\b|\b(your|the) system prompt\b/i;
+
+/**
+ * A sentence that opens with a pronoun standing for what the sentence before it said: "These are
+ * called neap tides.", "It marked the height of the league's power.", "This is why...".
+ */
+const POINTS_BACK =
+  /^(?:This|That|These|Those|It|They|Such)\s+(?:is|are|was|were|means?|meant|makes?|made|marks?|marked|gives?|gave|lets?|has|have|had|can|could|will|would|also|became|becomes)\b/;
 
 /**
  * What a question names exactly: command-line options (`-a`, `--ignore-case`), version numbers
@@ -165,6 +178,16 @@ const naming = (exact: string): RegExp =>
   new RegExp(String.raw`(?<![\w.-])${exact.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\w-]|\.\d)`);
 
 /**
+ * A word made of a letter and a word ("e-readers", "T-shirt", "x-ray"): the search splits it and
+ * drops the letter, but a text about "readers" does not speak of e-readers. What finds it as a
+ * whole, in any case and number.
+ */
+const lettered = (question: string): RegExp[] =>
+  [...question.matchAll(/(?<![\p{L}\p{N}-])(\p{L})-(\p{L}{2,})(?![\p{L}\p{N}-])/gu)].map(
+    ([, letter, word]) => new RegExp(String.raw`(?<![\p{L}\p{N}-])${letter}-${stem(word)}`, 'iu'),
+  );
+
+/**
  * The terms of the words a question writes with a capital inside it (not its first word): names.
  * Next to Chinese or Japanese, without a space, the name is the word of the run that has the
  * capital ("Redis" of "配置Redis端口").
@@ -177,6 +200,20 @@ const namedTerms = (question: string): string[] =>
         .join(' '),
     ),
   );
+
+/**
+ * The initialisms a title's names make: "The Lantern Heartbeat Protocol" is also "LHP" (and "HP",
+ * "TLHP"), the way a document names itself after its title says it in full once.
+ */
+function initialisms(title: string): string {
+  const out: string[] = [];
+  for (const run of title.match(/(?:\p{Lu}\p{Ll}+[ \t]+)+\p{Lu}\p{Ll}+/gu) ?? []) {
+    const initials = run.split(/\s+/).map((w) => w[0]);
+    for (let i = 0; i < initials.length - 1; i++)
+      for (let j = i + 2; j <= initials.length; j++) out.push(initials.slice(i, j).join(''));
+  }
+  return out.join(' ');
+}
 
 /** Phrasal verbs said in one word ("turn on" is "enable"), in a question and in the text alike. */
 const PHRASAL: [RegExp, string][] = [
@@ -297,7 +334,7 @@ export function selectQuotes(question: string, passages: KnowledgeResult[], opts
 
   const paras: Para[] = passages.flatMap((passage) =>
     paragraphs(passage.text).map((p, index) => {
-      const title = only(`${passage.title} ${p.heading}`);
+      const title = only(`${passage.title} ${p.heading} ${initialisms(`${passage.title} ${p.heading}`)}`);
       const sentences = p.sentences.map((text) => ({ text, terms: only(text) }));
       return {
         passage,
@@ -314,7 +351,7 @@ export function selectQuotes(question: string, passages: KnowledgeResult[], opts
   const idf = new Map(terms.map((t) => [t, Math.log(1 + (paras.length - df(t) + 0.5) / (df(t) + 0.5))]));
   const weight = (ts: Iterable<string>) => [...ts].reduce((n, t) => n + (idf.get(t) ?? 0), 0);
 
-  const exact = exactTerms(question).map(naming);
+  const exact = [...exactTerms(question).map(naming), ...lettered(question)];
   const named = namedTerms(question).filter((t) => wanted.has(t));
   const quotes: Quote[] = [];
   for (const p of paras) {
@@ -346,11 +383,13 @@ export function selectQuotes(question: string, passages: KnowledgeResult[], opts
     // via a proxy?" by "Use a custom `http.Agent`..."): when the section covers the question and
     // none of its sentences names what the question asks beyond the heading, the heading is the
     // context of that sentence. (A heading that names a subject, "Solar energy", is no question:
-    // its first sentence does not answer "Is solar energy expensive?".)
+    // its first sentence does not answer "Is solar energy expensive?".) A sentence that names the
+    // focus without the answer's shape does not stand in its way ("Children's cards are never
+    // charged late fees." gives no figure for "How much is the late fee?").
     const leads =
       /\?\s*$/.test(p.heading) &&
       !paras.some((o) => o.passage === p.passage && o.index < p.index && o.heading === p.heading) &&
-      !p.sentences.some(carries);
+      !p.sentences.some((s) => shaped(s) && carries(s));
     const eligible = p.sentences
       .map((s, i) => ({ ...s, i }))
       .filter((s) => shaped(s) && (namesExact(s.text) || carries(s) || (leads && s.i === 0)))
@@ -371,7 +410,18 @@ export function selectQuotes(question: string, passages: KnowledgeResult[], opts
       const length = words.length;
       const score =
         (weight(p.all) + 2 * own + 3 * subject + 0.5 * about) / (0.75 + 0.25 * Math.max(1, length / 20)) - s.i * 0.01;
-      quotes.push({ text: s.text, passage: p.passage, paragraph: p.index, sentence: s.i, score });
+      // A sentence that opens by pointing back ("These are called neap tides.") says nothing alone:
+      // it is quoted with the sentence it points to; and a sentence the next one goes on about
+      // ("...four great foreign offices." "They were in London, ...") with that one.
+      const before = s.i > 0 ? p.sentences[s.i - 1].text : undefined;
+      const after = p.sentences[s.i + 1]?.text;
+      const text =
+        before && POINTS_BACK.test(s.text) && !isCode(before)
+          ? `${before} ${s.text}`
+          : after && POINTS_BACK.test(after) && !isCode(s.text)
+            ? `${s.text} ${after}`
+            : s.text;
+      quotes.push({ text, passage: p.passage, paragraph: p.index, sentence: s.i, score });
     }
   }
   quotes.sort((a, b) => b.score - a.score);
@@ -383,7 +433,8 @@ export function selectQuotes(question: string, passages: KnowledgeResult[], opts
   for (const q of quotes) {
     const paragraph = `${q.passage.url}/${q.paragraph}`;
     const first = quotedParagraphs.get(paragraph);
-    if (q.score < MIN_RELATIVE_SCORE * best || seen.has(q.text)) continue;
+    if (q.score < MIN_RELATIVE_SCORE * best || [...seen].some((t) => t.includes(q.text) || q.text.includes(t)))
+      continue;
     if (first && (first.count > 1 || q.score < SECOND_IN_PARAGRAPH * first.score)) continue;
     seen.add(q.text);
     quotedParagraphs.set(paragraph, first ? { ...first, count: 2 } : { score: q.score, count: 1 });

@@ -39,7 +39,7 @@ export function capabilities(): string {
   );
 }
 
-export function nothingFound(question: string, terms: string[], matched: number): string {
+export function nothingFound(question: string, terms: string[], matched: number, topic?: string): string {
   const one = matched === 1;
   // One word searched is "it", not "them" ("...for "photosynthesis": no passage contains it.").
   const found = matched
@@ -50,7 +50,9 @@ export function nothingFound(question: string, terms: string[], matched: number)
     ? `I searched the knowledge base for ${terms.map((t) => `"${t}"`).join(', ')}: ${found}`
     : 'Your message has no words I could search the knowledge base for.';
   return (
-    `I found nothing that answers "${clip(question)}". ${searched} ` +
+    `I found nothing that answers "${clip(question)}"` +
+    (topic ? ` in the documents of my answer to "${clip(topic)}"` : '') +
+    `. ${searched} ` +
     'Add your own documents with `npx cortex-flow ingest <folder>`, ' +
     `or configure a language model for written answers. ${CONFIGURE_MODEL}`
   );

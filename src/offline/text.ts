@@ -275,6 +275,9 @@ export function paragraphs(text: string, heading = ''): Paragraph[] {
     if (titles.length) current = `${heading} ${titles.join(' ')}`.trim();
     // Each item of a list is a statement of its own, even without a full stop; so is a code block.
     const units: string[] = [];
+    // A table's header names what its rows' cells are ("Last departure"): part of their subject.
+    const columns: string[] = [];
+    const rows = new Set<string>();
     let code: string[] | undefined;
     let fresh = true; // the next line starts a unit
     const endCode = () => {
@@ -291,7 +294,8 @@ export function paragraphs(text: string, heading = ''): Paragraph[] {
       else if (TABLE_ROW.test(line)) {
         // A table's row is a statement of its own, its cells joined; its header and rule are not.
         const header = TABLE_RULE.test(lines[i + 1] ?? '');
-        if (!TABLE_RULE.test(line) && !header) units.push(cellsOf(line).join(' — '));
+        if (header) columns.push(...cellsOf(line));
+        else if (!TABLE_RULE.test(line)) rows.add(units[units.push(cellsOf(line).join(' — ')) - 1]);
         fresh = true;
       } else if (/^([-*•]|\d+[.)])\s/.test(line) || fresh) {
         units.push(line.replace(/^([-*•]|\d+[.)])\s+/, ''));
@@ -299,11 +303,22 @@ export function paragraphs(text: string, heading = ''): Paragraph[] {
       } else units[units.length - 1] += `\n${line}`;
     }
     if (code) endCode(); // a block cut off inside its code (the chunk ended there)
-    const body = units.flatMap((u) => (isCode(u) ? [u] : sentences(u)));
-    if (body.length) out.push({ heading: current, sentences: body });
+    // A row says its cells: a word and its figures are a statement ("Sundays — 8:00 — 20:30").
+    const body = units.flatMap((u) => {
+      if (isCode(u)) return [u];
+      const said = sentences(u);
+      return said.length || !rows.has(u) ? said : rowSaid(u);
+    });
+    if (body.length) out.push({ heading: [current, ...columns].join(' ').trim(), sentences: body });
   }
   return out;
 }
+
+/** A table's row as a unit to quote: one that has a word and says two things or more. */
+const rowSaid = (row: string): string[] =>
+  LETTER.test(row) && (row.match(/[\p{L}\p{N}][\p{L}\p{N}'’:.,-]*/gu)?.length ?? 0) >= 2 && row.length <= 600
+    ? [row]
+    : [];
 
 /**
  * The sentences a text says, read as a document is: without its headings, title lines, code,

@@ -266,7 +266,10 @@ describe('recall on text written in other words than the question', () => {
       '## Pipelining\n\nPipelining batches commands. It can be enabled by setting the `autoPipeline` option.',
     );
     const { quotes } = selectQuotes('How do I turn on pipelining in queue-lib?', [guide]);
-    expect(quotes.map((q) => q.text)).toContain('It can be enabled by setting the `autoPipeline` option.');
+    // Quoted with the sentence its "It" stands for.
+    expect(quotes.map((q) => q.text)).toContain(
+      'Pipelining batches commands. It can be enabled by setting the `autoPipeline` option.',
+    );
   });
 
   it('answers a question heading with the first sentence under it, but not a subject heading', () => {
