@@ -1,20 +1,9 @@
 // What a client is told when the upstream LLM fails, in OpenAI's error vocabulary. The upstream's
 // own message is passed on only where it is about the request (a 400), never its credentials.
 import { AISDKError, APICallError, RetryError } from 'ai';
+import type { RunError } from '../orchestrator/events.ts';
 
-export interface RunError {
-  message: string;
-  status: number;
-  type: string;
-  code: string | null;
-  /** How long the upstream asked to be left alone (its 429's Retry-After), passed on to the client. */
-  retryAfterSeconds?: number;
-  /**
-   * For the server's log only, never sent nor stored (guardRun logs it and takes it off the event):
-   * the upstream's address and what its connection said, which name internal hosts.
-   */
-  detail?: string;
-}
+export type { RunError };
 
 /** The wait an upstream's rate-limit answer asks for, in whole seconds (`retry-after-ms` first, as OpenAI sends). */
 function retryAfterOf(headers: Record<string, string> | undefined): number | undefined {

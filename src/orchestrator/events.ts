@@ -2,6 +2,21 @@
 // chunks), the store keeps them as the run's trace; nothing re-derives what happened from logs.
 import type { RunCheckpoint, TokenUsage, ToolCall } from './types.ts';
 
+/** Why a run failed, in OpenAI's error vocabulary (src/llm/upstream-error.ts for the upstream's failures). */
+export interface RunError {
+  message: string;
+  status: number;
+  type: string;
+  code: string | null;
+  /** How long the upstream asked to be left alone (its 429's Retry-After), passed on to the client. */
+  retryAfterSeconds?: number;
+  /**
+   * For the server's log only, never sent nor stored (guardRun logs it and takes it off the event):
+   * the upstream's address and what its connection said, which name internal hosts.
+   */
+  detail?: string;
+}
+
 export interface Source {
   /** The number the answer cites, as in `[1]`. */
   index: number;
@@ -101,15 +116,7 @@ export type RunEvent =
     }
   | {
       type: 'run_failed';
-      error: {
-        message: string;
-        status: number;
-        type: string;
-        code: string | null;
-        retryAfterSeconds?: number;
-        /** The server's log only: guardRun logs it and removes it before the event goes anywhere. */
-        detail?: string;
-      };
+      error: RunError;
       at: number;
     };
 

@@ -6,6 +6,7 @@ import { startTestServer, type TestServer } from '../support/app-server.ts';
 import { expectEventShape, expectResponseShape, parseSse } from '../support/open-responses-schemas.ts';
 import { RecordingOrchestrator } from '../support/recording-orchestrator.ts';
 import { until } from '../support/team-script.ts';
+import { callApi } from '../support/http-client.ts';
 
 let srv: TestServer;
 let team: RecordingOrchestrator;
@@ -16,15 +17,8 @@ beforeAll(async () => {
 });
 afterAll(() => srv?.close());
 
-async function call(method: string, path: string, body?: unknown, key = 'mine') {
-  const res = await fetch(`${srv.baseUrl}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${key}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const text = await res.text();
-  return { status: res.status, body: text.startsWith('{') ? JSON.parse(text) : text };
-}
+const call = (method: string, path: string, body?: unknown, key?: string) =>
+  callApi(srv.baseUrl, method, path, body, key);
 
 const create = (body: Record<string, unknown>, key?: string) =>
   call('POST', '/v1/responses', { model: 'cortex-flow', ...body }, key);

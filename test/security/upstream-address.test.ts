@@ -10,6 +10,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
+import { streamChat } from '../support/http-client.ts';
 
 let app: App;
 let baseUrl: string;
@@ -70,17 +71,11 @@ describe('an unreachable upstream', () => {
   });
 
   it('keeps the address out of the streamed error and the stored run trace, and logs it', async () => {
-    const res = await fetch(`${baseUrl}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        model: 'cortex-flow-supervisor',
-        stream: true,
-        messages: [{ role: 'user', content: 'hi' }],
-      }),
+    const { headers, text: stream } = await streamChat(baseUrl, {
+      model: 'cortex-flow-supervisor',
+      messages: [{ role: 'user', content: 'hi' }],
     });
-    const runId = res.headers.get('x-cortex-run-id');
-    const stream = await res.text();
+    const runId = headers.get('x-cortex-run-id');
     expect(stream).toContain('upstream_unreachable');
     const run = await (await fetch(`${baseUrl}/v1/runs/${runId}`)).text();
     expect(run).toContain('upstream_unreachable');
