@@ -14,7 +14,7 @@ Usage: cortex-flow <command> [options]
 
 Commands:
   serve            Start the OpenAI-compatible server (default port 8001)
-  ingest PATH               Add a file or folder (md, txt, html, pdf) to the knowledge base
+  ingest PATH...            Add files or folders (md, txt, html, pdf) to the knowledge base
   kb list                   List the documents of the knowledge base
   kb remove ID|PATH         Remove a document from the knowledge base
   keys create --name NAME   Create an API key (printed once, stored hashed)
@@ -99,16 +99,48 @@ function parseFlags(argv: string[]) {
   }
 }
 
+/** The options and the most arguments of each command (`ingest` takes any number of paths). */
+const USAGE: Record<string, { options?: string[]; args: number }> = {
+  serve: { options: ['port', 'host'], args: 0 },
+  ingest: { args: Infinity },
+  'kb list': { args: 0 },
+  'kb remove': { args: 1 },
+  'keys create': { options: ['name'], args: 0 },
+  'keys list': { args: 0 },
+  'keys revoke': { args: 1 },
+  'mcp list': { args: 0 },
+  'mcp serve': { args: 0 },
+};
+
+/**
+ * An option of another command (`kb list --name x`) or a word too many (`kb remove a b`, which
+ * removed `a` alone and said nothing of `b`) is refused: ignoring it does something else than
+ * what was asked, silently. An unknown subcommand is left to its command to explain.
+ */
+function checkUsage(values: Record<string, unknown>, positionals: string[]): void {
+  const words = USAGE[positionals[0]] ? 1 : 2;
+  const command = positionals.slice(0, words).join(' ');
+  const usage = USAGE[command];
+  if (!usage) return;
+  for (const [option, value] of Object.entries(values))
+    if (value !== undefined && !usage.options?.includes(option))
+      throw new ConfigError(`'--${option}' is not an option of '${command}'. Run 'cortex-flow --help' for the usage.`);
+  const extra = positionals[words + usage.args];
+  if (extra !== undefined)
+    throw new ConfigError(`Unexpected argument '${extra}' for '${command}'. Run 'cortex-flow --help' for the usage.`);
+}
+
 async function main(argv: string[]): Promise<void> {
   const { values, positionals } = parseFlags(argv);
   const [command = 'help'] = positionals;
   if (values.version) return void console.log(VERSION);
   if (values.help || command === 'help') return void console.log(HELP);
+  checkUsage(values, positionals);
   switch (command) {
     case 'serve':
       return serve(values as { port?: string; host?: string });
     case 'ingest':
-      return ingestCommand(loadConfig(effectiveEnv()), positionals[1], (line) => console.log(line));
+      return ingestCommand(loadConfig(effectiveEnv()), positionals.slice(1), (line) => console.log(line));
     case 'kb':
       return kbCommand(loadConfig(effectiveEnv()), positionals[1], positionals[2], (line) => console.log(line));
     case 'keys':

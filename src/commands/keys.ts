@@ -3,6 +3,7 @@
 import { ConfigError, type Config } from '../config.ts';
 import { generateApiKey, hashApiKey, newKeyId } from '../auth/api-keys.ts';
 import { createStore } from '../store/create-store.ts';
+import { shown } from './shown.ts';
 
 export async function keysCommand(
   config: Config,
@@ -18,7 +19,7 @@ export async function keysCommand(
           throw new ConfigError('keys create needs --name NAME (a name that does not start with -)');
         const key = generateApiKey();
         const stored = await store.createApiKey({ id: newKeyId(), name: args.name, hash: hashApiKey(key) });
-        print(`Created API key ${stored.id} (${stored.name}). It is shown only this once:`);
+        print(`Created API key ${stored.id} (${shown(stored.name)}). It is shown only this once:`);
         print(key);
         return;
       }
@@ -26,7 +27,9 @@ export async function keysCommand(
         const keys = await store.listApiKeys();
         if (!keys.length) return print('No stored API keys.');
         for (const k of keys)
-          print(`${k.id}\t${k.name}\tcreated ${k.createdAt}\t${k.revokedAt ? `revoked ${k.revokedAt}` : 'active'}`);
+          print(
+            `${k.id}\t${shown(k.name)}\tcreated ${k.createdAt}\t${k.revokedAt ? `revoked ${k.revokedAt}` : 'active'}`,
+          );
         return;
       }
       case 'revoke': {
@@ -41,7 +44,7 @@ export async function keysCommand(
           );
         if (!(await store.revokeApiKey(args.target)))
           throw new ConfigError(`No active API key with id or name '${args.target}'`);
-        print(`Revoked ${args.target}.`);
+        print(`Revoked ${shown(args.target)}.`);
         return;
       }
       default:

@@ -1,12 +1,13 @@
 // Plain text out of the document formats the knowledge base takes: Markdown and text as they are
-// (unless their bytes are binary) but for underlined headings, made `#` headings
-// (underlined-headings.ts), HTML through a streaming tokenizer (scripts, styles and
-// navigation dropped), PDF through unpdf in a worker thread with a time limit.
+// (in UTF-8, UTF-16 or Latin-1, unless their bytes are binary: text-encoding.ts) but for
+// underlined headings, made `#` headings (underlined-headings.ts), HTML through a streaming
+// tokenizer (scripts, styles and navigation dropped), PDF through unpdf in a worker thread with a
+// time limit.
 import { basename, dirname, extname } from 'node:path';
-import { looksBinary } from './binary-content.ts';
 import { htmlToText, type HtmlTextOptions } from './html-text.ts';
 import { normaliseHeadings } from './underlined-headings.ts';
 import { readPdf } from './pdf-text.ts';
+import { decodeText } from './text-encoding.ts';
 
 export const SUPPORTED_EXTENSIONS = ['.md', '.markdown', '.txt', '.text', '.html', '.htm', '.pdf'];
 
@@ -24,8 +25,8 @@ export async function extractDocument(path: string, bytes: Uint8Array): Promise<
   const stem = basename(path, ext);
   const fallbackTitle = /^(readme|index)$/i.test(stem) && basename(dirname(path)) ? basename(dirname(path)) : stem;
   if (ext === '.pdf') return extractPdf(bytes, fallbackTitle);
-  if (looksBinary(bytes)) throw new NotADocumentError(`binary content, not ${ext.slice(1)} text`);
-  const decoded = new TextDecoder('utf-8').decode(bytes);
+  const decoded = decodeText(bytes);
+  if (decoded === undefined) throw new NotADocumentError(`binary content, not ${ext.slice(1)} text`);
   if (ext === '.html' || ext === '.htm') return extractHtml(decoded, fallbackTitle);
   if (ext === '.md' || ext === '.markdown') {
     // Front matter (`---` lines around `title: ...`, as static site generators write it) is the

@@ -30,8 +30,21 @@ export interface HtmlTextOptions {
   keepPagesOfLinks?: boolean;
 }
 
-// Content that is not the page's text: its subtree is skipped.
-const DROPPED = new Set(['script', 'style', 'noscript', 'nav', 'header', 'footer', 'aside', 'svg', 'form', 'iframe']);
+// Content that is not the page's text: its subtree is skipped. A <template> is markup a script
+// copies into the page later, with its placeholders ("{{ user.name }}"), never shown as it is.
+const DROPPED = new Set([
+  'script',
+  'style',
+  'noscript',
+  'nav',
+  'header',
+  'footer',
+  'aside',
+  'svg',
+  'form',
+  'iframe',
+  'template',
+]);
 // Elements that end a paragraph of text.
 const BLOCKS = new Set(['p', 'div', 'section', 'article', 'li', 'tr', 'br', 'pre', 'blockquote', 'table', 'main']);
 const HEADINGS = new Set(['h1', 'h2', 'h3', 'h4', 'h5', 'h6']);

@@ -147,6 +147,19 @@ describe('cortex-flow CLI', () => {
     expect(after.filter((l) => l.endsWith('active'))).toHaveLength(1);
   }, 90_000);
 
+  it('lists a key named with a tab or newline in its own column, and refuses to revoke a key twice', async () => {
+    const env = { CORTEX_DATA_DIR: join(tempDir(), 'data') };
+    expect((await cli(['keys', 'create', '--name', 'ci\tbot\nold'], env)).code).toBe(0);
+    const lines = (await cli(['keys', 'list'], env)).stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const [id, name, , state] = lines[0].split('\t');
+    expect([name, state]).toEqual(['"ci\\tbot\\nold"', 'active']);
+    expect((await cli(['keys', 'revoke', id], env)).code).toBe(0);
+    const twice = await cli(['keys', 'revoke', id], env);
+    expect(twice.code).not.toBe(0);
+    expect(twice.stderr.trim()).toBe(`cortex-flow: No active API key with id or name '${id}'`);
+  }, 90_000);
+
   it('refuses `keys create --name` without a value in one line, creating nothing', async () => {
     const env = { CORTEX_DATA_DIR: join(tempDir(), 'data') };
     for (const args of [['--name'], ['--name', '--port', '1']]) {

@@ -24,6 +24,14 @@ describe('text of an HTML page', () => {
     });
   });
 
+  it('drops the inert markup of a <template>, placeholders and all', async () => {
+    const page = await htmlToText(
+      `<title>Team</title><body><p>The team meets on Mondays.</p>
+       <template id="row"><p>Welcome back, {{ user.name }}! You have {{ count }} new messages.</p></template></body>`,
+    );
+    expect(page.text).toBe('The team meets on Mondays.');
+  });
+
   it('drops blocks that are mostly links (menus, next/previous lines, an index), keeps prose that links a few words', async () => {
     // As a generated manual writes them: no <nav>, only paragraphs and tables of links.
     const page = await htmlToText(
