@@ -3,7 +3,7 @@
 import { conversationIdOfKey } from '../conversation/conversation-keys.ts';
 import { ConversationNotFoundError } from '../conversation/types.ts';
 import { ForeignConversationError } from '../store/types.ts';
-import { type ApiError, notFound, storeBusy } from './errors.ts';
+import { type ApiError, notFound, storeBusy, storeUnavailable } from './errors.ts';
 
 /**
  * A store that answers but cannot write now: SQLite locked by another writer past busy_timeout
@@ -24,9 +24,29 @@ function isStoreBusy(error: unknown): boolean {
   return typeof code === 'string' && POSTGRES_BUSY.has(code);
 }
 
+/**
+ * The store's connection was lost or never made: PostgreSQL's connection exceptions (class 08), a
+ * server shutting down or terminating the connection (57P01-57P03), the socket's own errors, and pg's
+ * words for a connection that ended, could not be made in time or stopped answering. The request
+ * failed because of the database, not of a bug: a 503 the client may retry, even when the pool has
+ * already reconnected by the time the error is answered (a terminated backend, a failover), which the
+ * check of /ready at that moment would take for a 500.
+ */
+const POSTGRES_GONE = /^(08...|57P0[123])$/;
+const SOCKET_GONE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH']);
+const PG_GONE =
+  /^(Connection terminated|Client has encountered a connection error|timeout exceeded when trying to connect|Query read timeout)/;
+
+function isStoreGone(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof code === 'string' && (POSTGRES_GONE.test(code) || SOCKET_GONE.has(code))) return true;
+  return error instanceof Error && typeof message === 'string' && PG_GONE.test(message);
+}
+
 /** The API error a memory or store error stands for, if it stands for one. */
 export function apiErrorOfMemory(error: unknown): ApiError | undefined {
   if (isStoreBusy(error)) return storeBusy();
+  if (isStoreGone(error)) return storeUnavailable();
   if (error instanceof ConversationNotFoundError || error instanceof ForeignConversationError) {
     // The message is the conversation's store key: the client knows it by its id.
     const id = conversationIdOfKey(error.message);

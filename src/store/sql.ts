@@ -294,6 +294,12 @@ export class PostgresDatabase extends PgSql implements Database {
       ...(opts.schema ? { options: `-c search_path=${quotedSchema(opts.schema)}` } : {}),
     });
     pool.on('error', () => {}); // an idle client's broken connection is replaced on next use
+    // A connection that ends while its client is checked out (a transaction's, the migrations'
+    // advisory lock's: pg_terminate_backend, a failover, a reset) is reported as an `error` event
+    // on that client, which the pool listens for only while the client is idle: unheard, it was an
+    // uncaught exception that ended the whole server. The statement in flight fails with it anyway,
+    // and such a client is not given back to the pool (transaction(): `broken`).
+    pool.on('connect', (client) => client.on('error', () => {}));
     const queryTimeoutMs = opts.queryTimeoutMs ?? PG_QUERY_TIMEOUT_MS;
     super(pool, queryTimeoutMs);
     this.pool = pool;

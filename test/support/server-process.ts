@@ -10,6 +10,8 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export interface ServerProcess {
   url: string;
   child: ChildProcess;
+  /** What the process has written so far (its log on stdout, errors on stderr). */
+  output(): string;
   /** SIGTERM, then its exit code once it has exited. */
   stop(): Promise<number | null>;
 }
@@ -36,10 +38,13 @@ export async function startServerProcess(upstreamUrl: string, env: Record<string
       OPENAI_COMPAT_PORT: String(port),
       ...env,
     },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    // stdout is read (never left to fill its pipe, which would block the server's logging).
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += d));
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => ((stderr += d), (output += d)));
   const url = `http://127.0.0.1:${port}`;
   // Several processes starting at once on a loaded machine (a test run's other files) take seconds.
   const deadline = Date.now() + 30_000;
@@ -58,6 +63,7 @@ export async function startServerProcess(upstreamUrl: string, env: Record<string
   return {
     url,
     child,
+    output: () => output,
     async stop() {
       child.kill('SIGTERM');
       const [code] = await once(child, 'exit');
