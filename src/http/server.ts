@@ -180,7 +180,7 @@ export function buildServer(deps: AppDeps, options: ServerOptions = {}): Fastify
   registerChatCompletions(app, deps);
   registerMcp(app, deps);
   registerResponses(app, deps);
-  if (deps.store) registerConversations(app, deps.store);
+  if (deps.store) registerConversations(app, deps.store, deps);
   if (deps.store) registerStats(app, deps.store);
   if (deps.config.consoleEnabled) registerConsole(app);
   return app;

@@ -1,6 +1,7 @@
 // The runs that answered chat completions, in OpenAI's list and object conventions, scoped to the
-// caller's API key: GET /v1/runs?conversation_id=... (newest first by default) and GET /v1/runs/{id}. A run id
-// comes from `x-cortex-run-id`, `metadata.run_id` or an error's `run_id`.
+// caller's API key: GET /v1/runs?conversation_id=... (newest first by default, `after`/`before` run
+// ids as cursors) and GET /v1/runs/{id}. A run id comes from `x-cortex-run-id`, `metadata.run_id` or
+// an error's `run_id`.
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { RunRecord, Store } from '../../store/types.ts';
@@ -9,7 +10,7 @@ import type { AppDeps } from '../deps.ts';
 import { SseWriter } from '../sse.ts';
 import { watchClient } from '../client-gone.ts';
 import { missingParameter, notFound } from '../errors.ts';
-import { listObject, pageQueryShape, parseQuery, unixSeconds } from '../lists.ts';
+import { listObject, pageQueryShape, parseQuery, readPage, unixSeconds } from '../lists.ts';
 import { checkId } from '../resource-ids.ts';
 import { conversationIdOfKey, conversationKey } from '../../conversation/conversation-keys.ts';
 
@@ -44,14 +45,18 @@ const runObject = (r: RunRecord) => ({ ...runSummaryObject(r), events: r.events 
 
 export function registerRuns(app: FastifyInstance, store: Store, deps: AppDeps): void {
   app.get('/v1/runs', async (request) => {
-    const { conversation_id: conversationId, limit, after, order } = parseQuery(listQuery, request.query);
+    const { conversation_id: conversationId, ...query } = parseQuery(listQuery, request.query);
     if (!conversationId) throw missingParameter('conversation_id');
     checkId(conversationId, 'conversation_id');
     const owner = request.owner ?? '';
     const key = conversationKey(owner, conversationId);
     if (!(await store.getConversation(key, owner)))
       throw notFound(`No conversation found with id '${conversationId}'.`, 'conversation_not_found', 'conversation_id');
-    const page = await store.listRuns(key, owner, { limit, after, order });
+    const page = await readPage(
+      query,
+      (o) => store.listRuns(key, owner, o),
+      async (id) => (await store.getRun(id, owner))?.conversationId === key,
+    );
     return listObject(page.data.map(runSummaryObject), page.hasMore);
   });
 
