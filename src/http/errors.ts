@@ -63,6 +63,8 @@ export const serverError = (message = 'The server had an error while processing 
 export const storeUnavailable = () =>
   new ApiError(503, 'service_unavailable', 'The store is unreachable; please retry shortly.', {
     code: 'store_unreachable',
+    // A database restarting or failing over is back in seconds, not in the SDKs' first backoff (0.5 s).
+    headers: { 'retry-after': '2' },
   });
 
 /** The store answers but another writer holds it past the wait: transient, retry shortly. */

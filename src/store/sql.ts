@@ -272,6 +272,30 @@ class PgSql implements Sql {
   }
 }
 
+/** The database's statement timeout for a client timeout: a little under it, so that the database ends first. */
+const serverTimeoutMs = (clientMs: number): number => Math.max(1, clientMs - Math.min(1000, Math.ceil(clientMs / 10)));
+
+/**
+ * The pool's connection settings with `options` (startup parameters) added to those the URL may
+ * carry (`?options=...`): pg lets a URL's settings override the ones given beside it.
+ */
+function withStartupOptions(
+  connectionString: string,
+  startup: string[],
+): { connectionString: string; options?: string } {
+  if (!startup.length) return { connectionString };
+  let url: URL | undefined;
+  try {
+    url = new URL(connectionString);
+  } catch {
+    url = undefined;
+  }
+  const own = url?.searchParams.get('options');
+  if (!url || !own) return { connectionString, options: startup.join(' ') };
+  url.searchParams.set('options', [own, ...startup].join(' '));
+  return { connectionString: url.toString() };
+}
+
 /** A schema name as a startup option's value: double-quoted, its spaces and backslashes escaped. */
 const quotedSchema = (schema: string): string => `"${schema.replace(/"/g, '""')}"`.replace(/[\\ ]/g, '\\$&');
 
@@ -284,14 +308,21 @@ export class PostgresDatabase extends PgSql implements Database {
     connectionString: string,
     opts: { schema?: string; max?: number; queryTimeoutMs?: number; connectTimeoutMs?: number } = {},
   ) {
+    const queryTimeoutMs = opts.queryTimeoutMs ?? PG_QUERY_TIMEOUT_MS;
+    // Set as each connection starts (a `SET` sent on connect raced the pool's first query on the
+    // same client): a schema of its own (tests, or several deployments in one database), and the
+    // database's own statement timeout a little under the client's. pg's timeout only stops waiting:
+    // the statement went on in the database, holding its connection and locks, and a write the
+    // caller was told had failed (a lease renewed, a run's progress) could still land later.
+    const startup = [
+      ...(opts.schema ? [`-c search_path=${quotedSchema(opts.schema)}`] : []),
+      ...(queryTimeoutMs ? [`-c statement_timeout=${serverTimeoutMs(queryTimeoutMs)}`] : []),
+    ];
     const pool = new pg.Pool({
-      connectionString,
+      ...withStartupOptions(connectionString, startup),
       max: opts.max ?? 10,
       connectionTimeoutMillis: opts.connectTimeoutMs ?? PG_CONNECT_TIMEOUT_MS,
       keepAlive: true,
-      // A schema of its own (tests, or several deployments in one database), set as the connection
-      // starts: a `SET` sent on connect raced the pool's first query on the same client.
-      ...(opts.schema ? { options: `-c search_path=${quotedSchema(opts.schema)}` } : {}),
     });
     pool.on('error', () => {}); // an idle client's broken connection is replaced on next use
     // A connection that ends while its client is checked out (a transaction's, the migrations'
@@ -300,7 +331,6 @@ export class PostgresDatabase extends PgSql implements Database {
     // uncaught exception that ended the whole server. The statement in flight fails with it anyway,
     // and such a client is not given back to the pool (transaction(): `broken`).
     pool.on('connect', (client) => client.on('error', () => {}));
-    const queryTimeoutMs = opts.queryTimeoutMs ?? PG_QUERY_TIMEOUT_MS;
     super(pool, queryTimeoutMs);
     this.pool = pool;
     this.queryTimeoutMs = queryTimeoutMs;
@@ -312,7 +342,7 @@ export class PostgresDatabase extends PgSql implements Database {
     const tx = new PgSql(client, opts.unbounded ? 0 : this.queryTimeoutMs);
     let broken = false;
     try {
-      await tx.exec('BEGIN');
+      await tx.exec(opts.unbounded ? 'BEGIN; SET LOCAL statement_timeout = 0' : 'BEGIN');
       const value = await fn(tx);
       await tx.exec('COMMIT');
       return value;
@@ -329,10 +359,13 @@ export class PostgresDatabase extends PgSql implements Database {
   async withAdvisoryLock<T>(key: number, fn: (sql: Sql) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     try {
+      // Waiting for the lock and what is done under it take as long as they take (migrations).
+      await client.query('SET statement_timeout = 0');
       await client.query('SELECT pg_advisory_lock($1)', [key]);
       return await fn(new PgSql(client, 0));
     } finally {
       await client.query('SELECT pg_advisory_unlock($1)', [key]).catch(() => {});
+      await client.query('RESET statement_timeout').catch(() => {});
       client.release();
     }
   }

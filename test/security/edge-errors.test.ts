@@ -149,6 +149,8 @@ describe('a store outage', () => {
       const text = await res.text();
       expect(isErrorEnvelope(text), text).toBe(true);
       expect(JSON.parse(text).error.code).toBe('store_unreachable');
+      // The SDKs wait as long as Retry-After says before retrying (their own backoff is shorter).
+      expect(res.headers.get('retry-after'), `${method} ${path}`).toBe('2');
     }
   }
 

@@ -95,3 +95,26 @@ describe('a PostgreSQL connection that dies', () => {
     await db.close();
   });
 });
+
+describe('a statement the store gave up on', () => {
+  it('is ended in the database too: a write it was told failed does not land once the lock is gone', async () => {
+    const url = new URL(TEST_DATABASE_URL);
+    url.searchParams.set('application_name', `${schema.schema}_slow`);
+    // A URL carrying startup options of its own keeps them, and gets the timeout besides.
+    url.searchParams.set('options', `-c search_path=${schema.schema}`);
+    const db = new PostgresDatabase(url.toString(), { queryTimeoutMs: 1_000 });
+    const locker = new pg.Client({ connectionString: TEST_DATABASE_URL });
+    await locker.connect();
+    await locker.query('BEGIN');
+    await locker.query(`LOCK TABLE "${schema.schema}".items IN EXCLUSIVE MODE`);
+    // A single statement, outside a transaction (as a lease is renewed): it waits for the lock.
+    expect(await settled(db.run('INSERT INTO items (id) VALUES (5)'))).toBeInstanceOf(Error);
+    await locker.query('COMMIT');
+    await locker.end();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await db.get('SELECT count(*)::int AS n FROM items WHERE id = 5')).toEqual({ n: 0 });
+    // The connection serves the next statement, and migrations' unbounded transactions are not cut.
+    await db.transaction((sql) => sql.run('SELECT pg_sleep(1.2)'), { unbounded: true });
+    await db.close();
+  });
+});
