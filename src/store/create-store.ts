@@ -27,7 +27,14 @@ export async function createStore(
     ensureDataDir(config.dataDir);
     return openThreadStore(join(config.dataDir, 'cortex.db'));
   }
-  return migratedStore(await openDatabase(config, opts));
+  try {
+    return await migratedStore(await openDatabase(config, opts));
+  } catch (err) {
+    // At start-up, `connect ECONNREFUSED 127.0.0.1:5432` alone does not say which setting to check.
+    throw new Error(`The database of CORTEX_DATABASE_URL could not be opened: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
 }
 
 /** The store over `db`, once its schema is migrated; `db` is closed if the migration fails. */

@@ -170,7 +170,7 @@ describe('a PostgreSQL that is down when the server starts', () => {
     child.stderr!.on('data', (d) => (output += d));
     const [code] = await once(child, 'exit');
     expect(code).toBe(1);
-    expect(output).toMatch(/ECONNREFUSED/);
+    expect(output).toMatch(/The database of CORTEX_DATABASE_URL could not be opened: .*ECONNREFUSED/);
     expect(output).not.toContain(PASSWORD);
   });
 });
