@@ -228,6 +228,16 @@ export const MIGRATIONS: Migration[] = [
     `,
     backfill: backfillTails,
   },
+  {
+    version: 14,
+    name: "runs' upstream tokens per agent",
+    // The console's overview (/v1/stats) summed the tokens of every run in its window by reading and
+    // parsing each run's whole trace (tens of KB, 40 MB for 2,000 runs). A run now keeps its tokens
+    // per agent beside it; older runs have none, and their traces are read until they leave the window.
+    sql: `
+      ALTER TABLE runs ADD COLUMN agent_usage TEXT;
+    `,
+  },
 ];
 
 /** Fills `tail_hash` for the conversations stored before version 13, a page of them at a time. */

@@ -20,25 +20,48 @@ export interface RunStatsRow {
   status: string;
   started_at: string;
   finished_at: string | null;
-  events: string;
+  /** The run's upstream tokens per agent (JSON of `agentUsage()`); null for runs stored before it was kept. */
+  agent_usage: string | null;
+  /** The trace, read only for those older runs. */
+  events: string | null;
+}
+
+type TokensByAgent = RunStats['tokensByAgent'];
+
+/**
+ * A run's upstream tokens per agent, from its `usage` events: kept with the run (`runs.agent_usage`)
+ * so that the overview reads a few bytes per run, not every trace of its window (tens of KB each).
+ */
+export function agentUsage(events: readonly RunEvent[]): TokensByAgent {
+  // Keyed by agent names, which the agents file chooses (`constructor` is a valid one): no prototype.
+  const byAgent: TokensByAgent = Object.create(null);
+  for (const event of events) {
+    if (event.type !== 'usage') continue;
+    const t = (byAgent[event.usage.agent] ??= { inputTokens: 0, outputTokens: 0 });
+    t.inputTokens += event.usage.inputTokens;
+    t.outputTokens += event.usage.outputTokens;
+  }
+  return byAgent;
 }
 
 const ERRORS = new Set(['failed', 'interrupted']);
 
 export function runStats(since: string, rows: readonly RunStatsRow[]): RunStats {
   const byStatus: Record<string, number> = {};
-  // Keyed by agent names, which the agents file chooses (`constructor` is a valid one): no prototype.
-  const tokensByAgent: RunStats['tokensByAgent'] = Object.create(null);
+  const tokensByAgent: TokensByAgent = Object.create(null);
   const durations: number[] = [];
   for (const row of rows) {
     byStatus[row.status] = (byStatus[row.status] ?? 0) + 1;
     if (row.status !== 'running' && row.finished_at)
       durations.push((Date.parse(row.finished_at) - Date.parse(row.started_at)) / 1000);
-    for (const event of JSON.parse(row.events) as RunEvent[]) {
-      if (event.type !== 'usage') continue;
-      const t = (tokensByAgent[event.usage.agent] ??= { inputTokens: 0, outputTokens: 0 });
-      t.inputTokens += event.usage.inputTokens;
-      t.outputTokens += event.usage.outputTokens;
+    const own: TokensByAgent =
+      row.agent_usage !== null
+        ? JSON.parse(row.agent_usage)
+        : agentUsage(row.events ? (JSON.parse(row.events) as RunEvent[]) : []);
+    for (const [agent, used] of Object.entries(own)) {
+      const t = (tokensByAgent[agent] ??= { inputTokens: 0, outputTokens: 0 });
+      t.inputTokens += used.inputTokens;
+      t.outputTokens += used.outputTokens;
     }
   }
   durations.sort((a, b) => a - b);

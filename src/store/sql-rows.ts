@@ -5,6 +5,7 @@ import { isMintedConversationId } from '../run/run-ids.ts';
 import { chainHash, chainRoot, tailHash } from './history-chain.ts';
 import type { Param, Row, Sql } from './sql.ts';
 import { storedText } from './text.ts';
+import { agentUsage } from './run-stats.ts';
 import { compactTrace, expandTrace } from './trace.ts';
 import {
   ForeignConversationError,
@@ -239,7 +240,10 @@ async function readEnd(tx: Sql, conversationId: string, owner: string) {
   };
 }
 
-/** What a run ended with, as its columns: status, error, agents_used, events, usage, prompt and completion tokens. */
+/**
+ * What a run ended with, as its columns: status, error, agents_used, events, usage, agent_usage,
+ * prompt and completion tokens.
+ */
 function outcomeColumns(r: RunRecord): Param[] {
   return [
     r.status,
@@ -247,6 +251,7 @@ function outcomeColumns(r: RunRecord): Param[] {
     JSON.stringify(r.agentsUsed),
     JSON.stringify(compactTrace(r.events)),
     JSON.stringify(r.usage),
+    JSON.stringify(agentUsage(r.events)),
     r.promptTokens,
     r.completionTokens,
   ];
@@ -254,7 +259,7 @@ function outcomeColumns(r: RunRecord): Param[] {
 
 export async function insertRun(tx: Sql, r: RunRecord): Promise<void> {
   await tx.run(
-    'INSERT INTO runs (id, conversation_id, owner, model, status, error, agents_used, events, usage, prompt_tokens, completion_tokens, started_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    'INSERT INTO runs (id, conversation_id, owner, model, status, error, agents_used, events, usage, agent_usage, prompt_tokens, completion_tokens, started_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     [
       r.id,
       r.conversationId,
@@ -270,7 +275,7 @@ export async function insertRun(tx: Sql, r: RunRecord): Promise<void> {
 /** A run begun as `running` gets its end: status, trace, usage. */
 export async function finishRun(tx: Sql, r: RunRecord, now: string): Promise<void> {
   await tx.run(
-    'UPDATE runs SET status = ?, error = ?, agents_used = ?, events = ?, usage = ?, prompt_tokens = ?, completion_tokens = ?, finished_at = ? WHERE id = ?',
+    'UPDATE runs SET status = ?, error = ?, agents_used = ?, events = ?, usage = ?, agent_usage = ?, prompt_tokens = ?, completion_tokens = ?, finished_at = ? WHERE id = ?',
     [...outcomeColumns(r), r.finishedAt ?? now, r.id],
   );
 }

@@ -25,7 +25,7 @@ import {
 } from './sql-rows.ts';
 import { deleteExpiredLeases, liveLeases, noLiveLease, renewLease, takeLease } from './lease-sql.ts';
 import { markRetryable, RETRYABLE_STATUSES, supersedeRetries } from './retry-index.ts';
-import { runStats, type RunStats, type RunStatsRow } from './run-stats.ts';
+import { agentUsage, runStats, type RunStats, type RunStatsRow } from './run-stats.ts';
 import { storedText } from './text.ts';
 import { compactTrace } from './trace.ts';
 import {
@@ -432,7 +432,8 @@ export class SqlStore implements Store {
 
   async runStats(owner: string, since: string): Promise<RunStats> {
     const rows = await this.db.all<RunStatsRow>(
-      'SELECT status, started_at, finished_at, events FROM runs WHERE owner = ? AND started_at >= ?',
+      // A run's trace is read only when it predates its per-agent tokens (migration 14).
+      'SELECT status, started_at, finished_at, agent_usage, CASE WHEN agent_usage IS NULL THEN events END AS events FROM runs WHERE owner = ? AND started_at >= ?',
       [owner, since],
     );
     return runStats(since, rows);
@@ -499,8 +500,15 @@ export class SqlStore implements Store {
 
   async saveRunProgress(p: RunProgress): Promise<void> {
     await this.db.run(
-      "UPDATE runs SET events = ?, agents_used = ?, usage = ? WHERE id = ? AND owner = ? AND status = 'running'",
-      [JSON.stringify(compactTrace(p.events)), JSON.stringify(p.agentsUsed), JSON.stringify(p.usage), p.runId, p.owner],
+      "UPDATE runs SET events = ?, agents_used = ?, usage = ?, agent_usage = ? WHERE id = ? AND owner = ? AND status = 'running'",
+      [
+        JSON.stringify(compactTrace(p.events)),
+        JSON.stringify(p.agentsUsed),
+        JSON.stringify(p.usage),
+        JSON.stringify(agentUsage(p.events)),
+        p.runId,
+        p.owner,
+      ],
     );
   }
 

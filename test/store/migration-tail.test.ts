@@ -54,7 +54,12 @@ describe.each(backends)('migration 13 on $name', (backend) => {
       // Two messages: a window of it is all of it, found by its head hash (migration 7).
       const pair = { id: newConversationId(), owner: 'k', messages: [user('pair q'), assistant('pair a')] };
       await storeV12(db, [...many, ended, asking, named, alone, pair]);
-      expect(await migrate(db)).toEqual([13]);
+      expect(
+        await migrate(
+          db,
+          MIGRATIONS.filter((m) => m.version <= 13),
+        ),
+      ).toEqual([13]);
 
       const store = new SqlStore(db);
       expect(await store.conversationEndingWithWindow('k', chat.slice(1))).toMatchObject({ id: ended.id });
