@@ -326,6 +326,7 @@ export class ChatRun implements AsyncDisposable {
     const resources = (this.resources = new AsyncDisposableStack());
     resources.defer(settled);
     // Followers of these runs stop once they are recorded (the store has their traces from then on).
+    this.runIds.forEach((id) => deps.runEvents.open(id));
     resources.defer(() => this.runIds.forEach((id) => deps.runEvents.close(id)));
     resources.use(init.resources);
     const saving = this.saveProgressEvery(deps.config.traceSaveSeconds * 1000);

@@ -1,6 +1,7 @@
 // The events of the runs this process is serving, for whoever follows a run while it works
-// (GET /v1/runs/{id}/events). A run's events are buffered from its first one, so a follower that
-// arrives late still sees the run from the start; the buffer is dropped when the run is over, by
+// (GET /v1/runs/{id}/events). A run is open here from when its lifecycle starts it to when it is
+// closed; its events are buffered from its first one, so a follower that arrives late still sees
+// the run from the start; the buffer is dropped when the run is over, by
 // which time the run's trace is in the store (the lifecycle records before it releases). The
 // buffer is compact, as the stored trace is: consecutive text deltas are kept as one (a late
 // follower gets the same text in fewer pieces), so a long answer costs one string, not an event
@@ -18,10 +19,19 @@ interface LiveRun {
 export class RunEventsHub {
   private readonly runs = new Map<string, LiveRun>();
 
-  /** One event of a run this process serves, in order. */
+  /** This process serves the run from now on: followers wait here for its events. */
+  open(runId: string): void {
+    if (!this.runs.has(runId)) this.runs.set(runId, { events: [] });
+  }
+
+  /**
+   * One event of a run this process serves, in order. An event of a run not open (closed already)
+   * is dropped: it would open the run again for good, and a follower would wait on it forever
+   * instead of reading the stored trace.
+   */
   publish(runId: string, event: RunEvent): void {
-    let run = this.runs.get(runId);
-    if (!run) this.runs.set(runId, (run = { events: [] }));
+    const run = this.runs.get(runId);
+    if (!run) return;
     const last = run.events.length - 1;
     const previous = run.events[last];
     if (event.type === 'text_delta' && previous?.type === 'text_delta')

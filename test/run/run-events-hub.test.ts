@@ -18,6 +18,7 @@ async function take(events: AsyncIterable<RunEvent>, n: number): Promise<RunEven
 describe('RunEventsHub', () => {
   it('replays a late follower the run so far with its text deltas folded, then live events', async () => {
     const hub = new RunEventsHub();
+    hub.open('run_1');
     hub.publish('run_1', { type: 'run_started', runId: 'run_1', model: 'cortex-flow', at: 1 });
     hub.publish('run_1', { type: 'progress', agent: 'writer', text: 'writing', at: 2 });
     const deltas = ['The ', 'answer ', 'is ', '42.'].map((t, i) => delta(t, 3 + i));
@@ -38,6 +39,7 @@ describe('RunEventsHub', () => {
 
   it('ends the streams of its followers when the run is closed, and forgets the run', async () => {
     const hub = new RunEventsHub();
+    hub.open('run_2');
     hub.publish('run_2', { type: 'run_started', runId: 'run_2', model: 'cortex-flow', at: 1 });
     const events = hub.follow('run_2')!;
     hub.close('run_2');
@@ -46,5 +48,24 @@ describe('RunEventsHub', () => {
     expect(seen.map((e) => e.type)).toEqual(['run_started']);
     expect(hub.has('run_2')).toBe(false);
     expect(hub.follow('run_2')).toBeUndefined();
+  });
+
+  it('drops an event of a run that is closed: the run is not served again, no follower waits on it', async () => {
+    const hub = new RunEventsHub();
+    hub.open('run_3');
+    hub.publish('run_3', { type: 'run_started', runId: 'run_3', model: 'cortex-flow', at: 1 });
+    hub.close('run_3');
+    // A late event (a closing event published after the record, a run winding down past its bound).
+    hub.publish('run_3', { type: 'run_finished', finishReason: 'stop', text: '', at: 2 } as RunEvent);
+    expect(hub.has('run_3')).toBe(false);
+    expect(hub.follow('run_3')).toBeUndefined(); // a follower reads the stored trace instead
+  });
+
+  it('lets a follower wait for a run opened before its first event', async () => {
+    const hub = new RunEventsHub();
+    hub.open('run_4');
+    const events = take(hub.follow('run_4')!, 1);
+    hub.publish('run_4', { type: 'run_started', runId: 'run_4', model: 'cortex-flow', at: 1 });
+    expect((await events).map((e) => e.type)).toEqual(['run_started']);
   });
 });
