@@ -150,6 +150,9 @@ export const chatRequestSchema = z.object({
   max_completion_tokens: opt(z.number().int().min(1)),
   presence_penalty: opt(z.number().min(-2).max(2)),
   frequency_penalty: opt(z.number().min(-2).max(2)),
+  // Whether OpenAI keeps the completion for its dashboard and evals: checked, then nothing to do
+  // with it (this server keeps every turn in its conversation, whatever it says).
+  store: opt(z.boolean()),
   // logit_bias and metadata are checked on the body as parsed (checkLogitBias, checkMetadata): a
   // record schema would skip a `"__proto__"` key.
   logprobs: opt(z.boolean()),
@@ -290,6 +293,7 @@ export function parseChatRequest(body: unknown, headers: { conversationId?: stri
       'invalid_value',
     );
   refuseUnsupported(r, body as Record<string, unknown>);
+  checkCombinations(r);
   if (r.top_logprobs != null && !r.logprobs)
     throw invalidRequest("Using 'top_logprobs' requires 'logprobs' to be true.", 'top_logprobs', 'invalid_value');
   if (r.tool_choice && r.tool_choice !== 'none' && r.tool_choice !== 'auto' && !r.tools?.length)
@@ -366,6 +370,19 @@ function refuseUnsupported(r: RawChatRequest, body: Record<string, unknown>): vo
     throw unsupportedParameter(
       'web_search_options',
       "is not supported by this server: its team does its own research (with web search where the server is configured for it). Leave 'web_search_options' unset.",
+    );
+}
+
+/**
+ * Parameters OpenAI refuses together, with its wording: two output budgets (which one bounds the
+ * answer would be a guess; the client is told, as OpenAI tells it, rather than served one of them).
+ */
+function checkCombinations(r: RawChatRequest): void {
+  if (r.max_tokens != null && r.max_completion_tokens != null)
+    throw invalidRequest(
+      "Setting 'max_tokens' and 'max_completion_tokens' at the same time is not supported.",
+      'max_tokens',
+      'invalid_parameter_combination',
     );
 }
 

@@ -38,6 +38,13 @@ export function issueToError(issue: z.core.$ZodIssue, body: unknown, at: readonl
           param,
           'invalid_type',
         );
+      // An integer parameter given a fraction (`seed: 1.5`), worded as OpenAI words it.
+      if (issue.expected === 'int' && typeof value === 'number')
+        return invalidRequest(
+          `Invalid type for '${shown}': expected an integer, but got a decimal number instead.`,
+          param,
+          'invalid_type',
+        );
       return invalidRequest(
         `Invalid type for '${shown}': expected ${issue.expected}, but got ${typeName(value)}.`,
         param,
@@ -76,6 +83,10 @@ export function issueToError(issue: z.core.$ZodIssue, body: unknown, at: readonl
           param,
           'invalid_type',
         );
+      // A value of one branch's type, wrong inside (five stop sequences, a number among them): that
+      // branch's own issue, as OpenAI names it (`array_above_max_length`, `stop[1]`).
+      const branch = onlyBranchOfItsType(issue);
+      if (branch) return issueToError({ ...branch, path: [...issue.path, ...branch.path] }, body, at);
       return invalidRequest(
         `Invalid value for '${shown}': ${JSON.stringify(value)?.slice(0, 80)} does not match any allowed form.`,
         param,
@@ -129,6 +140,17 @@ function outOfBounds(
   }
   const [comparison, code] = VALUE_BOUNDS[issue.code];
   return invalidRequest(`Invalid '${shown}': ${JSON.stringify(value)} is ${comparison} of ${bound}.`, param, code);
+}
+
+/** A branch that failed on its type alone: the value is not of the type the branch takes. */
+const wrongType = (branch: readonly z.core.$ZodIssue[]) =>
+  branch.length === 1 && branch[0].code === 'invalid_type' && branch[0].path.length === 0;
+
+/** The first issue of the one branch of a union the value's type matched, when exactly one did. */
+function onlyBranchOfItsType(issue: z.core.$ZodIssue): z.core.$ZodIssue | undefined {
+  if (issue.code !== 'invalid_union' || !('errors' in issue)) return undefined;
+  const matched = issue.errors.filter((branch) => !wrongType(branch));
+  return matched.length === 1 ? matched[0][0] : undefined;
 }
 
 /**
