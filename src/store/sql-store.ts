@@ -162,10 +162,11 @@ export class SqlStore implements Store {
 
   async tailMessages(id: string, count: number): Promise<StoredMessage[]> {
     if (count <= 0) return [];
-    const rows = await this.db.all(
-      `SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT ${Math.floor(count)}`,
-      [id],
-    );
+    // The count is a parameter: in the text, each history length made a statement of its own.
+    const rows = await this.db.all('SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?', [
+      id,
+      Math.floor(count),
+    ]);
     return rows.map(toMessage).reverse();
   }
 
@@ -286,8 +287,8 @@ export class SqlStore implements Store {
       if (r.owner !== owner || Number(r.message_count) < history.length) continue;
       // The last two messages matched by their hash; the whole window must be the transcript's end.
       const tail = await this.db.all(
-        `SELECT ${CHAIN_COLUMNS} FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT ${history.length}`,
-        [r.id],
+        `SELECT ${CHAIN_COLUMNS} FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?`,
+        [r.id, history.length],
       );
       if (tail.length === history.length && tail.every((m, i) => sameInChain(toChainMessage(m), history.at(-1 - i)!)))
         return toHead(r);

@@ -28,6 +28,13 @@ export interface Database extends Sql {
 }
 
 const WAL_SWITCH_MS = 10_000;
+/**
+ * Prepared statements kept per connection, the least recently used dropped first: a statement
+ * whose text carries a count (`LIMIT 37`, `IN (?, ?, ?)`) is a statement of its own per count,
+ * about 7 KB of SQLite's memory each, and a cache that kept them all grew for as long as clients
+ * sent histories of new lengths. Far more than the fixed statements the store uses.
+ */
+const MAX_STATEMENTS = 500;
 const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
 interface Pending {
@@ -91,10 +98,14 @@ export class SqliteDatabase implements Database {
 
   private prepare(sql: string): StatementSync {
     let s = this.statements.get(sql);
-    if (!s) {
+    if (s)
+      this.statements.delete(sql); // re-inserted below: the most recently used come last
+    else {
       s = this.db.prepare(sql);
-      this.statements.set(sql, s);
+      // A statement dropped here is finalized when collected; none is in use between two calls.
+      if (this.statements.size >= MAX_STATEMENTS) this.statements.delete(this.statements.keys().next().value!);
     }
+    this.statements.set(sql, s);
     return s;
   }
 
