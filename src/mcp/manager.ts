@@ -5,7 +5,8 @@ import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { AgentTool, ToolSource } from '../tools/types.ts';
 import type { McpServerConfig } from './config.ts';
 import { McpConnection, type McpLog, type McpServerState } from './connection.ts';
-import { toolOutput } from './tool-result.ts';
+import { clip, MAX_MCP_TOOLS_PER_AGENT } from './tool-limits.ts';
+import { McpToolError, toolOutput } from './tool-result.ts';
 import { mcpToolName } from './tool-names.ts';
 
 export interface McpLimits {
@@ -33,10 +34,14 @@ const MAX_DESCRIPTION = 1024;
 export class McpManager implements ToolSource {
   private readonly connections: McpConnection[];
   private readonly limits: McpLimits;
+  private readonly log: McpLog;
   private byAgent = new Map<string, AgentTool[]>();
+  /** The last note on agents given fewer tools than their servers offer: logged when it changes. */
+  private overLimit = '';
 
   private constructor(servers: McpServerConfig[], limits: McpLimits, log: McpLog) {
     this.limits = limits;
+    this.log = log;
     this.connections = servers.map(
       (s) =>
         new McpConnection(s, {
@@ -75,15 +80,28 @@ export class McpManager implements ToolSource {
     await Promise.all(this.connections.map((c) => c.close()));
   }
 
+  /** Each agent's tools, servers in the file's order, up to the number a model's request takes. */
   private rebuild(): void {
     const byAgent = new Map<string, AgentTool[]>();
+    const over = new Set<string>();
     for (const c of this.connections) {
       for (const t of c.tools) {
         const agentTool = this.agentTool(c, t);
-        for (const agent of c.config.agents) byAgent.set(agent, [...(byAgent.get(agent) ?? []), agentTool]);
+        for (const agent of c.config.agents) {
+          const tools = byAgent.get(agent) ?? [];
+          if (tools.length < MAX_MCP_TOOLS_PER_AGENT) byAgent.set(agent, [...tools, agentTool]);
+          else over.add(`${agent} (from '${c.name}' on)`);
+        }
       }
     }
     this.byAgent = byAgent;
+    const note = [...over].join(', ');
+    if (note && note !== this.overLimit)
+      this.log.warn(
+        { agents: [...over] },
+        `MCP tools beyond ${MAX_MCP_TOOLS_PER_AGENT} per agent are not offered: ${note}`,
+      );
+    this.overLimit = note;
   }
 
   private agentTool(c: McpConnection, t: Tool): AgentTool {
@@ -94,8 +112,13 @@ export class McpManager implements ToolSource {
       description: `${description} (tool '${t.name}' of the MCP server '${c.name}')`,
       inputSchema: jsonSchema(t.inputSchema as Parameters<typeof jsonSchema>[0]),
       mcp: { server: c.name, tool: t.name },
-      execute: async (input, ctx) =>
-        toolOutput(await c.callTool(t.name, input, ctx.signal, callTimeoutMs), maxResultChars),
+      execute: async (input, ctx) => {
+        const result = await c.callTool(t.name, input, ctx.signal, callTimeoutMs).catch((err: unknown) => {
+          // A protocol error's message is the server's too: held to the same limit as its results.
+          throw new McpToolError(clip((err as Error)?.message ?? String(err), maxResultChars), { cause: err });
+        });
+        return toolOutput(result, maxResultChars);
+      },
     };
   }
 }
