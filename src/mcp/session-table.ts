@@ -17,11 +17,13 @@ export interface SessionLimits {
   max: number;
   /** Sessions one key may hold. */
   perKey: number;
-  /** Sessions idle this long are closed when a new one opens. */
+  /** Sessions idle this long are closed: when a new one opens, and by the sweep. */
   idleMs: number;
+  /** How often idle sessions are looked for while none opens (an idle server's table empties too). */
+  sweepMs: number;
 }
 
-export const SESSION_LIMITS: SessionLimits = { max: 1000, perKey: 200, idleMs: 30 * 60_000 };
+export const SESSION_LIMITS: SessionLimits = { max: 1000, perKey: 200, idleMs: 30 * 60_000, sweepMs: 60_000 };
 
 export class SessionTable<S extends TableSession> {
   /** By session id. */
@@ -29,8 +31,23 @@ export class SessionTable<S extends TableSession> {
 
   private readonly limits: SessionLimits;
 
+  private readonly sweeper: NodeJS.Timeout;
+
   constructor(limits: SessionLimits = SESSION_LIMITS) {
     this.limits = limits;
+    // Sessions clients abandoned (most never send DELETE) were closed only when a new one opened:
+    // a server no one opened a session on again kept them, and their servers, for good.
+    this.sweeper = setInterval(() => this.closeIdle(Date.now()), limits.sweepMs).unref();
+  }
+
+  /** Stops the sweep (the table's owner closes the sessions themselves). */
+  stopSweeping(): void {
+    clearInterval(this.sweeper);
+  }
+
+  /** Closes the sessions idle past the limit that are not answering a request. */
+  closeIdle(now: number): void {
+    for (const [sid, s] of this.sessions) if (s.busy === 0 && now - s.lastSeen > this.limits.idleMs) this.close(sid, s);
   }
 
   /** Closes what must close for `owner` to open a session; the refusal's message when nothing can. */
@@ -38,7 +55,7 @@ export class SessionTable<S extends TableSession> {
     const mine = [...this.sessions].filter(([, s]) => s.owner === owner);
     if (mine.length >= this.limits.perKey && !this.closeOldest(mine))
       return "This key's MCP sessions are all busy; try again later.";
-    for (const [sid, s] of this.sessions) if (s.busy === 0 && now - s.lastSeen > this.limits.idleMs) this.close(sid, s);
+    this.closeIdle(now);
     if (this.sessions.size < this.limits.max) return undefined;
     // Full of live sessions: the key holding the most gives its least recently used one.
     const byOwner = new Map<string | undefined, [string, S][]>();

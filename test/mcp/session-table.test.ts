@@ -1,9 +1,10 @@
 // The MCP session table's room-making: no key, and no group of keys, can fill it and lock another
 // key out; a session answering a request is never closed.
 import { describe, expect, it } from 'vitest';
+import { waitFor } from '../support/http-client.ts';
 import { SessionTable, type TableSession } from '../../src/mcp/session-table.ts';
 
-const LIMITS = { max: 6, perKey: 2, idleMs: 60_000 };
+const LIMITS = { max: 6, perKey: 2, idleMs: 60_000, sweepMs: 60_000 };
 
 function open(table: SessionTable<TableSession>, owner: string, lastSeen: number, busy = 0): string {
   const refused = table.makeRoomFor(owner, lastSeen);
@@ -45,5 +46,25 @@ describe('the MCP session table', () => {
     table.sessions.get('c-70000')!.busy = 1;
     expect(table.makeRoomFor('d', 70_001)).toBe('Too many MCP sessions are open; try again later.');
     expect(table.sessions.size).toBe(2);
+  });
+
+  it('closes sessions left idle while no new one opens (a client that never said goodbye)', async () => {
+    const table = new SessionTable({ ...LIMITS, idleMs: 30, sweepMs: 10 });
+    const closed: string[] = [];
+    const session = (owner: string, busy: number) => ({
+      owner,
+      lastSeen: Date.now(),
+      busy,
+      transport: { close: async () => void closed.push(owner) },
+    });
+    table.sessions.set('left', session('left', 0));
+    table.sessions.set('calling', session('calling', 1)); // a call still streaming: kept
+    try {
+      await waitFor(() => closed.length > 0, 2_000, 'the idle session to be closed');
+      expect(closed).toEqual(['left']);
+      expect([...table.sessions.keys()]).toEqual(['calling']);
+    } finally {
+      table.stopSweeping();
+    }
   });
 });

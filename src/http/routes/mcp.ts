@@ -39,6 +39,7 @@ export function registerMcp(app: FastifyInstance, deps: AppDeps): void {
   const table = new SessionTable<Session>();
   const { sessions } = table;
   app.addHook('onClose', async () => {
+    table.stopSweeping();
     await Promise.all([...sessions.values()].map((s) => s.transport.close().catch(() => {})));
   });
 
@@ -95,6 +96,11 @@ export function registerMcp(app: FastifyInstance, deps: AppDeps): void {
     const cancelled = request.method === 'POST' ? cancelledRequestId(request.body) : undefined;
     const inFlight = cancelled === undefined ? undefined : current.streams.get(cancelled);
     inFlight?.stop.abort(CANCEL_REQUESTED);
+    // Heard from now, before anything is awaited: a client that leaves while the transport handles
+    // its request closed the response before a listener attached after it could hear it, and the
+    // session stayed busy (never closed as idle) with its runs going for nobody.
+    const raw = reply.raw;
+    raw.once('close', done);
     let response: Response;
     try {
       response = await current.transport.handleRequest(webRequest(request), { parsedBody: request.body });
@@ -107,11 +113,10 @@ export function registerMcp(app: FastifyInstance, deps: AppDeps): void {
     // The answer may be an SSE stream that lasts as long as the call: written to the socket directly,
     // after the headers the hooks set.
     reply.hijack();
-    const raw = reply.raw;
+    if (answered) return void response.body?.cancel().catch(() => {}); // its client has left
     for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) raw.setHeader(name, value);
     response.headers.forEach((value, name) => raw.setHeader(name, value));
     raw.writeHead(response.status);
-    raw.once('close', done);
     if (!response.body) return void raw.end();
     raw.flushHeaders();
     const body = Readable.fromWeb(response.body as WebReadableStream);
