@@ -14,6 +14,10 @@ export interface StoredApiKey {
 export interface ApiKeyStore {
   createApiKey(key: { id: string; name: string; hash: string }): Promise<StoredApiKey>;
   listApiKeys(): Promise<StoredApiKey[]>;
+  /**
+   * Revokes the key with this id or, when no key has this id, the one active key with this name
+   * (a name several active keys share revokes none). False when nothing was revoked.
+   */
   revokeApiKey(idOrName: string): Promise<boolean>;
   /** The id of the active key with this hash. */
   findApiKey(hash: string): Promise<string | undefined>;
@@ -34,16 +38,28 @@ export interface AuthStatus {
 }
 
 /** Decides whether keys are required and which owner a bearer token stands for. */
+/** How long "no key has ever existed" is believed before the key table is read again. */
+const NO_KEY_RECHECK_MS = 1000;
+const NO_KEY: AuthStatus = {
+  required: false,
+  reason: 'no API key has ever existed; CORTEX_AUTH=required or a key turns keys on',
+};
+
 export class ApiKeyAuthenticator {
   private readonly staticKeys: { hash: Buffer; id: string }[];
   private readonly store: ApiKeyStore | undefined;
   private readonly mode: AuthMode;
   /**
    * Once a key has existed, keys stay required: a stored key is never deleted (only revoked), so
-   * a "yes" is final and never re-read. A "no" is re-read at most every few seconds, to notice a
-   * key created by `cortex-flow keys create` in another process.
+   * a "yes" is final and kept. A "no" is read again once it is a second old: the first key may be
+   * created at any moment by `cortex-flow keys create` in another process (or on another replica),
+   * and from then on requests without a key are refused within that second, here and on every
+   * replica. (It was five seconds. Read on every request, it cost each request of a server without
+   * keys a store round trip before anything else, for a window that only the first key's creation
+   * opens.)
    */
-  private known: { status: AuthStatus; at: number } | undefined;
+  private keysHaveExisted: AuthStatus | undefined;
+  private noKeySeenAt = -Infinity;
 
   constructor(staticKeys: string[], store?: ApiKeyStore, mode?: AuthMode) {
     this.staticKeys = staticKeys.map((k) => {
@@ -64,22 +80,19 @@ export class ApiKeyAuthenticator {
     if (this.staticKeys.length)
       return { required: true, reason: `${this.staticKeys.length} static key(s) in CORTEX_API_KEYS` };
     if (!this.store) return { required: false, reason: 'no key store and no static key' };
+    if (this.keysHaveExisted) return this.keysHaveExisted;
     const now = Date.now();
-    if (this.known?.status.required || (this.known && now - this.known.at <= 5000)) return this.known.status;
+    if (now - this.noKeySeenAt < NO_KEY_RECHECK_MS) return NO_KEY;
     // Revoked keys count: revoking the last key must not open the server to everyone.
-    const everCreated = (await this.store.listApiKeys()).length > 0;
-    this.known = {
-      status: everCreated
-        ? { required: true, reason: 'API keys have been created (revoked ones count); CORTEX_AUTH=off turns keys off' }
-        : { required: false, reason: 'no API key has ever existed; CORTEX_AUTH=required or a key turns keys on' },
-      at: now,
+    if ((await this.store.listApiKeys()).length === 0) {
+      this.noKeySeenAt = now;
+      return NO_KEY;
+    }
+    this.keysHaveExisted = {
+      required: true,
+      reason: 'API keys have been created (revoked ones count); CORTEX_AUTH=off turns keys off',
     };
-    return this.known.status;
-  }
-
-  /** Forget a cached "no keys yet" (after a key was created here). */
-  invalidate(): void {
-    if (!this.known?.status.required) this.known = undefined;
+    return this.keysHaveExisted;
   }
 
   /** The owner id of a valid key, or undefined. */

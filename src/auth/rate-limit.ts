@@ -30,6 +30,8 @@ export interface RateLimitDecision {
   /** Seconds until the window resets, for the Retry-After header. */
   retryAfterSeconds: number;
   limit?: 'requests' | 'tokens';
+  /** OpenAI's `x-ratelimit-*` headers for a refusal: each enabled limit, what is left of it, when it resets. */
+  headers?: Record<string, string>;
 }
 
 const WINDOW_MS = 60_000;
@@ -58,11 +60,31 @@ export class RateLimiter {
     const start = now - (now % WINDOW_MS);
     const retryAfterSeconds = Math.max(1, Math.ceil((start + WINDOW_MS - now) / 1000));
     const counts = await this.store.addToWindow(bucket, start, { requests: 1, tokens: promptTokens });
-    if (this.rpm > 0 && counts.requests > this.rpm) return { ok: false, retryAfterSeconds, limit: 'requests' };
+    const refused = (limit: 'requests' | 'tokens'): RateLimitDecision => ({
+      ok: false,
+      retryAfterSeconds,
+      limit,
+      headers: this.headers(counts, retryAfterSeconds),
+    });
+    if (this.rpm > 0 && counts.requests > this.rpm) return refused('requests');
     // A request is refused for tokens only once the window was already spent before it.
-    if (this.tpm > 0 && counts.tokens - promptTokens >= this.tpm)
-      return { ok: false, retryAfterSeconds, limit: 'tokens' };
+    if (this.tpm > 0 && counts.tokens - promptTokens >= this.tpm) return refused('tokens');
     return { ok: true, retryAfterSeconds: 0 };
+  }
+
+  // As OpenAI names them. Both limits share one window, so both reset when it ends; the refused
+  // request was counted, so what remains is never more than the client may really still send.
+  private headers(counts: WindowCounts, resetSeconds: number): Record<string, string> {
+    const out: Record<string, string> = {};
+    const add = (what: 'requests' | 'tokens', limit: number, used: number) => {
+      if (limit <= 0) return;
+      out[`x-ratelimit-limit-${what}`] = String(limit);
+      out[`x-ratelimit-remaining-${what}`] = String(Math.max(0, limit - used));
+      out[`x-ratelimit-reset-${what}`] = `${resetSeconds}s`;
+    };
+    add('requests', this.rpm, counts.requests);
+    add('tokens', this.tpm, counts.tokens);
+    return out;
   }
 
   /** Adds the completion tokens of a finished run to its key's window. */

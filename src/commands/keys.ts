@@ -35,10 +35,11 @@ export async function keysCommand(
       case 'revoke': {
         if (!args.target) throw new ConfigError('keys revoke needs the id or name of a key');
         // Names need not be unique: a name that several active keys share names none of them (an
-        // operator rotating one bot's key must not cut off another's).
-        const active = (await store.listApiKeys()).filter((k) => !k.revokedAt);
-        const named = active.filter((k) => k.id !== args.target && k.name === args.target);
-        if (!active.some((k) => k.id === args.target) && named.length > 1)
+        // operator rotating one bot's key must not cut off another's). An id always names its own
+        // key, even if another key was given that id as its name.
+        const keys = await store.listApiKeys();
+        const named = keys.filter((k) => !k.revokedAt && k.name === args.target);
+        if (!keys.some((k) => k.id === args.target) && named.length > 1)
           throw new ConfigError(
             `${named.length} active API keys are named '${args.target}' (${named.map((k) => k.id).join(', ')}): revoke one by its id.`,
           );

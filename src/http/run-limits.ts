@@ -50,7 +50,11 @@ export const NOT_STARTED_SHUTTING_DOWN = new ApiError(
  */
 export const isExpectedRefusal = (error: ApiError): boolean => error.code === 'server_shutting_down';
 
-export function rateLimited(limit: 'requests' | 'tokens', retryAfterSeconds: number): ApiError {
+export function rateLimited(
+  limit: 'requests' | 'tokens',
+  retryAfterSeconds: number,
+  rateLimitHeaders: Record<string, string> = {},
+): ApiError {
   const what = limit === 'requests' ? 'requests per minute' : 'tokens per minute';
   return new ApiError(
     429,
@@ -58,7 +62,7 @@ export function rateLimited(limit: 'requests' | 'tokens', retryAfterSeconds: num
     `Rate limit reached for ${what} on this API key. Please try again in ${retryAfterSeconds}s.`,
     {
       code: 'rate_limit_exceeded',
-      headers: { 'retry-after': String(retryAfterSeconds) },
+      headers: { ...rateLimitHeaders, 'retry-after': String(retryAfterSeconds) },
     },
   );
 }

@@ -151,7 +151,7 @@ export class ChatRun implements AsyncDisposable {
     );
     if (!limit.ok) {
       deps.metrics.rejected.inc({ reason: `rate_limit_${limit.limit}` });
-      throw rateLimited(limit.limit!, limit.retryAfterSeconds);
+      throw rateLimited(limit.limit!, limit.retryAfterSeconds, limit.headers);
     }
 
     const resources = new AsyncDisposableStack();

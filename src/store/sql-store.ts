@@ -601,13 +601,14 @@ export class SqlStore implements Store {
   }
 
   async revokeApiKey(idOrName: string): Promise<boolean> {
-    return (
-      (await this.db.run('UPDATE api_keys SET revoked_at = ? WHERE (id = ? OR name = ?) AND revoked_at IS NULL', [
-        new Date().toISOString(),
-        idOrName,
-        idOrName,
-      ])) > 0
-    );
+    // One statement, so that a key created meanwhile cannot slip in between a check and the update.
+    // An id names that key alone (also when another key is named like it, and when it is already
+    // revoked); a name revokes only the one active key that has it, never several.
+    const sql = `UPDATE api_keys SET revoked_at = ? WHERE revoked_at IS NULL AND (id = ? OR (
+      name = ? AND NOT EXISTS (SELECT 1 FROM api_keys k WHERE k.id = ?)
+      AND (SELECT COUNT(*) FROM api_keys k WHERE k.name = ? AND k.revoked_at IS NULL) = 1))`;
+    const at = new Date().toISOString();
+    return (await this.db.run(sql, [at, idOrName, idOrName, idOrName, idOrName])) > 0;
   }
 
   async findApiKey(hash: string): Promise<string | undefined> {

@@ -31,7 +31,15 @@ describe('rate limits', () => {
     const limited = await chat(srv.baseUrl, hi, key('k1'));
     expect(limited.status).toBe(429);
     expect(limited.body.error).toMatchObject({ code: 'rate_limit_exceeded', type: 'requests' });
-    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    const retryAfter = Number(limited.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(60);
+    // OpenAI's headers, for clients that pace themselves by them; only for the limit that is set.
+    expect(Object.fromEntries([...limited.headers].filter(([h]) => h.startsWith('x-ratelimit-')))).toEqual({
+      'x-ratelimit-limit-requests': '3',
+      'x-ratelimit-remaining-requests': '0',
+      'x-ratelimit-reset-requests': `${retryAfter}s`,
+    });
     expect((await chat(srv.baseUrl, hi, key('k2'))).status).toBe(200); // another key has its own budget
   });
 
@@ -44,6 +52,10 @@ describe('rate limits', () => {
     const limited = await chat(srv.baseUrl, hi);
     expect(limited.status).toBe(429);
     expect(limited.body.error.type).toBe('tokens');
+    expect(limited.headers.get('x-ratelimit-limit-tokens')).toBe('150');
+    expect(limited.headers.get('x-ratelimit-remaining-tokens')).toBe('0');
+    expect(limited.headers.get('x-ratelimit-reset-tokens')).toBe(`${limited.headers.get('retry-after')}s`);
+    expect(limited.headers.get('x-ratelimit-limit-requests')).toBeNull();
   });
 
   it('holds across two replicas sharing PostgreSQL', async () => {

@@ -213,6 +213,26 @@ export function storeContract(
       expect((await store.listApiKeys())[0].revokedAt).not.toBeNull();
     });
 
+    it('revokes by id only that key, and by name only the one active key of that name', async () => {
+      await store.createApiKey({ id: 'key_a', name: 'bot', hash: 'ha' });
+      // Another key given key_a's id as its name: revoking key_a by its id leaves it alone.
+      await store.createApiKey({ id: 'key_b', name: 'key_a', hash: 'hb' });
+      expect(await store.revokeApiKey('key_a')).toBe(true);
+      expect(await store.findApiKey('ha')).toBeUndefined();
+      expect(await store.findApiKey('hb')).toBe('key_b');
+      // key_a is revoked already: its id names no active key, not key_b.
+      expect(await store.revokeApiKey('key_a')).toBe(false);
+      expect(await store.findApiKey('hb')).toBe('key_b');
+      // A name two active keys share revokes neither.
+      await store.createApiKey({ id: 'key_c', name: 'twin', hash: 'hc' });
+      await store.createApiKey({ id: 'key_d', name: 'twin', hash: 'hd' });
+      expect(await store.revokeApiKey('twin')).toBe(false);
+      expect([await store.findApiKey('hc'), await store.findApiKey('hd')]).toEqual(['key_c', 'key_d']);
+      expect(await store.revokeApiKey('key_c')).toBe(true);
+      expect(await store.revokeApiKey('twin')).toBe(true); // now one active key has the name
+      expect(await store.findApiKey('hd')).toBeUndefined();
+    });
+
     it('counts rate-limit windows atomically', async () => {
       const start = 60_000 * 1000;
       await Promise.all(Array.from({ length: 10 }, () => store.addToWindow('b', start, { requests: 1, tokens: 5 })));
