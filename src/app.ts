@@ -20,6 +20,8 @@ export interface App {
   server: FastifyInstance;
   deps: AppDeps;
   close(): Promise<void>;
+  /** During a close: stop the runs still going now (they are stored) instead of at the grace's end. */
+  stopRunsNow(): void;
 }
 
 export async function createApp(config: Config, options: ServerOptions = {}): Promise<App> {
@@ -57,17 +59,27 @@ export async function createApp(config: Config, options: ServerOptions = {}): Pr
   return {
     server,
     deps,
+    stopRunsNow: () => deps.activeRuns.stopNow(),
     async close() {
       // Stop accepting, let in-flight runs finish up to the grace period (then stop and store
       // them), and only then close the listener and what the runs need.
       const closing = server.close();
       await deps.activeRuns.drain(config.shutdownGraceSeconds * 1000);
-      // Keep-alive connections that served those runs are idle now; nothing else will end them. Nor
-      // those that never carried a request: the listener is closed, they can bring nothing more.
-      server.server.closeIdleConnections();
-      unusedConnections.close();
+      // Keep-alive connections that served those runs are idle now, or will be once their last
+      // bytes are written: nothing else will end them. Nor those that never carried a request: the
+      // listener is closed, they can bring nothing more.
+      const closeIdle = () => {
+        server.server.closeIdleConnections();
+        unusedConnections.close();
+      };
+      closeIdle();
+      // An answer sent after its run was recorded (an MCP tool call's result, written by the SDK once
+      // the run is disposed) leaves its connection idle only after the close above: it was held until
+      // the last resort (5 s), however short the grace.
+      const lateIdle = setInterval(closeIdle, 50).unref();
       const stragglers = setTimeout(() => server.server.closeAllConnections(), 5000).unref();
       await closing;
+      clearInterval(lateIdle);
       clearTimeout(stragglers);
       memory.stopSweeping();
       await store.close();

@@ -7,6 +7,7 @@ import { OFFLINE_ENGINE } from './offline/offline-orchestrator.ts';
 import { keysCommand } from './commands/keys.ts';
 import { ingestCommand, kbCommand } from './commands/kb.ts';
 import { mcpCommand } from './commands/mcp.ts';
+import { handleShutdownSignals } from './ops/shutdown-signals.ts';
 
 const HELP = `Cortex Flow ${VERSION}: a team of AI agents behind the OpenAI Chat Completions API
 
@@ -44,6 +45,20 @@ async function serve(flags: { port?: string; host?: string }): Promise<void> {
   if (!config.enabled)
     throw new ConfigError('OPENAI_COMPAT_ENABLE is false: the OpenAI-compatible API is disabled, nothing to serve.');
   const app = await createApp(config);
+  // Before the server listens: a signal that came once it did (while the start-up log below waited
+  // for the store) found Node's default still in place, which killed the process, requests and all.
+  const stop = async (signal: string) => {
+    app.server.log.info({ signal }, 'shutting down');
+    try {
+      await app.close();
+      process.exit(0);
+    } catch (err) {
+      // A failed close (a store that went away) still ends the process, saying why.
+      app.server.log.error({ err }, 'shutdown failed');
+      process.exit(1);
+    }
+  };
+  handleShutdownSignals({ stop, stopRunsNow: () => app.stopRunsNow() }, app.server.log);
   const url = await listen(app);
   app.server.log.info(
     { url, engine: app.deps.orchestrator.engine, version: VERSION },
@@ -60,19 +75,6 @@ async function serve(flags: { port?: string; host?: string }): Promise<void> {
       'No language model configured: answering with the offline extractive engine (quotes from the knowledge base, no generated text). Set CORTEX_MODEL=openai:gpt-4.1-mini and OPENAI_API_KEY to use a model.',
     );
   }
-  const stop = async (signal: string) => {
-    app.server.log.info({ signal }, 'shutting down');
-    try {
-      await app.close();
-      process.exit(0);
-    } catch (err) {
-      // A failed close (a store that went away) still ends the process, saying why.
-      app.server.log.error({ err }, 'shutdown failed');
-      process.exit(1);
-    }
-  };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
 }
 
 /**

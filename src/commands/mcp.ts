@@ -5,6 +5,7 @@ import { ConfigError, type Config } from '../config.ts';
 import { createApp } from '../app.ts';
 import { startMcp } from '../mcp/start.ts';
 import { createTeamMcpServer } from '../mcp/team-server.ts';
+import { handleShutdownSignals } from '../ops/shutdown-signals.ts';
 
 export async function mcpCommand(
   config: Config,
@@ -43,8 +44,7 @@ async function serveStdio(config: Config): Promise<void> {
   const stop = () => (closing ??= app.close().finally(() => process.exit(0)));
   transport.onclose = () => void stop();
   process.stdin.once('end', () => void stop());
-  process.once('SIGTERM', () => void stop());
-  process.once('SIGINT', () => void stop());
+  handleShutdownSignals({ stop, stopRunsNow: () => app.stopRunsNow() }, app.server.log);
   await server.connect(transport);
   app.server.log.info({ engine: app.deps.orchestrator.engine }, 'Cortex Flow serving MCP on stdio');
 }
