@@ -95,7 +95,21 @@ export interface CountableMessage {
   role: string;
   content: string;
   name?: string;
+  /** An assistant's calls: the model reads their names and arguments as part of the prompt. */
+  toolCalls?: readonly { name: string; arguments: string }[];
+  /** Images (and files, which carry a `mediaType`) of a user message. */
+  images?: readonly { detail?: string; mediaType?: string }[];
 }
+
+/**
+ * An image's prompt tokens as OpenAI bills them: 85 at `low` detail; at `high` (and `auto`) 85 plus
+ * 170 per 512-pixel tile of the image scaled to 768 pixels on its short side. Images are passed on,
+ * never fetched or decoded, so their size is unknown: a square image's four tiles are assumed
+ * (765 tokens, what any square photo or screenshot of 768 pixels or more costs), so that images
+ * count towards the budget rather than overflow it unseen.
+ */
+export const IMAGE_TOKENS_LOW = 85;
+export const IMAGE_TOKENS_HIGH = 85 + 4 * 170;
 
 export class TokenCounter {
   readonly encoding: EncodingName;
@@ -123,9 +137,16 @@ export class TokenCounter {
 
   /** Tokens of one message inside a chat prompt, overhead included. */
   countMessage(message: CountableMessage): number {
-    return (
-      3 + this.countRole(message.role) + this.count(message.content) + (message.name ? this.count(message.name) + 1 : 0)
-    );
+    let total =
+      3 +
+      this.countRole(message.role) +
+      this.count(message.content) +
+      (message.name ? this.count(message.name) + 1 : 0);
+    // A call's text as the completion counts it (ChatRun.completionTokens): its name and arguments.
+    for (const call of message.toolCalls ?? []) total += this.count(call.name) + this.count(call.arguments);
+    for (const image of message.images ?? [])
+      if (!image.mediaType) total += image.detail === 'low' ? IMAGE_TOKENS_LOW : IMAGE_TOKENS_HIGH;
+    return total;
   }
 
   /** A role's tokens, remembered: every message has one, and there are five of them. */

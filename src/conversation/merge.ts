@@ -26,11 +26,14 @@ export interface Costed {
   cost: number;
 }
 
+/** The tokens that prime every reply (TokenCounter.countChat): part of every context's count. */
+export const PRIMING_TOKENS = 3;
+
 /**
  * The newest messages that fit in `budget` tokens, whole, oldest first, with their costs. A window
  * never starts with a tool result whose call was cut off.
  */
-export function fitToBudget(messages: Costed[], budget: number): Costed[] {
+export function fitToBudget<T extends Costed>(messages: T[], budget: number): T[] {
   let used = 0;
   let start = messages.length;
   while (start > 0 && used + messages[start - 1].cost <= budget) used += messages[--start].cost;

@@ -10,7 +10,7 @@ import type { Conversation, NewMessage, RunProgress, Store, StoredMessage } from
 import type { TokenCounter } from '../tokens.ts';
 import { ConversationLocks, type LeasedLock } from './conversation-locks.ts';
 import { holderIsDead } from './lease-holder.ts';
-import { fitToBudget, sameMessage } from './merge.ts';
+import { fitToBudget, PRIMING_TOKENS, sameMessage } from './merge.ts';
 import { planFromHistory, planNamed, type TurnPlan } from './turn-plan.ts';
 import {
   ConversationBusyError,
@@ -29,7 +29,6 @@ import {
 
 export { ConversationNotFoundError };
 
-const PRIMING_TOKENS = 3;
 /** What a chat message costs besides its content: 3 tokens of framing and 1 for the role `assistant`. */
 const MESSAGE_OVERHEAD = 4;
 /** A minted id the history lookup settles on may change once while the lock is awaited; not more. */
@@ -306,18 +305,21 @@ export class StoredMemory implements ConversationMemory {
     // may be none of them), or candidates the window did not take.
     const storedLeftOut = plan.history !== undefined && (stored.length === 0 || stored[0].seq > 1);
     const trimmed = storedLeftOut || window.length < candidates.length;
+    const promptTokens = PRIMING_TOKENS + systemCost + window.reduce((n, c) => n + c.cost, 0);
 
     return {
       conversationId: lock.conversationId,
       context: [...system, ...window.map((c) => c.m)],
       // From the counts at hand (stored rows carry theirs): the context is not tokenised again.
-      promptTokens: PRIMING_TOKENS + systemCost + window.reduce((n, c) => n + c.cost, 0),
+      promptTokens,
       // As before: a system prompt that changes is part of what the turn adds.
       newMessages: systemChanged(state)
         ? [{ role: 'system', content: state.requestedSystem! }, ...plan.newMessages]
         : plan.newMessages,
       release: () => lock.release(),
       trimmed,
+      // Nothing left to drop, and still too long: the system prompt, or the message being answered, alone.
+      overBudget: promptTokens > this.maxContextTokens,
     };
   }
 

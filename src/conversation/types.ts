@@ -86,6 +86,11 @@ export interface PreparedTurn {
   release(): Promise<void>;
   /** Whether older messages were left out of `context` to fit the budget. */
   trimmed?: boolean;
+  /**
+   * Whether `context` is over the budget even so: the system prompt and the message being answered
+   * are always sent, whatever their size.
+   */
+  overBudget?: boolean;
 }
 
 export interface RunStart {

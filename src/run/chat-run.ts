@@ -213,7 +213,7 @@ export class ChatRun implements AsyncDisposable {
       if (deps.activeRuns.draining) throw NOT_STARTED_SHUTTING_DOWN;
 
       const turn = await memory.prepare({ lock, owner, messages: chat.messages });
-      if (chat.untruncated && turn.trimmed) throw contextTooLong(config.maxContextTokens);
+      if (chat.untruncated && (turn.trimmed || turn.overBudget)) throw contextTooLong(config.maxContextTokens);
       // Results alone that build on a stored response whose paused run is gone (resumed by an earlier
       // copy of this request, or its conversation went on): the calls they answer end the history
       // they build on, so the turn goes on from there (a branch, if the conversation moved) and the

@@ -36,7 +36,8 @@ const listQuery = z.object({
 export function registerResponses(app: FastifyInstance, deps: AppDeps): void {
   const running = new Map<string, LiveResponse>();
   // `store: false`: the turn's memory keeps nothing (locks still order turns in this process).
-  const forgetful = new StatelessMemory();
+  // Its context is fitted to the window as a kept conversation's is (`truncation`).
+  const forgetful = new StatelessMemory({ tokens: deps.tokens, maxContextTokens: deps.config.maxContextTokens });
   const store = deps.store;
   const checkpointSeal = checkpointSealOf(store);
 
