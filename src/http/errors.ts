@@ -77,5 +77,6 @@ export const storeBusy = () =>
 export const shuttingDown = () =>
   new ApiError(503, 'server_error', 'The server is shutting down; please retry.', {
     code: 'server_shutting_down',
-    headers: { connection: 'close' },
+    // Another replica, or this one restarted, serves the retry: soon, not after a client's own backoff.
+    headers: { connection: 'close', 'retry-after': '1' },
   });

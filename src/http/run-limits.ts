@@ -41,7 +41,7 @@ export const NOT_STARTED_SHUTTING_DOWN = new ApiError(
   503,
   'server_error',
   'The server is shutting down, so the run was not started and nothing was stored. Please retry.',
-  { code: 'server_shutting_down' },
+  { code: 'server_shutting_down', headers: { 'retry-after': '1' } },
 );
 
 /**

@@ -61,6 +61,7 @@ describe('a shutdown and the requests waiting for a slot', () => {
     const message = 'The server is shutting down, so the run was not started and nothing was stored. Please retry.';
     expect(refused.body.error.message).toBe(message);
     expect(refused.headers.get('x-cortex-run-id')).toBeNull();
+    expect(refused.headers.get('retry-after')).toBe('1'); // the SDKs retry it, after that wait
     expect(team.inputs).toHaveLength(1);
     expect(srv.deps.gate.running).toBe(0);
     expect((await fetch(`${srv.baseUrl}/v1/conversations/second`)).status).toBe(404);

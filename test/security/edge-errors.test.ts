@@ -126,6 +126,7 @@ describe('errors outside the routes', () => {
     expect(late.status).toBe(503);
     expect(isErrorEnvelope(late.body)).toBe(true);
     expect(JSON.parse(late.body).error.code).toBe('server_shutting_down');
+    expect(late.headers['retry-after']).toBe('1');
     await closing;
     await slow.close(); // the store and the data directory
   });
