@@ -11,6 +11,7 @@ import type { TokenCounter } from '../tokens.ts';
 import { ConversationLocks, type LeasedLock } from './conversation-locks.ts';
 import { holderIsDead } from './lease-holder.ts';
 import { fitToBudget, PRIMING_TOKENS, sameMessage } from './merge.ts';
+import { pausedRunEndsTranscript, pausedTailLength } from './paused-tail.ts';
 import { planFromHistory, planNamed, type TurnPlan } from './turn-plan.ts';
 import {
   ConversationBusyError,
@@ -441,10 +442,11 @@ export class StoredMemory implements ConversationMemory {
   async findPausedRun(input: { owner?: string; toolCallIds: string[] }): Promise<PausedRun | undefined> {
     const found = await this.store.findCheckpoint(input.owner ?? '', input.toolCallIds);
     if (!found) return undefined;
-    // Only while its calls end the transcript: a later turn read them as unanswered and went on, and
-    // results sent now would land after that turn's answer (a branch from the calls is a full history).
-    const [last] = await this.store.tailMessages(found.conversationId, 1);
-    if (last?.runId !== found.checkpoint.runId) return undefined;
+    // Only while its calls end the transcript (or a resume of it that did not go through, which a
+    // retry replaces: paused-tail.ts): a later turn read them as unanswered and went on, and results
+    // sent now would land after that turn's answer (a branch from the calls is a full history).
+    const tail = await this.store.tailMessages(found.conversationId, pausedTailLength(found.checkpoint));
+    if (!(await pausedRunEndsTranscript(this.store, input.owner ?? '', found.checkpoint, tail))) return undefined;
     return { conversationId: found.conversationId, checkpoint: found.checkpoint };
   }
 
