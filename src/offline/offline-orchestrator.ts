@@ -402,7 +402,10 @@ export class OfflineOrchestrator implements Orchestrator {
 
 /** A question's words that point at the text it is asked about ("the following text"), not at its subject. */
 const withoutTextReferences = (question: string): string =>
-  question.replace(/\b(?:following|above|below|text|passage|paragraph|document|article)\b/gi, ' ');
+  question.replace(
+    /\b(?:following|above|below|text|passage|paragraph|document|article|e-?mail|letter|message|note|notice)\b/gi,
+    ' ',
+  );
 
 function dedupe(points: Point[]): Point[] {
   return points.filter((p, i) => points.findIndex((q) => q.text === p.text) === i);

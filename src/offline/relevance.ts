@@ -47,6 +47,14 @@ const FILLER = new Set(
     'wurde wurden wird werden worden hat haben hatte hatten bin bist seid waren wann warum wieso weshalb viel viele',
     'combien faut quand quoi été était étaient ont avait peut doit',
     'cuánto cuánta cuántos cuántas fue fueron son está están tiene tienen puede',
+    // Italian and Portuguese, whose function words the search does not know: articles,
+    // prepositions, auxiliaries and question words ("Quanto tempo dura uma partida?").
+    'il lo gli di da con tra fra che chi cosa come dove quando quanto quanta quanti quante perché è sono era',
+    'fu furono ha hanno può possono si del della dei delle al alla nel nella un una uno per non',
+    'os as um uma umas uns do da dos das no na nos nas ao aos em com pelo pela que quem qual quais como onde',
+    'quando quanto quanta quantos quantas porque foi foram são está estão tem têm pode podem se não cada ogni',
+    // What a question asks about the consequence of something, not its subject ("What happens if...").
+    'happen',
     // The same in Chinese and Japanese ("the way to", "information about", "want to know").
     '方法 办法 方式 信息 资料 东西 事情 知道 想 想要 我想 我要 使用 用 一下 やり方 仕方 情報 知り たい 教え',
   ]
@@ -55,7 +63,7 @@ const FILLER = new Set(
     .map(stem),
 );
 
-/** A figure, in digits or words. */
+/** A figure, in digits or words (of English, German, French, Spanish, Italian and Portuguese). */
 const FIGURE = anyOf(
   String.raw`\d[\d.,]*`,
   ...'one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty forty fifty sixty'.split(
@@ -64,6 +72,15 @@ const FIGURE = anyOf(
   'hundred',
   'a few',
   'several',
+  ...[
+    'zwei drei vier fünf sechs sieben acht neun zehn zwölf zwanzig dreißig hundert',
+    'deux trois quatre cinq six sept huit neuf dix douze quinze vingt trente cent',
+    'dos tres cuatro cinco seis siete ocho nueve diez doce quince veinte treinta cien',
+    'due tre quattro cinque sei sette otto nove dieci dodici quindici venti trenta cento',
+    'dois duas três quatro cinco seis sete oito nove dez doze quinze vinte trinta cem',
+  ]
+    .join(' ')
+    .split(' '),
 );
 /** A count of units: a figure, or one ("an hour"). */
 const NUMBER = anyOf(FIGURE, 'an?');
@@ -76,12 +93,35 @@ const MAKER = '([Bb]y|[Aa]uthors?|[Cc]reators?|[Mm]aintainers?|[Ff]ounders?|[Ii]
 const SHAPES: { asks: RegExp; consumes: string[]; answer: RegExp }[] = [
   {
     // "How long" asks for a duration or a length ("How long is the bridge?").
-    asks: /\b(how long|how many (years|months|weeks|days|hours|minutes))\b/i,
-    consumes: ['long', 'last', 'year', 'month', 'week', 'day', 'hour', 'minute', 'take'],
+    // So do "wie lange", "combien de temps", "cuánto tiempo", "quanto tempo", whose answer says its
+    // units in its own language ("cinq à sept jours", "cerca de 30 minutos").
+    asks: /\b(how long|how many (years|months|weeks|days|hours|minutes))\b|(?<!\p{L})(wie lange|combien de temps|cuánto tiempo|quanto tempo)(?!\p{L})/iu,
+    consumes: [
+      'long',
+      'last',
+      'year',
+      'month',
+      'week',
+      'day',
+      'hour',
+      'minute',
+      'take',
+      'lange',
+      'temps',
+      'tiempo',
+      'tempo',
+      'dura',
+      'dauert',
+    ],
     answer: new RegExp(
-      String.raw`\b${NUMBER}\s*(?:to\s*${NUMBER}\s*)?(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?|ms|milliseconds?|` +
-        String.raw`(?:kilo|centi|milli)?(?:metres?|meters?)|km|cm|mm|miles?|feet|foot|ft|inch(?:es)?|characters?|bytes?)\b`,
-      'i',
+      // "two-year", "30-day": a duration written as one word with its figure.
+      String.raw`(?<![\p{L}\p{N}])${NUMBER}[\s-]*(?:(?:to|à|a|bis|-|–)\s*${NUMBER}[\s-]*)?(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?|ms|milliseconds?|` +
+        String.raw`(?:kilo|centi|milli)?(?:metres?|meters?)|km|cm|mm|miles?|feet|foot|ft|inch(?:es)?|characters?|bytes?|` +
+        // The same units in German, French, Spanish, Italian and Portuguese.
+        String.raw`jahre?n?|monate?n?|wochen?|tage?n?|stunden?|minuten?|sekunden?|ans?|années?|mois|semaines?|jours?|heures?|secondes?|` +
+        String.raw`años?|meses|mes|semanas?|días?|horas?|minutos?|segundos?|anni|anno|mesi|mese|settimane|settimana|giorni|giorno|ore|ora|minuti|secondi|` +
+        String.raw`anos?|dias?)(?![\p{L}\p{N}])`,
+      'iu',
     ),
   },
   {
@@ -111,6 +151,14 @@ const SHAPES: { asks: RegExp; consumes: string[]; answer: RegExp }[] = [
     ),
   },
   {
+    // When something did open, close, start or end is answered by a date or by a time of day ("The
+    // meeting closed at 21:15."); the verb stays a word of the question.
+    asks: /\bwhen did .*\b(open|close|start|end|begin|finish)\b/i,
+    consumes: [],
+    answer:
+      /\b(1\d\d\d|20\d\d)s?\b|\b(january|february|march|april|may|june|july|august|september|october|november|december|century|centuries)\b|\b\d{1,2}([:.h]\d{2}|\s*(am|pm|o'clock))\b/i,
+  },
+  {
     // When something happened is answered by a date.
     asks: /\bwhen (was|were|did)\b|(?<!\p{L})(wann|quand|cuándo)(?!\p{L})/iu,
     consumes: [],
@@ -134,7 +182,7 @@ const SHAPES: { asks: RegExp; consumes: string[]; answer: RegExp }[] = [
     answer: /\d[\d.,]*\s*(%|percent)/i,
   },
   {
-    asks: /\b(how (much|many)|what temperature|how (hot|cold|far|heavy|big))\b|(?<!\p{L})(wie ?viele?|combien|cuánt[oa]s?)(?!\p{L})/iu,
+    asks: /\b(how (much|many)|what temperature|how (hot|cold|far|heavy|big))\b|(?<!\p{L})(wie ?viele?|combien|cuánt[oa]s?|quant[oaie]s?)(?!\p{L})/iu,
     consumes: ['hot', 'cold', 'far', 'heavy', 'big'],
     // A figure, not "a" or "an" (which would let any sentence through).
     answer: new RegExp(String.raw`\b${FIGURE}\b`, 'i'),
@@ -256,6 +304,10 @@ const RELATED_WORDS = [
   'check verify validate',
   'convert transform',
   'maximum max limit',
+  'change modify configure adjust customize',
+  'secure security authenticate',
+  'end last final',
+  'deadline due',
   'minimum min',
   'big large size',
   'folder directory',
@@ -359,7 +411,13 @@ export function selectQuotes(question: string, passages: KnowledgeResult[], opts
       const said = `${p.passage.title}\n${p.heading}\n${p.sentences.map((s) => s.text).join('\n')}`;
       if (!exact.every((e) => e.test(said))) continue;
     }
-    const shaped = (s: { text: string }) => !shape || shape.test(s.text);
+    // A section headed by the version or number the question names, with the answer's shape in
+    // its heading ("## 2.3.0 — 2026-02-10" of a changelog), gives that shape to its sentences:
+    // they are quoted after the heading, which says the answer.
+    // (The heading may be the paragraph's own or one of its passage's title, a subsection's parent:
+    // "## [2.4.1] - 2026-06-02" over "### Fixed".)
+    const headed = !shape || !exact.length ? undefined : headingSaying(p, shape, exact);
+    const shaped = (s: { text: string }) => !shape || headed !== undefined || shape.test(s.text);
     // The answer's shape is a condition, not one more word matched: a question about something the
     // passages never name ("How much memory does a Chromebook have?") is not half answered by a
     // sentence with a number in it.
@@ -392,7 +450,7 @@ export function selectQuotes(question: string, passages: KnowledgeResult[], opts
       !p.sentences.some((s) => shaped(s) && carries(s));
     const eligible = p.sentences
       .map((s, i) => ({ ...s, i }))
-      .filter((s) => shaped(s) && (namesExact(s.text) || carries(s) || (leads && s.i === 0)))
+      .filter((s) => shaped(s) && (namesExact(s.text) || carries(s) || ((leads || headed !== undefined) && s.i === 0)))
       .filter((s) => asksHowTo || !isCode(s.text))
       .filter((s) => !ADDRESSES_THE_ASSISTANT.test(s.text));
     // What the title names the whole paragraph is about: it counts as much as a term the sentence
@@ -415,12 +473,13 @@ export function selectQuotes(question: string, passages: KnowledgeResult[], opts
       // ("...four great foreign offices." "They were in London, ...") with that one.
       const before = s.i > 0 ? p.sentences[s.i - 1].text : undefined;
       const after = p.sentences[s.i + 1]?.text;
-      const text =
+      const said =
         before && POINTS_BACK.test(s.text) && !isCode(before)
           ? `${before} ${s.text}`
           : after && POINTS_BACK.test(after) && !isCode(s.text)
             ? `${s.text} ${after}`
             : s.text;
+      const text = headed && !shape!.test(said) ? `${headed}: ${said}` : said;
       quotes.push({ text, passage: p.passage, paragraph: p.index, sentence: s.i, score });
     }
   }
@@ -442,6 +501,15 @@ export function selectQuotes(question: string, passages: KnowledgeResult[], opts
     if (selection.quotes.length === (opts.max ?? MAX_QUOTES)) break;
   }
   return selection;
+}
+
+/**
+ * The heading over a paragraph (its own, or a level of its passage's title) that names every exact
+ * term of the question and has the answer's shape, as a changelog's "## 2.3.0 — 2026-02-10" does.
+ */
+function headingSaying(p: Para, shape: RegExp, exact: RegExp[]): string | undefined {
+  const levels = [p.heading, ...p.passage.title.split(/\s+—\s+/)].map((h) => h.trim()).filter(Boolean);
+  return levels.find((h) => shape.test(h) && exact.every((e) => e.test(h)));
 }
 
 /** The sentences around a quote in its passage, for "tell me more". */

@@ -129,8 +129,13 @@ export function stem(word: string): string {
     if ((suffix === 'ing' || suffix === 'ed') && w.length >= 4 && /([^aeiouylsz])\1$/.test(w)) w = w.slice(0, -1);
     break;
   }
-  // A final silent e goes too, so that "store" meets "storing" and "live" meets "lives".
-  return w.length > 3 && w.endsWith('e') ? w.slice(0, -1) : w;
+  // A noun of action is its verb's stem: "authentication" meets "authenticate", "rotations" meets
+  // "rotated" (not in short words: "station" is no "state").
+  if (w.length >= 8 && w.endsWith('ation')) w = w.slice(0, -3);
+  // A final silent e goes too, so that "store" meets "storing" and "live" meets "lives"; and, in a
+  // longer word, the final vowel of Italian, Spanish and Portuguese forms ("costa" meets "costo",
+  // "partida" meets "partidas").
+  return (w.length > 3 && w.endsWith('e')) || (w.length > 4 && /[ao]$/.test(w)) ? w.slice(0, -1) : w;
 }
 
 /** The searchable words of a text (stop words dropped), stemmed, each once. */

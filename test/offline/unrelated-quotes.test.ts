@@ -227,4 +227,13 @@ describe('the engine', () => {
     expect(none.done.text).toMatch(/^Your text says nothing I could quote/);
     expect(none.done.sources).toEqual([]);
   });
+
+  it('reads "the following email" as the text asked about, not a word the text must say', async () => {
+    const email =
+      'Dear team, the quarterly report is now due on Friday 6 June instead of Monday. ' +
+      'Please send your figures to Maria by Wednesday noon. The template has not changed since last quarter.';
+    const { done } = await converse(`What does the following email say about the report? ${email}`);
+    expect(done.text).toContain('- Dear team, the quarterly report is now due on Friday 6 June instead of Monday.');
+    expect(done.sources).toEqual([]);
+  });
 });
