@@ -24,12 +24,38 @@ export class ApiFailure extends Error {
   readonly code: string | null;
   /** The run a failed chat completion started (`error.run_id`), if it started one. */
   readonly runId: string | undefined;
-  constructor(status: number, message: string, code: string | null, runId?: string) {
+  /** The parameter the refusal names (`error.param`: a list's `after` cursor, say). */
+  readonly param: string | null;
+  /** Seconds the server asked to wait before trying again (its Retry-After), if it said. */
+  readonly retryAfter: number | undefined;
+  constructor(
+    status: number,
+    message: string,
+    code: string | null,
+    runId?: string,
+    param: string | null = null,
+    retryAfter?: number,
+  ) {
     super(message);
     this.status = status;
     this.code = code;
     this.runId = runId;
+    this.param = param;
+    this.retryAfter = retryAfter;
   }
+}
+
+/**
+ * What to tell the user of a failure: the server's message, and when to try again if the server said
+ * (a 429, a 503 of a server shutting down or of its store) and the message does not already; a
+ * connection lost (fetch's TypeError, "Failed to fetch") says so in words.
+ */
+export function failureText(err: unknown): string {
+  if (err instanceof TypeError) return 'The server could not be reached (the connection failed or was lost).';
+  if (!(err instanceof Error)) return String(err);
+  const wait = err instanceof ApiFailure ? err.retryAfter : undefined;
+  if (wait === undefined || /try again in/i.test(err.message)) return err.message;
+  return `${err.message} Try again in ${wait} s.`;
 }
 
 /** A fetch to the API with the key; an error envelope becomes an ApiFailure. */
@@ -50,14 +76,20 @@ async function failureOf(res: Response): Promise<ApiFailure> {
   let message = `${res.status} ${res.statusText}`;
   let code: string | null = null;
   let runId: string | undefined;
+  let param: string | null = null;
+  const seconds = Number(res.headers.get('retry-after') ?? NaN);
+  const retryAfter = Number.isFinite(seconds) && seconds >= 0 ? Math.ceil(seconds) : undefined;
   try {
-    const body = (await res.json()) as { error?: { message?: string; code?: string | null; run_id?: string } };
+    const body = (await res.json()) as {
+      error?: { message?: string; code?: string | null; run_id?: string; param?: string | null };
+    };
     message = body.error?.message ?? message;
     code = body.error?.code ?? null;
     runId = body.error?.run_id;
+    param = body.error?.param ?? null;
   } catch {
     // not the envelope: keep the status line
   }
   if (res.status === 401) keyNeeded.set(true);
-  return new ApiFailure(res.status, message, code, runId);
+  return new ApiFailure(res.status, message, code, runId, param, retryAfter);
 }

@@ -1,5 +1,5 @@
 // The console's frame: navigation, the key prompt when the API asks for a key, and the page.
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { apiKey, forgetKey, keyNeeded } from './api.ts';
 import { KeyPrompt } from './key-prompt.tsx';
 import { ConversationPage, ConversationsPage } from './pages/conversations.tsx';
@@ -43,12 +43,30 @@ function page(path: string) {
   return <PlaygroundPage />;
 }
 
+/**
+ * Another page of the console: the focus goes to its content, as a page load starts a keyboard or
+ * screen-reader user there. Else it stayed on the link or button that was clicked, which the new
+ * page removed: the focus fell to the document, and Tab started over from the top.
+ */
+function useFocusOnMove(path: string, main: { current: HTMLElement | null }) {
+  const first = useRef(true);
+  useEffect(() => {
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    main.current?.focus({ preventScroll: true });
+  }, [path]);
+}
+
 export function App() {
   const path = usePath();
   const needed = useShared(keyNeeded);
   const key = useShared(apiKey);
   // A new key remounts the page, so that it loads again with it.
   const [generation, setGeneration] = useState(0);
+  const main = useRef<HTMLElement>(null);
+  useFocusOnMove(path, main);
   return (
     <div class="frame" onClick={onLinkClick}>
       <a class="skip" href="#main">
@@ -80,7 +98,7 @@ export function App() {
           </button>
         )}
       </header>
-      <main id="main" tabIndex={-1}>
+      <main id="main" tabIndex={-1} ref={main}>
         {needed ? (
           <KeyPrompt onSaved={() => setGeneration((g) => g + 1)} />
         ) : (

@@ -1,8 +1,9 @@
 // The stored conversations of this key, newest first, a page at a time; one conversation's
 // messages (each answer linked to its run); deleting one.
 import { useEffect, useState } from 'preact/hooks';
-import { api, apiJson } from '../api.ts';
+import { api, apiJson, ApiFailure, failureText } from '../api.ts';
 import { navigate, useSearch } from '../router.ts';
+import { conversationDeleted } from './playground.tsx';
 
 interface Conversation {
   id: string;
@@ -23,39 +24,95 @@ const PAGE_SIZE = 20;
 const when = (unix: number) => new Date(unix * 1000).toLocaleString();
 const titleOf = (title: string) => (title.length > 80 ? `${title.slice(0, 80)}…` : title || '(untitled)');
 
-/** The list at the page after `trail` (the cursors of the pages before it), as a URL Back returns to. */
-const listUrl = (trail: string[]) => (trail.length ? `/conversations?pages=${trail.join(',')}` : '/conversations');
+/**
+ * Where the list is, from the URL: `?page=N&after=ID` (the page after that conversation, going
+ * older) or `?page=N&before=ID` (the page before it, going newer), or the first page. Each page is
+ * read from a neighbour's edge, not from a trail of every cursor since the first: a conversation
+ * deleted meanwhile spoils at most the one page read from it. (`?pages=a,b` is the former form.)
+ */
+function placeOf(search: string): { page: number; after?: string; before?: string } {
+  const q = new URLSearchParams(search);
+  const trail = (q.get('pages') ?? '').split(',').filter(Boolean);
+  if (trail.length) return { page: trail.length + 1, after: trail.at(-1) };
+  const page = Math.max(1, Number.parseInt(q.get('page') ?? '', 10) || 1);
+  const after = q.get('after') ?? undefined;
+  const before = after ? undefined : (q.get('before') ?? undefined);
+  return after || before ? { page: Math.max(page, 2), after, before } : { page: 1 };
+}
+
+const listUrl = (page: number, cursor: 'after' | 'before', id: string) =>
+  page <= 1 ? '/conversations' : `/conversations?page=${page}&${cursor}=${encodeURIComponent(id)}`;
+
+interface ListError {
+  text: string;
+  /** The cursor names no conversation (deleted since the URL was made). */
+  staleCursor: boolean;
+}
+
+interface ListPage {
+  data: Conversation[];
+  has_more: boolean;
+  first_id: string | null;
+  last_id: string | null;
+}
 
 export function ConversationsPage() {
-  // The cursors of the pages seen so far are in the URL (ids hold no comma): the last is this
-  // page's `after`, and Back (or a link) returns to the same page.
-  const trail = (new URLSearchParams(useSearch()).get('pages') ?? '').split(',').filter(Boolean);
-  const cursors: (string | undefined)[] = [undefined, ...trail];
-  const [page, setPage] = useState<{ data: Conversation[]; has_more: boolean; last_id: string | null } | null>(null);
-  const [error, setError] = useState('');
-  const after = cursors[cursors.length - 1];
+  const search = useSearch();
+  const { page: number, after, before } = placeOf(search);
+  // What was read, and for which place: the render right after a move (before the effect below
+  // runs) must not show the previous page's list under the new page's number.
+  const [loaded, setLoaded] = useState<{ place: string; page?: ListPage; error?: ListError } | null>(null);
+  const place = `${after ?? ''}|${before ?? ''}`;
+  const page = loaded?.place === place ? (loaded.page ?? null) : null;
+  const error = loaded?.place === place ? (loaded.error ?? null) : null;
 
   useEffect(() => {
-    setPage(null);
+    // An answer for a place left meanwhile (quick clicks) is dropped: it would hide the current one.
+    let current = true;
+    const setPage = (page: ListPage) => current && setLoaded({ place, page });
+    const setError = (error: ListError) => current && setLoaded({ place, error });
     const query = new URLSearchParams({ limit: String(PAGE_SIZE), order: 'desc' });
     if (after) query.set('after', after);
-    apiJson<typeof page & {}>(`/v1/conversations?${query}`)
+    if (before) query.set('before', before);
+    apiJson<ListPage>(`/v1/conversations?${query}`)
       .then(setPage)
-      .catch((err: Error) => setError(err.message));
-  }, [after]);
+      .catch((err: unknown) => {
+        // The conversation this page is read from is gone (deleted since the URL was made).
+        const staleCursor =
+          err instanceof ApiFailure && err.status === 400 && (err.param === 'after' || err.param === 'before');
+        setError({ text: failureText(err), staleCursor });
+      });
+    return () => {
+      current = false;
+    };
+  }, [place]);
 
+  // Paging back (`before`) knows whether newer ones remain; paging on (`after`), whether older ones do.
+  const hasNewer = before ? !!page?.has_more : number > 1;
+  const hasOlder = before ? true : !!page?.has_more;
   return (
     <section aria-labelledby="conversations-heading">
       <h1 id="conversations-heading">Conversations</h1>
       {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
+        <div class="error" role="alert">
+          {error.staleCursor ? (
+            <p>
+              This page was counted from a conversation that no longer exists (it was deleted).{' '}
+              <a href="/conversations">Go to the newest conversations</a>
+            </p>
+          ) : (
+            <p>{error.text}</p>
+          )}
+        </div>
       )}
       {!page && !error && <p class="muted">Loading…</p>}
-      {page && page.data.length === 0 && <p class="muted">No conversations yet: start one in the playground.</p>}
+      {page && page.data.length === 0 && (
+        <p class="muted">
+          {number > 1 ? 'No conversations on this page.' : 'No conversations yet: start one in the playground.'}
+        </p>
+      )}
       {page && page.data.length > 0 && (
-        <ul class="list" aria-label={`Conversations, page ${cursors.length}`}>
+        <ul class="list" aria-label={`Conversations, page ${number}`}>
           {page.data.map((c) => (
             <li key={c.id}>
               <a href={`/conversations/${c.id}`}>{titleOf(c.title)}</a>
@@ -67,45 +124,67 @@ export function ConversationsPage() {
         </ul>
       )}
       <nav class="pager" aria-label="Pages">
-        <button
-          type="button"
-          class="secondary"
-          disabled={cursors.length < 2}
-          onClick={() => navigate(listUrl(trail.slice(0, -1)))}
-        >
-          Newer
-        </button>
-        <span class="muted">Page {cursors.length}</span>
-        <button
-          type="button"
-          class="secondary"
-          disabled={!page?.has_more}
-          onClick={() => page?.last_id && navigate(listUrl([...trail, page.last_id]))}
-        >
-          Older
-        </button>
+        <PagerButton
+          label="Newer"
+          enabled={!!page && hasNewer}
+          onClick={() => page?.first_id && navigate(listUrl(number - 1, 'before', page.first_id))}
+        />
+        <span class="muted">Page {number}</span>
+        <PagerButton
+          label="Older"
+          enabled={!!page && hasOlder && !!page.last_id}
+          onClick={() => page?.last_id && navigate(listUrl(number + 1, 'after', page.last_id))}
+        />
       </nav>
     </section>
+  );
+}
+
+/**
+ * A pager button that stays focusable when it cannot be used (aria-disabled, not disabled): the
+ * keyboard user who reached the last page with it keeps their place, rather than being sent back to
+ * the top of the document when a focused button is disabled.
+ */
+function PagerButton({ label, enabled, onClick }: { label: string; enabled: boolean; onClick: () => void }) {
+  return (
+    <button
+      type="button"
+      class="secondary"
+      aria-disabled={enabled ? undefined : 'true'}
+      onClick={() => enabled && onClick()}
+    >
+      {label}
+    </button>
   );
 }
 
 export function ConversationPage({ id }: { id: string }) {
   const [conversation, setConversation] = useState<(Conversation & { messages: Message[] }) | null>(null);
   const [error, setError] = useState('');
+  const [deleting, setDeleting] = useState(false);
 
   useEffect(() => {
     apiJson<Conversation & { messages: Message[] }>(`/v1/conversations/${encodeURIComponent(id)}`)
       .then(setConversation)
-      .catch((err: Error) => setError(err.message));
+      .catch((err: unknown) => setError(failureText(err)));
   }, [id]);
 
   async function remove() {
-    if (!confirm('Delete this conversation and its runs?')) return;
+    if (deleting || !confirm('Delete this conversation and its runs?')) return;
+    // The server waits for a turn still running on it (seconds): the button says so meanwhile.
+    setDeleting(true);
+    setError('');
     try {
       await api(`/v1/conversations/${encodeURIComponent(id)}`, { method: 'DELETE' });
+      conversationDeleted(id);
       navigate('/conversations');
     } catch (err) {
-      setError((err as Error).message);
+      setDeleting(false);
+      setError(
+        err instanceof ApiFailure && err.code === 'conversation_busy'
+          ? 'Not deleted: a turn of this conversation is still running. Delete it again once its answer is complete.'
+          : failureText(err),
+      );
     }
   }
 
@@ -140,9 +219,12 @@ export function ConversationPage({ id }: { id: string }) {
               </li>
             ))}
           </ol>
-          <button type="button" class="danger" onClick={remove}>
-            Delete conversation
+          <button type="button" class="danger" onClick={remove} aria-disabled={deleting ? 'true' : undefined}>
+            {deleting ? 'Deleting…' : 'Delete conversation'}
           </button>
+          <p class="sr-only" role="status">
+            {deleting ? 'Deleting the conversation (waiting for a turn still running on it)…' : ''}
+          </p>
         </>
       )}
     </section>

@@ -4,7 +4,7 @@
 // The conversation belongs to the tab, not to the view: going to a run (even while its answer
 // streams) or to a list and back finds it as it was, and the answer goes on arriving meanwhile.
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { api, apiJson, ApiFailure } from '../api.ts';
+import { api, apiJson, ApiFailure, failureText } from '../api.ts';
 import { answerHtml, isWebUrl, sourceAnchor, type Source } from '../markdown.ts';
 import { Shared, useShared } from '../shared.ts';
 import { sseData } from '../sse.ts';
@@ -42,6 +42,8 @@ interface Session {
   draft: string;
   busy: boolean;
   status: string;
+  /** Why the last message was not sent (refused before any run began: rate limit, shutdown…). */
+  refused?: string;
   stop?: AbortController;
 }
 
@@ -49,6 +51,15 @@ const session = new Shared<Session>({ turns: [], model: '', effort: '', draft: '
 
 function change(patch: Partial<Session> | ((s: Session) => Partial<Session>)): void {
   session.set({ ...session.value, ...(typeof patch === 'function' ? patch(session.value) : patch) });
+}
+
+/**
+ * The conversation was deleted (from its page): the playground starts a new one rather than send the
+ * next message to one that is gone (a 404) and link to it.
+ */
+export function conversationDeleted(id: string): void {
+  if (session.value.conversationId !== id || session.value.busy) return;
+  change({ turns: [], conversationId: undefined, status: 'The conversation was deleted.' });
 }
 
 const update = (id: number, patch: (t: AssistantTurn) => Partial<AssistantTurn>) =>
@@ -102,6 +113,12 @@ class PendingDeltas {
   }
 }
 
+/** The turns without the answer `id` and the question it answers. */
+function withoutTurn(turns: Turn[], id: number): Turn[] {
+  const at = turns.findIndex((t) => t.role === 'assistant' && t.id === id);
+  return at < 0 ? turns : [...turns.slice(0, Math.max(0, at - 1)), ...turns.slice(at + 1)];
+}
+
 async function send(text: string) {
   const { model, effort, conversationId } = session.value;
   const id = Date.now();
@@ -114,6 +131,7 @@ async function send(text: string) {
       { role: 'assistant', id, progress: '', answer: '', sources: [], streaming: true },
     ],
     draft: '',
+    refused: undefined,
     busy: true,
     status: 'The team is working…',
     stop: controller,
@@ -154,9 +172,21 @@ async function send(text: string) {
     change({ status: controller.signal.aborted ? 'Stopped.' : failed ? 'The run failed.' : 'Answer complete.' });
   } catch (err) {
     pending.flush();
-    const message = err instanceof Error ? err.message : String(err);
     const runId = err instanceof ApiFailure ? err.runId : undefined;
-    update(id, (t) => ({ error: controller.signal.aborted ? 'Stopped.' : message, runId: t.runId ?? runId }));
+    if (err instanceof ApiFailure && !runId) {
+      // Refused before any run began (a rate limit, a server shutting down, its store down): nothing
+      // was sent to the team nor stored, so the message goes back to the composer, to send again,
+      // rather than stay in the transcript as if asked, and the refusal says when to try again.
+      change((s) => ({
+        turns: withoutTurn(s.turns, id),
+        draft: s.draft || text,
+        refused: `Not sent: ${failureText(err)}`,
+        status: 'The message was not sent.',
+      }));
+      return;
+    }
+    const message = controller.signal.aborted ? 'Stopped.' : failureText(err);
+    update(id, (t) => ({ error: message, runId: t.runId ?? runId }));
     change({ status: controller.signal.aborted ? 'Stopped.' : 'The request failed.' });
   } finally {
     update(id, () => ({ streaming: false }));
@@ -165,7 +195,7 @@ async function send(text: string) {
 }
 
 export function PlaygroundPage() {
-  const { turns, conversationId, model, effort, draft, busy, status, stop } = useShared(session);
+  const { turns, conversationId, model, effort, draft, busy, status, refused, stop } = useShared(session);
   const [models, setModels] = useState<Model[]>([]);
   const [loadError, setLoadError] = useState('');
 
@@ -177,7 +207,7 @@ export function PlaygroundPage() {
         if (!session.value.model)
           change({ model: (list.data.find((x) => x.id === 'cortex-flow') ?? list.data[0])?.id || '' });
       })
-      .catch((err: Error) => setLoadError(err.message));
+      .catch((err: unknown) => setLoadError(failureText(err)));
   };
   useEffect(loadModels, []);
 
@@ -239,6 +269,11 @@ export function PlaygroundPage() {
       <p class="sr-only" role="status">
         {status}
       </p>
+      {refused && (
+        <p class="error" role="alert" data-testid="refused">
+          {refused}
+        </p>
+      )}
       <form
         class="composer"
         onSubmit={(e) => {
