@@ -2,7 +2,8 @@
 // PostgreSQL's full-text search (tsvector, GIN index, ts_rank_cd) when that store is used.
 import { createHash } from 'node:crypto';
 import { migrate, type Migration } from '../store/migrations.ts';
-import type { Database, Dialect, Sql } from '../store/sql.ts';
+import { codePointOrder, type Database, type Dialect, type Sql } from '../store/sql.ts';
+import { storedText } from '../store/text.ts';
 import { queryTerms, type KbDocument, type KbHit, type KnowledgeBase, type NewDocument } from './types.ts';
 import { separateWords, UNSPACED } from './words.ts';
 
@@ -127,6 +128,20 @@ const POSTGRES: Migration[] = [
 /** The knowledge base's schema versions on a database, recorded in `kb_schema_migrations`. */
 export const kbMigrations = (dialect: Dialect): Migration[] => (dialect === 'sqlite' ? SQLITE : POSTGRES);
 
+/**
+ * The document with U+0000 as U+FFFD, as the store keeps conversations (src/store/text.ts): PostgreSQL
+ * refuses NUL in text, and a text file with one past the sample its encoding is told from (or a
+ * UTF-16 one) failed to ingest there while SQLite indexed it. One character for one: the chunks'
+ * offsets still point into the same text.
+ */
+function withoutNul(doc: NewDocument): NewDocument {
+  return {
+    ...doc,
+    title: storedText(doc.title),
+    chunks: doc.chunks.map((c) => ({ ...c, heading: storedText(c.heading), text: storedText(c.text) })),
+  };
+}
+
 const documentId = (source: string) => `doc_${createHash('sha256').update(source).digest('hex').slice(0, 16)}`;
 
 export class SqlKnowledgeBase implements KnowledgeBase {
@@ -141,7 +156,8 @@ export class SqlKnowledgeBase implements KnowledgeBase {
     return new SqlKnowledgeBase(db);
   }
 
-  async upsertDocument(doc: NewDocument): Promise<'added' | 'updated' | 'unchanged'> {
+  async upsertDocument(stored: NewDocument): Promise<'added' | 'updated' | 'unchanged'> {
+    const doc = withoutNul(stored);
     const id = documentId(doc.source);
     return this.db.transaction(async (tx) => {
       const known = await tx.get<{ hash: string }>('SELECT hash FROM kb_documents WHERE id = ?', [id]);
@@ -220,7 +236,7 @@ export class SqlKnowledgeBase implements KnowledgeBase {
   }
 
   async list(): Promise<KbDocument[]> {
-    const rows = await this.db.all('SELECT * FROM kb_documents ORDER BY source');
+    const rows = await this.db.all(`SELECT * FROM kb_documents ORDER BY ${codePointOrder(this.db.dialect, 'source')}`);
     return rows.map((r) => ({
       id: String(r.id),
       source: String(r.source),

@@ -6,7 +6,7 @@ import type { WindowCounts } from '../auth/rate-limit.ts';
 import type { ChatMessage, RunCheckpoint } from '../orchestrator/types.ts';
 import { chainRoot, historyHashes, sameInChain, tailHash } from './history-chain.ts';
 import { V6_RESPONSE } from './migrations.ts';
-import type { Database, Param, Sql } from './sql.ts';
+import { codePointOrder, type Database, type Param, type Sql } from './sql.ts';
 import {
   appendMessages,
   CHAIN_COLUMNS,
@@ -118,6 +118,7 @@ export class SqlStore implements Store {
 
   async listConversations(owner: string, o: ListOptions): Promise<Page<Conversation>> {
     const dir = o.order === 'asc' ? 'ASC' : 'DESC';
+    const id = codePointOrder(this.db.dialect, 'id'); // ids a client chose break ties of time
     const cmp = o.order === 'asc' ? '>' : '<';
     const params: (string | number)[] = [owner];
     let cursor = '';
@@ -127,11 +128,11 @@ export class SqlStore implements Store {
         [o.after, owner],
       );
       if (!at) return { data: [], hasMore: false };
-      cursor = ` AND (created_at ${cmp} ? OR (created_at = ? AND id ${cmp} ?))`;
+      cursor = ` AND (created_at ${cmp} ? OR (created_at = ? AND ${id} ${cmp} ?))`;
       params.push(at.created_at, at.created_at, o.after);
     }
     const rows = await this.db.all(
-      `SELECT * FROM conversations WHERE owner = ?${cursor} ORDER BY created_at ${dir}, id ${dir} LIMIT ${o.limit + 1}`,
+      `SELECT * FROM conversations WHERE owner = ?${cursor} ORDER BY created_at ${dir}, ${id} ${dir} LIMIT ${o.limit + 1}`,
       params,
     );
     return { data: rows.slice(0, o.limit).map(toConversation), hasMore: rows.length > o.limit };
@@ -447,6 +448,7 @@ export class SqlStore implements Store {
   ): Promise<Page<RunRecord>> {
     const dir = o.order === 'asc' ? 'ASC' : 'DESC';
     const cmp = o.order === 'asc' ? '>' : '<';
+    const id = codePointOrder(this.db.dialect, 'id');
     const params: Param[] = [conversationId, owner];
     let cursor = '';
     if (o.after) {
@@ -455,11 +457,11 @@ export class SqlStore implements Store {
         [o.after, conversationId, owner],
       );
       if (!at) return { data: [], hasMore: false };
-      cursor = ` AND (started_at ${cmp} ? OR (started_at = ? AND id ${cmp} ?))`;
+      cursor = ` AND (started_at ${cmp} ? OR (started_at = ? AND ${id} ${cmp} ?))`;
       params.push(at.started_at, at.started_at, o.after);
     }
     const rows = await this.db.all(
-      `SELECT * FROM runs WHERE conversation_id = ? AND owner = ?${cursor} ORDER BY started_at ${dir}, id ${dir} LIMIT ${Math.floor(o.limit) + 1}`,
+      `SELECT * FROM runs WHERE conversation_id = ? AND owner = ?${cursor} ORDER BY started_at ${dir}, ${id} ${dir} LIMIT ${Math.floor(o.limit) + 1}`,
       params,
     );
     return { data: rows.slice(0, o.limit).map(toRun), hasMore: rows.length > o.limit };
@@ -595,7 +597,7 @@ export class SqlStore implements Store {
 
   async listApiKeys(): Promise<StoredApiKey[]> {
     const rows = await this.db.all<{ id: string; name: string; created_at: string; revoked_at: string | null }>(
-      'SELECT id, name, created_at, revoked_at FROM api_keys ORDER BY created_at, id',
+      `SELECT id, name, created_at, revoked_at FROM api_keys ORDER BY created_at, ${codePointOrder(this.db.dialect, 'id')}`,
     );
     return rows.map((r) => ({ id: r.id, name: r.name, createdAt: r.created_at, revokedAt: r.revoked_at ?? null }));
   }

@@ -231,6 +231,15 @@ export class SqliteDatabase implements Database {
   }
 }
 
+/**
+ * `column` as SQLite compares and orders text, by code point: PostgreSQL uses the database's
+ * collation, and under a common one (en_US.UTF-8, ICU) 'a' comes before 'B' and '_' sorts apart,
+ * so lists tied on their time (conversation ids a client chose, document paths) came back in
+ * another order than on SQLite.
+ */
+export const codePointOrder = (dialect: Dialect, column: string): string =>
+  dialect === 'postgres' ? `${column} COLLATE "C"` : column;
+
 /** `?` placeholders to PostgreSQL's `$1, $2, ...` (the project's SQL has no `?` in literals). */
 const numbered = (sql: string) => {
   let i = 0;
@@ -307,8 +316,11 @@ function withStartupOptions(
   return { connectionString: url.toString() };
 }
 
-/** A schema name as a startup option's value: double-quoted, its spaces and backslashes escaped. */
-const quotedSchema = (schema: string): string => `"${schema.replace(/"/g, '""')}"`.replace(/[\\ ]/g, '\\$&');
+/**
+ * A schema name as a startup option's value: double-quoted, its whitespace and backslashes escaped
+ * (PostgreSQL splits the options at any whitespace, tabs and line breaks too, not at spaces alone).
+ */
+const quotedSchema = (schema: string): string => `"${schema.replace(/"/g, '""')}"`.replace(/[\\ \t\n\v\f\r]/g, '\\$&');
 
 export class PostgresDatabase extends PgSql implements Database {
   private readonly pool: pg.Pool;

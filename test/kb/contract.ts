@@ -116,6 +116,26 @@ export function knowledgeBaseContract(
       rmSync(own, { recursive: true, force: true });
     });
 
+    it('ingests text holding NUL characters (past the encoding sample, or UTF-16), read back as U+FFFD', async () => {
+      const own = mkdtempSync(join(tmpdir(), 'kb-nul-')); // apart from the fixtures the next tests count
+      // The encoding is told from the first 64 KiB; a NUL after them leaves the file text.
+      const filler = 'Notes on the harbour crane and its counterweight. '.repeat(1400);
+      writeFileSync(join(own, 'late.md'), `# Late\n\n${filler}\n\nThe lighthouse\u0000keeper logs the fog.\n`);
+      // One control character in over a hundred is still text (text-encoding.ts).
+      const wide = `\ufeff# Wide\n\nThe ferryman\u0000rows across the estuary at dawn. ${'The tide turns twice a day. '.repeat(5)}`;
+      writeFileSync(join(own, 'wide.txt'), Buffer.from(wide, 'utf16le'));
+      const report = await ingestPath(kb, own);
+      expect(report).toMatchObject({ added: 2, failed: [] });
+      expect((await kb.search('lighthouse fog', 5)).map((h) => h.text)).toEqual([
+        expect.stringContaining('The lighthouse\uFFFDkeeper logs the fog.'),
+      ]);
+      expect((await kb.search('ferryman estuary', 5)).map((h) => h.text)).toEqual([
+        expect.stringContaining('The ferryman\uFFFDrows across the estuary at dawn.'),
+      ]);
+      for (const file of ['late.md', 'wide.txt']) expect(await kb.remove(join(own, file))).toBe(true);
+      rmSync(own, { recursive: true, force: true });
+    });
+
     it('lists what a folder holds besides documents as skipped, with the reason, and reads nothing of it', async () => {
       const own = mkdtempSync(join(tmpdir(), 'kb-skips-')); // apart from the fixtures the next tests count
       writeFileSync(join(own, 'note.md'), '# Note\n\nThe quartermaster counts the lanterns.');
