@@ -17,6 +17,9 @@ const LEAD = pattern(
   String.raw`^\s*(?:(?:hey|hi|ok|okay|so|please)[,\s]+)*(?:(?:can|could) you\s+)?(?:please\s+)?`,
   String.raw`(?:what(?:'s| is| are)|calculate|compute|evaluate|work out|convert|how much is|solve|tell me)?\s*`,
 );
+/** Longest calculation read, and longest message it is looked for in (lead words, "???" and all). */
+const MAX_ASKED_CHARS = 200;
+const MAX_MESSAGE_CHARS = 2_000;
 const FUNCTIONS = new Set(
   'sqrt cbrt abs round floor ceil exp log log10 log2 sin cos tan asin acos atan factorial mod pi e to'.split(' '),
 );
@@ -48,11 +51,15 @@ const WORDS: [RegExp, string][] = [
 
 /** `bare` accepts a lone number or quantity too (one side of a comparison). */
 export function calculationOf(text: string, opts: { bare?: boolean } = {}): Calculation | undefined {
+  // What is asked is at most MAX_ASKED_CHARS once its lead and trailing punctuation are gone; a far
+  // longer message is no calculation, and the end-anchored pattern below is quadratic in a long
+  // run of spaces (a minute for a message of 200,000 of them).
+  if (text.length > MAX_MESSAGE_CHARS) return undefined;
   const asked = text
     .replace(LEAD, '')
     .replace(/(?<!\d)\s*[?.!=]+\s*$|\s*[?.=]+\s*$/, '')
     .trim();
-  if (asked.length > 200) return undefined;
+  if (asked.length > MAX_ASKED_CHARS) return undefined;
   let e = asked.replace(/(\d),(?=\d{3}(?!\d))/g, '$1'); // thousands separators: 2,340
   const t = TEMPERATURE.exec(e);
   if (t)

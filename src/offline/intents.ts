@@ -81,12 +81,31 @@ const PASTED_AFTER = pattern(
   String.raw`(?:\s+(?:text|passage|paragraph|article|email|note|story|document))?\s*(?:for me)?`,
   String.raw`\s*(?::|\n|-|–|—)\s*([\s\S]{40,})$`,
 );
-// "<text>\nCan you summarize this?"
-const PASTED_BEFORE = pattern(
+// "<text>\nCan you summarize this?": the request is the message's last line. It is read from the
+// last line rather than by one pattern over the whole message: a pattern that looks for the text's
+// end before it backtracks over every long run of spaces or newlines, quadratic time (18 s for a
+// message of 200,000 spaces).
+const SUMMARY_REQUEST = pattern(
   'i',
-  String.raw`^([\s\S]{80,}?)\s*\n\s*${POLITE}(${SUMMARY_VERB})\b`,
-  String.raw`(?:\s+(?:this|that|the above|it)(?:\s+text)?)?(?:\s+(?:please|for me))?\s*[?.!]*\s*$`,
+  String.raw`^${POLITE}(${SUMMARY_VERB})\b`,
+  String.raw`(?:\s+(?:this|that|the above|it)(?:\s+text)?)?(?:\s+(?:please|for me))?\s*[?.!]*$`,
 );
+
+/** A trimmed message's last line, the text before it (its trailing spaces off), and the newlines between. */
+function lastLine(q: string): { before: string; newlines: number; line: string } {
+  const cut = q.lastIndexOf('\n');
+  let end = cut;
+  let newlines = cut < 0 ? 0 : 1;
+  while (end > 0 && /\s/.test(q[end - 1]!)) if (q[--end] === '\n') newlines++;
+  return { before: q.slice(0, Math.max(end, 0)), newlines, line: q.slice(cut + 1).trim() };
+}
+
+function pastedBefore(q: string): { text: string; verb: string } | undefined {
+  const { before, newlines, line } = lastLine(q);
+  if (!newlines || before.length < 80) return undefined;
+  const request = SUMMARY_REQUEST.exec(line);
+  return request ? { text: before, verb: request[1]! } : undefined;
+}
 
 /**
  * A question about a text the message brings along: the text, a blank line, then the question
@@ -94,7 +113,7 @@ const PASTED_BEFORE = pattern(
  * after it ("What does the following text say about parking? <text>"). The text must be prose of a
  * few sentences: a question with a line of context is still a question for the knowledge base.
  */
-const QUESTION_AFTER_TEXT = /^([\s\S]{150,}?)\n[^\S\n]*\n\s*([^\n]{3,300}\?)\s*$/;
+const QUESTION_AFTER_TEXT = { minText: 150, question: /^[^\n]{3,300}\?$/ };
 const QUESTION_BEFORE_TEXT = pattern(
   'i',
   String.raw`^\s*([^\n?]{0,200}\b(?:the following|below|this|these)\b[^\n?]{0,100}\?)\s*`,
@@ -106,9 +125,14 @@ const INTRODUCED = /^[^\n]{0,120}:[^\S\n]*\n/;
 const MIN_TEXT_SENTENCES = 3;
 
 function questionAboutText(q: string): Extract<Intent, { kind: 'ask-text' }> | undefined {
-  const after = QUESTION_AFTER_TEXT.exec(q);
+  // The question on the last line, after a blank line (read as pastedBefore reads its request).
+  const end = lastLine(q);
+  const after =
+    end.newlines >= 2 && end.before.length >= QUESTION_AFTER_TEXT.minText && QUESTION_AFTER_TEXT.question.test(end.line)
+      ? [end.before, end.line]
+      : undefined;
   const before = after ? undefined : QUESTION_BEFORE_TEXT.exec(q);
-  const [text, question] = after ? [after[1].replace(INTRODUCED, ''), after[2]] : before ? [before[2], before[1]] : [];
+  const [text, question] = after ? [after[0]!.replace(INTRODUCED, ''), after[1]] : before ? [before[2], before[1]] : [];
   if (!text || !question || proseSentences(text).length < MIN_TEXT_SENTENCES) return undefined;
   return { kind: 'ask-text', text: text.trim(), question: question.trim() };
 }
@@ -208,12 +232,17 @@ const COMPARE = pattern(
   String.raw`\s*[:,]?\s*(.+?)\s*(?:,?\s*or\s*|\s+and\s+|\s+with\s+|\s+vs\.?\s+)(.+?)\s*\??\s*$`,
 );
 
+// Two quantities to compare are a short question (each side is at most 200 characters of
+// calculation); COMPARE's two lazy groups are quadratic in a long message ("compare x or x or …"
+// with no end: 5 s for 40,000 characters, minutes for 200,000).
+const MAX_COMPARE_CHARS = 1_000;
+
 export function classify(question: string, history: ChatMessage[]): Intent {
   const q = question.trim();
   const pasted = PASTED_AFTER.exec(q);
   if (pasted) return { kind: 'summarize-text', text: pasted[2], style: styleOf(pasted[1]) };
-  const before = PASTED_BEFORE.exec(q);
-  if (before) return { kind: 'summarize-text', text: before[1], style: styleOf(before[2]) };
+  const before = pastedBefore(q);
+  if (before) return { kind: 'summarize-text', text: before.text, style: styleOf(before.verb) };
   const aboutText = questionAboutText(q);
   if (aboutText) return aboutText;
 
@@ -240,7 +269,7 @@ export function classify(question: string, history: ChatMessage[]): Intent {
     if (KEY_FINDINGS.test(q)) return { kind: 'key-findings' };
   }
 
-  const compare = COMPARE.exec(q);
+  const compare = q.length <= MAX_COMPARE_CHARS ? COMPARE.exec(q) : null;
   if (compare) {
     const left = calculationOf(compare[3], { bare: true });
     const right = calculationOf(compare[4], { bare: true });

@@ -241,7 +241,9 @@ const lettered = (question: string): RegExp[] =>
  * capital ("Redis" of "配置Redis端口").
  */
 const namedTerms = (question: string): string[] =>
-  [...question.matchAll(/(?<=\S\s+)\p{L}*\p{Lu}[\p{L}\p{N}]*/gu)].flatMap((m) =>
+  // The letter is looked for before the space behind it: the other way round, every position of a
+  // long run of spaces looked back over the whole run (9 s for a message of 200,000 newlines).
+  [...question.matchAll(/(?=\p{L})(?<=\S\s+)\p{L}*\p{Lu}[\p{L}\p{N}]*/gu)].flatMap((m) =>
     stems(
       wordsOf(m[0])
         .filter((w) => /\p{Lu}/u.test(w))
@@ -340,9 +342,15 @@ const CAMEL = /\b[a-z]+(?:[A-Z][a-z]+)+\b/g;
 const camelWords = (text: string): string =>
   (text.match(CAMEL) ?? []).map((name) => name.replace(/([a-z])([A-Z])/g, '$1 $2')).join(' ');
 
-/** A text without the addresses of its links: a link says its text, not the words of its URL. */
+/**
+ * A text without the addresses of its links: a link says its text, not the words of its URL.
+ * Both patterns start only where a run of the characters they repeat starts (the link's target
+ * stops at the next `]`, the scheme is not preceded by a scheme character): otherwise each position
+ * of a long run ("a-a-a-…", "v1.v1.…", "](](…") rescans the rest of it, quadratic time (seconds of
+ * the event loop for one message).
+ */
 const withoutUrls = (text: string): string =>
-  text.replace(/\]\([^)\s]*\)/g, ']').replace(/\b[a-z][a-z0-9+.-]*:\/\/\S+/gi, ' ');
+  text.replace(/\]\([^)\s\]]*\)/g, ']').replace(/(?<![\w+.-])[a-z][a-z0-9+.-]*:\/\/\S+/gi, ' ');
 
 /** The stems of a text, with its phrasal verbs said in one word and its names' words. */
 const textStems = (text: string): string[] => {

@@ -172,6 +172,57 @@ describe('the event loop under pathological input', () => {
     expect(worstMs).toBeLessThan(HEALTH_BOUND_MS);
   });
 
+  // The offline engine reads a message with regular expressions; each of these messages made one of
+  // them backtrack over a long run (quadratic time). Sizes are a fraction of the 200,000-character
+  // limit, so that the stall fails the test in seconds: at the limit each blocked for 10 s to minutes.
+  describe('the offline engine reading a message made of one long run', () => {
+    let url: string;
+    const ask = async (content: string) => {
+      if (!url) {
+        const server = await startMeasuredServer('http://127.0.0.1:9/v1', tempDir(), { CORTEX_MODEL: '' });
+        cleanups.push(() => server.stop());
+        url = server.url;
+      }
+      return healthDuring(url, async () => {
+        const res = await fetch(`${url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: chatBody(content),
+        });
+        return { status: res.status, body: (await res.json()) as any };
+      });
+    };
+
+    it.each([
+      // The calculation's end-anchored pattern and the "<text>\nsummarize this" one: 3-4 s before.
+      ['50,000 spaces between two letters', `x${' '.repeat(50_000)}y`],
+      // A link's scheme ("a-a-a-…" could always still be one): about 4 s before.
+      ['"a-" 50,000 times', 'a-'.repeat(50_000)],
+      // The capitalised names of a question, looked for after spaces: about 2 s before.
+      ['a line, then 100,000 newlines', `${'x'.repeat(150)}${'\n'.repeat(100_000)}y`],
+      // "compare A or B" with no end to it: about 3 s before.
+      ['"compare x or x or …" over 30,000 characters', `compare ${'x or '.repeat(6_000)}\n y`],
+    ])('answers /health while answering %s', async (_label, content) => {
+      const { worstMs, result } = await ask(content);
+      expect(result.status).toBe(200);
+      expect(result.body.choices[0].message.content.length).toBeGreaterThan(0);
+      expect(worstMs).toBeLessThan(HEALTH_BOUND_MS);
+    });
+
+    it('still reads a calculation, a comparison and a text pasted before its summary request', async () => {
+      const answers = await Promise.all(
+        [
+          'What is 17% of 2,340 ?',
+          'Which is larger, 2^10 or 1000?',
+          `${'The cat sat on the mat. It was warm there. The dog slept by the door. '.repeat(3)}\n  \nCan you summarize this?`,
+        ].map(async (q) => (await ask(q)).result.body.choices[0].message.content as string),
+      );
+      expect(answers[0]).toContain('397.8');
+      expect(answers[1]).toMatch(/2\^10/);
+      expect(answers[2]).toMatch(/cat/i);
+    });
+  });
+
   describe('documents parsed next to a live server', () => {
     let site: Server;
     let siteUrl: string;
