@@ -3,14 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { selectQuotes } from '../../src/offline/relevance.ts';
 import { textRank } from '../../src/offline/summarize.ts';
 import { stem } from '../../src/offline/text.ts';
-import type { KnowledgeResult } from '../../src/tools/knowledge-search.ts';
-
-const passage = (source: number, title: string, text: string): KnowledgeResult => ({
-  source,
-  title,
-  url: `kb://doc_${source}#0`,
-  text,
-});
+import { passage } from '../support/offline-passages.ts';
 
 const teaGuide = passage(
   3,

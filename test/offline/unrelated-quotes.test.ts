@@ -14,18 +14,8 @@ import { OfflineOrchestrator } from '../../src/offline/offline-orchestrator.ts';
 import type { RunEvent, RunEventOf } from '../../src/orchestrator/events.ts';
 import type { ChatMessage } from '../../src/orchestrator/types.ts';
 import { createToolRegistry } from '../../src/tools/create-tools.ts';
-import { selectQuotes } from '../../src/offline/relevance.ts';
 import { paragraphs } from '../../src/offline/text.ts';
-import type { KnowledgeResult } from '../../src/tools/knowledge-search.ts';
-
-const passage = (source: number, title: string, text: string): KnowledgeResult => ({
-  source,
-  title,
-  url: `kb://doc_${source}#0`,
-  text,
-});
-const quoted = (question: string, passages: KnowledgeResult[]) =>
-  selectQuotes(question, passages).quotes.map((q) => q.text);
+import { passage, quoted } from '../support/offline-passages.ts';
 
 describe('a sentence that leans on its neighbour', () => {
   it('is quoted with the sentence its pronoun stands for', () => {

@@ -3,18 +3,8 @@
 // follow-up), found on an evaluation set of everyday documents: each test holds one of them fixed,
 // next to a question the same text does not answer, which must still find nothing.
 import { describe, expect, it } from 'vitest';
-import { selectQuotes } from '../../src/offline/relevance.ts';
 import { stem } from '../../src/offline/text.ts';
-import type { KnowledgeResult } from '../../src/tools/knowledge-search.ts';
-
-const passage = (source: number, title: string, text: string): KnowledgeResult => ({
-  source,
-  title,
-  url: `kb://doc_${source}#0`,
-  text,
-});
-const quoted = (question: string, passages: KnowledgeResult[]) =>
-  selectQuotes(question, passages).quotes.map((q) => q.text);
+import { passage, quoted } from '../support/offline-passages.ts';
 
 describe('word forms', () => {
   it('meet a noun of action and its verb ("authenticate", "Authentication")', () => {
