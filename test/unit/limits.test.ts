@@ -8,7 +8,17 @@ describe('RateLimiter', () => {
     const limiter = new RateLimiter({ rpm: 2, tpm: 0 }, new MemoryRateLimitStore(), () => now);
     expect((await limiter.admit('k', 0)).ok).toBe(true);
     expect((await limiter.admit('k', 0)).ok).toBe(true);
-    expect(await limiter.admit('k', 0)).toEqual({ ok: false, retryAfterSeconds: 15, limit: 'requests' });
+    // With OpenAI's headers for the limit that is set (only requests here): spent, and when it resets.
+    expect(await limiter.admit('k', 0)).toEqual({
+      ok: false,
+      retryAfterSeconds: 15,
+      limit: 'requests',
+      headers: {
+        'x-ratelimit-limit-requests': '2',
+        'x-ratelimit-remaining-requests': '0',
+        'x-ratelimit-reset-requests': '15s',
+      },
+    });
     expect((await limiter.admit('other', 0)).ok).toBe(true);
     now += 15_000;
     expect((await limiter.admit('k', 0)).ok).toBe(true);
