@@ -14,7 +14,7 @@ const HELP = `Cortex Flow ${VERSION}: a team of AI agents behind the OpenAI Chat
 Usage: cortex-flow <command> [options]
 
 Commands:
-  serve            Start the OpenAI-compatible server (default port 8001)
+  serve                     Start the OpenAI-compatible server (default port 8001)
   ingest PATH...            Add files or folders (md, txt, html, pdf) to the knowledge base
   kb list                   List the documents of the knowledge base
   kb remove ID|PATH         Remove a document from the knowledge base
@@ -23,7 +23,7 @@ Commands:
   keys revoke ID|NAME       Revoke a stored API key
   mcp list                  The agents' MCP servers (CORTEX_MCP_CONFIG): state and tools
   mcp serve                 Serve the team as an MCP server over stdio (for desktop clients)
-  help             Show this help
+  help                      Show this help
 
 Options:
   -p, --port N     Port to listen on (overrides OPENAI_COMPAT_PORT)

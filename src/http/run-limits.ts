@@ -32,7 +32,8 @@ export const STOPPED: Record<ServerStop, ApiError> = {
     503,
     'server_error',
     'The server is shutting down and stopped the run; the turn was stored with what the run had produced. Please retry.',
-    { code: 'server_shutting_down' },
+    // As every 503 server_shutting_down: another replica, or this one restarted, serves the retry.
+    { code: 'server_shutting_down', headers: { 'retry-after': '1' } },
   ),
 };
 

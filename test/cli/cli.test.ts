@@ -5,7 +5,7 @@ import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,6 +42,13 @@ describe('cortex-flow CLI', () => {
     const r = await cli(['--help']);
     expect(r.code).toBe(0);
     for (const cmd of ['serve', 'ingest', 'kb list', 'keys create']) expect(r.stdout).toContain(cmd);
+    // Every command the README shows is in the help, whose descriptions start in one column.
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const shown = new Set([...readme.matchAll(/cortex-flow (serve|ingest|kb \w+|keys \w+|mcp \w+)/g)].map((m) => m[1]));
+    expect(shown.size).toBeGreaterThan(5);
+    for (const cmd of shown) expect(r.stdout).toMatch(new RegExp(`^  ${cmd}\\b`, 'm'));
+    const commands = r.stdout.split('Commands:\n')[1].split('\n\n')[0].split('\n');
+    expect(new Set(commands.map((line) => /^ {2}\S.*?\s{2,}(?=\S)/.exec(line)?.[0].length)).size).toBe(1);
   });
 
   it('stops on a bad setting with one line naming the variable, no stack trace', async () => {

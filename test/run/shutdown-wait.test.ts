@@ -81,6 +81,7 @@ describe('a shutdown and a run that outlasts its grace', () => {
     const message =
       'The server is shutting down and stopped the run; the turn was stored with what the run had produced. Please retry.';
     expect(stopped.body.error).toMatchObject({ code: 'server_shutting_down', message });
+    expect(stopped.headers.get('retry-after')).toBe('1'); // as the README says of every server_shutting_down
     const run = await (await fetch(`${srv.baseUrl}/v1/runs/${stopped.body.error.run_id}`)).json();
     expect(run).toMatchObject({ status: 'failed', error: message });
     const conversation = await (await fetch(`${srv.baseUrl}/v1/conversations/slow`)).json();
