@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { encode } from 'gpt-tokenizer/encoding/o200k_base';
 import { AnswerLimiter } from '../../src/agents/answer-limits.ts';
 
 const feed = (limiter: AnswerLimiter, chunks: string[]) =>
@@ -33,5 +34,31 @@ describe('the client limits on a streamed answer', () => {
       expect(feed(limiter, chunks)).toBe('One two three four');
       expect(limiter.reached).toBe('length');
     }
+  });
+
+  it('ends at the stop sequence that begins first, whatever the chunking, and holds back only a possible beginning', () => {
+    for (const size of [1, 2, 5, 100]) {
+      const text = 'abab abac xx abcd tail';
+      const chunks = text.match(new RegExp(`.{1,${size}}`, 'gs'))!;
+      const limiter = new AnswerLimiter({ stop: ['bcd t', 'abac x', 'zz'] });
+      expect(feed(limiter, chunks)).toBe('abab ');
+      expect(limiter.reached).toBe('stop');
+    }
+    // "aab" then "aaab": a partial match that fails gives back what can no longer begin a sequence.
+    const limiter = new AnswerLimiter({ stop: ['aaab'] });
+    expect(limiter.push('xaa')).toBe('x');
+    expect(limiter.push('a')).toBe('');
+    expect(limiter.push('a')).toBe('a');
+    expect(limiter.push('c')).toBe('aaac');
+    expect(limiter.flush()).toBe('');
+  });
+
+  it('cuts a long run without spaces at max_tokens, as counted whole', () => {
+    const run = 'x'.repeat(5_000);
+    const limiter = new AnswerLimiter({ maxTokens: 50 });
+    const out = feed(limiter, run.match(/.{1,7}/gs)!);
+    expect(limiter.reached).toBe('length');
+    expect(run.startsWith(out)).toBe(true);
+    expect(encode(out).length).toBe(50);
   });
 });

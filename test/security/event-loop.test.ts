@@ -172,6 +172,60 @@ describe('the event loop under pathological input', () => {
     expect(worstMs).toBeLessThan(HEALTH_BOUND_MS);
   });
 
+  // Stop sequences may be as long as a message: each chunk of the answer searched the held-back text
+  // again for each of them (3-4 s here before, 30 s for four of 200,000 over 500 KB).
+  it('answers /health while watching for four stop sequences of 100,000 characters in a 300 KB answer streamed in small chunks', async () => {
+    const run = 'a'.repeat(300_000);
+    const upstream = await startMockUpstream(() => ({ text: `${run}STOP and what follows`, chunkSize: 16 }));
+    cleanups.push(() => upstream.close());
+    const server = await startMeasuredServer(upstream.baseUrl, tempDir());
+    cleanups.push(() => server.stop());
+    const stop = [0, 1, 2].map((i) => `${'a'.repeat(100_000)}b${i}`).concat('STOP');
+    const { worstMs, result } = await healthDuring(server.url, async () => {
+      const res = await fetch(`${server.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'cortex-flow', stop, messages: [{ role: 'user', content: 'Say a.' }] }),
+      });
+      return { status: res.status, body: (await res.json()) as any };
+    });
+    expect(result.status).toBe(200);
+    expect(result.body.choices[0].message.content).toBe(run);
+    expect(result.body.choices[0].finish_reason).toBe('stop');
+    expect(worstMs).toBeLessThan(HEALTH_BOUND_MS);
+  });
+
+  // max_tokens counted the word in progress again on every chunk, and byte-pair encoding is itself
+  // quadratic in one unbroken piece: seconds here before, minutes for 300 KB.
+  it('answers /health while counting max_tokens over 50,000 × "x" streamed by the upstream model', async () => {
+    const run = 'x'.repeat(50_000);
+    const upstream = await startMockUpstream(() => ({ text: run, chunkSize: 512 }));
+    cleanups.push(() => upstream.close());
+    const server = await startMeasuredServer(upstream.baseUrl, tempDir());
+    cleanups.push(() => server.stop());
+    const ask = (max_tokens: number) =>
+      healthDuring(server.url, async () => {
+        const res = await fetch(`${server.url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'cortex-flow', max_tokens, messages: [{ role: 'user', content: 'Say x.' }] }),
+        });
+        return { status: res.status, body: (await res.json()) as any };
+      });
+    const whole = await ask(1_000_000);
+    expect(whole.result.status).toBe(200);
+    expect(whole.result.body.choices[0].message.content).toBe(run);
+    expect(whole.result.body.choices[0].finish_reason).toBe('stop');
+    expect(whole.worstMs).toBeLessThan(HEALTH_BOUND_MS);
+    // A limit inside the run still cuts the answer at that many tokens.
+    const cut = await ask(100);
+    expect(cut.result.body.choices[0].finish_reason).toBe('length');
+    const content = cut.result.body.choices[0].message.content as string;
+    expect(content.length).toBeGreaterThan(100);
+    expect(run.startsWith(content) && content.length < 2_000).toBe(true);
+    expect(cut.worstMs).toBeLessThan(HEALTH_BOUND_MS);
+  });
+
   // The offline engine reads a message with regular expressions; each of these messages made one of
   // them backtrack over a long run (quadratic time). Sizes are a fraction of the 200,000-character
   // limit, so that the stall fails the test in seconds: at the limit each blocked for 10 s to minutes.
