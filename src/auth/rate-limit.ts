@@ -30,7 +30,10 @@ export interface RateLimitDecision {
   /** Seconds until the window resets, for the Retry-After header. */
   retryAfterSeconds: number;
   limit?: 'requests' | 'tokens';
-  /** OpenAI's `x-ratelimit-*` headers for a refusal: each enabled limit, what is left of it, when it resets. */
+  /**
+   * OpenAI's `x-ratelimit-*` headers, for an answer as for a refusal (OpenAI sends them on every
+   * response): each enabled limit, what is left of it, when it resets. None when no limit is set.
+   */
   headers?: Record<string, string>;
 }
 
@@ -69,11 +72,11 @@ export class RateLimiter {
     if (this.rpm > 0 && counts.requests > this.rpm) return refused('requests');
     // A request is refused for tokens only once the window was already spent before it.
     if (this.tpm > 0 && counts.tokens - promptTokens >= this.tpm) return refused('tokens');
-    return { ok: true, retryAfterSeconds: 0 };
+    return { ok: true, retryAfterSeconds: 0, headers: this.headers(counts, retryAfterSeconds) };
   }
 
-  // As OpenAI names them. Both limits share one window, so both reset when it ends; the refused
-  // request was counted, so what remains is never more than the client may really still send.
+  // As OpenAI names them. Both limits share one window, so both reset when it ends; the request
+  // was counted, so what remains is never more than the client may really still send.
   private headers(counts: WindowCounts, resetSeconds: number): Record<string, string> {
     const out: Record<string, string> = {};
     const add = (what: 'requests' | 'tokens', limit: number, used: number) => {

@@ -29,7 +29,14 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 const API_METHODS = ['GET', 'HEAD', 'POST', 'DELETE', 'OPTIONS'];
 /** Response headers a browser client may read. */
 // (`mcp-session-id`: a browser's MCP client reads it from the initialize answer, as the transport requires.)
-const EXPOSED_HEADERS = ['x-request-id', 'x-conversation-id', 'x-cortex-run-id', 'mcp-session-id'];
+const EXPOSED_HEADERS = [
+  'x-request-id',
+  'x-conversation-id',
+  'x-cortex-run-id',
+  'mcp-session-id',
+  // A browser client paces itself by them as by OpenAI's.
+  ...['limit', 'remaining', 'reset'].flatMap((what) => [`x-ratelimit-${what}-requests`, `x-ratelimit-${what}-tokens`]),
+];
 /**
  * Node's limit on the request line and headers (16 KiB) bounds a URL; the router's own (much
  * lower) limit on one path segment would answer a long id with a bare 414 before auth and id

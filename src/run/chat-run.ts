@@ -100,6 +100,8 @@ export class ChatRun implements AsyncDisposable {
   readonly choices: Choice[];
   /** Prompt tokens of the context one choice saw (usage counts them once, as OpenAI does). */
   readonly promptTokens: number;
+  /** OpenAI's `x-ratelimit-*` headers of the key's limits after this request (none without limits). */
+  readonly rateLimitHeaders: Readonly<Record<string, string>>;
   /** Aborted when the run is stopped: by the client, the run timer or a shutdown. */
   readonly signal: AbortSignal;
   /**
@@ -256,6 +258,7 @@ export class ChatRun implements AsyncDisposable {
           abandon: () => lock.abandon?.(),
           resources: taken,
           spend: (tokens) => (spentTokens = tokens),
+          rateLimitHeaders: limit.headers ?? {},
         });
       } catch (err) {
         await beginning.catch(() => {});
@@ -291,8 +294,10 @@ export class ChatRun implements AsyncDisposable {
     abandon: () => void;
     resources: AsyncDisposableStack;
     spend: (tokens: number) => void;
+    rateLimitHeaders: Record<string, string>;
   }) {
     const { deps, chat, options } = init;
+    this.rateLimitHeaders = init.rateLimitHeaders;
     this.deps = deps;
     this.chat = chat;
     this.owner = options.owner;

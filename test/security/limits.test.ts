@@ -2,6 +2,7 @@
 // replicas on PostgreSQL), concurrent runs, run duration.
 import { afterAll, describe, expect, it } from 'vitest';
 import { chat, startTestServer, type TestServer } from '../support/app-server.ts';
+import { streamChat } from '../support/http-client.ts';
 import { freshSchema } from '../support/postgres.ts';
 import { RecordingOrchestrator } from '../support/recording-orchestrator.ts';
 
@@ -41,6 +42,42 @@ describe('rate limits', () => {
       'x-ratelimit-reset-requests': `${retryAfter}s`,
     });
     expect((await chat(srv.baseUrl, hi, key('k2'))).status).toBe(200); // another key has its own budget
+  });
+
+  it("tells every answer what is left of the key's limits, as OpenAI does: JSON, stream and Responses", async () => {
+    const srv = await start(new RecordingOrchestrator(), { CORTEX_API_KEYS: 'k3', CORTEX_RATE_LIMIT_RPM: '10' });
+    await awayFromMinuteBoundary();
+    const limits = (headers: Headers) =>
+      Object.fromEntries(
+        [...headers].filter(([h]) => h.startsWith('x-ratelimit-') && !h.startsWith('x-ratelimit-reset')),
+      );
+    const plain = await chat(srv.baseUrl, hi, key('k3'));
+    expect(plain.status).toBe(200);
+    expect(limits(plain.headers)).toEqual({
+      'x-ratelimit-limit-requests': '10',
+      'x-ratelimit-remaining-requests': '9',
+    });
+    expect(plain.headers.get('x-ratelimit-reset-requests')).toMatch(/^\d+s$/);
+    const streamed = await streamChat(srv.baseUrl, hi, key('k3'));
+    expect(streamed.done).toBe(true);
+    expect(limits(streamed.headers)).toEqual({
+      'x-ratelimit-limit-requests': '10',
+      'x-ratelimit-remaining-requests': '8',
+    });
+    const response = await fetch(`${srv.baseUrl}/v1/responses`, {
+      method: 'POST',
+      headers: { ...key('k3'), 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'cortex-flow', input: 'hi', store: false }),
+    });
+    expect(response.status).toBe(200);
+    expect(limits(response.headers)).toEqual({
+      'x-ratelimit-limit-requests': '10',
+      'x-ratelimit-remaining-requests': '7',
+    });
+    // Without limits, none: there is nothing to report.
+    const open = await start(new RecordingOrchestrator());
+    const unlimited = await chat(open.baseUrl, hi);
+    expect(Object.keys(limits(unlimited.headers))).toEqual([]);
   });
 
   it('limits tokens per minute', async () => {

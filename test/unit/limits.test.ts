@@ -6,7 +6,15 @@ describe('RateLimiter', () => {
   it('refuses past the requests of a window, says when it resets, and starts afresh in the next', async () => {
     let now = 120_000 + 45_000; // 45 s into a minute
     const limiter = new RateLimiter({ rpm: 2, tpm: 0 }, new MemoryRateLimitStore(), () => now);
-    expect((await limiter.admit('k', 0)).ok).toBe(true);
+    expect(await limiter.admit('k', 0)).toEqual({
+      ok: true,
+      retryAfterSeconds: 0,
+      headers: {
+        'x-ratelimit-limit-requests': '2',
+        'x-ratelimit-remaining-requests': '1',
+        'x-ratelimit-reset-requests': '15s',
+      },
+    });
     expect((await limiter.admit('k', 0)).ok).toBe(true);
     // With OpenAI's headers for the limit that is set (only requests here): spent, and when it resets.
     expect(await limiter.admit('k', 0)).toEqual({

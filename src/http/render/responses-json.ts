@@ -3,8 +3,7 @@
 // the id of a response that was lost.
 import type { FastifyReply } from 'fastify';
 import type { ChatRun } from '../../run/chat-run.ts';
-import { RUN_ID_HEADER } from '../../run/run-errors.ts';
-import { runHeaders } from './run-headers.ts';
+import { runHeaders, runIdHeaders } from './run-headers.ts';
 import type { RunCheckpoint } from '../../orchestrator/types.ts';
 import {
   endOf,
@@ -44,7 +43,7 @@ export async function answerResponse(run: ChatRun, reply: FastifyReply, outlet: 
 
 /** The run's headers; with `store: false` no conversation is named: none was kept to continue. */
 export const responseHeaders = (run: ChatRun, outlet: ResponseOutlet): Record<string, string> =>
-  outlet.head.conversationId ? runHeaders(run) : { [RUN_ID_HEADER]: run.runIds.join(',') };
+  outlet.head.conversationId ? runHeaders(run) : runIdHeaders(run);
 
 export const JSON_TYPE = 'application/json; charset=utf-8';
 
