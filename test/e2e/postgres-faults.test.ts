@@ -71,13 +71,17 @@ const chat = (content: string, stream = false) =>
 /**
  * Holds `runs` locked from another connection until the server's next write to it waits, kills
  * the server's connections, then lets go: whatever statement the server had in flight fails.
+ * `begin`, started once the table is locked, makes that write the first of its turn (the turn's
+ * begin), whatever the machine's speed; without it, the write is whichever comes next.
  */
-async function killConnectionsDuringWrite(): Promise<void> {
+async function killConnectionsDuringWrite<T>(begin?: () => T): Promise<T | undefined> {
   const locker = new pg.Client({ connectionString: TEST_DATABASE_URL });
   await locker.connect();
+  let begun: T | undefined;
   try {
     await locker.query('BEGIN');
     await locker.query(`LOCK TABLE "${schema.schema}".runs IN EXCLUSIVE MODE`);
+    begun = begin?.();
     const deadline = Date.now() + 10_000;
     for (;;) {
       const { rows } = await admin.query(
@@ -93,6 +97,7 @@ async function killConnectionsDuringWrite(): Promise<void> {
     await locker.query('COMMIT').catch(() => {});
     await locker.end();
   }
+  return begun;
 }
 
 const runsOf = async (question: string) =>
@@ -110,9 +115,9 @@ describe('a PostgreSQL whose connections are killed under the server', () => {
     { timeout: 20_000 },
     async () => {
       expect((await chat('warm up')).status).toBe(200);
-      const pending = chat('first question');
-      await killConnectionsDuringWrite();
-      const res = await pending;
+      // Sent once `runs` is locked: the write the kill hits is the turn's begin (the first run row),
+      // not its end, which a fast machine reached before the lock when the request went first.
+      const res = (await await killConnectionsDuringWrite(() => chat('first question')))!;
       expect(res.status).toBe(503);
       expect((await res.json()).error.code).toBe('store_unreachable');
       expect(server.child.exitCode).toBeNull();
