@@ -19,7 +19,8 @@ export function handleShutdownSignals(target: Stoppable, log: FastifyBaseLogger)
     process.on(signal, () => {
       if (!stopping) {
         stopping = true;
-        void target.stop(signal);
+        // stop() ends the process itself; should it throw, the failure is logged, never left unheard.
+        target.stop(signal).catch((err: unknown) => log.error({ err }, 'shutdown failed'));
         return;
       }
       log.warn({ signal }, 'shutdown hurried: stopping the runs still going now (their turns are stored)');

@@ -5,11 +5,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type App } from '../../src/app.ts';
-import { loadConfig } from '../../src/config.ts';
+import type { App } from '../../src/app.ts';
 import { launchBrowser, seriousViolations, type Page, type TestBrowser } from '../support/browser.ts';
 import { startMockUpstream, type MockUpstream } from '../support/mock-openai-upstream.ts';
 import { ScriptBook, teamScript } from '../support/team-script.ts';
+import { startTeamApp } from '../support/team-app.ts';
 
 /** How long a page may take to show what is awaited (a loaded machine runs the browser slowly). */
 const SETTLE = { timeout: 15_000 };
@@ -27,17 +27,7 @@ beforeAll(async () => {
     'client',
     teamScript('client', { plan: { toolCalls: [{ name: 'get_weather', arguments: { city: 'Paris' } }] } }),
   );
-  app = await createApp(
-    loadConfig({
-      CORTEX_MODEL: 'openai:mock-model',
-      OPENAI_API_KEY: 'sk-test-secret',
-      OPENAI_BASE_URL: upstream.baseUrl,
-      CORTEX_DATA_DIR: dataDir,
-      CORTEX_LOG_LEVEL: 'silent',
-      CORTEX_LLM_MAX_RETRIES: '0',
-    }),
-  );
-  baseUrl = await app.server.listen({ host: '127.0.0.1', port: 0 });
+  ({ app, baseUrl } = await startTeamApp(upstream.baseUrl, dataDir));
   browser = await launchBrowser();
   page = await browser.context.newPage();
 }, 120_000);

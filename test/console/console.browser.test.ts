@@ -8,13 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type App } from '../../src/app.ts';
-import { loadConfig } from '../../src/config.ts';
+import type { App } from '../../src/app.ts';
 import { sseData } from '../../web/src/sse.ts';
 import { exchange, request } from '../security/raw-http.ts';
 import { launchBrowser, seriousViolations, type Page, type TestBrowser } from '../support/browser.ts';
 import { startMockUpstream, type MockUpstream } from '../support/mock-openai-upstream.ts';
 import { ScriptBook, teamScript } from '../support/team-script.ts';
+import { startTeamApp } from '../support/team-app.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const KEY = 'sk-console-test-key';
@@ -30,19 +30,9 @@ const apps: App[] = [];
 async function startServer(extra: Record<string, string> = {}): Promise<string> {
   const dataDir = mkdtempSync(join(tmpdir(), 'cortex-console-'));
   dirs.push(dataDir);
-  const app = await createApp(
-    loadConfig({
-      CORTEX_MODEL: 'openai:mock-model',
-      OPENAI_API_KEY: 'sk-test-secret',
-      OPENAI_BASE_URL: upstream.baseUrl,
-      CORTEX_DATA_DIR: dataDir,
-      CORTEX_LOG_LEVEL: 'silent',
-      CORTEX_LLM_MAX_RETRIES: '0',
-      ...extra,
-    }),
-  );
+  const { app, baseUrl } = await startTeamApp(upstream.baseUrl, dataDir, extra);
   apps.push(app);
-  return app.server.listen({ host: '127.0.0.1', port: 0 });
+  return baseUrl;
 }
 
 beforeAll(async () => {

@@ -7,11 +7,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type App } from '../../src/app.ts';
-import { loadConfig } from '../../src/config.ts';
+import type { App } from '../../src/app.ts';
 import { launchBrowser, seriousViolations, type Page, type TestBrowser } from '../support/browser.ts';
 import { startMockUpstream, type MockUpstream } from '../support/mock-openai-upstream.ts';
 import { ScriptBook, teamScript } from '../support/team-script.ts';
+import { startTeamApp } from '../support/team-app.ts';
 
 /** How long a page may take to show what is awaited (a loaded machine runs the browser slowly). */
 const SETTLE = { timeout: 15_000 };
@@ -26,19 +26,10 @@ const dataDir = mkdtempSync(join(tmpdir(), 'cortex-console-hard-'));
 beforeAll(async () => {
   upstream = await startMockUpstream(() => ({ status: 500 }));
   book = new ScriptBook(upstream);
-  app = await createApp(
-    loadConfig({
-      CORTEX_MODEL: 'openai:mock-model',
-      OPENAI_API_KEY: 'sk-test-secret',
-      OPENAI_BASE_URL: upstream.baseUrl,
-      CORTEX_DATA_DIR: dataDir,
-      CORTEX_LOG_LEVEL: 'silent',
-      CORTEX_LLM_MAX_RETRIES: '0',
-      // A delete (or a turn) waits this long for the turn in progress, then answers 409.
-      CORTEX_CONVERSATION_WAIT_SECONDS: '1',
-    }),
-  );
-  baseUrl = await app.server.listen({ host: '127.0.0.1', port: 0 });
+  ({ app, baseUrl } = await startTeamApp(upstream.baseUrl, dataDir, {
+    // A delete (or a turn) waits this long for the turn in progress, then answers 409.
+    CORTEX_CONVERSATION_WAIT_SECONDS: '1',
+  }));
   browser = await launchBrowser();
 }, 120_000);
 

@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunEvent } from '../../src/orchestrator/events.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp, type App } from '../../src/app.ts';
-import { loadConfig } from '../../src/config.ts';
+import type { App } from '../../src/app.ts';
 import { startMockUpstream, type MockUpstream } from '../support/mock-openai-upstream.ts';
 import { ask as delegate, ScriptBook, teamScript, until } from '../support/team-script.ts';
+import { startTeamApp } from '../support/team-app.ts';
 
 let upstream: MockUpstream;
 let book: ScriptBook;
@@ -20,18 +20,7 @@ beforeAll(async () => {
   upstream = await startMockUpstream(() => ({ status: 500 }));
   book = new ScriptBook(upstream);
   dataDir = mkdtempSync(join(tmpdir(), 'cortex-run-events-'));
-  app = await createApp(
-    loadConfig({
-      CORTEX_MODEL: 'openai:mock-model',
-      OPENAI_API_KEY: 'sk-test-secret',
-      OPENAI_BASE_URL: upstream.baseUrl,
-      CORTEX_DATA_DIR: dataDir,
-      CORTEX_LOG_LEVEL: 'silent',
-      CORTEX_SSE_KEEPALIVE_SECONDS: '0',
-      CORTEX_LLM_MAX_RETRIES: '0',
-    }),
-  );
-  baseUrl = await app.server.listen({ host: '127.0.0.1', port: 0 });
+  ({ app, baseUrl } = await startTeamApp(upstream.baseUrl, dataDir, { CORTEX_SSE_KEEPALIVE_SECONDS: '0' }));
 });
 
 afterAll(async () => {
